@@ -1,0 +1,74 @@
+"""Shared fixtures: tiny templates and projected images written as Montage does."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+TEMPLATE_CARDS = [
+    ("CTYPE1", "RA---TAN"), ("CTYPE2", "DEC--TAN"),
+    ("CRVAL1", 275.196), ("CRVAL2", -16.171),
+    ("CDELT1", -0.000277778), ("CDELT2", 0.000277778),
+    ("CROTA2", 0.0), ("EQUINOX", 2000.0),
+]
+
+
+def make_template(shape, crpix) -> fits.Header:
+    """A TAN template header of ``shape`` (rows, columns) and ``crpix``."""
+    hdr = fits.Header()
+    hdr["SIMPLE"] = True
+    hdr["BITPIX"] = -64
+    hdr["NAXIS"] = 2
+    hdr["NAXIS1"] = shape[1]
+    hdr["NAXIS2"] = shape[0]
+    for key, value in TEMPLATE_CARDS[:4]:
+        hdr[key] = value
+    hdr["CRPIX1"], hdr["CRPIX2"] = crpix
+    for key, value in TEMPLATE_CARDS[4:]:
+        hdr[key] = value
+    return hdr
+
+
+def write_hdr(header: fits.Header, path) -> str:
+    """Write a template as a Montage ``.hdr`` text file."""
+    lines = [card.image.rstrip() for card in header.cards] + ["END"]
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def write_projected(folder, name, data, area, crpix, template) -> str:
+    """Write ``name.fits`` + ``name_area.fits`` on ``template``'s grid."""
+    hdr = template.copy()
+    hdr["NAXIS1"], hdr["NAXIS2"] = data.shape[1], data.shape[0]
+    hdr["CRPIX1"], hdr["CRPIX2"] = crpix
+    fits.PrimaryHDU(np.asarray(data, float), hdr).writeto(folder / f"{name}.fits")
+    if area is not None:
+        fits.PrimaryHDU(np.asarray(area, float), hdr).writeto(
+            folder / f"{name}_area.fits")
+    return str(folder / f"{name}.fits")
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)
+
+
+@pytest.fixture
+def tiny_field(tmp_path, rng):
+    """Four projected images on a 40x60 template, with NaNs, unequal areas,
+    an image reaching the last template column, and a template file."""
+    tmpl = make_template((40, 60), (30.5, 20.5))
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    specs = {"a": (0, 0, 25, 35), "b": (20, 10, 30, 40), "c": (45, 0, 20, 15),
+             "d": (55, 33, 7, 5)}
+    for name, (ioff, joff, ny, nx) in specs.items():
+        data = rng.normal(10, 1, (ny, nx))
+        data[0, 0] = np.nan
+        area = 1e-11 * rng.uniform(0.9, 1.1, (ny, nx))
+        write_projected(proj, name, data, area,
+                        (30.5 - ioff, 20.5 - joff), tmpl)
+    return {"root": tmp_path, "proj": proj, "template": tmpl,
+            "hdr": write_hdr(tmpl, tmp_path / "template.hdr"),
+            "names": list(specs)}
