@@ -459,15 +459,70 @@ def _gauge(pidx, midx, nimg, p, locked):
     return sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(r, nimg * p))
 
 
-def _solve_once(pidx, midx, W, target, nimg, scale, locked):
+def _solve_once(pidx, midx, W, target, nimg, scale, locked, ridge=None):
     from scipy import sparse
     from scipy.sparse.linalg import spsolve
 
     normal, rhs = _assemble(pidx, midx, W, target, nimg, scale)
+    if ridge is not None:
+        normal = normal + sparse.block_diag(list(ridge * np.outer(scale, scale)[None]),
+                                            format="csr")
     G = _gauge(pidx, midx, nimg, W.shape[1], locked)
     kkt = sparse.bmat([[normal, G.T], [G, None]], format="csc")
     sol = spsolve(kkt, np.concatenate([rhs, np.zeros(G.shape[0])]))
     return sol[: nimg * W.shape[1]].reshape(nimg, -1) * scale[None, :]
+
+
+def _image_moments(images: ImageGeometry, ids: np.ndarray, p: int) -> np.ndarray:
+    """Mean of [x, y, 1][x, y, 1]^T over each image (plane-size metric)."""
+    geo = {int(c): k for k, c in enumerate(images.cntr)}
+    out = np.zeros((len(ids), p, p))
+    for n, i in enumerate(ids):
+        k = geo.get(int(i))
+        if k is None or p == 1 or images.naxis1[k] == 0:
+            out[n] = np.eye(p) if p == 3 else 1.0
+            out[n][:2, :2] *= 0.0 if p == 3 else 1.0
+            continue
+        x0, x1 = -images.crpix1[k], images.naxis1[k] - 1 - images.crpix1[k]
+        y0, y1 = -images.crpix2[k], images.naxis2[k] - 1 - images.crpix2[k]
+        mx, my = (x0 + x1) / 2, (y0 + y1) / 2
+        vx, vy = (x1 - x0) ** 2 / 12 + mx * mx, (y1 - y0) ** 2 / 12 + my * my
+        out[n] = [[vx, mx * my, mx], [mx * my, vy, my], [mx, my, 1.0]]
+    return out
+
+
+def _data_misfit(pidx, midx, W, target, u):
+    g = u[pidx] - u[midx] - target
+    return float(np.einsum("ki,kij,kj->", g, W, g))
+
+
+def _ridge(pidx, midx, W, target, u, Q, regularize):
+    """Ridge strength: fixed, or noise/prior variance ratio estimated from u."""
+    if regularize != "auto":
+        return float(regularize)
+    p = W.shape[1]
+    sigma2 = _data_misfit(pidx, midx, W, target, u) / max(p * len(pidx), 1)
+    s2 = float(np.einsum("ki,kij,kj->", u, Q, u)) / max(p * len(u), 1)
+    return sigma2 / max(s2, 1e-300)
+
+
+def _iterate_direct(pidx, midx, W, target, nimg, scale, lockmask, Q, regularize,
+                    nrobust):
+    """Plain solve, then ridge re-estimation and/or Huber reweighting passes."""
+    u = _solve_once(pidx, midx, W, target, nimg, scale, lockmask)
+    w = np.ones(len(pidx))
+    npass = max(nrobust, 20 if regularize == "auto" else (1 if Q is not None else 0))
+    for _ in range(npass):
+        if nrobust:
+            w = _huber_weights(pidx, midx, W, target, u)
+        Wk = W * w[:, None, None]
+        ridge = None if Q is None else _ridge(pidx, midx, Wk, target, u, Q, regularize) * Q
+        u_new = _solve_once(pidx, midx, Wk, target, nimg, scale, lockmask, ridge)
+        done = np.allclose(u_new, u, rtol=1e-9, atol=1e-12)
+        u = u_new
+        if done:
+            break
+    return u
 
 
 def _huber_weights(pidx, midx, W, target, u, k=1.5):
@@ -482,14 +537,16 @@ def _huber_weights(pidx, midx, W, target, u, k=1.5):
 def solve_direct(images: ImageGeometry | None, fits: list[PlaneFit], *,
                  level_only: bool = False, robust: bool = False, useall: bool = False,
                  exclude_pairs: Iterable = (), exclude_images: Iterable = (),
-                 locked: Iterable[int] = (), max_iter: int = 10) -> list[Correction]:
+                 locked: Iterable[int] = (), weighting: str = "area", regularize=None,
+                 max_iter: int = 10) -> list[Correction]:
     """
     Background corrections from one sparse weighted least-squares solve.
 
     Minimises ``sum_k (g_k - f_k)^T W_k (g_k - f_k)`` over all corrections,
     where ``f_k`` is fit ``k``, ``g_k`` the difference of the two images'
-    corrections and ``W_k`` the moments of the fit's bounding box divided by
-    ``rms^2`` (the inverse covariance of a plane fitted to the box). The
+    corrections and ``W_k`` the moments of the fit's bounding box (optionally
+    divided by ``rms^2``). These are the normal equations mBgModel relaxes
+    towards, solved exactly in one sparse factorisation. The
     plane common to all images, which differences cannot determine, is fixed
     by making the corrections of each connected group of images sum to zero,
     or by holding that group's locked images at zero.
@@ -512,6 +569,17 @@ def solve_direct(images: ImageGeometry | None, fits: list[PlaneFit], *,
         Fits to leave out, as in `solve_montage`.
     locked : iterable of int
         Further images held at zero correction.
+    regularize : None, 'auto' or float
+        Optional ridge pulling every correction plane towards zero over its
+        image (a prior that image backgrounds are independent): a fixed
+        strength, or ``'auto'`` to estimate it as the ratio of the fit misfit
+        to the spread of the corrections. It damps the long-wavelength
+        patterns that overlaps constrain poorly; it needs ``images``.
+    weighting : {'area', 'rms'}
+        ``'area'`` weights each fit by its box moments only: exactly the
+        equations mBgModel iterates on, so the answer is the point Montage's
+        iteration converges to (when it does). ``'rms'`` also divides by
+        ``rms^2`` (inverse-variance weighting).
     max_iter : int
         Reweighting passes when ``robust``.
 
@@ -538,6 +606,10 @@ def solve_direct(images: ImageGeometry | None, fits: list[PlaneFit], *,
     mom = _box_moments(f)
     ids = np.unique(np.concatenate([f["plus"], f["minus"]]))
     pidx, midx = np.searchsorted(ids, f["plus"]), np.searchsorted(ids, f["minus"])
+    if weighting not in ("area", "rms"):
+        raise InputError(f"weighting must be 'area' or 'rms', not {weighting!r}")
+    if weighting == "area":
+        f["rms"] = np.ones_like(f["rms"])
     W = _fit_weights(f, mom, level_only)
     target = _level_target(f) if level_only else np.column_stack([f["a"], f["b"], f["c"]])
     extent = max(float(np.max(np.abs(np.concatenate([f["boxx"], f["boxy"]])))), 1.0)
@@ -546,14 +618,10 @@ def solve_direct(images: ImageGeometry | None, fits: list[PlaneFit], *,
     if images is not None:
         lock_ids |= set(images.cntr[images.locked].tolist())
     lockmask = np.isin(ids, list(lock_ids))
-    u = _solve_once(pidx, midx, W, target, len(ids), scale, lockmask)
-    for _ in range(max_iter if robust else 0):
-        w = _huber_weights(pidx, midx, W, target, u)
-        u_new = _solve_once(pidx, midx, W * w[:, None, None], target, len(ids), scale, lockmask)
-        done = np.allclose(u_new, u, rtol=1e-10, atol=1e-12)
-        u = u_new
-        if done:
-            break
+    Q = (_image_moments(images, ids, W.shape[1])
+         if regularize is not None and images is not None else None)
+    u = _iterate_direct(pidx, midx, W, target, len(ids), scale, lockmask, Q,
+                        regularize, max_iter if robust else 0)
     if level_only:
         u = np.column_stack([np.zeros((len(ids), 2)), u])
     return [Correction(int(i), *map(float, u[k])) for k, i in enumerate(ids)]
