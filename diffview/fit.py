@@ -134,7 +134,7 @@ def bounding_box(valid: np.ndarray, crpix) -> tuple[float, float, float, float, 
     Examples
     --------
     >>> bounding_box(np.ones((14, 6), bool), (1.0, 1.0))
-    (1.5, 5.5, 5.0, 13.0, 90.0)
+    (1.5, 5.5, 13.0, 5.0, 90.0)
     """
     x, y = _row_end_points(np.asarray(valid, bool), crpix)
     if len(x) >= 3:
@@ -216,21 +216,21 @@ def _iterate(x, y, z, level_only: bool):
     """Montage's 20 clipping iterations, stopped early once the state repeats.
 
     Returns the plane, the rms, the rms-pass count and the last fit mask.
+    An rms at the rounding level of the data counts as 0 (no clipping).
     """
     design = np.column_stack([x, y, np.ones_like(x)])
-    rms = 0.0
-    keep = np.ones(len(z), bool)
-    dz = None
-    state = None
-    plane = (0.0, 0.0, 0.0)
+    tol = 64 * np.finfo(float).eps * (float(np.max(np.abs(z))) if len(z) else 0.0)
+    everything = np.ones(len(z), bool)
+    rms, dz, state = 0.0, None, None
+    plane, keep, npix = (0.0, 0.0, 0.0), everything, 0
     for iteration in range(NITERATION):
-        keep = ~(dz > 2 * rms) if (dz is not None and rms > 0.0) else np.ones(len(z), bool)
-        plane, normal = _solve(design, z, keep, level_only)
+        clip = rms > tol  # False for NaN, as Montage's `rms > 0.` test
+        keep = ~(dz > 2 * rms) if (dz is not None and clip) else everything
+        plane, _ = _solve(design, z, keep, level_only)
         dz = np.abs(z - (plane[0] * x + plane[1] * y + plane[2]))
-        counted = ~(dz > 2 * rms) if iteration > 0 else np.ones(len(z), bool)
+        counted = ~(dz > 2 * rms) if (iteration > 0 and clip) else everything
         npix = int(np.count_nonzero(counted))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rms = math.sqrt(float(np.sum(dz[counted] ** 2)) / npix) if npix else math.nan
+        rms = math.sqrt(float(np.sum(dz[counted] ** 2)) / npix) if npix else math.nan
         new_state = (plane, rms, npix)
         if new_state == state:  # a fixed point: every later iteration repeats it
             break
@@ -290,11 +290,20 @@ def fit_plane(diff, *, level_only: bool = False, border: int = 0,
 
     Notes
     -----
-    Montage reports a degenerate (collinear) pixel set as singular only when
-    its Gauss-Jordan happens to meet an exact zero pivot; diffview always
-    reports it as ``Singular Matrix-2`` instead of returning a meaningless
-    plane. Iterations stop early once the fit state repeats exactly, which
-    gives the same numbers as running all 20.
+    Two deviations from Montage, both for degenerate input:
+
+    * Montage clips at ``2 rms`` unless rms is exactly 0, so on a perfect
+      plane (rms at the rounding level, ~1e-16) it keeps a random handful of
+      pixels and can return a wrong plane, ``npixel = 0`` and ``rms = nan``.
+      diffview treats an rms below ``64 eps max|z|`` as 0: a perfect plane is
+      recovered exactly, with every pixel counted.
+    * Montage reports a collinear pixel set (all valid pixels on one line) as
+      singular only when its Gauss-Jordan meets an exact zero pivot; diffview
+      always raises ``Singular Matrix-2`` instead of returning a meaningless
+      plane.
+
+    Iterations stop early once the fit state repeats exactly, which gives the
+    same numbers as running all 20.
 
     Examples
     --------
