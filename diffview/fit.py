@@ -47,14 +47,37 @@ def _row_end_points(valid: np.ndarray, crpix) -> tuple[np.ndarray, np.ndarray]:
     return x.astype(float), y.astype(float)
 
 
-def _hull_stack(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+def _extreme(values: np.ndarray, sign: float) -> np.ndarray:
+    """Rows whose value beats every row above it or every row below it."""
+    v = sign * values
+    inf = np.array([np.inf])
+    before = np.concatenate([inf, np.minimum.accumulate(v)[:-1]])
+    after = np.concatenate([np.minimum.accumulate(v[::-1])[::-1][1:], inf])
+    return (v < before) | (v < after)
+
+
+def _hull_candidates(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Row end points that can be convex-hull vertices (staircase corners).
+
+    A left end point with some row above and some row below reaching at least
+    as far left lies inside (or on) the hull, so it is dropped; likewise on
+    the right. This leaves a handful of points for the exact hull.
+    """
+    left, right = x[0::2], x[1::2]
+    keep_l, keep_r = _extreme(left, 1.0), _extreme(right, -1.0)
+    yy = y[0::2]
+    return np.column_stack([np.concatenate([left[keep_l], right[keep_r]]),
+                            np.concatenate([yy[keep_l], yy[keep_r]])])
+
+
+def _hull_stack(pts: np.ndarray) -> np.ndarray:
     """Strict convex hull in the order Montage's Graham stack is walked.
 
     Montage starts at the lowest (then rightmost) point, sorts the others
     counter-clockwise and pops collinear points; its stack is then walked
     from the last vertex pushed back to that start point.
     """
-    pts = np.unique(np.column_stack([x, y]), axis=0)  # sorted by x, then y
+    pts = np.unique(pts, axis=0)  # sorted by x, then y
     if len(pts) < 3:
         return pts
 
@@ -63,7 +86,7 @@ def _hull_stack(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
     lower: list = []
     upper: list = []
-    for p in pts.tolist():  # monotone chain over row end points (not pixels)
+    for p in pts.tolist():  # monotone chain over a few candidate points
         while len(lower) >= 2 and cross(lower[-2], lower[-1], p) <= 0:
             lower.pop()
         lower.append(p)
@@ -72,6 +95,8 @@ def _hull_stack(x: np.ndarray, y: np.ndarray) -> np.ndarray:
             upper.pop()
         upper.append(p)
     ccw = np.array(lower[:-1] + upper[:-1])
+    if len(ccw) < 3:
+        return ccw
     start = np.lexsort((-ccw[:, 0], ccw[:, 1]))[0]  # lowest y, then largest x
     ccw = np.roll(ccw, -start, axis=0)
     return ccw[::-1]
@@ -138,7 +163,7 @@ def bounding_box(valid: np.ndarray, crpix) -> tuple[float, float, float, float, 
     """
     x, y = _row_end_points(np.asarray(valid, bool), crpix)
     if len(x) >= 3:
-        hull = _hull_stack(x, y)
+        hull = _hull_stack(_hull_candidates(x, y))
         if len(hull) >= 3:
             return tuple(float(v) for v in _min_area_box(hull))
     if len(x) == 0:
@@ -153,63 +178,51 @@ def bounding_box(valid: np.ndarray, crpix) -> tuple[float, float, float, float, 
 # --------------------------------------------------------------------------
 
 
-def _gaussj(a: list, b: list) -> list:
-    """Gauss-Jordan with full pivoting (Numerical Recipes), Montage's solver."""
-    n = len(a)
-    ipiv = [0] * n
-    indxr, indxc = [0] * n, [0] * n
-    irow = icol = 0
-    for i in range(n):
-        big = 0.0
-        for j in range(n):
-            if ipiv[j] == 1:
-                continue
-            for k in range(n):
-                if ipiv[k] == 0 and abs(a[j][k]) >= big:
-                    big, irow, icol = abs(a[j][k]), j, k
-                elif ipiv[k] > 1:
-                    raise PairError("Singular Matrix-1")
-        ipiv[icol] += 1
-        if irow != icol:
-            a[irow], a[icol] = a[icol], a[irow]
-            b[irow], b[icol] = b[icol], b[irow]
-        indxr[i], indxc[i] = irow, icol
-        if a[icol][icol] == 0.0:
-            raise PairError("Singular Matrix-2")
-        pivinv = 1.0 / a[icol][icol]
-        a[icol][icol] = 1.0
-        a[icol] = [v * pivinv for v in a[icol]]
-        b[icol] *= pivinv
-        for ll in range(n):
-            if ll != icol:
-                dum = a[ll][icol]
-                a[ll][icol] = 0.0
-                a[ll] = [v - p * dum for v, p in zip(a[ll], a[icol], strict=True)]
-                b[ll] -= b[icol] * dum
-    return b
+def _solve3(m: np.ndarray, r: np.ndarray) -> tuple[float, float, float]:
+    """Solve the 3x3 normal equations (centred coordinates) by cofactors.
+
+    Raises ``Singular Matrix-2`` when the determinant vanishes relative to
+    the diagonal (no pixels, or all kept pixels on one line).
+    """
+    (a, b, c), (_, e, f), (_, _, i) = m.tolist()
+    co_a, co_b, co_c = e * i - f * f, c * f - b * i, b * f - c * e
+    det = a * co_a + b * co_b + c * co_c
+    if not det > 1e-11 * a * e * i:
+        raise PairError("Singular Matrix-2")
+    co_e, co_f, co_i = a * i - c * c, b * c - a * f, a * e - b * b
+    r0, r1, r2 = r.tolist()
+    return ((co_a * r0 + co_b * r1 + co_c * r2) / det,
+            (co_b * r0 + co_e * r1 + co_f * r2) / det,
+            (co_c * r0 + co_f * r1 + co_i * r2) / det)
 
 
-def _collinear(x: np.ndarray, y: np.ndarray) -> bool:
-    """True when the points span no area (all on one line, or fewer than 3)."""
-    if len(x) < 3:
-        return True
-    dx, dy = x - x.mean(), y - y.mean()
-    sxx, syy, sxy = dx @ dx, dy @ dy, dx @ dy
-    return sxx * syy - sxy * sxy <= 1e-12 * max(sxx * syy, 1e-300)
+class _Pixels:
+    """Valid pixels of a difference with the moment rows used by every pass."""
 
+    def __init__(self, x, y, z):
+        self.x, self.y, self.z = x, y, z
+        self.x0 = float(x.mean()) if len(x) else 0.0
+        self.y0 = float(y.mean()) if len(y) else 0.0
+        xc, yc = x - self.x0, y - self.y0
+        self.basis = np.vstack([xc, yc, np.ones_like(xc)])
+        self.moments = np.vstack([xc * xc, xc * yc, yc * yc, xc, yc, np.ones_like(xc),
+                                  xc * z, yc * z, z])
 
-def _solve(design: np.ndarray, z: np.ndarray, keep: np.ndarray, level_only: bool):
-    """One least-squares pass on the kept pixels: (a, b, c), count, sums."""
-    w = keep.astype(float)
-    dw = design * w[:, None]
-    normal = dw.T @ design  # [[Sxx Sxy Sx] [Sxy Syy Sy] [Sx Sy n]]
-    rhs = dw.T @ z
-    n = normal[2, 2]
-    if level_only:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return (0.0, 0.0, rhs[2] / n), normal
-    a, b, c = _gaussj(normal.tolist(), rhs.tolist())
-    return (a, b, c), normal
+    def solve(self, weight: np.ndarray | None, level_only: bool):
+        """Plane (a, b, c) in Montage's frame from the pixels with weight 1."""
+        s = self.moments.sum(axis=1) if weight is None else self.moments @ weight
+        sxx, sxy, syy, sx, sy, n, sxz, syz, sz = s.tolist()
+        if level_only:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return 0.0, 0.0, float(np.float64(sz) / np.float64(n))
+        m = np.array([[sxx, sxy, sx], [sxy, syy, sy], [sx, sy, n]])
+        a, b, c = _solve3(m, np.array([sxz, syz, sz]))
+        return a, b, c - a * self.x0 - b * self.y0
+
+    def abs_residual(self, plane) -> np.ndarray:
+        a, b, c = plane
+        coef = np.array([a, b, c + a * self.x0 + b * self.y0])
+        return np.abs(self.z - coef @ self.basis)
 
 
 def _iterate(x, y, z, level_only: bool):
@@ -218,24 +231,27 @@ def _iterate(x, y, z, level_only: bool):
     Returns the plane, the rms, the rms-pass count and the last fit mask.
     An rms at the rounding level of the data counts as 0 (no clipping).
     """
-    design = np.column_stack([x, y, np.ones_like(x)])
+    px = _Pixels(x, y, z)
     tol = 64 * np.finfo(float).eps * (float(np.max(np.abs(z))) if len(z) else 0.0)
-    everything = np.ones(len(z), bool)
     rms, dz, state = 0.0, None, None
-    plane, keep, npix = (0.0, 0.0, 0.0), everything, 0
+    plane, keep, npix = (0.0, 0.0, 0.0), None, 0
     for iteration in range(NITERATION):
         clip = rms > tol  # False for NaN, as Montage's `rms > 0.` test
-        keep = ~(dz > 2 * rms) if (dz is not None and clip) else everything
-        plane, _ = _solve(design, z, keep, level_only)
-        dz = np.abs(z - (plane[0] * x + plane[1] * y + plane[2]))
-        counted = ~(dz > 2 * rms) if (iteration > 0 and clip) else everything
-        npix = int(np.count_nonzero(counted))
-        rms = math.sqrt(float(np.sum(dz[counted] ** 2)) / npix) if npix else math.nan
+        keep = (dz <= 2 * rms) if (dz is not None and clip) else None
+        plane = px.solve(None if keep is None else keep.astype(float), level_only)
+        dz = px.abs_residual(plane)
+        dz2 = dz * dz
+        if iteration > 0 and clip:
+            counted = (dz <= 2 * rms).astype(float)
+            npix, total = int(counted.sum()), float(dz2 @ counted)
+        else:
+            npix, total = len(z), float(dz2.sum())
+        rms = math.sqrt(total / npix) if npix else math.nan
         new_state = (plane, rms, npix)
         if new_state == state:  # a fixed point: every later iteration repeats it
             break
         state = new_state
-    return plane, rms, npix, keep
+    return plane, rms, npix, (np.ones(len(z), bool) if keep is None else keep)
 
 
 def _valid_pixels(array: np.ndarray, crpix, border: int):
@@ -321,8 +337,6 @@ def fit_plane(diff, *, level_only: bool = False, border: int = 0,
     x, y, z, _ = _valid_pixels(array, crpix, border)
     if nofit:
         return _make_fit(ids, (0.0, 0.0, 0.0), crpix, x, y, len(z), 0.0, box)
-    if not level_only and _collinear(x, y):
-        raise PairError("Singular Matrix-2")
     plane, rms, npix, keep = _iterate(x, y, z, level_only)
     return _make_fit(ids, plane, crpix, x[keep], y[keep], npix, rms, box)
 
