@@ -225,24 +225,31 @@ class _Pixels:
         return np.abs(self.z - coef @ self.basis)
 
 
+#: Residuals below this fraction of max|z| count as exact (rounding level).
+EXACT = 1e-10
+
+
 def _iterate(x, y, z, level_only: bool):
     """Montage's 20 clipping iterations, stopped early once the state repeats.
 
     Returns the plane, the rms, the rms-pass count and the last fit mask.
-    An rms at the rounding level of the data counts as 0 (no clipping).
+    The clipping threshold is ``2 rms`` but never below the rounding level
+    of the data (``EXACT * max|z|``), so pixels on the plane are never
+    clipped.
     """
     px = _Pixels(x, y, z)
-    tol = 64 * np.finfo(float).eps * (float(np.max(np.abs(z))) if len(z) else 0.0)
+    floor = EXACT * (float(np.max(np.abs(z))) if len(z) else 0.0)
     rms, dz, state = 0.0, None, None
     plane, keep, npix = (0.0, 0.0, 0.0), None, 0
     for iteration in range(NITERATION):
-        clip = rms > tol  # False for NaN, as Montage's `rms > 0.` test
-        keep = (dz <= 2 * rms) if (dz is not None and clip) else None
+        # Montage: no clipping in iteration 0, nor while rms is NaN
+        thr = None if (dz is None or math.isnan(rms)) else max(2 * rms, floor)
+        keep = None if thr is None else dz <= thr
         plane = px.solve(None if keep is None else keep.astype(float), level_only)
         dz = px.abs_residual(plane)
         dz2 = dz * dz
-        if iteration > 0 and clip:
-            counted = (dz <= 2 * rms).astype(float)
+        if iteration > 0 and thr is not None:
+            counted = (dz <= thr).astype(float)
             npix, total = int(counted.sum()), float(dz2 @ counted)
         else:
             npix, total = len(z), float(dz2.sum())
@@ -311,8 +318,9 @@ def fit_plane(diff, *, level_only: bool = False, border: int = 0,
     * Montage clips at ``2 rms`` unless rms is exactly 0, so on a perfect
       plane (rms at the rounding level, ~1e-16) it keeps a random handful of
       pixels and can return a wrong plane, ``npixel = 0`` and ``rms = nan``.
-      diffview treats an rms below ``64 eps max|z|`` as 0: a perfect plane is
-      recovered exactly, with every pixel counted.
+      diffview never clips below ``1e-10 max|z|``: a perfect plane is
+      recovered exactly with every pixel counted, and an outlier on a
+      perfect plane stays clipped.
     * Montage reports a collinear pixel set (all valid pixels on one line) as
       singular only when its Gauss-Jordan meets an exact zero pivot; diffview
       always raises ``Singular Matrix-2`` instead of returning a meaningless
