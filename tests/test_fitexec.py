@@ -1,0 +1,163 @@
+"""File-level fits and corrections: fitexec/difffitexec/bgexec, the MontagePy-compatible
+functions and the CLI, against MontagePy on the same files."""
+
+import shutil
+
+import numpy as np
+import pytest
+from astropy.io import ascii, fits
+
+from diffview import io
+from diffview._montage_fit import (
+    mBackground,
+    mBgExec,
+    mBgModel,
+    mDiffFitExec,
+    mFitExec,
+    mFitplane,
+)
+from diffview.cli import main
+from diffview.fitexec import bgexec, difffitexec, fitexec, read_difference_file
+
+from test_bgmodel import make_mosaic, read_corr_tbl, read_fits_tbl, run_montage
+
+INTS = ("xmin", "xmax", "ymin", "ymax")
+BOX = ("boxx", "boxy", "boxwidth", "boxheight", "boxang")
+
+
+@pytest.fixture(scope="module")
+def mosaic(tmp_path_factory):
+    root = tmp_path_factory.mktemp("fitexec")
+    make_mosaic(root, ntx=3, nty=3)
+    run_montage(root, modes=(1,))
+    return root
+
+
+def assert_same_fits(mine, ref):
+    assert [(f.plus, f.minus) for f in mine] == [(f.plus, f.minus) for f in ref]
+    for m, r in zip(mine, ref):
+        for k in ("a", "b", "c"):
+            assert getattr(m, k) == pytest.approx(getattr(r, k), rel=1e-5, abs=1e-6), k
+        assert m.npixel == r.npixel
+        assert [int(getattr(m, k)) for k in INTS] == [getattr(r, k) for k in INTS]
+        assert [round(getattr(m, k), 1) for k in BOX] == pytest.approx(
+            [getattr(r, k) for k in BOX], abs=1e-9)
+        assert m.rms == pytest.approx(r.rms, rel=1e-5)
+
+
+def test_read_difference_file_matches_astropy(mosaic):
+    name = sorted((mosaic / "diffs").glob("diff.*[0-9].fits"))[0]
+    data, crpix = read_difference_file(name)
+    hdr = fits.getheader(name)
+    assert np.array_equal(data, fits.getdata(name), equal_nan=True)
+    assert crpix == (hdr["CRPIX1"], hdr["CRPIX2"])
+
+
+@pytest.mark.montage
+def test_fitexec_parity_with_mfitexec(mosaic, tmp_path):
+    out = tmp_path / "fits.tbl"
+    r = fitexec(mosaic / "diffs.tbl", out, mosaic / "diffs", workers=1, quiet=True)
+    assert (r.count, r.failed, r.missing) == (len(io.read_diffs_table(mosaic / "diffs.tbl")),
+                                               0, 0)
+    ref = read_fits_tbl(mosaic / "fits.tbl")
+    assert_same_fits(io.read_fits_table(out), ref)
+    assert_same_fits(r.fits, ref)
+
+
+def test_fitexec_counts_missing_broken_and_singular(mosaic, tmp_path):
+    diffdir = tmp_path / "d"
+    shutil.copytree(mosaic / "diffs", diffdir)
+    overlaps = io.read_diffs_table(mosaic / "diffs.tbl")
+    (diffdir / overlaps[0].diff).unlink()
+    (diffdir / overlaps[1].diff).write_text("not a FITS file")
+    with fits.open(diffdir / overlaps[2].diff, mode="update") as hdul:
+        line = np.full(hdul[0].data.shape, np.nan)
+        line[0, :] = 1.0
+        hdul[0].data = line
+    r = fitexec(overlaps, tmp_path / "fits.tbl", diffdir, workers=2, quiet=True)
+    assert (r.count, r.missing, r.fit_failed, r.failed) == (len(overlaps), 1, 2, 3)
+    assert any("Singular Matrix" in msg for _, msg in r.failures)
+    assert len(io.read_fits_table(tmp_path / "fits.tbl")) == len(overlaps) - 3
+
+
+@pytest.mark.montage
+def test_difffitexec_parity_with_mdifffitexec(mosaic, tmp_path):
+    from MontagePy.main import mDiffFitExec as ref_exec
+
+    (tmp_path / "m").mkdir()
+    (tmp_path / "k").mkdir()
+    ref = ref_exec(str(mosaic / "proj"), str(mosaic / "diffs.tbl"),
+                   str(mosaic / "template.hdr"), str(tmp_path / "m"),
+                   str(tmp_path / "ref.tbl"), False, False, False, "", 0)
+    r = difffitexec(mosaic / "proj", mosaic / "diffs.tbl", mosaic / "template.hdr",
+                    tmp_path / "k", tmp_path / "fits.tbl", workers=1, quiet=True)
+    assert (r.count, r.diff_failed, r.fit_failed) == (ref["count"], ref["diff_failed"],
+                                                      ref["fit_failed"])
+    assert_same_fits(r.fits, read_fits_tbl(tmp_path / "ref.tbl"))
+    assert list((tmp_path / "k").iterdir()) == []
+    r2 = difffitexec(mosaic / "proj", mosaic / "diffs.tbl", mosaic / "template.hdr",
+                     tmp_path / "k", None, keep_all=True, workers=2, quiet=True)
+    assert len(list((tmp_path / "k").glob("*_area.fits"))) == len(r2.fits)
+
+
+@pytest.mark.montage
+def test_montage_api_chain_and_mbgexec_parity(mosaic, tmp_path):
+    from MontagePy.main import mBgExec as ref_bgexec
+
+    fits_tbl, corr = str(tmp_path / "fits.tbl"), str(tmp_path / "corr.tbl")
+    r = mFitExec(str(mosaic / "diffs.tbl"), fits_tbl, str(mosaic / "diffs"), False, 0)
+    assert r["status"] == "0" and r["failed"] == 0 and r["missing"] == 0
+    m = mBgModel(str(mosaic / "images.tbl"), fits_tbl, corr, "", True, False, 10000, 0)
+    assert m == {"status": "0", "msg": b"nnan=0", "nnan": 0}
+    ref = read_corr_tbl(mosaic / "corr1.tbl")
+    for cid, vals in read_corr_tbl(corr).items():
+        assert vals == pytest.approx(ref[cid], abs=1e-3)
+    for d in ("mine", "ref"):
+        (tmp_path / d).mkdir()
+    b = mBgExec(str(mosaic / "proj"), str(mosaic / "images.tbl"), corr,
+                str(tmp_path / "mine"), False, 0)
+    assert b == {"status": "0", "count": 9, "nocorrection": 0, "failed": 0}
+    ref_bgexec(str(mosaic / "proj"), str(mosaic / "images.tbl"), corr,
+               str(tmp_path / "ref"), False, 0)
+    for f in sorted((tmp_path / "ref").glob("*.fits")):
+        np.testing.assert_allclose(fits.getdata(tmp_path / "mine" / f.name),
+                                   fits.getdata(f), rtol=1e-12, equal_nan=True)
+
+
+def test_montage_api_errors_are_dicts(tmp_path):
+    assert mFitplane(str(tmp_path / "none.fits"))["status"] == "1"
+    assert mFitExec(str(tmp_path / "none.tbl"), str(tmp_path / "f.tbl"))["status"] == "1"
+    assert mDiffFitExec(".", "d.tbl", "t.hdr", str(tmp_path / "no"),
+                        str(tmp_path / "f.tbl"))["msg"] == f"Cannot access {tmp_path}/no".encode()
+    assert mBgModel(str(tmp_path / "i.tbl"), "f.tbl", str(tmp_path / "c.tbl"))["msg"] == (
+        f"Invalid image metadata file: {tmp_path}/i.tbl".encode())
+    assert mBackground(str(tmp_path / "x.fits"), str(tmp_path / "y.fits"), 0, 0, 1)["status"] == "1"
+    assert mBgExec(".", "i.tbl", "c.tbl", str(tmp_path / "no"))["status"] == "1"
+
+
+@pytest.mark.montage
+def test_mfitplane_returns_montage_fields(mosaic):
+    from MontagePy.main import mFitplane as ref_fit
+
+    name = str(sorted((mosaic / "diffs").glob("diff.*[0-9].fits"))[0])
+    mine, ref = mFitplane(name, False, False, 0, 0), ref_fit(name, False, False, 0, 0)
+    assert mine["status"] == "0" and mine["msg"].startswith(b"a=")
+    for key in ("a", "b", "c", "npixel", "rms", "boxwidth", "boxang"):
+        assert mine[key] == pytest.approx(ref[key], rel=1e-9, abs=1e-12)
+
+
+def test_cli_fitexec_bgmodel_bgexec(mosaic, tmp_path, capsys):
+    fits_tbl, corr = tmp_path / "fits.tbl", tmp_path / "corr.tbl"
+    assert main(["fitexec", "--quiet", "--workers", "1", str(mosaic / "diffs.tbl"),
+                 str(fits_tbl), str(mosaic / "diffs")]) == 0
+    assert "count=" in capsys.readouterr().out
+    assert main(["bgmodel", "--direct", "--exclude-pair", "0,1", str(mosaic / "images.tbl"),
+                 str(fits_tbl), str(corr)]) == 0
+    assert len(ascii.read(str(corr), format="ipac")) == 9
+    (tmp_path / "c").mkdir()
+    assert main(["bgexec", "-p", str(mosaic / "proj"), "--quiet", str(mosaic / "images.tbl"),
+                 str(corr), str(tmp_path / "c")]) == 0
+    assert len(list((tmp_path / "c").glob("*_area.fits"))) == 9
+    assert main(["bgmodel", "--exclude-pair", "x", str(mosaic / "images.tbl"),
+                 str(fits_tbl), str(corr)]) == 1
+    assert "--exclude-pair" in capsys.readouterr().err
