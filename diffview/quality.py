@@ -42,8 +42,9 @@ class Thresholds:
         Largest standard error of the plane over the two images, in units of
         the median of that error over all fits.
     residual : float
-        Largest disagreement with the solved corrections, in robust sigmas of
-        all the fits' disagreements.
+        Largest disagreement with the solved corrections, in sigmas: the
+        robust spread of all the fits' disagreements combined with the fit's
+        own level error ``rms / sqrt(npixel)``.
     """
 
     noise_ratio: float = 3.0
@@ -227,6 +228,12 @@ def assess_fits(fits: list[PlaneFit], *, images: ImageGeometry | None = None,
                      thresholds) for k, f in enumerate(fits)]
 
 
+def _disagreement_sigma(f: PlaneFit, sigma_r: float) -> float:
+    """Spread of the disagreements combined with this fit's own level error."""
+    own = f.rms / math.sqrt(max(int(f.npixel), 1)) if math.isfinite(f.rms) else 0.0
+    return math.hypot(sigma_r if math.isfinite(sigma_r) else 0.0, own)
+
+
 def _verdict(f, noise, extrap, extrap_ref, resid, sigma_r, min_pix, t) -> FitQuality:
     width = min(f.boxwidth, f.boxheight)
     aspect = max(f.boxwidth, f.boxheight) / max(width, 1e-300)
@@ -238,7 +245,7 @@ def _verdict(f, noise, extrap, extrap_ref, resid, sigma_r, min_pix, t) -> FitQua
         "thin strip": max(_ratio(t.min_width, max(width, 1e-300)),
                           _ratio(aspect, t.max_aspect)),
         "extrapolates": _ratio(extrap, t.extrapolation * extrap_ref),
-        "disagrees": _ratio(abs(resid), t.residual * sigma_r) if sigma_r > 0 else 0.0,
+        "disagrees": _ratio(abs(resid), t.residual * _disagreement_sigma(f, sigma_r)),
     }
     reasons = tuple(k for k, v in tests.items() if v > 1.0)
     score = max(tests.values())
