@@ -37,14 +37,15 @@ def _as_array_crpix(diff):
 
 def _row_end_points(valid: np.ndarray, crpix) -> tuple[np.ndarray, np.ndarray]:
     """End points of rows holding at least two valid pixels, plane coordinates."""
-    ny, nx = valid.shape
-    cols = np.arange(nx)
-    first = np.where(valid, cols, nx).min(axis=1)
-    last = np.where(valid, cols, -1).max(axis=1)
+    nx = valid.shape[1]
+    first = valid.argmax(axis=1)
+    last = nx - 1 - valid[:, ::-1].argmax(axis=1)
     rows = np.flatnonzero(first < last)
-    x = np.column_stack([first[rows], last[rows]]).ravel() - crpix[0]
-    y = np.repeat(rows, 2) - crpix[1]
-    return x.astype(float), y.astype(float)
+    rows = rows[valid[rows, first[rows]]]  # argmax is 0 on an empty row
+    x = np.empty(2 * len(rows))
+    x[0::2], x[1::2] = first[rows] - crpix[0], last[rows] - crpix[0]
+    y = np.repeat(rows - crpix[1], 2)
+    return x, y.astype(float)
 
 
 def _extreme(values: np.ndarray, sign: float) -> np.ndarray:
@@ -70,68 +71,72 @@ def _hull_candidates(x: np.ndarray, y: np.ndarray) -> np.ndarray:
                             np.concatenate([yy[keep_l], yy[keep_r]])])
 
 
-def _hull_stack(pts: np.ndarray) -> np.ndarray:
+def _cross(o, a, b) -> float:
+    return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
+
+def _hull_stack(pts: np.ndarray) -> list:
     """Strict convex hull in the order Montage's Graham stack is walked.
 
     Montage starts at the lowest (then rightmost) point, sorts the others
     counter-clockwise and pops collinear points; its stack is then walked
     from the last vertex pushed back to that start point.
     """
-    pts = np.unique(pts, axis=0)  # sorted by x, then y
-    if len(pts) < 3:
-        return pts
-
-    def cross(o, a, b):
-        return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
-
+    order = sorted(set(map(tuple, pts.tolist())))  # by x, then y
+    if len(order) < 3:
+        return order
     lower: list = []
     upper: list = []
-    for p in pts.tolist():  # monotone chain over a few candidate points
-        while len(lower) >= 2 and cross(lower[-2], lower[-1], p) <= 0:
+    for p in order:  # monotone chain over a few candidate points
+        while len(lower) >= 2 and _cross(lower[-2], lower[-1], p) <= 0:
             lower.pop()
         lower.append(p)
-    for p in reversed(pts.tolist()):
-        while len(upper) >= 2 and cross(upper[-2], upper[-1], p) <= 0:
+    for p in reversed(order):
+        while len(upper) >= 2 and _cross(upper[-2], upper[-1], p) <= 0:
             upper.pop()
         upper.append(p)
-    ccw = np.array(lower[:-1] + upper[:-1])
+    ccw = lower[:-1] + upper[:-1]
     if len(ccw) < 3:
         return ccw
-    start = np.lexsort((-ccw[:, 0], ccw[:, 1]))[0]  # lowest y, then largest x
-    ccw = np.roll(ccw, -start, axis=0)
+    start = min(range(len(ccw)), key=lambda k: (ccw[k][1], -ccw[k][0]))
+    ccw = ccw[start:] + ccw[:start]  # lowest y, then largest x, first
     return ccw[::-1]
 
 
-def _min_area_box(hull: np.ndarray):
-    nxt = np.roll(hull, -1, axis=0)
-    xc, yc, xn, yn = hull[:, 0], hull[:, 1], nxt[:, 0], nxt[:, 1]
-    A = yc - yn
-    B = xn - xc
+def _edge_box(hull: list, k: int):
+    """Montage's rectangle on hull edge k: (area, w, h, A, B, C1..C4)."""
+    (xc, yc), (xn, yn) = hull[k], hull[(k + 1) % len(hull)]
+    A, B = yc - yn, xn - xc
     C1 = xc * yn - xn * yc
-    norm = np.sqrt(A * A + B * B)
+    norm = math.sqrt(A * A + B * B)
     A, B, C1 = A / norm, B / norm, C1 / norm
-    px, py = hull[:, 0][None, :], hull[:, 1][None, :]
-    d = np.abs(A[:, None] * px + B[:, None] * py + C1[:, None])
-    far = np.argmax(d, axis=1)
-    C2 = -A * hull[far, 0] - B * hull[far, 1]
-    C = B[:, None] * px - A[:, None] * py
-    C3, C4 = C.min(axis=1), C.max(axis=1)
-    h = np.abs(C1 - C2)
-    w = np.abs(C3 - C4)
-    area = w * h
-    ok = np.flatnonzero(area > 0.0)
-    if len(ok) == 0:
+    dmax, far = -1.0, hull[0]
+    for p in hull:
+        d = abs(A * p[0] + B * p[1] + C1)
+        if d > dmax:
+            dmax, far = d, p
+    C2 = -A * far[0] - B * far[1]
+    proj = [B * p[0] - A * p[1] for p in hull]
+    C3, C4 = min(proj), max(proj)
+    h, w = abs(C1 - C2), abs(C3 - C4)
+    return w * h, w, h, A, B, C1, C2, C3, C4
+
+
+def _min_area_box(hull: list):
+    best = None
+    for k in range(len(hull)):
+        box = _edge_box(hull, k)
+        if box[0] > 0.0 and (best is None or box[0] < best[0]):
+            best = box
+    if best is None:
         return 0.0, 0.0, 0.0, 0.0, 0.0
-    k = ok[np.argmin(area[ok])]
-    a_, b_ = A[k], B[k]
-    cx = [-a_ * C1[k] + b_ * C3[k], -a_ * C2[k] + b_ * C3[k],
-          -a_ * C2[k] + b_ * C4[k], -a_ * C1[k] + b_ * C4[k]]
-    cy = [-b_ * C1[k] - a_ * C3[k], -b_ * C2[k] - a_ * C3[k],
-          -b_ * C2[k] - a_ * C4[k], -b_ * C1[k] - a_ * C4[k]]
-    theta = math.atan2(a_, b_) * 45.0 / math.atan(1.0)
+    _, w, h, A, B, C1, C2, C3, C4 = best
+    cx = (-A * C1 + B * C3, -A * C2 + B * C3, -A * C2 + B * C4, -A * C1 + B * C4)
+    cy = (-B * C1 - A * C3, -B * C2 - A * C3, -B * C2 - A * C4, -B * C1 - A * C4)
+    theta = math.atan2(A, B) * 45.0 / math.atan(1.0)
     xcen = (cx[0] + cx[1] + cx[2] + cx[3]) / 4.0
     ycen = (cy[0] + cy[1] + cy[2] + cy[3]) / 4.0
-    return xcen, ycen, float(w[k]), float(h[k]), -1.0 * theta
+    return xcen, ycen, w, h, -1.0 * theta
 
 
 def bounding_box(valid: np.ndarray, crpix) -> tuple[float, float, float, float, float]:
@@ -178,19 +183,19 @@ def bounding_box(valid: np.ndarray, crpix) -> tuple[float, float, float, float, 
 # --------------------------------------------------------------------------
 
 
-def _solve3(m: np.ndarray, r: np.ndarray) -> tuple[float, float, float]:
+def _solve3(m, r) -> tuple[float, float, float]:
     """Solve the 3x3 normal equations (centred coordinates) by cofactors.
 
     Raises ``Singular Matrix-2`` when the determinant vanishes relative to
     the diagonal (no pixels, or all kept pixels on one line).
     """
-    (a, b, c), (_, e, f), (_, _, i) = m.tolist()
+    (a, b, c), (_, e, f), (_, _, i) = m
     co_a, co_b, co_c = e * i - f * f, c * f - b * i, b * f - c * e
     det = a * co_a + b * co_b + c * co_c
     if not det > 1e-11 * a * e * i:
         raise PairError("Singular Matrix-2")
     co_e, co_f, co_i = a * i - c * c, b * c - a * f, a * e - b * b
-    r0, r1, r2 = r.tolist()
+    r0, r1, r2 = r
     return ((co_a * r0 + co_b * r1 + co_c * r2) / det,
             (co_b * r0 + co_e * r1 + co_f * r2) / det,
             (co_c * r0 + co_f * r1 + co_i * r2) / det)
@@ -207,22 +212,22 @@ class _Pixels:
         self.basis = np.vstack([xc, yc, np.ones_like(xc)])
         self.moments = np.vstack([xc * xc, xc * yc, yc * yc, xc, yc, np.ones_like(xc),
                                   xc * z, yc * z, z])
+        self.full = self.moments.sum(axis=1)
 
-    def solve(self, weight: np.ndarray | None, level_only: bool):
-        """Plane (a, b, c) in Montage's frame from the pixels with weight 1."""
-        s = self.moments.sum(axis=1) if weight is None else self.moments @ weight
+    def solve(self, keep: np.ndarray | None, level_only: bool):
+        """Plane (a, b, c) in Montage's frame from the kept pixels."""
+        s = self.full if keep is None else self.moments @ keep
         sxx, sxy, syy, sx, sy, n, sxz, syz, sz = s.tolist()
         if level_only:
             with np.errstate(invalid="ignore", divide="ignore"):
                 return 0.0, 0.0, float(np.float64(sz) / np.float64(n))
-        m = np.array([[sxx, sxy, sx], [sxy, syy, sy], [sx, sy, n]])
-        a, b, c = _solve3(m, np.array([sxz, syz, sz]))
+        a, b, c = _solve3(((sxx, sxy, sx), (sxy, syy, sy), (sx, sy, n)), (sxz, syz, sz))
         return a, b, c - a * self.x0 - b * self.y0
 
     def abs_residual(self, plane) -> np.ndarray:
         a, b, c = plane
-        coef = np.array([a, b, c + a * self.x0 + b * self.y0])
-        return np.abs(self.z - coef @ self.basis)
+        out = np.subtract(self.z, np.array((a, b, c + a * self.x0 + b * self.y0)) @ self.basis)
+        return np.abs(out, out=out)
 
 
 #: Residuals below this fraction of max|z| count as exact (rounding level).
@@ -244,21 +249,21 @@ def _iterate(x, y, z, level_only: bool):
     for iteration in range(NITERATION):
         # Montage: no clipping in iteration 0, nor while rms is NaN
         thr = None if (dz is None or math.isnan(rms)) else max(2 * rms, floor)
-        keep = None if thr is None else dz <= thr
-        plane = px.solve(None if keep is None else keep.astype(float), level_only)
+        keep = None if thr is None else (dz <= thr).astype(float)
+        plane = px.solve(keep, level_only)
         dz = px.abs_residual(plane)
-        dz2 = dz * dz
         if iteration > 0 and thr is not None:
-            counted = (dz <= thr).astype(float)
-            npix, total = int(counted.sum()), float(dz2 @ counted)
+            counted = dz <= thr
+            npix = int(np.count_nonzero(counted))
+            total = float(np.dot(dz[counted], dz[counted]))
         else:
-            npix, total = len(z), float(dz2.sum())
+            npix, total = len(z), float(np.dot(dz, dz))
         rms = math.sqrt(total / npix) if npix else math.nan
         new_state = (plane, rms, npix)
         if new_state == state:  # a fixed point: every later iteration repeats it
             break
         state = new_state
-    return plane, rms, npix, (np.ones(len(z), bool) if keep is None else keep)
+    return plane, rms, npix, (np.ones(len(z), bool) if keep is None else keep > 0)
 
 
 def _valid_pixels(array: np.ndarray, crpix, border: int):

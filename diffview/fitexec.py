@@ -20,7 +20,7 @@ from astropy.io import fits as afits
 
 from . import io
 from ._parallel import run_tasks
-from ._util import PairError, area_name, atomic_path, montage_file_path
+from ._util import PairError, area_name, atomic_path, montage_file_path, split_fits_name
 from .bgmodel import correct_image
 from .fit import fit_plane
 from .models import Correction, Overlap, PlaneFit
@@ -166,6 +166,30 @@ def _overlaps(table) -> list[Overlap]:
     return io.read_diffs_table(table)
 
 
+def _chunks(items: list, workers, executor) -> list[list]:
+    """Contiguous chunks (pairs sharing images stay together), ~4 per worker."""
+    from ._parallel import default_workers
+
+    n = default_workers() if workers is None else max(1, int(workers))
+    if executor is None and n == 1:
+        return [items] if items else []
+    size = max(1, -(-len(items) // (4 * n)))
+    return [items[k:k + size] for k in range(0, len(items), size)]
+
+
+def _run_chunked(func, tasks, *, executor, workers, quiet, desc) -> list:
+    chunks = _chunks(tasks, workers, executor)
+    out: list = []
+    for part in run_tasks(func, chunks, executor=executor, workers=workers,
+                          quiet=quiet, desc=desc):
+        out.extend(part)
+    return out
+
+
+def _fit_chunk(tasks):
+    return [_fit_task(t) for t in tasks]
+
+
 def _fit_task(task):
     ov, path, level_only = task
     if not os.path.isfile(path):
@@ -239,8 +263,8 @@ def fitexec(diffs_table, fits_table, diffdir, *, level_only: bool = False,
     overlaps = _overlaps(diffs_table)
     tasks = [(ov, montage_file_path(str(diffdir), ov.diff), level_only) for ov in overlaps]
     result = FitExecResult(count=len(overlaps))
-    outcomes = run_tasks(_fit_task, tasks, executor=executor, workers=workers,
-                         quiet=quiet, desc="fits")
+    outcomes = _run_chunked(_fit_chunk, tasks, executor=executor, workers=workers,
+                            quiet=quiet, desc="fits")
     _collect(result, overlaps, outcomes)
     if fits_table is not None:
         io.write_fits_table(result.fits, fits_table)
@@ -248,20 +272,70 @@ def fitexec(diffs_table, fits_table, diffdir, *, level_only: bool = False,
     return result
 
 
-def _difffit_task(task):
-    from .pipeline import compute_difference, write_difference
+class _ImageCache:
+    """Projected images (data, area, CRPIX) read once per worker chunk."""
 
-    ov, plus, minus, out, template, opts, keep_all, level_only = task
+    def __init__(self, no_areas: bool, size: int = 64):
+        self.no_areas, self.size, self.items = no_areas, size, {}
+
+    def _read(self, name: str):
+        flux = split_fits_name(name) + ".fits"
+        area = None
+        if not self.no_areas:
+            area, _ = _read_plain(area_name(name), "Area file")
+        data, crpix = _read_plain(flux, "Image file")
+        return data, (np.ones(data.shape) if area is None else area), crpix
+
+    def get(self, name: str):
+        if name not in self.items:
+            if len(self.items) >= self.size:
+                self.items.pop(next(iter(self.items)))
+            try:
+                self.items[name] = self._read(name)
+            except PairError as exc:
+                self.items[name] = exc
+        item = self.items[name]
+        if isinstance(item, PairError):
+            raise item
+        return item
+
+
+def _read_plain(path, label):
     try:
-        diff = compute_difference(plus, minus, template, ids=(ov.cntr1, ov.cntr2), **opts)
+        fast = _fast_read(path)
+        if fast is not None:
+            return fast
+        with afits.open(path, memmap=False) as hdul:
+            hdr = hdul[0].header
+            return (np.asarray(hdul[0].data, dtype=float),
+                    (float(hdr["CRPIX1"]), float(hdr["CRPIX2"])))
+    except (OSError, KeyError, ValueError, TypeError, IndexError) as exc:
+        raise PairError(f"{label} {path} missing or invalid FITS") from exc
+
+
+def _difffit_chunk(chunk):
+    tasks, context = chunk
+    cache = _ImageCache(context["opts"]["no_areas"])
+    return [_difffit_one(t, cache, context) for t in tasks]
+
+
+def _difffit_one(task, cache, ctx):
+    from .engine import difference
+    from .pipeline import write_difference
+
+    ov, plus, minus, out = task
+    try:
+        diff = difference(cache.get(plus), cache.get(minus), ctx["shape"], ctx["crpix"],
+                          ids=(ov.cntr1, ov.cntr2), **ctx["opts"])
     except PairError as exc:
         return None, "diff", f"{plus} - {minus}: {exc}"
     except Exception as exc:  # counted, never fatal
         return None, "diff", f"{plus} - {minus}: {type(exc).__name__}: {exc}"
     try:
-        if keep_all:
-            write_difference(diff, out, template)
-        return fit_plane(diff, level_only=level_only, ids=(ov.cntr1, ov.cntr2)), None, None
+        if ctx["keep_all"]:
+            write_difference(diff, out, ctx["template"])
+        return (fit_plane(diff, level_only=ctx["level_only"], ids=(ov.cntr1, ov.cntr2)),
+                None, None)
     except (PairError, OSError) as exc:
         return None, "fit", f"{out}: {exc}"
     except Exception as exc:  # counted, never fatal
@@ -280,8 +354,10 @@ def difffitexec(path, diffs_table, template, diffdir, fits_table, *,
     """
     Difference and fit every pair in one pass (mDiffFitExec).
 
-    Each difference is computed in memory and fitted; it is written to
-    ``diffdir`` (with its area file) only when ``keep_all``.
+    Each difference is computed in memory (`diffview.engine.difference`, the
+    same rules as `diffview.pipeline.compute_difference`) and fitted; it is
+    written to ``diffdir`` (with its area file) only when ``keep_all``. Pairs
+    run in contiguous chunks, each worker reading an image once per chunk.
 
     Parameters
     ----------
@@ -337,10 +413,18 @@ def difffitexec(path, diffs_table, template, diffdir, fits_table, *,
             result.failures.append((ov, f"{ov.plus} - {ov.minus}: {exc}"))
             result.diff_failed += 1
             continue
-        tasks.append((ov, plus, minus, out, template, opts, keep_all, level_only))
+        tasks.append((ov, plus, minus, out))
         order.append(ov)
-    outcomes = run_tasks(_difffit_task, tasks, executor=executor, workers=workers,
-                         quiet=quiet, desc="differences+fits")
+    context = {"shape": (int(template["NAXIS2"]), int(template["NAXIS1"])),
+               "crpix": (float(template["CRPIX1"]), float(template["CRPIX2"])),
+               "template": template, "opts": opts, "keep_all": keep_all,
+               "level_only": level_only}
+    outcomes = []
+    for part in run_tasks(_difffit_chunk,
+                          [(c, context) for c in _chunks(tasks, workers, executor)],
+                          executor=executor, workers=workers, quiet=quiet,
+                          desc="differences+fits"):
+        outcomes.extend(part)
     _collect(result, order, outcomes)
     if fits_table is not None:
         io.write_fits_table(result.fits, fits_table)

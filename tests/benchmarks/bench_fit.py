@@ -1,0 +1,120 @@
+"""Benchmark: plane fits and the background model against MontagePy.
+
+Run as a script: ``python tests/benchmarks/bench_fit.py [--preset m17]``.
+Prints wall-clock times and ratios (diffview / MontagePy; lower is better):
+
+* one-pass difference + fit (``difffitexec`` vs ``mDiffFitExec``),
+* fits of stored differences (``fitexec`` vs ``mFitExec``),
+* the background model (``solve_montage``/``solve_direct`` vs ``mBgModel``),
+
+and how close each background solve gets to the injected planes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _timed(func, *args, **kwargs):
+    start = time.perf_counter()
+    out = func(*args, **kwargs)
+    return out, time.perf_counter() - start
+
+
+def _best(func, repeat, *args, **kwargs):
+    out, best = None, float("inf")
+    for _ in range(repeat):
+        out, t = _timed(func, *args, **kwargs)
+        best = min(best, t)
+    return out, best
+
+
+def truth_rms(corrs: dict, truth: dict, geo) -> float:
+    """rms (DN) of correction - truth over all images after removing one global plane."""
+    xs, ys, es = [], [], []
+    for k, cid in enumerate(geo.cntr.tolist()):
+        if cid not in corrs or cid not in truth:
+            continue
+        a, b, c = np.subtract(corrs[cid], truth[cid])
+        jj, ii = np.mgrid[0:geo.naxis2[k]:8, 0:geo.naxis1[k]:8]
+        x, y = ii - geo.crpix1[k], jj - geo.crpix2[k]
+        xs.append(x.ravel())
+        ys.append(y.ravel())
+        es.append((a * x + b * y + c).ravel())
+    x, y, e = map(np.concatenate, (xs, ys, es))
+    m = np.column_stack([x, y, np.ones_like(x)])
+    g, *_ = np.linalg.lstsq(m, e, rcond=None)
+    return float(np.sqrt(np.mean((e - m @ g) ** 2)))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="m17")
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=None)
+    args = parser.parse_args(argv)
+
+    from MontagePy.main import mBgModel, mDiffExec, mDiffFitExec, mFitExec
+
+    from diffview import io
+    from diffview.bgmodel import image_geometry, solve_direct, solve_montage
+    from diffview.datasets import write_sample
+    from diffview.fitexec import difffitexec, fitexec
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench_fit_"))
+    s = write_sample(tmp / "sample", args.preset, quiet=True)
+    proj, diffs_tbl, tmpl = str(s.proj_dir), str(s.diffs_tbl), str(s.template)
+    npairs = len(io.read_diffs_table(diffs_tbl))
+    print(f"preset {args.preset}: {npairs} pairs, {os.cpu_count()} cores")
+
+    d_mont, d_mine = tmp / "dm", tmp / "dd"
+    d_mont.mkdir()
+    d_mine.mkdir()
+    _, t_ref = _best(mDiffFitExec, args.repeat, proj, diffs_tbl, tmpl, str(d_mont),
+                     str(tmp / "fits_m.tbl"), False, False, False, "", 0)
+    r, t_mine = _best(difffitexec, args.repeat, proj, diffs_tbl, tmpl, d_mine,
+                      tmp / "fits_d.tbl", workers=args.workers, quiet=True)
+    print(f"one-pass diff+fit: MontagePy mDiffFitExec {t_ref:.3f}s, diffview "
+          f"difffitexec {t_mine:.3f}s, ratio {t_mine / t_ref:.3f} (target <= 0.1)")
+
+    stored = tmp / "stored"
+    stored.mkdir()
+    mDiffExec(proj, diffs_tbl, tmpl, str(stored), False, 0)
+    _, t_ref = _best(mFitExec, args.repeat, diffs_tbl, str(tmp / "f_m.tbl"), str(stored),
+                     False, 0)
+    _, t_mine = _best(fitexec, args.repeat, diffs_tbl, tmp / "f_d.tbl", stored,
+                      workers=args.workers, quiet=True)
+    print(f"fits of stored diffs: MontagePy mFitExec {t_ref:.3f}s, diffview fitexec "
+          f"{t_mine:.3f}s, ratio {t_mine / t_ref:.3f} (target <= 0.1)")
+
+    images = io.read_table(s.images_tbl)
+    geo = image_geometry(images)
+    fits = io.read_fits_table(tmp / "f_m.tbl")
+    _, t_ref = _timed(mBgModel, str(s.images_tbl), str(tmp / "f_m.tbl"),
+                      str(tmp / "corr_m.tbl"), "", False, False, 10000, 0)
+    compat, t_compat = _timed(solve_montage, geo, fits)
+    direct, t_direct = _timed(solve_direct, geo, fits)
+    robust, t_robust = _timed(solve_direct, geo, fits, robust=True)
+    print(f"background model: MontagePy mBgModel {t_ref:.3f}s, solve_montage "
+          f"{t_compat:.3f}s (ratio {t_compat / t_ref:.2f}), solve_direct {t_direct:.3f}s "
+          f"(ratio {t_direct / t_ref:.3f}), robust {t_robust:.3f}s")
+    truth = getattr(s, "truth", None)
+    if truth:
+        ref = {c.id: (c.a, c.b, c.c) for c in io.read_corrections_table(tmp / "corr_m.tbl")}
+        for name, corrs in (("MontagePy mBgModel", ref),
+                            ("solve_montage", {c.id: (c.a, c.b, c.c) for c in compat}),
+                            ("solve_direct", {c.id: (c.a, c.b, c.c) for c in direct}),
+                            ("solve_direct robust", {c.id: (c.a, c.b, c.c) for c in robust})):
+            print(f"  truth rms {name:22s} {truth_rms(corrs, truth, geo):.4f} DN")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
