@@ -201,22 +201,28 @@ def _solve3(m, r) -> tuple[float, float, float]:
             (co_c * r0 + co_f * r1 + co_i * r2) / det)
 
 
+def _moment_sums(xc: np.ndarray, yc: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """[Sxx, Sxy, Syy, Sx, Sy, n, Sxz, Syz, Sz] of a set of pixels."""
+    return np.array([xc @ xc, xc @ yc, yc @ yc, xc.sum(), yc.sum(), float(len(xc)),
+                     xc @ z, yc @ z, z.sum()])
+
+
 class _Pixels:
-    """Valid pixels of a difference with the moment rows used by every pass."""
+    """Valid pixels of a difference in coordinates centred on their mean."""
 
     def __init__(self, x, y, z):
-        self.x, self.y, self.z = x, y, z
+        self.z = z
         self.x0 = float(x.mean()) if len(x) else 0.0
         self.y0 = float(y.mean()) if len(y) else 0.0
-        xc, yc = x - self.x0, y - self.y0
-        self.basis = np.vstack([xc, yc, np.ones_like(xc)])
-        self.moments = np.vstack([xc * xc, xc * yc, yc * yc, xc, yc, np.ones_like(xc),
-                                  xc * z, yc * z, z])
-        self.full = self.moments.sum(axis=1)
+        self.xc, self.yc = x - self.x0, y - self.y0
+        self.full = _moment_sums(self.xc, self.yc, z)
+        self.buf = np.empty_like(z)
 
-    def solve(self, keep: np.ndarray | None, level_only: bool):
-        """Plane (a, b, c) in Montage's frame from the kept pixels."""
-        s = self.full if keep is None else self.moments @ keep
+    def solve(self, clipped: np.ndarray | None, level_only: bool):
+        """Plane (a, b, c) in Montage's frame without the ``clipped`` pixels."""
+        s = self.full
+        if clipped is not None and len(clipped):
+            s = s - _moment_sums(self.xc[clipped], self.yc[clipped], self.z[clipped])
         sxx, sxy, syy, sx, sy, n, sxz, syz, sz = s.tolist()
         if level_only:
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -226,7 +232,10 @@ class _Pixels:
 
     def abs_residual(self, plane) -> np.ndarray:
         a, b, c = plane
-        out = np.subtract(self.z, np.array((a, b, c + a * self.x0 + b * self.y0)) @ self.basis)
+        out = np.multiply(self.xc, a)
+        out += np.multiply(self.yc, b, out=self.buf)
+        out += c + a * self.x0 + b * self.y0
+        np.subtract(self.z, out, out=out)
         return np.abs(out, out=out)
 
 
@@ -240,30 +249,35 @@ def _iterate(x, y, z, level_only: bool):
     Returns the plane, the rms, the rms-pass count and the last fit mask.
     The clipping threshold is ``2 rms`` but never below the rounding level
     of the data (``EXACT * max|z|``), so pixels on the plane are never
-    clipped.
+    clipped. Sums over a clipped set are the full sums minus those of the
+    (few) clipped pixels, so each pass reads the pixels only a few times.
     """
     px = _Pixels(x, y, z)
-    floor = EXACT * (float(np.max(np.abs(z))) if len(z) else 0.0)
-    rms, dz, state = 0.0, None, None
-    plane, keep, npix = (0.0, 0.0, 0.0), None, 0
+    n = len(z)
+    floor = EXACT * (float(np.max(np.abs(z))) if n else 0.0)
+    rms, dz, state, thr = 0.0, None, None, None
+    plane, npix = (0.0, 0.0, 0.0), 0
     for iteration in range(NITERATION):
         # Montage: no clipping in iteration 0, nor while rms is NaN
         thr = None if (dz is None or math.isnan(rms)) else max(2 * rms, floor)
-        keep = None if thr is None else (dz <= thr).astype(float)
-        plane = px.solve(keep, level_only)
+        out = None if thr is None else np.flatnonzero(dz > thr)
+        plane = px.solve(out, level_only)
         dz = px.abs_residual(plane)
+        total = float(np.dot(dz, dz))
+        npix = n
         if iteration > 0 and thr is not None:
-            counted = dz <= thr
-            npix = int(np.count_nonzero(counted))
-            total = float(np.dot(dz[counted], dz[counted]))
-        else:
-            npix, total = len(z), float(np.dot(dz, dz))
+            gone = dz[np.flatnonzero(dz > thr)]
+            npix -= len(gone)
+            total = max(total - float(np.dot(gone, gone)), 0.0) if npix else 0.0
         rms = math.sqrt(total / npix) if npix else math.nan
         new_state = (plane, rms, npix)
         if new_state == state:  # a fixed point: every later iteration repeats it
             break
         state = new_state
-    return plane, rms, npix, (np.ones(len(z), bool) if keep is None else keep > 0)
+    keep = np.ones(n, bool)
+    if out is not None:
+        keep[out] = False
+    return plane, rms, npix, keep
 
 
 def _valid_pixels(array: np.ndarray, crpix, border: int):
