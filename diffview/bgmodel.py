@@ -20,6 +20,27 @@ Differences can never tell the one plane common to all images, so both
 solvers fix it: Montage implicitly (through its iteration), `solve_direct` by
 making the corrections of every connected group of images sum to zero (or by
 holding locked images at zero).
+
+How the two compare (rms in DN of correction minus injected plane over every
+image, after removing the one global plane; fits from MontagePy's mFitExec on
+synthetic mosaics with random planes of ~5 DN and 0.02 DN/pixel):
+
+============================================  =========  =============  ======
+layout                                        MontagePy  solve_montage  direct
+============================================  =========  =============  ======
+12 tiles, one pass, 1 DN noise                0.241      0.241          0.243
+80 tiles, one pass, 0.1 DN noise              0.303      0.303          0.144
+143 tiles, field covered twice, 1 DN noise    0.287      0.287          0.430
+============================================  =========  =============  ======
+
+`solve_direct` is the point mBgModel's iteration converges to (60000
+iterations reproduce it to 1e-3); it gets there in one sparse factorisation
+(milliseconds instead of 10000 passes). Where 10000 half-steps are not enough
+to propagate information across a large mosaic it is clearly closer to the
+truth. When the noise in the fits dominates, Montage's unfinished iteration
+damps the long-wavelength patterns the overlaps constrain poorly, which can
+land closer to random injected planes; ``regularize`` gives the direct solve
+an explicit version of that prior, and ``robust`` protects it from bad fits.
 """
 
 from __future__ import annotations
