@@ -161,3 +161,21 @@ def test_cli_fitexec_bgmodel_bgexec(mosaic, tmp_path, capsys):
     assert main(["bgmodel", "--exclude-pair", "x", str(mosaic / "images.tbl"),
                  str(fits_tbl), str(corr)]) == 1
     assert "--exclude-pair" in capsys.readouterr().err
+
+
+def test_difffitexec_counts_missing_images_and_appends_s(mosaic, tmp_path):
+    proj = tmp_path / "proj"
+    shutil.copytree(mosaic / "proj", proj)
+    overlaps = [ov.__class__(ov.cntr1, ov.cntr2, ov.plus.split("/")[-1],
+                             ov.minus.split("/")[-1], ov.diff[:-1])
+                for ov in io.read_diffs_table(mosaic / "diffs.tbl")]
+    victim = overlaps[0].plus
+    (proj / victim).unlink()
+    (tmp_path / "k").mkdir()
+    r = difffitexec(proj, overlaps, mosaic / "template.hdr", tmp_path / "k", None,
+                    keep_all=True, workers=1, quiet=True)
+    touching = sum(victim in (ov.plus, ov.minus) for ov in overlaps)
+    assert (r.count, r.diff_failed, r.fit_failed) == (len(overlaps), touching, 0)
+    assert all("Image file" in msg and victim in msg for _, msg in r.failures)
+    kept = sorted(p.name for p in (tmp_path / "k").glob("diff.*[0-9].fits"))
+    assert len(kept) == len(overlaps) - touching and all(n.endswith(".fits") for n in kept)
