@@ -217,6 +217,27 @@ class _Pixels:
         self.xc, self.yc = x - self.x0, y - self.y0
         self.full = _moment_sums(self.xc, self.yc, z)
         self.buf = np.empty_like(z)
+        self.z0 = float(z.mean()) if len(z) else 0.0
+        self.zmax = float(np.abs(z).max()) if len(z) else 0.0
+        self.mx = float(np.abs(self.xc).max()) if len(z) else 0.0
+        self.my = float(np.abs(self.yc).max()) if len(z) else 0.0
+
+    def sums10(self, idx) -> np.ndarray:
+        """Moment sums with centred z, plus the sum of zc^2 (all pixels if None)."""
+        xc, yc, z = (self.xc, self.yc, self.z) if idx is None else (
+            self.xc[idx], self.yc[idx], self.z[idx])
+        zc = z - self.z0
+        return np.append(_moment_sums(xc, yc, zc), zc @ zc)
+
+    def solve_sums(self, s, level_only: bool):
+        """Plane in Montage's frame from `sums10` sums."""
+        sxx, sxy, syy, sx, sy, n, sxz, syz, sz, _ = s.tolist()
+        if level_only:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return 0.0, 0.0, float(np.float64(sz) / np.float64(n)) + self.z0
+        a, b, c = _solve3(((sxx, sxy, sx), (sxy, syy, sy), (sx, sy, n)), (sxz, syz, sz))
+        return a, b, c + self.z0 - a * self.x0 - b * self.y0
+
 
     def solve(self, clipped: np.ndarray | None, level_only: bool):
         """Plane (a, b, c) in Montage's frame without the ``clipped`` pixels."""
@@ -243,6 +264,11 @@ class _Pixels:
 EXACT = 1e-10
 
 
+#: From this many valid pixels on, iterations after the first few use `_Window`.
+WINDOW_MIN = 16384
+_DIRECT_ITERATIONS = 2
+
+
 def _iterate(x, y, z, level_only: bool):
     """Montage's 20 clipping iterations, stopped early once the state repeats.
 
@@ -250,34 +276,101 @@ def _iterate(x, y, z, level_only: bool):
     The clipping threshold is ``2 rms`` but never below the rounding level
     of the data (``EXACT * max|z|``), so pixels on the plane are never
     clipped. Sums over a clipped set are the full sums minus those of the
-    (few) clipped pixels, so each pass reads the pixels only a few times.
+    (few) clipped pixels. On large differences the later iterations, where
+    the plane barely moves, only test the pixels near the threshold
+    (`_Window`); the sets are the same.
     """
     px = _Pixels(x, y, z)
     n = len(z)
     floor = EXACT * (float(np.max(np.abs(z))) if n else 0.0)
-    rms, dz, state, thr = 0.0, None, None, None
-    plane, npix = (0.0, 0.0, 0.0), 0
+    rms, dz, state, thr, win = 0.0, None, None, None, None
+    plane, prev, npix, out = (0.0, 0.0, 0.0), None, 0, None
     for iteration in range(NITERATION):
         # Montage: no clipping in iteration 0, nor while rms is NaN
         thr = None if (dz is None or math.isnan(rms)) else max(2 * rms, floor)
-        out = None if thr is None else np.flatnonzero(dz > thr)
-        plane = px.solve(out, level_only)
-        dz = px.abs_residual(plane)
-        total = float(np.dot(dz, dz))
-        npix = n
-        if iteration > 0 and thr is not None:
-            gone = dz[np.flatnonzero(dz > thr)]
-            npix -= len(gone)
-            total = max(total - float(np.dot(gone, gone)), 0.0) if npix else 0.0
+        prev = plane
+        if thr is not None and n >= WINDOW_MIN and iteration >= _DIRECT_ITERATIONS:
+            win = win or _Window(px)
+            plane = px.solve_sums(win.sums(prev, thr), level_only)
+            counted = win.sums(plane, thr)
+            npix = int(round(counted[5]))
+            total = _square_sum(counted, plane, px) if npix else 0.0
+        else:
+            out = None if thr is None else np.flatnonzero(dz > thr)
+            plane = px.solve(out, level_only)
+            dz = px.abs_residual(plane)
+            total = float(np.dot(dz, dz))
+            npix = n
+            if iteration > 0 and thr is not None:
+                gone = dz[np.flatnonzero(dz > thr)]
+                npix -= len(gone)
+                total = max(total - float(np.dot(gone, gone)), 0.0) if npix else 0.0
         rms = math.sqrt(total / npix) if npix else math.nan
         new_state = (plane, rms, npix)
         if new_state == state:  # a fixed point: every later iteration repeats it
             break
         state = new_state
     keep = np.ones(n, bool)
-    if out is not None:
+    if win is not None:
+        keep = px.abs_residual(prev) <= thr
+    elif out is not None:
         keep[out] = False
     return plane, rms, npix, keep
+
+
+def _square_sum(s, plane, px) -> float:
+    """Sum of (z - P)^2 over a set from its moment sums (centred z)."""
+    a, b, c = plane
+    c = c + a * px.x0 + b * px.y0 - px.z0  # plane in centred x, y, z
+    sxx, sxy, syy, sx, sy, n, sxz, syz, sz, szz = s.tolist()
+    q = (szz - 2 * (a * sxz + b * syz + c * sz) + a * a * sxx + 2 * a * b * sxy
+         + b * b * syy + 2 * a * c * sx + 2 * b * c * sy + c * c * n)
+    return max(q, 0.0)
+
+
+class _Window:
+    """Moment sums over ``{|z - P| <= T}`` testing only pixels near ``T``.
+
+    Built from a reference plane ``P_ref`` and threshold: pixels with
+    residual ``<= lo`` are summed once (``base``), pixels in ``(lo, hi]`` are
+    kept as the window. A later plane moves every residual by at most
+    ``D = max|P - P_ref|``; while ``lo <= T - D`` and ``T + D <= hi`` the set
+    is ``base`` plus the window pixels that pass, tested exactly. Otherwise
+    the window is rebuilt around the new plane and threshold.
+    """
+
+    def __init__(self, px: _Pixels):
+        self.px, self.ref, self.lo, self.hi = px, None, 0.0, -1.0
+
+    def _offset(self, plane) -> float:
+        px, ref = self.px, self.ref
+        da, db = plane[0] - ref[0], plane[1] - ref[1]
+        dc = (plane[2] + plane[0] * px.x0 + plane[1] * px.y0) - (
+            ref[2] + ref[0] * px.x0 + ref[1] * px.y0)
+        return (abs(da) * px.mx + abs(db) * px.my + abs(dc)
+                + 1e-9 * (abs(self.hi) + px.zmax))
+
+    def _build(self, plane, thr):
+        px = self.px
+        self.ref, self.lo, self.hi = plane, 0.85 * thr, 1.05 * thr
+        dz = px.abs_residual(plane)
+        above = np.flatnonzero(dz > self.lo)
+        self.base = px.sums10(None) - px.sums10(above)
+        w = above[dz[above] <= self.hi]
+        self.wx, self.wy, self.wz = px.xc[w], px.yc[w], px.z[w]
+        zc = self.wz - px.z0
+        self.rows = np.vstack([self.wx * self.wx, self.wx * self.wy, self.wy * self.wy,
+                               self.wx, self.wy, np.ones_like(zc), self.wx * zc,
+                               self.wy * zc, zc, zc * zc])
+
+    def sums(self, plane, thr):
+        if self.ref is None or not (self.lo <= thr - self._offset(plane)
+                                    and thr + self._offset(plane) <= self.hi):
+            self._build(plane, thr)
+        px = self.px
+        a, b, c = plane
+        res = np.abs(self.wz - (a * self.wx + b * self.wy + (c + a * px.x0 + b * px.y0)))
+        return self.base + self.rows @ (res <= thr).astype(float)
 
 
 def _valid_pixels(array: np.ndarray, crpix, border: int):
