@@ -161,3 +161,25 @@ def test_parity_boxes_of_rectangles(tmp_path):
         f = fit_plane((z, crpix))
         got = (f.boxx, f.boxy, f.boxwidth, f.boxheight, f.boxang)
         assert got == pytest.approx(tuple(ref[k] for k in FIELDS[-5:]))
+
+
+@pytest.mark.montage
+def test_large_difference_window_path_matches_mfitplane_and_full_passes(tmp_path, rng,
+                                                                        monkeypatch):
+    import diffview.fit as fitmod
+
+    j, i = np.mgrid[0:150, 0:230]
+    z = 0.01 * i - 0.02 * j + 300 + rng.normal(0, 1, i.shape) + 2 * np.sin(i / 25.0)
+    z[rng.random(i.shape) < 0.03] = 150.0
+    z[(i + 0.5 * j) > 250] = np.nan
+    crpix = (-40.0, 310.5)
+    assert np.isfinite(z).sum() >= fitmod.WINDOW_MIN
+    ref = _montage_fit(tmp_path, z, crpix)
+    windowed = fit_plane((z, crpix))
+    for name in FIELDS:
+        assert getattr(windowed, name) == pytest.approx(ref[name], rel=1e-9, abs=1e-9), name
+    monkeypatch.setattr(fitmod, "WINDOW_MIN", 10 ** 9)
+    full = fit_plane((z, crpix))
+    assert full.npixel == windowed.npixel and full.xmin == windowed.xmin
+    assert (full.a, full.b, full.c) == pytest.approx((windowed.a, windowed.b, windowed.c),
+                                                     rel=1e-10)
