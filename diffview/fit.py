@@ -201,10 +201,21 @@ def _solve3(m, r) -> tuple[float, float, float]:
             (co_c * r0 + co_f * r1 + co_i * r2) / det)
 
 
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    """Dot product without BLAS.
+
+    BLAS threads oversubscribe the cores when fits run in a process pool
+    (5x slower on 2 cores); einsum's single-threaded loop does not.
+    """
+    if len(a) < 8192:  # BLAS stays single-threaded and has less call overhead
+        return float(np.dot(a, b))
+    return float(np.einsum("i,i->", a, b))
+
+
 def _moment_sums(xc: np.ndarray, yc: np.ndarray, z: np.ndarray) -> np.ndarray:
     """[Sxx, Sxy, Syy, Sx, Sy, n, Sxz, Syz, Sz] of a set of pixels."""
-    return np.array([xc @ xc, xc @ yc, yc @ yc, xc.sum(), yc.sum(), float(len(xc)),
-                     xc @ z, yc @ z, z.sum()])
+    return np.array([_dot(xc, xc), _dot(xc, yc), _dot(yc, yc), xc.sum(), yc.sum(),
+                     float(len(xc)), _dot(xc, z), _dot(yc, z), z.sum()])
 
 
 class _Pixels:
@@ -227,7 +238,7 @@ class _Pixels:
         xc, yc, z = (self.xc, self.yc, self.z) if idx is None else (
             self.xc[idx], self.yc[idx], self.z[idx])
         zc = z - self.z0
-        return np.append(_moment_sums(xc, yc, zc), zc @ zc)
+        return np.append(_moment_sums(xc, yc, zc), _dot(zc, zc))
 
     def solve_sums(self, s, level_only: bool):
         """Plane in Montage's frame from `sums10` sums."""
@@ -299,12 +310,12 @@ def _iterate(x, y, z, level_only: bool):
             out = None if thr is None else np.flatnonzero(dz > thr)
             plane = px.solve(out, level_only)
             dz = px.abs_residual(plane)
-            total = float(np.dot(dz, dz))
+            total = _dot(dz, dz)
             npix = n
             if iteration > 0 and thr is not None:
                 gone = dz[np.flatnonzero(dz > thr)]
                 npix -= len(gone)
-                total = max(total - float(np.dot(gone, gone)), 0.0) if npix else 0.0
+                total = max(total - _dot(gone, gone), 0.0) if npix else 0.0
         rms = math.sqrt(total / npix) if npix else math.nan
         new_state = (plane, rms, npix)
         if new_state == state:  # a fixed point: every later iteration repeats it
@@ -370,7 +381,7 @@ class _Window:
         px = self.px
         a, b, c = plane
         res = np.abs(self.wz - (a * self.wx + b * self.wy + (c + a * px.x0 + b * px.y0)))
-        return self.base + self.rows @ (res <= thr).astype(float)
+        return self.base + np.einsum("ij,j->i", self.rows, (res <= thr).astype(float))
 
 
 def _valid_pixels(array: np.ndarray, crpix, border: int):
