@@ -444,6 +444,17 @@ def correct_file(in_path, out_path, correction, *, no_areas: bool = False) -> No
     ------
     diffview.PairError
         The input or its area file is missing or not FITS.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> d = tempfile.mkdtemp()
+    >>> hdr = afits.Header({"CRPIX1": 1.0, "CRPIX2": 1.0})
+    >>> afits.PrimaryHDU(np.full((2, 3), 5.0), hdr).writeto(os.path.join(d, "a.fits"))
+    >>> correct_file(os.path.join(d, "a.fits"), os.path.join(d, "b.fits"),
+    ...              Correction(0, 0.0, 0.0, 2.0), no_areas=True)
+    >>> afits.getdata(os.path.join(d, "b.fits")).tolist()
+    [[3.0, 3.0, 3.0], [3.0, 3.0, 3.0]]
     """
     in_path, out_path = str(in_path), str(out_path)
     data, header = _read_image(in_path, "Image file")
@@ -509,6 +520,13 @@ def bgexec(path, images_table, corrections, corrdir, *, no_areas: bool = False,
     ------
     diffview.InputError
         Unusable output folder, table or columns.
+
+    Examples
+    --------
+    >>> bgexec(".", "images.tbl", [], "/nonexistent")
+    Traceback (most recent call last):
+    ...
+    diffview._util.InputError: Cannot access /nonexistent
     """
     from .pipeline import check_output_dir
 
