@@ -62,6 +62,7 @@ __all__ = [
     "niteration_schedule",
     "correct_image",
     "predicted_residuals",
+    "recovery_error",
     "MODES",
 ]
 
@@ -722,3 +723,57 @@ def predicted_residuals(fits: list[PlaneFit], corrections: list[Correction]
         ma, mb, mc = corr.get(f.minus, (0.0, 0.0, 0.0))
         out.append(replace(f, a=f.a - (pa - ma), b=f.b - (pb - mb), c=f.c - (pc - mc)))
     return out
+
+
+def recovery_error(corrections, truth: dict, images: ImageGeometry, *,
+                   step: int = 4) -> float:
+    """
+    How far corrections are from known injected planes, in DN.
+
+    The rms over every image's pixels (sampled every ``step`` pixels) of
+    ``correction - truth``, after removing the single plane common to all
+    images that no difference-based method can determine.
+
+    Parameters
+    ----------
+    corrections : list of Correction or dict
+        Solved corrections, or ``{id: (a, b, c)}``.
+    truth : dict
+        ``{id: (a, b, c)}`` injected planes, Montage's plane coordinates.
+    images : ImageGeometry
+        Image sizes and reference pixels.
+    step : int
+        Sampling step in pixels.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> t = Table({"cntr": [0, 1], "ns": [10, 10], "nl": [8, 8],
+    ...            "crpix1": [1., -9.], "crpix2": [1., 1.]})
+    >>> truth = {0: (0.0, 0.0, 1.0), 1: (0.0, 0.0, -1.0)}
+    >>> shifted = {0: (0.0, 0.0, 3.0), 1: (0.0, 0.0, 1.0)}
+    >>> round(recovery_error(shifted, truth, image_geometry(t)), 12)
+    0.0
+    """
+    if not isinstance(corrections, dict):
+        corrections = {c.id: (c.a, c.b, c.c) for c in corrections}
+    xs, ys, es = [], [], []
+    for k, cid in enumerate(images.cntr.tolist()):
+        if cid not in corrections or cid not in truth:
+            continue
+        a, b, c = np.subtract(corrections[cid], truth[cid])
+        jj, ii = np.mgrid[0:images.naxis2[k]:step, 0:images.naxis1[k]:step]
+        x, y = ii - images.crpix1[k], jj - images.crpix2[k]
+        xs.append(x.ravel())
+        ys.append(y.ravel())
+        es.append((a * x + b * y + c).ravel())
+    if not es:
+        return math.nan
+    x, y, e = map(np.concatenate, (xs, ys, es))
+    m = np.column_stack([x, y, np.ones_like(x)])
+    g, *_ = np.linalg.lstsq(m, e, rcond=None)
+    return float(np.sqrt(np.mean((e - m @ g) ** 2)))

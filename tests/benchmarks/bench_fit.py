@@ -19,8 +19,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 
 def _timed(func, *args, **kwargs):
     start = time.perf_counter()
@@ -36,24 +34,6 @@ def _best(func, repeat, *args, **kwargs):
     return out, best
 
 
-def truth_rms(corrs: dict, truth: dict, geo) -> float:
-    """rms (DN) of correction - truth over all images after removing one global plane."""
-    xs, ys, es = [], [], []
-    for k, cid in enumerate(geo.cntr.tolist()):
-        if cid not in corrs or cid not in truth:
-            continue
-        a, b, c = np.subtract(corrs[cid], truth[cid])
-        jj, ii = np.mgrid[0:geo.naxis2[k]:8, 0:geo.naxis1[k]:8]
-        x, y = ii - geo.crpix1[k], jj - geo.crpix2[k]
-        xs.append(x.ravel())
-        ys.append(y.ravel())
-        es.append((a * x + b * y + c).ravel())
-    x, y, e = map(np.concatenate, (xs, ys, es))
-    m = np.column_stack([x, y, np.ones_like(x)])
-    g, *_ = np.linalg.lstsq(m, e, rcond=None)
-    return float(np.sqrt(np.mean((e - m @ g) ** 2)))
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="m17")
@@ -64,7 +44,7 @@ def main(argv=None) -> int:
     from MontagePy.main import mBgModel, mDiffExec, mDiffFitExec, mFitExec
 
     from diffview import io
-    from diffview.bgmodel import image_geometry, solve_direct, solve_montage
+    from diffview.bgmodel import image_geometry, recovery_error, solve_direct, solve_montage
     from diffview.datasets import write_sample
     from diffview.fitexec import difffitexec, fitexec
 
@@ -112,7 +92,7 @@ def main(argv=None) -> int:
                             ("solve_montage", {c.id: (c.a, c.b, c.c) for c in compat}),
                             ("solve_direct", {c.id: (c.a, c.b, c.c) for c in direct}),
                             ("solve_direct robust", {c.id: (c.a, c.b, c.c) for c in robust})):
-            print(f"  truth rms {name:22s} {truth_rms(corrs, truth, geo):.4f} DN")
+            print(f"  truth rms {name:22s} {recovery_error(corrs, truth, geo):.4f} DN")
     return 0
 
 
