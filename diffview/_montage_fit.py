@@ -1,4 +1,7 @@
-"""MontagePy-compatible mFitplane, mFitExec, mDiffFitExec, mBgModel, mBackground, mBgExec."""
+"""MontagePy-compatible plane fits, background model and corrections.
+
+Re-exported by `diffview.montage`.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +14,35 @@ from .fit import fit_plane
 from .fitexec import bgexec, correct_file, difffitexec, fitexec, read_difference_file
 from .models import Correction
 
-__all__ = ["mFitplane", "mFitExec", "mDiffFitExec", "mBgModel", "mBackground", "mBgExec"]
+__all__ = [
+    "mFitplane",
+    "mFitExec",
+    "mDiffFitExec",
+    "mBgModel",
+    "mBackground",
+    "mBgExec",
+]
 
-_FIT_KEYS = ("a", "b", "c", "crpix1", "crpix2", "xmin", "xmax", "ymin", "ymax",
-             "xcenter", "ycenter", "npixel", "rms", "boxx", "boxy", "boxwidth",
-             "boxheight", "boxang")
+_FIT_KEYS = (
+    "a",
+    "b",
+    "c",
+    "crpix1",
+    "crpix2",
+    "xmin",
+    "xmax",
+    "ymin",
+    "ymax",
+    "xcenter",
+    "ycenter",
+    "npixel",
+    "rms",
+    "boxx",
+    "boxy",
+    "boxwidth",
+    "boxheight",
+    "boxang",
+)
 
 
 def _error(msg) -> dict:
@@ -71,8 +98,12 @@ def mFitplane(input_file, nofit=False, levelOnly=False, border=0, debug=0):
         if int(border) < 0:
             raise PairError("Invalid border value")
         array, crpix = read_difference_file(input_file)
-        fit = fit_plane((array, crpix), level_only=bool(levelOnly), border=int(border),
-                        nofit=bool(nofit))
+        fit = fit_plane(
+            (array, crpix),
+            level_only=bool(levelOnly),
+            border=int(border),
+            nofit=bool(nofit),
+        )
     except DiffviewError as exc:
         return _error(exc)
     values = {k: getattr(fit, k) for k in _FIT_KEYS}
@@ -81,8 +112,17 @@ def mFitplane(input_file, nofit=False, levelOnly=False, border=0, debug=0):
     return {"status": "0", "msg": msg.encode(), **values}
 
 
-def mFitExec(tblfile, fitfile, diffdir="./", levelOnly=False, debug=0, *,
-             executor=None, workers=None, quiet=True):
+def mFitExec(
+    tblfile,
+    fitfile,
+    diffdir="./",
+    levelOnly=False,
+    debug=0,
+    *,
+    executor=None,
+    workers=None,
+    quiet=True,
+):
     """
     Fit every difference listed in an overlap table (MontagePy's mFitExec).
 
@@ -120,20 +160,45 @@ def mFitExec(tblfile, fitfile, diffdir="./", levelOnly=False, debug=0, *,
         _check_writable(fitfile)
         table = io.read_table(tblfile)
         io.require_columns(table, ["cntr1", "cntr2", "diff"], tblfile)
-        result = fitexec(tblfile, fitfile, diffdir, level_only=bool(levelOnly),
-                         executor=executor, workers=workers, quiet=quiet)
+        result = fitexec(
+            tblfile,
+            fitfile,
+            diffdir,
+            level_only=bool(levelOnly),
+            executor=executor,
+            workers=workers,
+            quiet=quiet,
+        )
     except DiffviewError as exc:
         return _error(exc)
     except OSError as exc:
         return _error(f"Can't open output file. {exc}")
     _debug_print(debug, result.failures)
-    return {"status": "0", "count": result.count, "failed": result.fit_failed,
-            "warning": 0, "missing": result.missing}
+    return {
+        "status": "0",
+        "count": result.count,
+        "failed": result.fit_failed,
+        "warning": 0,
+        "missing": result.missing,
+    }
 
 
-def mDiffFitExec(path, tblfile, template, diffdir, fitfile, keepAll=False,
-                 levelOnly=False, noAreas=False, archive="", debug=0, *,
-                 executor=None, workers=None, quiet=True):
+def mDiffFitExec(
+    path,
+    tblfile,
+    template,
+    diffdir,
+    fitfile,
+    keepAll=False,
+    levelOnly=False,
+    noAreas=False,
+    archive="",
+    debug=0,
+    *,
+    executor=None,
+    workers=None,
+    quiet=True,
+):
     """
     Difference and fit every overlap in one pass (MontagePy's mDiffFitExec).
 
@@ -183,19 +248,43 @@ def mDiffFitExec(path, tblfile, template, diffdir, fitfile, keepAll=False,
         _check_writable(fitfile)
         table = io.read_table(tblfile)
         io.require_columns(table, ["cntr1", "cntr2", "plus", "minus", "diff"], tblfile)
-        result = difffitexec(path, tblfile, template, diffdir, fitfile,
-                             keep_all=bool(keepAll), level_only=bool(levelOnly),
-                             no_areas=bool(noAreas), executor=executor,
-                             workers=workers, quiet=quiet)
+        result = difffitexec(
+            path,
+            tblfile,
+            template,
+            diffdir,
+            fitfile,
+            keep_all=bool(keepAll),
+            level_only=bool(levelOnly),
+            no_areas=bool(noAreas),
+            executor=executor,
+            workers=workers,
+            quiet=quiet,
+        )
     except DiffviewError as exc:
         return _error(exc)
     _debug_print(debug, result.failures)
-    return {"status": "0", "count": result.count, "diff_failed": result.diff_failed,
-            "fit_failed": result.fit_failed, "warning": 0}
+    return {
+        "status": "0",
+        "count": result.count,
+        "diff_failed": result.diff_failed,
+        "fit_failed": result.fit_failed,
+        "warning": 0,
+    }
 
 
-def mBgModel(input_file, fit_file, corr_file, gap_dir="", noslope=False, useall=False,
-             niteration=10000, debug=0, *, mode=None):
+def mBgModel(
+    input_file,
+    fit_file,
+    corr_file,
+    gap_dir="",
+    noslope=False,
+    useall=False,
+    niteration=10000,
+    debug=0,
+    *,
+    mode=None,
+):
     """
     Solve for one background plane per image (MontagePy's mBgModel).
 
@@ -250,10 +339,12 @@ def mBgModel(input_file, fit_file, corr_file, gap_dir="", noslope=False, useall=
         try:
             fits = io.read_fits_table(fit_file)
         except InputError as exc:
-            raise InputError(f"Invalid background fit parameters file: {fit_file} "
-                             f"({exc})") from None
-        corrs = solve_montage(geo, fits, mode=mode, useall=bool(useall),
-                              niteration=int(niteration))
+            raise InputError(
+                f"Invalid background fit parameters file: {fit_file} ({exc})"
+            ) from None
+        corrs = solve_montage(
+            geo, fits, mode=mode, useall=bool(useall), niteration=int(niteration)
+        )
         io.write_corrections_table(corrs, corr_file)
     except DiffviewError as exc:
         return _error(exc)
@@ -273,8 +364,12 @@ def mBackground(input_file, output_file, A, B, C, noAreas=False, debug=0):
     '1'
     """
     try:
-        correct_file(input_file, output_file, Correction(0, float(A), float(B), float(C)),
-                     no_areas=bool(noAreas))
+        correct_file(
+            input_file,
+            output_file,
+            Correction(0, float(A), float(B), float(C)),
+            no_areas=bool(noAreas),
+        )
     except DiffviewError as exc:
         return _error(exc)
     except OSError as exc:
@@ -282,8 +377,18 @@ def mBackground(input_file, output_file, A, B, C, noAreas=False, debug=0):
     return {"status": "0"}
 
 
-def mBgExec(path, tblfile, fitfile, corrdir, noAreas=False, debug=0, *,
-            executor=None, workers=None, quiet=True):
+def mBgExec(
+    path,
+    tblfile,
+    fitfile,
+    corrdir,
+    noAreas=False,
+    debug=0,
+    *,
+    executor=None,
+    workers=None,
+    quiet=True,
+):
     """
     Apply ``corrections.tbl`` to every image of ``images.tbl`` (MontagePy's mBgExec).
 
@@ -298,10 +403,22 @@ def mBgExec(path, tblfile, fitfile, corrdir, noAreas=False, debug=0, *,
     b'Cannot access /nonexistent'
     """
     try:
-        result = bgexec(path, tblfile, fitfile, corrdir, no_areas=bool(noAreas),
-                        executor=executor, workers=workers, quiet=quiet)
+        result = bgexec(
+            path,
+            tblfile,
+            fitfile,
+            corrdir,
+            no_areas=bool(noAreas),
+            executor=executor,
+            workers=workers,
+            quiet=quiet,
+        )
     except DiffviewError as exc:
         return _error(exc)
     _debug_print(debug, result.failures)
-    return {"status": "0", "count": result.count, "nocorrection": result.nocorrection,
-            "failed": result.failed}
+    return {
+        "status": "0",
+        "count": result.count,
+        "nocorrection": result.nocorrection,
+        "failed": result.failed,
+    }

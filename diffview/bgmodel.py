@@ -113,8 +113,13 @@ def _column(table, names, default=None, *, name="images table"):
     return default
 
 
-def image_geometry(table, *, locked: Iterable[int] = (), name: str = "images table",
-                   need_geometry: bool = True) -> ImageGeometry:
+def image_geometry(
+    table,
+    *,
+    locked: Iterable[int] = (),
+    name: str = "images table",
+    need_geometry: bool = True,
+) -> ImageGeometry:
     """
     Image ids, sizes, reference pixels and locks from an image table.
 
@@ -159,8 +164,11 @@ def image_geometry(table, *, locked: Iterable[int] = (), name: str = "images tab
 
 
 def _excluded(fit: PlaneFit, pairs: set, images: set) -> bool:
-    return ({fit.plus, fit.minus} & images
-            or (fit.plus, fit.minus) in pairs or (fit.minus, fit.plus) in pairs)
+    return (
+        {fit.plus, fit.minus} & images
+        or (fit.plus, fit.minus) in pairs
+        or (fit.minus, fit.plus) in pairs
+    )
 
 
 def _select(fits, exclude_pairs, exclude_images) -> list[PlaneFit]:
@@ -198,8 +206,18 @@ def _box_moments(fits_arr: dict) -> dict:
     }
 
 
-_FIELDS = ("a", "b", "c", "npixel", "rms", "boxx", "boxy", "boxwidth", "boxheight",
-           "boxang")
+_FIELDS = (
+    "a",
+    "b",
+    "c",
+    "npixel",
+    "rms",
+    "boxx",
+    "boxy",
+    "boxwidth",
+    "boxheight",
+    "boxang",
+)
 
 
 def _fit_arrays(fits: list[PlaneFit], mirror: bool = True) -> dict:
@@ -210,8 +228,10 @@ def _fit_arrays(fits: list[PlaneFit], mirror: bool = True) -> dict:
         if mirror:
             rows.append((f.minus, f.plus, -f.a, -f.b, -f.c))
     reps = 2 if mirror else 1
-    out = {"plus": np.array([r[0] for r in rows], int),
-           "minus": np.array([r[1] for r in rows], int)}
+    out = {
+        "plus": np.array([r[0] for r in rows], int),
+        "minus": np.array([r[1] for r in rows], int),
+    }
     for k, name in enumerate(("a", "b", "c")):
         out[name] = np.array([r[2 + k] for r in rows], float)
     for name in _FIELDS[3:]:
@@ -274,7 +294,9 @@ def _float32_solve(mat: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, np.nda
     m32 = mat.astype(np.float32).astype(float)
     r32 = rhs.astype(np.float32).astype(float)
     det = np.linalg.det(m32)
-    singular = ~np.isfinite(det) | (np.abs(det) <= 1e-30 * np.abs(m32).max(axis=(1, 2)) ** mat.shape[1])
+    singular = ~np.isfinite(det) | (
+        np.abs(det) <= 1e-30 * np.abs(m32).max(axis=(1, 2)) ** mat.shape[1]
+    )
     safe = m32.copy()
     safe[singular] = np.eye(mat.shape[1])
     sol = np.linalg.solve(safe, r32[..., None])[..., 0]
@@ -315,16 +337,24 @@ def _increments(fittype, S, sumz, sumxz, sumyz, inv2, inv3):
 
 def _inverse(mat: np.ndarray) -> np.ndarray:
     eye = np.broadcast_to(np.eye(mat.shape[1]), mat.shape)
-    sol = np.stack([_float32_solve(mat, eye[:, :, k])[0] for k in range(mat.shape[1])], axis=2)
+    sol = np.stack(
+        [_float32_solve(mat, eye[:, :, k])[0] for k in range(mat.shape[1])], axis=2
+    )
     _, singular = _float32_solve(mat, eye[:, :, 0])
     sol[singular] = 0.0
     return sol
 
 
-def solve_montage(images: ImageGeometry, fits: list[PlaneFit], *, mode: int = 0,
-                  useall: bool = False, niteration: int = 10000,
-                  exclude_pairs: Iterable = (), exclude_images: Iterable = (),
-                  ) -> list[Correction]:
+def solve_montage(
+    images: ImageGeometry,
+    fits: list[PlaneFit],
+    *,
+    mode: int = 0,
+    useall: bool = False,
+    niteration: int = 10000,
+    exclude_pairs: Iterable = (),
+    exclude_images: Iterable = (),
+) -> list[Correction]:
     """
     Background corrections as Montage's mBgModel computes them.
 
@@ -384,16 +414,27 @@ def solve_montage(images: ImageGeometry, fits: list[PlaneFit], *, mode: int = 0,
     order = np.argsort(ids)
     ids_sorted = ids[order]
     midx = np.searchsorted(ids_sorted, f["minus"])
-    has_minus = (midx < len(ids_sorted)) & (ids_sorted[np.minimum(midx, len(ids) - 1)] == f["minus"])
+    has_minus = (midx < len(ids_sorted)) & (
+        ids_sorted[np.minimum(midx, len(ids) - 1)] == f["minus"]
+    )
     midx = np.where(has_minus, midx, 0)
     use = np.ones(len(f["plus"]), bool)
     if not useall:
         use = (f["rms"] < 1e99) & ~(f["npixel"] < AREA_LIMIT * images.mean_area)
     ncorr = len(ids)
     S, acc = _neighbour_sums(f, mom, pidx, ncorr, use)
-    inv2 = _inverse(np.stack([[S["xx"], S["xy"]], [S["xy"], S["yy"]]]).transpose(2, 0, 1))
-    inv3 = _inverse(np.stack([[S["xx"], S["xy"], S["x"]], [S["xy"], S["yy"], S["y"]],
-                              [S["x"], S["y"], S["n"]]]).transpose(2, 0, 1))
+    inv2 = _inverse(
+        np.stack([[S["xx"], S["xy"]], [S["xy"], S["yy"]]]).transpose(2, 0, 1)
+    )
+    inv3 = _inverse(
+        np.stack(
+            [
+                [S["xx"], S["xy"], S["x"]],
+                [S["xy"], S["yy"], S["y"]],
+                [S["x"], S["y"], S["n"]],
+            ]
+        ).transpose(2, 0, 1)
+    )
     locked = _locked_by_id(images, ids_sorted)
     A, B, C = f["a"].copy(), f["b"].copy(), f["c"].copy()
     corr = np.zeros((ncorr, 3))
@@ -428,8 +469,13 @@ def _fit_weights(f: dict, mom: dict, level_only: bool) -> np.ndarray:
     """Per-fit 3x3 (or 1x1) weight matrices: box moments / rms^2."""
     if level_only:
         return (mom["n"] / f["rms"] ** 2)[:, None, None]
-    m = np.stack([[mom["xx"], mom["xy"], mom["x"]], [mom["xy"], mom["yy"], mom["y"]],
-                  [mom["x"], mom["y"], mom["n"]]]).transpose(2, 0, 1)
+    m = np.stack(
+        [
+            [mom["xx"], mom["xy"], mom["x"]],
+            [mom["xy"], mom["yy"], mom["y"]],
+            [mom["x"], mom["y"], mom["n"]],
+        ]
+    ).transpose(2, 0, 1)
     return m / (f["rms"] ** 2)[:, None, None]
 
 
@@ -447,16 +493,24 @@ def _assemble(pidx, midx, W, target, nimg, scale):
     Wt = np.einsum("kij,kj->ki", Ws, ts)
     ii, jj = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
     rows, cols, vals = [], [], []
-    for a_idx, b_idx, sign in ((pidx, pidx, 1), (midx, midx, 1), (pidx, midx, -1),
-                               (midx, pidx, -1)):
+    for a_idx, b_idx, sign in (
+        (pidx, pidx, 1),
+        (midx, midx, 1),
+        (pidx, midx, -1),
+        (midx, pidx, -1),
+    ):
         rows.append((a_idx[:, None, None] * p + ii[None]).ravel())
         cols.append((b_idx[:, None, None] * p + jj[None]).ravel())
         vals.append((sign * Ws).ravel())
-    normal = sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows),
-                               np.concatenate(cols))), shape=(nimg * p, nimg * p))
+    normal = sparse.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(nimg * p, nimg * p),
+    )
     rhs = np.zeros(nimg * p)
     for idx, sign in ((pidx, 1.0), (midx, -1.0)):
-        np.add.at(rhs, (idx[:, None] * p + np.arange(p)[None]).ravel(), (sign * Wt).ravel())
+        np.add.at(
+            rhs, (idx[:, None] * p + np.arange(p)[None]).ravel(), (sign * Wt).ravel()
+        )
     return normal, rhs
 
 
@@ -487,8 +541,9 @@ def _solve_once(pidx, midx, W, target, nimg, scale, locked, ridge=None):
 
     normal, rhs = _assemble(pidx, midx, W, target, nimg, scale)
     if ridge is not None:
-        normal = normal + sparse.block_diag(list(ridge * np.outer(scale, scale)[None]),
-                                            format="csr")
+        normal = normal + sparse.block_diag(
+            list(ridge * np.outer(scale, scale)[None]), format="csr"
+        )
     G = _gauge(pidx, midx, nimg, W.shape[1], locked)
     kkt = sparse.bmat([[normal, G.T], [G, None]], format="csc")
     sol = spsolve(kkt, np.concatenate([rhs, np.zeros(G.shape[0])]))
@@ -528,8 +583,9 @@ def _ridge(pidx, midx, W, target, u, Q, regularize):
     return sigma2 / max(s2, 1e-300)
 
 
-def _iterate_direct(pidx, midx, W, target, nimg, scale, lockmask, Q, regularize,
-                    nrobust):
+def _iterate_direct(
+    pidx, midx, W, target, nimg, scale, lockmask, Q, regularize, nrobust
+):
     """Plain solve, then ridge re-estimation and/or Huber reweighting passes."""
     u = _solve_once(pidx, midx, W, target, nimg, scale, lockmask)
     w = np.ones(len(pidx))
@@ -538,7 +594,9 @@ def _iterate_direct(pidx, midx, W, target, nimg, scale, lockmask, Q, regularize,
         if nrobust:
             w = _huber_weights(pidx, midx, W, target, u)
         Wk = W * w[:, None, None]
-        ridge = None if Q is None else _ridge(pidx, midx, Wk, target, u, Q, regularize) * Q
+        ridge = (
+            None if Q is None else _ridge(pidx, midx, Wk, target, u, Q, regularize) * Q
+        )
         u_new = _solve_once(pidx, midx, Wk, target, nimg, scale, lockmask, ridge)
         done = np.allclose(u_new, u, rtol=1e-9, atol=1e-12)
         u = u_new
@@ -556,11 +614,20 @@ def _huber_weights(pidx, midx, W, target, u, k=1.5):
     return np.where(chi <= k * sigma, 1.0, k * sigma / np.maximum(chi, 1e-300))
 
 
-def solve_direct(images: ImageGeometry | None, fits: list[PlaneFit], *,
-                 level_only: bool = False, robust: bool = False, useall: bool = False,
-                 exclude_pairs: Iterable = (), exclude_images: Iterable = (),
-                 locked: Iterable[int] = (), weighting: str = "area", regularize=None,
-                 max_iter: int = 10) -> list[Correction]:
+def solve_direct(
+    images: ImageGeometry | None,
+    fits: list[PlaneFit],
+    *,
+    level_only: bool = False,
+    robust: bool = False,
+    useall: bool = False,
+    exclude_pairs: Iterable = (),
+    exclude_images: Iterable = (),
+    locked: Iterable[int] = (),
+    weighting: str = "area",
+    regularize=None,
+    max_iter: int = 10,
+) -> list[Correction]:
     """
     Background corrections from one sparse weighted least-squares solve.
 
@@ -624,7 +691,9 @@ def solve_direct(images: ImageGeometry | None, fits: list[PlaneFit], *,
     if not fits:
         return []
     f = _fit_arrays(fits, mirror=False)
-    f["rms"] = np.where(f["rms"] > 0, f["rms"], np.min(f["rms"][f["rms"] > 0], initial=1.0))
+    f["rms"] = np.where(
+        f["rms"] > 0, f["rms"], np.min(f["rms"][f["rms"] > 0], initial=1.0)
+    )
     mom = _box_moments(f)
     ids = np.unique(np.concatenate([f["plus"], f["minus"]]))
     pidx, midx = np.searchsorted(ids, f["plus"]), np.searchsorted(ids, f["minus"])
@@ -633,17 +702,32 @@ def solve_direct(images: ImageGeometry | None, fits: list[PlaneFit], *,
     if weighting == "area":
         f["rms"] = np.ones_like(f["rms"])
     W = _fit_weights(f, mom, level_only)
-    target = _level_target(f) if level_only else np.column_stack([f["a"], f["b"], f["c"]])
+    target = (
+        _level_target(f) if level_only else np.column_stack([f["a"], f["b"], f["c"]])
+    )
     extent = max(float(np.max(np.abs(np.concatenate([f["boxx"], f["boxy"]])))), 1.0)
     scale = np.ones(1) if level_only else np.array([1.0 / extent, 1.0 / extent, 1.0])
     lock_ids = set(map(int, locked))
     if images is not None:
         lock_ids |= set(images.cntr[images.locked].tolist())
     lockmask = np.isin(ids, list(lock_ids))
-    Q = (_image_moments(images, ids, W.shape[1])
-         if regularize is not None and images is not None else None)
-    u = _iterate_direct(pidx, midx, W, target, len(ids), scale, lockmask, Q,
-                        regularize, max_iter if robust else 0)
+    Q = (
+        _image_moments(images, ids, W.shape[1])
+        if regularize is not None and images is not None
+        else None
+    )
+    u = _iterate_direct(
+        pidx,
+        midx,
+        W,
+        target,
+        len(ids),
+        scale,
+        lockmask,
+        Q,
+        regularize,
+        max_iter if robust else 0,
+    )
     if level_only:
         u = np.column_stack([np.zeros((len(ids), 2)), u])
     return [Correction(int(i), *map(float, u[k])) for k, i in enumerate(ids)]
@@ -654,8 +738,12 @@ def solve_direct(images: ImageGeometry | None, fits: list[PlaneFit], *,
 # --------------------------------------------------------------------------
 
 
-def correct_image(array: np.ndarray, crpix, correction: Correction | tuple,
-                  area: np.ndarray | None = None) -> np.ndarray:
+def correct_image(
+    array: np.ndarray,
+    crpix,
+    correction: Correction | tuple,
+    area: np.ndarray | None = None,
+) -> np.ndarray:
     """
     Subtract a correction plane from an image (mBackground's pixel rule).
 
@@ -680,8 +768,11 @@ def correct_image(array: np.ndarray, crpix, correction: Correction | tuple,
     >>> correct_image(np.full((2, 3), 5.0), (1.0, 1.0), (0.0, 1.0, 2.0)).tolist()
     [[4.0, 4.0, 4.0], [3.0, 3.0, 3.0]]
     """
-    a, b, c = ((correction.a, correction.b, correction.c)
-               if isinstance(correction, Correction) else correction)
+    a, b, c = (
+        (correction.a, correction.b, correction.c)
+        if isinstance(correction, Correction)
+        else correction
+    )
     data = np.asarray(array, dtype=float)
     ny, nx = data.shape
     x = np.arange(nx) - float(crpix[0])
@@ -694,8 +785,9 @@ def correct_image(array: np.ndarray, crpix, correction: Correction | tuple,
     return out
 
 
-def predicted_residuals(fits: list[PlaneFit], corrections: list[Correction]
-                        ) -> list[PlaneFit]:
+def predicted_residuals(
+    fits: list[PlaneFit], corrections: list[Correction]
+) -> list[PlaneFit]:
     """
     Each overlap's fitted plane after correcting both images, without new diffs.
 
@@ -712,7 +804,8 @@ def predicted_residuals(fits: list[PlaneFit], corrections: list[Correction]
     --------
     >>> f = PlaneFit(0, 1, 0., 0., 2.0, 1., 1., 0, 9, 0, 7, 4.5, 3.5, 80, 0.1,
     ...              4.5, 3.5, 9., 7., 0.)
-    >>> r = predicted_residuals([f], [Correction(0, 0, 0, 1.0), Correction(1, 0, 0, -1.0)])
+    >>> corr = [Correction(0, 0, 0, 1.0), Correction(1, 0, 0, -1.0)]
+    >>> r = predicted_residuals([f], corr)
     >>> r[0].c
     0.0
     """
@@ -725,8 +818,9 @@ def predicted_residuals(fits: list[PlaneFit], corrections: list[Correction]
     return out
 
 
-def recovery_error(corrections, truth: dict, images: ImageGeometry, *,
-                   step: int = 4) -> float:
+def recovery_error(
+    corrections, truth: dict, images: ImageGeometry, *, step: int = 4
+) -> float:
     """
     How far corrections are from known injected planes, in DN.
 
@@ -766,7 +860,7 @@ def recovery_error(corrections, truth: dict, images: ImageGeometry, *,
         if cid not in corrections or cid not in truth:
             continue
         a, b, c = np.subtract(corrections[cid], truth[cid])
-        jj, ii = np.mgrid[0:images.naxis2[k]:step, 0:images.naxis1[k]:step]
+        jj, ii = np.mgrid[0 : images.naxis2[k] : step, 0 : images.naxis1[k] : step]
         x, y = ii - images.crpix1[k], jj - images.crpix2[k]
         xs.append(x.ravel())
         ys.append(y.ravel())

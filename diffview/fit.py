@@ -67,8 +67,12 @@ def _hull_candidates(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     left, right = x[0::2], x[1::2]
     keep_l, keep_r = _extreme(left, 1.0), _extreme(right, -1.0)
     yy = y[0::2]
-    return np.column_stack([np.concatenate([left[keep_l], right[keep_r]]),
-                            np.concatenate([yy[keep_l], yy[keep_r]])])
+    return np.column_stack(
+        [
+            np.concatenate([left[keep_l], right[keep_r]]),
+            np.concatenate([yy[keep_l], yy[keep_r]]),
+        ]
+    )
 
 
 def _cross(o, a, b) -> float:
@@ -196,9 +200,11 @@ def _solve3(m, r) -> tuple[float, float, float]:
         raise PairError("Singular Matrix-2")
     co_e, co_f, co_i = a * i - c * c, b * c - a * f, a * e - b * b
     r0, r1, r2 = r
-    return ((co_a * r0 + co_b * r1 + co_c * r2) / det,
-            (co_b * r0 + co_e * r1 + co_f * r2) / det,
-            (co_c * r0 + co_f * r1 + co_i * r2) / det)
+    return (
+        (co_a * r0 + co_b * r1 + co_c * r2) / det,
+        (co_b * r0 + co_e * r1 + co_f * r2) / det,
+        (co_c * r0 + co_f * r1 + co_i * r2) / det,
+    )
 
 
 def _dot(a: np.ndarray, b: np.ndarray) -> float:
@@ -214,8 +220,19 @@ def _dot(a: np.ndarray, b: np.ndarray) -> float:
 
 def _moment_sums(xc: np.ndarray, yc: np.ndarray, z: np.ndarray) -> np.ndarray:
     """[Sxx, Sxy, Syy, Sx, Sy, n, Sxz, Syz, Sz] of a set of pixels."""
-    return np.array([_dot(xc, xc), _dot(xc, yc), _dot(yc, yc), xc.sum(), yc.sum(),
-                     float(len(xc)), _dot(xc, z), _dot(yc, z), z.sum()])
+    return np.array(
+        [
+            _dot(xc, xc),
+            _dot(xc, yc),
+            _dot(yc, yc),
+            xc.sum(),
+            yc.sum(),
+            float(len(xc)),
+            _dot(xc, z),
+            _dot(yc, z),
+            z.sum(),
+        ]
+    )
 
 
 class _Pixels:
@@ -235,8 +252,11 @@ class _Pixels:
 
     def sums10(self, idx) -> np.ndarray:
         """Moment sums with centred z, plus the sum of zc^2 (all pixels if None)."""
-        xc, yc, z = (self.xc, self.yc, self.z) if idx is None else (
-            self.xc[idx], self.yc[idx], self.z[idx])
+        xc, yc, z = (
+            (self.xc, self.yc, self.z)
+            if idx is None
+            else (self.xc[idx], self.yc[idx], self.z[idx])
+        )
         zc = z - self.z0
         return np.append(_moment_sums(xc, yc, zc), _dot(zc, zc))
 
@@ -248,7 +268,6 @@ class _Pixels:
                 return 0.0, 0.0, float(np.float64(sz) / np.float64(n)) + self.z0
         a, b, c = _solve3(((sxx, sxy, sx), (sxy, syy, sy), (sx, sy, n)), (sxz, syz, sz))
         return a, b, c + self.z0 - a * self.x0 - b * self.y0
-
 
     def solve(self, clipped: np.ndarray | None, level_only: bool):
         """Plane (a, b, c) in Montage's frame without the ``clipped`` pixels."""
@@ -334,8 +353,16 @@ def _square_sum(s, plane, px) -> float:
     a, b, c = plane
     c = c + a * px.x0 + b * px.y0 - px.z0  # plane in centred x, y, z
     sxx, sxy, syy, sx, sy, n, sxz, syz, sz, szz = s.tolist()
-    q = (szz - 2 * (a * sxz + b * syz + c * sz) + a * a * sxx + 2 * a * b * sxy
-         + b * b * syy + 2 * a * c * sx + 2 * b * c * sy + c * c * n)
+    q = (
+        szz
+        - 2 * (a * sxz + b * syz + c * sz)
+        + a * a * sxx
+        + 2 * a * b * sxy
+        + b * b * syy
+        + 2 * a * c * sx
+        + 2 * b * c * sy
+        + c * c * n
+    )
     return max(q, 0.0)
 
 
@@ -357,9 +384,14 @@ class _Window:
         px, ref = self.px, self.ref
         da, db = plane[0] - ref[0], plane[1] - ref[1]
         dc = (plane[2] + plane[0] * px.x0 + plane[1] * px.y0) - (
-            ref[2] + ref[0] * px.x0 + ref[1] * px.y0)
-        return (abs(da) * px.mx + abs(db) * px.my + abs(dc)
-                + 1e-9 * (abs(self.hi) + px.zmax))
+            ref[2] + ref[0] * px.x0 + ref[1] * px.y0
+        )
+        return (
+            abs(da) * px.mx
+            + abs(db) * px.my
+            + abs(dc)
+            + 1e-9 * (abs(self.hi) + px.zmax)
+        )
 
     def _build(self, plane, thr):
         px = self.px
@@ -370,23 +402,38 @@ class _Window:
         w = above[dz[above] <= self.hi]
         self.wx, self.wy, self.wz = px.xc[w], px.yc[w], px.z[w]
         zc = self.wz - px.z0
-        self.rows = np.vstack([self.wx * self.wx, self.wx * self.wy, self.wy * self.wy,
-                               self.wx, self.wy, np.ones_like(zc), self.wx * zc,
-                               self.wy * zc, zc, zc * zc])
+        self.rows = np.vstack(
+            [
+                self.wx * self.wx,
+                self.wx * self.wy,
+                self.wy * self.wy,
+                self.wx,
+                self.wy,
+                np.ones_like(zc),
+                self.wx * zc,
+                self.wy * zc,
+                zc,
+                zc * zc,
+            ]
+        )
 
     def sums(self, plane, thr):
-        if self.ref is None or not (self.lo <= thr - self._offset(plane)
-                                    and thr + self._offset(plane) <= self.hi):
+        if self.ref is None or not (
+            self.lo <= thr - self._offset(plane)
+            and thr + self._offset(plane) <= self.hi
+        ):
             self._build(plane, thr)
         px = self.px
         a, b, c = plane
-        res = np.abs(self.wz - (a * self.wx + b * self.wy + (c + a * px.x0 + b * px.y0)))
+        res = np.abs(
+            self.wz - (a * self.wx + b * self.wy + (c + a * px.x0 + b * px.y0))
+        )
         return self.base + np.einsum("ij,j->i", self.rows, (res <= thr).astype(float))
 
 
 def _valid_pixels(array: np.ndarray, crpix, border: int):
     ny, nx = array.shape
-    sub = array[border:ny - border, border:nx - border]
+    sub = array[border : ny - border, border : nx - border]
     ok = np.isfinite(sub)
     jj, ii = np.nonzero(ok)
     x = (ii + border).astype(float) - crpix[0]
@@ -394,8 +441,9 @@ def _valid_pixels(array: np.ndarray, crpix, border: int):
     return x, y, sub[ok], ok
 
 
-def fit_plane(diff, *, level_only: bool = False, border: int = 0,
-              nofit: bool = False, ids=None) -> PlaneFit:
+def fit_plane(
+    diff, *, level_only: bool = False, border: int = 0, nofit: bool = False, ids=None
+) -> PlaneFit:
     """
     Fit a plane ``a x + b y + c`` to a difference, as Montage's mFitplane does.
 
@@ -485,10 +533,24 @@ def _make_fit(ids, plane, crpix, xk, yk, npix, rms, box) -> PlaneFit:
     if height == 0.0:
         boxy, height, ang = ranges[2], 1.0, 0.0
     plus, minus = (-1 if v is None else int(v) for v in ids)
-    return PlaneFit(plus, minus, float(plane[0]), float(plane[1]), float(plane[2]),
-                    float(crpix[0]), float(crpix[1]), *ranges, *centre, int(npix),
-                    float(rms), float(boxx), float(boxy), float(width), float(height),
-                    float(ang))
+    return PlaneFit(
+        plus,
+        minus,
+        float(plane[0]),
+        float(plane[1]),
+        float(plane[2]),
+        float(crpix[0]),
+        float(crpix[1]),
+        *ranges,
+        *centre,
+        int(npix),
+        float(rms),
+        float(boxx),
+        float(boxy),
+        float(width),
+        float(height),
+        float(ang),
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -512,8 +574,9 @@ class FitResidual:
     plane: np.ndarray
 
 
-def fit_residual(diff, fit: PlaneFit | None = None, *, level_only: bool = False,
-                 border: int = 0) -> FitResidual:
+def fit_residual(
+    diff, fit: PlaneFit | None = None, *, level_only: bool = False, border: int = 0
+) -> FitResidual:
     """
     Residual image of a plane fit and the mask of the pixels it clipped.
 
@@ -546,11 +609,11 @@ def fit_residual(diff, fit: PlaneFit | None = None, *, level_only: bool = False,
     valid = np.isfinite(array)
     residual = np.where(valid, array - plane, np.nan)
     inner = np.zeros_like(valid)
-    inner[border:ny - border, border:nx - border] = True
+    inner[border : ny - border, border : nx - border] = True
     x, y, z, _ = _valid_pixels(array, crpix, border)
     keep = np.zeros_like(valid)
     if len(z):
         *_, kept = _iterate(x, y, z, level_only)
-        sub = keep[border:ny - border, border:nx - border]
-        sub[np.isfinite(array[border:ny - border, border:nx - border])] = kept
+        sub = keep[border : ny - border, border : nx - border]
+        sub[np.isfinite(array[border : ny - border, border : nx - border])] = kept
     return FitResidual(residual, valid & ~keep, plane)

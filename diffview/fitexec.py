@@ -23,7 +23,7 @@ from ._parallel import run_tasks
 from ._util import PairError, area_name, atomic_path, montage_file_path, split_fits_name
 from .bgmodel import correct_image
 from .fit import fit_plane
-from .models import Correction, Overlap, PlaneFit
+from .models import Correction, Overlap
 
 __all__ = [
     "FitExecResult",
@@ -87,8 +87,20 @@ class BgExecResult:
     seconds: float = 0.0
 
 
-_CARD_KEYS = {"SIMPLE", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "NAXIS3", "CRPIX1",
-              "CRPIX2", "BSCALE", "BZERO", "EXTEND", "BLANK"}
+_CARD_KEYS = {
+    "SIMPLE",
+    "BITPIX",
+    "NAXIS",
+    "NAXIS1",
+    "NAXIS2",
+    "NAXIS3",
+    "CRPIX1",
+    "CRPIX2",
+    "BSCALE",
+    "BZERO",
+    "EXTEND",
+    "BLANK",
+}
 
 
 def _scan_header(fh) -> dict | None:
@@ -99,12 +111,12 @@ def _scan_header(fh) -> dict | None:
         if len(block) < 2880:
             return None
         for k in range(0, 2880, 80):
-            key = block[k:k + 8].rstrip()
+            key = block[k : k + 8].rstrip()
             if key == b"END":
                 return cards
             name = key.decode("ascii", "replace")
-            if name in _CARD_KEYS and block[k + 8:k + 10] == b"= ":
-                cards[name] = block[k + 10:k + 80].split(b"/")[0].strip()
+            if name in _CARD_KEYS and block[k + 8 : k + 10] == b"= ":
+                cards[name] = block[k + 10 : k + 80].split(b"/")[0].strip()
     return None
 
 
@@ -112,10 +124,15 @@ def _fast_read(path):
     """Plain float images (BITPIX -64/-32, no scaling) without astropy; else None."""
     with open(path, "rb") as fh:
         cards = _scan_header(fh)
-        if (not cards or cards.get("SIMPLE") != b"T" or cards.get("NAXIS") != b"2"
-                or cards.get("BITPIX") not in (b"-64", b"-32")
-                or cards.get("BSCALE", b"1.0").rstrip(b"0").rstrip(b".") not in (b"1", b"1.")
-                or float(cards.get("BZERO", b"0") or 0) != 0.0):
+        if (
+            not cards
+            or cards.get("SIMPLE") != b"T"
+            or cards.get("NAXIS") != b"2"
+            or cards.get("BITPIX") not in (b"-64", b"-32")
+            or cards.get("BSCALE", b"1.0").rstrip(b"0").rstrip(b".")
+            not in (b"1", b"1.")
+            or float(cards.get("BZERO", b"0") or 0) != 0.0
+        ):
             return None
         nx, ny = int(cards["NAXIS1"]), int(cards["NAXIS2"])
         dtype = ">f8" if cards["BITPIX"] == b"-64" else ">f4"
@@ -174,14 +191,15 @@ def _chunks(items: list, workers, executor) -> list[list]:
     if executor is None and n == 1:
         return [items] if items else []
     size = max(1, -(-len(items) // (4 * n)))
-    return [items[k:k + size] for k in range(0, len(items), size)]
+    return [items[k : k + size] for k in range(0, len(items), size)]
 
 
 def _run_chunked(func, tasks, *, executor, workers, quiet, desc) -> list:
     chunks = _chunks(tasks, workers, executor)
     out: list = []
-    for part in run_tasks(func, chunks, executor=executor, workers=workers,
-                          quiet=quiet, desc=desc):
+    for part in run_tasks(
+        func, chunks, executor=executor, workers=workers, quiet=quiet, desc=desc
+    ):
         out.extend(part)
     return out
 
@@ -196,8 +214,11 @@ def _fit_task(task):
         return None, "missing", f"{path}: file not found"
     try:
         array, crpix = read_difference_file(path)
-        return fit_plane((array, crpix), level_only=level_only,
-                         ids=(ov.cntr1, ov.cntr2)), None, None
+        return (
+            fit_plane((array, crpix), level_only=level_only, ids=(ov.cntr1, ov.cntr2)),
+            None,
+            None,
+        )
     except PairError as exc:
         return None, "fit", f"{path}: {exc}"
     except Exception as exc:  # one bad file never stops the run; it is counted
@@ -219,8 +240,16 @@ def _collect(result: FitExecResult, overlaps, outcomes) -> None:
     result.failed = len(result.failures)
 
 
-def fitexec(diffs_table, fits_table, diffdir, *, level_only: bool = False,
-            executor=None, workers=None, quiet: bool = False) -> FitExecResult:
+def fitexec(
+    diffs_table,
+    fits_table,
+    diffdir,
+    *,
+    level_only: bool = False,
+    executor=None,
+    workers=None,
+    quiet: bool = False,
+) -> FitExecResult:
     """
     Fit a plane to every stored difference of a ``diffs.tbl`` (mFitExec).
 
@@ -261,10 +290,13 @@ def fitexec(diffs_table, fits_table, diffdir, *, level_only: bool = False,
     """
     start = time.perf_counter()
     overlaps = _overlaps(diffs_table)
-    tasks = [(ov, montage_file_path(str(diffdir), ov.diff), level_only) for ov in overlaps]
+    tasks = [
+        (ov, montage_file_path(str(diffdir), ov.diff), level_only) for ov in overlaps
+    ]
     result = FitExecResult(count=len(overlaps))
-    outcomes = _run_chunked(_fit_chunk, tasks, executor=executor, workers=workers,
-                            quiet=quiet, desc="fits")
+    outcomes = _run_chunked(
+        _fit_chunk, tasks, executor=executor, workers=workers, quiet=quiet, desc="fits"
+    )
     _collect(result, overlaps, outcomes)
     if fits_table is not None:
         io.write_fits_table(result.fits, fits_table)
@@ -307,8 +339,10 @@ def _read_plain(path, label):
             return fast
         with afits.open(path, memmap=False) as hdul:
             hdr = hdul[0].header
-            return (np.asarray(hdul[0].data, dtype=float),
-                    (float(hdr["CRPIX1"]), float(hdr["CRPIX2"])))
+            return (
+                np.asarray(hdul[0].data, dtype=float),
+                (float(hdr["CRPIX1"]), float(hdr["CRPIX2"])),
+            )
     except (OSError, KeyError, ValueError, TypeError, IndexError) as exc:
         raise PairError(f"{label} {path} missing or invalid FITS") from exc
 
@@ -325,8 +359,14 @@ def _difffit_one(task, cache, ctx):
 
     ov, plus, minus, out = task
     try:
-        diff = difference(cache.get(plus), cache.get(minus), ctx["shape"], ctx["crpix"],
-                          ids=(ov.cntr1, ov.cntr2), **ctx["opts"])
+        diff = difference(
+            cache.get(plus),
+            cache.get(minus),
+            ctx["shape"],
+            ctx["crpix"],
+            ids=(ov.cntr1, ov.cntr2),
+            **ctx["opts"],
+        )
     except PairError as exc:
         return None, "diff", f"{plus} - {minus}: {exc}"
     except Exception as exc:  # counted, never fatal
@@ -334,8 +374,11 @@ def _difffit_one(task, cache, ctx):
     try:
         if ctx["keep_all"]:
             write_difference(diff, out, ctx["template"])
-        return (fit_plane(diff, level_only=ctx["level_only"], ids=(ov.cntr1, ov.cntr2)),
-                None, None)
+        return (
+            fit_plane(diff, level_only=ctx["level_only"], ids=(ov.cntr1, ov.cntr2)),
+            None,
+            None,
+        )
     except (PairError, OSError) as exc:
         return None, "fit", f"{out}: {exc}"
     except Exception as exc:  # counted, never fatal
@@ -347,10 +390,21 @@ def _difffit_name(name: str) -> str:
     return name if name.endswith("s") else name + "s"
 
 
-def difffitexec(path, diffs_table, template, diffdir, fits_table, *,
-                keep_all: bool = False, level_only: bool = False,
-                no_areas: bool = False, montage_edges: bool = False,
-                executor=None, workers=None, quiet: bool = False) -> FitExecResult:
+def difffitexec(
+    path,
+    diffs_table,
+    template,
+    diffdir,
+    fits_table,
+    *,
+    keep_all: bool = False,
+    level_only: bool = False,
+    no_areas: bool = False,
+    montage_edges: bool = False,
+    executor=None,
+    workers=None,
+    quiet: bool = False,
+) -> FitExecResult:
     """
     Difference and fit every pair in one pass (mDiffFitExec).
 
@@ -415,15 +469,23 @@ def difffitexec(path, diffs_table, template, diffdir, fits_table, *,
             continue
         tasks.append((ov, plus, minus, out))
         order.append(ov)
-    context = {"shape": (int(template["NAXIS2"]), int(template["NAXIS1"])),
-               "crpix": (float(template["CRPIX1"]), float(template["CRPIX2"])),
-               "template": template, "opts": opts, "keep_all": keep_all,
-               "level_only": level_only}
+    context = {
+        "shape": (int(template["NAXIS2"]), int(template["NAXIS1"])),
+        "crpix": (float(template["CRPIX1"]), float(template["CRPIX2"])),
+        "template": template,
+        "opts": opts,
+        "keep_all": keep_all,
+        "level_only": level_only,
+    }
     outcomes = []
-    for part in run_tasks(_difffit_chunk,
-                          [(c, context) for c in _chunks(tasks, workers, executor)],
-                          executor=executor, workers=workers, quiet=quiet,
-                          desc="differences+fits"):
+    for part in run_tasks(
+        _difffit_chunk,
+        [(c, context) for c in _chunks(tasks, workers, executor)],
+        executor=executor,
+        workers=workers,
+        quiet=quiet,
+        desc="differences+fits",
+    ):
         outcomes.extend(part)
     _collect(result, order, outcomes)
     if fits_table is not None:
@@ -479,7 +541,8 @@ def _read_image(path, label):
 def _write(array, header, path) -> None:
     with atomic_path(path) as tmp:
         afits.PrimaryHDU(np.asarray(array, dtype=">f8"), header).writeto(
-            tmp, overwrite=True, output_verify="silentfix")
+            tmp, overwrite=True, output_verify="silentfix"
+        )
 
 
 def _bg_task(task):
@@ -491,8 +554,17 @@ def _bg_task(task):
         return f"{src}: {exc}"
 
 
-def bgexec(path, images_table, corrections, corrdir, *, no_areas: bool = False,
-           executor=None, workers=None, quiet: bool = False) -> BgExecResult:
+def bgexec(
+    path,
+    images_table,
+    corrections,
+    corrdir,
+    *,
+    no_areas: bool = False,
+    executor=None,
+    workers=None,
+    quiet: bool = False,
+) -> BgExecResult:
     """
     Subtract each image's correction, writing corrected images (mBgExec).
 
@@ -534,8 +606,11 @@ def bgexec(path, images_table, corrections, corrdir, *, no_areas: bool = False,
     check_output_dir(corrdir)
     table = io.read_table(images_table)
     io.require_columns(table, ["cntr", "fname"], images_table)
-    corrs = (list(corrections) if isinstance(corrections, (list, tuple))
-             else io.read_corrections_table(corrections))
+    corrs = (
+        list(corrections)
+        if isinstance(corrections, (list, tuple))
+        else io.read_corrections_table(corrections)
+    )
     by_id = {c.id: c for c in corrs}
     result = BgExecResult(count=len(table))
     tasks = []
@@ -545,14 +620,28 @@ def bgexec(path, images_table, corrections, corrdir, *, no_areas: bool = False,
         if corr is None:
             result.nocorrection += 1
             corr = Correction(int(row["cntr"]), 0.0, 0.0, 0.0)
-        tasks.append((os.path.join(str(path), name), os.path.join(str(corrdir), name),
-                      corr, no_areas))
-    for task, err in zip(tasks, run_tasks(_bg_task, tasks, executor=executor,
-                                          workers=workers, quiet=quiet,
-                                          desc="corrections"), strict=True):
+        tasks.append(
+            (
+                os.path.join(str(path), name),
+                os.path.join(str(corrdir), name),
+                corr,
+                no_areas,
+            )
+        )
+    for task, err in zip(
+        tasks,
+        run_tasks(
+            _bg_task,
+            tasks,
+            executor=executor,
+            workers=workers,
+            quiet=quiet,
+            desc="corrections",
+        ),
+        strict=True,
+    ):
         if err:
             result.failures.append((task[0], err))
     result.failed = len(result.failures)
     result.seconds = time.perf_counter() - start
     return result
-

@@ -102,7 +102,7 @@ def _box_pixel_moments(f: PlaneFit) -> np.ndarray:
     ang = math.radians(f.boxang)
     c, s = math.cos(ang), math.sin(ang)
     rot = np.array([[c, -s], [s, c]])
-    cov_local = np.diag([f.boxwidth ** 2 / 12.0, f.boxheight ** 2 / 12.0])
+    cov_local = np.diag([f.boxwidth**2 / 12.0, f.boxheight**2 / 12.0])
     cov = rot @ cov_local @ rot.T
     mean = np.array([f.boxx, f.boxy])
     m = np.empty((3, 3))
@@ -148,7 +148,7 @@ def plane_error(fit: PlaneFit, points: np.ndarray) -> np.ndarray:
     True
     """
     m = _box_pixel_moments(fit)
-    cov = np.linalg.pinv(m) * fit.rms ** 2
+    cov = np.linalg.pinv(m) * fit.rms**2
     p = np.column_stack([points, np.ones(len(points))])
     return np.sqrt(np.maximum(np.einsum("ki,ij,kj->k", p, cov, p), 0.0))
 
@@ -156,8 +156,11 @@ def plane_error(fit: PlaneFit, points: np.ndarray) -> np.ndarray:
 def _extrapolation(fit: PlaneFit, images: ImageGeometry | None) -> float:
     if images is None:
         return math.nan
-    pts = [c for c in (_corners(images, fit.plus), _corners(images, fit.minus))
-           if c is not None]
+    pts = [
+        c
+        for c in (_corners(images, fit.plus), _corners(images, fit.minus))
+        if c is not None
+    ]
     if not pts:
         return math.nan
     return float(plane_error(fit, np.vstack(pts)).max())
@@ -174,10 +177,14 @@ def _ratio(value, limit) -> float:
     return value / limit if limit and np.isfinite(value) else 0.0
 
 
-def assess_fits(fits: list[PlaneFit], *, images: ImageGeometry | None = None,
-                corrections: list[Correction] | None = None,
-                noise: float | None = None,
-                thresholds: Thresholds = Thresholds()) -> list[FitQuality]:
+def assess_fits(
+    fits: list[PlaneFit],
+    *,
+    images: ImageGeometry | None = None,
+    corrections: list[Correction] | None = None,
+    noise: float | None = None,
+    thresholds: Thresholds = Thresholds(),
+) -> list[FitQuality]:
     """
     Judge every overlap fit; flag the ones not to trust.
 
@@ -224,8 +231,12 @@ def assess_fits(fits: list[PlaneFit], *, images: ImageGeometry | None = None,
     min_pix = thresholds.min_pixels
     if images is not None:
         min_pix = max(min_pix, AREA_LIMIT * images.mean_area)
-    return [_verdict(f, noise, extrap[k], extrap_ref, resid[k], sigma_r, min_pix,
-                     thresholds) for k, f in enumerate(fits)]
+    return [
+        _verdict(
+            f, noise, extrap[k], extrap_ref, resid[k], sigma_r, min_pix, thresholds
+        )
+        for k, f in enumerate(fits)
+    ]
 
 
 def _disagreement_sigma(f: PlaneFit, sigma_r: float) -> float:
@@ -239,16 +250,27 @@ def _verdict(f, noise, extrap, extrap_ref, resid, sigma_r, min_pix, t) -> FitQua
     aspect = max(f.boxwidth, f.boxheight) / max(width, 1e-300)
     noise_ratio = f.rms / noise if noise > 0 else math.inf
     tests = {
-        "noisy": _ratio(noise_ratio if math.isfinite(f.rms) else math.inf,
-                        t.noise_ratio),
+        "noisy": _ratio(
+            noise_ratio if math.isfinite(f.rms) else math.inf, t.noise_ratio
+        ),
         "few pixels": _ratio(min_pix, max(int(f.npixel), 1e-300)),
-        "thin strip": max(_ratio(t.min_width, max(width, 1e-300)),
-                          _ratio(aspect, t.max_aspect)),
+        "thin strip": max(
+            _ratio(t.min_width, max(width, 1e-300)), _ratio(aspect, t.max_aspect)
+        ),
         "extrapolates": _ratio(extrap, t.extrapolation * extrap_ref),
         "disagrees": _ratio(abs(resid), t.residual * _disagreement_sigma(f, sigma_r)),
     }
     reasons = tuple(k for k, v in tests.items() if v > 1.0)
     score = max(tests.values())
-    return FitQuality(int(f.plus), int(f.minus), not reasons, float(score), reasons,
-                      float(noise_ratio), int(f.npixel), float(aspect), float(extrap),
-                      float(resid))
+    return FitQuality(
+        int(f.plus),
+        int(f.minus),
+        not reasons,
+        float(score),
+        reasons,
+        float(noise_ratio),
+        int(f.npixel),
+        float(aspect),
+        float(extrap),
+        float(resid),
+    )

@@ -18,12 +18,19 @@ from diffview.bgmodel import (
 )
 from diffview.models import Correction, PlaneFit
 
-WCS = {"CTYPE1": "RA---TAN", "CTYPE2": "DEC--TAN", "CRVAL1": 10.0, "CRVAL2": 20.0,
-       "CDELT1": -0.001, "CDELT2": 0.001}
+WCS = {
+    "CTYPE1": "RA---TAN",
+    "CTYPE2": "DEC--TAN",
+    "CRVAL1": 10.0,
+    "CRVAL2": 20.0,
+    "CDELT1": -0.001,
+    "CDELT2": 0.001,
+}
 
 
-def make_mosaic(root, *, ntx=4, nty=3, tile=(60, 80), step=(50, 70), twice=False,
-                noise=1.0, seed=0):
+def make_mosaic(
+    root, *, ntx=4, nty=3, tile=(60, 80), step=(50, 70), twice=False, noise=1.0, seed=0
+):
     """Tiles of one sky plus a random plane each; returns {file base name: plane}."""
     rng = np.random.default_rng(seed)
     (root / "proj").mkdir(parents=True)
@@ -31,10 +38,21 @@ def make_mosaic(root, *, ntx=4, nty=3, tile=(60, 80), step=(50, 70), twice=False
     ny = step[0] * (nty - 1) + tile[0] + 10
     nx = step[1] * (ntx - 1) + tile[1] + 10
     tcr = (nx / 2 + 0.5, ny / 2 + 0.5)
-    hdr = fits.Header({"SIMPLE": True, "BITPIX": -64, "NAXIS": 2, "NAXIS1": nx,
-                       "NAXIS2": ny, **WCS, "CRPIX1": tcr[0], "CRPIX2": tcr[1]})
+    hdr = fits.Header(
+        {
+            "SIMPLE": True,
+            "BITPIX": -64,
+            "NAXIS": 2,
+            "NAXIS1": nx,
+            "NAXIS2": ny,
+            **WCS,
+            "CRPIX1": tcr[0],
+            "CRPIX2": tcr[1],
+        }
+    )
     (root / "template.hdr").write_text(
-        "\n".join(c.image.rstrip() for c in hdr.cards) + "\nEND\n")
+        "\n".join(c.image.rstrip() for c in hdr.cards) + "\nEND\n"
+    )
     jj, ii = np.mgrid[0:ny, 0:nx]
     sky = 5 * np.sin(ii / 17.0) + 3 * np.cos(jj / 11.0) + 100
     truth = {}
@@ -47,16 +65,31 @@ def make_mosaic(root, *, ntx=4, nty=3, tile=(60, 80), step=(50, 70), twice=False
                     continue
                 crpix = (tcr[0] - i0, tcr[1] - j0)
                 p = (rng.normal(0, 0.02), rng.normal(0, 0.02), rng.normal(0, 5))
-                y, x = np.mgrid[0:tile[0], 0:tile[1]]
-                data = (sky[j0:j0 + tile[0], i0:i0 + tile[1]] + rng.normal(0, noise, tile)
-                        + p[0] * (x - crpix[0]) + p[1] * (y - crpix[1]) + p[2])
-                h = fits.Header({"SIMPLE": True, "BITPIX": -64, "NAXIS": 2,
-                                 "NAXIS1": tile[1], "NAXIS2": tile[0], **WCS,
-                                 "CRPIX1": crpix[0], "CRPIX2": crpix[1]})
+                y, x = np.mgrid[0 : tile[0], 0 : tile[1]]
+                data = (
+                    sky[j0 : j0 + tile[0], i0 : i0 + tile[1]]
+                    + rng.normal(0, noise, tile)
+                    + p[0] * (x - crpix[0])
+                    + p[1] * (y - crpix[1])
+                    + p[2]
+                )
+                h = fits.Header(
+                    {
+                        "SIMPLE": True,
+                        "BITPIX": -64,
+                        "NAXIS": 2,
+                        "NAXIS1": tile[1],
+                        "NAXIS2": tile[0],
+                        **WCS,
+                        "CRPIX1": crpix[0],
+                        "CRPIX2": crpix[1],
+                    }
+                )
                 name = f"hdu0_img{len(truth):03d}"
                 fits.PrimaryHDU(data, h).writeto(root / "proj" / f"{name}.fits")
                 fits.PrimaryHDU(np.full(tile, 1e-11), h).writeto(
-                    root / "proj" / f"{name}_area.fits")
+                    root / "proj" / f"{name}_area.fits"
+                )
                 truth[name] = p
     return truth
 
@@ -66,26 +99,68 @@ def run_montage(root, modes=(0,)):
     from MontagePy.main import mBgModel, mDiffExec, mFitExec, mImgtbl, mOverlaps
 
     r = str(root)
-    assert mImgtbl(r + "/proj", r + "/images.tbl", False, False, False, False, True,
-                   False, False, "", "", 0)["status"] == "0"
+    assert (
+        mImgtbl(
+            r + "/proj",
+            r + "/images.tbl",
+            False,
+            False,
+            False,
+            False,
+            True,
+            False,
+            False,
+            "",
+            "",
+            0,
+        )["status"]
+        == "0"
+    )
     assert mOverlaps(r + "/images.tbl", r + "/diffs.tbl", False, 0)["status"] == "0"
-    assert mDiffExec(r + "/proj", r + "/diffs.tbl", r + "/template.hdr", r + "/diffs",
-                     False, 0)["status"] == "0"
-    assert mFitExec(r + "/diffs.tbl", r + "/fits.tbl", r + "/diffs", False, 0)["status"] == "0"
+    assert (
+        mDiffExec(
+            r + "/proj", r + "/diffs.tbl", r + "/template.hdr", r + "/diffs", False, 0
+        )["status"]
+        == "0"
+    )
+    assert (
+        mFitExec(r + "/diffs.tbl", r + "/fits.tbl", r + "/diffs", False, 0)["status"]
+        == "0"
+    )
     for mode in modes:
-        assert mBgModel(r + "/images.tbl", r + "/fits.tbl", r + f"/corr{mode}.tbl", "",
-                        bool(mode), False, 10000, 0)["status"] == "0"
+        assert (
+            mBgModel(
+                r + "/images.tbl",
+                r + "/fits.tbl",
+                r + f"/corr{mode}.tbl",
+                "",
+                bool(mode),
+                False,
+                10000,
+                0,
+            )["status"]
+            == "0"
+        )
 
 
 def read_fits_tbl(path):
     t = ascii.read(str(path), format="ipac")
-    return [PlaneFit(*[int(r[c]) if c in ("plus", "minus", "npixel") else float(r[c])
-                       for c in PlaneFit.columns()]) for r in t]
+    return [
+        PlaneFit(
+            *[
+                int(r[c]) if c in ("plus", "minus", "npixel") else float(r[c])
+                for c in PlaneFit.columns()
+            ]
+        )
+        for r in t
+    ]
 
 
 def read_corr_tbl(path):
-    return {int(r["id"]): (float(r["a"]), float(r["b"]), float(r["c"]))
-            for r in ascii.read(str(path), format="ipac")}
+    return {
+        int(r["id"]): (float(r["a"]), float(r["b"]), float(r["c"]))
+        for r in ascii.read(str(path), format="ipac")
+    }
 
 
 def truth_rms(corrs, truth, images):
@@ -97,7 +172,7 @@ def truth_rms(corrs, truth, images):
             continue
         base = os.path.basename(str(row["fname"]))[:-5]
         a, b, c = np.subtract(corrs[cid], truth[base])
-        jj, ii = np.mgrid[0:int(row["naxis2"]):4, 0:int(row["naxis1"]):4]
+        jj, ii = np.mgrid[0 : int(row["naxis2"]) : 4, 0 : int(row["naxis1"]) : 4]
         x, y = ii - float(row["crpix1"]), jj - float(row["crpix2"])
         xs.append(x.ravel())
         ys.append(y.ravel())
@@ -118,24 +193,57 @@ def mosaic(tmp_path_factory):
     truth = make_mosaic(root)
     run_montage(root, modes=(0, 1))
     images = ascii.read(str(root / "images.tbl"), format="ipac")
-    return {"root": root, "truth": truth, "images": images,
-            "geo": image_geometry(images), "fits": read_fits_tbl(root / "fits.tbl")}
+    return {
+        "root": root,
+        "truth": truth,
+        "images": images,
+        "geo": image_geometry(images),
+        "fits": read_fits_tbl(root / "fits.tbl"),
+    }
 
 
 # ---------------------------------------------------------------- small exact cases
 
 
 def geo_table(n, locked=None):
-    t = Table({"cntr": list(range(n)), "fname": [f"i{k}" for k in range(n)],
-               "ns": [10] * n, "nl": [8] * n, "crpix1": [1.0] * n, "crpix2": [1.0] * n})
+    t = Table(
+        {
+            "cntr": list(range(n)),
+            "fname": [f"i{k}" for k in range(n)],
+            "ns": [10] * n,
+            "nl": [8] * n,
+            "crpix1": [1.0] * n,
+            "crpix2": [1.0] * n,
+        }
+    )
     if locked is not None:
         t["locked"] = locked
     return t
 
 
 def level_fit(plus, minus, c, npixel=80, rms=0.1):
-    return PlaneFit(plus, minus, 0.0, 0.0, c, 1.0, 1.0, 0, 9, 0, 7, 4.5, 3.5, npixel,
-                    rms, 4.5, 3.5, 9.0, 7.0, 0.0)
+    return PlaneFit(
+        plus,
+        minus,
+        0.0,
+        0.0,
+        c,
+        1.0,
+        1.0,
+        0,
+        9,
+        0,
+        7,
+        4.5,
+        3.5,
+        npixel,
+        rms,
+        4.5,
+        3.5,
+        9.0,
+        7.0,
+        0.0,
+    )
 
 
 def test_schedules_follow_montage_rules():
@@ -166,8 +274,11 @@ def test_locked_image_stays_put_and_lock_is_by_cntr_value():
 
 def test_rejection_of_small_and_nonfinite_fits_unless_useall():
     geo = image_geometry(geo_table(3))  # mean area 80: limit 0.08 pixel
-    fits_ = [level_fit(0, 1, 2.0), level_fit(1, 2, 4.0, rms=float("nan")),
-             level_fit(0, 2, 9.0, npixel=0)]
+    fits_ = [
+        level_fit(0, 1, 2.0),
+        level_fit(1, 2, 4.0, rms=float("nan")),
+        level_fit(0, 2, 9.0, npixel=0),
+    ]
     kept = as_dict(solve_montage(geo, fits_, mode=1))
     assert kept[2] == (0.0, 0.0, 0.0)
     assert kept[0][2] == pytest.approx(1.0, abs=1e-4)
@@ -189,12 +300,19 @@ def test_exclusions_equal_dropping_the_fit(mosaic):
 
 
 def test_correct_image_and_predicted_residuals():
-    out = correct_image(np.full((2, 3), 5.0), (2.0, 1.0), Correction(0, 1.0, 0.5, 1.0),
-                        area=np.array([[1, 1, 0], [1, 1, 1]]))
+    out = correct_image(
+        np.full((2, 3), 5.0),
+        (2.0, 1.0),
+        Correction(0, 1.0, 0.5, 1.0),
+        area=np.array([[1, 1, 0], [1, 1, 1]]),
+    )
     assert out[0, :2].tolist() == [6.5, 5.5] and np.isnan(out[0, 2])
-    f = PlaneFit(0, 1, 0.1, 0.2, 3.0, 1, 1, 0, 9, 0, 7, 4.5, 3.5, 80, 0.1, 4.5, 3.5,
-                 9, 7, 0)
-    r = predicted_residuals([f], [Correction(0, 0.1, 0.0, 2.0), Correction(1, 0.0, -0.2, 0.0)])
+    f = PlaneFit(
+        0, 1, 0.1, 0.2, 3.0, 1, 1, 0, 9, 0, 7, 4.5, 3.5, 80, 0.1, 4.5, 3.5, 9, 7, 0
+    )
+    r = predicted_residuals(
+        [f], [Correction(0, 0.1, 0.0, 2.0), Correction(1, 0.0, -0.2, 0.0)]
+    )
     assert (r[0].a, r[0].b, r[0].c) == pytest.approx((0.0, 0.0, 1.0))
 
 
@@ -213,10 +331,14 @@ def test_parity_with_mbgmodel(mosaic, mode):
 
 @pytest.mark.montage
 def test_truth_montage_compatible_matches_montagepy(mosaic):
-    ref = truth_rms(read_corr_tbl(mosaic["root"] / "corr0.tbl"), mosaic["truth"],
-                    mosaic["images"])
-    compat = truth_rms(as_dict(solve_montage(mosaic["geo"], mosaic["fits"])),
-                       mosaic["truth"], mosaic["images"])
+    ref = truth_rms(
+        read_corr_tbl(mosaic["root"] / "corr0.tbl"), mosaic["truth"], mosaic["images"]
+    )
+    compat = truth_rms(
+        as_dict(solve_montage(mosaic["geo"], mosaic["fits"])),
+        mosaic["truth"],
+        mosaic["images"],
+    )
     assert ref < 0.5  # planes of ~5 DN recovered to a fraction of a DN
     assert compat <= ref * 1.01
 
@@ -225,7 +347,9 @@ def test_direct_solve_is_the_point_montage_converges_to(mosaic):
     direct = as_dict(solve_direct(mosaic["geo"], mosaic["fits"]))
     long = as_dict(solve_montage(mosaic["geo"], mosaic["fits"], niteration=60000))
     t, imgs = mosaic["truth"], mosaic["images"]
-    assert truth_rms(direct, t, imgs) == pytest.approx(truth_rms(long, t, imgs), rel=1e-3)
+    assert truth_rms(direct, t, imgs) == pytest.approx(
+        truth_rms(long, t, imgs), rel=1e-3
+    )
 
 
 @pytest.mark.montage

@@ -1,4 +1,4 @@
-"""Plane fits: exact small cases, Montage's quirks, and parity with MontagePy's mFitplane."""
+"""Plane fits: exact small cases, Montage's quirks, parity with MontagePy mFitplane."""
 
 import numpy as np
 import pytest
@@ -8,12 +8,30 @@ from diffview import Difference
 from diffview._util import PairError
 from diffview.fit import bounding_box, fit_plane, fit_residual
 
-FIELDS = ["a", "b", "c", "crpix1", "crpix2", "xmin", "xmax", "ymin", "ymax", "xcenter",
-          "ycenter", "npixel", "rms", "boxx", "boxy", "boxwidth", "boxheight", "boxang"]
+FIELDS = [
+    "a",
+    "b",
+    "c",
+    "crpix1",
+    "crpix2",
+    "xmin",
+    "xmax",
+    "ymin",
+    "ymax",
+    "xcenter",
+    "ycenter",
+    "npixel",
+    "rms",
+    "boxx",
+    "boxy",
+    "boxwidth",
+    "boxheight",
+    "boxang",
+]
 
 
 def plane(shape, a, b, c, crpix):
-    j, i = np.mgrid[0:shape[0], 0:shape[1]]
+    j, i = np.mgrid[0 : shape[0], 0 : shape[1]]
     return a * (i - crpix[0]) + b * (j - crpix[1]) + c
 
 
@@ -89,7 +107,10 @@ def test_border_leaves_edges_out_of_the_fit_not_the_box():
     z[0, :] = 1000.0  # only in the border
     f = fit_plane((z, (1.0, 1.0)), border=1)
     assert f.a == pytest.approx(0.2) and f.npixel == 6 * 9
-    assert (f.boxwidth, f.boxheight) == (10.0, 7.0) or (f.boxwidth, f.boxheight) == (7.0, 10.0)
+    assert (f.boxwidth, f.boxheight) == (10.0, 7.0) or (f.boxwidth, f.boxheight) == (
+        7.0,
+        10.0,
+    )
 
 
 def test_nofit_gives_ranges_and_box_only():
@@ -100,16 +121,24 @@ def test_nofit_gives_ranges_and_box_only():
 
 def test_difference_input_carries_ids():
     z = plane((5, 7), 0.0, 0.0, 2.0, (3.0, 2.0))
-    d = Difference(z, np.full(z.shape, 2.0), (3.0, 2.0), ((0, 5), (0, 7)), plus=4, minus=9)
+    d = Difference(
+        z, np.full(z.shape, 2.0), (3.0, 2.0), ((0, 5), (0, 7)), plus=4, minus=9
+    )
     f = fit_plane(d)
     assert (f.plus, f.minus, f.c) == (4, 9, pytest.approx(2.0))
 
 
 def test_bounding_box_of_a_full_rectangle_and_a_rotated_strip():
-    assert bounding_box(np.ones((14, 6), bool), (1.0, 1.0)) == (1.5, 5.5, 13.0, 5.0, 90.0)
+    assert bounding_box(np.ones((14, 6), bool), (1.0, 1.0)) == (
+        1.5,
+        5.5,
+        13.0,
+        5.0,
+        90.0,
+    )
     strip = np.zeros((20, 20), bool)
     for k in range(18):
-        strip[k, k:k + 3] = True
+        strip[k, k : k + 3] = True
     bx, by, w, h, ang = bounding_box(strip, (1.0, 1.0))
     assert ang % 180 == pytest.approx(45.0) and min(w, h) < 3 < max(w, h)
 
@@ -148,14 +177,20 @@ def test_parity_with_mfitplane_on_random_footprints(tmp_path, rng):
             continue
         f = fit_plane((z, crpix), level_only=k % 5 == 0)
         for name in FIELDS:
-            assert getattr(f, name) == pytest.approx(ref[name], rel=1e-9, abs=1e-9), name
+            assert getattr(f, name) == pytest.approx(ref[name], rel=1e-9, abs=1e-9), (
+                name
+            )
         compared += 1
     assert compared >= 30
 
 
 @pytest.mark.montage
 def test_parity_boxes_of_rectangles(tmp_path):
-    for shape, crpix in (((14, 6), (1.0, 1.0)), ((6, 14), (3.0, 2.0)), ((3, 40), (0.5, 7.0))):
+    for shape, crpix in (
+        ((14, 6), (1.0, 1.0)),
+        ((6, 14), (3.0, 2.0)),
+        ((3, 40), (0.5, 7.0)),
+    ):
         z = np.random.default_rng(1).normal(0, 1, shape)
         ref = _montage_fit(tmp_path, z, crpix)
         f = fit_plane((z, crpix))
@@ -164,8 +199,9 @@ def test_parity_boxes_of_rectangles(tmp_path):
 
 
 @pytest.mark.montage
-def test_large_difference_window_path_matches_mfitplane_and_full_passes(tmp_path, rng,
-                                                                        monkeypatch):
+def test_large_difference_window_path_matches_mfitplane_and_full_passes(
+    tmp_path, rng, monkeypatch
+):
     import diffview.fit as fitmod
 
     j, i = np.mgrid[0:150, 0:230]
@@ -177,9 +213,12 @@ def test_large_difference_window_path_matches_mfitplane_and_full_passes(tmp_path
     ref = _montage_fit(tmp_path, z, crpix)
     windowed = fit_plane((z, crpix))
     for name in FIELDS:
-        assert getattr(windowed, name) == pytest.approx(ref[name], rel=1e-9, abs=1e-9), name
-    monkeypatch.setattr(fitmod, "WINDOW_MIN", 10 ** 9)
+        assert getattr(windowed, name) == pytest.approx(
+            ref[name], rel=1e-9, abs=1e-9
+        ), name
+    monkeypatch.setattr(fitmod, "WINDOW_MIN", 10**9)
     full = fit_plane((z, crpix))
     assert full.npixel == windowed.npixel and full.xmin == windowed.xmin
-    assert (full.a, full.b, full.c) == pytest.approx((windowed.a, windowed.b, windowed.c),
-                                                     rel=1e-10)
+    assert (full.a, full.b, full.c) == pytest.approx(
+        (windowed.a, windowed.b, windowed.c), rel=1e-10
+    )

@@ -6,6 +6,7 @@ import shutil
 import numpy as np
 import pytest
 from astropy.io import ascii, fits
+from test_bgmodel import make_mosaic, read_corr_tbl, read_fits_tbl, run_montage
 
 from diffview import io
 from diffview._montage_fit import (
@@ -17,9 +18,7 @@ from diffview._montage_fit import (
     mFitplane,
 )
 from diffview.cli import main
-from diffview.fitexec import bgexec, difffitexec, fitexec, read_difference_file
-
-from test_bgmodel import make_mosaic, read_corr_tbl, read_fits_tbl, run_montage
+from diffview.fitexec import difffitexec, fitexec, read_difference_file
 
 INTS = ("xmin", "xmax", "ymin", "ymax")
 BOX = ("boxx", "boxy", "boxwidth", "boxheight", "boxang")
@@ -35,13 +34,14 @@ def mosaic(tmp_path_factory):
 
 def assert_same_fits(mine, ref):
     assert [(f.plus, f.minus) for f in mine] == [(f.plus, f.minus) for f in ref]
-    for m, r in zip(mine, ref):
+    for m, r in zip(mine, ref, strict=True):
         for k in ("a", "b", "c"):
             assert getattr(m, k) == pytest.approx(getattr(r, k), rel=1e-5, abs=1e-6), k
         assert m.npixel == r.npixel
         assert [int(getattr(m, k)) for k in INTS] == [getattr(r, k) for k in INTS]
         assert [round(getattr(m, k), 1) for k in BOX] == pytest.approx(
-            [getattr(r, k) for k in BOX], abs=1e-9)
+            [getattr(r, k) for k in BOX], abs=1e-9
+        )
         assert m.rms == pytest.approx(r.rms, rel=1e-5)
 
 
@@ -57,8 +57,11 @@ def test_read_difference_file_matches_astropy(mosaic):
 def test_fitexec_parity_with_mfitexec(mosaic, tmp_path):
     out = tmp_path / "fits.tbl"
     r = fitexec(mosaic / "diffs.tbl", out, mosaic / "diffs", workers=1, quiet=True)
-    assert (r.count, r.failed, r.missing) == (len(io.read_diffs_table(mosaic / "diffs.tbl")),
-                                               0, 0)
+    assert (r.count, r.failed, r.missing) == (
+        len(io.read_diffs_table(mosaic / "diffs.tbl")),
+        0,
+        0,
+    )
     ref = read_fits_tbl(mosaic / "fits.tbl")
     assert_same_fits(io.read_fits_table(out), ref)
     assert_same_fits(r.fits, ref)
@@ -86,17 +89,44 @@ def test_difffitexec_parity_with_mdifffitexec(mosaic, tmp_path):
 
     (tmp_path / "m").mkdir()
     (tmp_path / "k").mkdir()
-    ref = ref_exec(str(mosaic / "proj"), str(mosaic / "diffs.tbl"),
-                   str(mosaic / "template.hdr"), str(tmp_path / "m"),
-                   str(tmp_path / "ref.tbl"), False, False, False, "", 0)
-    r = difffitexec(mosaic / "proj", mosaic / "diffs.tbl", mosaic / "template.hdr",
-                    tmp_path / "k", tmp_path / "fits.tbl", workers=1, quiet=True)
-    assert (r.count, r.diff_failed, r.fit_failed) == (ref["count"], ref["diff_failed"],
-                                                      ref["fit_failed"])
+    ref = ref_exec(
+        str(mosaic / "proj"),
+        str(mosaic / "diffs.tbl"),
+        str(mosaic / "template.hdr"),
+        str(tmp_path / "m"),
+        str(tmp_path / "ref.tbl"),
+        False,
+        False,
+        False,
+        "",
+        0,
+    )
+    r = difffitexec(
+        mosaic / "proj",
+        mosaic / "diffs.tbl",
+        mosaic / "template.hdr",
+        tmp_path / "k",
+        tmp_path / "fits.tbl",
+        workers=1,
+        quiet=True,
+    )
+    assert (r.count, r.diff_failed, r.fit_failed) == (
+        ref["count"],
+        ref["diff_failed"],
+        ref["fit_failed"],
+    )
     assert_same_fits(r.fits, read_fits_tbl(tmp_path / "ref.tbl"))
     assert list((tmp_path / "k").iterdir()) == []
-    r2 = difffitexec(mosaic / "proj", mosaic / "diffs.tbl", mosaic / "template.hdr",
-                     tmp_path / "k", None, keep_all=True, workers=2, quiet=True)
+    r2 = difffitexec(
+        mosaic / "proj",
+        mosaic / "diffs.tbl",
+        mosaic / "template.hdr",
+        tmp_path / "k",
+        None,
+        keep_all=True,
+        workers=2,
+        quiet=True,
+    )
     assert len(list((tmp_path / "k").glob("*_area.fits"))) == len(r2.fits)
 
 
@@ -114,24 +144,52 @@ def test_montage_api_chain_and_mbgexec_parity(mosaic, tmp_path):
         assert vals == pytest.approx(ref[cid], abs=1e-3)
     for d in ("mine", "ref"):
         (tmp_path / d).mkdir()
-    b = mBgExec(str(mosaic / "proj"), str(mosaic / "images.tbl"), corr,
-                str(tmp_path / "mine"), False, 0)
+    b = mBgExec(
+        str(mosaic / "proj"),
+        str(mosaic / "images.tbl"),
+        corr,
+        str(tmp_path / "mine"),
+        False,
+        0,
+    )
     assert b == {"status": "0", "count": 9, "nocorrection": 0, "failed": 0}
-    ref_bgexec(str(mosaic / "proj"), str(mosaic / "images.tbl"), corr,
-               str(tmp_path / "ref"), False, 0)
+    ref_bgexec(
+        str(mosaic / "proj"),
+        str(mosaic / "images.tbl"),
+        corr,
+        str(tmp_path / "ref"),
+        False,
+        0,
+    )
     for f in sorted((tmp_path / "ref").glob("*.fits")):
-        np.testing.assert_allclose(fits.getdata(tmp_path / "mine" / f.name),
-                                   fits.getdata(f), rtol=1e-12, equal_nan=True)
+        np.testing.assert_allclose(
+            fits.getdata(tmp_path / "mine" / f.name),
+            fits.getdata(f),
+            rtol=1e-12,
+            equal_nan=True,
+        )
 
 
 def test_montage_api_errors_are_dicts(tmp_path):
     assert mFitplane(str(tmp_path / "none.fits"))["status"] == "1"
-    assert mFitExec(str(tmp_path / "none.tbl"), str(tmp_path / "f.tbl"))["status"] == "1"
-    assert mDiffFitExec(".", "d.tbl", "t.hdr", str(tmp_path / "no"),
-                        str(tmp_path / "f.tbl"))["msg"] == f"Cannot access {tmp_path}/no".encode()
-    assert mBgModel(str(tmp_path / "i.tbl"), "f.tbl", str(tmp_path / "c.tbl"))["msg"] == (
-        f"Invalid image metadata file: {tmp_path}/i.tbl".encode())
-    assert mBackground(str(tmp_path / "x.fits"), str(tmp_path / "y.fits"), 0, 0, 1)["status"] == "1"
+    assert (
+        mFitExec(str(tmp_path / "none.tbl"), str(tmp_path / "f.tbl"))["status"] == "1"
+    )
+    assert (
+        mDiffFitExec(
+            ".", "d.tbl", "t.hdr", str(tmp_path / "no"), str(tmp_path / "f.tbl")
+        )["msg"]
+        == f"Cannot access {tmp_path}/no".encode()
+    )
+    assert mBgModel(str(tmp_path / "i.tbl"), "f.tbl", str(tmp_path / "c.tbl"))[
+        "msg"
+    ] == (f"Invalid image metadata file: {tmp_path}/i.tbl".encode())
+    assert (
+        mBackground(str(tmp_path / "x.fits"), str(tmp_path / "y.fits"), 0, 0, 1)[
+            "status"
+        ]
+        == "1"
+    )
     assert mBgExec(".", "i.tbl", "c.tbl", str(tmp_path / "no"))["status"] == "1"
 
 
@@ -148,34 +206,98 @@ def test_mfitplane_returns_montage_fields(mosaic):
 
 def test_cli_fitexec_bgmodel_bgexec(mosaic, tmp_path, capsys):
     fits_tbl, corr = tmp_path / "fits.tbl", tmp_path / "corr.tbl"
-    assert main(["fitexec", "--quiet", "--workers", "1", str(mosaic / "diffs.tbl"),
-                 str(fits_tbl), str(mosaic / "diffs")]) == 0
+    assert (
+        main(
+            [
+                "fitexec",
+                "--quiet",
+                "--workers",
+                "1",
+                str(mosaic / "diffs.tbl"),
+                str(fits_tbl),
+                str(mosaic / "diffs"),
+            ]
+        )
+        == 0
+    )
     assert "count=" in capsys.readouterr().out
-    assert main(["bgmodel", "--direct", "--exclude-pair", "0,1", str(mosaic / "images.tbl"),
-                 str(fits_tbl), str(corr)]) == 0
+    assert (
+        main(
+            [
+                "bgmodel",
+                "--direct",
+                "--exclude-pair",
+                "0,1",
+                str(mosaic / "images.tbl"),
+                str(fits_tbl),
+                str(corr),
+            ]
+        )
+        == 0
+    )
     assert len(ascii.read(str(corr), format="ipac")) == 9
     (tmp_path / "c").mkdir()
-    assert main(["bgexec", "-p", str(mosaic / "proj"), "--quiet", str(mosaic / "images.tbl"),
-                 str(corr), str(tmp_path / "c")]) == 0
+    assert (
+        main(
+            [
+                "bgexec",
+                "-p",
+                str(mosaic / "proj"),
+                "--quiet",
+                str(mosaic / "images.tbl"),
+                str(corr),
+                str(tmp_path / "c"),
+            ]
+        )
+        == 0
+    )
     assert len(list((tmp_path / "c").glob("*_area.fits"))) == 9
-    assert main(["bgmodel", "--exclude-pair", "x", str(mosaic / "images.tbl"),
-                 str(fits_tbl), str(corr)]) == 1
+    assert (
+        main(
+            [
+                "bgmodel",
+                "--exclude-pair",
+                "x",
+                str(mosaic / "images.tbl"),
+                str(fits_tbl),
+                str(corr),
+            ]
+        )
+        == 1
+    )
     assert "--exclude-pair" in capsys.readouterr().err
 
 
 def test_difffitexec_counts_missing_images_and_appends_s(mosaic, tmp_path):
     proj = tmp_path / "proj"
     shutil.copytree(mosaic / "proj", proj)
-    overlaps = [ov.__class__(ov.cntr1, ov.cntr2, ov.plus.split("/")[-1],
-                             ov.minus.split("/")[-1], ov.diff[:-1])
-                for ov in io.read_diffs_table(mosaic / "diffs.tbl")]
+    overlaps = [
+        ov.__class__(
+            ov.cntr1,
+            ov.cntr2,
+            ov.plus.split("/")[-1],
+            ov.minus.split("/")[-1],
+            ov.diff[:-1],
+        )
+        for ov in io.read_diffs_table(mosaic / "diffs.tbl")
+    ]
     victim = overlaps[0].plus
     (proj / victim).unlink()
     (tmp_path / "k").mkdir()
-    r = difffitexec(proj, overlaps, mosaic / "template.hdr", tmp_path / "k", None,
-                    keep_all=True, workers=1, quiet=True)
+    r = difffitexec(
+        proj,
+        overlaps,
+        mosaic / "template.hdr",
+        tmp_path / "k",
+        None,
+        keep_all=True,
+        workers=1,
+        quiet=True,
+    )
     touching = sum(victim in (ov.plus, ov.minus) for ov in overlaps)
     assert (r.count, r.diff_failed, r.fit_failed) == (len(overlaps), touching, 0)
     assert all("Image file" in msg and victim in msg for _, msg in r.failures)
     kept = sorted(p.name for p in (tmp_path / "k").glob("diff.*[0-9].fits"))
-    assert len(kept) == len(overlaps) - touching and all(n.endswith(".fits") for n in kept)
+    assert len(kept) == len(overlaps) - touching and all(
+        n.endswith(".fits") for n in kept
+    )

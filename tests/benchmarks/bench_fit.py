@@ -41,11 +41,16 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=None)
     args = parser.parse_args(argv)
 
+    from diffview.datasets import write_sample
     from MontagePy.main import mBgModel, mDiffExec, mDiffFitExec, mFitExec
 
     from diffview import io
-    from diffview.bgmodel import image_geometry, recovery_error, solve_direct, solve_montage
-    from diffview.datasets import write_sample
+    from diffview.bgmodel import (
+        image_geometry,
+        recovery_error,
+        solve_direct,
+        solve_montage,
+    )
     from diffview.fitexec import difffitexec, fitexec
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_fit_"))
@@ -57,41 +62,89 @@ def main(argv=None) -> int:
     d_mont, d_mine = tmp / "dm", tmp / "dd"
     d_mont.mkdir()
     d_mine.mkdir()
-    _, t_ref = _best(mDiffFitExec, args.repeat, proj, diffs_tbl, tmpl, str(d_mont),
-                     str(tmp / "fits_m.tbl"), False, False, False, "", 0)
-    r, t_mine = _best(difffitexec, args.repeat, proj, diffs_tbl, tmpl, d_mine,
-                      tmp / "fits_d.tbl", workers=args.workers, quiet=True)
-    print(f"one-pass diff+fit: MontagePy mDiffFitExec {t_ref:.3f}s, diffview "
-          f"difffitexec {t_mine:.3f}s, ratio {t_mine / t_ref:.3f} (target <= 0.1)")
+    _, t_ref = _best(
+        mDiffFitExec,
+        args.repeat,
+        proj,
+        diffs_tbl,
+        tmpl,
+        str(d_mont),
+        str(tmp / "fits_m.tbl"),
+        False,
+        False,
+        False,
+        "",
+        0,
+    )
+    r, t_mine = _best(
+        difffitexec,
+        args.repeat,
+        proj,
+        diffs_tbl,
+        tmpl,
+        d_mine,
+        tmp / "fits_d.tbl",
+        workers=args.workers,
+        quiet=True,
+    )
+    print(
+        f"one-pass diff+fit: MontagePy mDiffFitExec {t_ref:.3f}s, diffview "
+        f"difffitexec {t_mine:.3f}s, ratio {t_mine / t_ref:.3f} (target <= 0.1)"
+    )
 
     stored = tmp / "stored"
     stored.mkdir()
     mDiffExec(proj, diffs_tbl, tmpl, str(stored), False, 0)
-    _, t_ref = _best(mFitExec, args.repeat, diffs_tbl, str(tmp / "f_m.tbl"), str(stored),
-                     False, 0)
-    _, t_mine = _best(fitexec, args.repeat, diffs_tbl, tmp / "f_d.tbl", stored,
-                      workers=args.workers, quiet=True)
-    print(f"fits of stored diffs: MontagePy mFitExec {t_ref:.3f}s, diffview fitexec "
-          f"{t_mine:.3f}s, ratio {t_mine / t_ref:.3f} (target <= 0.1)")
+    _, t_ref = _best(
+        mFitExec, args.repeat, diffs_tbl, str(tmp / "f_m.tbl"), str(stored), False, 0
+    )
+    _, t_mine = _best(
+        fitexec,
+        args.repeat,
+        diffs_tbl,
+        tmp / "f_d.tbl",
+        stored,
+        workers=args.workers,
+        quiet=True,
+    )
+    print(
+        f"fits of stored diffs: MontagePy mFitExec {t_ref:.3f}s, diffview fitexec "
+        f"{t_mine:.3f}s, ratio {t_mine / t_ref:.3f} (target <= 0.1)"
+    )
 
     images = io.read_table(s.images_tbl)
     geo = image_geometry(images)
     fits = io.read_fits_table(tmp / "f_m.tbl")
-    _, t_ref = _timed(mBgModel, str(s.images_tbl), str(tmp / "f_m.tbl"),
-                      str(tmp / "corr_m.tbl"), "", False, False, 10000, 0)
+    _, t_ref = _timed(
+        mBgModel,
+        str(s.images_tbl),
+        str(tmp / "f_m.tbl"),
+        str(tmp / "corr_m.tbl"),
+        "",
+        False,
+        False,
+        10000,
+        0,
+    )
     compat, t_compat = _timed(solve_montage, geo, fits)
     direct, t_direct = _timed(solve_direct, geo, fits)
     robust, t_robust = _timed(solve_direct, geo, fits, robust=True)
-    print(f"background model: MontagePy mBgModel {t_ref:.3f}s, solve_montage "
-          f"{t_compat:.3f}s (ratio {t_compat / t_ref:.2f}), solve_direct {t_direct:.3f}s "
-          f"(ratio {t_direct / t_ref:.3f}), robust {t_robust:.3f}s")
+    print(
+        f"background model: MontagePy mBgModel {t_ref:.3f}s, solve_montage "
+        f"{t_compat:.3f}s (ratio {t_compat / t_ref:.2f}), solve_direct {t_direct:.3f}s "
+        f"(ratio {t_direct / t_ref:.3f}), robust {t_robust:.3f}s"
+    )
     truth = getattr(s, "truth", None)
     if truth:
-        ref = {c.id: (c.a, c.b, c.c) for c in io.read_corrections_table(tmp / "corr_m.tbl")}
-        for name, corrs in (("MontagePy mBgModel", ref),
-                            ("solve_montage", {c.id: (c.a, c.b, c.c) for c in compat}),
-                            ("solve_direct", {c.id: (c.a, c.b, c.c) for c in direct}),
-                            ("solve_direct robust", {c.id: (c.a, c.b, c.c) for c in robust})):
+        ref = {
+            c.id: (c.a, c.b, c.c) for c in io.read_corrections_table(tmp / "corr_m.tbl")
+        }
+        for name, corrs in (
+            ("MontagePy mBgModel", ref),
+            ("solve_montage", {c.id: (c.a, c.b, c.c) for c in compat}),
+            ("solve_direct", {c.id: (c.a, c.b, c.c) for c in direct}),
+            ("solve_direct robust", {c.id: (c.a, c.b, c.c) for c in robust}),
+        ):
             print(f"  truth rms {name:22s} {recovery_error(corrs, truth, geo):.4f} DN")
     return 0
 
