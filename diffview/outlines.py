@@ -1,0 +1,363 @@
+"""
+Image footprint outlines in a displayed image, as mViewer's ``-imginfo``.
+
+Each image of an image table is outlined by its four sides, each a
+great-circle arc from corner to corner sampled every ``|CDELT2|/2`` degrees
+of the *displayed* image (end point included), projected through the
+displayed image's WCS; points off the image are dropped
+(``montage-semantics.md`` §8.9). Corners come from ``ra1..dec4`` when the
+table has them, otherwise from its WCS columns
+(`diffview.geometry.footprints_from_table`).
+
+Coordinates returned here are 0-based pixel ``(x, y)`` of the displayed
+picture: column ``x`` from the left, row ``y`` from the top, after mViewer's
+orientation rules (`orientation`), pixel centres on integers, so they can be
+drawn directly over ``imshow(picture)`` or burned into a PNG.
+
+Notes
+-----
+Two deliberate differences from mViewer's drawing, both within one pixel:
+mViewer feeds 1-based WCS pixel coordinates to its 0-based line drawer, so
+its lines sit one column right of (and, with ``flipY``, one row above) the
+true edge; here outlines are at the true positions (the Montage-compatible
+`diffview.montage.mViewer` re-applies the shift). And where an outline
+leaves the displayed image mViewer joins the remaining points with a
+straight chord; here the outline is split into separate runs instead.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from astropy.io import fits
+from astropy.wcs import WCS
+
+from .geometry import footprints_from_table
+
+__all__ = [
+    "Orientation",
+    "orientation",
+    "great_circle_points",
+    "footprint_outline",
+    "image_outlines",
+    "box_outline",
+]
+
+
+class Orientation(tuple):
+    """``(flip_x, flip_y, nx, ny)`` of a displayed image (see `orientation`)."""
+
+    __slots__ = ()
+
+    def __new__(cls, flip_x, flip_y, nx, ny):
+        return super().__new__(cls, (bool(flip_x), bool(flip_y), int(nx), int(ny)))
+
+    flip_x = property(lambda self: self[0])
+    flip_y = property(lambda self: self[1])
+    nx = property(lambda self: self[2])
+    ny = property(lambda self: self[3])
+
+    def to_display(self, x0, y0):
+        """0-based FITS pixel coordinates -> displayed (x, y)."""
+        x, y = np.asarray(x0, float), np.asarray(y0, float)
+        x = (self.nx - 1) - x if self.flip_x else x
+        y = (self.ny - 1) - y if self.flip_y else y
+        return x, y
+
+    def to_fits(self, x, y):
+        """Displayed (x, y) -> 0-based FITS pixel coordinates."""
+        return self.to_display(x, y)
+
+    def apply(self, image):
+        """Reorient a FITS-ordered array (rows = NAXIS2) for display."""
+        a = image
+        if self.flip_y:
+            a = a[::-1]
+        if self.flip_x:
+            a = a[:, ::-1]
+        return a
+
+
+def _header(obj) -> fits.Header:
+    if isinstance(obj, fits.Header):
+        return obj
+    if isinstance(obj, WCS):
+        h = obj.to_header()
+        if obj.pixel_shape is not None:
+            h["NAXIS1"], h["NAXIS2"] = obj.pixel_shape
+        return h
+    raise TypeError(f"expected a FITS header or an astropy WCS, got {type(obj)!r}")
+
+
+def _increments(h: fits.Header) -> tuple[float, float, float]:
+    """(xinc, yinc, rot) as Montage's WCS library derives them."""
+    if "CD1_1" in h or "CD2_2" in h:
+        c11, c12 = float(h.get("CD1_1", 0.0)), float(h.get("CD1_2", 0.0))
+        c21, c22 = float(h.get("CD2_1", 0.0)), float(h.get("CD2_2", 0.0))
+        det = c11 * c22 - c12 * c21
+        xinc = math.hypot(c11, c21) * (-1.0 if det < 0 else 1.0)
+        yinc = math.hypot(c12, c22)
+        rot = math.degrees(math.atan2(-c12, c22))
+        return xinc, yinc, rot
+    return (float(h.get("CDELT1", 1.0)), float(h.get("CDELT2", 1.0)),
+            float(h.get("CROTA2", 0.0)))
+
+
+def orientation(header, *, noflip: bool = False) -> Orientation:
+    """
+    mViewer's display orientation of an image.
+
+    ``flip_y`` when CDELT2 > 0 (north up: display row 0 is the last FITS
+    row), ``flip_x`` when CDELT1 > 0 (east left); both toggle when
+    ``|CROTA2|`` is in (90, 270), and ``flip_x`` toggles for swapped axes
+    (latitude first).
+
+    Parameters
+    ----------
+    header : astropy.io.fits.Header or astropy.wcs.WCS
+        The displayed image's header (NAXIS1/2 needed).
+    noflip : bool
+        mViewer's ``-noflip``.
+
+    Examples
+    --------
+    >>> h = fits.Header({"NAXIS1": 4, "NAXIS2": 3, "CDELT1": -1e-3, "CDELT2": 1e-3})
+    >>> orientation(h)
+    (False, True, 4, 3)
+    """
+    h = _header(header)
+    nx, ny = int(h.get("NAXIS1", 0)), int(h.get("NAXIS2", 0))
+    if noflip:
+        return Orientation(False, False, nx, ny)
+    xinc, yinc, rot = _increments(h)
+    fx, fy = xinc > 0, yinc > 0
+    if 90.0 < abs(rot) < 270.0:
+        fx, fy = not fx, not fy
+    ctype1 = str(h.get("CTYPE1", "")).upper()
+    if ctype1[:4] in ("DEC-", "GLAT", "ELAT") or ctype1.startswith("DEC"):
+        fx = not fx
+    return Orientation(fx, fy, nx, ny)
+
+
+def great_circle_points(lon0, lat0, lon1, lat1, step):
+    """
+    Points along the great circle from (lon0, lat0) to (lon1, lat1),
+    every ``step`` degrees, end point included (mViewer's sampling).
+
+    Examples
+    --------
+    >>> lon, lat = great_circle_points(10.0, 0.0, 10.0, 1.0, 0.3)
+    >>> np.round(lat, 6).tolist(), np.round(lon, 6).tolist()[0]
+    ([0.0, 0.3, 0.6, 1.0], 10.0)
+    """
+    d = math.pi / 180.0
+    cl0, sl0 = math.cos(lat0 * d), math.sin(lat0 * d)
+    cl1, sl1 = math.cos(lat1 * d), math.sin(lat1 * d)
+    sin_dl = math.sin((lon1 - lon0) * d)
+    v0 = (math.cos(lon0 * d) * cl0, math.sin(lon0 * d) * cl0, sl0)
+    v1 = (math.cos(lon1 * d) * cl1, math.sin(lon1 * d) * cl1, sl1)
+    cth = min(1.0, max(-1.0, v0[0] * v1[0] + v0[1] * v1[1] + v0[2] * v1[2]))
+    sth = math.sqrt(1.0 - cth * cth)
+    theta = math.acos(cth) / d
+    if sth == 0.0 or cl0 == 0.0:
+        return np.array([lon0, lon1], float), np.array([lat0, lat1], float)
+    sin_phi = (sin_dl * cl1) / sth
+    cos_phi = (sl1 - cth * sl0) / (sth * cl0)
+    n = 2 if theta < step else int(theta / step) + 1
+    arc = np.arange(n, dtype=float) * step
+    arc[-1] = theta
+    cosa, sina = np.cos(arc * d), np.sin(arc * d)
+    lat = np.arcsin(np.clip(cos_phi * sina * cl0 + cosa * sl0, -1, 1)) / d
+    lon = lon0 + np.arctan2(sina * sin_phi, cosa * cl0 - sl0 * cos_phi * sina) / d
+    return lon, lat
+
+
+def _world_to_pixel(wcs: WCS, lon, lat):
+    """J2000 equatorial (lon, lat) -> 0-based pixel coordinates of ``wcs``."""
+    ctype = [str(wcs.wcs.ctype[0]).upper(), str(wcs.wcs.ctype[1]).upper()]
+    if ctype[0].startswith("RA") or ctype[0].startswith("DEC"):
+        if ctype[0].startswith("DEC"):
+            return wcs.all_world2pix(lat, lon, 0)
+        return wcs.all_world2pix(lon, lat, 0)
+    from astropy.coordinates import SkyCoord
+    c = SkyCoord(lon, lat, unit="deg", frame="fk5")
+    x, y = wcs.world_to_pixel(c)
+    return np.asarray(x, float), np.asarray(y, float)
+
+
+def _split_runs(x, y, keep):
+    """Consecutive kept points as separate (N, 2) arrays (N >= 2)."""
+    out = []
+    idx = np.flatnonzero(keep)
+    if idx.size == 0:
+        return out
+    breaks = np.flatnonzero(np.diff(idx) > 1) + 1
+    for run in np.split(idx, breaks):
+        if run.size >= 2:
+            out.append(np.column_stack([x[run], y[run]]))
+    return out
+
+
+def footprint_outline(corners, header, *, step=None, split=True,
+                      orient: Orientation | None = None) -> list[np.ndarray]:
+    """
+    Outline of one footprint (4 corners, J2000 RA/Dec degrees) in the
+    displayed image of ``header``.
+
+    Parameters
+    ----------
+    corners : array_like, shape (4, 2)
+        Corners in drawing order (1 -> 2 -> 3 -> 4 -> 1).
+    header : astropy.io.fits.Header or astropy.wcs.WCS
+        The displayed image.
+    step : float, optional
+        Sampling step in degrees (default ``|CDELT2|/2`` of the display).
+    split : bool
+        Split the outline where it leaves the image (default); with False,
+        mViewer's behaviour: off-image points are dropped and the rest joined.
+    orient : Orientation, optional
+        Precomputed `orientation` of ``header``.
+
+    Returns
+    -------
+    list of ndarray
+        (N, 2) arrays of displayed 0-based (x, y); usually one closed run.
+
+    Examples
+    --------
+    >>> h = fits.Header({"NAXIS": 2, "NAXIS1": 20, "NAXIS2": 10,
+    ...     "CTYPE1": "RA---TAN", "CTYPE2": "DEC--TAN", "CRVAL1": 10.0,
+    ...     "CRVAL2": 0.0, "CRPIX1": 10.5, "CRPIX2": 5.5,
+    ...     "CDELT1": -0.1, "CDELT2": 0.1})
+    >>> w = WCS(h)
+    >>> pix = np.array([[2.5, 2.5], [12.5, 2.5], [12.5, 7.5], [2.5, 7.5]])
+    >>> corners = np.column_stack(w.all_pix2world(pix[:, 0], pix[:, 1], 1))
+    >>> (run,) = footprint_outline(corners, h)
+    >>> np.round(run[0], 6).tolist(), run.shape
+    ([1.5, 7.5], (57, 2))
+    """
+    h = _header(header)
+    w = header if isinstance(header, WCS) else WCS(h, naxis=2)
+    o = orient if orient is not None else orientation(h)
+    if step is None:
+        step = abs(_increments(h)[1]) * 0.5
+    return _outline(corners, w, o, step, split)
+
+
+def _outline(corners, w, o, step, split):
+    corners = np.asarray(corners, float)
+    lons, lats = [], []
+    for k in range(4):
+        a, b = corners[k], corners[(k + 1) % 4]
+        lon, lat = great_circle_points(a[0], a[1], b[0], b[1], step)
+        if k:
+            lon, lat = lon[1:], lat[1:]
+        lons.append(lon)
+        lats.append(lat)
+    lon, lat = np.concatenate(lons), np.concatenate(lats)
+    with np.errstate(invalid="ignore"):
+        x0, y0 = _world_to_pixel(w, lon, lat)
+        x0, y0 = np.asarray(x0, float), np.asarray(y0, float)
+        keep = ((x0 >= -0.5) & (x0 <= o.nx - 0.5) & (y0 >= -0.5) & (y0 <= o.ny - 0.5))
+    x, y = o.to_display(x0, y0)
+    if split:
+        return _split_runs(x, y, keep)
+    if keep.sum() < 2:
+        return []
+    return [np.column_stack([x[keep], y[keep]])]
+
+
+def _table_corners(table):
+    from .io import read_table
+
+    if not hasattr(table, "colnames"):
+        table = read_table(table)
+    return [fp.corners for fp in footprints_from_table(table)]
+
+
+def image_outlines(table, wcs, *, rows=None, split=True) -> list[np.ndarray]:
+    """
+    Outlines of the images of an image table in a displayed image.
+
+    Parameters
+    ----------
+    table : astropy.table.Table or path
+        Image table (``images.tbl``) with corners ``ra1..dec4`` or WCS columns.
+    wcs : astropy.io.fits.Header or astropy.wcs.WCS
+        The displayed image (its header, or a WCS with ``pixel_shape``).
+    rows : sequence of int, optional
+        Row positions (0-based) to outline; default all.
+    split : bool
+        See `footprint_outline`.
+
+    Returns
+    -------
+    list of ndarray
+        (N, 2) arrays of displayed 0-based (x, y), in row order (one per
+        image unless an outline leaves the picture).
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> h = fits.Header({"NAXIS": 2, "NAXIS1": 20, "NAXIS2": 10,
+    ...     "CTYPE1": "RA---TAN", "CTYPE2": "DEC--TAN", "CRVAL1": 10.0,
+    ...     "CRVAL2": 0.0, "CRPIX1": 10.5, "CRPIX2": 5.5,
+    ...     "CDELT1": -0.1, "CDELT2": 0.1})
+    >>> t = Table({"cntr": [0], "ra1": [10.5], "dec1": [-0.3], "ra2": [9.5],
+    ...     "dec2": [-0.3], "ra3": [9.5], "dec3": [0.3], "ra4": [10.5],
+    ...     "dec4": [0.3]})
+    >>> (run,) = image_outlines(t, h)
+    >>> np.round(run.min(axis=0), 2).tolist(), np.round(run.max(axis=0), 2).tolist()
+    ([4.5, 1.5], [14.5, 7.5])
+    """
+    h = _header(wcs)
+    w = wcs if isinstance(wcs, WCS) else WCS(h, naxis=2)
+    o = orientation(h)
+    corners = _table_corners(table)
+    sel = range(len(corners)) if rows is None else rows
+    step = abs(_increments(h)[1]) * 0.5
+    out = []
+    for r in sel:
+        out.extend(_outline(corners[int(r)], w, o, step, split))
+    return out
+
+
+def box_outline(bounds, shape=None, *, header=None) -> np.ndarray:
+    """
+    Closed rectangle around an overlap box, on pixel edges.
+
+    Parameters
+    ----------
+    bounds : ((jmin, jmax), (imin, imax))
+        0-based template rows and columns, ends exclusive (as
+        `diffview.geometry.overlap_box`).
+    shape : (ny, nx), optional
+        Template shape; with ``header`` (or alone, assuming mViewer's usual
+        north-up flip) the box is returned in displayed coordinates.
+    header : astropy.io.fits.Header, optional
+        Template header, for its `orientation`.
+
+    Returns
+    -------
+    ndarray, shape (5, 2)
+        (x, y) corners, first repeated last.
+
+    Examples
+    --------
+    >>> box_outline(((2, 5), (1, 4))).tolist()
+    [[0.5, 1.5], [3.5, 1.5], [3.5, 4.5], [0.5, 4.5], [0.5, 1.5]]
+    >>> box_outline(((2, 5), (1, 4)), shape=(10, 8))[:2].tolist()
+    [[0.5, 7.5], [3.5, 7.5]]
+    """
+    (j0, j1), (i0, i1) = bounds
+    x = np.array([i0, i1, i1, i0, i0], float) - 0.5
+    y = np.array([j0, j0, j1, j1, j0], float) - 0.5
+    if header is not None:
+        o = orientation(header)
+    elif shape is not None:
+        o = Orientation(False, True, shape[1], shape[0])
+    else:
+        return np.column_stack([x, y])
+    xd, yd = o.to_display(x, y)
+    return np.column_stack([xd, yd])

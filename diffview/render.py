@@ -1,0 +1,616 @@
+"""
+FITS -> RGB / PNG rendering with mViewer's stretches, colour tables,
+orientation and anti-aliased outline overlays.
+
+One output pixel per input pixel by default (as mViewer); `preview` and
+`block_average` make NaN-aware reduced pictures of big images. The picture is
+oriented as mViewer writes PNGs (`diffview.outlines.orientation`: north up,
+east left for standard images; row 0 at the top).
+
+Overlays are burned the way mViewer draws them (``montage-semantics.md``
+§8.8): 1-pixel lines with its two-pixel anti-aliasing (weights ``1 - frac``
+and ``frac``), thicker lines by area coverage, one overlay at a time blended
+as ``w * colour + (1 - w) * pixel`` with truncation to 8 bits.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from astropy.io import fits
+
+from ._util import InputError, atomic_path
+from .colortables import color_table, overlay_rgb255
+from .outlines import Orientation, box_outline, image_outlines, orientation
+from .stretch import Stretch, compute_stretch, histogram
+
+__all__ = [
+    "Overlay",
+    "ViewResult",
+    "block_average",
+    "preview",
+    "load_image",
+    "render_rgb",
+    "burn_overlay",
+    "write_png",
+    "render_png",
+    "view",
+]
+
+
+@dataclass
+class Overlay:
+    """
+    Lines to burn into a picture: displayed 0-based (x, y) polylines, one
+    colour (mViewer name, ``rrggbb`` or 0..1 tuple), a line width in pixels
+    and an opacity.
+
+    Examples
+    --------
+    >>> Overlay([np.array([[0.0, 0.0], [3.0, 0.0]])], "red").linewidth
+    1.0
+    """
+
+    lines: list
+    color: object = "yellow"
+    linewidth: float = 1.0
+    alpha: float = 1.0
+
+
+@dataclass
+class ViewResult:
+    """What `view` / `render_png` produced: the RGB picture, the stretch,
+    the orientation and mViewer-style information.
+
+    Examples
+    --------
+    >>> r = view(np.arange(12.0).reshape(3, 4), vmin="min", vmax="max", mode="linear")
+    >>> r.rgb.shape, r.message
+    ((3, 4, 3), '')
+    """
+
+    rgb: np.ndarray
+    stretch: Stretch
+    orient: Orientation
+    out: str | None = None
+    seconds: float = 0.0
+    info: dict = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        """Why the picture is uniform, if it is (else empty)."""
+        return self.stretch.message
+
+
+# --------------------------------------------------------------------------
+# reduction
+
+
+def block_average(data, factor: int) -> np.ndarray:
+    """
+    NaN-aware mean over ``factor x factor`` blocks (partial edge blocks
+    included); a block with no finite pixel is NaN.
+
+    Examples
+    --------
+    >>> a = np.array([[1.0, 3.0, 5.0], [np.nan, 2.0, 7.0]])
+    >>> block_average(a, 2).tolist()
+    [[2.0, 6.0]]
+    """
+    a = np.asarray(data, dtype=float)
+    f = int(factor)
+    if f < 1:
+        raise InputError(f"block factor must be >= 1 (got {factor})")
+    if f == 1:
+        return a.copy()
+    ny, nx = a.shape
+    my, mx = -(-ny // f), -(-nx // f)
+    pad = np.full((my * f, mx * f), np.nan)
+    pad[:ny, :nx] = a
+    blocks = pad.reshape(my, f, mx, f)
+    ok = np.isfinite(blocks)
+    s = np.where(ok, blocks, 0.0).sum(axis=(1, 3))
+    n = ok.sum(axis=(1, 3))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, s / np.maximum(n, 1), np.nan)
+
+
+def preview(data, max_size: int = 1024) -> np.ndarray:
+    """
+    Reduce an image by the smallest integer block factor that makes both
+    sides at most ``max_size`` (NaN-aware `block_average`); small images are
+    returned as float arrays unchanged.
+
+    Examples
+    --------
+    >>> preview(np.ones((10, 30)), 8).shape
+    (3, 8)
+    """
+    a = np.asarray(data, dtype=float)
+    f = max(1, math.ceil(max(a.shape) / max(1, int(max_size))))
+    return a if f == 1 else block_average(a, f)
+
+
+# --------------------------------------------------------------------------
+# input
+
+
+def load_image(image, hdu: int = 0) -> tuple[np.ndarray, fits.Header | None]:
+    """
+    An image as a float64 array (FITS row order) and its header (None for a
+    plain array). Integer images with ``BLANK`` get NaN there.
+
+    Examples
+    --------
+    >>> load_image([[1, 2], [3, 4]])[0].dtype
+    dtype('float64')
+    """
+    if isinstance(image, (str, os.PathLike)):
+        path = str(image)
+        try:
+            with fits.open(path, memmap=False) as hdul:
+                h = hdul[hdu]
+                if h.data is None or h.data.ndim < 2:
+                    raise InputError(f"Image {path} HDU {hdu} has no 2-D image")
+                raw = h.data
+                while raw.ndim > 2:
+                    raw = raw[0]
+                data = np.array(raw, dtype=float)
+                blank = h.header.get("BLANK")
+                if blank is not None and raw.dtype.kind in "iu" and "BSCALE" not in \
+                        h.header:
+                    data[raw == blank] = np.nan
+                return data, h.header.copy()
+        except FileNotFoundError:
+            raise InputError(f"Image {path} not found") from None
+        except IndexError:
+            raise InputError(f"Image {path} has no HDU {hdu}") from None
+        except OSError as exc:
+            raise InputError(f"Image {path} is not a valid FITS file ({exc})") from None
+    if (isinstance(image, tuple) and len(image) == 2
+            and isinstance(image[1], fits.Header)):
+        return np.asarray(image[0], dtype=float), image[1]
+    a = np.asarray(image, dtype=float)
+    if a.ndim != 2:
+        raise InputError(f"expected a 2-D image, got shape {a.shape}")
+    return a, None
+
+
+# --------------------------------------------------------------------------
+# line drawing
+
+
+def _aa_writes(x1, y1, x2, y2):
+    """mViewer_smooth_line for many segments at once, in mViewer's drawing
+    frame. Returns (i, j, brightness, order) of every setPixel call."""
+    x1, y1, x2, y2 = (np.asarray(v, float) for v in (x1, y1, x2, y2))
+    nseg = x1.size
+    seg = np.arange(nseg)
+    xd, yd = x2 - x1, y2 - y1
+    hor = np.abs(xd) > np.abs(yd)
+    out_i, out_j, out_b, out_o = [], [], [], []
+
+    def emit(i, j, b, order):
+        out_i.append(np.asarray(i, float))
+        out_j.append(np.asarray(j, float))
+        out_b.append(np.asarray(b, float))
+        out_o.append(np.asarray(order, float))
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # --- 'horizontal' segments (x is the running axis)
+        h = hor
+        if h.any():
+            a1, b1, a2, b2 = x1[h], y1[h], x2[h], y2[h]
+            sw = a1 > a2
+            a1, a2 = np.where(sw, a2, a1), np.where(sw, a1, a2)
+            b1, b2 = np.where(sw, b2, b1), np.where(sw, b1, b2)
+            grad = (b2 - b1) / (a2 - a1)
+            s = seg[h] * 64.0
+            xe = np.floor(a1 + 0.5)
+            ye = b1 + grad * (xe - a1)
+            ix1, iy1 = np.floor(xe), np.floor(ye)
+            f = ye - np.floor(ye)
+            emit(ix1, iy1, 1 - f, s + 0)
+            emit(ix1, iy1 + 1, f, s + 1)
+            yf = ye + grad
+            xe2 = np.floor(a2 + 0.5)
+            ye2 = b2 + grad * (xe2 - a2)
+            ix2, iy2 = np.floor(xe2), np.floor(ye2)
+            f2 = ye2 - np.floor(ye2)
+            emit(ix2, iy2, 1 - f2, s + 2)
+            emit(ix2, iy2 + 1, f2, s + 3)
+            short = (np.abs(ix2 - ix1) < 5) & (np.abs(iy2 - iy1) < 5)
+            for k in range(1, 5):
+                m = short & (ix1 + k < ix2)
+                if not m.any():
+                    break
+                y = yf[m] + (k - 1) * grad[m]
+                fy = y - np.floor(y)
+                emit(ix1[m] + k, np.floor(y), 1 - fy, s[m] + 2 + 2 * k)
+                emit(ix1[m] + k, np.floor(y) + 1, fy, s[m] + 3 + 2 * k)
+        # --- 'vertical' segments (y is the running axis)
+        v = ~hor
+        if v.any():
+            a1, b1, a2, b2 = y1[v], x1[v], y2[v], x2[v]
+            sw = a1 > a2
+            a1, a2 = np.where(sw, a2, a1), np.where(sw, a1, a2)
+            b1, b2 = np.where(sw, b2, b1), np.where(sw, b1, b2)
+            grad = (b2 - b1) / (a2 - a1)
+            s = seg[v] * 64.0
+            ye = np.floor(a1 + 0.5)
+            xe = b1 + grad * (ye - a1)
+            ix1, iy1 = np.floor(xe), np.floor(ye)
+            f = xe - np.floor(xe)
+            emit(ix1, iy1, 1 - f, s + 0)
+            emit(ix1 + 1, iy1, f, s + 1)
+            xf = xe + grad
+            ye2 = np.floor(a2 + 0.5)
+            xe2 = b2 + grad * (ye2 - a2)
+            ix2, iy2 = np.floor(xe2), np.floor(ye2)
+            short = (np.abs(ix2 - ix1) < 5) & (np.abs(iy2 - iy1) < 5)
+            f2 = xe2 - np.floor(xe2)
+            emit(ix2[short], iy2[short], 1 - f2[short], s[short] + 2)
+            emit(ix2[short] + 1, iy2[short], f2[short], s[short] + 3)
+            for k in range(1, 5):
+                m = short & (iy1 + k < iy2)
+                if not m.any():
+                    break
+                x = xf[m] + (k - 1) * grad[m]
+                fx = x - np.floor(x)
+                emit(np.floor(x), iy1[m] + k, 1 - fx, s[m] + 2 + 2 * k)
+                emit(np.floor(x) + 1, iy1[m] + k, fx, s[m] + 3 + 2 * k)
+    return (np.concatenate(out_i), np.concatenate(out_j), np.concatenate(out_b),
+            np.concatenate(out_o))
+
+
+def _thick_writes(x1, y1, x2, y2, width):
+    """Area coverage (3x3 sub-samples) of capsules of ``width`` around each
+    segment, as mViewer's thick lines."""
+    x1, y1, x2, y2 = (np.asarray(v, float) for v in (x1, y1, x2, y2))
+    r = width / 2.0
+    k = int(math.ceil(r)) + 2
+    offs = np.arange(-k, k + 2)
+    sub = (np.arange(3) + 0.5) / 3.0 - 0.5
+    out_i, out_j, out_b = [], [], []
+    for start in range(0, x1.size, 4096):
+        sl = slice(start, start + 4096)
+        ax, ay, bx, by = x1[sl], y1[sl], x2[sl], y2[sl]
+        ci, cj = np.floor(np.minimum(ax, bx)), np.floor(np.minimum(ay, by))
+        pi = ci[:, None, None] + offs[None, :, None]
+        pj = cj[:, None, None] + offs[None, None, :]
+        px = pi[..., None, None] + sub[None, None, None, :, None]
+        py = pj[..., None, None] + sub[None, None, None, None, :]
+        dx = (bx - ax)[:, None, None, None, None]
+        dy = (by - ay)[:, None, None, None, None]
+        L2 = dx * dx + dy * dy
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = ((px - ax[:, None, None, None, None]) * dx
+                 + (py - ay[:, None, None, None, None]) * dy) / np.where(L2 > 0, L2, 1)
+        t = np.clip(np.where(L2 > 0, t, 0.0), 0, 1)
+        qx = ax[:, None, None, None, None] + t * dx - px
+        qy = ay[:, None, None, None, None] + t * dy - py
+        cov = ((qx * qx + qy * qy) <= r * r).sum(axis=(3, 4)) / 9.0
+        m = cov > 0
+        out_i.append(np.broadcast_to(pi, cov.shape)[m])
+        out_j.append(np.broadcast_to(pj, cov.shape)[m])
+        out_b.append(cov[m])
+    if not out_i:
+        return np.empty(0), np.empty(0), np.empty(0)
+    return np.concatenate(out_i), np.concatenate(out_j), np.concatenate(out_b)
+
+
+def _segments(lines, ny):
+    """Display polylines -> segment end points in mViewer's drawing frame
+    (column i, j counted from the bottom row)."""
+    xs1, ys1, xs2, ys2 = [], [], [], []
+    for line in lines:
+        p = np.asarray(line, float)
+        if p.ndim != 2 or p.shape[0] < 2:
+            continue
+        j = (ny - 1) - p[:, 1]
+        xs1.append(p[:-1, 0])
+        ys1.append(j[:-1])
+        xs2.append(p[1:, 0])
+        ys2.append(j[1:])
+    if not xs1:
+        return None
+    return (np.concatenate(xs1), np.concatenate(ys1), np.concatenate(xs2),
+            np.concatenate(ys2))
+
+
+def burn_overlay(rgb: np.ndarray, overlay: Overlay) -> np.ndarray:
+    """
+    Burn one overlay into an RGB picture in place (and return it), with
+    mViewer's anti-aliasing and blending.
+
+    Examples
+    --------
+    >>> img = np.zeros((5, 6, 3), np.uint8)
+    >>> line = np.column_stack([np.linspace(0, 5, 11), np.full(11, 2.0)])
+    >>> _ = burn_overlay(img, Overlay([line], "green"))
+    >>> img[:, 3, 1].tolist()
+    [0, 0, 255, 0, 0]
+    """
+    ny, nx = rgb.shape[:2]
+    seg = _segments(overlay.lines, ny)
+    if seg is None:
+        return rgb
+    col = overlay_rgb255(overlay.color)
+    if float(overlay.linewidth) == 1.0:
+        i, j, b, order = _aa_writes(*seg)
+    else:
+        i, j, b = _thick_writes(*seg, float(overlay.linewidth))
+        order = np.arange(i.size, dtype=float)
+    ok = np.isfinite(i) & np.isfinite(j) & (i >= 0) & (i < nx) & (j >= 0) & (j < ny)
+    i, j, b, order = i[ok].astype(np.intp), j[ok].astype(np.intp), b[ok], order[ok]
+    if i.size == 0:
+        return rgb
+    row = (ny - 1) - j
+    lin = row * nx + i
+    weight = np.zeros(ny * nx)
+    if col.sum() == 0:
+        # mViewer: a write of a black line always replaces the previous one
+        last = np.full(ny * nx, -1.0)
+        np.maximum.at(last, lin, order)
+        keep = order == last[lin]
+        weight[lin[keep]] = b[keep]
+    else:
+        # a zero-brightness write resets the pixel; otherwise keep the max
+        zero = np.full(ny * nx, -1.0)
+        zb = b <= 0
+        if zb.any():
+            np.maximum.at(zero, lin[zb], order[zb])
+        pos = ~zb & (order > zero[lin])
+        np.maximum.at(weight, lin[pos], b[pos])
+    w = weight * min(1.0, max(0.0, float(overlay.alpha)))
+    hit = np.flatnonzero(w > 0)
+    if hit.size:
+        flat = rgb.reshape(-1, 3)
+        wh = w[hit][:, None]
+        flat[hit] = (wh * col[None, :] + (1.0 - wh) * flat[hit]).astype(np.uint8)
+    return rgb
+
+
+# --------------------------------------------------------------------------
+# rendering
+
+
+def _as_overlays(outlines) -> list[Overlay]:
+    out = []
+    for item in outlines or ():
+        if isinstance(item, Overlay):
+            out.append(item)
+        elif isinstance(item, dict):
+            out.append(Overlay(**item))
+        elif isinstance(item, np.ndarray) and item.ndim == 2:
+            out.append(Overlay([item]))
+        else:
+            out.append(Overlay(list(item)))
+    return out
+
+
+def render_rgb(data, *, vmin="-2s", vmax="max", mode="gaussian-log", ct: int = 0,
+               gray: bool = True, outlines=(), header=None, orient=None,
+               saturate: int = 0, stretch: Stretch | None = None,
+               noflip: bool = False) -> np.ndarray:
+    """
+    Render an image as mViewer does: ``(ny, nx, 3) uint8``, displayed
+    orientation (row 0 at the top).
+
+    Parameters
+    ----------
+    data : array_like
+        The image in FITS row order (row 0 = first FITS row).
+    vmin, vmax, mode
+        Range strings and stretch (`diffview.stretch.compute_stretch`).
+    ct : int
+        Colour table 0..12 (`diffview.colortables.color_table`).
+    gray : bool
+        Grayscale/pseudo-colour picture (the only mode implemented; kept for
+        mViewer's ``-gray``).
+    outlines : sequence
+        `Overlay` objects, or (N, 2) arrays / lists of them (yellow, 1 px),
+        in displayed 0-based (x, y).
+    header : astropy.io.fits.Header, optional
+        Gives the orientation (CDELT signs); without it the picture is
+        flipped vertically (north up for the usual CDELT2 > 0).
+    orient : Orientation, optional
+        Explicit orientation (overrides ``header``).
+    saturate : int
+        Grey level of blank pixels (written as that grey, not through the
+        colour table, as MontagePy does).
+    stretch : Stretch, optional
+        A precomputed stretch (then vmin/vmax/mode are ignored).
+    noflip : bool
+        mViewer's ``-noflip``.
+
+    Examples
+    --------
+    >>> img = np.array([[0.0, 1.0], [2.0, 3.0]])
+    >>> render_rgb(img, vmin="min", vmax="max", mode="linear")[:, :, 0].tolist()
+    [[170, 255], [0, 85]]
+    """
+    if not gray:
+        raise InputError("only grayscale / pseudo-colour pictures are implemented "
+                         "(-gray); -red/-green/-blue are not")
+    a = np.asarray(data, dtype=float)
+    if stretch is None:
+        stretch = compute_stretch(a, vmin, vmax, mode, saturate=saturate)
+    if orient is None:
+        if header is not None:
+            orient = orientation(header, noflip=noflip)
+        else:
+            orient = Orientation(False, not noflip, a.shape[1], a.shape[0])
+    idx = stretch.index(orient.apply(a))
+    rgb = color_table(ct)[np.minimum(idx, 255)]
+    blank = ~np.isfinite(orient.apply(a))
+    if blank.any():
+        rgb[blank] = int(saturate)
+    for ov in _as_overlays(outlines):
+        burn_overlay(rgb, ov)
+    return rgb
+
+
+def write_png(rgb: np.ndarray, path) -> str:
+    """
+    Write an RGB picture as PNG (8-bit gray when all channels are equal,
+    as mViewer's encoder chooses), atomically.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.png"
+    >>> _ = write_png(np.zeros((2, 3, 3), np.uint8), p)
+    >>> from PIL import Image
+    >>> with Image.open(p) as im:
+    ...     im.mode, im.size
+    ('L', (3, 2))
+    """
+    from PIL import Image
+
+    rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
+    if (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all():
+        im = Image.fromarray(np.ascontiguousarray(rgb[..., 0]), "L")
+    else:
+        im = Image.fromarray(rgb, "RGB")
+    path = str(path)
+    with atomic_path(path) as tmp:
+        im.save(tmp, format="PNG", compress_level=1)
+    return path
+
+
+def render_png(fits_path_or_array, out_png, **kw) -> ViewResult:
+    """
+    Render a FITS file (or array) to a PNG; keywords as `view`.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.png"
+    >>> r = render_png(np.arange(12.0).reshape(3, 4), p, mode="linear")
+    >>> r.out == str(p), r.rgb.shape
+    (True, (3, 4, 3))
+    """
+    return view(fits_path_or_array, out_png, **kw)
+
+
+def view(image, out_png=None, *, vmin="-2s", vmax="max", mode="gaussian-log",
+         ct: int = 0, imginfo=None, rows=None, color="yellow", linewidth=1.0,
+         highlight=None, highlight_color="black", box=None, box_color="red",
+         outlines=(), max_size: int | None = None, saturate: int = 0,
+         noflip: bool = False, hdu: int = 0, symmetric=None) -> ViewResult:
+    """
+    Render an image the mViewer way, with optional footprint outlines.
+
+    The Python form of ``mViewer -color yellow -imginfo images.tbl -ct 1 -gray
+    mosaic.fits min max gaussian-log -out out.png``:
+    ``view("mosaic.fits", "out.png", vmin="min", vmax="max", ct=1,
+    imginfo="images.tbl", color="yellow")``.
+
+    Parameters
+    ----------
+    image : path, array or (array, header)
+        The picture's data.
+    out_png : path, optional
+        Write the PNG there.
+    vmin, vmax, mode, ct, saturate, noflip
+        As `render_rgb`.
+    imginfo : path or Table, optional
+        Image table whose footprints are outlined in ``color``.
+    rows : sequence of int, optional
+        Only these rows of ``imginfo`` (default all).
+    highlight : sequence of int, optional
+        Rows of ``imginfo`` drawn again on top in ``highlight_color`` (the
+        pair under study).
+    box : ((jmin, jmax), (imin, imax)), optional
+        An overlap box in the image's pixels, drawn in ``box_color``.
+    outlines : sequence of Overlay
+        Further overlays.
+    linewidth : float
+        Line width of the outlines.
+    max_size : int, optional
+        Block-average the image first so its larger side is at most this
+        (outlines are scaled to match).
+    hdu : int
+        FITS HDU to read.
+    symmetric : str, optional
+        Use a range symmetric about zero (`diffview.stretch.symmetric_interval`
+        with this limit, e.g. ``'99.5%'``) instead of vmin/vmax.
+
+    Returns
+    -------
+    ViewResult
+
+    Raises
+    ------
+    InputError
+        Missing or unreadable file, no finite pixel, bad range/stretch.
+
+    Examples
+    --------
+    >>> r = view(np.full((4, 4), 3.0))
+    >>> int(r.rgb.max()), r.message.startswith("Image is constant")
+    (0, True)
+    """
+    from .stretch import symmetric_interval
+
+    t0 = time.perf_counter()
+    data, header = load_image(image, hdu)
+    factor = 1
+    if max_size is not None:
+        factor = max(1, math.ceil(max(data.shape) / max(1, int(max_size))))
+        if factor > 1:
+            data = block_average(data, factor)
+    if symmetric is not None:
+        vmin, vmax = symmetric_interval(data, symmetric)
+    hist = histogram(data)
+    st = compute_stretch(data, vmin, vmax, mode, saturate=saturate, hist=hist)
+    if header is not None:
+        orient = orientation(header, noflip=noflip)
+        orient = Orientation(orient.flip_x, orient.flip_y, data.shape[1], data.shape[0])
+    else:
+        orient = Orientation(False, not noflip, data.shape[1], data.shape[0])
+    overlays = []
+    if imginfo is not None or box is not None:
+        if header is None:
+            raise InputError("outlines need the image's WCS: give a FITS file or "
+                             "(array, header)")
+    if imginfo is not None:
+        full = orientation(header, noflip=noflip)
+        lines = image_outlines(imginfo, header, rows=rows)
+        overlays.append(Overlay(_rescale(lines, full, factor), color, linewidth))
+        if highlight is not None:
+            hl = image_outlines(imginfo, header, rows=list(highlight))
+            overlays.append(Overlay(_rescale(hl, full, factor), highlight_color,
+                                    linewidth))
+    if box is not None:
+        b = box_outline(box, header=header)
+        full = orientation(header, noflip=noflip)
+        overlays.append(Overlay(_rescale([b], full, factor), box_color, linewidth))
+    overlays.extend(_as_overlays(outlines))
+    rgb = render_rgb(data, stretch=st, orient=orient, outlines=overlays,
+                     saturate=saturate, ct=ct)
+    out = write_png(rgb, out_png) if out_png is not None else None
+    info = {"nx": rgb.shape[1], "ny": rgb.shape[0], "flipX": int(orient.flip_x),
+            "flipY": int(orient.flip_y), "colortable": int(ct), "factor": factor,
+            **st.info()}
+    return ViewResult(rgb, st, orient, out, time.perf_counter() - t0, info)
+
+
+def _rescale(lines, full: Orientation, factor: int):
+    """Displayed coordinates of the full image -> of its block average."""
+    if factor == 1:
+        return lines
+    # the block average keeps FITS order; go back to FITS, scale, re-orient
+    out = []
+    my, mx = -(-full.ny // factor), -(-full.nx // factor)
+    small = Orientation(full.flip_x, full.flip_y, mx, my)
+    for p in lines:
+        x0, y0 = full.to_fits(p[:, 0], p[:, 1])
+        xs, ys = (x0 + 0.5) / factor - 0.5, (y0 + 0.5) / factor - 0.5
+        out.append(np.column_stack(small.to_display(xs, ys)))
+    return out
