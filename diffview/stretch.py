@@ -602,7 +602,12 @@ class Stretch:
         >>> compute_stretch(np.arange(4.0), 0, 3, "linear").index([1.0]).tolist()
         [85]
         """
-        x = np.asarray(data, dtype=float)
+        x0 = np.asarray(data, dtype=float)
+        x = x0.reshape(-1) if x0.ndim == 0 else x0
+        out = self._index(x)
+        return out.reshape(x0.shape)
+
+    def _index(self, x: np.ndarray) -> np.ndarray:
         if self.thresholds is not None:
             with np.errstate(invalid="ignore"):
                 out = _first_ge(self.thresholds, x)
