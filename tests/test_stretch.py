@@ -1,0 +1,248 @@
+"""mViewer range strings, histogram and stretches (no MontagePy needed)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from diffview._util import InputError
+from diffview.stretch import (
+    NBIN,
+    RangeError,
+    compute_stretch,
+    grey_levels,
+    histogram,
+    parse_mode,
+    parse_range,
+    snpinv,
+    symmetric_interval,
+)
+
+
+@pytest.fixture(scope="module")
+def diff_image():
+    rng = np.random.default_rng(7)
+    d = rng.normal(0.0, 1.0, (120, 150))
+    d[40:46, 60:66] += 25.0
+    d[80:82, 10:40] -= 12.0
+    d[0, :5] = np.nan
+    d[3, 3] = np.inf
+    return d
+
+
+# ---------------------------------------------------------------- range strings
+
+@pytest.mark.parametrize("text, kind, value, extra", [
+    ("-2s", "sigma", -2.0, 0.0),
+    ("2.5S", "sigma", 2.5, 0.0),
+    ("99.5%", "percentile", 99.5, 0.0),
+    ("min", "percentile", 0.0, 0.0),
+    ("max", "percentile", 100.0, 0.0),
+    ("med", "percentile", 50.0, 0.0),
+    ("med+3", "percentile", 50.0, 3.0),
+    ("max-0.5", "percentile", 100.0, -0.5),
+    ("1e-3", "value", 1e-3, 0.0),
+    ("-7.25", "value", -7.25, 0.0),
+    ("+4", "value", 4.0, 0.0),
+    ("2s+1.5", "sigma", 2.0, 1.5),
+    (" 5 % ", "percentile", 5.0, 0.0),
+    ("-max", "percentile", 100.0, 0.0),       # Montage ignores a sign on keywords
+])
+def test_parse_range_forms(text, kind, value, extra):
+    spec = parse_range(text)
+    assert (spec.kind, spec.value, spec.extra) == (kind, value, extra)
+
+
+def test_parse_range_number_is_value():
+    assert parse_range(3).kind == "value" and parse_range(3).value == 3.0
+    assert parse_range(np.float64(-1.5)).value == -1.5
+
+
+@pytest.mark.parametrize("text, words", [
+    ("x", "'x' is not a valid display min"),
+    ("2x", "'2x' is not a valid display min"),
+    ("-5%", "negative percentile"),
+    ("101%", "larger than 100"),
+    ("maximum", "trailing junk"),
+    ("2s+", "trailing junk"),
+    ("", "'' is not a valid display min"),
+])
+def test_parse_range_errors_quote_string_and_list_forms(text, words):
+    with pytest.raises(RangeError) as err:
+        parse_range(text)
+    msg = str(err.value)
+    assert words in msg
+    assert "accepted:" in msg and "N%" in msg and "Ns" in msg
+    assert isinstance(err.value, InputError)
+
+
+def test_parse_mode_tokens():
+    assert parse_mode("gaussian-log") == ("gaussian-log", 0)
+    assert parse_mode("glog") == ("gaussian-log", 0)
+    assert parse_mode("gl") == ("gaussian-log", 0)
+    assert parse_mode("gaussian") == ("gaussian", 0)
+    assert parse_mode("g") == ("gaussian", 0)
+    assert parse_mode("linear") == ("linear", 0)
+    assert parse_mode("power") == ("linear", 0)
+    assert parse_mode("log") == ("log", 1)
+    assert parse_mode("loglog") == ("loglog", 2)
+    assert parse_mode("3") == ("log", 3)
+    assert parse_mode(0) == ("linear", 0)
+    assert parse_mode("asinh") == ("asinh", 0)
+    with pytest.raises(InputError, match="no sqrt"):
+        parse_mode("sqrt")
+
+
+# ---------------------------------------------------------------- histogram
+
+def test_histogram_counts_and_extremes(diff_image):
+    h = histogram(diff_image)
+    finite = diff_image[np.isfinite(diff_image)]
+    assert h.npix == finite.size
+    assert h.rmin == finite.min() and h.rmax == finite.max()
+    assert h.chist[-1] == finite.size and h.chist[0] == 0
+    assert h.chist.size == NBIN + 1
+    assert math.isclose(h.delta, (h.rmax - h.rmin) / NBIN)
+
+
+def test_percentile_level_definition(diff_image):
+    """P(p): t = int(N p/100), first bin with C >= t, linear inside the bin."""
+    h = histogram(diff_image)
+    for p in (16.0, 50.0, 84.0, 99.5):
+        frac = p / 100
+        t = int(h.npix * frac)
+        i = int(np.argmax(h.chist[1:] >= t)) + 1
+        lo, hi = h.chist[i - 1] / h.npix, h.chist[i] / h.npix
+        expect = h.rmin + (i - 1 + (frac - lo) / (hi - lo)) * h.delta
+        assert h.level(p) == pytest.approx(expect, rel=0, abs=1e-12)
+    assert h.level(0) == h.rmin and h.level(100) == h.rmax
+    finite = diff_image[np.isfinite(diff_image)]
+    assert h.median == pytest.approx(np.median(finite), abs=1e-3)
+    assert h.sigma == pytest.approx(1.0, abs=0.05)
+
+
+def test_montage_rmin_seed_quirk():
+    """Montage seeds rmin at 1e10: data all above it keep rmin = 1e10."""
+    h = histogram(np.array([2e10, 3e10, 4e10]))
+    assert h.rmin == 1e10 and h.datamin == 2e10
+
+
+def test_all_nan_image_raises_clear_error():
+    with pytest.raises(InputError, match="no non-blank pixels"):
+        compute_stretch(np.full((4, 5), np.nan))
+    with pytest.raises(InputError, match="no non-blank pixels"):
+        grey_levels(np.full((3, 3), np.inf))
+
+
+@pytest.mark.parametrize("mode", ["linear", "log", "gaussian", "gaussian-log",
+                                  "asinh"])
+def test_constant_image_says_why(mode):
+    img = np.full((6, 7), 4.5)
+    img[0, 0] = np.nan
+    s = compute_stretch(img, "-2s", "max", mode)
+    assert s.message.startswith("Image is constant (4.5)")
+    assert "no contrast" in s.message
+    assert (s.vmin, s.vmax) == (4.5, 5.5)          # mViewer: max = min + 1
+    g = s.grey(img)
+    assert (g == 0).all()
+
+
+# ---------------------------------------------------------------- stretches
+
+def test_linear_and_sigma_range(diff_image):
+    s = compute_stretch(diff_image, "-1s", "5s", "linear")
+    h = histogram(diff_image)
+    assert s.vmin == pytest.approx(h.median - h.sigma)
+    assert s.vmax == pytest.approx(h.median + 5 * h.sigma)
+    assert s.minsigma == pytest.approx(-1) and s.maxsigma == pytest.approx(5)
+    x = np.array([s.vmin, (s.vmin + s.vmax) / 2, s.vmax, s.vmax + 10, s.vmin - 3])
+    assert s.grey(x).tolist() == [0, 128, 255, 255, 0]
+
+
+def test_log_is_natural_log_and_saturates_at_19_percent():
+    ramp = np.linspace(0.0, 1.0, 1001)
+    g = grey_levels(ramp, 0.0, 1.0, "log")
+    assert g[100] == int(255 * math.log(1.9) + 0.5) == 164     # t = 0.10
+    assert g[190] == int(255 * math.log(2.71) + 0.5) == 254    # t = 0.19
+    assert (g[200:] == 255).all()
+    gg = grey_levels(ramp, 0.0, 1.0, "loglog")
+    assert (gg[30:] == 255).all()   # saturates near t = 0.023
+    assert grey_levels(ramp, 0.0, 1.0, 3).max() == 255
+
+
+def test_asinh_beta_is_a_data_value():
+    x = np.array([0.0, 0.5, 1.0, -1.0])
+    s = compute_stretch(x, 0.0, 1.0, "asinh", beta=2.0)
+    expect = [int(min(255, 255 * math.asinh(2 * t) / 2) + 0.5) if t >= 0 else 0
+              for t in (0.0, 0.5, 1.0, -1.0)]
+    assert s.grey(x).tolist() == expect
+
+
+def test_gaussian_thresholds_monotone_and_equalise(diff_image):
+    s = compute_stretch(diff_image, "min", "max", "gaussian")
+    assert s.thresholds.shape == (256,)
+    assert np.all(np.diff(s.thresholds) >= 0)
+    g = s.grey(diff_image)[np.isfinite(diff_image)]
+    # equalised to a normal distribution over +-~3.5 sigma: the middle
+    # grey levels hold most of the pixels, the mean sits near 128
+    assert 110 < g.mean() < 146
+
+
+def test_gaussian_log_bright_end_saturated(diff_image):
+    s = compute_stretch(diff_image, "-2s", "max", "gaussian-log")
+    g = s.grey(diff_image)
+    finite = np.isfinite(diff_image)
+    assert g[40:46, 60:66].min() >= 250          # sources at the top
+    assert (g[finite] <= 255).all() and g[~finite].max() == 0
+    assert s.message == ""
+
+
+def test_blank_pixels_take_saturate_level(diff_image):
+    s = compute_stretch(diff_image, "-2s", "max", "gaussian-log", saturate=200)
+    g = s.grey(diff_image)
+    assert (g[~np.isfinite(diff_image)] == 200).all()
+    assert s.blank(diff_image).sum() == (~np.isfinite(diff_image)).sum()
+
+
+def test_stretch_info_matches_mviewer_keys(diff_image):
+    info = compute_stretch(diff_image, "-2s", "max").info()
+    assert set(info) == {"grayminval", "grayminpercent", "grayminsigma",
+                         "graymaxval", "graymaxpercent", "graymaxsigma",
+                         "graydatamin", "graydatamax"}
+    assert info["graymaxpercent"] == 100.0
+    assert info["grayminsigma"] == pytest.approx(-2.0)
+
+
+def test_degenerate_gaussian_log_is_explained():
+    rng = np.random.default_rng(1)
+    img = rng.normal(0, 1, 5000)
+    s = compute_stretch(img, "49%", "51%", "gaussian-log")
+    assert "degenerate" in s.message
+
+
+def test_snpinv_close_to_normal_quantiles():
+    from statistics import NormalDist
+
+    p = np.array([0.001, 0.16, 0.5, 0.84, 0.95, 0.999])
+    ref = np.array([NormalDist().inv_cdf(v) for v in p])
+    assert np.allclose(snpinv(p), ref, atol=2e-3)
+
+
+# ---------------------------------------------------------------- symmetric
+
+def test_symmetric_interval(diff_image):
+    lo, hi = symmetric_interval(diff_image, "max")
+    finite = np.abs(diff_image[np.isfinite(diff_image)])
+    assert hi == pytest.approx(finite.max()) and lo == -hi
+    lo, hi = symmetric_interval(diff_image, "3s")
+    assert hi == pytest.approx(3 * histogram(diff_image).sigma)
+    assert symmetric_interval(diff_image, 2.0) == (-2.0, 2.0)
+    assert symmetric_interval(np.zeros((3, 3)), "99%") == (-1.0, 1.0)
+    s = compute_stretch(diff_image, *symmetric_interval(diff_image, "99%"),
+                        "linear")
+    assert s.grey(np.array([0.0]))[0] == 128
+
+
+def test_grey_levels_shape_and_dtype(diff_image):
+    g = grey_levels(diff_image)
+    assert g.shape == diff_image.shape and g.dtype == np.uint8
