@@ -259,7 +259,11 @@ def _outline(corners, w, o, step, split):
     with np.errstate(invalid="ignore"):
         x0, y0 = _world_to_pixel(w, lon, lat)
         x0, y0 = np.asarray(x0, float), np.asarray(y0, float)
-        keep = ((x0 >= -0.5) & (x0 <= o.nx - 0.5) & (y0 >= -0.5) & (y0 <= o.ny - 0.5))
+        # mViewer's test is strict; for true positions points on the image
+        # edge (within rounding) are kept so edges are not broken up
+        tol = 1e-6 if split else 0.0
+        keep = ((x0 >= -0.5 - tol) & (x0 <= o.nx - 0.5 + tol)
+                & (y0 >= -0.5 - tol) & (y0 <= o.ny - 0.5 + tol))
     x, y = o.to_display(x0, y0)
     if split:
         return _split_runs(x, y, keep)

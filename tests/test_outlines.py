@@ -1,0 +1,156 @@
+"""Footprint outlines (mViewer -imginfo geometry) and display orientation."""
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from astropy.table import Table
+from astropy.wcs import WCS
+
+from diffview.outlines import (
+    Orientation,
+    box_outline,
+    footprint_outline,
+    great_circle_points,
+    image_outlines,
+    orientation,
+)
+
+SCALE = 1.0 / 3600.0
+
+
+def tan_header(nx, ny, crpix1, crpix2, cdelt1=-SCALE, cdelt2=SCALE, crota2=0.0):
+    h = fits.Header()
+    h["NAXIS"] = 2
+    h["NAXIS1"], h["NAXIS2"] = nx, ny
+    h["CTYPE1"], h["CTYPE2"] = "RA---TAN", "DEC--TAN"
+    h["CRVAL1"], h["CRVAL2"] = 275.1, -16.2
+    h["CRPIX1"], h["CRPIX2"] = crpix1, crpix2
+    h["CDELT1"], h["CDELT2"] = cdelt1, cdelt2
+    h["CROTA2"] = crota2
+    h["EQUINOX"] = 2000.0
+    return h
+
+
+# images as (column offset, row offset, nx, ny) inside a 200 x 120 display
+BOXES = [(0, 0, 80, 60), (50, 30, 60, 70), (100, 5, 90, 50), (20, 70, 100, 40)]
+
+
+@pytest.fixture(scope="module")
+def display():
+    return tan_header(200, 120, 100.5, 60.5)
+
+
+@pytest.fixture(scope="module")
+def tables(display):
+    rows, wrows = [], []
+    for k, (io, jo, nx, ny) in enumerate(BOXES):
+        h = tan_header(nx, ny, 100.5 - io, 60.5 - jo)
+        w = WCS(h)
+        px = np.array([[0.5, 0.5], [nx + 0.5, 0.5], [nx + 0.5, ny + 0.5],
+                       [0.5, ny + 0.5]])
+        ra, dec = w.all_pix2world(px[:, 0], px[:, 1], 1)
+        row = {"cntr": k}
+        for i in range(4):
+            row[f"ra{i + 1}"], row[f"dec{i + 1}"] = ra[i], dec[i]
+        rows.append(row)
+        wrows.append({"cntr": k, "ctype1": "RA---TAN", "ctype2": "DEC--TAN",
+                      "naxis1": nx, "naxis2": ny, "crval1": 275.1, "crval2": -16.2,
+                      "crpix1": 100.5 - io, "crpix2": 60.5 - jo, "cdelt1": -SCALE,
+                      "cdelt2": SCALE, "crota2": 0.0, "equinox": 2000.0})
+    return Table(rows=rows), Table(rows=wrows)
+
+
+def test_orientation_rules():
+    assert orientation(tan_header(4, 3, 1, 1)) == (False, True, 4, 3)
+    assert orientation(tan_header(4, 3, 1, 1, cdelt1=SCALE)) == (True, True, 4, 3)
+    assert orientation(tan_header(4, 3, 1, 1, cdelt2=-SCALE)) == (False, False, 4, 3)
+    assert orientation(tan_header(4, 3, 1, 1, crota2=180.0)) == (True, False, 4, 3)
+    assert orientation(tan_header(4, 3, 1, 1), noflip=True) == (False, False, 4, 3)
+    h = tan_header(4, 3, 1, 1)
+    for k in ("CDELT1", "CDELT2", "CROTA2"):
+        del h[k]
+    h["CD1_1"], h["CD1_2"], h["CD2_1"], h["CD2_2"] = -SCALE, 0.0, 0.0, SCALE
+    assert orientation(h) == (False, True, 4, 3)
+
+
+def test_orientation_apply_and_round_trip():
+    o = Orientation(True, True, 4, 3)
+    a = np.arange(12).reshape(3, 4)
+    assert o.apply(a)[0, 0] == 11
+    x, y = o.to_display(0.0, 0.0)
+    assert (float(x), float(y)) == (3.0, 2.0)
+    assert tuple(map(float, o.to_fits(x, y))) == (0.0, 0.0)
+
+
+def test_great_circle_sampling_includes_end():
+    lon, lat = great_circle_points(0.0, 10.0, 0.0, 11.0, 0.3)
+    assert lat[0] == pytest.approx(10.0) and lat[-1] == pytest.approx(11.0)
+    assert np.allclose(np.diff(lat)[:-1], 0.3)
+    assert np.allclose(lon, 0.0)
+    lon, lat = great_circle_points(0.0, 0.0, 0.0, 0.01, 1.0)   # shorter than a step
+    assert lon.size == 2
+
+
+def test_outlines_on_pixel_edges(display, tables):
+    corners_tbl, _ = tables
+    lines = image_outlines(corners_tbl, display)
+    assert len(lines) == len(BOXES)
+    for (io, jo, nx, ny), p in zip(BOXES, lines, strict=True):
+        x0, x1 = io - 0.5, io + nx - 0.5
+        # display rows are flipped (CDELT2 > 0): FITS row j -> 119 - j
+        y_top, y_bot = 119 - (jo + ny - 0.5), 119 - (jo - 0.5)
+        assert p[:, 0].min() == pytest.approx(x0, abs=0.02)
+        assert p[:, 0].max() == pytest.approx(x1, abs=0.02)
+        assert p[:, 1].min() == pytest.approx(y_top, abs=0.02)
+        assert p[:, 1].max() == pytest.approx(y_bot, abs=0.02)
+        # closed polygon, sampled every half pixel (the last step of a side
+        # takes the remainder: under two steps, as mViewer)
+        assert np.allclose(p[0], p[-1], atol=1e-6)
+        step = np.hypot(*np.diff(p, axis=0).T)
+        assert np.median(step) == pytest.approx(0.5, abs=1e-3)
+        assert step.max() < 1.0 + 1e-3
+
+
+def test_wcs_columns_give_same_outlines(display, tables):
+    corners_tbl, wcs_tbl = tables
+    a = image_outlines(corners_tbl, display)
+    b = image_outlines(wcs_tbl, display)
+    for p, q in zip(a, b, strict=True):
+        assert p.shape == q.shape and np.allclose(p, q, atol=1e-6)
+
+
+def test_rows_selection_and_wcs_object(display, tables):
+    corners_tbl, _ = tables
+    sel = image_outlines(corners_tbl, display, rows=[2])
+    full = image_outlines(corners_tbl, display)
+    assert len(sel) == 1 and np.allclose(sel[0], full[2])
+    w = WCS(display)
+    w.pixel_shape = (200, 120)
+    assert np.allclose(image_outlines(corners_tbl, w, rows=[0])[0], full[0])
+
+
+def test_outline_leaving_the_image_is_split(tables):
+    corners_tbl, _ = tables
+    small = tan_header(60, 50, 100.5 - 40, 60.5 - 20)   # shows columns 40..99
+    lines = image_outlines(corners_tbl, small, rows=[0])
+    xs = np.concatenate([p[:, 0] for p in lines])
+    assert xs.min() >= -0.5 and xs.max() <= 59.5
+    joined = image_outlines(corners_tbl, small, rows=[0], split=False)
+    assert len(joined) == 1
+
+
+def test_footprint_outline_direct(display):
+    w = WCS(display)
+    px = np.array([[10.5, 10.5], [20.5, 10.5], [20.5, 30.5], [10.5, 30.5]])
+    corners = np.column_stack(w.all_pix2world(px[:, 0], px[:, 1], 1))
+    (run,) = footprint_outline(corners, display)
+    assert run[:, 0].min() == pytest.approx(9.5, abs=0.02)
+    assert run[:, 1].max() == pytest.approx(119 - 9.5, abs=0.02)
+
+
+def test_box_outline():
+    b = box_outline(((2, 5), (1, 4)))
+    assert b.tolist() == [[0.5, 1.5], [3.5, 1.5], [3.5, 4.5], [0.5, 4.5], [0.5, 1.5]]
+    d = box_outline(((2, 5), (1, 4)), header=tan_header(8, 10, 1, 1))
+    assert d[:, 1].max() == 7.5 and d[:, 1].min() == 4.5
+    assert np.allclose(box_outline(((2, 5), (1, 4)), shape=(10, 8)), d)
