@@ -1,0 +1,264 @@
+"""
+The dashboard's matplotlib figures, built once and updated in place.
+
+Each view owns one figure and its artists; ``show``/``update`` methods only
+call ``set_data``, ``set_norm``, ``set_extent``, ``set_segments`` and
+``draw_idle``, so visiting pairs creates no new artists (and no memory
+growth). Arrays larger than the canvas are block-averaged before ``imshow``.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+from matplotlib.collections import PolyCollection
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+from ipympl.backend_nbagg import Canvas, FigureManager
+
+from .._util import InputError
+from ..mpl import MViewerNorm, draw_outlines
+from ..mpl import montage_cmap as _montage_cmap
+from ..render import block_average
+from ._state import PairView, Stretch
+
+__all__ = ["PairPanels", "HistogramView", "MosaicView", "make_norm", "display_array"]
+
+PANELS = ("plus", "minus", "difference", "residual")
+#: Longest side of an array handed to imshow in the pair panels.
+PANEL_PIXELS = 400
+_CLIP_RGBA = (1.0, 0.1, 0.1, 0.8)
+#: The mosaic's stretch (``mViewer -ct 1 -gray mosaic.fits min max gaussian-log``).
+MOSAIC_STRETCH = Stretch(vmin="min", vmax="max")
+
+
+@functools.lru_cache(maxsize=16)
+def montage_cmap(ct: int):
+    """mViewer colour table ``ct`` as a colormap (built once per table)."""
+    return _montage_cmap(int(ct))
+
+
+def make_norm(data: np.ndarray, stretch: Stretch) -> Normalize:
+    """
+    mViewer norm of ``data``; a plain 0..1 norm when it has no finite pixel.
+
+    Examples
+    --------
+    >>> make_norm(np.full((2, 2), np.nan), Stretch()).vmax
+    1.0
+    """
+    if not np.isfinite(data).any():
+        return Normalize(0.0, 1.0)
+    return MViewerNorm(data, stretch.vmin, stretch.vmax, stretch.mode)
+
+
+def display_array(array: np.ndarray, max_pixels: int = PANEL_PIXELS) -> np.ndarray:
+    """
+    ``array`` block-averaged so its longest side is at most ``max_pixels``.
+
+    Examples
+    --------
+    >>> display_array(np.ones((1000, 10)), 400).shape
+    (334, 4)
+    """
+    factor = max(1, math.ceil(max(array.shape) / max_pixels))
+    return array if factor == 1 else block_average(array, factor)
+
+
+def _extent(bounds) -> tuple[float, float, float, float]:
+    (j0, j1), (i0, i1) = bounds
+    return (i0 - 0.5, i1 - 0.5, j0 - 0.5, j1 - 0.5)
+
+
+_NUM = [1000]
+
+
+def _figure(size) -> Figure:
+    """A figure on its own ipympl canvas, outside pyplot's figure registry."""
+    fig = Figure(figsize=size)
+    canvas = Canvas(fig)
+    _NUM[0] += 1
+    FigureManager(canvas, _NUM[0])  # gives the canvas its toolbar
+    canvas.header_visible = False
+    canvas.footer_visible = False
+    canvas.toolbar_position = "left"
+    canvas.resizable = False
+    return fig
+
+
+def _clip_rgba(mask: np.ndarray) -> np.ndarray:
+    rgba = np.zeros(mask.shape + (4,), dtype=np.float32)
+    rgba[mask] = _CLIP_RGBA
+    return rgba
+
+
+class PairPanels:
+    """
+    Plus | minus | difference | residual, sharing zoom and pan.
+
+    Template pixel coordinates on both axes (pixel centres at integers), so a
+    cursor position is a template pixel in every panel. The difference and
+    residual follow the user's stretch (the colour bar follows the
+    difference's); plus and minus share one norm computed on plus. Pixels the
+    fit clipped are drawn red over the residual.
+    """
+
+    def __init__(self, figsize=(11.0, 3.6)):
+        self.fig = _figure(figsize)
+        grid = self.fig.add_gridspec(2, 4, height_ratios=(1, 0.06), hspace=0.35,
+                                     left=0.05, right=0.99, top=0.92, bottom=0.1)
+        self.axes: dict = {}
+        self.images: dict = {}
+        first = None
+        for k, name in enumerate(PANELS):
+            ax = self.fig.add_subplot(grid[0, k], sharex=first, sharey=first)
+            first = first or ax
+            ax.set_title(name, fontsize=9)
+            ax.tick_params(labelsize=7)
+            self.axes[name] = ax
+            self.images[name] = ax.imshow(np.zeros((2, 2)), origin="lower",
+                                          interpolation="nearest")
+        for ax in list(self.axes.values())[1:]:
+            ax.tick_params(labelleft=False)
+        self.clip = self.axes["residual"].imshow(
+            np.zeros((2, 2, 4), np.float32), origin="lower", interpolation="nearest")
+        cax = self.fig.add_subplot(grid[1, 2:])
+        self.colorbar = self.fig.colorbar(self.images["difference"], cax=cax,
+                                          orientation="horizontal")
+        self.colorbar.ax.tick_params(labelsize=7)
+        self.view: PairView | None = None
+
+    def panel_at(self, ax) -> str | None:
+        """Name of the panel drawn in ``ax`` (None for other axes)."""
+        for name, a in self.axes.items():
+            if a is ax:
+                return name
+        return None
+
+    def show(self, view: PairView, stretch: Stretch) -> None:
+        """Draw a pair with a stretch (replaces arrays and norms in place)."""
+        self.view = view
+        extent = _extent(view.bounds)
+        cmap = montage_cmap(stretch.ct)
+        norms = {"plus": make_norm(view.plus, stretch)}
+        norms["minus"] = norms["plus"]
+        norms["difference"] = make_norm(view.difference, stretch)
+        norms["residual"] = make_norm(view.residual, stretch)
+        for name in PANELS:
+            im = self.images[name]
+            im.set_data(display_array(view.panel(name)))
+            im.set_extent(extent)
+            im.set_cmap(cmap)
+            im.set_norm(norms[name])
+        self.clip.set_data(_clip_rgba(display_array(view.clipped) > 0))
+        self.clip.set_extent(extent)
+        ax = self.axes["plus"]
+        ax.set_xlim(extent[0], extent[1])
+        ax.set_ylim(extent[2], extent[3])
+        self.fig.canvas.draw_idle()
+
+    def restretch(self, stretch: Stretch) -> None:
+        """Apply a new stretch to the current pair."""
+        if self.view is not None:
+            self.show(self.view, stretch)
+
+
+class HistogramView:
+    """Histogram of the difference with the fitted level and the display range."""
+
+    def __init__(self, figsize=(4.2, 2.6), bins: int = 100):
+        self.fig = _figure(figsize)
+        self.ax = self.fig.add_axes((0.16, 0.2, 0.8, 0.72))
+        self.ax.tick_params(labelsize=7)
+        self.ax.set_xlabel("difference", fontsize=8)
+        self.bins = bins
+        self.steps = self.ax.stairs(np.zeros(1), np.array([0.0, 1.0]), fill=True,
+                                    color="0.6")
+        self.level = self.ax.axvline(0.0, color="red", lw=1.5, label="fit level")
+        self.lo = self.ax.axvline(0.0, color="k", lw=1, ls="--", label="display range")
+        self.hi = self.ax.axvline(1.0, color="k", lw=1, ls="--")
+        self.ax.legend(fontsize=7, loc="upper right")
+
+    def show(self, data: np.ndarray, level: float, vmin: float, vmax: float) -> None:
+        """Histogram of ``data`` with the level and the range ``vmin, vmax``."""
+        finite = data[np.isfinite(data)]
+        if finite.size:
+            counts, edges = np.histogram(finite, bins=self.bins)
+        else:
+            counts, edges = np.zeros(1), np.array([0.0, 1.0])
+        self.steps.set_data(counts, edges)
+        self.level.set_xdata([level, level])
+        self.level.set_visible(bool(np.isfinite(level)))
+        self.lo.set_xdata([vmin, vmin])
+        self.hi.set_xdata([vmax, vmax])
+        xs = [edges[0], edges[-1], vmin, vmax] + ([level] if np.isfinite(level) else [])
+        lo, hi = min(xs), max(xs)
+        pad = 0.02 * (hi - lo or 1.0)
+        self.ax.set_xlim(lo - pad, hi + pad)
+        self.ax.set_ylim(0, max(1.0, float(counts.max())) * 1.08)
+        self.fig.canvas.draw_idle()
+
+
+class MosaicView:
+    """
+    The block-averaged mosaic with every outline, the selected pair and,
+    optionally, every overlap box coloured by a quality measure.
+    """
+
+    def __init__(self, *, color="yellow", selected_color="black",
+                 figsize=(6.0, 5.0)):
+        self.fig = _figure(figsize)
+        self.ax = self.fig.add_axes((0.1, 0.08, 0.88, 0.88))
+        self.ax.tick_params(labelsize=7)
+        self.image = self.ax.imshow(np.zeros((2, 2)), origin="lower",
+                                    interpolation="nearest")
+        self.outlines = draw_outlines(self.ax, [], color, 1.0)
+        self.selected = draw_outlines(self.ax, [], selected_color, 2.0)
+        self.quality = PolyCollection([], cmap="RdYlGn_r", alpha=0.6,
+                                      edgecolors="none", zorder=3)
+        self.quality.set_visible(False)
+        self.ax.add_collection(self.quality)
+        self.quality_index: list[int] = []
+
+    def load(self, preview, outlines, stretch: Stretch = MOSAIC_STRETCH) -> None:
+        """Show a `Preview` of the mosaic and every image outline."""
+        if preview is not None:
+            self.image.set_data(preview.array)
+            self.image.set_extent(preview.extent)
+            self.image.set_cmap(montage_cmap(stretch.ct))
+            self.image.set_norm(_safe_norm(preview.array, stretch))
+            self.ax.set_xlim(preview.extent[0], preview.extent[1])
+            self.ax.set_ylim(preview.extent[2], preview.extent[3])
+        self.outlines.set_segments([np.asarray(o, float) for o in outlines])
+        self.fig.canvas.draw_idle()
+
+    def show_selected(self, outlines) -> None:
+        """Replace the highlighted outlines (pair outlines and overlap box)."""
+        self.selected.set_segments([np.asarray(o, float) for o in outlines])
+        self.fig.canvas.draw_idle()
+
+    def show_quality(self, boxes, values, visible: bool = True) -> None:
+        """Colour overlap boxes ``[(index, outline)]`` by ``values[index]``."""
+        self.quality_index = [k for k, _ in boxes]
+        self.quality.set_verts([np.asarray(o, float) for _, o in boxes])
+        vals = np.array([values[k] for k in self.quality_index], float)
+        self.quality.set_array(np.ma.masked_invalid(vals))
+        finite = vals[np.isfinite(vals)]
+        if finite.size:
+            self.quality.set_clim(float(finite.min()), float(finite.max()) or 1.0)
+        self.quality.set_visible(visible)
+        self.fig.canvas.draw_idle()
+
+    def set_quality_visible(self, visible: bool) -> None:
+        """Show or hide the quality colouring."""
+        self.quality.set_visible(visible)
+        self.fig.canvas.draw_idle()
+
+
+def _safe_norm(array, stretch) -> Normalize:
+    try:
+        return make_norm(array, stretch)
+    except InputError:
+        return Normalize(0.0, 1.0)

@@ -1,0 +1,447 @@
+"""Headless tests of the overlap-inspection dashboard (no browser, no kernel)."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from matplotlib.backend_bases import MouseEvent
+
+from diffview import io
+from diffview.fit import fit_residual
+from diffview.geometry import diff_name
+from diffview.models import Overlap
+from diffview.widgets import Dashboard, Explorer, explore, find_work, format_readout
+from diffview.widgets._views import PANEL_PIXELS
+from diffview._util import InputError
+
+# --------------------------------------------------------------------------
+# A tiny Montage work folder: 6 tiles on a 2 x 3 grid of a TAN template
+# --------------------------------------------------------------------------
+
+TSHAPE = (90, 120)  # template rows, columns
+TCRPIX = (60.5, 45.5)
+TILE = (40, 50)
+ORIGINS = [(0, 0), (0, 35), (0, 70), (32, 0), (32, 35), (32, 70)]  # (j, i)
+
+
+def _header(shape, crpix):
+    h = fits.Header()
+    h["SIMPLE"], h["BITPIX"], h["NAXIS"] = True, -64, 2
+    h["NAXIS1"], h["NAXIS2"] = shape[1], shape[0]
+    h["CTYPE1"], h["CTYPE2"] = "RA---TAN", "DEC--TAN"
+    h["CRVAL1"], h["CRVAL2"] = 275.196, -16.171
+    h["CRPIX1"], h["CRPIX2"] = crpix
+    h["CDELT1"], h["CDELT2"] = -0.000277778, 0.000277778
+    h["CROTA2"], h["EQUINOX"] = 0.0, 2000.0
+    return h
+
+
+def _sky(rng):
+    jj, ii = np.mgrid[0 : TSHAPE[0], 0 : TSHAPE[1]]
+    sky = 50 + 30 * np.exp(-((ii - 70) ** 2 + (jj - 40) ** 2) / 300.0)
+    return sky + rng.normal(0, 1.0, TSHAPE)
+
+
+def make_work(root, *, mosaic=True):
+    """Write projected images, images.tbl, template, diffs.tbl (no diffs)."""
+    rng = np.random.default_rng(7)
+    sky = _sky(rng)
+    proj = root / "projected"
+    proj.mkdir(parents=True)
+    template = _header(TSHAPE, TCRPIX)
+    io.write_template(template, root / "template.hdr")
+    rows = {k: [] for k in ("cntr", "ctype1", "ctype2", "naxis1", "naxis2", "crval1",
+                            "crval2", "crpix1", "crpix2", "cdelt1", "cdelt2", "crota2",
+                            "equinox", "fname")}
+    planes = {}
+    for k, (j0, i0) in enumerate(ORIGINS):
+        crpix = (TCRPIX[0] - i0, TCRPIX[1] - j0)
+        h = _header(TILE, crpix)
+        plane = (rng.normal(0, 0.02), rng.normal(0, 0.02), rng.normal(0, 5.0))
+        jj, ii = np.mgrid[0 : TILE[0], 0 : TILE[1]]
+        data = sky[j0 : j0 + TILE[0], i0 : i0 + TILE[1]] + (
+            plane[0] * (ii - crpix[0] + 1) + plane[1] * (jj - crpix[1] + 1) + plane[2]
+        ) + rng.normal(0, 0.5, TILE)
+        data[0, 0] = np.nan
+        name = f"tile_{k}.fits"
+        fits.PrimaryHDU(data, h).writeto(proj / name)
+        fits.PrimaryHDU(np.ones(TILE), h).writeto(proj / f"tile_{k}_area.fits")
+        planes[k] = plane
+        for key, value in (("cntr", k), ("ctype1", "RA---TAN"), ("ctype2", "DEC--TAN"),
+                           ("naxis1", TILE[1]), ("naxis2", TILE[0]),
+                           ("crval1", h["CRVAL1"]), ("crval2", h["CRVAL2"]),
+                           ("crpix1", crpix[0]), ("crpix2", crpix[1]),
+                           ("cdelt1", h["CDELT1"]), ("cdelt2", h["CDELT2"]),
+                           ("crota2", 0.0), ("equinox", 2000.0), ("fname", name)):
+            rows[key].append(value)
+    io.write_table(rows, root / "images.tbl")
+    pairs = [(0, 1), (1, 2), (3, 4), (4, 5), (0, 3), (1, 4), (2, 5), (0, 4), (1, 3),
+             (1, 5), (2, 4)]
+    io.write_diffs_table(
+        [Overlap(a, b, f"tile_{a}.fits", f"tile_{b}.fits", diff_name(a, b))
+         for a, b in pairs], root / "diffs.tbl")
+    if mosaic:
+        fits.PrimaryHDU(sky, template).writeto(root / "mosaic.fits")
+    return root
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    return make_work(tmp_path_factory.mktemp("work"))
+
+
+@pytest.fixture
+def dash(work):
+    d = explore(work, background=False)
+    assert d.error_text == ""
+    yield d
+    d.close()
+
+
+def _event(fig, ax, name, x, y, button=None):
+    """A real matplotlib mouse event at data (x, y) of ``ax``, processed."""
+    fig.canvas.draw()
+    px, py = ax.transData.transform((x, y))
+    ev = MouseEvent(name, fig.canvas, px, py, button=button)
+    fig.canvas.callbacks.process(name, ev)
+    return ev
+
+
+# --------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------
+
+
+def test_find_work_locates_montage_layout(work):
+    f = find_work(work)
+    assert f.images_tbl.name == "images.tbl"
+    assert f.proj_dir.name == "projected"
+    assert f.template.name == "template.hdr"
+    assert f.mosaic.name == "mosaic.fits"
+    assert f.fits_tbl is None
+
+
+def test_find_work_missing_folder_is_input_error(tmp_path):
+    with pytest.raises(InputError, match="work folder not found"):
+        find_work(tmp_path / "nope")
+    with pytest.raises(InputError, match="image table"):
+        find_work(tmp_path)
+
+
+def test_explore_computes_missing_diffs_fits_and_preview(dash, work):
+    ex = dash.explorer
+    assert len(ex.overlaps) == 11
+    for ov in ex.overlaps:
+        assert (work / "diffs" / ov.diff).exists()
+    assert len(ex.ws.fits) == 11 and not ex.ws.failures
+    assert ex.ws.preview.array.shape == TSHAPE
+    assert len(ex.corrections) == 6
+    # the progress bar is hidden once loaded and the table lists every pair
+    assert dash.progress.layout.display == "none"
+    assert [v for _, v in dash.table.options] == ex.order
+
+
+def test_background_load_without_mosaic_builds_preview(tmp_path):
+    root = make_work(tmp_path / "w", mosaic=False)
+    d = Dashboard(root, background=True).wait(60)
+    try:
+        assert d.error_text == ""
+        prev = d.explorer.ws.preview
+        assert prev.array.shape == TSHAPE
+        assert np.isfinite(prev.array[1:72]).all()  # (0, 0) is blank in tile 0
+        assert np.isnan(prev.array[72:]).all()
+        assert d.mosaic.image.get_array().shape == TSHAPE
+    finally:
+        d.close()
+
+
+# --------------------------------------------------------------------------
+# Pair browser and panels
+# --------------------------------------------------------------------------
+
+
+def test_ranking_is_sorted_by_measure(dash):
+    ex = dash.explorer
+    scores = [ex.measures(k)["score"] for k in ex.order]
+    assert scores == sorted(scores, reverse=True)
+    dash.measure.value = "npixel"
+    dash.worst_first.value = False
+    npix = [ex.measures(k)["npixel"] for k in ex.order]
+    assert npix == sorted(npix)
+    assert [v for _, v in dash.table.options] == ex.order
+    assert "pixel count" in dash.table.options[0][0]
+
+
+def test_selecting_a_pair_updates_every_panel(dash, work):
+    ex = dash.explorer
+    index = ex.order[3]
+    dash.select(index)
+    ov = ex.overlaps[index]
+    assert dash.table.value == index
+    assert f"{ov.cntr1} - {ov.cntr2}" in dash.selected.value
+    diff = fits.getdata(work / "diffs" / ov.diff)
+    crpix = fits.getheader(work / "diffs" / ov.diff)["CRPIX1"], fits.getheader(
+        work / "diffs" / ov.diff)["CRPIX2"]
+    images = dash.pairs.images
+    np.testing.assert_array_equal(np.asarray(images["difference"].get_array()), diff)
+    fit = ex.fit(index)
+    res = fit_residual((diff, crpix), fit)
+    np.testing.assert_allclose(np.asarray(images["residual"].get_array()),
+                               res.residual, equal_nan=True)
+    # plus and minus are the two projected images over the difference box
+    (j0, j1), (i0, i1) = ex.pair_view().bounds
+    plus = fits.getdata(work / "projected" / ov.plus)
+    jo, io_ = ORIGINS[ov.cntr1]
+    np.testing.assert_array_equal(
+        np.asarray(images["plus"].get_array()), plus[j0 - jo : j1 - jo, i0 - io_ : i1 - io_])
+    assert images["minus"].norm is images["plus"].norm
+    for im in images.values():
+        assert im.get_extent() == [i0 - 0.5, i1 - 0.5, j0 - 0.5, j1 - 0.5]
+    # clipped pixels overlay the residual
+    assert dash.pairs.clip.get_array().shape == diff.shape + (4,)
+    # histogram: every finite pixel, fitted level marked at the box centre
+    assert dash.histogram.steps.get_data().values.sum() == np.isfinite(diff).sum()
+    level = fit.a * fit.boxx + fit.b * fit.boxy + fit.c
+    assert dash.histogram.level.get_xdata()[0] == pytest.approx(level)
+    # mosaic: all 6 outlines yellow, the pair's 2 outlines + overlap box black
+    assert len(dash.mosaic.outlines.get_segments()) == 6
+    assert tuple(dash.mosaic.outlines.get_edgecolor()[0][:3]) == (1.0, 1.0, 0.0)
+    sel = dash.mosaic.selected.get_segments()
+    assert len(sel) == 3
+    assert tuple(dash.mosaic.selected.get_edgecolor()[0][:3]) == (0.0, 0.0, 0.0)
+    box = sel[2]
+    assert box[:, 0].min() == i0 - 0.5 and box[:, 0].max() == i1 - 0.5
+    assert box[:, 1].min() == j0 - 0.5 and box[:, 1].max() == j1 - 0.5
+    # the images' outlines enclose the overlap box
+    for outline in sel[:2]:
+        assert outline[:, 0].min() <= i0 and outline[:, 0].max() >= i1 - 1
+
+
+def test_outlines_follow_the_tiles(dash):
+    outlines = dash.explorer.outlines_by_image()
+    for (j0, i0), (run,) in zip(ORIGINS, outlines, strict=True):
+        np.testing.assert_allclose(run.min(axis=0), (i0 - 0.5, j0 - 0.5), atol=0.05)
+        np.testing.assert_allclose(run.max(axis=0), (i0 + TILE[1] - 0.5,
+                                                     j0 + TILE[0] - 0.5), atol=0.05)
+
+
+def test_next_and_previous_follow_the_ranking(dash):
+    ex = dash.explorer
+    first = ex.selected
+    assert first == ex.order[0]
+    before = np.asarray(dash.pairs.images["difference"].get_array()).copy()
+    dash.next_button.click()
+    assert ex.selected == ex.order[1]
+    assert dash.table.value == ex.order[1]
+    assert np.asarray(dash.pairs.images["difference"].get_array()).shape != before.shape \
+        or not np.array_equal(np.asarray(dash.pairs.images["difference"].get_array()),
+                              before, equal_nan=True)
+    dash.prev_button.click()
+    dash.prev_button.click()
+    assert ex.selected == ex.order[-1]
+    dash.table.value = ex.order[2]
+    assert ex.selected == ex.order[2]
+
+
+def test_pixel_readout_under_cursor(dash, work):
+    ex = dash.explorer
+    (j0, j1), (i0, i1) = ex.pair_view().bounds
+    x, y = i0 + 3, j0 + 2
+    _event(dash.pairs.fig, dash.pairs.axes["difference"], "motion_notify_event", x, y)
+    diff = ex.pair_view().difference
+    ra, dec = ex.ws.wcs.pixel_to_world_values(x, y)
+    assert dash.readout.value == format_readout("difference", x, y, ra, dec, diff[2, 3])
+    assert f"x={x} y={y}" in dash.readout.value
+    _event(dash.pairs.fig, dash.pairs.axes["plus"], "motion_notify_event", x, y)
+    assert dash.readout.value.startswith("plus ")
+    assert f"value={ex.pair_view().plus[2, 3]:.6g}" in dash.readout.value
+
+
+def test_panels_share_zoom(dash):
+    axes = dash.pairs.axes
+    axes["difference"].set_xlim(10, 20)
+    assert axes["plus"].get_xlim() == (10, 20)
+    assert axes["residual"].get_xlim() == (10, 20)
+
+
+def test_large_difference_is_block_averaged_before_imshow(dash):
+    from diffview.widgets._views import display_array
+
+    big = np.random.default_rng(1).normal(size=(2000, 900))
+    small = display_array(big)
+    assert max(small.shape) <= PANEL_PIXELS
+    assert small.shape == (400, 180)
+
+
+# --------------------------------------------------------------------------
+# Stretch
+# --------------------------------------------------------------------------
+
+
+def test_default_stretch_is_gaussian_log_minus_2s_max(dash):
+    s = dash.explorer.stretch
+    assert (s.mode, s.vmin, s.vmax) == ("gaussian-log", "-2s", "max")
+    diff = dash.explorer.pair_view().difference
+    norm = dash.pairs.images["difference"].norm
+    assert norm.vmax == pytest.approx(np.nanmax(diff))
+
+
+def test_stretch_controls_change_the_norm(dash):
+    diff = dash.explorer.pair_view().difference
+    old = dash.pairs.images["difference"].norm
+    dash.mode.value = "linear"
+    dash.vmin.value = "min"
+    norm = dash.pairs.images["difference"].norm
+    assert norm is not old
+    assert norm.vmin == pytest.approx(np.nanmin(diff))
+    assert norm.vmax == pytest.approx(np.nanmax(diff))
+    # the colour bar follows the stretch, the histogram marks the new range
+    assert dash.pairs.colorbar.norm is norm
+    assert dash.histogram.lo.get_xdata()[0] == pytest.approx(np.nanmin(diff))
+    dash.vmax.value = "1.5"
+    assert dash.pairs.images["difference"].norm.vmax == pytest.approx(1.5)
+    dash.ct.value = 0
+    assert dash.explorer.stretch.ct == 0
+    assert dash.error_text == ""
+
+
+def test_invalid_range_shows_error_and_keeps_last_picture(dash):
+    im = dash.pairs.images["difference"]
+    norm, data = im.norm, np.asarray(im.get_array()).copy()
+    stretch = dash.explorer.stretch
+    dash.vmin.value = "bogus"
+    assert "bogus" in dash.error_text and "not a valid" in dash.error_text
+    assert dash.error.layout.display is None
+    assert im.norm is norm
+    np.testing.assert_array_equal(np.asarray(im.get_array()), data)
+    assert dash.explorer.stretch == stretch
+    dash.vmin.value = "-1s"
+    assert dash.error_text == ""
+    assert dash.error.layout.display == "none"
+    assert dash.explorer.stretch.vmin == "-1s"
+
+
+# --------------------------------------------------------------------------
+# Mosaic
+# --------------------------------------------------------------------------
+
+
+def test_click_on_mosaic_selects_overlap_under_cursor(dash):
+    ex = dash.explorer
+    target = next(k for k in ex.order[1:] if ex.ws.boxes[k] is not None)
+    (j0, j1), (i0, i1) = ex.ws.boxes[target]
+    # a point inside this box and no smaller one
+    xs, ys = np.meshgrid(np.arange(i0, i1), np.arange(j0, j1))
+    pts = [(x, y) for x, y in zip(xs.ravel(), ys.ravel(), strict=True)
+           if ex.pick(x, y) == target]
+    x, y = pts[len(pts) // 2]
+    _event(dash.mosaic.fig, dash.mosaic.ax, "button_press_event", x, y, button=1)
+    assert ex.selected == target
+    assert dash.table.value == target
+    # a click outside every box changes nothing
+    _event(dash.mosaic.fig, dash.mosaic.ax, "button_press_event", -5, -5, button=1)
+    assert ex.selected == target
+
+
+def test_colour_by_quality(dash):
+    q = dash.mosaic.quality
+    assert not q.get_visible()
+    dash.quality_toggle.value = True
+    assert q.get_visible()
+    ex = dash.explorer
+    assert len(q.get_paths()) == 11
+    expected = [ex.measures(k)["score"] for k in dash.mosaic.quality_index]
+    np.testing.assert_allclose(np.ma.filled(q.get_array(), np.nan), expected)
+
+
+# --------------------------------------------------------------------------
+# Flags, re-solve, export
+# --------------------------------------------------------------------------
+
+
+def test_flag_and_resolve_changes_corrections(dash, tmp_path):
+    ex = dash.explorer
+    before = {c.id: (c.a, c.b, c.c) for c in ex.corrections}
+    dash.select(ex.overlaps.index(next(o for o in ex.overlaps if (o.cntr1, o.cntr2) == (1, 4))))
+    dash.flag_pair_button.click()
+    dash.flag_reason.value = "stars"
+    dash.flag_minus_button.click()  # image 4
+    assert ex.flags() == [("pair", (1, 4), "bad"), ("image", 4, "stars")]
+    assert len(dash.flag_list.options) == 2
+    assert "[flagged]" in dash.selected.value or "[flagged]" in dash.table.options[0][0] \
+        or any("[flagged]" in label for label, _ in dash.table.options)
+    dash.resolve_button.click()
+    assert dash.error_text == ""
+    after = {c.id: (c.a, c.b, c.c) for c in ex.corrections}
+    assert 4 not in after  # image 4 no longer constrained
+    assert any(not np.allclose(before[k], after[k]) for k in after)
+    table = ex.residual_table()
+    assert list(table["flagged"]).count(True) == 5  # every pair of image 4
+    assert not np.allclose(table["before"], table["after"])
+    assert "before" in dash.residuals.value and "after" in dash.residuals.value
+    # export: Montage-readable tables
+    dash.export_path.value = str(tmp_path / "out")
+    dash.export_button.click()
+    assert dash.error_text == ""
+    kept = io.read_fits_table(tmp_path / "out" / "fits.tbl")
+    assert len(kept) == 11 - 5
+    corr = io.read_corrections_table(tmp_path / "out" / "corrections.tbl")
+    assert {c.id for c in corr} == set(after)
+    flags = io.read_table(tmp_path / "out" / "flags.tbl")
+    assert list(flags["kind"]) == ["pair", "image"]
+    assert list(flags["minus"]) == [4, -1]
+    # removing a flag
+    dash.flag_list.value = ("image", 4)
+    dash.unflag_button.click()
+    assert ex.flags() == [("pair", (1, 4), "bad")]
+
+
+def test_callback_errors_appear_in_the_dashboard(dash, monkeypatch):
+    def boom(*a, **k):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(dash.explorer, "pair_view", boom)
+    dash.next_button.click()
+    assert "RuntimeError: disk on fire" in dash.error_text
+    assert "details" in dash.error.value
+
+
+def test_memory_does_not_grow_per_pair_visited(dash):
+    ex = dash.explorer
+    figs = (dash.pairs.fig, dash.histogram.fig, dash.mosaic.fig)
+
+    def artists():  # images, lines, collections, patches (ticks vary with limits)
+        return [len(ax.images) + len(ax.lines) + len(ax.collections) + len(ax.patches)
+                for fig in figs for ax in fig.axes]
+
+    n_artists = artists()
+    for _ in range(2):  # warm up caches
+        for k in ex.order:
+            dash.select(k)
+    tracemalloc.start()
+    for k in ex.order:
+        dash.select(k)
+    start = tracemalloc.get_traced_memory()[0]
+    visits = 0
+    for _ in range(5):
+        for k in ex.order:
+            dash.select(k)
+            visits += 1
+    grown = tracemalloc.get_traced_memory()[0] - start
+    tracemalloc.stop()
+    # one pair's arrays are ~25 kB: a leak of them would be >> 1 kB per visit
+    assert grown / visits < 1000
+    assert artists() == n_artists
+
+
+def test_explorer_without_widgets(work):
+    ex = Explorer(work)
+    assert ex.select(ex.order[1]) == ex.order[1]
+    with pytest.raises(InputError):
+        ex.set_stretch(vmax="12q")
+    with pytest.raises(InputError):
+        ex.ranking("nonsense")
+    assert ex.pick(-100, -100) is None
