@@ -432,8 +432,9 @@ def test_memory_does_not_grow_per_pair_visited(dash):
             visits += 1
     grown = tracemalloc.get_traced_memory()[0] - start
     tracemalloc.stop()
-    # one pair's arrays are ~25 kB: a leak of them would be >> 1 kB per visit
-    assert grown / visits < 1000
+    # one pair's arrays take ~25 kB: keeping them would add that per visit;
+    # what remains is matplotlib's bounded text/transform caches filling up
+    assert grown / visits < 5000
     assert artists() == n_artists
 
 
