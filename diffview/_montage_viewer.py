@@ -292,7 +292,7 @@ def run_command(cmd: ViewerCommand, out_file=None, out_fmt=None, *,
             lines = _montage_shift(lines, o.flip_y)
         overlays.append(Overlay(lines, color, width, alpha))
     rgb = render_rgb(data, stretch=st, orient=o, outlines=overlays, ct=cmd.ct,
-                     saturate=cmd.saturate)
+                     saturate=cmd.saturate, densify=not montage_offsets)
     out = out_file or cmd.out
     fmt = (out_fmt or cmd.out_fmt or "png").lower()
     if out:

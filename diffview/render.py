@@ -303,7 +303,21 @@ def _thick_writes(x1, y1, x2, y2, width):
     return np.concatenate(out_i), np.concatenate(out_j), np.concatenate(out_b)
 
 
-def _segments(lines, ny):
+def _densify(p: np.ndarray, longest: float = 4.0, step: float = 0.5) -> np.ndarray:
+    """Split segments longer than ``longest`` pixels into ``step`` pieces
+    (mViewer's drawer only draws the end points of long segments)."""
+    d = np.hypot(*np.diff(p, axis=0).T)
+    if not (d >= longest).any():
+        return p
+    parts = [p[:1]]
+    for k in range(len(d)):
+        n = int(np.ceil(d[k] / step)) if d[k] >= longest else 1
+        t = np.arange(1, n + 1)[:, None] / n
+        parts.append(p[k] + t * (p[k + 1] - p[k]))
+    return np.concatenate(parts)
+
+
+def _segments(lines, ny, densify=True):
     """Display polylines -> segment end points in mViewer's drawing frame
     (column i, j counted from the bottom row)."""
     xs1, ys1, xs2, ys2 = [], [], [], []
@@ -311,6 +325,8 @@ def _segments(lines, ny):
         p = np.asarray(line, float)
         if p.ndim != 2 or p.shape[0] < 2:
             continue
+        if densify:
+            p = _densify(p)
         j = (ny - 1) - p[:, 1]
         xs1.append(p[:-1, 0])
         ys1.append(j[:-1])
@@ -322,10 +338,14 @@ def _segments(lines, ny):
             np.concatenate(ys2))
 
 
-def burn_overlay(rgb: np.ndarray, overlay: Overlay) -> np.ndarray:
+def burn_overlay(rgb: np.ndarray, overlay: Overlay, *, densify: bool = True
+                 ) -> np.ndarray:
     """
     Burn one overlay into an RGB picture in place (and return it), with
     mViewer's anti-aliasing and blending.
+
+    Segments of 4 pixels or more are first cut into half-pixel steps
+    (``densify``; mViewer itself draws only the ends of such segments).
 
     Examples
     --------
@@ -336,7 +356,7 @@ def burn_overlay(rgb: np.ndarray, overlay: Overlay) -> np.ndarray:
     [0, 0, 255, 0, 0]
     """
     ny, nx = rgb.shape[:2]
-    seg = _segments(overlay.lines, ny)
+    seg = _segments(overlay.lines, ny, densify)
     if seg is None:
         return rgb
     col = overlay_rgb255(overlay.color)
@@ -396,7 +416,7 @@ def _as_overlays(outlines) -> list[Overlay]:
 def render_rgb(data, *, vmin="-2s", vmax="max", mode="gaussian-log", ct: int = 0,
                gray: bool = True, outlines=(), header=None, orient=None,
                saturate: int = 0, stretch: Stretch | None = None,
-               noflip: bool = False) -> np.ndarray:
+               noflip: bool = False, densify: bool = True) -> np.ndarray:
     """
     Render an image as mViewer does: ``(ny, nx, 3) uint8``, displayed
     orientation (row 0 at the top).
@@ -427,6 +447,8 @@ def render_rgb(data, *, vmin="-2s", vmax="max", mode="gaussian-log", ct: int = 0
         A precomputed stretch (then vmin/vmax/mode are ignored).
     noflip : bool
         mViewer's ``-noflip``.
+    densify : bool
+        See `burn_overlay`.
 
     Examples
     --------
@@ -451,7 +473,7 @@ def render_rgb(data, *, vmin="-2s", vmax="max", mode="gaussian-log", ct: int = 0
     if blank.any():
         rgb[blank] = int(saturate)
     for ov in _as_overlays(outlines):
-        burn_overlay(rgb, ov)
+        burn_overlay(rgb, ov, densify=densify)
     return rgb
 
 

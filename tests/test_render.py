@@ -1,0 +1,310 @@
+"""Rendering: reduction, orientation, overlays, PNG, view(), matplotlib norm, CLI."""
+
+import argparse
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from astropy.table import Table
+from astropy.wcs import WCS
+
+from diffview._util import InputError
+from diffview.colortables import color_table
+from diffview.outlines import Orientation, image_outlines
+from diffview.render import (
+    Overlay,
+    block_average,
+    burn_overlay,
+    load_image,
+    preview,
+    render_png,
+    render_rgb,
+    view,
+    write_png,
+)
+from diffview.stretch import compute_stretch
+
+PIL = pytest.importorskip("PIL.Image")
+SCALE = 1.0 / 3600.0
+
+
+def tan_header(nx, ny, crpix1, crpix2, cdelt1=-SCALE, cdelt2=SCALE):
+    h = fits.Header()
+    h["NAXIS"] = 2
+    h["NAXIS1"], h["NAXIS2"] = nx, ny
+    h["CTYPE1"], h["CTYPE2"] = "RA---TAN", "DEC--TAN"
+    h["CRVAL1"], h["CRVAL2"] = 275.1, -16.2
+    h["CRPIX1"], h["CRPIX2"] = crpix1, crpix2
+    h["CDELT1"], h["CDELT2"] = cdelt1, cdelt2
+    h["CROTA2"] = 0.0
+    return h
+
+
+@pytest.fixture(scope="module")
+def field(tmp_path_factory):
+    d = tmp_path_factory.mktemp("render")
+    rng = np.random.default_rng(11)
+    img = rng.normal(0.0, 1.0, (90, 120))
+    img[20:25, 30:35] += 40.0
+    img[:, :3] = np.nan
+    h = tan_header(120, 90, 60.5, 45.5)
+    fits.writeto(d / "diff.fits", img, h)
+    rows = []
+    for k, (io, jo, nx, ny) in enumerate([(0, 0, 50, 40), (40, 30, 60, 50)]):
+        w = WCS(tan_header(nx, ny, 60.5 - io, 45.5 - jo))
+        px = np.array([[0.5, 0.5], [nx + 0.5, 0.5], [nx + 0.5, ny + 0.5],
+                       [0.5, ny + 0.5]])
+        ra, dec = w.all_pix2world(px[:, 0], px[:, 1], 1)
+        row = {"cntr": k}
+        for i in range(4):
+            row[f"ra{i + 1}"], row[f"dec{i + 1}"] = ra[i], dec[i]
+        rows.append(row)
+    table = Table(rows=rows)
+    return {"dir": d, "img": img, "header": h, "path": d / "diff.fits",
+            "table": table}
+
+
+# ---------------------------------------------------------------- reduction
+
+def test_block_average_nan_aware():
+    a = np.array([[1.0, 3.0, np.nan, np.nan, 5.0],
+                  [np.nan, 2.0, np.nan, np.nan, 7.0]])
+    b = block_average(a, 2)
+    assert b.shape == (1, 3)
+    assert b[0, 0] == 2.0 and np.isnan(b[0, 1]) and b[0, 2] == 6.0
+    assert np.array_equal(block_average(a, 1), a, equal_nan=True)
+    with pytest.raises(InputError):
+        block_average(a, 0)
+
+
+def test_preview_size():
+    a = np.ones((1000, 2500))
+    p = preview(a, 512)
+    assert max(p.shape) <= 512 and p.shape == (200, 500)
+    assert preview(np.ones((10, 10)), 512).shape == (10, 10)
+
+
+# ---------------------------------------------------------------- rendering
+
+def test_render_orientation_follows_cdelt(field):
+    img, h = field["img"], field["header"]
+    rgb = render_rgb(img, vmin="min", vmax="max", mode="linear", header=h)
+    g = compute_stretch(img, "min", "max", "linear").grey(img)
+    assert (rgb[:, :, 0] == g[::-1]).all()            # CDELT2 > 0: north up
+    h2 = h.copy()
+    h2["CDELT1"] = SCALE
+    rgb2 = render_rgb(img, vmin="min", vmax="max", mode="linear", header=h2)
+    assert (rgb2[:, :, 0] == g[::-1, ::-1]).all()     # CDELT1 > 0: east left
+    rgb3 = render_rgb(img, vmin="min", vmax="max", mode="linear", header=h,
+                      noflip=True)
+    assert (rgb3[:, :, 0] == g).all()
+
+
+def test_render_colour_table_and_blank_level(field):
+    img = field["img"]
+    rgb = render_rgb(img, mode="gaussian-log", ct=4, saturate=77)
+    g = compute_stretch(img, "-2s", "max", "gaussian-log").grey(img)[::-1]
+    blank = ~np.isfinite(img[::-1])
+    assert (rgb[~blank] == color_table(4)[g[~blank]]).all()
+    assert (rgb[blank] == 77).all()
+
+
+def test_render_rejects_colour_mode(field):
+    with pytest.raises(InputError, match="-gray"):
+        render_rgb(field["img"], gray=False)
+
+
+def test_burn_overlay_antialiased_halves():
+    rgb = np.zeros((6, 8, 3), np.uint8)
+    x = np.linspace(0.0, 7.0, 15)
+    burn_overlay(rgb, Overlay([np.column_stack([x, np.full_like(x, 2.5)])], "green"))
+    # a line between rows 2 and 3: about half intensity on both
+    col = rgb[:, 4, 1]
+    assert col[2] in (127, 128) and col[3] in (127, 128)
+    assert col[[0, 1, 4, 5]].sum() == 0 and rgb[:, :, [0, 2]].sum() == 0
+
+
+def test_burn_overlay_black_replaces_and_alpha():
+    rgb = np.full((5, 6, 3), 200, np.uint8)
+    x = np.linspace(0.0, 5.0, 11)
+    line = np.column_stack([x, np.full_like(x, 2.0)])
+    burn_overlay(rgb, Overlay([line], "black"))
+    assert (rgb[2, :, :] == 0).all() and (rgb[1] == 200).all()
+    rgb = np.full((5, 6, 3), 200, np.uint8)
+    burn_overlay(rgb, Overlay([line], "white", alpha=0.5))
+    assert (rgb[2, :, 0] == 227).all()            # 0.5*255 + 0.5*200 truncated
+
+
+def test_thick_line_covers_width():
+    rgb = np.zeros((20, 20, 3), np.uint8)
+    x = np.linspace(2.0, 17.0, 31)
+    burn_overlay(rgb, Overlay([np.column_stack([x, np.full_like(x, 10.0)])],
+                              "white", linewidth=5))
+    col = rgb[:, 10, 0]
+    assert (col[8:13] == 255).all() and col[5] == 0 and col[15] == 0
+
+
+def test_write_png_gray_and_rgb(tmp_path):
+    g = np.zeros((3, 4, 3), np.uint8)
+    write_png(g, tmp_path / "g.png")
+    c = g.copy()
+    c[0, 0] = (255, 0, 0)
+    write_png(c, tmp_path / "c.png")
+    with PIL.open(tmp_path / "g.png") as a, PIL.open(tmp_path / "c.png") as b:
+        assert a.mode == "L" and b.mode == "RGB"
+        assert np.asarray(b)[0, 0].tolist() == [255, 0, 0]
+
+
+# ---------------------------------------------------------------- view()
+
+def test_view_png_with_outlines_highlight_and_box(field, tmp_path):
+    out = tmp_path / "v.png"
+    r = view(field["path"], out, vmin="-2s", vmax="max", ct=1,
+             imginfo=field["table"], color="yellow", highlight=[1],
+             highlight_color="black", box=((30, 40), (40, 50)), box_color="red")
+    assert r.out == str(out) and out.exists()
+    with PIL.open(out) as im:
+        png = np.asarray(im.convert("RGB"))
+    assert (png == r.rgb).all()
+    c = r.rgb.astype(int)
+    # edges lie between pixels: two half-weight pixels, so compare channels
+    yellow = (c[:, :, 0] - c[:, :, 2] > 60) & (c[:, :, 1] - c[:, :, 2] > 60)
+    red = (c[:, :, 0] - c[:, :, 1] > 60) & (c[:, :, 0] - c[:, :, 2] > 60)
+    assert yellow.sum() > 50 and red.sum() > 10
+    assert r.info["flipY"] == 1 and r.info["nx"] == 120
+    # the highlighted image's outline is black where it is drawn at full weight
+    lines = image_outlines(field["table"], field["header"], rows=[1])
+    p = np.round(lines[0]).astype(int)
+    inside = (p[:, 0] > 0) & (p[:, 1] > 0) & (p[:, 0] < 119) & (p[:, 1] < 89)
+    assert (r.rgb[p[inside, 1], p[inside, 0]] < 130).mean() > 0.9
+
+
+def test_view_max_size_scales_outlines(field):
+    r = view(field["path"], max_size=60, imginfo=field["table"])
+    assert r.rgb.shape[:2] == (45, 60) and r.info["factor"] == 2
+    r1 = view(field["path"], imginfo=field["table"], rows=[0])
+    assert r1.rgb.shape[:2] == (90, 120)
+
+
+def test_view_symmetric_range(field):
+    r = view(field["img"], symmetric="3s", mode="linear")
+    assert r.stretch.vmin == -r.stretch.vmax
+    assert r.stretch.grey(np.array([0.0]))[0] == 128
+
+
+def test_view_errors(field, tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        view(tmp_path / "missing.fits")
+    with pytest.raises(InputError, match="no non-blank pixels"):
+        view(np.full((4, 4), np.nan))
+    with pytest.raises(InputError, match="WCS"):
+        view(field["img"], imginfo=field["table"])
+
+
+def test_render_png_and_load_image(field, tmp_path):
+    r = render_png(field["path"], tmp_path / "r.png", mode="gaussian", ct=2)
+    assert (tmp_path / "r.png").exists() and r.stretch.mode == "gaussian"
+    data, header = load_image(field["path"])
+    assert header["NAXIS1"] == 120 and np.isnan(data[0, 0])
+    fits.writeto(tmp_path / "i.fits", np.array([[1, -32768], [3, 4]], np.int16),
+                 fits.Header({"BLANK": -32768}))
+    d2, _ = load_image(tmp_path / "i.fits")
+    assert np.isnan(d2[0, 1]) and d2[1, 1] == 4.0
+
+
+def test_constant_image_result_explains(field):
+    r = view(np.full((5, 5), 2.0), mode="gaussian-log")
+    assert (r.rgb == 0).all()
+    assert "constant" in r.message and "no contrast" in r.message
+
+
+# ---------------------------------------------------------------- matplotlib
+
+def test_mviewer_norm_equals_png_path(field):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    from matplotlib import colormaps
+
+    from diffview.mpl import MViewerNorm
+
+    img, h = field["img"], field["header"]
+    for mode, lo, hi in [("gaussian-log", "-2s", "max"), ("gaussian", "-1s", "99%"),
+                         ("linear", "min", "max"), ("log", "1%", "99%"),
+                         ("loglog", "min", "max"), ("asinh", "-2s", "max")]:
+        norm = MViewerNorm(img, lo, hi, mode)
+        for ct in (0, 1, 4):
+            a = colormaps[f"montage_ct{ct}"](norm(img), bytes=True)[..., :3]
+            b = render_rgb(img, vmin=lo, vmax=hi, mode=mode, ct=ct, header=h)
+            assert (a[::-1] == b).all(), (mode, ct)
+        assert (norm.grey(img) == compute_stretch(img, lo, hi, mode).grey(img)).all()
+
+
+def test_mviewer_norm_imshow_and_inverse(field):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from diffview.mpl import MViewerNorm, draw_outlines, montage_cmap, show
+
+    img = field["img"]
+    fig, ax = plt.subplots()
+    im = show(ax, img, vmin="-2s", vmax="max", mode="gaussian-log", ct=1)
+    fig.canvas.draw()
+    assert isinstance(im.norm, MViewerNorm) and im.get_cmap().name == "montage_ct1"
+    norm = MViewerNorm(img, "min", "max", "linear")
+    v = norm.inverse(norm(np.array([0.0, 5.0])))
+    assert np.allclose(v, [0.0, 5.0], atol=(norm.vmax - norm.vmin) / 255)
+    sym = MViewerNorm(img, symmetric=True, mode="linear")
+    assert sym.vmin == -sym.vmax
+    lc = draw_outlines(ax, image_outlines(field["table"], field["header"]),
+                       color="yellow", linewidth=2.0,
+                       orient=Orientation(False, True, 120, 90))
+    assert len(lc.get_segments()) == 2
+    assert tuple(lc.get_colors()[0][:3]) == (1.0, 1.0, 0.0)
+    assert montage_cmap(1)(0.5 / 256, bytes=True)[:3] == (255, 255, 255)
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------- CLI
+
+def _parser():
+    from diffview._cli_view import register
+
+    p = argparse.ArgumentParser(prog="diffview")
+    register(p.add_subparsers(dest="command", required=True))
+    return p
+
+
+def test_cli_view_mviewer_grammar(field, tmp_path, capsys):
+    from astropy.io import ascii as asc
+
+    tbl = tmp_path / "images.tbl"
+    t = field["table"]
+    asc.write(t, tbl, format="ipac", overwrite=True)
+    out = tmp_path / "cli.png"
+    args = _parser().parse_args(
+        ["view", "-color", "yellow", "-imginfo", str(tbl), "-ct", "1", "-gray",
+         str(field["path"]), "-2s", "max", "gaussian-log", "-out", str(out)])
+    assert args.func(args) == 0
+    line = capsys.readouterr().out
+    assert line.startswith('[struct stat="OK", module="mViewer"') and "flipY=1" in line
+    ref = view(field["path"], vmin="-2s", vmax="max", ct=1)
+    with PIL.open(out) as im:
+        png = np.asarray(im.convert("RGB"))
+    # same picture except the outline pixels
+    same = (png == ref.rgb).all(-1)
+    assert 0.8 < same.mean() < 1.0
+
+
+def test_cli_view_errors_and_help(field, capsys):
+    from diffview._util import DiffviewError
+
+    p = _parser()
+    args = p.parse_args(["view", "-gray", str(field["path"]), "-2s", "max", "sqrt"])
+    with pytest.raises(DiffviewError, match="Invalid 'directive': sqrt"):
+        args.func(args)
+    args = p.parse_args(["view", "-grid", "eq"])
+    with pytest.raises(DiffviewError, match="not implemented"):
+        args.func(args)
+    args = p.parse_args(["view"])
+    assert args.func(args) == 0 and "-imginfo" in capsys.readouterr().out
