@@ -467,9 +467,14 @@ def render_rgb(data, *, vmin="-2s", vmax="max", mode="gaussian-log", ct: int = 0
             orient = orientation(header, noflip=noflip)
         else:
             orient = Orientation(False, not noflip, a.shape[1], a.shape[0])
-    idx = stretch.index(orient.apply(a))
-    rgb = color_table(ct)[np.minimum(idx, 255)]
-    blank = ~np.isfinite(orient.apply(a))
+    # levels in FITS order (reuses the histogram's per-pixel bins), then
+    # reoriented as a view and looked up channel by channel
+    idx = orient.apply(stretch.index(a))
+    table = color_table(ct)
+    rgb = np.empty(idx.shape + (3,), dtype=np.uint8)
+    for c in range(3):
+        rgb[..., c] = table[:, c].take(idx)
+    blank = orient.apply(~np.isfinite(a))
     if blank.any():
         rgb[blank] = int(saturate)
     for ov in _as_overlays(outlines):

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 import re
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -388,6 +389,14 @@ class MontageHistogram:
     datamax: float
     nbin: int = NBIN
     _gauss: np.ndarray | None = field(default=None, repr=False)
+    _bins: np.ndarray | None = field(default=None, repr=False)
+    _source: object = field(default=None, repr=False)
+
+    def describes(self, data) -> bool:
+        """True when this histogram was built from this very array (its
+        per-pixel bins can then be reused)."""
+        src = self._source() if self._source is not None else None
+        return src is not None and src is data and self._bins is not None
 
     @property
     def constant(self) -> bool:
@@ -449,7 +458,12 @@ class MontageHistogram:
     def gausslev(self) -> np.ndarray:
         """Normal level of each bin's upper cumulative fraction."""
         if self._gauss is None:
-            self._gauss = snpinv(self.chist[1:] / self.npix)
+            # snpinv only once per distinct cumulative count (empty bins
+            # repeat it): same values, far fewer evaluations
+            c = self.chist[1:]
+            start = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
+            g = snpinv(c[start] / self.npix)
+            self._gauss = np.repeat(g, np.diff(np.r_[start, c.size]))
         return self._gauss
 
 
@@ -468,25 +482,43 @@ def histogram(data, *, nbin: int = NBIN) -> MontageHistogram:
     >>> h.npix, h.rmin, h.rmax, int(h.chist[-1])
     (3, 1.0, 3.0, 3)
     """
-    v = _finite_values(data)
-    if v.size == 0:
+    a = np.asarray(data, dtype=float)
+    finite = np.isfinite(a)
+    allfinite = bool(finite.all())
+    npix = int(a.size if allfinite else np.count_nonzero(finite))
+    if npix == 0:
         raise InputError("Image contains no non-blank pixels.")
-    dmin = float(v.min())
-    dmax = float(v.max())
+    if allfinite:
+        dmin, dmax = float(a.min()), float(a.max())
+    else:
+        dmin = float(np.min(a, where=finite, initial=np.inf))
+        dmax = float(np.max(a, where=finite, initial=-np.inf))
     rmin = min(1.0e10, dmin)
     rmax = max(-1.0e10, dmax)
     diff = rmax - rmin
-    if diff > 0:
-        k = np.floor(nbin * (v - rmin) / diff)
-        np.clip(k, 0, nbin - 1, out=k)
-        hist = np.bincount(k.astype(np.intp), minlength=nbin)
-    else:
-        hist = np.zeros(nbin, dtype=np.int64)
-        hist[0] = v.size
+    # per-pixel bin, blank pixels in an extra bin ``nbin`` (not counted)
+    with np.errstate(invalid="ignore"):
+        if diff > 0:
+            t = a - rmin                 # same operations as Montage:
+            t *= nbin                    # floor(nbin * (x - rmin) / diff)
+            t /= diff
+            np.floor(t, out=t)
+            np.clip(t, 0, nbin - 1, out=t)
+        else:
+            t = np.zeros(a.shape)
+        if not allfinite:
+            np.copyto(t, nbin, where=~finite)
+        k = t.astype(np.int32)
+    hist = np.bincount(k.reshape(-1), minlength=nbin + 1)[:nbin]
     chist = np.zeros(nbin + 1, dtype=float)
     np.cumsum(hist, out=chist[1:])
-    return MontageHistogram(rmin, rmax, int(v.size), chist, diff / nbin,
-                            dmin, dmax, nbin)
+    h = MontageHistogram(rmin, rmax, npix, chist, diff / nbin, dmin, dmax, nbin)
+    h._bins = k
+    try:
+        h._source = weakref.ref(data) if a is data else None
+    except TypeError:
+        h._source = None
+    return h
 
 
 # --------------------------------------------------------------------------
@@ -581,6 +613,7 @@ class Stretch:
     maxsigma: float = math.nan
     gmin: float = math.nan
     gmax: float = math.nan
+    _hist: MontageHistogram | None = field(default=None, repr=False)
 
     @staticmethod
     def blank(data) -> np.ndarray:
@@ -602,10 +635,42 @@ class Stretch:
         >>> compute_stretch(np.arange(4.0), 0, 3, "linear").index([1.0]).tolist()
         [85]
         """
+        h = self._hist
+        if (h is not None and self.thresholds is not None and h.delta > 0
+                and h.describes(data)):
+            return self._index_binned(h, np.asarray(data))
         x0 = np.asarray(data, dtype=float)
         x = x0.reshape(-1) if x0.ndim == 0 else x0
         out = self._index(x)
         return out.reshape(x0.shape)
+
+    def _index_binned(self, h: MontageHistogram, a: np.ndarray) -> np.ndarray:
+        """Gaussian levels of the histogram's own image, per histogram bin:
+        a bin without a threshold near it has one level for all its pixels;
+        pixels of the few bins holding a threshold are compared exactly."""
+        lev = np.where(np.isnan(self.thresholds), -np.inf, self.thresholds)
+        run = np.maximum.accumulate(lev)
+        nb = h.nbin
+        with np.errstate(invalid="ignore", over="ignore"):
+            tb = np.floor((run - h.rmin) / h.delta)
+        tb = np.clip(np.nan_to_num(tb, nan=-1.0, posinf=nb, neginf=-1.0), -1, nb)
+        tb = tb.astype(np.int64)
+        # level of an unambiguous bin k = number of thresholds below it
+        below = np.cumsum(np.bincount(tb + 1, minlength=nb + 2))[:nb]
+        lut = np.empty(nb + 1, dtype=np.uint8)
+        lut[:nb] = np.minimum(below, 255)
+        lut[nb] = self.saturate                      # blank pixels
+        amb = np.zeros(nb + 1, dtype=bool)
+        for d in (-1, 0, 1):
+            amb[np.clip(tb + d, 0, nb - 1)] = True
+        k = h._bins
+        out = lut[k]
+        fix = np.flatnonzero(amb[k])
+        if fix.size:
+            vals = a.reshape(-1)[fix]
+            out.reshape(-1)[fix] = np.minimum(
+                np.searchsorted(run, vals, side="left"), 255)
+        return out
 
     def _index(self, x: np.ndarray) -> np.ndarray:
         if self.thresholds is not None:
@@ -736,7 +801,7 @@ def compute_stretch(data, vmin="-2s", vmax="max", mode="gaussian-log", *,
         maxsig = (hi - med) / sig if sig != 0 else math.copysign(math.inf, hi - med) \
             if hi != med else math.nan
     st = Stretch(vmin=float(lo), vmax=float(hi), mode=name, logpower=logpower,
-                 beta=float(b), saturate=int(saturate), datamin=h.datamin,
+                 beta=float(b), saturate=int(saturate), _hist=h, datamin=h.datamin,
                  datamax=h.datamax, median=med, sigma=sig, npix=h.npix,
                  minpercent=h.percentile(lo), maxpercent=h.percentile(hi),
                  minsigma=minsig, maxsigma=maxsig)

@@ -246,3 +246,22 @@ def test_symmetric_interval(diff_image):
 def test_grey_levels_shape_and_dtype(diff_image):
     g = grey_levels(diff_image)
     assert g.shape == diff_image.shape and g.dtype == np.uint8
+
+
+@pytest.mark.parametrize("kind", ["noise", "integers", "offset", "sparse"])
+@pytest.mark.parametrize("mode", ["gaussian", "gaussian-log"])
+def test_per_bin_levels_equal_per_pixel_levels(kind, mode):
+    """The fast path (levels per histogram bin, exact comparisons only in
+    bins holding a threshold) equals the plain per-pixel threshold search."""
+    rng = np.random.default_rng(3)
+    d = {"noise": lambda: rng.normal(0, 1, (200, 300)),
+         "integers": lambda: rng.poisson(4.0, (200, 300)).astype(float),
+         "offset": lambda: 1e6 + rng.normal(0, 1e-3, (200, 300)),
+         "sparse": lambda: np.where(rng.random((200, 300)) < 0.9, 0.0,
+                                    rng.exponential(5.0, (200, 300)))}[kind]()
+    d[5:9, 7:30] = np.nan
+    s = compute_stretch(d, "-2s", "max", mode)
+    fast = s.index(d)
+    slow = s.index(d.copy())          # not the histogram's array: per pixel
+    assert s._hist.describes(d) and not s._hist.describes(d.copy())
+    assert np.array_equal(fast, slow)
