@@ -245,7 +245,8 @@ def footprint_outline(corners, header, *, step=None, split=True,
     return _outline(corners, w, o, step, split)
 
 
-def _outline(corners, w, o, step, split):
+def _sky_points(corners, step):
+    """Great-circle samples of the closed polygon 1-2-3-4-1."""
     corners = np.asarray(corners, float)
     lons, lats = [], []
     for k in range(4):
@@ -255,7 +256,17 @@ def _outline(corners, w, o, step, split):
             lon, lat = lon[1:], lat[1:]
         lons.append(lon)
         lats.append(lat)
-    lon, lat = np.concatenate(lons), np.concatenate(lats)
+    return np.concatenate(lons), np.concatenate(lats)
+
+
+def _outlines(corner_list, w, o, step, split):
+    """Outlines of many footprints with one WCS transformation."""
+    pts = [_sky_points(c, step) for c in corner_list]
+    if not pts:
+        return []
+    sizes = [p[0].size for p in pts]
+    lon = np.concatenate([p[0] for p in pts])
+    lat = np.concatenate([p[1] for p in pts])
     with np.errstate(invalid="ignore"):
         x0, y0 = _world_to_pixel(w, lon, lat)
         x0, y0 = np.asarray(x0, float), np.asarray(y0, float)
@@ -265,11 +276,21 @@ def _outline(corners, w, o, step, split):
         keep = ((x0 >= -0.5 - tol) & (x0 <= o.nx - 0.5 + tol)
                 & (y0 >= -0.5 - tol) & (y0 <= o.ny - 0.5 + tol))
     x, y = o.to_display(x0, y0)
-    if split:
-        return _split_runs(x, y, keep)
-    if keep.sum() < 2:
-        return []
-    return [np.column_stack([x[keep], y[keep]])]
+    out = []
+    start = 0
+    for n in sizes:
+        sl = slice(start, start + n)
+        start += n
+        if split:
+            out.extend(_split_runs(x[sl], y[sl], keep[sl]))
+        elif keep[sl].sum() >= 2:
+            k = keep[sl]
+            out.append(np.column_stack([x[sl][k], y[sl][k]]))
+    return out
+
+
+def _outline(corners, w, o, step, split):
+    return _outlines([corners], w, o, step, split)
 
 
 def _table_corners(table):
@@ -321,10 +342,7 @@ def image_outlines(table, wcs, *, rows=None, split=True) -> list[np.ndarray]:
     corners = _table_corners(table)
     sel = range(len(corners)) if rows is None else rows
     step = abs(_increments(h)[1]) * 0.5
-    out = []
-    for r in sel:
-        out.extend(_outline(corners[int(r)], w, o, step, split))
-    return out
+    return _outlines([corners[int(r)] for r in sel], w, o, step, split)
 
 
 def box_outline(bounds, shape=None, *, header=None) -> np.ndarray:

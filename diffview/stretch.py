@@ -668,9 +668,52 @@ class Stretch:
         fix = np.flatnonzero(amb[k])
         if fix.size:
             vals = a.reshape(-1)[fix]
-            out.reshape(-1)[fix] = np.minimum(
-                np.searchsorted(run, vals, side="left"), 255)
+            out.reshape(-1)[fix] = self._levels_in_bins(h, run, amb, k.reshape(-1)[fix],
+                                                        vals)
         return out
+
+    @staticmethod
+    def _levels_in_bins(h, run, amb, kf, vals, sub=256):
+        """Levels of pixels in bins holding thresholds: the bins are cut in
+        ``sub`` cells with Montage's own (monotone) bin coordinate
+        ``nbin (x - rmin) / diff``; only pixels sharing a cell with a
+        threshold are compared with it directly."""
+        nb = h.nbin
+        diff = h.rmax - h.rmin
+
+        def cell(x):
+            g = x - h.rmin
+            g *= nb
+            g /= diff
+            g *= sub                     # exact (power of two)
+            np.floor(g, out=g)
+            np.clip(g, 0, nb * sub - 1, out=g)
+            return g.astype(np.int64)
+
+        with np.errstate(invalid="ignore", over="ignore"):
+            finite_run = np.isfinite(run)
+            tc = np.full(run.size, -1, dtype=np.int64)
+            tc[finite_run] = cell(run[finite_run].copy())
+            tc[run == np.inf] = nb * sub
+        ambbins = np.flatnonzero(amb[:nb])
+        rank = np.full(nb, -1, dtype=np.int64)
+        rank[ambbins] = np.arange(ambbins.size)
+        cells = (ambbins[:, None] * sub + np.arange(sub)[None, :]).reshape(-1)
+        below = np.minimum(np.searchsorted(tc, cells, side="left"), 255)
+        tie = np.zeros(cells.size + 1, dtype=bool)
+        tb = tc // sub
+        ok = (tc >= 0) & (tb < nb)
+        r = rank[np.clip(tb[ok], 0, nb - 1)]
+        good = r >= 0
+        tie[(r[good] * sub + tc[ok][good] - tb[ok][good] * sub)] = True
+        pc = cell(vals.copy())
+        pos = rank[kf] * sub + (pc - kf * sub)
+        pos = np.clip(pos, 0, cells.size - 1)
+        lev = below[pos].astype(np.uint8)
+        t = np.flatnonzero(tie[pos])
+        if t.size:
+            lev[t] = np.minimum(np.searchsorted(run, vals[t], side="left"), 255)
+        return lev
 
     def _index(self, x: np.ndarray) -> np.ndarray:
         if self.thresholds is not None:
