@@ -245,28 +245,53 @@ def footprint_outline(corners, header, *, step=None, split=True,
     return _outline(corners, w, o, step, split)
 
 
-def _sky_points(corners, step):
-    """Great-circle samples of the closed polygon 1-2-3-4-1."""
-    corners = np.asarray(corners, float)
-    lons, lats = [], []
-    for k in range(4):
-        a, b = corners[k], corners[(k + 1) % 4]
-        lon, lat = great_circle_points(a[0], a[1], b[0], b[1], step)
-        if k:
-            lon, lat = lon[1:], lat[1:]
-        lons.append(lon)
-        lats.append(lat)
-    return np.concatenate(lons), np.concatenate(lats)
+def _arcs(lon0, lat0, lon1, lat1, step):
+    """`great_circle_points` for many arcs at once: (lon, lat, arc id)."""
+    d = math.pi / 180.0
+    cl0, sl0 = np.cos(lat0 * d), np.sin(lat0 * d)
+    cl1, sl1 = np.cos(lat1 * d), np.sin(lat1 * d)
+    sin_dl = np.sin((lon1 - lon0) * d)
+    cth = (np.cos(lon0 * d) * cl0 * np.cos(lon1 * d) * cl1
+           + np.sin(lon0 * d) * cl0 * np.sin(lon1 * d) * cl1 + sl0 * sl1)
+    cth = np.clip(cth, -1.0, 1.0)
+    sth = np.sqrt(1.0 - cth * cth)
+    theta = np.arccos(cth) / d
+    degenerate = (sth == 0.0) | (cl0 == 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sin_phi = (sin_dl * cl1) / sth
+        cos_phi = (sl1 - cth * sl0) / (sth * cl0)
+    n = np.where(theta < step, 2, (theta / step).astype(np.int64) + 1)
+    n = np.where(degenerate, 2, n)
+    arc_id = np.repeat(np.arange(n.size), n)
+    first = np.cumsum(n) - n
+    i = np.arange(arc_id.size) - first[arc_id]
+    arc = i * step
+    last = i == n[arc_id] - 1
+    arc[last] = theta[arc_id][last]
+    cosa, sina = np.cos(arc * d), np.sin(arc * d)
+    a = arc_id
+    lat = np.arcsin(np.clip(cos_phi[a] * sina * cl0[a] + cosa * sl0[a], -1, 1)) / d
+    lon = lon0[a] + np.arctan2(sina * sin_phi[a],
+                               cosa * cl0[a] - sl0[a] * cos_phi[a] * sina) / d
+    deg = degenerate[a]
+    if deg.any():
+        lon[deg] = np.where(last[deg], lon1[a][deg], lon0[a][deg])
+        lat[deg] = np.where(last[deg], lat1[a][deg], lat0[a][deg])
+    return lon, lat, arc_id, i
 
 
 def _outlines(corner_list, w, o, step, split):
     """Outlines of many footprints with one WCS transformation."""
-    pts = [_sky_points(c, step) for c in corner_list]
-    if not pts:
+    if not len(corner_list):
         return []
-    sizes = [p[0].size for p in pts]
-    lon = np.concatenate([p[0] for p in pts])
-    lat = np.concatenate([p[1] for p in pts])
+    c = np.asarray(corner_list, float)                 # (nimg, 4, 2)
+    nxt = np.roll(c, -1, axis=1)
+    lon, lat, arc_id, i = _arcs(c[:, :, 0].ravel(), c[:, :, 1].ravel(),
+                                nxt[:, :, 0].ravel(), nxt[:, :, 1].ravel(), step)
+    # drop the first point of sides 2-4 (it is the previous side's end)
+    keep_pt = ~((i == 0) & (arc_id % 4 != 0))
+    lon, lat, img = lon[keep_pt], lat[keep_pt], arc_id[keep_pt] // 4
+    sizes = np.bincount(img, minlength=c.shape[0])
     with np.errstate(invalid="ignore"):
         x0, y0 = _world_to_pixel(w, lon, lat)
         x0, y0 = np.asarray(x0, float), np.asarray(y0, float)

@@ -380,17 +380,20 @@ def burn_overlay(rgb: np.ndarray, overlay: Overlay, *, densify: bool = True
         weight[lin[keep]] = b[keep]
     else:
         # a zero-brightness write resets the pixel; otherwise keep the max
-        zero = np.full(ny * nx, -1.0)
         zb = b <= 0
         if zb.any():
+            zero = np.full(ny * nx, -1.0)
             np.maximum.at(zero, lin[zb], order[zb])
-        pos = ~zb & (order > zero[lin])
-        np.maximum.at(weight, lin[pos], b[pos])
-    w = weight * min(1.0, max(0.0, float(overlay.alpha)))
-    hit = np.flatnonzero(w > 0)
+            pos = ~zb & (order > zero[lin])
+            np.maximum.at(weight, lin[pos], b[pos])
+        else:
+            np.maximum.at(weight, lin, b)
+    # blend the touched pixels (repeated indices write identical values)
+    w = weight[lin] * min(1.0, max(0.0, float(overlay.alpha)))
+    hit = lin[w > 0]
     if hit.size:
         flat = rgb.reshape(-1, 3)
-        wh = w[hit][:, None]
+        wh = w[w > 0][:, None]
         flat[hit] = (wh * col[None, :] + (1.0 - wh) * flat[hit]).astype(np.uint8)
     return rgb
 

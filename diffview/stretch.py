@@ -549,7 +549,9 @@ def _gauss_thresholds(h: MontageHistogram, lo: float, hi: float, log: bool):
         if log:
             step = math.log10(gmax - gmin) / 255.0 if gmax - gmin > 0 else (
                 -math.inf if gmax == gmin else math.nan)
-            g = gmax - np.power(10.0, step * (256.0 - j))
+            # C's pow (via math.pow), not numpy's vectorised power: the two
+            # can differ by an ulp, and g_1 sits exactly on gmin's level
+            g = gmax - np.array([math.pow(10.0, step * (256.0 - jj)) for jj in j])
         else:
             step = (gmax - gmin) / 255.0
             g = gmin + step * j
