@@ -251,10 +251,12 @@ def test_sample_data_difference_and_mosaic(tmp_path_factory):
     diffexec(sample.proj_dir, sample.diffs_tbl, sample.template, sample.diff_dir,
              quiet=True, workers=1)
     diffs = sorted(sample.diff_dir.glob("diff.*.fits"))
-    diffs = [p for p in diffs if not p.name.endswith("_area.fits")][:2]
-    assert diffs
-    cmds = [f"-ct 1 -gray {p} -2s max gaussian-log" for p in diffs]
-    cmds += [f"-ct 1 -gray {p} -1s 99% gaussian" for p in diffs[:1]]
+    diffs = [p for p in diffs if not p.name.endswith("_area.fits")]
+    assert len(diffs) >= 3
+    ranges = ["-2s max gaussian-log", "-1s 99% gaussian", "min max gaussian-log",
+              "-3s 3s gl", "1% 99% log", "min max loglog", "-2s 2s linear"]
+    cmds = [f"-ct 1 -gray {p} {r}" for p in diffs for r in ranges]
+    cmds += [f"-ct 1 -gray {sample.mosaic} {r}" for r in ranges]
     cmds.append(f"-color yellow -imginfo {sample.images_tbl} -ct 1 -gray "
                 f"{sample.mosaic} min max gaussian-log")
     for cmd in cmds:
