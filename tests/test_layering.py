@@ -1,0 +1,34 @@
+"""The engine stays free of plotting and widget libraries."""
+
+import subprocess
+import sys
+
+ENGINE = [
+    "diffview",
+    "diffview.models",
+    "diffview.io",
+    "diffview.geometry",
+    "diffview.engine",
+    "diffview.pipeline",
+    "diffview.montage",
+    "diffview.api",
+    "diffview.imgtbl",
+    "diffview.mosaic",
+    "diffview.datasets",
+    "diffview.fit",
+    "diffview.fitexec",
+    "diffview.bgmodel",
+    "diffview.quality",
+    "diffview.demo",
+]
+
+
+def test_engine_imports_no_ui_library():
+    code = (
+        "import importlib, sys\n"
+        f"for m in {ENGINE!r}:\n"
+        "    importlib.import_module(m)\n"
+        "bad = {'matplotlib', 'ipywidgets', 'ipympl'} & set(sys.modules)\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
