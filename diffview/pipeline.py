@@ -1,0 +1,415 @@
+"""
+File-level differencing: Montage work folders in, difference files out.
+
+This is the layer that reads images (only the overlap box of each, memory
+mapped), calls the pure-numpy `diffview.engine`, writes results atomically and
+runs all pairs on an executor. `diffview.montage` wraps it with MontagePy's
+names and return values.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+
+from . import io
+from ._parallel import run_tasks
+from ._util import (
+    DiffviewError,
+    InputError,
+    PairError,
+    area_name,
+    atomic_path,
+    montage_file_path,
+    split_fits_name,
+)
+from .engine import difference_in_box
+from .geometry import overlap_box, template_offset
+from .models import Difference, Overlap
+
+__all__ = [
+    "compute_difference",
+    "write_difference",
+    "difference_header",
+    "diffexec",
+    "DiffExecResult",
+    "check_output_dir",
+    "resolve_inside",
+]
+
+
+# --------------------------------------------------------------------------
+# One pair
+# --------------------------------------------------------------------------
+
+
+def _geometry(path: str, label: str):
+    try:
+        hdr = fits.getheader(path)
+        shape = (int(hdr["NAXIS2"]), int(hdr["NAXIS1"]))
+        crpix = (float(hdr["CRPIX1"]), float(hdr["CRPIX2"]))
+    except (OSError, KeyError, ValueError, TypeError) as exc:
+        raise PairError(f"{label} {path} missing or invalid FITS") from exc
+    return shape, crpix
+
+
+def _read_box(path, box, offset, label):
+    (j0, j1), (i0, i1) = box
+    local = ((j0 - offset[1], j1 - offset[1]), (i0 - offset[0], i1 - offset[0]))
+    try:
+        data, _ = io.read_image_box(path, local)
+    except DiffviewError as exc:
+        raise PairError(f"{label} {path} missing or invalid FITS") from exc
+    return data
+
+
+def _flux_name(name: str) -> str:
+    return split_fits_name(name) + ".fits"
+
+
+def _template_geometry(template):
+    return (
+        (int(template["NAXIS2"]), int(template["NAXIS1"])),
+        (float(template["CRPIX1"]), float(template["CRPIX2"])),
+    )
+
+
+def compute_difference(
+    plus,
+    minus,
+    template,
+    *,
+    no_areas=False,
+    factor=1.0,
+    montage_edges=False,
+    ids=(None, None),
+) -> Difference:
+    """
+    Difference of two projected image files (Montage's mDiff, nothing written).
+
+    Only the overlap box of each image and area file is read, memory-mapped.
+
+    Parameters
+    ----------
+    plus, minus : str or path-like
+        Projected images ``X.fits``; their areas are ``X_area.fits``.
+    template : astropy.io.fits.Header or str
+        The mosaic template (a header, or a ``.hdr`` file name).
+    no_areas : bool
+        Ignore the area files (Montage's ``-n``).
+    factor : float
+        Scale applied to ``minus`` (mDiff's ``-z``).
+    montage_edges : bool
+        Reproduce Montage's exclusion of the last template column and row.
+    ids : tuple
+        ``(cntr1, cntr2)`` stored in the result.
+
+    Returns
+    -------
+    Difference
+
+    Raises
+    ------
+    diffview.PairError
+        With mDiff's messages: ``Area file X_area.fits missing or invalid
+        FITS``, ``Image file X.fits missing or invalid FITS``, ``Images don't
+        overlap``, ``All pixels are blank.``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from diffview.datasets import write_sample
+    >>> s = write_sample(tempfile.mkdtemp(), "small", quiet=True)
+    >>> d = compute_difference(s.proj_dir / s.overlaps[0].plus,
+    ...                        s.proj_dir / s.overlaps[0].minus, str(s.template))
+    >>> d.array.dtype
+    dtype('float64')
+    """
+    if not isinstance(template, fits.Header):
+        template = io.read_template(template)
+    tshape, tcrpix = _template_geometry(template)
+    names = [str(plus), str(minus)]
+    geo = []
+    for name in names:
+        if not no_areas:
+            _geometry(area_name(name), "Area file")
+        geo.append(_geometry(_flux_name(name), "Image file"))
+    (shape1, crpix1), (shape2, crpix2) = geo
+    off1, off2 = template_offset(tcrpix, crpix1), template_offset(tcrpix, crpix2)
+    box = overlap_box(tshape, off1, shape1, off2, shape2, montage_edges=montage_edges)
+    if box is None:
+        raise PairError("Images don't overlap")
+    boxes = []
+    for name, off in zip(names, (off1, off2), strict=True):
+        data = _read_box(_flux_name(name), box, off, "Image file")
+        area = None if no_areas else _read_box(area_name(name), box, off, "Area file")
+        boxes.append((data, np.ones(data.shape) if area is None else area))
+    (v1, a1), (v2, a2) = boxes
+    return difference_in_box(
+        v1, a1, v2, a2, box, tcrpix, no_areas=no_areas, factor=factor, ids=ids
+    )
+
+
+def difference_header(diff: Difference, template: fits.Header) -> fits.Header:
+    """
+    FITS header of a difference: every template card, then the crop geometry.
+
+    Examples
+    --------
+    >>> t = fits.Header({"NAXIS": 2, "NAXIS1": 10, "NAXIS2": 8, "CRPIX1": 5.0,
+    ...                  "CRPIX2": 4.0})
+    >>> d = Difference(np.zeros((2, 3)), np.ones((2, 3)), (2.0, 1.0),
+    ...                ((3, 5), (3, 6)))
+    >>> h = difference_header(d, t)
+    >>> h["NAXIS1"], h["NAXIS2"], h["CRPIX1"], h["BITPIX"]
+    (3, 2, 2.0, -64)
+    """
+    hdr = fits.Header()
+    hdr["SIMPLE"] = True
+    hdr["BITPIX"] = -64
+    hdr["NAXIS"] = 2
+    hdr["NAXIS1"] = diff.shape[1]
+    hdr["NAXIS2"] = diff.shape[0]
+    for card in template.cards:
+        if card.keyword not in (
+            "SIMPLE",
+            "BITPIX",
+            "NAXIS",
+            "NAXIS1",
+            "NAXIS2",
+            "END",
+            "EXTEND",
+        ):
+            hdr.append((card.keyword, card.value, card.comment), end=True)
+    hdr["CRPIX1"] = diff.crpix[0]
+    hdr["CRPIX2"] = diff.crpix[1]
+    return hdr
+
+
+def write_difference(diff: Difference, out, template: fits.Header) -> tuple[str, str]:
+    """
+    Write ``out`` (``.fits`` appended if missing) and its ``_area.fits``.
+
+    Both files are float64 with the template's cards; each is written under a
+    temporary name and renamed, so an interrupted run leaves no partial file.
+
+    Returns
+    -------
+    tuple of str
+        The two file names written.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> t = fits.Header({"NAXIS": 2, "NAXIS1": 4, "NAXIS2": 2, "CRPIX1": 1.0,
+    ...                  "CRPIX2": 1.0})
+    >>> d = Difference(np.zeros((2, 4)), np.full((2, 4), 2.0), (1.0, 1.0),
+    ...                ((0, 2), (0, 4)))
+    >>> flux, area = write_difference(d, os.path.join(tempfile.mkdtemp(), "d"), t)
+    >>> os.path.basename(flux), os.path.basename(area)
+    ('d.fits', 'd_area.fits')
+    """
+    base = split_fits_name(str(out))
+    hdr = difference_header(diff, template)
+    names = (base + ".fits", base + "_area.fits")
+    for name, array in zip(names, (diff.array, diff.area), strict=True):
+        with atomic_path(name) as tmp:
+            fits.PrimaryHDU(np.asarray(array, dtype=">f8"), hdr).writeto(
+                tmp, overwrite=True, output_verify="silentfix"
+            )
+    return names
+
+
+# --------------------------------------------------------------------------
+# All pairs
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class DiffExecResult:
+    """
+    Outcome of a `diffexec` run.
+
+    Attributes
+    ----------
+    count : int
+        Pairs attempted.
+    failed : int
+        Pairs that produced no difference.
+    failures : list of tuple
+        ``(Overlap, message)`` for every failed pair; the message names files.
+    stats : dict
+        ``{diff name: mDiff statistics}`` of the written differences.
+    seconds : float
+        Wall-clock time of the run.
+    """
+
+    count: int = 0
+    failed: int = 0
+    failures: list = field(default_factory=list)
+    stats: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def as_montage(self) -> dict:
+        """The dict MontagePy's mDiffExec returns."""
+        return {"status": "0", "count": self.count, "failed": self.failed}
+
+
+def check_output_dir(path) -> Path:
+    """
+    Check an output folder as mDiffExec does; raise `InputError` if unusable.
+
+    Examples
+    --------
+    >>> check_output_dir("/nonexistent/diffs")
+    Traceback (most recent call last):
+    ...
+    diffview._util.InputError: Cannot access /nonexistent/diffs
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"Cannot access {path}")
+    if not p.is_dir():
+        raise InputError(f"{path} is not a directory")
+    return p
+
+
+def resolve_inside(folder, name: str, what: str) -> str:
+    """
+    Montage's path join, refusing names that point outside ``folder``.
+
+    Examples
+    --------
+    >>> resolve_inside("proj", "a.fits", "image")
+    'proj/a.fits'
+    >>> resolve_inside("proj", "../etc/x.fits", "image")
+    Traceback (most recent call last):
+    ...
+    diffview._util.PairError: image ../etc/x.fits is outside proj
+    """
+    path = montage_file_path(folder, name)
+    root = os.path.realpath(folder or ".")
+    real = os.path.realpath(path)
+    if not name or os.path.commonpath([root, real]) != root:
+        raise PairError(f"{what} {name or '(empty name)'} is outside {folder}")
+    return path
+
+
+def _diff_task(task):
+    ov, plus, minus, out, template, opts = task
+    try:
+        diff = compute_difference(
+            plus, minus, template, ids=(ov.cntr1, ov.cntr2), **opts
+        )
+        write_difference(diff, out, template)
+        return True, "", diff.stats
+    except PairError as exc:
+        return False, f"{plus} - {minus}: {exc}", None
+    except Exception as exc:  # one bad pair never stops the run; it is counted
+        return False, f"{plus} - {minus}: {type(exc).__name__}: {exc}", None
+
+
+def _pair_task(ov: Overlap, path, diffdir, template, opts):
+    try:
+        plus = resolve_inside(path, ov.plus, "image")
+        minus = resolve_inside(path, ov.minus, "image")
+        out = resolve_inside(diffdir, ov.diff, "difference")
+    except PairError as exc:
+        return None, f"{ov.plus} - {ov.minus}: {exc}"
+    return (ov, plus, minus, out, template, opts), None
+
+
+def diffexec(
+    path,
+    diffs_table,
+    template,
+    diffdir,
+    *,
+    no_areas=False,
+    montage_edges=False,
+    executor=None,
+    workers=None,
+    quiet=False,
+) -> DiffExecResult:
+    """
+    Difference every pair of a ``diffs.tbl`` (Montage's mDiffExec).
+
+    Parameters
+    ----------
+    path : str or path-like
+        Folder of the projected images (mDiffExec's ``-p``).
+    diffs_table : str, path-like or list of Overlap
+        The overlap table written by mOverlaps (or `find_overlaps` output).
+    template : str or astropy.io.fits.Header
+        The mosaic template ``.hdr``.
+    diffdir : str or path-like
+        Existing output folder.
+    no_areas : bool
+        Ignore area files (``-n``).
+    montage_edges : bool
+        Reproduce Montage's exclusion of the last template column and row.
+    executor : concurrent.futures.Executor, optional
+        Where pairs run, e.g. ``client.get_executor()`` of a dask cluster.
+    workers : int, optional
+        Local processes when no executor is given (default: all cores).
+    quiet : bool
+        No progress bar.
+
+    Returns
+    -------
+    DiffExecResult
+        ``count``, ``failed`` and one message per failed pair.
+
+    Raises
+    ------
+    diffview.InputError
+        Unreadable table, missing columns, bad template or output folder.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from diffview.datasets import write_sample
+    >>> s = write_sample(tempfile.mkdtemp(), "small", quiet=True)
+    >>> r = diffexec(s.proj_dir, s.diffs_tbl, s.template, s.diff_dir, quiet=True)
+    >>> r.count == len(s.overlaps), r.failed >= 0
+    (True, True)
+    """
+    start = time.perf_counter()
+    if not isinstance(template, fits.Header):
+        template = io.read_template(template)
+    check_output_dir(diffdir)
+    overlaps = (
+        list(diffs_table)
+        if isinstance(diffs_table, (list, tuple))
+        else io.read_diffs_table(diffs_table)
+    )
+    opts = {"no_areas": no_areas, "montage_edges": montage_edges}
+    result = DiffExecResult(count=len(overlaps))
+    tasks = []
+    for ov in overlaps:
+        task, err = _pair_task(ov, str(path), str(diffdir), template, opts)
+        if err:
+            result.failures.append((ov, err))
+        else:
+            tasks.append(task)
+    outcomes = run_tasks(
+        _diff_task,
+        tasks,
+        executor=executor,
+        workers=workers,
+        quiet=quiet,
+        desc="differences",
+    )
+    for task, (ok, msg, stats) in zip(tasks, outcomes, strict=True):
+        if ok:
+            result.stats[task[0].diff] = stats
+        else:
+            result.failures.append((task[0], msg))
+    result.failed = len(result.failures)
+    result.seconds = time.perf_counter() - start
+    return result
