@@ -72,3 +72,19 @@ def tiny_field(tmp_path, rng):
     return {"root": tmp_path, "proj": proj, "template": tmpl,
             "hdr": write_hdr(tmpl, tmp_path / "template.hdr"),
             "names": list(specs)}
+
+
+@pytest.fixture(scope="session")
+def small_sample(tmp_path_factory):
+    """The ``small`` built-in sample (read-only: write outputs elsewhere)."""
+    from diffview.datasets import write_sample
+
+    return write_sample(tmp_path_factory.mktemp("small"), "small", workers=1)
+
+
+@pytest.fixture(scope="session")
+def m17_sample(tmp_path_factory):
+    """The ``m17`` built-in sample, made once per session (read-only)."""
+    from diffview.datasets import write_sample
+
+    return write_sample(tmp_path_factory.mktemp("m17"), "m17", workers=2)
