@@ -388,13 +388,16 @@ def burn_overlay(rgb: np.ndarray, overlay: Overlay, *, densify: bool = True
             np.maximum.at(weight, lin[pos], b[pos])
         else:
             np.maximum.at(weight, lin, b)
-    # blend the touched pixels (repeated indices write identical values)
-    w = weight[lin] * min(1.0, max(0.0, float(overlay.alpha)))
-    hit = lin[w > 0]
+    # blend each touched pixel once
+    touched = np.zeros(ny * nx, dtype=bool)
+    touched[lin] = True
+    hit = np.flatnonzero(touched)
+    w = weight[hit] * min(1.0, max(0.0, float(overlay.alpha)))
+    drawn = w > 0
+    hit, w = hit[drawn], w[drawn][:, None]
     if hit.size:
         flat = rgb.reshape(-1, 3)
-        wh = w[w > 0][:, None]
-        flat[hit] = (wh * col[None, :] + (1.0 - wh) * flat[hit]).astype(np.uint8)
+        flat[hit] = (w * col[None, :] + (1.0 - w) * flat[hit]).astype(np.uint8)
     return rgb
 
 
