@@ -534,6 +534,14 @@ def _first_ge(levels: np.ndarray, values: np.ndarray) -> np.ndarray:
     return np.searchsorted(run, values, side="left")
 
 
+def _cpow10(x: float) -> float:
+    """C's ``pow(10, x)`` (inf on overflow)."""
+    try:
+        return math.pow(10.0, x)
+    except OverflowError:
+        return math.inf
+
+
 def _gauss_thresholds(h: MontageHistogram, lo: float, hi: float, log: bool):
     """The 256 data thresholds of mViewer's gaussian(-log) stretch."""
     nb = h.nbin
@@ -551,7 +559,7 @@ def _gauss_thresholds(h: MontageHistogram, lo: float, hi: float, log: bool):
                 -math.inf if gmax == gmin else math.nan)
             # C's pow (via math.pow), not numpy's vectorised power: the two
             # can differ by an ulp, and g_1 sits exactly on gmin's level
-            g = gmax - np.array([math.pow(10.0, step * (256.0 - jj)) for jj in j])
+            g = gmax - np.array([_cpow10(step * (256.0 - jj)) for jj in j])
         else:
             step = (gmax - gmin) / 255.0
             g = gmin + step * j
