@@ -347,11 +347,15 @@ def mViewer(cmdstr, outFile, mode=0, outFmt="png", fontFile="", debug=0):
 
     Notes
     -----
-    Grey levels are mViewer's exactly. Differences: an all-NaN image gives
-    ``Image contains no non-blank pixels.`` (MontagePy 2.3.0 crashes); a
-    constant image still renders black as in Montage, and the reason is in
-    ``diffview.stretch.compute_stretch``'s ``message``; ``-imginfo``
-    outlines leaving the image are not joined by chords.
+    Grey levels, colour tables, orientation, ``-imginfo`` outlines (1-pixel
+    lines) and the returned values are mViewer's exactly (thick lines: within
+    one pixel). Differences, all where MontagePy 2.3.0 fails: an all-NaN
+    image gives ``Image contains no non-blank pixels.`` (MontagePy crashes
+    with a double free); a constant image renders black with range
+    ``(v, v + 1)`` as the C code intends (MontagePy aborts the process; the
+    reason is in `diffview.stretch.compute_stretch`'s ``message``); errors
+    after an earlier successful call are returned normally (MontagePy's
+    error path frees its buffers twice and aborts).
 
     Examples
     --------

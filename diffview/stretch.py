@@ -821,10 +821,10 @@ def compute_stretch(data, vmin="-2s", vmax="max", mode="gaussian-log", *,
     Exactly mViewer's arithmetic (§8.4-8.6), including ``max = min + 1``
     when the range collapses, the natural logarithm of the ``log`` passes
     and its erf⁻¹. A constant image is not an error: every pixel gets one
-    level (0, as mViewer's black picture) and ``message`` says why. In the
-    gaussian modes mViewer reads uninitialised memory on such an image;
-    diffview returns level 0 there too. When ``gaussian-log``'s normal-space
-    range is ≤ 0 the mapping is degenerate (``message`` says so).
+    level (0: the black picture mViewer's C code intends; MontagePy 2.3.0
+    aborts the process on such an image) and ``message`` says why. When
+    ``gaussian-log``'s normal-space range is ≤ 1 the mapping is degenerate
+    (``message`` says so).
 
     Examples
     --------
