@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 from astropy.io import fits
 from astropy.table import Table
+from astropy.utils.exceptions import AstropyUserWarning
 
 from ._util import InputError, atomic_path
 from .models import Correction, Overlap, PlaneFit
@@ -171,7 +173,7 @@ def parse_table(text: str, source: str = "<string>") -> Table:
     k += 1
     extra = []
     while k < len(lines) and lines[k].startswith("|"):
-        extra.append(_fields(lines[k], ends))
+        extra.append(_fields(" " + lines[k][1:], ends))
         k += 1
     kinds = (
         [_TYPES.get(t.lower()) if t else None for t in extra[0]]
@@ -373,8 +375,7 @@ def write_diffs_table(overlaps: Sequence[Overlap], path) -> None:
         + " |"
         + "char".rjust(w)
         + " |"
-        + "char".rjust(26)
-        + "|"
+        + "         char             |"
     )
     rows = [
         f"{o.cntr1:8d}{o.cntr2:8d} {o.plus:>{w}s}  {o.minus:>{w}s}  {o.diff}"
@@ -720,7 +721,9 @@ def write_template(header: fits.Header, path) -> None:
 
 def _open(path, hdu: int):
     try:
-        hdul = fits.open(path, memmap=True, lazy_load_hdus=True)
+        with warnings.catch_warnings():  # a truncated file is reported below
+            warnings.simplefilter("ignore", AstropyUserWarning)
+            hdul = fits.open(path, memmap=True, lazy_load_hdus=True)
     except FileNotFoundError:
         raise InputError(f"Image {path} not found") from None
     except (OSError, ValueError, TypeError) as exc:
