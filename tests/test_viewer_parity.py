@@ -110,6 +110,17 @@ def test_orientation_identical(work, ranges):
     assert (am == ad).all()
 
 
+@pytest.mark.parametrize("cmd", [
+    "-saturate 100 -ct 4 -gray @diff.fits -2s max gaussian-log",
+    "-noflip -ct 2 -gray @diff.fits 1% 99%",
+    "-ct 3 -grey @diff.fits -1s 3s loglog",
+])
+def test_saturate_noflip_grey_identical(work, cmd):
+    rm, rd, am, ad = both(work, cmd)
+    assert (am == ad).all()
+    assert (rd["flipX"], rd["flipY"]) == (rm["flipX"], rm["flipY"])
+
+
 @pytest.mark.parametrize("ct", range(13))
 def test_colour_tables_identical(work, ct):
     rm, rd, am, ad = both(work, f"-ct {ct} -gray @ramp.fits 0 255 linear")
