@@ -10,12 +10,12 @@ from astropy.io import fits
 from matplotlib.backend_bases import MouseEvent
 
 from diffview import io
+from diffview._util import InputError
 from diffview.fit import fit_residual
 from diffview.geometry import diff_name
 from diffview.models import Overlap
 from diffview.widgets import Dashboard, Explorer, explore, find_work, format_readout
 from diffview.widgets._views import PANEL_PIXELS
-from diffview._util import InputError
 
 # --------------------------------------------------------------------------
 # A tiny Montage work folder: 6 tiles on a 2 x 3 grid of a TAN template
@@ -53,36 +53,83 @@ def make_work(root, *, mosaic=True):
     proj.mkdir(parents=True)
     template = _header(TSHAPE, TCRPIX)
     io.write_template(template, root / "template.hdr")
-    rows = {k: [] for k in ("cntr", "ctype1", "ctype2", "naxis1", "naxis2", "crval1",
-                            "crval2", "crpix1", "crpix2", "cdelt1", "cdelt2", "crota2",
-                            "equinox", "fname")}
+    rows = {
+        k: []
+        for k in (
+            "cntr",
+            "ctype1",
+            "ctype2",
+            "naxis1",
+            "naxis2",
+            "crval1",
+            "crval2",
+            "crpix1",
+            "crpix2",
+            "cdelt1",
+            "cdelt2",
+            "crota2",
+            "equinox",
+            "fname",
+        )
+    }
     planes = {}
     for k, (j0, i0) in enumerate(ORIGINS):
         crpix = (TCRPIX[0] - i0, TCRPIX[1] - j0)
         h = _header(TILE, crpix)
         plane = (rng.normal(0, 0.02), rng.normal(0, 0.02), rng.normal(0, 5.0))
         jj, ii = np.mgrid[0 : TILE[0], 0 : TILE[1]]
-        data = sky[j0 : j0 + TILE[0], i0 : i0 + TILE[1]] + (
-            plane[0] * (ii - crpix[0] + 1) + plane[1] * (jj - crpix[1] + 1) + plane[2]
-        ) + rng.normal(0, 0.5, TILE)
+        data = (
+            sky[j0 : j0 + TILE[0], i0 : i0 + TILE[1]]
+            + (
+                plane[0] * (ii - crpix[0] + 1)
+                + plane[1] * (jj - crpix[1] + 1)
+                + plane[2]
+            )
+            + rng.normal(0, 0.5, TILE)
+        )
         data[0, 0] = np.nan
         name = f"tile_{k}.fits"
         fits.PrimaryHDU(data, h).writeto(proj / name)
         fits.PrimaryHDU(np.ones(TILE), h).writeto(proj / f"tile_{k}_area.fits")
         planes[k] = plane
-        for key, value in (("cntr", k), ("ctype1", "RA---TAN"), ("ctype2", "DEC--TAN"),
-                           ("naxis1", TILE[1]), ("naxis2", TILE[0]),
-                           ("crval1", h["CRVAL1"]), ("crval2", h["CRVAL2"]),
-                           ("crpix1", crpix[0]), ("crpix2", crpix[1]),
-                           ("cdelt1", h["CDELT1"]), ("cdelt2", h["CDELT2"]),
-                           ("crota2", 0.0), ("equinox", 2000.0), ("fname", name)):
+        for key, value in (
+            ("cntr", k),
+            ("ctype1", "RA---TAN"),
+            ("ctype2", "DEC--TAN"),
+            ("naxis1", TILE[1]),
+            ("naxis2", TILE[0]),
+            ("crval1", h["CRVAL1"]),
+            ("crval2", h["CRVAL2"]),
+            ("crpix1", crpix[0]),
+            ("crpix2", crpix[1]),
+            ("cdelt1", h["CDELT1"]),
+            ("cdelt2", h["CDELT2"]),
+            ("crota2", 0.0),
+            ("equinox", 2000.0),
+            ("fname", name),
+        ):
             rows[key].append(value)
     io.write_table(rows, root / "images.tbl")
-    pairs = [(0, 1), (1, 2), (3, 4), (4, 5), (0, 3), (1, 4), (2, 5), (0, 4), (1, 3),
-             (1, 5), (2, 4)]
+    pairs = [
+        (0, 1),
+        (1, 2),
+        (3, 4),
+        (4, 5),
+        (0, 3),
+        (1, 4),
+        (2, 5),
+        (0, 4),
+        (1, 3),
+        (1, 5),
+        (2, 4),
+    ]
     io.write_diffs_table(
-        [Overlap(a, b, f"tile_{a}.fits", f"tile_{b}.fits", diff_name(a, b))
-         for a, b in pairs], root / "diffs.tbl")
+        [
+            Overlap(a, b, f"tile_{a}.fits", f"tile_{b}.fits", diff_name(a, b))
+            for a, b in pairs
+        ],
+        root / "diffs.tbl",
+    )
     if mosaic:
         fits.PrimaryHDU(sky, template).writeto(root / "mosaic.fits")
     return root
@@ -183,20 +230,25 @@ def test_selecting_a_pair_updates_every_panel(dash, work):
     assert dash.table.value == index
     assert f"{ov.cntr1} - {ov.cntr2}" in dash.selected.value
     diff = fits.getdata(work / "diffs" / ov.diff)
-    crpix = fits.getheader(work / "diffs" / ov.diff)["CRPIX1"], fits.getheader(
-        work / "diffs" / ov.diff)["CRPIX2"]
+    crpix = (
+        fits.getheader(work / "diffs" / ov.diff)["CRPIX1"],
+        fits.getheader(work / "diffs" / ov.diff)["CRPIX2"],
+    )
     images = dash.pairs.images
     np.testing.assert_array_equal(np.asarray(images["difference"].get_array()), diff)
     fit = ex.fit(index)
     res = fit_residual((diff, crpix), fit)
-    np.testing.assert_allclose(np.asarray(images["residual"].get_array()),
-                               res.residual, equal_nan=True)
+    np.testing.assert_allclose(
+        np.asarray(images["residual"].get_array()), res.residual, equal_nan=True
+    )
     # plus and minus are the two projected images over the difference box
     (j0, j1), (i0, i1) = ex.pair_view().bounds
     plus = fits.getdata(work / "projected" / ov.plus)
     jo, io_ = ORIGINS[ov.cntr1]
     np.testing.assert_array_equal(
-        np.asarray(images["plus"].get_array()), plus[j0 - jo : j1 - jo, i0 - io_ : i1 - io_])
+        np.asarray(images["plus"].get_array()),
+        plus[j0 - jo : j1 - jo, i0 - io_ : i1 - io_],
+    )
     assert images["minus"].norm is images["plus"].norm
     for im in images.values():
         assert im.get_extent() == [i0 - 0.5, i1 - 0.5, j0 - 0.5, j1 - 0.5]
@@ -224,8 +276,9 @@ def test_outlines_follow_the_tiles(dash):
     outlines = dash.explorer.outlines_by_image()
     for (j0, i0), (run,) in zip(ORIGINS, outlines, strict=True):
         np.testing.assert_allclose(run.min(axis=0), (i0 - 0.5, j0 - 0.5), atol=0.05)
-        np.testing.assert_allclose(run.max(axis=0), (i0 + TILE[1] - 0.5,
-                                                     j0 + TILE[0] - 0.5), atol=0.05)
+        np.testing.assert_allclose(
+            run.max(axis=0), (i0 + TILE[1] - 0.5, j0 + TILE[0] - 0.5), atol=0.05
+        )
 
 
 def test_next_and_previous_follow_the_ranking(dash):
@@ -236,9 +289,11 @@ def test_next_and_previous_follow_the_ranking(dash):
     dash.next_button.click()
     assert ex.selected == ex.order[1]
     assert dash.table.value == ex.order[1]
-    assert np.asarray(dash.pairs.images["difference"].get_array()).shape != before.shape \
-        or not np.array_equal(np.asarray(dash.pairs.images["difference"].get_array()),
-                              before, equal_nan=True)
+    assert np.asarray(
+        dash.pairs.images["difference"].get_array()
+    ).shape != before.shape or not np.array_equal(
+        np.asarray(dash.pairs.images["difference"].get_array()), before, equal_nan=True
+    )
     dash.prev_button.click()
     dash.prev_button.click()
     assert ex.selected == ex.order[-1]
@@ -335,8 +390,11 @@ def test_click_on_mosaic_selects_overlap_under_cursor(dash):
     (j0, j1), (i0, i1) = ex.ws.boxes[target]
     # a point inside this box and no smaller one
     xs, ys = np.meshgrid(np.arange(i0, i1), np.arange(j0, j1))
-    pts = [(x, y) for x, y in zip(xs.ravel(), ys.ravel(), strict=True)
-           if ex.pick(x, y) == target]
+    pts = [
+        (x, y)
+        for x, y in zip(xs.ravel(), ys.ravel(), strict=True)
+        if ex.pick(x, y) == target
+    ]
     x, y = pts[len(pts) // 2]
     _event(dash.mosaic.fig, dash.mosaic.ax, "button_press_event", x, y, button=1)
     assert ex.selected == target
@@ -365,14 +423,19 @@ def test_colour_by_quality(dash):
 def test_flag_and_resolve_changes_corrections(dash, tmp_path):
     ex = dash.explorer
     before = {c.id: (c.a, c.b, c.c) for c in ex.corrections}
-    dash.select(ex.overlaps.index(next(o for o in ex.overlaps if (o.cntr1, o.cntr2) == (1, 4))))
+    dash.select(
+        ex.overlaps.index(next(o for o in ex.overlaps if (o.cntr1, o.cntr2) == (1, 4)))
+    )
     dash.flag_pair_button.click()
     dash.flag_reason.value = "stars"
     dash.flag_minus_button.click()  # image 4
     assert ex.flags() == [("pair", (1, 4), "bad"), ("image", 4, "stars")]
     assert len(dash.flag_list.options) == 2
-    assert "[flagged]" in dash.selected.value or "[flagged]" in dash.table.options[0][0] \
+    assert (
+        "[flagged]" in dash.selected.value
+        or "[flagged]" in dash.table.options[0][0]
         or any("[flagged]" in label for label, _ in dash.table.options)
+    )
     dash.resolve_button.click()
     assert dash.error_text == ""
     after = {c.id: (c.a, c.b, c.c) for c in ex.corrections}
@@ -414,8 +477,11 @@ def test_memory_does_not_grow_per_pair_visited(dash):
     figs = (dash.pairs.fig, dash.histogram.fig, dash.mosaic.fig)
 
     def artists():  # images, lines, collections, patches (ticks vary with limits)
-        return [len(ax.images) + len(ax.lines) + len(ax.collections) + len(ax.patches)
-                for fig in figs for ax in fig.axes]
+        return [
+            len(ax.images) + len(ax.lines) + len(ax.collections) + len(ax.patches)
+            for fig in figs
+            for ax in fig.axes
+        ]
 
     n_artists = artists()
     for _ in range(2):  # warm up caches

@@ -23,10 +23,26 @@ from ._work import load_workspace
 
 __all__ = ["Dashboard", "explore"]
 
-_STAGES = {"differences": "computing differences", "fits": "fitting planes",
-           "preview": "building the mosaic preview"}
-_CT_NAMES = ["0 grey", "1 reverse grey", "2", "3", "4 thermal", "5 reverse thermal",
-             "6 log thermal", "7 velocity", "8 red", "9 green", "10 blue", "11", "12"]
+_STAGES = {
+    "differences": "computing differences",
+    "fits": "fitting planes",
+    "preview": "building the mosaic preview",
+}
+_CT_NAMES = [
+    "0 grey",
+    "1 reverse grey",
+    "2",
+    "3",
+    "4 thermal",
+    "5 reverse thermal",
+    "6 log thermal",
+    "7 velocity",
+    "8 red",
+    "9 green",
+    "10 blue",
+    "11",
+    "12",
+]
 
 
 def _guard(method):
@@ -96,7 +112,8 @@ class Dashboard(W.VBox):
             self._ready(work)
         elif background:
             self._thread = threading.Thread(
-                target=self._load, args=(work, fits, corrections), daemon=True)
+                target=self._load, args=(work, fits, corrections), daemon=True
+            )
             self._thread.start()
         else:
             self._load(work, fits, corrections)
@@ -111,14 +128,19 @@ class Dashboard(W.VBox):
         self.selected.add_class("dv-selected")
         self.error = W.HTML("", layout=W.Layout(display="none"))
         self.error.add_class("dv-error")
-        self.progress = W.IntProgress(value=0, min=0, max=1, description="",
-                                      layout=W.Layout(width="300px"))
+        self.progress = W.IntProgress(
+            value=0, min=0, max=1, description="", layout=W.Layout(width="300px")
+        )
         self.progress_label = W.Label("")
-        self.measure = W.Dropdown(options=[(v, k) for k, v in MEASURES.items()],
-                                  value="score", description="rank by",
-                                  layout=W.Layout(width="260px"))
-        self.worst_first = W.Checkbox(value=True, description="largest first",
-                                      indent=False)
+        self.measure = W.Dropdown(
+            options=[(v, k) for k, v in MEASURES.items()],
+            value="score",
+            description="rank by",
+            layout=W.Layout(width="260px"),
+        )
+        self.worst_first = W.Checkbox(
+            value=True, description="largest first", indent=False
+        )
         self.table = W.Select(options=[], rows=14, layout=W.Layout(width="340px"))
         self.table.add_class("dv-table")
         self.prev_button = _button("◀ previous", "dv-prev")
@@ -126,31 +148,55 @@ class Dashboard(W.VBox):
         self.fit_text = W.HTML("")
         self.readout = W.HTML("move the cursor over a panel")
         self.readout.add_class("dv-readout")
-        self.mode = W.Dropdown(options=list(MODES), value="gaussian-log",
-                               description="stretch", layout=W.Layout(width="220px"))
-        self.vmin = W.Text(value="-2s", description="min", continuous_update=False,
-                           layout=W.Layout(width="160px"))
-        self.vmax = W.Text(value="max", description="max", continuous_update=False,
-                           layout=W.Layout(width="160px"))
-        self.ct = W.Dropdown(options=[(n, k) for k, n in enumerate(_CT_NAMES)],
-                             value=1, description="colours",
-                             layout=W.Layout(width="220px"))
+        self.mode = W.Dropdown(
+            options=list(MODES),
+            value="gaussian-log",
+            description="stretch",
+            layout=W.Layout(width="220px"),
+        )
+        self.vmin = W.Text(
+            value="-2s",
+            description="min",
+            continuous_update=False,
+            layout=W.Layout(width="160px"),
+        )
+        self.vmax = W.Text(
+            value="max",
+            description="max",
+            continuous_update=False,
+            layout=W.Layout(width="160px"),
+        )
+        self.ct = W.Dropdown(
+            options=[(n, k) for k, n in enumerate(_CT_NAMES)],
+            value=1,
+            description="colours",
+            layout=W.Layout(width="220px"),
+        )
         self.apply_button = _button("apply stretch", "dv-apply")
-        self.quality_toggle = W.ToggleButton(value=False,
-                                             description="colour by quality")
-        self.flag_reason = W.Text(value="bad", description="reason",
-                                  layout=W.Layout(width="200px"))
+        self.quality_toggle = W.ToggleButton(
+            value=False, description="colour by quality"
+        )
+        self.flag_reason = W.Text(
+            value="bad", description="reason", layout=W.Layout(width="200px")
+        )
         self.flag_pair_button = _button("flag pair", "dv-flag-pair")
         self.flag_plus_button = _button("flag plus image", "dv-flag-plus")
         self.flag_minus_button = _button("flag minus image", "dv-flag-minus")
         self.flag_list = W.Select(options=[], rows=5, layout=W.Layout(width="300px"))
         self.unflag_button = _button("remove flag", "dv-unflag")
-        self.method = W.Dropdown(options=["direct", "montage"], value="direct",
-                                 description="solver", layout=W.Layout(width="200px"))
+        self.method = W.Dropdown(
+            options=["direct", "montage"],
+            value="direct",
+            description="solver",
+            layout=W.Layout(width="200px"),
+        )
         self.resolve_button = _button("re-solve without flagged", "dv-resolve")
         self.residuals = W.HTML("")
-        self.export_path = W.Text(value="diffview-export", description="folder",
-                                  layout=W.Layout(width="300px"))
+        self.export_path = W.Text(
+            value="diffview-export",
+            description="folder",
+            layout=W.Layout(width="300px"),
+        )
         self.export_button = _button("export tables", "dv-export")
         self.export_text = W.HTML("")
         self.pairs = PairPanels()
@@ -161,21 +207,43 @@ class Dashboard(W.VBox):
 
     def _layout(self) -> list:
         header = W.HBox([self.title, self.progress, self.progress_label])
-        browser = W.VBox([
-            W.HBox([self.measure, self.worst_first]), self.table,
-            W.HBox([self.prev_button, self.next_button]), self.fit_text])
-        stretch = W.VBox([self.mode, self.vmin, self.vmax, self.ct, self.apply_button,
-                          self.histogram.fig.canvas])
-        quality = W.VBox([
-            W.HBox([self.flag_reason, self.flag_pair_button]),
-            W.HBox([self.flag_plus_button, self.flag_minus_button]),
-            self.flag_list, W.HBox([self.unflag_button]),
-            W.HBox([self.method, self.resolve_button]), self.residuals,
-            W.HBox([self.export_path, self.export_button]), self.export_text])
+        browser = W.VBox(
+            [
+                W.HBox([self.measure, self.worst_first]),
+                self.table,
+                W.HBox([self.prev_button, self.next_button]),
+                self.fit_text,
+            ]
+        )
+        stretch = W.VBox(
+            [
+                self.mode,
+                self.vmin,
+                self.vmax,
+                self.ct,
+                self.apply_button,
+                self.histogram.fig.canvas,
+            ]
+        )
+        quality = W.VBox(
+            [
+                W.HBox([self.flag_reason, self.flag_pair_button]),
+                W.HBox([self.flag_plus_button, self.flag_minus_button]),
+                self.flag_list,
+                W.HBox([self.unflag_button]),
+                W.HBox([self.method, self.resolve_button]),
+                self.residuals,
+                W.HBox([self.export_path, self.export_button]),
+                self.export_text,
+            ]
+        )
         return [
-            header, self.selected, self.error,
+            header,
+            self.selected,
+            self.error,
             W.HBox([browser, stretch]),
-            self.pairs.fig.canvas, self.readout,
+            self.pairs.fig.canvas,
+            self.readout,
             W.HBox([W.VBox([self.quality_toggle, self.mosaic.fig.canvas]), quality]),
         ]
 
@@ -209,8 +277,9 @@ class Dashboard(W.VBox):
 
     @_guard
     def _load(self, work, fits, corrections) -> None:
-        ws = load_workspace(work, fits=fits, corrections=corrections,
-                            progress=self._progress)
+        ws = load_workspace(
+            work, fits=fits, corrections=corrections, progress=self._progress
+        )
         self._ready(Explorer(ws))
 
     def _ready(self, explorer: Explorer) -> None:
@@ -242,9 +311,14 @@ class Dashboard(W.VBox):
         body = f"<b>Error</b>: {html.escape(text)}"
         if not isinstance(exc, DiffviewError):
             tb = "".join(traceback.format_exception(exc)[-6:])
-            body += f"<details><summary>details</summary><pre>{html.escape(tb)}</pre></details>"
-        self.error.value = (f'<div style="color:#a00;background:#fee;padding:4px;'
-                            f'border:1px solid #a00">{body}</div>')
+            body += (
+                "<details><summary>details</summary>"
+                f"<pre>{html.escape(tb)}</pre></details>"
+            )
+        self.error.value = (
+            f'<div style="color:#a00;background:#fee;padding:4px;'
+            f'border:1px solid #a00">{body}</div>'
+        )
         self.error.layout.display = None
 
     def clear_error(self) -> None:
@@ -280,14 +354,17 @@ class Dashboard(W.VBox):
         self.histogram.show(view.difference, view.level, norm.vmin, norm.vmax)
         self.mosaic.show_selected(ex.pair_outlines())
         ov = ex.overlaps[ex.selected]
-        text = f"<b>{html.escape(ex.pair_label(ex.selected))}</b>  {ov.plus} − {ov.minus}"
+        text = (
+            f"<b>{html.escape(ex.pair_label(ex.selected))}</b>  {ov.plus} − {ov.minus}"
+        )
         if view.error:
             text += f'  <span style="color:#a00">{html.escape(view.error)}</span>'
         self.selected.value = text
         q = ex.quality.get(ex.key(ex.selected))
         reasons = ", ".join(q.reasons) if q and q.reasons else "ok"
-        self.fit_text.value = (f"{html.escape(describe_fit(view.fit))}<br>"
-                               f"verdict: {html.escape(reasons)}")
+        self.fit_text.value = (
+            f"{html.escape(describe_fit(view.fit))}<br>verdict: {html.escape(reasons)}"
+        )
 
     @_guard
     def select(self, index: int) -> None:
@@ -341,8 +418,12 @@ class Dashboard(W.VBox):
         """Apply the stretch controls; an invalid range keeps the last picture."""
         self.clear_error()
         ex = self.explorer
-        ex.set_stretch(mode=self.mode.value, vmin=self.vmin.value.strip(),
-                       vmax=self.vmax.value.strip(), ct=int(self.ct.value))
+        ex.set_stretch(
+            mode=self.mode.value,
+            vmin=self.vmin.value.strip(),
+            vmax=self.vmax.value.strip(),
+            ct=int(self.ct.value),
+        )
         self._show_selected()
 
     # ------------------------------------------------------------------
@@ -355,12 +436,16 @@ class Dashboard(W.VBox):
         if panel is None or event.xdata is None or self.explorer is None:
             return
         self.readout.value = html.escape(
-            self.explorer.readout(panel, event.xdata, event.ydata))
+            self.explorer.readout(panel, event.xdata, event.ydata)
+        )
 
     @_guard
     def _on_click(self, event) -> None:
         toolbar = getattr(self.mosaic.fig.canvas, "toolbar", None)
-        if getattr(toolbar, "mode", "") not in ("", None) or event.inaxes is not self.mosaic.ax:
+        if (
+            getattr(toolbar, "mode", "") not in ("", None)
+            or event.inaxes is not self.mosaic.ax
+        ):
             return
         index = self.explorer.pick(event.xdata, event.ydata)
         if index is not None:
@@ -382,7 +467,8 @@ class Dashboard(W.VBox):
     def _refresh_flags(self) -> None:
         ex = self.explorer
         self.flag_list.options = [
-            (f"{kind} {key}: {reason}", (kind, key)) for kind, key, reason in ex.flags()]
+            (f"{kind} {key}: {reason}", (kind, key)) for kind, key, reason in ex.flags()
+        ]
         self._refresh_table()
 
     @_guard
@@ -395,8 +481,9 @@ class Dashboard(W.VBox):
     def flag_image(self, which: str) -> None:
         """Flag the selected pair's ``'plus'`` or ``'minus'`` image as bad."""
         c1, c2 = self.explorer.key(self.explorer.selected)
-        self.explorer.flag_image(c1 if which == "plus" else c2,
-                                 reason=self.flag_reason.value or "bad")
+        self.explorer.flag_image(
+            c1 if which == "plus" else c2, reason=self.flag_reason.value or "bad"
+        )
         self._refresh_flags()
 
     @_guard
@@ -422,7 +509,8 @@ class Dashboard(W.VBox):
         self.clear_error()
         paths = self.explorer.export(self.export_path.value)
         self.export_text.value = "written: " + ", ".join(
-            html.escape(p) for p in paths.values())
+            html.escape(p) for p in paths.values()
+        )
 
     def close(self) -> None:
         """Close the figures' canvases and the widgets."""
@@ -433,18 +521,23 @@ class Dashboard(W.VBox):
 
 def _residual_html(table, limit: int = 200) -> str:
     order = np.argsort(-np.abs(np.asarray(table["before"], float)))[:limit]
-    head = ("<tr><th>plus</th><th>minus</th><th>flagged</th><th>raw</th>"
-            "<th>before</th><th>after</th></tr>")
+    head = (
+        "<tr><th>plus</th><th>minus</th><th>flagged</th><th>raw</th>"
+        "<th>before</th><th>after</th></tr>"
+    )
     rows = []
     for k in order:
         r = table[int(k)]
         rows.append(
             f"<tr><td>{r['plus']}</td><td>{r['minus']}</td>"
             f"<td>{'yes' if r['flagged'] else ''}</td><td>{r['raw']:.4g}</td>"
-            f"<td>{r['before']:.4g}</td><td>{r['after']:.4g}</td></tr>")
-    return ('<div style="max-height:220px;overflow:auto;font-size:90%">'
-            "<b>fitted level at box centre (DN)</b>"
-            f"<table>{head}{''.join(rows)}</table></div>")
+            f"<td>{r['before']:.4g}</td><td>{r['after']:.4g}</td></tr>"
+        )
+    return (
+        '<div style="max-height:220px;overflow:auto;font-size:90%">'
+        "<b>fitted level at box centre (DN)</b>"
+        f"<table>{head}{''.join(rows)}</table></div>"
+    )
 
 
 def explore(work, *, fits=None, corrections=None, background=True) -> Dashboard:

@@ -119,8 +119,9 @@ class PairView:
         return f.a * f.boxx + f.b * f.boxy + f.c
 
 
-def format_readout(panel: str, x: float, y: float, ra: float, dec: float,
-                   value: float) -> str:
+def format_readout(
+    panel: str, x: float, y: float, ra: float, dec: float, value: float
+) -> str:
     """
     The pixel readout line.
 
@@ -143,8 +144,7 @@ def format_readout(panel: str, x: float, y: float, ra: float, dec: float,
     'plus  x=1 y=2  RA=10.000000 Dec=20.000000  value=blank'
     """
     text = "blank" if not np.isfinite(value) else f"{value:.6g}"
-    return (f"{panel}  x={int(x)} y={int(y)}  RA={ra:.6f} Dec={dec:.6f}  "
-            f"value={text}")
+    return f"{panel}  x={int(x)} y={int(y)}  RA={ra:.6f} Dec={dec:.6f}  value={text}"
 
 
 def describe_fit(fit) -> str:
@@ -163,8 +163,10 @@ def describe_fit(fit) -> str:
     """
     if fit is None:
         return "no fit"
-    return (f"a={fit.a:.4g} b={fit.b:.4g} c={fit.c:.4g} rms={fit.rms:.4g} "
-            f"npixel={fit.npixel}")
+    return (
+        f"a={fit.a:.4g} b={fit.b:.4g} c={fit.c:.4g} rms={fit.rms:.4g} "
+        f"npixel={fit.npixel}"
+    )
 
 
 def _level(f) -> float:
@@ -229,8 +231,9 @@ class Explorer:
 
     def _assess(self) -> None:
         fits = as_fits_list(self.ws)
-        qual = assess_fits(fits, images=self.ws.geometry,
-                           corrections=self.corrections or None)
+        qual = assess_fits(
+            fits, images=self.ws.geometry, corrections=self.corrections or None
+        )
         self.quality = {(q.plus, q.minus): q for q in qual}
 
     def measures(self, index: int) -> dict:
@@ -247,8 +250,9 @@ class Explorer:
             "failed": 0.0 if f else 1.0,
         }
 
-    def ranking(self, measure: str | None = None,
-                descending: bool | None = None) -> list[int]:
+    def ranking(
+        self, measure: str | None = None, descending: bool | None = None
+    ) -> list[int]:
         """
         Pair indices sorted by a measure (NaN last); sets the current order.
 
@@ -261,13 +265,16 @@ class Explorer:
         """
         if measure is not None:
             if measure not in MEASURES:
-                raise InputError(f"unknown measure {measure!r}; use one of "
-                                 + ", ".join(MEASURES))
+                raise InputError(
+                    f"unknown measure {measure!r}; use one of " + ", ".join(MEASURES)
+                )
             self.measure = measure
         if descending is not None:
             self.descending = bool(descending)
-        values = np.array([self.measures(k)[self.measure]
-                           for k in range(len(self.ws.overlaps))], float)
+        values = np.array(
+            [self.measures(k)[self.measure] for k in range(len(self.ws.overlaps))],
+            float,
+        )
         sign = -1.0 if self.descending else 1.0
         keyed = np.where(np.isfinite(values), sign * values, np.inf)
         self.order = [int(k) for k in np.argsort(keyed, kind="stable")]
@@ -278,8 +285,10 @@ class Explorer:
         cntr1, cntr2 = self.key(index)
         value = self.measures(index)[self.measure]
         flag = " [flagged]" if self.is_flagged(index) else ""
-        return (f"pair {index}: {cntr1} - {cntr2} "
-                f"({MEASURES[self.measure]} {value:.4g}){flag}")
+        return (
+            f"pair {index}: {cntr1} - {cntr2} "
+            f"({MEASURES[self.measure]} {value:.4g}){flag}"
+        )
 
     def table_rows(self) -> list[tuple[str, int]]:
         """``(label, index)`` of every pair in ranked order."""
@@ -330,8 +339,9 @@ class Explorer:
         fit = self.fit(index)
         path = self.ws.diff_path(ov)
         if not os.path.exists(path):
-            return self._empty(index, self.ws.failures.get(self.key(index),
-                                                           f"{path}: not found"))
+            return self._empty(
+                index, self.ws.failures.get(self.key(index), f"{path}: not found")
+            )
         diff, crpix = read_difference_file(path)
         ioff, joff = template_offset(self.ws.template_crpix, crpix)
         ny, nx = diff.shape
@@ -343,15 +353,25 @@ class Explorer:
             residual, clipped = res.residual, res.clipped
         else:
             residual, clipped = np.full(diff.shape, np.nan), np.zeros(diff.shape, bool)
-        return PairView(index, plus, minus, diff, residual, clipped, bounds, fit,
-                        self.ws.failures.get(self.key(index), ""))
+        return PairView(
+            index,
+            plus,
+            minus,
+            diff,
+            residual,
+            clipped,
+            bounds,
+            fit,
+            self.ws.failures.get(self.key(index), ""),
+        )
 
     def _empty(self, index: int, error: str) -> PairView:
         box = self.ws.boxes[index] or ((0, 1), (0, 1))
         shape = (box[0][1] - box[0][0], box[1][1] - box[1][0])
         blank = np.full(shape, np.nan)
-        return PairView(index, blank, blank, blank, blank, np.zeros(shape, bool),
-                        box, None, error)
+        return PairView(
+            index, blank, blank, blank, blank, np.zeros(shape, bool), box, None, error
+        )
 
     # ------------------------------------------------------------------
     # Stretch
@@ -396,8 +416,9 @@ class Explorer:
             raise InputError(f"unknown panel {panel!r}")
         xi, yi = int(round(x)), int(round(y))
         ra, dec = self.ws.wcs.pixel_to_world_values(xi, yi)
-        return format_readout(panel, xi, yi, float(ra), float(dec),
-                              self.value_at(panel, xi, yi))
+        return format_readout(
+            panel, xi, yi, float(ra), float(dec), self.value_at(panel, xi, yi)
+        )
 
     def pick(self, x: float, y: float) -> int | None:
         """
@@ -427,10 +448,10 @@ class Explorer:
             orient = orientation(header)
             self._outlines = []
             for fp in footprints_from_table(self.ws.images):
-                runs = footprint_outline(fp.corners, header, orient=orient,
-                                         split=False)
+                runs = footprint_outline(fp.corners, header, orient=orient, split=False)
                 self._outlines.append(
-                    [np.column_stack(orient.to_fits(r[:, 0], r[:, 1])) for r in runs])
+                    [np.column_stack(orient.to_fits(r[:, 0], r[:, 1])) for r in runs]
+                )
         return self._outlines
 
     def image_outlines(self) -> list[np.ndarray]:
@@ -458,8 +479,9 @@ class Explorer:
 
     def overlap_boxes(self) -> list[tuple[int, np.ndarray]]:
         """``(index, outline)`` of every overlap box."""
-        return [(k, box_outline(b)) for k, b in enumerate(self.ws.boxes)
-                if b is not None]
+        return [
+            (k, box_outline(b)) for k, b in enumerate(self.ws.boxes) if b is not None
+        ]
 
     # ------------------------------------------------------------------
     # Flags, re-solve, export
@@ -468,8 +490,11 @@ class Explorer:
     def is_flagged(self, index: int) -> bool:
         """Whether a pair is flagged, directly or through one of its images."""
         c1, c2 = self.key(index)
-        return ((c1, c2) in self.flagged_pairs or c1 in self.flagged_images
-                or c2 in self.flagged_images)
+        return (
+            (c1, c2) in self.flagged_pairs
+            or c1 in self.flagged_images
+            or c2 in self.flagged_images
+        )
 
     def flag_pair(self, index: int | None = None, reason: str = "bad pair") -> None:
         """Flag a pair (default: the selected one) as bad."""
@@ -490,8 +515,9 @@ class Explorer:
 
     def flags(self) -> list[tuple[str, object, str]]:
         """Every flag as ``(kind, key, reason)``."""
-        return ([("pair", k, r) for k, r in self.flagged_pairs.items()]
-                + [("image", k, r) for k, r in self.flagged_images.items()])
+        return [("pair", k, r) for k, r in self.flagged_pairs.items()] + [
+            ("image", k, r) for k, r in self.flagged_images.items()
+        ]
 
     def resolve(self, method: str = "direct") -> list:
         """
@@ -508,8 +534,10 @@ class Explorer:
             The new corrections (also stored in ``corrections``).
         """
         fits = as_fits_list(self.ws)
-        opts = {"exclude_pairs": list(self.flagged_pairs),
-                "exclude_images": list(self.flagged_images)}
+        opts = {
+            "exclude_pairs": list(self.flagged_pairs),
+            "exclude_images": list(self.flagged_images),
+        }
         if method == "direct":
             self.corrections = solve_direct(self.ws.geometry, fits, **opts)
         elif method == "montage":
@@ -542,8 +570,11 @@ class Explorer:
         return Table(rows)
 
     def _flagged_key(self, c1, c2) -> bool:
-        return ((c1, c2) in self.flagged_pairs or c1 in self.flagged_images
-                or c2 in self.flagged_images)
+        return (
+            (c1, c2) in self.flagged_pairs
+            or c1 in self.flagged_images
+            or c2 in self.flagged_images
+        )
 
     def export(self, folder) -> dict:
         """
@@ -560,10 +591,12 @@ class Explorer:
         """
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        kept = [f for f in as_fits_list(self.ws)
-                if not self._flagged_key(f.plus, f.minus)]
-        paths = {name: folder / f"{name}.tbl"
-                 for name in ("fits", "corrections", "flags")}
+        kept = [
+            f for f in as_fits_list(self.ws) if not self._flagged_key(f.plus, f.minus)
+        ]
+        paths = {
+            name: folder / f"{name}.tbl" for name in ("fits", "corrections", "flags")
+        }
         io.write_fits_table(kept, paths["fits"])
         io.write_corrections_table(self.corrections, paths["corrections"])
         self._write_flags(paths["flags"])

@@ -13,10 +13,10 @@ import functools
 import math
 
 import numpy as np
+from ipympl.backend_nbagg import Canvas, FigureManager
 from matplotlib.collections import PolyCollection
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
-from ipympl.backend_nbagg import Canvas, FigureManager
 
 from .._util import InputError
 from ..mpl import MViewerNorm, draw_outlines
@@ -105,10 +105,18 @@ class PairPanels:
     fit clipped are drawn red over the residual.
     """
 
-    def __init__(self, figsize=(11.0, 3.6)):
+    def __init__(self, figsize=(10.0, 3.2)):
         self.fig = _figure(figsize)
-        grid = self.fig.add_gridspec(2, 4, height_ratios=(1, 0.06), hspace=0.35,
-                                     left=0.05, right=0.99, top=0.92, bottom=0.1)
+        grid = self.fig.add_gridspec(
+            2,
+            4,
+            height_ratios=(1, 0.06),
+            hspace=0.35,
+            left=0.05,
+            right=0.99,
+            top=0.92,
+            bottom=0.1,
+        )
         self.axes: dict = {}
         self.images: dict = {}
         first = None
@@ -118,15 +126,18 @@ class PairPanels:
             ax.set_title(name, fontsize=9)
             ax.tick_params(labelsize=7)
             self.axes[name] = ax
-            self.images[name] = ax.imshow(np.zeros((2, 2)), origin="lower",
-                                          interpolation="nearest")
+            self.images[name] = ax.imshow(
+                np.zeros((2, 2)), origin="lower", interpolation="nearest"
+            )
         for ax in list(self.axes.values())[1:]:
             ax.tick_params(labelleft=False)
         self.clip = self.axes["residual"].imshow(
-            np.zeros((2, 2, 4), np.float32), origin="lower", interpolation="nearest")
+            np.zeros((2, 2, 4), np.float32), origin="lower", interpolation="nearest"
+        )
         cax = self.fig.add_subplot(grid[1, 2:])
-        self.colorbar = self.fig.colorbar(self.images["difference"], cax=cax,
-                                          orientation="horizontal")
+        self.colorbar = self.fig.colorbar(
+            self.images["difference"], cax=cax, orientation="horizontal"
+        )
         self.colorbar.ax.tick_params(labelsize=7)
         self.view: PairView | None = None
 
@@ -174,8 +185,9 @@ class HistogramView:
         self.ax.tick_params(labelsize=7)
         self.ax.set_xlabel("difference", fontsize=8)
         self.bins = bins
-        self.steps = self.ax.stairs(np.zeros(1), np.array([0.0, 1.0]), fill=True,
-                                    color="0.6")
+        self.steps = self.ax.stairs(
+            np.zeros(1), np.array([0.0, 1.0]), fill=True, color="0.6"
+        )
         self.level = self.ax.axvline(0.0, color="red", lw=1.5, label="fit level")
         self.lo = self.ax.axvline(0.0, color="k", lw=1, ls="--", label="display range")
         self.hi = self.ax.axvline(1.0, color="k", lw=1, ls="--")
@@ -207,17 +219,18 @@ class MosaicView:
     optionally, every overlap box coloured by a quality measure.
     """
 
-    def __init__(self, *, color="yellow", selected_color="black",
-                 figsize=(6.0, 5.0)):
+    def __init__(self, *, color="yellow", selected_color="black", figsize=(6.0, 5.0)):
         self.fig = _figure(figsize)
         self.ax = self.fig.add_axes((0.1, 0.08, 0.88, 0.88))
         self.ax.tick_params(labelsize=7)
-        self.image = self.ax.imshow(np.zeros((2, 2)), origin="lower",
-                                    interpolation="nearest")
+        self.image = self.ax.imshow(
+            np.zeros((2, 2)), origin="lower", interpolation="nearest"
+        )
         self.outlines = draw_outlines(self.ax, [], color, 1.0)
         self.selected = draw_outlines(self.ax, [], selected_color, 2.0)
-        self.quality = PolyCollection([], cmap="RdYlGn_r", alpha=0.6,
-                                      edgecolors="none", zorder=3)
+        self.quality = PolyCollection(
+            [], cmap="RdYlGn_r", alpha=0.6, edgecolors="none", zorder=3
+        )
         self.quality.set_visible(False)
         self.ax.add_collection(self.quality)
         self.quality_index: list[int] = []

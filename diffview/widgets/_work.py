@@ -161,8 +161,12 @@ def find_work(work) -> WorkFolder:
 
 
 def _check(folder: WorkFolder, where: str) -> WorkFolder:
-    what = {"proj_dir": "projected image folder", "images_tbl": "image table",
-            "template": "template (.hdr)", "diff_dir": "difference folder"}
+    what = {
+        "proj_dir": "projected image folder",
+        "images_tbl": "image table",
+        "template": "template (.hdr)",
+        "diff_dir": "difference folder",
+    }
     for name, label in what.items():
         if getattr(folder, name) is None:
             raise InputError(f"{where}: no {label} found")
@@ -262,9 +266,7 @@ class Workspace:
         if len(k) == 0:
             return None
         g = self.geometry
-        return template_offset(
-            self.template_crpix, (g.crpix1[k[0]], g.crpix2[k[0]])
-        )
+        return template_offset(self.template_crpix, (g.crpix1[k[0]], g.crpix2[k[0]]))
 
     def image_shape(self, cntr: int) -> tuple[int, int] | None:
         """``(rows, columns)`` of an image, or None."""
@@ -304,7 +306,9 @@ def _compute_missing_diffs(ws: Workspace, progress: Progress) -> None:
         progress("differences", k, len(missing))
         try:
             diff = compute_difference(
-                ws.image_path(ov.plus), ws.image_path(ov.minus), ws.template,
+                ws.image_path(ov.plus),
+                ws.image_path(ov.minus),
+                ws.template,
                 ids=(ov.cntr1, ov.cntr2),
             )
             # a copy: difference_header shares the template's Card objects
@@ -324,7 +328,8 @@ def _read_fits(ws: Workspace, fits_in) -> None:
 
 def _fit_missing(ws: Workspace, progress: Progress) -> None:
     todo = [
-        ov for ov in ws.overlaps
+        ov
+        for ov in ws.overlaps
         if (ov.cntr1, ov.cntr2) not in ws.fits
         and (ov.cntr1, ov.cntr2) not in ws.failures
     ]

@@ -1,0 +1,257 @@
+"""
+The dashboard in a real browser: JupyterLab + Debian's Chromium + Playwright.
+
+A JupyterLab server is started on 127.0.0.1 (free port, random token) over a
+temporary root holding ``dashboard.ipynb`` and a sample work folder; Chromium
+opens the notebook, runs every cell, waits for the dashboard, clicks "next"
+and checks that the selected pair and the displayed difference change, and
+that the browser console stays free of errors. Screenshots go to
+``tests/artifacts/``. Without Chromium, JupyterLab or Playwright the test is
+skipped, unless ``DIFFVIEW_REQUIRE_BROWSER=1`` (CI), where it fails.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+HERE = Path(__file__).parent
+ARTIFACTS = HERE.parent / "artifacts"
+NOTEBOOK = HERE / "dashboard.ipynb"
+SERVER_START_S = 60
+DASHBOARD_S = 120
+
+
+def _missing() -> str | None:
+    if not os.access(CHROMIUM, os.X_OK):
+        return f"{CHROMIUM} not found (apt-get install chromium)"
+    for module in ("jupyterlab", "playwright", "ipykernel"):
+        if importlib.util.find_spec(module) is None:
+            return f"python package {module} not installed"
+    return None
+
+
+@pytest.fixture(scope="module")
+def requirements():
+    reason = _missing()
+    if reason:
+        if os.environ.get("DIFFVIEW_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"real-browser test required but {reason}")
+        pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _write_data(root: Path) -> None:
+    from diffview.datasets import write_sample
+
+    write_sample(root / "data", "small", workers=1)
+
+
+def _wait_ready(url: str, proc: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"JupyterLab exited early:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError(
+        f"JupyterLab did not start in {SERVER_START_S} s:\n{log.read_text()[-3000:]}"
+    )
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Stop the server and its kernels (its own process group)."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(10)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(5)
+
+
+@pytest.fixture(scope="module")
+def lab(requirements, tmp_path_factory):
+    """A JupyterLab server over a temp root; yields (base_url, token)."""
+    root = tmp_path_factory.mktemp("lab")
+    shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
+    _write_data(root)
+    port, token = _free_port(), os.urandom(16).hex()
+    env = dict(
+        os.environ,
+        JUPYTER_CONFIG_DIR=str(root / ".jupyter"),
+        JUPYTER_RUNTIME_DIR=str(root / ".runtime"),
+        JUPYTERLAB_WORKSPACES_DIR=str(root / ".workspaces"),
+        IPYTHONDIR=str(root / ".ipython"),
+        MPLBACKEND="agg",
+    )
+    env.pop("JUPYTER_TOKEN", None)
+    labconfig = root / ".jupyter" / "labconfig"
+    labconfig.mkdir(parents=True)
+    # no "get notified about Jupyter news?" toast over the screenshots
+    (labconfig / "page_config.json").write_text(
+        '{"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": true}}'
+    )
+    log = root / "lab.log"
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        "--no-browser",
+        "--ServerApp.open_browser=False",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--LabApp.expose_app_in_browser=True",
+        "--LabApp.extension_manager=readonly",
+        "--ServerApp.terminals_enabled=False",
+        "--LabApp.news_url=",
+        "--LabServerApp.check_for_updates_class="
+        "jupyterlab.handlers.announcements.NeverCheckForUpdate",
+    ]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers, CI
+        cmd.append("--allow-root")
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            cmd,
+            cwd=root,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_ready(f"{base}/api/status?token={token}", proc, log)
+        yield base, token
+    finally:
+        _stop(proc)
+
+
+_CANVAS_JS = """el => { const c = el.querySelector('canvas');
+                       return c ? c.toDataURL() : ''; }"""
+
+
+def _shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name))
+    page.locator(".dv-dashboard").screenshot(
+        path=str(ARTIFACTS / name.replace(".png", "-widget.png"))
+    )
+
+
+def _wait_canvas_change(
+    pairs, before: str, timeout_s: float, settle_s: float = 1.5
+) -> str:
+    """The panels' pixels once they differ from ``before`` and stop changing."""
+    deadline = time.monotonic() + timeout_s
+    now, changed_at = before, None
+    while time.monotonic() < deadline:
+        latest = pairs.evaluate(_CANVAS_JS)
+        if latest != now:
+            now, changed_at = latest, time.monotonic()
+        elif changed_at and now != before and time.monotonic() - changed_at > settle_s:
+            return now
+        time.sleep(0.1)
+    return now
+
+
+def test_dashboard_in_jupyterlab(lab):
+    from playwright.sync_api import sync_playwright
+
+    base, token = lab
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu"],
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 2000})
+            page.set_default_timeout(DASHBOARD_S * 1000)
+            page.on(
+                "console",
+                lambda m: (
+                    errors.append(f"console: {m.text}") if m.type == "error" else None
+                ),
+            )
+            page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+            page.goto(f"{base}/lab/tree/{NOTEBOOK.name}?token={token}")
+            page.wait_for_selector(".jp-Notebook")
+            page.wait_for_function(
+                "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+                " && window.jupyterapp.shell.currentWidget.sessionContext"
+                " && window.jupyterapp.shell.currentWidget.sessionContext.session"
+                " && window.jupyterapp.shell.currentWidget.sessionContext.session"
+                ".kernel && window.jupyterapp.shell.currentWidget.sessionContext"
+                ".session.kernel.status === 'idle'"
+            )
+            page.evaluate(
+                "window.jupyterapp.commands.execute('notebook:run-all-cells')"
+            )
+            selected = page.locator(".dv-selected")
+            selected.wait_for()
+            page.wait_for_function(
+                "() => { const e = document.querySelector('.dv-selected');"
+                " return e && e.textContent.includes('pair '); }"
+            )
+            pairs = page.locator(".dv-pairs")
+            pairs.wait_for()
+            first_text = selected.inner_text()
+            first_text_raw = selected.evaluate("e => e.textContent")
+            first_img = _wait_canvas_change(pairs, "", 30)
+            assert first_img, "the pair panels never drew"
+            _shot(page, "dashboard-loaded.png")
+            page.locator(".dv-next").click()
+            try:
+                page.wait_for_function(
+                    "t => document.querySelector('.dv-selected').textContent !== t",
+                    arg=first_text_raw,
+                    timeout=20_000,
+                )
+            except Exception:
+                _shot(page, "dashboard-failure.png")
+                raise
+            second_text = selected.inner_text()
+            second_img = _wait_canvas_change(pairs, first_img, 30)
+            _shot(page, "dashboard-next.png")
+            pairs.screenshot(path=str(ARTIFACTS / "dashboard-pairs.png"))
+            page.locator(".dv-mosaic").screenshot(
+                path=str(ARTIFACTS / "dashboard-mosaic.png")
+            )
+            assert second_text != first_text
+            assert second_img != first_img, "the displayed difference did not change"
+            assert page.locator(".dv-error").inner_text().strip() == ""
+        finally:
+            browser.close()
+    assert errors == [], "\n".join(errors)
