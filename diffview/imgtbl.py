@@ -123,13 +123,16 @@ def _cdelt_crota(h: fits.Header) -> tuple[float, float, float]:
         )
         cdelt2 = math.hypot(cd12, cd22)
         cdelt1 = math.copysign(math.hypot(cd11, cd21), cd11 * cd22 - cd12 * cd21)
-        return cdelt1, cdelt2, math.degrees(math.atan2(-cd12, cd22))
+        crota = math.degrees(math.atan2(-cd12, cd22))
+        if cd11 * cd22 - cd12 * cd21 > 0:  # flipped: wcstools turns the other way
+            crota = -crota
+        return cdelt1, cdelt2, crota % 360.0
     cdelt1, cdelt2 = float(h["CDELT1"]), float(h["CDELT2"])
     crota = float(h.get("CROTA2", 0.0))
     if cdelt1 > 0 and cdelt2 > 0 and abs(crota) > 90:  # mImgtbl's normalisation
         cdelt1, cdelt2 = -cdelt1, -cdelt2
         crota = crota - 180 if crota > 0 else crota + 180
-    return cdelt1, cdelt2, crota
+    return cdelt1, cdelt2, crota % 360.0  # wcstools keeps rotations in [0, 360)
 
 
 def _sexagesimal(ra: float, dec: float) -> tuple[str, str]:
@@ -209,6 +212,7 @@ def make_image_table(
     recursive: bool = False,
     corners: bool = True,
     area_files: bool = False,
+    absolute: bool | None = None,
 ) -> ImageTableResult:
     """
     The image table of every FITS image in a folder (mImgtbl).
@@ -223,6 +227,10 @@ def make_image_table(
         Add the corner columns ``ra1 .. dec4`` (as MontagePy's default).
     area_files : bool
         Include ``*_area.fits`` files (Montage skips them).
+    absolute : bool, optional
+        Write ``fname`` as a full path. Default: Montage's rule, full paths
+        when ``directory`` is absolute, else relative to it (Montage's
+        ``/name`` for a folder given with a trailing slash is not repeated).
 
     Returns
     -------
@@ -243,11 +251,14 @@ def make_image_table(
     (True, [])
     """
     root = Path(directory)
+    if absolute is None:
+        absolute = root.is_absolute()
     if not root.is_dir():
         raise InputError(f"Cannot access {directory}: not a folder")
     rows, badfits, badwcs = [], [], []
     for path in _fits_files(root, recursive, area_files):
         rel = str(path.relative_to(root))
+        fname = str(root / rel) if absolute else rel
         try:
             hdus = list(_image_hdus(path))
         except (OSError, ValueError, TypeError):
@@ -255,7 +266,7 @@ def make_image_table(
             continue
         for k, h in hdus:
             try:
-                rows.append(_row(h, rel, os.path.getsize(path), k, corners))
+                rows.append(_row(h, fname, os.path.getsize(path), k, corners))
             except (KeyError, ValueError, TypeError, ArithmeticError):
                 badwcs.append(f"{rel}[{k}]")
     for k, row in enumerate(rows):
