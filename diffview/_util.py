@@ -81,6 +81,12 @@ def area_name(name: str) -> str:
     return split_fits_name(name) + "_area.fits"
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike):
     """
@@ -104,6 +110,7 @@ def atomic_path(path: str | os.PathLike):
     os.close(fd)
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 is not what users expect
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

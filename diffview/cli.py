@@ -99,9 +99,9 @@ def _register_core(sub) -> None:
 
 
 def _registrars():
-    from . import _cli_fit, _cli_imgtbl
+    from . import _cli_fit, _cli_imgtbl, _cli_view
 
-    return [_cli_imgtbl.register, _cli_fit.register]
+    return [_cli_imgtbl.register, _cli_fit.register, _cli_view.register]
 
 
 def build_parser() -> argparse.ArgumentParser:

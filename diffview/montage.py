@@ -18,6 +18,7 @@ from ._montage_fit import (
     mFitplane,
 )
 from ._montage_imgtbl import mImgtbl
+from ._montage_viewer import mViewer
 
 __all__ = [
     "mImgtbl",
@@ -30,4 +31,5 @@ __all__ = [
     "mBgModel",
     "mBackground",
     "mBgExec",
+    "mViewer",
 ]

@@ -186,8 +186,10 @@ def difference_header(diff: Difference, template: fits.Header) -> fits.Header:
             "EXTEND",
         ):
             hdr.append((card.keyword, card.value, card.comment), end=True)
-    hdr["CRPIX1"] = diff.crpix[0]
-    hdr["CRPIX2"] = diff.crpix[1]
+    # cfitsio writes doubles with 15 significant digits ("%.15G"); so do we,
+    # so that CRPIX cards read back identical to Montage's
+    hdr["CRPIX1"] = float(f"{diff.crpix[0]:.15g}")
+    hdr["CRPIX2"] = float(f"{diff.crpix[1]:.15g}")
     return hdr
 
 
