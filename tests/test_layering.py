@@ -20,6 +20,11 @@ ENGINE = [
     "diffview.bgmodel",
     "diffview.quality",
     "diffview.demo",
+    "diffview.stretch",
+    "diffview.colortables",
+    "diffview.outlines",
+    "diffview.render",
+    "diffview.cli",
 ]
 
 
