@@ -355,6 +355,9 @@ def test_stretch_controls_change_the_norm(dash):
     assert norm.vmax == pytest.approx(np.nanmax(diff))
     # the colour bar follows the stretch, the histogram marks the new range
     assert dash.pairs.colorbar.norm is norm
+    np.testing.assert_allclose(
+        dash.pairs.colorbar_ax.get_xlim(), (np.nanmin(diff), np.nanmax(diff))
+    )
     assert dash.histogram.lo.get_xdata()[0] == pytest.approx(np.nanmin(diff))
     dash.vmax.value = "1.5"
     assert dash.pairs.images["difference"].norm.vmax == pytest.approx(1.5)

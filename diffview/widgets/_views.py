@@ -17,6 +17,7 @@ from ipympl.backend_nbagg import Canvas, FigureManager
 from matplotlib.collections import PolyCollection
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from .._util import InputError
 from ..mpl import MViewerNorm, draw_outlines
@@ -130,15 +131,28 @@ class PairPanels:
                 np.zeros((2, 2)), origin="lower", interpolation="nearest"
             )
         for ax in list(self.axes.values())[1:]:
-            ax.tick_params(labelleft=False)
+            # ticks on the first panel only: tick labels dominate the draw time
+            ax.xaxis.set_visible(False)
+            ax.yaxis.set_visible(False)
         self.clip = self.axes["residual"].imshow(
             np.zeros((2, 2, 4), np.float32), origin="lower", interpolation="nearest"
         )
-        cax = self.fig.add_subplot(grid[1, 2:])
-        self.colorbar = self.fig.colorbar(
-            self.images["difference"], cax=cax, orientation="horizontal"
+        # The colour bar: the difference's norm and colours along a linear
+        # data axis, so a non-linear stretch shows as where the colours change
+        # (one small image: a third of the draw time of a matplotlib Colorbar).
+        self.colorbar_ax = self.fig.add_subplot(grid[1, 2:])
+        self.colorbar = self.colorbar_ax.imshow(
+            np.linspace(0.0, 1.0, 512)[None, :],
+            aspect="auto",
+            origin="lower",
+            interpolation="nearest",
+            extent=(0.0, 1.0, 0.0, 1.0),
         )
-        self.colorbar.ax.tick_params(labelsize=7)
+        self.colorbar_ax.yaxis.set_visible(False)
+        self.colorbar_ax.xaxis.set_major_locator(MaxNLocator(6))
+        self.colorbar_ax.tick_params(labelsize=7)
+        self.axes["plus"].xaxis.set_major_locator(MaxNLocator(4, integer=True))
+        self.axes["plus"].yaxis.set_major_locator(MaxNLocator(4, integer=True))
         self.view: PairView | None = None
 
     def panel_at(self, ax) -> str | None:
@@ -163,12 +177,23 @@ class PairPanels:
             im.set_extent(extent)
             im.set_cmap(cmap)
             im.set_norm(norms[name])
+        self._show_colorbar(norms["difference"], cmap)
         self.clip.set_data(_clip_rgba(display_array(view.clipped) > 0))
         self.clip.set_extent(extent)
         ax = self.axes["plus"]
         ax.set_xlim(extent[0], extent[1])
         ax.set_ylim(extent[2], extent[3])
         self.fig.canvas.draw_idle()
+
+    def _show_colorbar(self, norm, cmap) -> None:
+        lo, hi = float(norm.vmin), float(norm.vmax)
+        if not hi > lo:
+            hi = lo + 1.0
+        self.colorbar.set_data(np.linspace(lo, hi, 512)[None, :])
+        self.colorbar.set_extent((lo, hi, 0.0, 1.0))
+        self.colorbar.set_cmap(cmap)
+        self.colorbar.set_norm(norm)
+        self.colorbar_ax.set_xlim(lo, hi)
 
     def restretch(self, stretch: Stretch) -> None:
         """Apply a new stretch to the current pair."""
@@ -183,7 +208,11 @@ class HistogramView:
         self.fig = _figure(figsize)
         self.ax = self.fig.add_axes((0.16, 0.2, 0.8, 0.72))
         self.ax.tick_params(labelsize=7)
-        self.ax.set_xlabel("difference", fontsize=8)
+        self.ax.xaxis.set_major_locator(MaxNLocator(5))
+        self.ax.yaxis.set_major_locator(MaxNLocator(4))
+        self.ax.set_xlabel(
+            "difference (red: fitted level, dashed: display range)", fontsize=7
+        )
         self.bins = bins
         self.steps = self.ax.stairs(
             np.zeros(1), np.array([0.0, 1.0]), fill=True, color="0.6"
@@ -191,7 +220,6 @@ class HistogramView:
         self.level = self.ax.axvline(0.0, color="red", lw=1.5, label="fit level")
         self.lo = self.ax.axvline(0.0, color="k", lw=1, ls="--", label="display range")
         self.hi = self.ax.axvline(1.0, color="k", lw=1, ls="--")
-        self.ax.legend(fontsize=7, loc="upper right")
 
     def show(self, data: np.ndarray, level: float, vmin: float, vmax: float) -> None:
         """Histogram of ``data`` with the level and the range ``vmin, vmax``."""
@@ -227,7 +255,10 @@ class MosaicView:
             np.zeros((2, 2)), origin="lower", interpolation="nearest"
         )
         self.outlines = draw_outlines(self.ax, [], color, 1.0)
-        self.selected = draw_outlines(self.ax, [], selected_color, 2.0)
+        # animated: left out of full draws, blitted on top (see show_selected)
+        self.selected = draw_outlines(self.ax, [], selected_color, 2.0, animated=True)
+        self._background = None
+        self.fig.canvas.mpl_connect("draw_event", self._on_draw)
         self.quality = PolyCollection(
             [], cmap="RdYlGn_r", alpha=0.6, edgecolors="none", zorder=3
         )
@@ -247,10 +278,26 @@ class MosaicView:
         self.outlines.set_segments([np.asarray(o, float) for o in outlines])
         self.fig.canvas.draw_idle()
 
+    def _on_draw(self, event) -> None:
+        """After a full draw: keep the picture without the selection, add it."""
+        canvas = self.fig.canvas
+        self._background = canvas.copy_from_bbox(self.fig.bbox)
+        self.ax.draw_artist(self.selected)
+
     def show_selected(self, outlines) -> None:
-        """Replace the highlighted outlines (pair outlines and overlap box)."""
+        """
+        Replace the highlighted outlines (pair outlines and overlap box).
+
+        Blitted over the last full draw: the mosaic is not re-rendered.
+        """
         self.selected.set_segments([np.asarray(o, float) for o in outlines])
-        self.fig.canvas.draw_idle()
+        canvas = self.fig.canvas
+        if self._background is None:
+            canvas.draw_idle()
+            return
+        canvas.restore_region(self._background)
+        self.ax.draw_artist(self.selected)
+        canvas.blit(self.fig.bbox)
 
     def show_quality(self, boxes, values, visible: bool = True) -> None:
         """Colour overlap boxes ``[(index, outline)]`` by ``values[index]``."""
