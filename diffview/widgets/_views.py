@@ -25,7 +25,14 @@ from ..mpl import montage_cmap as _montage_cmap
 from ..render import block_average
 from ._state import PairView, Stretch
 
-__all__ = ["PairPanels", "HistogramView", "MosaicView", "make_norm", "display_array"]
+__all__ = [
+    "PairPanels",
+    "HistogramView",
+    "MosaicView",
+    "make_norm",
+    "display_array",
+    "histogram_window",
+]
 
 PANELS = ("plus", "minus", "difference", "residual")
 #: Longest side of an array handed to imshow in the pair panels.
@@ -167,7 +174,8 @@ class PairPanels:
         self.view = view
         extent = _extent(view.bounds)
         cmap = montage_cmap(stretch.ct)
-        norms = {"plus": make_norm(view.plus, stretch)}
+        both = np.concatenate([view.plus.ravel(), view.minus.ravel()])
+        norms = {"plus": make_norm(both, stretch)}  # one norm for both images
         norms["minus"] = norms["plus"]
         norms["difference"] = make_norm(view.difference, stretch)
         norms["residual"] = make_norm(view.residual, stretch)
@@ -180,6 +188,11 @@ class PairPanels:
         self._show_colorbar(norms["difference"], cmap)
         self.clip.set_data(_clip_rgba(display_array(view.clipped) > 0))
         self.clip.set_extent(extent)
+        ny, nx = view.difference.shape
+        # square pixels, unless the overlap is a thin strip (then fill the panel)
+        aspect = "equal" if 0.25 <= ny / max(nx, 1) <= 4 else "auto"
+        for a in self.axes.values():
+            a.set_aspect(aspect, adjustable="box")
         ax = self.axes["plus"]
         ax.set_xlim(extent[0], extent[1])
         ax.set_ylim(extent[2], extent[3])
@@ -224,21 +237,57 @@ class HistogramView:
     def show(self, data: np.ndarray, level: float, vmin: float, vmax: float) -> None:
         """Histogram of ``data`` with the level and the range ``vmin, vmax``."""
         finite = data[np.isfinite(data)]
+        marks = [level] if np.isfinite(level) else []
+        lo, hi = histogram_window(finite, marks, (vmin, vmax))
         if finite.size:
-            counts, edges = np.histogram(finite, bins=self.bins)
+            # pixels beyond the window are counted in the end bins
+            counts, edges = np.histogram(
+                np.clip(finite, lo, hi), bins=self.bins, range=(lo, hi)
+            )
         else:
-            counts, edges = np.zeros(1), np.array([0.0, 1.0])
+            counts, edges = np.zeros(1), np.array([lo, hi])
         self.steps.set_data(counts, edges)
         self.level.set_xdata([level, level])
         self.level.set_visible(bool(np.isfinite(level)))
         self.lo.set_xdata([vmin, vmin])
         self.hi.set_xdata([vmax, vmax])
-        xs = [edges[0], edges[-1], vmin, vmax] + ([level] if np.isfinite(level) else [])
-        lo, hi = min(xs), max(xs)
-        pad = 0.02 * (hi - lo or 1.0)
-        self.ax.set_xlim(lo - pad, hi + pad)
+        self.ax.set_xlim(lo, hi)
         self.ax.set_ylim(0, max(1.0, float(counts.max())) * 1.08)
+        self.ax.set_title(
+            f"fitted level {level:.4g}, display range {vmin:.4g} .. {vmax:.4g}",
+            fontsize=7,
+        )
         self.fig.canvas.draw_idle()
+
+
+def histogram_window(
+    values: np.ndarray, marks=(), optional=(), width: float = 6.0
+) -> tuple[float, float]:
+    """
+    Histogram range: median +- ``width`` robust sigmas, widened to hold
+    ``marks``, and ``optional`` values when they are within twice that.
+
+    Examples
+    --------
+    >>> v = np.r_[np.random.default_rng(0).normal(0, 1, 1000), 500.0]
+    >>> lo, hi = histogram_window(v, marks=[8.0], optional=[500.0])
+    >>> bool(v.min() - 1 < lo < v.min()), bool(8 < hi < 9)  # 500 left out
+    (True, True)
+    """
+    if values.size == 0:
+        return 0.0, 1.0
+    p16, med, p84 = np.percentile(values, (16, 50, 84))
+    sigma = (p84 - p16) / 2 or float(np.ptp(values)) / 2 or 1.0
+    lo, hi = med - width * sigma, med + width * sigma
+    lo = max(lo, float(values.min()))
+    hi = min(hi, float(values.max()))
+    for x in optional:
+        if np.isfinite(x) and abs(x - med) <= 2 * width * sigma:
+            lo, hi = min(lo, x), max(hi, x)
+    for x in marks:
+        lo, hi = min(lo, x), max(hi, x)
+    pad = 0.03 * ((hi - lo) or 1.0)
+    return float(lo - pad), float(hi + pad)
 
 
 class MosaicView:
