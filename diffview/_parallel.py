@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 
-__all__ = ["run_tasks", "default_workers"]
+__all__ = ["run_tasks", "default_workers", "split_chunks", "chunked"]
 
 
 def default_workers() -> int:
@@ -17,19 +17,19 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _progress(total: int, desc: str, quiet: bool):
+def _progress(total: int, desc: str, quiet: bool, unit: str = "pair"):
     if quiet:
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, unit="pair", leave=False)
+    return tqdm(total=total, desc=desc, unit=unit, leave=False)
 
 
-def _ordered(futures, bar) -> Iterator:
-    for fut in futures:
+def _ordered(futures, bar, sizes) -> Iterator:
+    for fut, size in zip(futures, sizes, strict=True):
         result = fut.result()
         if bar is not None:
-            bar.update(1)
+            bar.update(size)
         yield result
 
 
@@ -41,6 +41,8 @@ def run_tasks(
     workers: int | None = None,
     quiet: bool = False,
     desc: str = "diffview",
+    sizes: Sequence[int] | None = None,
+    unit: str = "pair",
 ) -> Iterator:
     """
     Apply ``func`` to every task and yield the results in task order.
@@ -63,6 +65,11 @@ def run_tasks(
         Switch the progress bar off.
     desc : str
         Label of the progress bar.
+    sizes : sequence of int, optional
+        Units of work in each task (e.g. pairs in a chunk) for the progress
+        bar; default one per task.
+    unit : str
+        Name of a unit of work on the progress bar.
 
     Yields
     ------
@@ -76,25 +83,48 @@ def run_tasks(
     [1, 2, 3]
     """
     tasks = list(tasks)
-    bar = _progress(len(tasks), desc, quiet)
+    sizes = [1] * len(tasks) if sizes is None else list(sizes)
+    bar = _progress(sum(sizes), desc, quiet, unit)
     try:
         if executor is not None:
-            yield from _ordered([executor.submit(func, t) for t in tasks], bar)
+            yield from _ordered([executor.submit(func, t) for t in tasks], bar, sizes)
             return
         nworkers = default_workers() if workers is None else max(1, int(workers))
         nworkers = min(nworkers, max(1, len(tasks)))
         if nworkers == 1:
-            for task in tasks:
+            for task, size in zip(tasks, sizes, strict=True):
                 result = func(task)
                 if bar is not None:
-                    bar.update(1)
+                    bar.update(size)
                 yield result
             return
         with ProcessPoolExecutor(max_workers=nworkers) as pool:
-            yield from _ordered([pool.submit(func, t) for t in tasks], bar)
+            yield from _ordered([pool.submit(func, t) for t in tasks], bar, sizes)
     finally:
         if bar is not None:
             bar.close()
+
+
+def split_chunks(
+    items: Sequence, workers: int | None, executor=None, per_worker: int = 4
+) -> list[list]:
+    """
+    Contiguous chunks of ``items``, about ``per_worker`` per worker.
+
+    Neighbouring pairs share images, so contiguous chunks let a worker reuse
+    what it read; several chunks per worker keep the load balanced. One
+    worker and no executor gives one chunk.
+
+    Examples
+    --------
+    >>> [len(c) for c in split_chunks(list(range(10)), 2, per_worker=2)]
+    [3, 3, 3, 1]
+    """
+    n = default_workers() if workers is None else max(1, int(workers))
+    if executor is None and n == 1:
+        return [list(items)] if len(items) else []
+    size = max(1, -(-len(items) // (per_worker * n)))
+    return [list(items[k : k + size]) for k in range(0, len(items), size)]
 
 
 def chunked(items: Iterable, size: int) -> Iterator[list]:

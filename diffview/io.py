@@ -17,6 +17,7 @@ Images are opened memory-mapped and only the requested section is read
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import warnings
@@ -48,7 +49,11 @@ __all__ = [
     "write_template",
     "read_image",
     "read_image_box",
+    "read_box",
+    "image_geometry",
     "write_image",
+    "write_plain_image",
+    "card_image",
 ]
 
 _TYPES = {
@@ -814,3 +819,222 @@ def write_image(data: np.ndarray, header: fits.Header, path) -> None:
         raise InputError(f"Cannot write {path}: folder {path.parent} does not exist")
     with atomic_path(path) as tmp:
         hdu.writeto(tmp, overwrite=True, output_verify="silentfix")
+
+
+# --------------------------------------------------------------------------
+# Fast paths for plain float images (what Montage and diffview write)
+# --------------------------------------------------------------------------
+
+_LAYOUT_KEYS = {
+    "SIMPLE",
+    "BITPIX",
+    "NAXIS",
+    "NAXIS1",
+    "NAXIS2",
+    "NAXIS3",
+    "CRPIX1",
+    "CRPIX2",
+    "BSCALE",
+    "BZERO",
+}
+_PLAIN = {b"-64": ">f8", b"-32": ">f4"}
+
+
+def _plain_layout(path) -> tuple[dict, int] | None:
+    """Primary-header cards and data offset of a plain float image, else None.
+
+    Plain means: primary HDU, BITPIX -32/-64, no BSCALE/BZERO scaling, 2-D
+    (or NAXIS3 = 1). Anything else goes through astropy. Results are cached
+    by (path, size, modification time), so pairs sharing an image scan its
+    header once.
+    """
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return _cached_layout(os.fspath(path), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_layout(path: str, size: int, mtime: int) -> tuple[dict, int] | None:
+    cards: dict = {}
+    try:
+        with open(path, "rb") as fh:
+            for nblock in range(1, 100000):
+                block = fh.read(2880)
+                if len(block) < 2880:
+                    return None
+                for k in range(0, 2880, 80):
+                    key = block[k : k + 8].rstrip()
+                    if key == b"END":
+                        return (cards, nblock * 2880) if _is_plain(cards) else None
+                    name = key.decode("ascii", "replace")
+                    if name in _LAYOUT_KEYS and block[k + 8 : k + 10] == b"= ":
+                        cards[name] = block[k + 10 : k + 80].split(b"/")[0].strip()
+    except OSError:
+        return None
+    return None
+
+
+def _is_plain(cards: dict) -> bool:
+    try:
+        return (
+            cards.get("SIMPLE") == b"T"
+            and cards.get("BITPIX") in _PLAIN
+            and (
+                cards.get("NAXIS") == b"2"
+                or (cards.get("NAXIS") == b"3" and int(cards.get("NAXIS3")) == 1)
+            )
+            and float(cards.get("BSCALE", b"1") or 1) == 1.0
+            and float(cards.get("BZERO", b"0") or 0) == 0.0
+            and "NAXIS1" in cards
+            and "NAXIS2" in cards
+        )
+    except (TypeError, ValueError):
+        return False
+
+
+def image_geometry(path) -> tuple[tuple[int, int], tuple[float, float]]:
+    """
+    ``((NAXIS2, NAXIS1), (CRPIX1, CRPIX2))`` of an image, reading the header only.
+
+    Raises
+    ------
+    InputError
+        Missing file, not FITS, or no CRPIX/NAXIS cards.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.fits"
+    >>> write_image(np.zeros((2, 3)), fits.Header({"CRPIX1": 1.5, "CRPIX2": 4.0}), p)
+    >>> image_geometry(p)
+    ((2, 3), (1.5, 4.0))
+    """
+    layout = _plain_layout(path)
+    try:
+        if layout is not None and "CRPIX1" in layout[0] and "CRPIX2" in layout[0]:
+            c = layout[0]
+            return (
+                (int(c["NAXIS2"]), int(c["NAXIS1"])),
+                (float(c["CRPIX1"]), float(c["CRPIX2"])),
+            )
+        hdul, h = _open(path, 0)
+        with hdul:
+            hdr = h.header
+            return (
+                (int(hdr["NAXIS2"]), int(hdr["NAXIS1"])),
+                (float(hdr["CRPIX1"]), float(hdr["CRPIX2"])),
+            )
+    except (KeyError, ValueError, TypeError):
+        raise InputError(f"Image {path} has no NAXIS/CRPIX cards") from None
+
+
+def read_box(path, box) -> np.ndarray:
+    """
+    The pixels of a box of an image as float64: `read_image_box` without header.
+
+    Plain float images are memory-mapped directly (no astropy objects), so a
+    small box of a big image costs only its own pages.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.fits"
+    >>> write_image(np.arange(12.0).reshape(3, 4), fits.Header(), p)
+    >>> read_box(p, ((0, 1), (1, 3)))
+    array([[1., 2.]])
+    """
+    layout = _plain_layout(path)
+    if layout is None:
+        return read_image_box(path, box)[0]
+    cards, offset = layout
+    ny, nx = int(cards["NAXIS2"]), int(cards["NAXIS1"])
+    (j0, j1), (i0, i1) = box
+    if not (0 <= j0 <= j1 <= ny and 0 <= i0 <= i1 <= nx):
+        raise InputError(f"Image {path}: box {box} is outside its {ny}x{nx} pixels")
+    dtype = np.dtype(_PLAIN[cards["BITPIX"]])
+    if os.path.getsize(path) < offset + ny * nx * dtype.itemsize:
+        raise InputError(f"Image {path}: cannot read pixels (file is truncated)")
+    if j1 == j0 or i1 == i0:
+        return np.empty((j1 - j0, i1 - i0))
+    start = offset + j0 * nx * dtype.itemsize
+    nbytes = (j1 - j0) * nx * dtype.itemsize
+    if nbytes <= _READ_LIMIT:  # a few rows: one read is cheaper than a mapping
+        with open(path, "rb") as fh:
+            fh.seek(start)
+            rows = np.frombuffer(fh.read(nbytes), dtype=dtype).reshape(j1 - j0, nx)
+        return rows[:, i0:i1].astype(np.float64)
+    mm = np.memmap(path, dtype=dtype, mode="r", offset=start, shape=(j1 - j0, nx))
+    try:
+        return np.array(mm[:, i0:i1], dtype=np.float64)
+    finally:
+        del mm
+
+
+_READ_LIMIT = 4 << 20
+
+
+def card_image(key: str, value) -> str:
+    """
+    An 80-character FITS card image for an int, float or bool value.
+
+    Much cheaper than ``astropy.io.fits.Card(...).image`` when writing many
+    small files.
+
+    Examples
+    --------
+    >>> card_image("CRPIX1", 289.2434).rstrip()
+    'CRPIX1  =             289.2434'
+    """
+    if isinstance(value, bool):
+        text = "T" if value else "F"
+    elif isinstance(value, (int, np.integer)):
+        text = str(int(value))
+    else:
+        text = repr(float(value)).upper()
+        if "." not in text and "E" not in text and "N" not in text:
+            text += ".0"
+    return f"{key:<8}= {text:>20}".ljust(80)
+
+
+def write_plain_image(path, array: np.ndarray, cards: Sequence[str]) -> None:
+    """
+    Write a float64 image with the given header card images, atomically.
+
+    A fast writer for many small files: ``cards`` are 80-character card
+    images (``fits.Card.image``) without ``SIMPLE``, ``BITPIX``, ``NAXIS*``
+    or ``END``, which are written here from ``array``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "d.fits"
+    >>> write_plain_image(p, np.ones((2, 3)), [fits.Card("CRPIX1", 2.0).image])
+    >>> fits.getheader(p)["CRPIX1"], fits.getdata(p).shape
+    (2.0, (2, 3))
+    """
+    ny, nx = array.shape
+    head = [
+        card_image("SIMPLE", True),
+        card_image("BITPIX", -64),
+        card_image("NAXIS", 2),
+        card_image("NAXIS1", nx),
+        card_image("NAXIS2", ny),
+        *cards,
+        "END".ljust(80),
+    ]
+    text = "".join(head)
+    text += " " * (-len(text) % 2880)
+    data = np.ascontiguousarray(array, dtype=">f8").tobytes()
+    data += b"\0" * (-len(data) % 2880)
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise InputError(f"Cannot write {path}: folder {path.parent} does not exist")
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        _write_blocks(fh, text.encode("ascii"), data)
+
+
+def _write_blocks(fh, header: bytes, data: bytes) -> None:
+    fh.write(header)
+    fh.write(data)

@@ -18,13 +18,12 @@ import numpy as np
 from astropy.io import fits
 
 from . import io
-from ._parallel import run_tasks
+from ._parallel import run_tasks, split_chunks
 from ._util import (
     DiffviewError,
     InputError,
     PairError,
     area_name,
-    atomic_path,
     montage_file_path,
     split_fits_name,
 )
@@ -50,22 +49,18 @@ __all__ = [
 
 def _geometry(path: str, label: str):
     try:
-        hdr = fits.getheader(path)
-        shape = (int(hdr["NAXIS2"]), int(hdr["NAXIS1"]))
-        crpix = (float(hdr["CRPIX1"]), float(hdr["CRPIX2"]))
-    except (OSError, KeyError, ValueError, TypeError) as exc:
+        return io.image_geometry(path)
+    except DiffviewError as exc:
         raise PairError(f"{label} {path} missing or invalid FITS") from exc
-    return shape, crpix
 
 
 def _read_box(path, box, offset, label):
     (j0, j1), (i0, i1) = box
     local = ((j0 - offset[1], j1 - offset[1]), (i0 - offset[0], i1 - offset[0]))
     try:
-        data, _ = io.read_image_box(path, local)
+        return io.read_box(path, local)
     except DiffviewError as exc:
         raise PairError(f"{label} {path} missing or invalid FITS") from exc
-    return data
 
 
 def _flux_name(name: str) -> str:
@@ -133,6 +128,29 @@ def compute_difference(
     if not isinstance(template, fits.Header):
         template = io.read_template(template)
     tshape, tcrpix = _template_geometry(template)
+    return _difference_files(
+        plus,
+        minus,
+        tshape,
+        tcrpix,
+        no_areas=no_areas,
+        factor=factor,
+        montage_edges=montage_edges,
+        ids=ids,
+    )
+
+
+def _difference_files(
+    plus,
+    minus,
+    tshape,
+    tcrpix,
+    *,
+    no_areas=False,
+    factor=1.0,
+    montage_edges=False,
+    ids=(None, None),
+) -> Difference:
     names = [str(plus), str(minus)]
     geo = []
     for name in names:
@@ -175,30 +193,61 @@ def difference_header(diff: Difference, template: fits.Header) -> fits.Header:
     hdr["NAXIS"] = 2
     hdr["NAXIS1"] = diff.shape[1]
     hdr["NAXIS2"] = diff.shape[0]
-    for card in template.cards:
-        if card.keyword not in (
-            "SIMPLE",
-            "BITPIX",
-            "NAXIS",
-            "NAXIS1",
-            "NAXIS2",
-            "END",
-            "EXTEND",
-        ):
-            hdr.append((card.keyword, card.value, card.comment), end=True)
-    # cfitsio writes doubles with 15 significant digits ("%.15G"); so do we,
-    # so that CRPIX cards read back identical to Montage's
-    hdr["CRPIX1"] = float(f"{diff.crpix[0]:.15g}")
-    hdr["CRPIX2"] = float(f"{diff.crpix[1]:.15g}")
+    for image in difference_cards(diff, template_cards(template)):
+        hdr.append(fits.Card.fromstring(image), end=True)
     return hdr
 
 
-def write_difference(diff: Difference, out, template: fits.Header) -> tuple[str, str]:
+_GEOMETRY_KEYS = ("SIMPLE", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "END", "EXTEND")
+
+
+def template_cards(template: fits.Header) -> list[str]:
+    """
+    The template's card images that a difference header copies.
+
+    Examples
+    --------
+    >>> t = fits.Header({"NAXIS": 2, "NAXIS1": 10, "CRPIX1": 5.0})
+    >>> [c.split("=")[0].strip() for c in template_cards(t)]
+    ['CRPIX1']
+    """
+    return [card.image for card in template.cards if card.keyword not in _GEOMETRY_KEYS]
+
+
+def difference_cards(diff: Difference, cards: list[str]) -> list[str]:
+    """
+    Card images of a difference: the template's, with the crop's CRPIX.
+
+    CRPIX is written with 15 significant digits, as cfitsio writes doubles
+    (``%.15G``), so the cards read back identical to Montage's.
+
+    Examples
+    --------
+    >>> d = Difference(np.zeros((2, 3)), np.ones((2, 3)), (2.0, 1.0),
+    ...                ((3, 5), (3, 6)))
+    >>> difference_cards(d, [fits.Card("CRPIX1", 5.0).image])[0].split("/")[0].strip()
+    'CRPIX1  =                  2.0'
+    """
+    crpix = {
+        "CRPIX1": float(f"{diff.crpix[0]:.15g}"),
+        "CRPIX2": float(f"{diff.crpix[1]:.15g}"),
+    }
+    out = []
+    for image in cards:
+        key = image[:8].rstrip()
+        out.append(io.card_image(key, crpix.pop(key)) if key in crpix else image)
+    out.extend(io.card_image(k, v) for k, v in crpix.items())
+    return out
+
+
+def write_difference(diff: Difference, out, template) -> tuple[str, str]:
     """
     Write ``out`` (``.fits`` appended if missing) and its ``_area.fits``.
 
-    Both files are float64 with the template's cards; each is written under a
-    temporary name and renamed, so an interrupted run leaves no partial file.
+    Both files are float64 with the template's cards (``template`` is a
+    header, or its `template_cards` computed once for many pairs); each is
+    written under a temporary name and renamed, so an interrupted run leaves
+    no partial file.
 
     Returns
     -------
@@ -217,13 +266,11 @@ def write_difference(diff: Difference, out, template: fits.Header) -> tuple[str,
     ('d.fits', 'd_area.fits')
     """
     base = split_fits_name(str(out))
-    hdr = difference_header(diff, template)
+    cards = template if isinstance(template, list) else template_cards(template)
+    cards = difference_cards(diff, cards)
     names = (base + ".fits", base + "_area.fits")
     for name, array in zip(names, (diff.array, diff.area), strict=True):
-        with atomic_path(name) as tmp:
-            fits.PrimaryHDU(np.asarray(array, dtype=">f8"), hdr).writeto(
-                tmp, overwrite=True, output_verify="silentfix"
-            )
+        io.write_plain_image(name, array, cards)
     return names
 
 
@@ -302,13 +349,18 @@ def resolve_inside(folder, name: str, what: str) -> str:
     return path
 
 
-def _diff_task(task):
-    ov, plus, minus, out, template, opts = task
+def _diff_task(task, ctx):
+    ov, plus, minus, out = task
     try:
-        diff = compute_difference(
-            plus, minus, template, ids=(ov.cntr1, ov.cntr2), **opts
+        diff = _difference_files(
+            plus,
+            minus,
+            ctx["shape"],
+            ctx["crpix"],
+            ids=(ov.cntr1, ov.cntr2),
+            **ctx["opts"],
         )
-        write_difference(diff, out, template)
+        write_difference(diff, out, ctx["cards"])
         return True, "", diff.stats
     except PairError as exc:
         return False, f"{plus} - {minus}: {exc}", None
@@ -316,14 +368,50 @@ def _diff_task(task):
         return False, f"{plus} - {minus}: {type(exc).__name__}: {exc}", None
 
 
-def _pair_task(ov: Overlap, path, diffdir, template, opts):
+def _diff_chunk(chunk):
+    tasks, ctx = chunk
+    return [_diff_task(t, ctx) for t in tasks]
+
+
+def _pair_task(ov: Overlap, path, diffdir):
     try:
         plus = resolve_inside(path, ov.plus, "image")
         minus = resolve_inside(path, ov.minus, "image")
         out = resolve_inside(diffdir, ov.diff, "difference")
     except PairError as exc:
         return None, f"{ov.plus} - {ov.minus}: {exc}"
-    return (ov, plus, minus, out, template, opts), None
+    return (ov, plus, minus, out), None
+
+
+#: Below this estimated single-process time (seconds) a run stays in this
+#: process: starting a pool of workers costs more than it saves.
+POOL_THRESHOLD = 1.0
+_SECONDS_PER_PAIR = 1e-3  # reading, writing and bookkeeping of one pair
+_SECONDS_PER_PIXEL = 4e-8  # arithmetic and I/O per overlap pixel
+
+
+def _worth_a_pool(tasks, ctx) -> bool:
+    """Whether the run is big enough for a process pool (headers only)."""
+    pixels, geo = 0, {}
+    for _, plus, minus, _ in tasks:
+        try:
+            (s1, c1), (s2, c2) = (
+                geo.setdefault(n, io.image_geometry(_flux_name(n)))
+                for n in (plus, minus)
+            )
+        except DiffviewError:
+            continue  # counted as a failure later
+        box = overlap_box(
+            ctx["shape"],
+            template_offset(ctx["crpix"], c1),
+            s1,
+            template_offset(ctx["crpix"], c2),
+            s2,
+        )
+        if box:
+            pixels += (box[0][1] - box[0][0]) * (box[1][1] - box[1][0])
+    estimate = len(tasks) * _SECONDS_PER_PAIR + pixels * _SECONDS_PER_PIXEL
+    return estimate > POOL_THRESHOLD
 
 
 def diffexec(
@@ -358,7 +446,9 @@ def diffexec(
     executor : concurrent.futures.Executor, optional
         Where pairs run, e.g. ``client.get_executor()`` of a dask cluster.
     workers : int, optional
-        Local processes when no executor is given (default: all cores).
+        Local processes when no executor is given. Default: all cores, or
+        this process alone when the run is too small for a pool to pay
+        (estimated under `POOL_THRESHOLD` seconds from the overlap sizes).
     quiet : bool
         No progress bar.
 
@@ -390,24 +480,35 @@ def diffexec(
         if isinstance(diffs_table, (list, tuple))
         else io.read_diffs_table(diffs_table)
     )
-    opts = {"no_areas": no_areas, "montage_edges": montage_edges}
+    shape, crpix = _template_geometry(template)
+    ctx = {
+        "shape": shape,
+        "crpix": crpix,
+        "cards": template_cards(template),
+        "opts": {"no_areas": no_areas, "montage_edges": montage_edges},
+    }
     result = DiffExecResult(count=len(overlaps))
     tasks = []
     for ov in overlaps:
-        task, err = _pair_task(ov, str(path), str(diffdir), template, opts)
+        task, err = _pair_task(ov, str(path), str(diffdir))
         if err:
             result.failures.append((ov, err))
         else:
             tasks.append(task)
+    if workers is None and executor is None and not _worth_a_pool(tasks, ctx):
+        workers = 1
+    chunks = split_chunks(tasks, workers, executor)
     outcomes = run_tasks(
-        _diff_task,
-        tasks,
+        _diff_chunk,
+        [(c, ctx) for c in chunks],
         executor=executor,
         workers=workers,
         quiet=quiet,
         desc="differences",
+        sizes=[len(c) for c in chunks],
     )
-    for task, (ok, msg, stats) in zip(tasks, outcomes, strict=True):
+    done = [o for part in outcomes for o in part]
+    for task, (ok, msg, stats) in zip(tasks, done, strict=True):
         if ok:
             result.stats[task[0].diff] = stats
         else:

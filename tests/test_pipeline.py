@@ -9,6 +9,7 @@ from astropy.io import fits
 from conftest import make_template, write_hdr, write_projected
 
 from diffview import io
+from diffview import io as dvio
 from diffview._util import InputError, PairError
 from diffview.geometry import find_overlaps
 from diffview.models import Overlap
@@ -249,22 +250,21 @@ def test_interrupted_run_leaves_no_partial_file_and_rerun_completes(
     pairs = [Overlap(0, 1, "a.fits", "b.fits", "diff.000000.000001.fits")]
     tmpl = io.read_template(tiny_field["hdr"])
     calls = {"n": 0}
-    real_writeto = fits.PrimaryHDU.writeto
+    real_write = dvio._write_blocks
 
-    def dying_writeto(self, name, *a, **k):
+    def dying_write(fh, header, data):
         calls["n"] += 1
-        if calls["n"] == 2:  # die while writing the area file
-            with open(name, "wb") as fh:
-                fh.write(b"SIMPLE  =")
+        if calls["n"] == 2:  # die half-way through the area file
+            fh.write(header[:100])
             raise KeyboardInterrupt
-        return real_writeto(self, name, *a, **k)
+        return real_write(fh, header, data)
 
-    monkeypatch.setattr(fits.PrimaryHDU, "writeto", dying_writeto)
+    monkeypatch.setattr(dvio, "_write_blocks", dying_write)
     with pytest.raises(KeyboardInterrupt):
         diffexec(tiny_field["proj"], pairs, tmpl, root / "o", workers=1, quiet=True)
     # the flux file was complete and renamed; no truncated area file exists
     assert sorted(os.listdir(root / "o")) == ["diff.000000.000001.fits"]
-    monkeypatch.setattr(fits.PrimaryHDU, "writeto", real_writeto)
+    monkeypatch.setattr(dvio, "_write_blocks", real_write)
     r = diffexec(tiny_field["proj"], pairs, tmpl, root / "o", workers=1, quiet=True)
     assert r.failed == 0
     assert sorted(os.listdir(root / "o")) == [

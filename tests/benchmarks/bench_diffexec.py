@@ -1,0 +1,134 @@
+"""
+Benchmark: diffview's diffexec against MontagePy's mDiffExec on the m17 sample.
+
+Run by hand (not part of the test run)::
+
+    python tests/benchmarks/bench_diffexec.py [--preset m17] [--repeat 3]
+
+Prints the median wall time of each on the same inputs in the same run, their
+ratio (target <= 0.25 on 2 cores), and the peak memory of a one-worker run
+(traced numpy/Python allocations) next to the size of the largest pair, to
+show that memory follows the largest pair and not the number of pairs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+
+def _time(func, repeat):
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def _fresh(path: Path) -> Path:
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir()
+    return path
+
+
+def main(argv=None) -> None:
+    from MontagePy.main import mDiffExec
+
+    from diffview import io
+    from diffview.datasets import write_sample
+    from diffview.engine import AREA_TOLERANCE  # noqa: F401 - engine is loaded
+    from diffview.geometry import overlap_box, template_offset
+    from diffview.pipeline import diffexec
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    ap.add_argument("--preset", default="m17")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--workers", type=int, default=None)
+    args = ap.parse_args(argv)
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench_diffexec_"))
+    s = write_sample(tmp / "sample", args.preset, quiet=True)
+    npairs = len(s.overlaps)
+    out_m, out_d = tmp / "m", tmp / "d"
+
+    def run_montage():
+        res = mDiffExec(
+            str(s.proj_dir),
+            str(s.diffs_tbl),
+            str(s.template),
+            str(_fresh(out_m)),
+            False,
+            0,
+        )
+        assert res["status"] == "0" and res["failed"] == 0, res
+
+    def run_diffview(workers=args.workers):
+        r = diffexec(
+            s.proj_dir,
+            s.diffs_tbl,
+            s.template,
+            _fresh(out_d),
+            workers=workers,
+            quiet=True,
+        )
+        assert r.failed == 0, r.failures
+
+    run_diffview()  # warm caches and imports for both
+    t_m = _time(run_montage, args.repeat)
+    t_d = _time(run_diffview, args.repeat)
+    t_1 = _time(lambda: run_diffview(1), args.repeat)
+
+    # peak memory of an in-process (1 worker) run vs the largest pair
+    tmpl = io.read_template(s.template)
+    tshape = (tmpl["NAXIS2"], tmpl["NAXIS1"])
+    tcrpix = (tmpl["CRPIX1"], tmpl["CRPIX2"])
+    geo = {}
+    for ov in s.overlaps:
+        for name in (ov.plus, ov.minus):
+            if name not in geo:
+                from astropy.io import fits
+
+                h = fits.getheader(s.proj_dir / name)
+                geo[name] = (
+                    template_offset(tcrpix, (h["CRPIX1"], h["CRPIX2"])),
+                    (h["NAXIS2"], h["NAXIS1"]),
+                )
+    largest = 0
+    for ov in s.overlaps:
+        (o1, sh1), (o2, sh2) = geo[ov.plus], geo[ov.minus]
+        box = overlap_box(tshape, o1, sh1, o2, sh2)
+        if box:
+            largest = max(largest, (box[0][1] - box[0][0]) * (box[1][1] - box[1][0]))
+    tracemalloc.start()
+    run_diffview(1)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+
+    print(
+        f"preset {args.preset}: {npairs} pairs, {os.cpu_count()} cores, "
+        f"load {os.getloadavg()[0]:.1f}"
+    )
+    print(f"MontagePy mDiffExec      : {t_m:8.3f} s")
+    print(
+        f"diffview diffexec (pool) : {t_d:8.3f} s   ratio {t_d / t_m:.3f} "
+        f"(target <= 0.25)"
+    )
+    print(f"diffview diffexec (1 cpu): {t_1:8.3f} s   ratio {t_1 / t_m:.3f}")
+    print(
+        f"peak traced memory, 1 worker: {peak / 2**20:.1f} MiB; largest pair box "
+        f"{largest} px = {largest * 8 / 2**20:.2f} MiB per float64 array; "
+        f"all {npairs} pairs' boxes would be "
+        f"{sum(1 for _ in s.overlaps) * largest * 8 / 2**20:.0f} MiB"
+    )
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
