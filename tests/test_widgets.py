@@ -191,6 +191,30 @@ def test_explore_computes_missing_diffs_fits_and_preview(dash, work):
     assert [v for _, v in dash.table.options] == ex.order
 
 
+def test_progress_reports_every_stage(tmp_path):
+    from diffview.widgets import load_workspace
+
+    root = make_work(tmp_path / "w", mosaic=False)
+    calls = []
+    ws = load_workspace(root, progress=lambda *a: calls.append(a))
+    stages = [c[0] for c in calls]
+    assert stages[0] == "differences" and stages[-1] == "preview"
+    assert ("differences", 11, 11) in calls and ("fits", 11, 11) in calls
+    assert ("preview", 6, 6) in calls
+    assert len(ws.fits) == 11
+    # a second load finds the differences on disk: nothing left to compute
+    calls.clear()
+    load_workspace(root, progress=lambda *a: calls.append(a))
+    assert ("differences", 0, 0) in calls
+
+
+def test_load_error_is_shown_in_the_dashboard(tmp_path):
+    d = explore(tmp_path / "nope", background=False)
+    assert "work folder not found" in d.error_text
+    assert d.explorer is None
+    d.close()
+
+
 def test_background_load_without_mosaic_builds_preview(tmp_path):
     root = make_work(tmp_path / "w", mosaic=False)
     d = Dashboard(root, background=True).wait(60)

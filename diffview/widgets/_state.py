@@ -94,6 +94,15 @@ class PairView:
     fit : PlaneFit or None
     error : str
         Why the pair has no difference (empty when it has one).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from diffview.datasets import write_sample
+    >>> ex = Explorer(write_sample(tempfile.mkdtemp(), "small"))
+    >>> v = ex.pair_view()
+    >>> v.plus.shape == v.minus.shape == v.difference.shape == v.residual.shape
+    True
     """
 
     index: int

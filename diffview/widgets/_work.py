@@ -63,6 +63,13 @@ class WorkFolder:
         Folder of the differences (created when differences are computed).
     diffs_tbl, fits_tbl, corrections_tbl, mosaic : Path or None
         Optional files; missing ones are computed in memory.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> f = WorkFolder(Path("p"), Path("images.tbl"), Path("t.hdr"), Path("d"))
+    >>> f.fits_tbl is None
+    True
     """
 
     proj_dir: Path
@@ -196,6 +203,11 @@ class Preview:
     extent : tuple of float
         ``(left, right, bottom, top)`` in 0-based template pixel coordinates
         (pixel centres at integers), for ``imshow(origin="lower")``.
+
+    Examples
+    --------
+    >>> Preview(np.zeros((2, 3)), 4, (-0.5, 11.5, -0.5, 7.5)).factor
+    4
     """
 
     array: np.ndarray
@@ -228,6 +240,14 @@ class Workspace:
     corrections : list of Correction
         Corrections solved (or read) from all the fits.
     preview : Preview or None
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from diffview.datasets import write_sample
+    >>> ws = load_workspace(write_sample(tempfile.mkdtemp(), "small"))
+    >>> ws.template_shape == ws.preview.array.shape
+    True
     """
 
     folder: WorkFolder
@@ -513,7 +533,17 @@ def load_workspace(
 
 
 def as_fits_list(ws: Workspace) -> list[PlaneFit]:
-    """The fits of a workspace in overlap-table order."""
+    """
+    The fits of a workspace in overlap-table order.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from diffview.datasets import write_sample
+    >>> ws = load_workspace(write_sample(tempfile.mkdtemp(), "small"))
+    >>> len(as_fits_list(ws)) == len(ws.fits)
+    True
+    """
     out = []
     for ov in ws.overlaps:
         f = ws.fits.get((ov.cntr1, ov.cntr2))
