@@ -346,6 +346,40 @@ def test_panels_share_zoom(dash):
     assert axes["residual"].get_xlim() == (10, 20)
 
 
+def test_large_pair_is_averaged_and_zoom_shows_full_resolution():
+    from diffview.widgets import PairView, Stretch
+    from diffview.widgets._views import PairPanels
+
+    rng = np.random.default_rng(3)
+    big = rng.normal(size=(1200, 300))
+    view = PairView(
+        0, big + 5, big + 4, big, big - 0.5, big > 2.5, ((100, 1300), (50, 350)), None
+    )
+    panels = PairPanels()
+    panels.show(view, Stretch())
+    shown = np.asarray(panels.images["difference"].get_array())
+    assert max(shown.shape) <= PANEL_PIXELS and panels.factor == 3
+    assert shown.shape == (400, 100)
+    # zoom on 80 x 60 template pixels: the visible part at full resolution
+    ax = panels.axes["residual"]
+    ax.set_xlim(99.5, 159.5)
+    ax.set_ylim(599.5, 679.5)
+    assert panels.factor == 1
+    np.testing.assert_array_equal(
+        np.asarray(panels.images["difference"].get_array()), big[500:580, 50:110]
+    )
+    np.testing.assert_array_equal(
+        np.asarray(panels.images["plus"].get_array()), big[500:580, 50:110] + 5
+    )
+    assert panels.images["plus"].get_extent() == [99.5, 159.5, 599.5, 679.5]
+    assert panels.clip.get_array().shape == (80, 60, 4)
+    # zooming out again averages again
+    ax.set_xlim(49.5, 349.5)
+    ax.set_ylim(99.5, 1299.5)
+    assert panels.factor == 3
+    panels.fig.canvas.close()
+
+
 def test_large_difference_is_block_averaged_before_imshow(dash):
     from diffview.widgets._views import display_array
 

@@ -161,6 +161,11 @@ class PairPanels:
         self.axes["plus"].xaxis.set_major_locator(MaxNLocator(4, integer=True))
         self.axes["plus"].yaxis.set_major_locator(MaxNLocator(4, integer=True))
         self.view: PairView | None = None
+        self._region = None
+        self._updating = False
+        # zoom and pan re-cut the visible pixels (shared: one callback is enough)
+        self.axes["plus"].callbacks.connect("xlim_changed", self._on_limits)
+        self.axes["plus"].callbacks.connect("ylim_changed", self._on_limits)
 
     def panel_at(self, ax) -> str | None:
         """Name of the panel drawn in ``ax`` (None for other axes)."""
@@ -181,22 +186,72 @@ class PairPanels:
         norms["residual"] = make_norm(view.residual, stretch)
         for name in PANELS:
             im = self.images[name]
-            im.set_data(display_array(view.panel(name)))
-            im.set_extent(extent)
             im.set_cmap(cmap)
             im.set_norm(norms[name])
         self._show_colorbar(norms["difference"], cmap)
-        self.clip.set_data(_clip_rgba(display_array(view.clipped) > 0))
-        self.clip.set_extent(extent)
+        self._region = None
+        self._show_region(extent)
         ny, nx = view.difference.shape
         # square pixels, unless the overlap is a thin strip (then fill the panel)
         aspect = "equal" if 0.25 <= ny / max(nx, 1) <= 4 else "auto"
         for a in self.axes.values():
             a.set_aspect(aspect, adjustable="box")
         ax = self.axes["plus"]
-        ax.set_xlim(extent[0], extent[1])
-        ax.set_ylim(extent[2], extent[3])
+        self._updating = True
+        try:
+            ax.set_xlim(extent[0], extent[1])
+            ax.set_ylim(extent[2], extent[3])
+        finally:
+            self._updating = False
         self.fig.canvas.draw_idle()
+
+    def _show_region(self, limits) -> None:
+        """
+        Show the pixels inside ``limits`` (left, right, bottom, top).
+
+        Arrays larger than `PANEL_PIXELS` are block-averaged; zooming in
+        shows the visible part at up to full resolution.
+        """
+        view = self.view
+        (j0, _), (i0, _) = view.bounds
+        ny, nx = view.difference.shape
+        x0, x1 = sorted(limits[:2])
+        y0, y1 = sorted(limits[2:])
+        c0 = int(np.clip(np.floor(x0 + 0.5) - i0, 0, nx - 1))
+        c1 = int(np.clip(np.ceil(x1 + 0.5) - i0, c0 + 1, nx))
+        r0 = int(np.clip(np.floor(y0 + 0.5) - j0, 0, ny - 1))
+        r1 = int(np.clip(np.ceil(y1 + 0.5) - j0, r0 + 1, ny))
+        if max(ny, nx) <= PANEL_PIXELS:  # always shown whole, at full resolution
+            r0, r1, c0, c1 = 0, ny, 0, nx
+        factor = max(1, math.ceil(max(r1 - r0, c1 - c0) / PANEL_PIXELS))
+        region = (r0, r1, c0, c1, factor)
+        if region == self._region:
+            return
+        self._region = region
+        extent = (i0 + c0 - 0.5, i0 + c1 - 0.5, j0 + r0 - 0.5, j0 + r1 - 0.5)
+        for name in PANELS:
+            sub = view.panel(name)[r0:r1, c0:c1]
+            im = self.images[name]
+            im.set_data(sub if factor == 1 else block_average(sub, factor))
+            im.set_extent(extent)
+        mask = view.clipped[r0:r1, c0:c1]
+        if factor > 1:
+            mask = block_average(mask.astype(float), factor) > 0
+        self.clip.set_data(_clip_rgba(mask))
+        self.clip.set_extent(extent)
+
+    def _on_limits(self, ax) -> None:
+        if self.view is not None and not self._updating:
+            self._updating = True
+            try:
+                self._show_region((*ax.get_xlim(), *ax.get_ylim()))
+            finally:
+                self._updating = False
+
+    @property
+    def factor(self) -> int:
+        """Block-averaging factor of the arrays shown now (1: full resolution)."""
+        return self._region[4] if self._region else 1
 
     def _show_colorbar(self, norm, cmap) -> None:
         lo, hi = float(norm.vmin), float(norm.vmax)
