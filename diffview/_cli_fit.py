@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 from . import io
 from ._util import InputError
 from .bgmodel import MODES, image_geometry, solve_direct, solve_montage
@@ -96,6 +98,7 @@ def _bgmodel_cmd(args) -> int:
             fits,
             level_only=mode == 1,
             robust=args.robust,
+            regularize="auto" if args.prior else None,
             useall=args.useall,
             exclude_pairs=pairs,
             exclude_images=args.exclude_image,
@@ -215,8 +218,16 @@ def _register_model(sub) -> None:
     )
     p.add_argument(
         "--robust",
-        action="store_true",
-        help="with --direct: down-weight outlying fits (Huber)",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="with --direct: down-weight outlying fits (Huber; default on)",
+    )
+    p.add_argument(
+        "--no-prior",
+        dest="prior",
+        action="store_false",
+        help="with --direct: plain weighted least squares (the point Montage's "
+        "iteration converges to) instead of the evidence-weighted prior",
     )
     p.add_argument(
         "--exclude-pair",
