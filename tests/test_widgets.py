@@ -380,6 +380,37 @@ def test_large_pair_is_averaged_and_zoom_shows_full_resolution():
     panels.fig.canvas.close()
 
 
+def test_mosaic_zoom_reads_the_mosaic_at_finer_resolution(tmp_path):
+    from diffview.widgets import Preview
+    from diffview.widgets._views import MosaicView
+    from diffview.widgets._work import _strip_average
+
+    big = np.random.default_rng(5).normal(size=(2000, 1700)).astype(np.float32)
+    path = tmp_path / "mosaic.fits"
+    fits.PrimaryHDU(big).writeto(path)
+    small = _strip_average(path, big.shape, 3)
+    ioff, joff = 10, 20  # the mosaic starts at template pixel (10, 20)
+    h, w = small.shape
+    extent = (ioff - 0.5, ioff - 0.5 + 3 * w, joff - 0.5, joff - 0.5 + 3 * h)
+    prev = Preview(small, 3, extent, str(path), (ioff, joff))
+    view = MosaicView()
+    view.load(prev, [])
+    assert np.asarray(view.image.get_array()).shape == (667, 567)
+    assert not view.zoomed
+    view.ax.set_xlim(ioff + 100 - 0.5, ioff + 300 - 0.5)
+    view.ax.set_ylim(joff + 50 - 0.5, joff + 250 - 0.5)
+    assert view.zoomed
+    np.testing.assert_array_equal(
+        np.asarray(view.image.get_array()), big[50:250, 100:300]
+    )
+    assert view.image.get_extent() == [109.5, 309.5, 69.5, 269.5]
+    view.ax.set_xlim(*extent[:2])
+    view.ax.set_ylim(*extent[2:])
+    assert not view.zoomed
+    assert np.asarray(view.image.get_array()).shape == (667, 567)
+    view.fig.canvas.close()
+
+
 def test_large_difference_is_block_averaged_before_imshow(dash):
     from diffview.widgets._views import display_array
 

@@ -369,18 +369,49 @@ class MosaicView:
         self.quality.set_visible(False)
         self.ax.add_collection(self.quality)
         self.quality_index: list[int] = []
+        self.preview = None
+        self.zoomed = False
+        self._updating = False
+        self.ax.callbacks.connect("xlim_changed", self._on_limits)
+        self.ax.callbacks.connect("ylim_changed", self._on_limits)
 
     def load(self, preview, outlines, stretch: Stretch = MOSAIC_STRETCH) -> None:
         """Show a `Preview` of the mosaic and every image outline."""
-        if preview is not None:
-            self.image.set_data(preview.array)
-            self.image.set_extent(preview.extent)
-            self.image.set_cmap(montage_cmap(stretch.ct))
-            self.image.set_norm(_safe_norm(preview.array, stretch))
-            self.ax.set_xlim(preview.extent[0], preview.extent[1])
-            self.ax.set_ylim(preview.extent[2], preview.extent[3])
-        self.outlines.set_segments([np.asarray(o, float) for o in outlines])
+        self._updating = True
+        try:
+            if preview is not None:
+                self.preview = preview
+                self._show_preview()
+                self.image.set_cmap(montage_cmap(stretch.ct))
+                self.image.set_norm(_safe_norm(preview.array, stretch))
+                self.ax.set_xlim(preview.extent[0], preview.extent[1])
+                self.ax.set_ylim(preview.extent[2], preview.extent[3])
+            self.outlines.set_segments([np.asarray(o, float) for o in outlines])
+        finally:
+            self._updating = False
         self.fig.canvas.draw_idle()
+
+    def _show_preview(self) -> None:
+        self.image.set_data(self.preview.array)
+        self.image.set_extent(self.preview.extent)
+        self.zoomed = False
+
+    def _on_limits(self, ax) -> None:
+        """Zoomed in: the visible part of the mosaic file, finer than the preview."""
+        if self._updating or self.preview is None:
+            return
+        self._updating = True
+        try:
+            part = self.preview.region((*ax.get_xlim(), *ax.get_ylim()))
+            if part is None:
+                if self.zoomed:
+                    self._show_preview()
+            else:
+                self.image.set_data(part[0])
+                self.image.set_extent(part[1])
+                self.zoomed = True
+        finally:
+            self._updating = False
 
     def _on_draw(self, event) -> None:
         """After a full draw: keep the picture without the selection, add it."""

@@ -203,6 +203,11 @@ class Preview:
     extent : tuple of float
         ``(left, right, bottom, top)`` in 0-based template pixel coordinates
         (pixel centres at integers), for ``imshow(origin="lower")``.
+    source : str or None
+        The mosaic file, when the preview was made from one (`region` reads
+        zoomed-in parts of it).
+    offset : tuple of int
+        ``(ioff, joff)`` of the mosaic's first pixel in the template.
 
     Examples
     --------
@@ -213,6 +218,46 @@ class Preview:
     array: np.ndarray
     factor: int
     extent: tuple
+    source: str | None = None
+    offset: tuple = (0, 0)
+
+    def region(self, limits, max_pixels: int = PREVIEW_SIZE):
+        """
+        The part of the mosaic inside ``limits``, finer than the preview.
+
+        Parameters
+        ----------
+        limits : tuple of float
+            ``(left, right, bottom, top)`` in template pixel coordinates.
+        max_pixels : int
+            Longest side of the returned array.
+
+        Returns
+        -------
+        tuple or None
+            ``(array, extent)`` read from the mosaic file and block-averaged
+            to at most ``max_pixels``; None when the preview is as fine (or
+            there is no mosaic file).
+        """
+        if self.source is None:
+            return None
+        hdr = afits.getheader(self.source)
+        ny, nx = int(hdr["NAXIS2"]), int(hdr["NAXIS1"])
+        ioff, joff = self.offset
+        x0, x1 = sorted(limits[:2])
+        y0, y1 = sorted(limits[2:])
+        c0 = int(np.clip(np.floor(x0 + 0.5) - ioff, 0, nx - 1))
+        c1 = int(np.clip(np.ceil(x1 + 0.5) - ioff, c0 + 1, nx))
+        r0 = int(np.clip(np.floor(y0 + 0.5) - joff, 0, ny - 1))
+        r1 = int(np.clip(np.ceil(y1 + 0.5) - joff, r0 + 1, ny))
+        factor = preview_factor((r1 - r0, c1 - c0), max_pixels)
+        if factor >= self.factor:
+            return None
+        data = io.read_image_box(self.source, ((r0, r1), (c0, c1)))[0]
+        small = block_average(data, factor)
+        h, w = small.shape
+        left, bottom = ioff + c0 - 0.5, joff + r0 - 0.5
+        return small, (left, left + w * factor, bottom, bottom + h * factor)
 
 
 @dataclass
@@ -397,7 +442,9 @@ def _mosaic_preview(ws: Workspace, size: int) -> Preview:
     ioff, joff = template_offset(
         ws.template_crpix, (float(hdr["CRPIX1"]), float(hdr["CRPIX2"]))
     )
-    return _preview(small, factor, ioff, joff)
+    prev = _preview(small, factor, ioff, joff)
+    prev.source, prev.offset = str(ws.folder.mosaic), (ioff, joff)
+    return prev
 
 
 def _strip_average(path, shape, factor: int) -> np.ndarray:
