@@ -208,6 +208,20 @@ def test_progress_reports_every_stage(tmp_path):
     assert ("differences", 0, 0) in calls
 
 
+def test_results_in_memory(dash, work):
+    fits_in = list(dash.explorer.ws.fits.values())[:5]
+    corr = dash.explorer.corrections[:3]
+    d = Dashboard(work, fits=fits_in, corrections=corr)
+    ws = d.explorer.ws
+    assert all(ws.fits[(f.plus, f.minus)] is f for f in fits_in)
+    assert len(ws.fits) == 11  # the others fitted from the differences
+    assert d.explorer.corrections == corr
+    again = Dashboard(ws)  # an already loaded workspace
+    assert again.explorer.ws is ws and again.error_text == ""
+    d.close()
+    again.close()
+
+
 def test_load_error_is_shown_in_the_dashboard(tmp_path):
     d = explore(tmp_path / "nope", background=False)
     assert "work folder not found" in d.error_text

@@ -19,7 +19,7 @@ from .._util import DiffviewError
 from ..stretch import MODES
 from ._state import MEASURES, Explorer, describe_fit
 from ._views import HistogramView, MosaicView, PairPanels
-from ._work import load_workspace
+from ._work import Workspace, load_workspace
 
 __all__ = ["Dashboard", "explore"]
 
@@ -108,8 +108,8 @@ class Dashboard(W.VBox):
         self._build_widgets()
         super().__init__(self._layout())
         self.add_class("dv-dashboard")
-        if isinstance(work, Explorer):
-            self._ready(work)
+        if isinstance(work, (Explorer, Workspace)):
+            self._ready(work if isinstance(work, Explorer) else Explorer(work))
         elif background:
             self._thread = threading.Thread(
                 target=self._load, args=(work, fits, corrections), daemon=True
@@ -288,11 +288,11 @@ class Dashboard(W.VBox):
         self.progress_label.value = ""
         ex = explorer
         self.mosaic.load(ex.ws.preview, ex.image_outlines())
-        self._connect()
         self._refresh_table()
         if ex.selected is not None:
             self._show_selected()
         self._refresh_quality()
+        self._connect()  # last: no user action before the views are filled
 
     def wait(self, timeout: float | None = None) -> Dashboard:
         """Wait for a background load to finish; returns the dashboard."""
@@ -551,11 +551,12 @@ def explore(work, *, fits=None, corrections=None, background=True) -> Dashboard:
         the table), ``images.tbl``, a ``.hdr`` template, and optionally
         ``diffs.tbl``, ``diffs/``, ``fits.tbl``, ``corrections.tbl`` and
         ``mosaic.fits``; or an object with those paths as attributes (e.g.
-        `diffview.datasets.write_sample`'s result). Missing differences are
-        computed into ``diffs/``; missing fits, corrections and the mosaic
-        preview in memory.
+        `diffview.datasets.write_sample`'s result), or a loaded `Workspace`
+        or `Explorer`. Missing differences are computed into ``diffs/``;
+        missing fits, corrections and the mosaic preview in memory.
     fits, corrections : list, optional
-        Fits (`~diffview.PlaneFit`) and corrections already in memory.
+        Fits (`~diffview.PlaneFit`, e.g. ``difffitexec(...).fits``) and
+        corrections (`~diffview.Correction`) already in memory.
     background : bool
         Compute in a thread while the dashboard shows a progress bar.
 
