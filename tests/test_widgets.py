@@ -618,3 +618,17 @@ def test_explorer_without_widgets(work):
     with pytest.raises(InputError):
         ex.ranking("nonsense")
     assert ex.pick(-100, -100) is None
+
+
+@pytest.mark.montage
+def test_exported_fits_table_feeds_montage_bgmodel(work, tmp_path):
+    mp = pytest.importorskip("MontagePy.main")
+    ex = Explorer(work)
+    ex.flag_pair(ex.order[0])
+    paths = ex.export(tmp_path)
+    out = tmp_path / "montage_corrections.tbl"
+    r = mp.mBgModel(str(work / "images.tbl"), paths["fits"], str(out))
+    assert r["status"] == "0", r
+    corr = io.read_corrections_table(out)
+    assert sorted(c.id for c in corr) == list(range(6))
+    assert len(io.read_fits_table(paths["fits"])) == 10
