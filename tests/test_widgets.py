@@ -632,3 +632,24 @@ def test_exported_fits_table_feeds_montage_bgmodel(work, tmp_path):
     corr = io.read_corrections_table(out)
     assert sorted(c.id for c in corr) == list(range(6))
     assert len(io.read_fits_table(paths["fits"])) == 10
+
+
+def test_failed_pair_is_listed_and_shown_blank(tmp_path):
+    root = make_work(tmp_path / "w")
+    pairs = io.read_diffs_table(root / "diffs.tbl")
+    pairs.append(Overlap(0, 5, "tile_0.fits", "tile_5.fits", diff_name(0, 5)))
+    io.write_diffs_table(pairs, root / "diffs.tbl")
+    d = explore(root, background=False)
+    ex = d.explorer
+    assert ex.ws.failures == {(0, 5): "Images don't overlap"}
+    index = len(pairs) - 1
+    assert ex.measures(index)["failed"] == 1.0
+    assert ex.ranking("failed")[0] == index
+    d.select(index)
+    assert d.error_text == ""
+    assert "Images don&#x27;t overlap" in d.selected.value
+    assert np.isnan(np.asarray(d.pairs.images["difference"].get_array())).all()
+    assert "no fit" in d.fit_text.value
+    d.next()
+    assert d.error_text == "" and ex.selected != index
+    d.close()
