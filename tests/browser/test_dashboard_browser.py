@@ -214,6 +214,25 @@ def _open_dashboard(page, base: str, token: str) -> None:
     page.locator(".dv-pairs").wait_for(timeout=left())
 
 
+def _check_readout(page) -> None:
+    """Hovering the panels fills the pixel readout (x, y, RA, Dec, value)."""
+    canvas = page.locator(".dv-pairs canvas").first
+    box = canvas.bounding_box()
+    readout = page.locator(".dv-readout")
+    deadline = time.monotonic() + STEP_S
+    while time.monotonic() < deadline:
+        for fx in (0.14, 0.38, 0.62, 0.86):
+            page.mouse.move(
+                box["x"] + fx * box["width"], box["y"] + 0.4 * box["height"]
+            )
+            time.sleep(0.3)
+            text = readout.inner_text()
+            if "RA=" in text:
+                assert " x=" in text and "Dec=" in text and "value=" in text, text
+                return
+    raise AssertionError(f"no pixel readout after hovering: {readout.inner_text()!r}")
+
+
 def test_dashboard_in_jupyterlab(lab):
     from playwright.sync_api import sync_playwright
 
@@ -264,6 +283,7 @@ def test_dashboard_in_jupyterlab(lab):
             )
             assert second_text != first_text
             assert second_img != first_img, "the displayed difference did not change"
+            _check_readout(page)
             assert page.locator(".dv-error").inner_text().strip() == ""
         finally:
             browser.close()
