@@ -191,9 +191,7 @@ class PairPanels:
         self._show_colorbar(norms["difference"], cmap)
         self._region = None
         self._show_region(extent)
-        ny, nx = view.difference.shape
-        # square pixels, unless the overlap is a thin strip (then fill the panel)
-        aspect = "equal" if 0.25 <= ny / max(nx, 1) <= 4 else "auto"
+        aspect = self._aspect(*view.difference.shape)
         for a in self.axes.values():
             a.set_aspect(aspect, adjustable="box")
         ax = self.axes["plus"]
@@ -204,6 +202,16 @@ class PairPanels:
         finally:
             self._updating = False
         self.fig.canvas.draw_idle()
+
+    def _aspect(self, ny: int, nx: int, max_stretch: float = 3.0) -> float:
+        """
+        Pixel aspect that fills a panel, stretching pixels at most
+        ``max_stretch`` times (thin strips would otherwise be slivers).
+        """
+        pos = self.axes["plus"].get_position(original=True)
+        w, h = self.fig.get_size_inches()
+        fill = (pos.height * h) / (pos.width * w) * nx / max(ny, 1)
+        return float(np.clip(fill, 1.0 / max_stretch, max_stretch))
 
     def _show_region(self, limits) -> None:
         """
