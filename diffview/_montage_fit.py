@@ -313,7 +313,8 @@ def mBgModel(
     Returns
     -------
     dict
-        ``{'status': '0', 'msg': b'nnan=0', 'nnan': 0}`` or an error.
+        ``{'status': '0'}`` (all MontagePy 2.3.0 returns on success) or an
+        error.
 
     Notes
     -----
@@ -350,8 +351,7 @@ def mBgModel(
         return _error(exc)
     except OSError as exc:
         return _error(f"Failed to open output {corr_file}: {exc}")
-    nnan = sum(v != v for c in corrs for v in (c.a, c.b, c.c))
-    return {"status": "0", "msg": f"nnan={nnan}".encode(), "nnan": nnan}
+    return {"status": "0"}
 
 
 def mBackground(input_file, output_file, A, B, C, noAreas=False, debug=0):

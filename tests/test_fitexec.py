@@ -138,7 +138,7 @@ def test_montage_api_chain_and_mbgexec_parity(mosaic, tmp_path):
     r = mFitExec(str(mosaic / "diffs.tbl"), fits_tbl, str(mosaic / "diffs"), False, 0)
     assert r["status"] == "0" and r["failed"] == 0 and r["missing"] == 0
     m = mBgModel(str(mosaic / "images.tbl"), fits_tbl, corr, "", True, False, 10000, 0)
-    assert m == {"status": "0", "msg": b"nnan=0", "nnan": 0}
+    assert m == {"status": "0"}  # MontagePy 2.3.0 returns nothing else
     ref = read_corr_tbl(mosaic / "corr1.tbl")
     for cid, vals in read_corr_tbl(corr).items():
         assert vals == pytest.approx(ref[cid], abs=1e-3)
