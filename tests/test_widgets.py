@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tracemalloc
 
 import numpy as np
@@ -653,3 +654,47 @@ def test_failed_pair_is_listed_and_shown_blank(tmp_path):
     d.next()
     assert d.error_text == "" and ex.selected != index
     d.close()
+
+
+@pytest.mark.montage
+def test_explore_a_work_folder_made_by_montagepy(tmp_path):
+    """pimages.tbl, diffs.tbl, diffs/, fits.tbl, corrections.tbl, region.hdr
+    and mosaic.fits all written by MontagePy, as in Montage's tutorials."""
+    mp = pytest.importorskip("MontagePy.main")
+    src = make_work(tmp_path / "src")
+    root = tmp_path / "M17"
+    root.mkdir()
+    (root / "diffs").mkdir()
+    (root / "projected").symlink_to(src / "projected")
+    (root / "region.hdr").write_text((src / "template.hdr").read_text())
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        steps = [
+            mp.mImgtbl("projected", "pimages.tbl"),
+            mp.mOverlaps("pimages.tbl", "diffs.tbl"),
+            mp.mDiffExec("projected", "diffs.tbl", "region.hdr", "diffs"),
+            mp.mFitExec("diffs.tbl", "fits.tbl", "diffs"),
+            mp.mBgModel("pimages.tbl", "fits.tbl", "corrections.tbl"),
+            mp.mAdd("projected", "pimages.tbl", "region.hdr", "mosaic.fits"),
+        ]
+    finally:
+        os.chdir(cwd)
+    assert all(r["status"] == "0" for r in steps), steps
+    d = explore(root, background=False)
+    try:
+        assert d.error_text == ""
+        ex = d.explorer
+        montage_fits = io.read_fits_table(root / "fits.tbl")
+        assert len(ex.overlaps) == len(montage_fits) > 5
+        # the fits and corrections shown are Montage's own
+        assert {(f.plus, f.minus): f.c for f in montage_fits} == {
+            k: f.c for k, f in ex.ws.fits.items()
+        }
+        assert ex.corrections == io.read_corrections_table(root / "corrections.tbl")
+        assert ex.ws.preview.source == str(root / "mosaic.fits")
+        assert len(d.mosaic.outlines.get_segments()) == 6
+        d.next()
+        assert d.error_text == "" and len(d.mosaic.selected.get_segments()) == 3
+    finally:
+        d.close()
