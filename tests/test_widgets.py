@@ -516,6 +516,7 @@ def test_colour_by_quality(dash):
     assert not q.get_visible()
     dash.quality_toggle.value = True
     assert q.get_visible()
+    assert dash.mosaic.ax.get_title().startswith("overlaps coloured by quality score")
     ex = dash.explorer
     assert len(q.get_paths()) == 11
     expected = [ex.measures(k)["score"] for k in dash.mosaic.quality_index]

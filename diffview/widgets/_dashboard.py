@@ -454,7 +454,9 @@ class Dashboard(W.VBox):
     def _refresh_quality(self) -> None:
         ex = self.explorer
         values = [ex.measures(k)[ex.measure] for k in range(len(ex.overlaps))]
-        self.mosaic.show_quality(ex.overlap_boxes(), values, self.quality_toggle.value)
+        self.mosaic.show_quality(
+            ex.overlap_boxes(), values, self.quality_toggle.value, MEASURES[ex.measure]
+        )
 
     @_guard
     def _on_quality(self, change) -> None:

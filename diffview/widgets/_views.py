@@ -442,8 +442,18 @@ class MosaicView:
         self.ax.draw_artist(self.selected)
         canvas.blit(self.fig.bbox)
 
-    def show_quality(self, boxes, values, visible: bool = True) -> None:
-        """Colour overlap boxes ``[(index, outline)]`` by ``values[index]``."""
+    def show_quality(
+        self, boxes, values, visible: bool = True, label: str = ""
+    ) -> None:
+        """
+        Colour overlap boxes ``[(index, outline)]`` by ``values[index]``
+        (green smallest, red largest), titled ``label``.
+        """
+        self.ax.set_title(
+            f"overlaps coloured by {label}: green small, red large" if label else "",
+            fontsize=8,
+        )
+        self.ax.title.set_visible(visible)
         self.quality_index = [k for k, _ in boxes]
         self.quality.set_verts([np.asarray(o, float) for _, o in boxes])
         vals = np.array([values[k] for k in self.quality_index], float)
@@ -457,6 +467,7 @@ class MosaicView:
     def set_quality_visible(self, visible: bool) -> None:
         """Show or hide the quality colouring."""
         self.quality.set_visible(visible)
+        self.ax.title.set_visible(visible)
         self.fig.canvas.draw_idle()
 
 
