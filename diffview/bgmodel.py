@@ -56,7 +56,7 @@ tests' synthetic white-noise mosaics covered twice (173 tiles, 1 DN noise,
 slopes 0.02 DN/pixel) the error is a field-wide bowl that the plane-per-image
 model barely sees, and over five seeds the mean rms is 0.23 DN for
 MontagePy, 0.28 plain, 0.21 direct (direct worse than MontagePy on two of
-the five, by at most 12%).
+the five, by up to 12%).
 """
 
 from __future__ import annotations
@@ -748,7 +748,7 @@ def _maximise_evidence(evidence: _Evidence, start=None) -> np.ndarray:
             lambda x: evidence(np.array([x])),
             bounds=bounds[0],
             method="bounded",
-            options={"xatol": 1e-4},
+            options={"xatol": 1e-2},
         )
         return np.array([res.x])
     simplex = np.vstack([x0, x0 + 2.0 * np.eye(n)])
@@ -759,8 +759,8 @@ def _maximise_evidence(evidence: _Evidence, start=None) -> np.ndarray:
         bounds=bounds,
         options={
             "initial_simplex": np.clip(simplex, -30.0, 30.0),
-            "xatol": 1e-3,
-            "fatol": 1e-6,
+            "xatol": 1e-2,  # 1% in the strengths: far below what matters
+            "fatol": 1e-3,
             "maxfev": 800,
         },
     )
