@@ -30,9 +30,10 @@ import pytest
 
 pytestmark = [
     pytest.mark.binder,
-    pytest.mark.skipif(os.environ.get("DIFFVIEW_BINDER_CHECK") != "1",
-                       reason="slow: set DIFFVIEW_BINDER_CHECK=1 to build the "
-                              "Binder environment"),
+    pytest.mark.skipif(
+        os.environ.get("DIFFVIEW_BINDER_CHECK") != "1",
+        reason="slow: set DIFFVIEW_BINDER_CHECK=1 to build the Binder environment",
+    ),
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,13 +80,23 @@ def runtime_python() -> str:
 def copy_tracked_files(dest: Path) -> None:
     """Copy what a fresh clone holds: git's tracked files (current contents)."""
     try:
-        names = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, check=True,
-                               capture_output=True).stdout.decode().split("\0")
+        names = (
+            subprocess.run(
+                ["git", "ls-files", "-z"], cwd=ROOT, check=True, capture_output=True
+            )
+            .stdout.decode()
+            .split("\0")
+        )
     except (OSError, subprocess.CalledProcessError):
         names = None
     if not names or names == [""]:
-        shutil.copytree(ROOT, dest, ignore=shutil.ignore_patterns(
-            ".git", "data", "*.egg-info", "__pycache__", ".ipynb_checkpoints"))
+        shutil.copytree(
+            ROOT,
+            dest,
+            ignore=shutil.ignore_patterns(
+                ".git", "data", "*.egg-info", "__pycache__", ".ipynb_checkpoints"
+            ),
+        )
         return
     for name in filter(None, names):
         src = ROOT / name
@@ -102,7 +113,8 @@ def run(cmd, *, cwd, env, what, timings):
     print(f"{what}: {timings[what]} s")
     assert proc.returncode == 0, (
         f"{what} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n"
-        f"{proc.stderr[-4000:]}")
+        f"{proc.stderr[-4000:]}"
+    )
     return proc.stdout
 
 
@@ -113,25 +125,51 @@ def test_binder_environment_runs_every_notebook(tmp_path):
     notebooks = sorted((repo / "notebooks").glob("[0-9][0-9]-*.ipynb"))
     assert notebooks, "no notebooks to run"
     timings: dict = {}
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "JUPYTER_PATH")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "JUPYTER_PATH")
+    }
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     env["VIRTUAL_ENV"] = str(venv)
     env["MPLBACKEND"] = "Agg"
     python = str(venv / "bin" / "python")
 
-    run([runtime_python(), "-m", "venv", str(venv)], cwd=repo, env=env,
-        what="venv", timings=timings)
-    run([python, "-m", "pip", "install", "-q", "-r", "binder/requirements.txt"],
-        cwd=repo, env=env, what="pip install -r binder/requirements.txt",
-        timings=timings)
-    run(["bash", "binder/postBuild"], cwd=repo, env=env, what="binder/postBuild",
-        timings=timings)
-    run([python, "-m", "pip", "check"], cwd=repo, env=env, what="pip check",
-        timings=timings)
-    out = run([python, "-c", RUNNER, str(NOTEBOOK_TIMEOUT),
-               *[nb.name for nb in notebooks]],
-              cwd=repo / "notebooks", env=env, what="notebooks", timings=timings)
+    run(
+        [runtime_python(), "-m", "venv", str(venv)],
+        cwd=repo,
+        env=env,
+        what="venv",
+        timings=timings,
+    )
+    run(
+        [python, "-m", "pip", "install", "-q", "-r", "binder/requirements.txt"],
+        cwd=repo,
+        env=env,
+        what="pip install -r binder/requirements.txt",
+        timings=timings,
+    )
+    run(
+        ["bash", "binder/postBuild"],
+        cwd=repo,
+        env=env,
+        what="binder/postBuild",
+        timings=timings,
+    )
+    run(
+        [python, "-m", "pip", "check"],
+        cwd=repo,
+        env=env,
+        what="pip check",
+        timings=timings,
+    )
+    out = run(
+        [python, "-c", RUNNER, str(NOTEBOOK_TIMEOUT), *[nb.name for nb in notebooks]],
+        cwd=repo / "notebooks",
+        env=env,
+        what="notebooks",
+        timings=timings,
+    )
     line = next(x for x in out.splitlines() if x.startswith("RESULTS "))
     results = json.loads(line.removeprefix("RESULTS "))
     timings["per notebook"] = {k: v["seconds"] for k, v in results.items()}
@@ -140,6 +178,7 @@ def test_binder_environment_runs_every_notebook(tmp_path):
         print(f"  {name}: {r['seconds']} s{'  FAILED' if r['error'] else ''}")
     failed = {k: v["error"] for k, v in results.items() if v["error"]}
     assert not failed, "\n\n".join(f"{k}:\n{v}" for k, v in failed.items())
-    slow = {k: v["seconds"] for k, v in results.items()
-            if v["seconds"] > NOTEBOOK_TIMEOUT}
+    slow = {
+        k: v["seconds"] for k, v in results.items() if v["seconds"] > NOTEBOOK_TIMEOUT
+    }
     assert not slow, f"notebooks over {NOTEBOOK_TIMEOUT:.0f} s: {slow}"

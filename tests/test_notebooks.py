@@ -43,8 +43,9 @@ def strip_notebook(nb) -> bool:
     return changed
 
 
-def execute_notebook(path, workdir, *, timeout=NOTEBOOK_TIMEOUT,
-                     kernel_name="python3", env=None) -> float:
+def execute_notebook(
+    path, workdir, *, timeout=NOTEBOOK_TIMEOUT, kernel_name="python3", env=None
+) -> float:
     """
     Run ``path`` in a fresh kernel with ``workdir`` as its working folder.
 
@@ -59,8 +60,11 @@ def execute_notebook(path, workdir, *, timeout=NOTEBOOK_TIMEOUT,
     """
     nb = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(
-        nb, timeout=timeout, kernel_name=kernel_name,
-        resources={"metadata": {"path": str(workdir)}})
+        nb,
+        timeout=timeout,
+        kernel_name=kernel_name,
+        resources={"metadata": {"path": str(workdir)}},
+    )
     start = time.perf_counter()
 
     async def run():
@@ -71,7 +75,8 @@ def execute_notebook(path, workdir, *, timeout=NOTEBOOK_TIMEOUT,
         asyncio.run(run())
     except TimeoutError as exc:
         raise TimeoutError(
-            f"{Path(path).name} did not finish within {timeout:.0f} s") from exc
+            f"{Path(path).name} did not finish within {timeout:.0f} s"
+        ) from exc
     finally:
         nbformat.write(nb, Path(workdir) / Path(path).name)
     return time.perf_counter() - start
@@ -97,8 +102,9 @@ def test_notebook_is_stripped_and_small(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_notebook_runs(path, tmp_path):
     work = tmp_path / "notebooks"
-    shutil.copytree(NOTEBOOK_DIR, work, ignore=shutil.ignore_patterns(
-        "data", ".ipynb_checkpoints"))
+    shutil.copytree(
+        NOTEBOOK_DIR, work, ignore=shutil.ignore_patterns("data", ".ipynb_checkpoints")
+    )
     seconds = execute_notebook(work / path.name, work)
     print(f"{path.name}: {seconds:.1f} s")
     assert seconds < NOTEBOOK_TIMEOUT
