@@ -577,13 +577,21 @@ def _huber_weights(pidx, midx, W, target, u, k=1.5):
 
 
 def _tukey_weights(pidx, midx, W, target, u, c=4.685, floor=1e-6):
-    """Tukey's biweight: fits beyond c robust sigmas keep only ``floor``."""
+    """Tukey's biweight: fits beyond c robust sigmas keep a negligible weight.
+
+    A rejected fit keeps ``floor / r^2`` (``r`` = misfit in units of
+    ``c sigma``), so it pulls no harder than a ``sqrt(floor) c``-sigma fit,
+    however wild, but an image left with only rejected fits still has an
+    answer.
+    """
     chi = _chi(pidx, midx, W, target, u)
     sigma = 1.4826 * np.median(chi) if len(chi) else 0.0
     if sigma <= 0:
         return np.ones(len(chi))
     r = chi / (c * sigma)
-    return np.maximum(np.where(r < 1.0, (1.0 - r * r) ** 2, 0.0), floor)
+    return np.maximum(
+        np.where(r < 1.0, (1.0 - r * r) ** 2, 0.0), floor / np.maximum(r * r, 1.0)
+    )
 
 
 def _irls(solve, weights, u, passes):
@@ -679,37 +687,52 @@ def _cycle_rank(pidx, midx, nimg) -> int:
 class _Evidence:
     """Profiled log evidence of the fits under independent random planes.
 
-    Model: every image's plane has a level ~ N(0, s_level^2) and a slope
-    part of rms ~ N(0, s_slope^2) over the image; every fit is the difference
-    of two planes plus noise of covariance ``W_k^-1 / beta``. With
-    ``lam = (prior precision) / beta`` the noise precision ``beta`` has a
-    closed-form optimum, leaving ``log lam`` (one or two numbers) to optimise.
+    Model: every image's background plane ``v_i`` has a level ~ N(0,
+    s_level^2) and a slope part of rms ~ N(0, s_slope^2) over the image;
+    every fit is ``v_plus - v_minus`` plus noise of covariance
+    ``W_k^-1 / beta``. The corrections are ``v_i`` minus the background of the
+    locked images (which all share one, since they all stay at zero), or
+    ``v_i`` itself when nothing is locked. With ``lam = (prior precision) /
+    beta`` the noise precision ``beta`` has a closed-form optimum, leaving
+    ``log lam`` (one or two numbers) to optimise.
     """
 
     def __init__(self, pidx, midx, W, target, nimg, scale, lockmask, forms):
+        from scipy import sparse
+
         normal, rhs = _assemble(pidx, midx, W, target, nimg, scale)
         p = W.shape[1]
-        free_img = ~lockmask
-        self.free = (np.flatnonzero(free_img)[:, None] * p + np.arange(p)).ravel()
-        self.normal = normal.tocsc()[self.free][:, self.free]
-        self.rhs = rhs[self.free]
+        nfree = int((~lockmask).sum())
+        nred = nfree + (1 if lockmask.any() else 0)
+        red = np.full(nimg, nfree)  # locked images share the last block
+        red[~lockmask] = np.arange(nfree)
+        self.red, self.locked = red, bool(lockmask.any())
+        rows = np.arange(nimg * p)
+        cols = (red[:, None] * p + np.arange(p)).ravel()
+        T = sparse.csc_matrix(
+            (np.ones(nimg * p), (rows, cols)), shape=(nimg * p, nred * p)
+        )
+        self.normal = (T.T @ normal.tocsc() @ T).tocsc()
+        self.rhs = T.T @ rhs
         self.Ws = W * np.outer(scale, scale)[None]
         self.ts = target / scale[None, :]
         self.pidx, self.midx, self.nimg, self.p = pidx, midx, nimg, p
         self.nobs = p * len(pidx)
-        nfree = int(free_img.sum())
         self.forms, self.counts, self.P = [], [], []
-        for blocks, count in zip(forms, (nfree, 2 * nfree), strict=False):
+        for blocks, count in zip(forms, (nred, 2 * nred), strict=False):
             if blocks is None:
                 continue
-            mat = _block_diag(blocks)[self.free][:, self.free]
+            merged = np.zeros((nred, p, p))
+            np.add.at(merged, red, blocks)
+            mat = _block_diag(merged)
             # dimensionless strengths: each form normalised to the data's scale
-            norm = normal.diagonal().sum() / max(mat.diagonal().sum(), 1e-300)
-            self.forms.append(blocks[free_img] * norm)
+            norm = self.normal.diagonal().sum() / max(mat.diagonal().sum(), 1e-300)
+            self.forms.append(merged * norm)
             self.P.append(mat * norm)
             self.counts.append(count)
 
     def solve(self, loglam):
+        """Corrections (scaled units), the factorisation, the strengths, ``v``."""
         from scipy.sparse.linalg import splu
 
         lam = np.exp(loglam)
@@ -717,17 +740,18 @@ class _Evidence:
         for value, mat in zip(lam, self.P, strict=True):
             h = h + value * mat
         lu = splu(h.tocsc())
-        u = np.zeros(self.nimg * self.p)
-        u[self.free] = lu.solve(self.rhs)
-        return u.reshape(self.nimg, self.p), lu, lam
+        v = lu.solve(self.rhs).reshape(-1, self.p)
+        u = v[self.red]
+        if self.locked:
+            u = u - v[-1]
+        return u, lu, lam, v
 
     def __call__(self, loglam) -> float:
-        u, lu, lam = self.solve(loglam)
+        u, lu, lam, v = self.solve(loglam)
         g = u[self.pidx] - u[self.midx] - self.ts
         energy = float(np.einsum("ki,kij,kj->", g, self.Ws, g))
-        free_u = u.reshape(-1)[self.free].reshape(-1, self.p)
         for value, blocks in zip(lam, self.forms, strict=True):
-            energy += value * float(np.einsum("ni,nij,nj->", free_u, blocks, free_u))
+            energy += value * float(np.einsum("ni,nij,nj->", v, blocks, v))
         logdet = float(np.sum(np.log(np.abs(lu.U.diagonal()))))
         counts = np.asarray(self.counts, float)
         return (

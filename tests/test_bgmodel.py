@@ -2,12 +2,14 @@
 solve, exclusions, locks, corrections and truth recovery on synthetic mosaics."""
 
 import os
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from astropy.io import ascii, fits
 from astropy.table import Table
 
+from diffview._util import InputError
 from diffview.bgmodel import (
     correct_image,
     image_geometry,
@@ -365,3 +367,51 @@ def test_direct_solve_beats_mbgmodel_when_iterations_do_not_converge(tmp_path):
     direct = truth_rms(as_dict(solve_direct(geo, fits_)), truth, images)
     plain = solve_direct(geo, fits_, regularize=None, robust=False)
     assert direct < 0.7 * ref and truth_rms(as_dict(plain), truth, images) < 0.7 * ref
+
+
+# ------------------------------------------------- direct solve: prior, robustness
+
+
+def test_prior_needs_loops_else_the_plain_solve():
+    # a chain of fits (no loop) says nothing about the fit noise: plain answer
+    geo = image_geometry(geo_table(3))
+    fits_ = [level_fit(0, 1, 2.0), level_fit(1, 2, -1.0)]
+    auto = as_dict(solve_direct(geo, fits_, robust=False))
+    plain = as_dict(solve_direct(geo, fits_, regularize=None, robust=False))
+    assert auto == plain
+    assert plain[0][2] - plain[1][2] == pytest.approx(2.0)
+    with pytest.raises(InputError, match="regularize"):
+        solve_direct(geo, fits_, regularize=0.5)
+
+
+def test_prior_keeps_locked_images_at_zero(mosaic):
+    locked = image_geometry(mosaic["images"], locked=[3])
+    corrs = as_dict(solve_direct(locked, mosaic["fits"]))
+    assert corrs[3] == (0.0, 0.0, 0.0)
+    free = as_dict(solve_direct(mosaic["geo"], mosaic["fits"]))
+    t, imgs = mosaic["truth"], mosaic["images"]
+    assert truth_rms(corrs, t, imgs) == pytest.approx(truth_rms(free, t, imgs), abs=0.1)
+
+
+def test_prior_is_weak_where_the_fits_are_strong(mosaic):
+    # 12 tiles, 1 DN noise, planes of 5 DN: the estimated level spread is
+    # large, so level-only corrections barely move from least squares
+    geo, fits_ = mosaic["geo"], mosaic["fits"]
+    auto = as_dict(solve_direct(geo, fits_, level_only=True, robust=False))
+    plain = solve_direct(geo, fits_, level_only=True, robust=False, regularize=None)
+    for c in plain:
+        assert auto[c.id][2] == pytest.approx(c.c, abs=0.05)
+
+
+def test_robust_solve_ignores_a_wild_fit(mosaic):
+    geo, fits_ = mosaic["geo"], list(mosaic["fits"])
+    clean = as_dict(solve_direct(geo, fits_))
+    bad = fits_[5]
+    fits_[5] = replace(bad, c=bad.c + 300.0, a=bad.a + 1.0)
+    robust = as_dict(solve_direct(geo, fits_))
+    plain = as_dict(solve_direct(geo, fits_, robust=False, regularize=None))
+    t, imgs = mosaic["truth"], mosaic["images"]
+    assert truth_rms(robust, t, imgs) == pytest.approx(
+        truth_rms(clean, t, imgs), abs=0.02
+    )
+    assert truth_rms(plain, t, imgs) > 10 * truth_rms(robust, t, imgs)
