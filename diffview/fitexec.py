@@ -194,6 +194,27 @@ def _chunks(items: list, workers, executor) -> list[list]:
     return [items[k : k + size] for k in range(0, len(items), size)]
 
 
+#: Below these many bytes of input a process pool costs more than it saves
+#: (its start-up is ~0.1 s; one core fits ~40 MB of differences a second).
+SERIAL_BYTES_FITS = 16 * 2**20
+SERIAL_BYTES_DIFFFIT = 32 * 2**20
+
+
+def _auto_workers(workers, executor, paths, limit: int):
+    """``workers``, or 1 when none was asked for and the input is small."""
+    if workers is not None or executor is not None:
+        return workers
+    total = 0
+    for p in paths:
+        try:
+            total += os.path.getsize(p)
+        except OSError:
+            continue
+        if total >= limit:
+            return None
+    return 1
+
+
 def _run_chunked(func, tasks, *, executor, workers, quiet, desc) -> list:
     chunks = _chunks(tasks, workers, executor)
     out: list = []
@@ -265,7 +286,9 @@ def fitexec(
     level_only : bool
         Fit levels only (``-l``).
     executor, workers, quiet
-        As for `diffview.pipeline.diffexec`.
+        As for `diffview.pipeline.diffexec`, except that ``workers=None``
+        runs in this process when the differences total less than
+        `SERIAL_BYTES_FITS` (a pool would cost more than it saves).
 
     Returns
     -------
@@ -294,6 +317,7 @@ def fitexec(
         (ov, montage_file_path(str(diffdir), ov.diff), level_only) for ov in overlaps
     ]
     result = FitExecResult(count=len(overlaps))
+    workers = _auto_workers(workers, executor, (t[1] for t in tasks), SERIAL_BYTES_FITS)
     outcomes = _run_chunked(
         _fit_chunk, tasks, executor=executor, workers=workers, quiet=quiet, desc="fits"
     )
@@ -430,7 +454,9 @@ def difffitexec(
     level_only, no_areas, montage_edges : bool
         ``-l``, ``-n`` and Montage's last-column/row exclusion.
     executor, workers, quiet
-        As for `diffview.pipeline.diffexec`.
+        As for `diffview.pipeline.diffexec`, except that ``workers=None``
+        runs in this process when the images total less than
+        `SERIAL_BYTES_DIFFFIT`.
 
     Returns
     -------
@@ -477,6 +503,13 @@ def difffitexec(
         "keep_all": keep_all,
         "level_only": level_only,
     }
+    images = {name for t in tasks for name in (t[1], t[2])}
+    workers = _auto_workers(
+        workers,
+        executor,
+        (split_fits_name(name) + ".fits" for name in sorted(images)),
+        SERIAL_BYTES_DIFFFIT,
+    )
     outcomes = []
     for part in run_tasks(
         _difffit_chunk,
