@@ -105,8 +105,11 @@ def copy_tracked_files(dest: Path) -> None:
             shutil.copy2(src, dest / name)
 
 
-def run(cmd, *, cwd, env, what, timings):
-    """Run one stage, record its time, fail with its output on error."""
+def run(cmd, *, cwd, env, what, timings, stderr=False):
+    """Run one stage, record its time, fail with its output on error.
+
+    Returns its stdout (and stderr after it with ``stderr=True``).
+    """
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     timings[what] = round(time.perf_counter() - start, 1)
@@ -115,7 +118,7 @@ def run(cmd, *, cwd, env, what, timings):
         f"{what} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n"
         f"{proc.stderr[-4000:]}"
     )
-    return proc.stdout
+    return proc.stdout + (proc.stderr if stderr else "")
 
 
 def test_binder_environment_runs_every_notebook(tmp_path):
@@ -163,6 +166,17 @@ def test_binder_environment_runs_every_notebook(tmp_path):
         what="pip check",
         timings=timings,
     )
+    # JupyterLab with the widget and ipympl front ends (no "model not found")
+    extensions = run(
+        [str(venv / "bin" / "jupyter"), "labextension", "list"],
+        cwd=repo,
+        env=env,
+        what="jupyter labextension list",
+        timings=timings,
+        stderr=True,
+    )
+    for name in ("@jupyter-widgets/jupyterlab-manager", "jupyter-matplotlib"):
+        assert name in extensions, f"JupyterLab extension {name} missing"
     out = run(
         [python, "-c", RUNNER, str(NOTEBOOK_TIMEOUT), *[nb.name for nb in notebooks]],
         cwd=repo / "notebooks",
