@@ -140,8 +140,9 @@ def main(argv=None) -> int:
     images = io.read_table(s.images_tbl)
     geo = image_geometry(images)
     fits = io.read_fits_table(tmp / "f_m.tbl")
-    _, t_ref = _timed(
+    _, t_ref = _best(
         mBgModel,
+        args.repeat,
         str(s.images_tbl),
         str(tmp / "f_m.tbl"),
         str(tmp / "corr_m.tbl"),
@@ -151,9 +152,11 @@ def main(argv=None) -> int:
         10000,
         0,
     )
-    compat, t_compat = _timed(solve_montage, geo, fits)
-    direct, t_direct = _timed(solve_direct, geo, fits)
-    plain, t_plain = _timed(solve_direct, geo, fits, regularize=None, robust=False)
+    compat, t_compat = _best(solve_montage, args.repeat, geo, fits)
+    direct, t_direct = _best(solve_direct, args.repeat, geo, fits)
+    plain, t_plain = _best(
+        solve_direct, args.repeat, geo, fits, regularize=None, robust=False
+    )
     print(
         f"background model: MontagePy mBgModel {t_ref:.3f}s, solve_montage "
         f"{t_compat:.3f}s (ratio {t_compat / t_ref:.2f}), solve_direct {t_direct:.3f}s "
