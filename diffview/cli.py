@@ -65,7 +65,7 @@ def _add_common(p) -> None:
 def _register_core(sub) -> None:
     p = sub.add_parser("demo", help="run the main job on built-in sample data")
     p.add_argument("--out", default="diffview-demo", help="output folder")
-    p.add_argument("--preset", default="m17", choices=["small", "m17"])
+    p.add_argument("--preset", default="m17", choices=["small", "m17", "dense"])
     _add_common(p)
     p.set_defaults(func=_demo_cmd)
 

@@ -47,6 +47,9 @@ PRESETS = {
         blobs=14,
         noise=2.0,
     ),
+    "dense": dict(
+        ncols=2, nrows=8, tile=(96, 64), step=(47, 52), stars=200, blobs=4, noise=2.0
+    ),
 }
 _CENTRE = (275.1083, -16.1772)  # M17
 _SCALE = 1.0 / 3600.0
@@ -271,9 +274,12 @@ def write_sample(
     ----------
     root : str or path-like
         Work folder (created; existing sample files are overwritten).
-    preset : {"small", "m17"}
-        ``small``: 6 tiles, 7 overlaps, a second to make. ``m17``: 42 tiles
-        of 128 x 256 pixels and about 110 overlaps.
+    preset : {"small", "m17", "dense"}
+        ``small``: 6 tiles, 9 overlaps, a second to make. ``m17``: 42 tiles
+        of 128 x 256 pixels and 101 overlaps. ``dense``: 16 tiles of 64 x 96
+        whose scans are covered twice; tiles two apart in a scan touch in
+        0-3 pixel strips whose fits are off by tens to hundreds of DN (the
+        case for quality inspection).
     seed : int
         Seed of everything random (sky, layout, planes, noise).
     workers : int, optional
