@@ -87,62 +87,6 @@ class BgExecResult:
     seconds: float = 0.0
 
 
-_CARD_KEYS = {
-    "SIMPLE",
-    "BITPIX",
-    "NAXIS",
-    "NAXIS1",
-    "NAXIS2",
-    "NAXIS3",
-    "CRPIX1",
-    "CRPIX2",
-    "BSCALE",
-    "BZERO",
-    "EXTEND",
-    "BLANK",
-}
-
-
-def _scan_header(fh) -> dict | None:
-    """Read header blocks up to END; the few cards a plane fit needs."""
-    cards: dict = {}
-    for _ in range(10000):
-        block = fh.read(2880)
-        if len(block) < 2880:
-            return None
-        for k in range(0, 2880, 80):
-            key = block[k : k + 8].rstrip()
-            if key == b"END":
-                return cards
-            name = key.decode("ascii", "replace")
-            if name in _CARD_KEYS and block[k + 8 : k + 10] == b"= ":
-                cards[name] = block[k + 10 : k + 80].split(b"/")[0].strip()
-    return None
-
-
-def _fast_read(path):
-    """Plain float images (BITPIX -64/-32, no scaling) without astropy; else None."""
-    with open(path, "rb") as fh:
-        cards = _scan_header(fh)
-        if (
-            not cards
-            or cards.get("SIMPLE") != b"T"
-            or cards.get("NAXIS") != b"2"
-            or cards.get("BITPIX") not in (b"-64", b"-32")
-            or cards.get("BSCALE", b"1.0").rstrip(b"0").rstrip(b".")
-            not in (b"1", b"1.")
-            or float(cards.get("BZERO", b"0") or 0) != 0.0
-        ):
-            return None
-        nx, ny = int(cards["NAXIS1"]), int(cards["NAXIS2"])
-        dtype = ">f8" if cards["BITPIX"] == b"-64" else ">f4"
-        data = np.fromfile(fh, dtype=dtype, count=nx * ny)
-        if data.size != nx * ny:
-            return None
-        crpix = (float(cards["CRPIX1"]), float(cards["CRPIX2"]))
-    return data.reshape(ny, nx).astype(float), crpix
-
-
 def read_difference_file(path) -> tuple[np.ndarray, tuple[float, float]]:
     """
     Pixels and ``(CRPIX1, CRPIX2)`` of a difference FITS file.
@@ -163,7 +107,7 @@ def read_difference_file(path) -> tuple[np.ndarray, tuple[float, float]]:
     diffview._util.PairError: Image file /nonexistent.fits missing or invalid FITS
     """
     try:
-        fast = _fast_read(path)
+        fast = io.read_plain_image(path)
         if fast is not None:
             return fast
         with afits.open(path, memmap=False, lazy_load_hdus=True) as hdul:
@@ -358,7 +302,7 @@ class _ImageCache:
 
 def _read_plain(path, label):
     try:
-        fast = _fast_read(path)
+        fast = io.read_plain_image(path)
         if fast is not None:
             return fast
         with afits.open(path, memmap=False) as hdul:

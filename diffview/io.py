@@ -50,6 +50,7 @@ __all__ = [
     "read_image",
     "read_image_box",
     "read_box",
+    "read_plain_image",
     "image_geometry",
     "write_image",
     "write_plain_image",
@@ -928,6 +929,38 @@ def image_geometry(path) -> tuple[tuple[int, int], tuple[float, float]]:
             )
     except (KeyError, ValueError, TypeError):
         raise InputError(f"Image {path} has no NAXIS/CRPIX cards") from None
+
+
+def read_plain_image(path) -> tuple[np.ndarray, tuple[float, float]] | None:
+    """
+    A whole plain float image (as Montage and diffview write) and its CRPIX.
+
+    Reads the pixels with one call and no astropy objects; returns None for
+    anything that is not a plain 2-D float image with CRPIX cards, so that
+    the caller can fall back on `read_image`.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.fits"
+    >>> write_image(np.ones((2, 3)), fits.Header({"CRPIX1": 1.5, "CRPIX2": 4.0}), p)
+    >>> data, crpix = read_plain_image(p)
+    >>> data.shape, crpix
+    ((2, 3), (1.5, 4.0))
+    """
+    layout = _plain_layout(path)
+    if layout is None or "CRPIX1" not in layout[0] or "CRPIX2" not in layout[0]:
+        return None
+    cards, offset = layout
+    ny, nx = int(cards["NAXIS2"]), int(cards["NAXIS1"])
+    dtype = np.dtype(_PLAIN[cards["BITPIX"]])
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        data = np.fromfile(fh, dtype=dtype, count=nx * ny)
+    if data.size != nx * ny:
+        return None
+    crpix = (float(cards["CRPIX1"]), float(cards["CRPIX2"]))
+    return data.reshape(ny, nx).astype(np.float64), crpix
 
 
 def read_box(path, box) -> np.ndarray:
