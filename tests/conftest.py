@@ -7,10 +7,14 @@ import pytest
 from astropy.io import fits
 
 TEMPLATE_CARDS = [
-    ("CTYPE1", "RA---TAN"), ("CTYPE2", "DEC--TAN"),
-    ("CRVAL1", 275.196), ("CRVAL2", -16.171),
-    ("CDELT1", -0.000277778), ("CDELT2", 0.000277778),
-    ("CROTA2", 0.0), ("EQUINOX", 2000.0),
+    ("CTYPE1", "RA---TAN"),
+    ("CTYPE2", "DEC--TAN"),
+    ("CRVAL1", 275.196),
+    ("CRVAL2", -16.171),
+    ("CDELT1", -0.000277778),
+    ("CDELT2", 0.000277778),
+    ("CROTA2", 0.0),
+    ("EQUINOX", 2000.0),
 ]
 
 
@@ -45,7 +49,8 @@ def write_projected(folder, name, data, area, crpix, template) -> str:
     fits.PrimaryHDU(np.asarray(data, float), hdr).writeto(folder / f"{name}.fits")
     if area is not None:
         fits.PrimaryHDU(np.asarray(area, float), hdr).writeto(
-            folder / f"{name}_area.fits")
+            folder / f"{name}_area.fits"
+        )
     return str(folder / f"{name}.fits")
 
 
@@ -61,17 +66,24 @@ def tiny_field(tmp_path, rng):
     tmpl = make_template((40, 60), (30.5, 20.5))
     proj = tmp_path / "proj"
     proj.mkdir()
-    specs = {"a": (0, 0, 25, 35), "b": (20, 10, 30, 40), "c": (45, 0, 20, 15),
-             "d": (55, 33, 7, 5)}
+    specs = {
+        "a": (0, 0, 25, 35),
+        "b": (20, 10, 30, 40),
+        "c": (45, 0, 20, 15),
+        "d": (55, 33, 7, 5),
+    }
     for name, (ioff, joff, ny, nx) in specs.items():
         data = rng.normal(10, 1, (ny, nx))
         data[0, 0] = np.nan
         area = 1e-11 * rng.uniform(0.9, 1.1, (ny, nx))
-        write_projected(proj, name, data, area,
-                        (30.5 - ioff, 20.5 - joff), tmpl)
-    return {"root": tmp_path, "proj": proj, "template": tmpl,
-            "hdr": write_hdr(tmpl, tmp_path / "template.hdr"),
-            "names": list(specs)}
+        write_projected(proj, name, data, area, (30.5 - ioff, 20.5 - joff), tmpl)
+    return {
+        "root": tmp_path,
+        "proj": proj,
+        "template": tmpl,
+        "hdr": write_hdr(tmpl, tmp_path / "template.hdr"),
+        "names": list(specs),
+    }
 
 
 @pytest.fixture(scope="session")
@@ -88,3 +100,25 @@ def m17_sample(tmp_path_factory):
     from diffview.datasets import write_sample
 
     return write_sample(tmp_path_factory.mktemp("m17"), "m17", workers=2)
+
+
+def montage_imgtbl(folder, tbl, corners=True) -> dict:
+    """MontagePy's mImgtbl on a folder (Python defaults, corners on or off)."""
+    import MontagePy.main as mp
+
+    res = mp.mImgtbl(
+        str(folder),
+        str(tbl),
+        False,
+        False,
+        True,
+        False,
+        corners,
+        False,
+        False,
+        "",
+        "",
+        0,
+    )
+    assert res["status"] == "0", res
+    return res

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.wcs import WCS
+from conftest import montage_imgtbl
 
 from diffview import io
 from diffview.geometry import (
@@ -104,20 +105,7 @@ def test_chain_of_tiles_from_wcs():
 def test_quick_mode_matches_montage_pair_for_pair(tmp_path, seed):
     write_field(tmp_path / "raw", random_specs(seed))
     tbl = tmp_path / "images.tbl"
-    res = MP.mImgtbl(
-        str(tmp_path / "raw"),
-        str(tbl),
-        False,
-        False,
-        True,
-        False,
-        True,
-        False,
-        False,
-        "",
-        "",
-        0,
-    )
+    res = montage_imgtbl(str(tmp_path / "raw"), str(tbl))
     assert res["status"] == "0"
     expected = montage_pairs(tbl, tmp_path / "m.tbl", True)
     assert len(expected) > 10
@@ -128,20 +116,7 @@ def test_quick_mode_matches_montage_pair_for_pair(tmp_path, seed):
 def test_exact_mode_matches_montage_without_corners(tmp_path):
     write_field(tmp_path / "raw", random_specs(3, n=16))
     tbl = tmp_path / "images.tbl"
-    MP.mImgtbl(
-        str(tmp_path / "raw"),
-        str(tbl),
-        False,
-        False,
-        True,
-        False,
-        False,
-        False,
-        False,
-        "",
-        "",
-        0,
-    )
+    montage_imgtbl(str(tmp_path / "raw"), str(tbl), corners=False)
     table = io.read_table(tbl)
     assert "ra1" not in table.colnames
     expected = montage_pairs(tbl, tmp_path / "m.tbl", False)
@@ -172,20 +147,7 @@ def test_exact_mode_lists_an_image_inside_an_earlier_one(tmp_path):
 def test_footprints_from_corner_and_wcs_columns_agree(tmp_path):
     write_field(tmp_path / "raw", random_specs(4, n=5))
     tbl = tmp_path / "images.tbl"
-    MP.mImgtbl(
-        str(tmp_path / "raw"),
-        str(tbl),
-        False,
-        False,
-        True,
-        False,
-        True,
-        False,
-        False,
-        "",
-        "",
-        0,
-    )
+    montage_imgtbl(str(tmp_path / "raw"), str(tbl))
     table = io.read_table(tbl)
     from_corners = footprints_from_table(table)
     wcs_only = table.copy()

@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 from astropy.io import fits
+from conftest import montage_imgtbl
 
 from diffview import io
 from diffview._util import InputError
@@ -60,9 +61,7 @@ def assert_tables_agree(ours, theirs):
 def test_image_table_matches_mimgtbl(small_sample, tmp_path, folder):
     d = getattr(small_sample, folder)
     ref = tmp_path / "m.tbl"
-    res = MP.mImgtbl(
-        str(d), str(ref), False, False, True, False, True, False, False, "", "", 0
-    )
+    res = montage_imgtbl(str(d), str(ref))
     ours = tmp_path / "o.tbl"
     mine = mImgtbl(str(d), str(ours))
     assert (mine["status"], mine["count"], mine["badfits"]) == (
@@ -101,9 +100,7 @@ def test_cd_matrix_and_flipped_images_match_mimgtbl(tmp_path):
         h["CD1_1"], h["CD1_2"], h["CD2_1"], h["CD2_2"] = sx * c, -s * sn, sx * sn, s * c
         fits.PrimaryHDU(np.zeros((21, 40), np.float32), h).writeto(d / f"i{k}.fits")
     ref = tmp_path / "m.tbl"
-    MP.mImgtbl(
-        str(d), str(ref), False, False, True, False, True, False, False, "", "", 0
-    )
+    montage_imgtbl(str(d), str(ref))
     write_images_table(make_image_table(d).table, tmp_path / "o.tbl")
     assert_tables_agree(io.read_table(tmp_path / "o.tbl"), io.read_table(ref))
 

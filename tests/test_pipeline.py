@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 from astropy.io import fits
-from conftest import make_template, write_hdr, write_projected
+from conftest import make_template, montage_imgtbl, write_hdr, write_projected
 
 from diffview import io
 from diffview import io as dvio
@@ -141,20 +141,7 @@ def test_invalid_fits_image(tiny_field):
 def run_montage(field, out):
     out.mkdir()
     tbl = field["root"] / "images.tbl"
-    MP.mImgtbl(
-        str(field["proj"]),
-        str(tbl),
-        False,
-        False,
-        True,
-        False,
-        True,
-        False,
-        False,
-        "",
-        "",
-        0,
-    )
+    montage_imgtbl(str(field["proj"]), str(tbl))
     MP.mOverlaps(str(tbl), str(field["root"] / "diffs.tbl"), True, 0)
     return MP.mDiffExec(
         str(field["proj"]),
@@ -328,20 +315,7 @@ def test_results_do_not_depend_on_workers_or_executor(tiny_field):
 
 def test_python_overlaps_feed_diffexec(tiny_field):
     tbl = tiny_field["root"] / "images.tbl"
-    MP.mImgtbl(
-        str(tiny_field["proj"]),
-        str(tbl),
-        False,
-        False,
-        True,
-        False,
-        True,
-        False,
-        False,
-        "",
-        "",
-        0,
-    )
+    montage_imgtbl(str(tiny_field["proj"]), str(tbl))
     overlaps = find_overlaps(io.read_table(tbl))
     (tiny_field["root"] / "o").mkdir()
     r = diffexec(
