@@ -27,7 +27,7 @@ from astropy.wcs import WCS
 
 from . import io
 from .geometry import find_overlaps
-from .imgtbl import make_image_table, write_images_table
+from .imgtbl import headers_table, make_image_table, write_images_table
 from .models import Overlap
 from .mosaic import coadd, make_template, project_images
 
@@ -247,18 +247,6 @@ def _render_tile(
     return img.astype(np.float32)
 
 
-def _raw_rows(headers) -> io.Table:
-    from .imgtbl import _row  # one row per header, no file needed
-
-    rows = [_row(h, f"tile_{k:03d}.fits", 0, 0, True) for k, h in enumerate(headers)]
-    for k, r in enumerate(rows):
-        r["cntr"] = k
-    names = list(rows[0])
-    from astropy.table import Table
-
-    return Table(rows=[[r[n] for n in names] for r in rows], names=names)
-
-
 def write_sample(
     root,
     preset: str = "small",
@@ -304,15 +292,16 @@ def write_sample(
     for d in (sample.root, sample.raw_dir, sample.proj_dir, sample.diff_dir):
         d.mkdir(parents=True, exist_ok=True)
     headers = sample_headers(preset, seed)
-    template = make_template(_raw_rows(headers))
+    names = [f"tile_{k:03d}.fits" for k in range(len(headers))]
+    template = make_template(headers_table(headers, names))
     twcs = WCS(template)
     src = _sky_sources(p, rng)
     planes = {}
     for k, h in enumerate(headers):
         plane = (rng.normal(0, 2e-3), rng.normal(0, 2e-3), rng.normal(0, 8.0))
         data = _render_tile(h, src, plane, twcs, p["noise"], rng)
-        io.write_image(data, h, sample.raw_dir / f"tile_{k:03d}.fits")
-        planes[f"hdu0_tile_{k:03d}.fits"] = plane
+        io.write_image(data, h, sample.raw_dir / names[k])
+        planes[f"hdu0_{names[k]}"] = plane
     raw = make_image_table(sample.raw_dir, absolute=False).table
     write_images_table(raw, sample.raw_images_tbl)
     io.write_template(template, sample.template)

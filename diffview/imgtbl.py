@@ -25,6 +25,7 @@ from ._util import InputError
 from .io import write_table
 
 __all__ = [
+    "headers_table",
     "ImageTableResult",
     "make_image_table",
     "write_images_table",
@@ -269,15 +270,31 @@ def make_image_table(
                 rows.append(_row(h, fname, os.path.getsize(path), k, corners))
             except (KeyError, ValueError, TypeError, ArithmeticError):
                 badwcs.append(f"{rel}[{k}]")
+    return ImageTableResult(_rows_table(rows, corners), badfits, badwcs)
+
+
+def _rows_table(rows: list[dict], corners: bool) -> Table:
     for k, row in enumerate(rows):
         row["cntr"] = k
     names = _BASE + (_CORNERS if corners else []) + ["size", "hdu", "fname"]
-    table = (
-        Table(rows=[[r[n] for n in names] for r in rows], names=names)
-        if rows
-        else Table(names=names, dtype=[_dtype(n) for n in names])
-    )
-    return ImageTableResult(table, badfits, badwcs)
+    if not rows:
+        return Table(names=names, dtype=[_dtype(n) for n in names])
+    return Table(rows=[[r[n] for n in names] for r in rows], names=names)
+
+
+def headers_table(headers, fnames, *, corners: bool = True) -> Table:
+    """
+    The image table of headers not (yet) written to files (size 0, HDU 0).
+
+    Examples
+    --------
+    >>> from diffview.datasets import sample_headers
+    >>> t = headers_table(sample_headers("small"), [f"t{k}.fits" for k in range(6)])
+    >>> len(t), t["fname"][0]
+    (6, np.str_('t0.fits'))
+    """
+    rows = [_row(h, f, 0, 0, corners) for h, f in zip(headers, fnames, strict=True)]
+    return _rows_table(rows, corners)
 
 
 def _dtype(name: str):
