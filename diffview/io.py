@@ -17,6 +17,7 @@ Images are opened memory-mapped and only the requested section is read
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
@@ -1064,10 +1065,22 @@ def write_plain_image(path, array: np.ndarray, cards: Sequence[str]) -> None:
     path = Path(path)
     if not path.parent.is_dir():
         raise InputError(f"Cannot write {path}: folder {path.parent} does not exist")
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        _write_blocks(fh, text.encode("ascii"), data)
+    # atomic_path's work, lighter, for many small files: a temporary name
+    # beside the target (created with the user's umask), then a rename
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        with open(
+            os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666),
+            "wb",
+            buffering=0,
+        ) as fh:
+            _write_blocks(fh, text.encode("ascii"), data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _write_blocks(fh, header: bytes, data: bytes) -> None:
-    fh.write(header)
-    fh.write(data)
+    fh.write(header + data)

@@ -332,6 +332,9 @@ def resolve_inside(folder, name: str, what: str) -> str:
     """
     Montage's path join, refusing names that point outside ``folder``.
 
+    The test is on the names (``..``, absolute paths), not on where symbolic
+    links inside the folder lead: a folder of links is a user's choice.
+
     Examples
     --------
     >>> resolve_inside("proj", "a.fits", "image")
@@ -342,9 +345,11 @@ def resolve_inside(folder, name: str, what: str) -> str:
     diffview._util.PairError: image ../etc/x.fits is outside proj
     """
     path = montage_file_path(folder, name)
-    root = os.path.realpath(folder or ".")
-    real = os.path.realpath(path)
-    if not name or os.path.commonpath([root, real]) != root:
+    root = os.path.abspath(folder or ".")
+    where = os.path.abspath(path)
+    if not name or not (
+        where == root or where.startswith(root.rstrip(os.sep) + os.sep)
+    ):
         raise PairError(f"{what} {name or '(empty name)'} is outside {folder}")
     return path
 
@@ -385,7 +390,7 @@ def _pair_task(ov: Overlap, path, diffdir):
 
 #: Below this estimated single-process time (seconds) a run stays in this
 #: process: starting a pool of workers costs more than it saves.
-POOL_THRESHOLD = 1.0
+POOL_THRESHOLD = 0.05
 _SECONDS_PER_PAIR = 1e-3  # reading, writing and bookkeeping of one pair
 _SECONDS_PER_PIXEL = 4e-8  # arithmetic and I/O per overlap pixel
 
