@@ -19,7 +19,7 @@ import numpy as np
 from astropy.io import fits as afits
 
 from . import io
-from ._parallel import run_tasks
+from ._parallel import run_tasks, split_chunks
 from ._util import PairError, area_name, atomic_path, montage_file_path, split_fits_name
 from .bgmodel import correct_image
 from .fit import fit_plane
@@ -127,17 +127,6 @@ def _overlaps(table) -> list[Overlap]:
     return io.read_diffs_table(table)
 
 
-def _chunks(items: list, workers, executor) -> list[list]:
-    """Contiguous chunks (pairs sharing images stay together), ~4 per worker."""
-    from ._parallel import default_workers
-
-    n = default_workers() if workers is None else max(1, int(workers))
-    if executor is None and n == 1:
-        return [items] if items else []
-    size = max(1, -(-len(items) // (4 * n)))
-    return [items[k : k + size] for k in range(0, len(items), size)]
-
-
 #: Below these many bytes of input a process pool costs more than it saves
 #: (its start-up is ~0.1 s; one core fits ~40 MB of differences a second).
 SERIAL_BYTES_FITS = 16 * 2**20
@@ -159,11 +148,20 @@ def _auto_workers(workers, executor, paths, limit: int):
     return 1
 
 
-def _run_chunked(func, tasks, *, executor, workers, quiet, desc) -> list:
-    chunks = _chunks(tasks, workers, executor)
+def _run_chunked(func, tasks, *, executor, workers, quiet, desc, context=None) -> list:
+    """Run ``func`` on contiguous chunks of ``tasks`` (with ``context``, if
+    given, beside each chunk); the results in task order."""
+    chunks = split_chunks(tasks, workers, executor)
+    args = chunks if context is None else [(c, context) for c in chunks]
     out: list = []
     for part in run_tasks(
-        func, chunks, executor=executor, workers=workers, quiet=quiet, desc=desc
+        func,
+        args,
+        executor=executor,
+        workers=workers,
+        quiet=quiet,
+        desc=desc,
+        sizes=[len(c) for c in chunks],
     ):
         out.extend(part)
     return out
@@ -454,16 +452,15 @@ def difffitexec(
         (split_fits_name(name) + ".fits" for name in sorted(images)),
         SERIAL_BYTES_DIFFFIT,
     )
-    outcomes = []
-    for part in run_tasks(
+    outcomes = _run_chunked(
         _difffit_chunk,
-        [(c, context) for c in _chunks(tasks, workers, executor)],
+        tasks,
         executor=executor,
         workers=workers,
         quiet=quiet,
         desc="differences+fits",
-    ):
-        outcomes.extend(part)
+        context=context,
+    )
     _collect(result, order, outcomes)
     if fits_table is not None:
         io.write_fits_table(result.fits, fits_table)

@@ -312,6 +312,7 @@ def project_images(
             workers=workers,
             quiet=quiet,
             desc="project",
+            unit="image",
         )
     )
     failed = [
