@@ -28,6 +28,8 @@ straight chord; here the outline is split into separate runs instead.
 from __future__ import annotations
 
 import math
+import os
+from collections import OrderedDict
 
 import numpy as np
 from astropy.io import fits
@@ -362,12 +364,44 @@ def image_outlines(table, wcs, *, rows=None, split=True) -> list[np.ndarray]:
     ([4.5, 1.5], [14.5, 7.5])
     """
     h = _header(wcs)
+    key = _cache_key(table, h, rows, split)
+    if key is not None and key in _CACHE:
+        _CACHE.move_to_end(key)
+        return [p.copy() for p in _CACHE[key]]
     w = wcs if isinstance(wcs, WCS) else WCS(h, naxis=2)
     o = orientation(h)
     corners = _table_corners(table)
     sel = range(len(corners)) if rows is None else rows
     step = abs(_increments(h)[1]) * 0.5
-    return _outlines([corners[int(r)] for r in sel], w, o, step, split)
+    lines = _outlines([corners[int(r)] for r in sel], w, o, step, split)
+    if key is not None:
+        _CACHE[key] = [p.copy() for p in lines]
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return lines
+
+
+#: Outlines of the last few (table file, displayed header, rows, split)
+#: requests: projecting tens of thousands of great-circle points through the
+#: WCS costs more than the rest of an mViewer picture, and the same table is
+#: usually drawn over the same mosaic again and again.
+_CACHE: OrderedDict = OrderedDict()
+_CACHE_SIZE = 8
+
+
+def _cache_key(table, header: fits.Header, rows, split):
+    """Cache key of an `image_outlines` request, or None (not cacheable:
+    an in-memory table). A table file is identified by its path, size and
+    modification time; the displayed image by all its header cards."""
+    if not isinstance(table, (str, os.PathLike)):
+        return None
+    try:
+        st = os.stat(table)
+    except OSError:
+        return None
+    sel = None if rows is None else tuple(int(r) for r in rows)
+    return (os.path.abspath(table), st.st_size, st.st_mtime_ns, st.st_ino,
+            header.tostring(), sel, bool(split))
 
 
 def box_outline(bounds, shape=None, *, header=None) -> np.ndarray:

@@ -488,12 +488,31 @@ def render_rgb(data, *, vmin="-2s", vmax="max", mode="gaussian-log", ct: int = 0
     return rgb
 
 
+_POOL = None
+
+
+def _deflate_pool():
+    """A lazily started two-thread pool kept for the whole process (starting
+    threads for every picture cost more than the parallel deflate saved)."""
+    global _POOL
+    if _POOL is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="diffview-png")
+    return _POOL
+
+
 def _png_bytes(img: np.ndarray, level: int = 1) -> bytes:
     """A PNG (8-bit gray or RGB, no filtering) with the deflate stream
-    compressed in row blocks on two threads (one valid zlib stream)."""
+    compressed in row blocks on two threads (one valid zlib stream).
+
+    Examples
+    --------
+    >>> _png_bytes(np.zeros((2, 2), np.uint8))[:8]
+    b'\\x89PNG\\r\\n\\x1a\\n'
+    """
     import struct
     import zlib
-    from concurrent.futures import ThreadPoolExecutor
 
     ny, nx = img.shape[:2]
     colour = 0 if img.ndim == 2 else 2
@@ -501,7 +520,7 @@ def _png_bytes(img: np.ndarray, level: int = 1) -> bytes:
     raw[:, 0] = 0
     raw[:, 1:] = img.reshape(ny, -1)
     data = raw.reshape(-1)
-    nblock = 1 if data.size < (1 << 20) else min(4, 2 * (os.cpu_count() or 1))
+    nblock = 1 if data.size < (1 << 20) else 4
     cuts = np.linspace(0, ny, nblock + 1).astype(int) * raw.shape[1]
 
     def deflate(i):
@@ -513,8 +532,7 @@ def _png_bytes(img: np.ndarray, level: int = 1) -> bytes:
     if nblock == 1:
         parts = [deflate(0)]
     else:
-        with ThreadPoolExecutor(max_workers=min(2, nblock)) as pool:
-            parts = list(pool.map(deflate, range(nblock)))
+        parts = list(_deflate_pool().map(deflate, range(nblock)))
     stream = (b"\x78\x01" + b"".join(parts)
               + struct.pack(">I", zlib.adler32(data) & 0xFFFFFFFF))
 

@@ -154,3 +154,25 @@ def test_box_outline():
     d = box_outline(((2, 5), (1, 4)), header=tan_header(8, 10, 1, 1))
     assert d[:, 1].max() == 7.5 and d[:, 1].min() == 4.5
     assert np.allclose(box_outline(((2, 5), (1, 4)), shape=(10, 8)), d)
+
+
+def test_outlines_of_a_table_file_are_cached_until_it_changes(tmp_path, display,
+                                                              tables):
+    from diffview.io import write_table as write_images_table
+
+    corners_tbl, _ = tables
+    path = tmp_path / "images.tbl"
+    write_images_table(corners_tbl, path)
+    first = image_outlines(str(path), display)
+    again = image_outlines(str(path), display)
+    ref = image_outlines(corners_tbl, display)       # in-memory: not cached
+    assert len(first) == len(again) == len(ref)
+    for p, q, r in zip(first, again, ref, strict=True):
+        assert np.array_equal(p, q) and np.allclose(p, r, atol=1e-9)
+    again[0][:] = -1.0                               # callers get their own copies
+    assert np.array_equal(image_outlines(str(path), display)[0], first[0])
+    # another displayed header, or rows: separate entries
+    assert len(image_outlines(str(path), display, rows=[1])) == 1
+    # a rewritten table is read again
+    write_images_table(corners_tbl[:2], path)
+    assert len(image_outlines(str(path), display)) == 2
