@@ -343,3 +343,113 @@ def test_dashboard_in_the_browser(lab):
             browser.close()
     ours = [e for e in errors if e not in baseline]
     assert ours == [], "\n".join(ours)
+
+
+@pytest.fixture(scope="module")
+def voila(requirements, tmp_path_factory):
+    """A Voilà server over a temp root; yields (base_url, token)."""
+    try:
+        import voila as _  # noqa: F401
+    except ImportError:
+        if os.environ.get("DIFFVIEW_REQUIRE_BROWSER") == "1":
+            pytest.fail("Voilà (package 'voila') is not installed")
+        pytest.skip("Voilà (package 'voila') is not installed")
+    root = tmp_path_factory.mktemp("voila")
+    shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
+    (root / "blank.ipynb").write_text(BLANK_NOTEBOOK)
+    _write_data(root)
+    port, token = _free_port(), os.urandom(16).hex()
+    env = dict(
+        os.environ,
+        JUPYTER_CONFIG_DIR=str(root / ".jupyter"),
+        JUPYTER_RUNTIME_DIR=str(root / ".runtime"),
+        IPYTHONDIR=str(root / ".ipython"),
+        MPLBACKEND="agg",
+    )
+    env.pop("JUPYTER_TOKEN", None)
+    log = root / "voila.log"
+    cmd = [
+        sys.executable,
+        "-m",
+        "voila",
+        str(root),
+        "--no-browser",
+        "--Voila.ip=127.0.0.1",
+        f"--Voila.port={port}",
+        "--Voila.port_retries=0",
+        f"--token={token}",
+        "--show_tracebacks=True",
+    ]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            cmd,
+            cwd=root,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_ready(f"{base}/?token={token}", proc, log)
+        yield base, token
+    finally:
+        _stop(proc)
+
+
+def _voila_errors(browser, url: str) -> tuple[list[str], object]:
+    errors: list[str] = []
+    page = browser.new_page(viewport={"width": 1500, "height": 2000})
+    page.set_default_timeout(STEP_S * 1000)
+    page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+    page.on(
+        "console",
+        lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None,
+    )
+    page.goto(url, timeout=DASHBOARD_S * 1000)
+    return errors, page
+
+
+def test_dashboard_in_voila(voila):
+    """Voilà renders the notebook as an app: the dashboard works there too."""
+    from playwright.sync_api import sync_playwright
+
+    base, token = voila
+    _FRONT_END[0] = "voila"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu"],
+        )
+        try:
+            baseline, blank = _voila_errors(
+                browser, f"{base}/voila/render/blank.ipynb?token={token}"
+            )
+            blank.wait_for_selector("text=2", timeout=DASHBOARD_S * 1000)
+            blank.close()
+            errors, page = _voila_errors(
+                browser, f"{base}/voila/render/{NOTEBOOK.name}?token={token}"
+            )
+            try:
+                page.wait_for_function(_HAS_PAIR, timeout=DASHBOARD_S * 1000)
+            except Exception:
+                _shot(page, "dashboard-failure.png")
+                raise
+            selected, pairs = page.locator(".dv-selected"), page.locator(".dv-pairs")
+            first_text = selected.evaluate("e => e.textContent")
+            first_img = _wait_canvas_change(pairs, "", STEP_S)
+            assert first_img, "the pair panels never drew"
+            page.locator(".dv-next").click()
+            page.wait_for_function(
+                "t => document.querySelector('.dv-selected').textContent !== t",
+                arg=first_text,
+            )
+            second_img = _wait_canvas_change(pairs, first_img, STEP_S)
+            _shot(page, "dashboard-next.png")
+            assert second_img != first_img, "the displayed difference did not change"
+            assert page.locator(".dv-error").inner_text().strip() == ""
+        finally:
+            browser.close()
+    ours = [e for e in errors if e not in set(baseline)]
+    assert ours == [], "\n".join(ours)
