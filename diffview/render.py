@@ -15,9 +15,11 @@ as ``w * colour + (1 - w) * pixel`` with truncation to 8 bits.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -356,23 +358,70 @@ def burn_overlay(rgb: np.ndarray, overlay: Overlay, *, densify: bool = True
     [0, 0, 255, 0, 0]
     """
     ny, nx = rgb.shape[:2]
-    seg = _segments(overlay.lines, ny, densify)
-    if seg is None:
-        return rgb
     col = overlay_rgb255(overlay.color)
-    if float(overlay.linewidth) == 1.0:
+    hit, weight = _coverage(overlay.lines, ny, nx, float(overlay.linewidth),
+                            densify, bool(col.sum() == 0))
+    w = weight * min(1.0, max(0.0, float(overlay.alpha)))
+    drawn = w > 0
+    hit, w = hit[drawn], w[drawn][:, None]
+    if hit.size:
+        flat = rgb.reshape(-1, 3)
+        flat[hit] = (w * col[None, :] + (1.0 - w) * flat[hit]).astype(np.uint8)
+    return rgb
+
+
+#: Pixel coverage of the last few overlays, keyed by a digest of their lines
+#: (the same outlines are usually burned into picture after picture).
+_COVERAGE: OrderedDict = OrderedDict()
+_COVERAGE_SIZE = 8
+
+
+def _lines_digest(lines) -> bytes:
+    """A digest of polylines: their shapes and float64 values."""
+    d = hashlib.blake2b(digest_size=20)
+    for line in lines:
+        p = np.ascontiguousarray(line, dtype=float)
+        d.update(str(p.shape).encode())
+        d.update(p.tobytes())
+    return d.digest()
+
+
+def _coverage(lines, ny: int, nx: int, width: float, densify: bool, black: bool):
+    """Flat indices of the pixels an overlay touches (increasing) and the
+    brightness mViewer's drawer leaves there (0 where it was reset), cached
+    per (lines, picture shape, width, densify, black)."""
+    key = (_lines_digest(lines), ny, nx, width, densify, black)
+    cached = _COVERAGE.get(key)
+    if cached is not None:
+        _COVERAGE.move_to_end(key)
+        return cached
+    cached = _compute_coverage(lines, ny, nx, width, densify, black)
+    for a in cached:
+        a.setflags(write=False)
+    _COVERAGE[key] = cached
+    while len(_COVERAGE) > _COVERAGE_SIZE:
+        _COVERAGE.popitem(last=False)
+    return cached
+
+
+def _compute_coverage(lines, ny, nx, width, densify, black):
+    """`_coverage` without the cache."""
+    seg = _segments(lines, ny, densify)
+    if seg is None:
+        return np.empty(0, np.intp), np.empty(0)
+    if width == 1.0:
         i, j, b, order = _aa_writes(*seg)
     else:
-        i, j, b = _thick_writes(*seg, float(overlay.linewidth))
+        i, j, b = _thick_writes(*seg, width)
         order = np.arange(i.size, dtype=float)
     ok = np.isfinite(i) & np.isfinite(j) & (i >= 0) & (i < nx) & (j >= 0) & (j < ny)
     i, j, b, order = i[ok].astype(np.intp), j[ok].astype(np.intp), b[ok], order[ok]
     if i.size == 0:
-        return rgb
+        return np.empty(0, np.intp), np.empty(0)
     row = (ny - 1) - j
     lin = row * nx + i
     weight = np.zeros(ny * nx)
-    if col.sum() == 0:
+    if black:
         # mViewer: a write of a black line always replaces the previous one
         last = np.full(ny * nx, -1.0)
         np.maximum.at(last, lin, order)
@@ -388,17 +437,10 @@ def burn_overlay(rgb: np.ndarray, overlay: Overlay, *, densify: bool = True
             np.maximum.at(weight, lin[pos], b[pos])
         else:
             np.maximum.at(weight, lin, b)
-    # blend each touched pixel once
     touched = np.zeros(ny * nx, dtype=bool)
     touched[lin] = True
     hit = np.flatnonzero(touched)
-    w = weight[hit] * min(1.0, max(0.0, float(overlay.alpha)))
-    drawn = w > 0
-    hit, w = hit[drawn], w[drawn][:, None]
-    if hit.size:
-        flat = rgb.reshape(-1, 3)
-        flat[hit] = (w * col[None, :] + (1.0 - w) * flat[hit]).astype(np.uint8)
-    return rgb
+    return hit, weight[hit]
 
 
 # --------------------------------------------------------------------------

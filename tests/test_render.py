@@ -135,6 +135,28 @@ def test_burn_overlay_black_replaces_and_alpha():
     assert (rgb[2, :, 0] == 227).all()            # 0.5*255 + 0.5*200 truncated
 
 
+def test_burn_overlay_cached_coverage_is_the_computed_one():
+    from diffview.render import _compute_coverage, _coverage
+
+    rng = np.random.default_rng(3)
+    lines = [rng.uniform(-2, 30, (40, 2)), rng.uniform(0, 25, (7, 2))]
+    for black in (False, True):
+        hit, w = _compute_coverage(lines, 24, 28, 1.0, True, black)
+        a = _coverage(lines, 24, 28, 1.0, True, black)
+        b = _coverage([p.copy() for p in lines], 24, 28, 1.0, True, black)
+        assert b is a and np.array_equal(a[0], hit) and np.array_equal(a[1], w)
+    # other lines, or another shape: not the cached entry
+    moved = [lines[0] + 0.25, lines[1]]
+    assert not np.array_equal(_coverage(moved, 24, 28, 1.0, True, False)[1],
+                              _coverage(lines, 24, 28, 1.0, True, False)[1])
+    assert _coverage(lines, 24, 29, 1.0, True, False)[0].max() < 24 * 29
+    base = rng.integers(0, 256, (24, 28, 3)).astype(np.uint8)
+    one, two = base.copy(), base.copy()
+    burn_overlay(one, Overlay(lines, "cyan", alpha=0.7))
+    burn_overlay(two, Overlay(lines, "cyan", alpha=0.7))
+    assert np.array_equal(one, two) and not np.array_equal(one, base)
+
+
 def test_thick_line_covers_width():
     rgb = np.zeros((20, 20, 3), np.uint8)
     x = np.linspace(2.0, 17.0, 31)
