@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -235,20 +236,50 @@ def _moment_sums(xc: np.ndarray, yc: np.ndarray, z: np.ndarray) -> np.ndarray:
     )
 
 
+def _gram(rows: np.ndarray) -> np.ndarray:
+    """``rows @ rows.T`` of a (4, n) array, single-threaded (see `_dot`)."""
+    if rows.shape[1] < 8192:
+        return np.dot(rows, rows.T)
+    return np.einsum("in,jn->ij", rows, rows)
+
+
 class _Pixels:
-    """Valid pixels of a difference in coordinates centred on their mean."""
+    """Valid pixels of a difference in coordinates centred on their mean.
+
+    ``rows`` holds ``xc, yc, 1, z`` as the rows of one (4, n) array, so that
+    the residuals of a plane are one matrix-vector product and the moment
+    sums of any subset one small matrix product (``_gram``).
+    """
 
     def __init__(self, x, y, z):
-        self.z = z
-        self.x0 = float(x.mean()) if len(x) else 0.0
-        self.y0 = float(y.mean()) if len(y) else 0.0
-        self.xc, self.yc = x - self.x0, y - self.y0
-        self.full = _moment_sums(self.xc, self.yc, z)
-        self.buf = np.empty_like(z)
-        self.z0 = float(z.mean()) if len(z) else 0.0
-        self.zmax = float(np.abs(z).max()) if len(z) else 0.0
-        self.mx = float(np.abs(self.xc).max()) if len(z) else 0.0
-        self.my = float(np.abs(self.yc).max()) if len(z) else 0.0
+        n = len(z)
+        self.n, self.z = n, z
+        self.x0 = float(x.mean()) if n else 0.0
+        self.y0 = float(y.mean()) if n else 0.0
+        self.rows = np.empty((4, n))
+        np.subtract(x, self.x0, out=self.rows[0])
+        np.subtract(y, self.y0, out=self.rows[1])
+        self.rows[2] = 1.0
+        self.rows[3] = z
+        self.xc, self.yc = self.rows[0], self.rows[1]
+        self.full = _gram(self.rows)
+
+    @cached_property
+    def _stats(self):
+        """Centre ``z0`` and extents ``zmax``, ``mx``, ``my`` (for `_Window`)."""
+        if not self.n:
+            return 0.0, 0.0, 0.0, 0.0
+        return (
+            float(self.z.mean()),
+            float(np.abs(self.z).max()),
+            float(np.abs(self.xc).max()),
+            float(np.abs(self.yc).max()),
+        )
+
+    z0 = property(lambda self: self._stats[0])
+    zmax = property(lambda self: self._stats[1])
+    mx = property(lambda self: self._stats[2])
+    my = property(lambda self: self._stats[3])
 
     def sums10(self, idx) -> np.ndarray:
         """Moment sums with centred z, plus the sum of zc^2 (all pixels if None)."""
@@ -271,10 +302,10 @@ class _Pixels:
 
     def solve(self, clipped: np.ndarray | None, level_only: bool):
         """Plane (a, b, c) in Montage's frame without the ``clipped`` pixels."""
-        s = self.full
+        g = self.full
         if clipped is not None and len(clipped):
-            s = s - _moment_sums(self.xc[clipped], self.yc[clipped], self.z[clipped])
-        sxx, sxy, syy, sx, sy, n, sxz, syz, sz = s.tolist()
+            g = g - _gram(self.rows.take(clipped, axis=1))
+        (sxx, sxy, sx, sxz), (_, syy, sy, syz), (_, _, n, sz), _ = g.tolist()
         if level_only:
             with np.errstate(invalid="ignore", divide="ignore"):
                 return 0.0, 0.0, float(np.float64(sz) / np.float64(n))
@@ -282,11 +313,9 @@ class _Pixels:
         return a, b, c - a * self.x0 - b * self.y0
 
     def abs_residual(self, plane) -> np.ndarray:
+        """``|z - (a x + b y + c)|`` of every pixel, a new array."""
         a, b, c = plane
-        out = np.multiply(self.xc, a)
-        out += np.multiply(self.yc, b, out=self.buf)
-        out += c + a * self.x0 + b * self.y0
-        np.subtract(self.z, out, out=out)
+        out = np.dot((-a, -b, -(c + a * self.x0 + b * self.y0), 1.0), self.rows)
         return np.abs(out, out=out)
 
 
@@ -313,11 +342,11 @@ def _iterate(x, y, z, level_only: bool):
     px = _Pixels(x, y, z)
     n = len(z)
     floor = EXACT * (float(np.max(np.abs(z))) if n else 0.0)
-    rms, dz, state, thr, win = 0.0, None, None, None, None
-    plane, prev, npix, out = (0.0, 0.0, 0.0), None, 0, None
+    rms, state, thr, win = 0.0, None, None, None
+    plane, prev, npix, out, nxt = (0.0, 0.0, 0.0), None, 0, None, None
     for iteration in range(NITERATION):
         # Montage: no clipping in iteration 0, nor while rms is NaN
-        thr = None if (dz is None or math.isnan(rms)) else max(2 * rms, floor)
+        thr = None if (iteration == 0 or math.isnan(rms)) else max(2 * rms, floor)
         prev = plane
         if thr is not None and n >= WINDOW_MIN and iteration >= _DIRECT_ITERATIONS:
             win = win or _Window(px)
@@ -325,17 +354,11 @@ def _iterate(x, y, z, level_only: bool):
             counted = win.sums(plane, thr)
             npix = int(round(counted[5]))
             total = _square_sum(counted, plane, px) if npix else 0.0
+            rms = math.sqrt(total / npix) if npix else math.nan
         else:
-            out = None if thr is None else np.flatnonzero(dz > thr)
+            out = None if thr is None else nxt
             plane = px.solve(out, level_only)
-            dz = px.abs_residual(plane)
-            total = _dot(dz, dz)
-            npix = n
-            if iteration > 0 and thr is not None:
-                gone = dz[np.flatnonzero(dz > thr)]
-                npix -= len(gone)
-                total = max(total - _dot(gone, gone), 0.0) if npix else 0.0
-        rms = math.sqrt(total / npix) if npix else math.nan
+            rms, npix, nxt = _rms_pass(px.abs_residual(plane), thr, floor)
         new_state = (plane, rms, npix)
         if new_state == state:  # a fixed point: every later iteration repeats it
             break
@@ -346,6 +369,33 @@ def _iterate(x, y, z, level_only: bool):
     elif out is not None:
         keep[out] = False
     return plane, rms, npix, keep
+
+
+def _rms_pass(dz: np.ndarray, thr, floor: float):
+    """Montage's rms over ``dz <= thr`` (all if None), and the next clip set.
+
+    Returns ``(rms, count, clipped)`` where ``clipped`` are the indices with
+    ``dz > max(2 rms, floor)``, the pixels the next iteration leaves out.
+    Both sets come from one scan of ``dz``: the pixels above a bound just
+    under the old threshold, rescanned only if the new threshold is lower.
+    """
+    n = len(dz)
+    total = _dot(dz, dz)
+    lo = None if thr is None else 0.8 * thr
+    above = None if lo is None else np.flatnonzero(dz > lo)
+    npix = n
+    if above is not None:
+        high = dz[above]
+        gone = high[high > thr]
+        npix -= len(gone)
+        total = max(total - _dot(gone, gone), 0.0) if npix else 0.0
+    rms = math.sqrt(total / npix) if npix else math.nan
+    if math.isnan(rms):
+        return rms, npix, None
+    nthr = max(2 * rms, floor)
+    if above is not None and nthr >= lo:
+        return rms, npix, above[high > nthr]
+    return rms, npix, np.flatnonzero(dz > nthr)
 
 
 def _square_sum(s, plane, px) -> float:
