@@ -515,16 +515,16 @@ def render_rgb(data, *, vmin="-2s", vmax="max", mode="gaussian-log", ct: int = 0
             orient = orientation(header, noflip=noflip)
         else:
             orient = Orientation(False, not noflip, a.shape[1], a.shape[0])
-    # levels in FITS order (reuses the histogram's per-pixel bins), then
-    # reoriented as a view and looked up channel by channel
-    idx = orient.apply(stretch.index(a))
-    table = color_table(ct)
+    # levels in FITS order (256 for blank pixels), reoriented as a view and
+    # looked up channel by channel in the colour table plus a blank entry
+    # (blank pixels are written as grey `saturate`, not through the table)
+    idx = orient.apply(stretch.levels(a, blank=256))
+    table = np.empty((257, 3), dtype=np.uint8)
+    table[:256] = color_table(ct)
+    table[256] = int(saturate)
     rgb = np.empty(idx.shape + (3,), dtype=np.uint8)
     for c in range(3):
         rgb[..., c] = table[:, c].take(idx)
-    blank = orient.apply(~np.isfinite(a))
-    if blank.any():
-        rgb[blank] = int(saturate)
     for ov in _as_overlays(outlines):
         burn_overlay(rgb, ov, densify=densify)
     return rgb

@@ -491,8 +491,12 @@ def histogram(data, *, nbin: int = NBIN) -> MontageHistogram:
     if allfinite:
         dmin, dmax = float(a.min()), float(a.max())
     else:
-        dmin = float(np.min(a, where=finite, initial=np.inf))
-        dmax = float(np.max(a, where=finite, initial=-np.inf))
+        # fmin/fmax skip NaN quickly; an infinity needs the masked reduction
+        dmin = float(np.fmin.reduce(a, axis=None))
+        dmax = float(np.fmax.reduce(a, axis=None))
+        if not (math.isfinite(dmin) and math.isfinite(dmax)):
+            dmin = float(np.min(a, where=finite, initial=np.inf))
+            dmax = float(np.max(a, where=finite, initial=-np.inf))
     rmin = min(1.0e10, dmin)
     rmax = max(-1.0e10, dmax)
     diff = rmax - rmin
@@ -508,10 +512,10 @@ def histogram(data, *, nbin: int = NBIN) -> MontageHistogram:
             t = np.zeros(a.shape)
         if not allfinite:
             np.copyto(t, nbin, where=~finite)
-        k = t.astype(np.int32)
+        k = t.astype(np.intp)            # bincount and take want intp
     hist = np.bincount(k.reshape(-1), minlength=nbin + 1)[:nbin]
     chist = np.zeros(nbin + 1, dtype=float)
-    np.cumsum(hist, out=chist[1:])
+    chist[1:] = np.cumsum(hist)
     h = MontageHistogram(rmin, rmax, npix, chist, diff / nbin, dmin, dmax, nbin)
     h._bins = k
     try:
@@ -645,19 +649,51 @@ class Stretch:
         >>> compute_stretch(np.arange(4.0), 0, 3, "linear").index([1.0]).tolist()
         [85]
         """
-        h = self._hist
-        if (h is not None and self.thresholds is not None and h.delta > 0
-                and h.describes(data)):
-            return self._index_binned(h, np.asarray(data))
+        if self._binned(data):
+            return self._levels_binned(self._hist, np.asarray(data), self.saturate,
+                                       np.uint8 if 0 <= self.saturate <= 255
+                                       else np.intp)
         x0 = np.asarray(data, dtype=float)
         x = x0.reshape(-1) if x0.ndim == 0 else x0
-        out = self._index(x)
-        return out.reshape(x0.shape)
+        return self._index(x, self.saturate).reshape(x0.shape)
 
-    def _index_binned(self, h: MontageHistogram, a: np.ndarray) -> np.ndarray:
+    def _binned(self, data) -> bool:
+        """True when ``data`` is the very array the histogram was built from
+        (and the stretch has thresholds): levels then go by histogram bin."""
+        h = self._hist
+        return (h is not None and self.thresholds is not None and h.delta > 0
+                and h.describes(data))
+
+    def levels(self, data, blank: int | None = None) -> np.ndarray:
+        """Grey levels 0..255 of each pixel, as a small unsigned integer
+        array (``uint8``, or ``uint16`` when ``blank`` > 255); blank pixels
+        get ``blank`` (default ``saturate``).
+
+        ``blank=256`` marks blank pixels apart from every level, so that one
+        257-entry colour lookup gives them their own colour.
+
+        Examples
+        --------
+        >>> s = compute_stretch(np.arange(4.0), 0, 3, "linear")
+        >>> s.levels([1.0, np.nan], blank=256).tolist()
+        [85, 256]
+        """
+        blank = self.saturate if blank is None else int(blank)
+        dtype = (np.uint8 if 0 <= blank <= 255 else np.uint16 if 0 <= blank < 65536
+                 else np.intp)
+        if self._binned(data):
+            return self._levels_binned(self._hist, np.asarray(data), blank, dtype)
+        x0 = np.asarray(data, dtype=float)
+        x = x0.reshape(-1) if x0.ndim == 0 else x0
+        out = self._index(x, blank)
+        return out.astype(dtype).reshape(x0.shape)
+
+    def _levels_binned(self, h: MontageHistogram, a: np.ndarray, blank: int,
+                       dtype) -> np.ndarray:
         """Gaussian levels of the histogram's own image, per histogram bin:
-        a bin without a threshold near it has one level for all its pixels;
-        pixels of the few bins holding a threshold are compared exactly."""
+        a bin without a threshold in or next to it has one level for all its
+        pixels (one lookup with the pixel's bin); pixels of the few bins
+        holding a threshold are compared with the thresholds directly."""
         lev = np.where(np.isnan(self.thresholds), -np.inf, self.thresholds)
         run = np.maximum.accumulate(lev)
         nb = h.nbin
@@ -667,65 +703,21 @@ class Stretch:
         tb = tb.astype(np.int64)
         # level of an unambiguous bin k = number of thresholds below it
         below = np.cumsum(np.bincount(tb + 1, minlength=nb + 2))[:nb]
-        lut = np.empty(nb + 1, dtype=np.uint8)
+        lut = np.empty(nb + 1, dtype=np.int32 if dtype == np.intp else np.uint16)
         lut[:nb] = np.minimum(below, 255)
-        lut[nb] = self.saturate                      # blank pixels
-        amb = np.zeros(nb + 1, dtype=bool)
+        lut[nb] = blank                              # blank pixels
+        mark = 512 if blank != 512 else 513          # bins holding a threshold
         for d in (-1, 0, 1):
-            amb[np.clip(tb + d, 0, nb - 1)] = True
-        k = h._bins
-        out = lut[k]
-        fix = np.flatnonzero(amb[k])
+            lut[np.clip(tb + d, 0, nb - 1)] = mark
+        out = lut.take(h._bins)
+        fix = np.flatnonzero(out.reshape(-1) == mark)
         if fix.size:
             vals = a.reshape(-1)[fix]
-            out.reshape(-1)[fix] = self._levels_in_bins(h, run, amb, k.reshape(-1)[fix],
-                                                        vals)
-        return out
+            out.reshape(-1)[fix] = np.minimum(np.searchsorted(run, vals, side="left"),
+                                              255)
+        return out if out.dtype == dtype else out.astype(dtype)
 
-    @staticmethod
-    def _levels_in_bins(h, run, amb, kf, vals, sub=256):
-        """Levels of pixels in bins holding thresholds: the bins are cut in
-        ``sub`` cells with Montage's own (monotone) bin coordinate
-        ``nbin (x - rmin) / diff``; only pixels sharing a cell with a
-        threshold are compared with it directly."""
-        nb = h.nbin
-        diff = h.rmax - h.rmin
-
-        def cell(x):
-            g = x - h.rmin
-            g *= nb
-            g /= diff
-            g *= sub                     # exact (power of two)
-            np.floor(g, out=g)
-            np.clip(g, 0, nb * sub - 1, out=g)
-            return g.astype(np.int64)
-
-        with np.errstate(invalid="ignore", over="ignore"):
-            finite_run = np.isfinite(run)
-            tc = np.full(run.size, -1, dtype=np.int64)
-            tc[finite_run] = cell(run[finite_run].copy())
-            tc[run == np.inf] = nb * sub
-        ambbins = np.flatnonzero(amb[:nb])
-        rank = np.full(nb, -1, dtype=np.int64)
-        rank[ambbins] = np.arange(ambbins.size)
-        cells = (ambbins[:, None] * sub + np.arange(sub)[None, :]).reshape(-1)
-        below = np.minimum(np.searchsorted(tc, cells, side="left"), 255)
-        tie = np.zeros(cells.size + 1, dtype=bool)
-        tb = tc // sub
-        ok = (tc >= 0) & (tb < nb)
-        r = rank[np.clip(tb[ok], 0, nb - 1)]
-        good = r >= 0
-        tie[(r[good] * sub + tc[ok][good] - tb[ok][good] * sub)] = True
-        pc = cell(vals.copy())
-        pos = rank[kf] * sub + (pc - kf * sub)
-        pos = np.clip(pos, 0, cells.size - 1)
-        lev = below[pos].astype(np.uint8)
-        t = np.flatnonzero(tie[pos])
-        if t.size:
-            lev[t] = np.minimum(np.searchsorted(run, vals[t], side="left"), 255)
-        return lev
-
-    def _index(self, x: np.ndarray) -> np.ndarray:
+    def _index(self, x: np.ndarray, blank: int) -> np.ndarray:
         if self.thresholds is not None:
             with np.errstate(invalid="ignore"):
                 out = _first_ge(self.thresholds, x)
@@ -753,7 +745,7 @@ class Stretch:
                 out = t.astype(np.intp)
         bad = ~np.isfinite(x)
         if bad.any():
-            out = np.where(bad, self.saturate, out)
+            out = np.where(bad, blank, out)
         return out
 
     def grey(self, data) -> np.ndarray:

@@ -265,3 +265,34 @@ def test_per_bin_levels_equal_per_pixel_levels(kind, mode):
     slow = s.index(d.copy())          # not the histogram's array: per pixel
     assert s._hist.describes(d) and not s._hist.describes(d.copy())
     assert np.array_equal(fast, slow)
+
+
+@pytest.mark.parametrize("mode", ["gaussian-log", "linear"])
+@pytest.mark.parametrize("saturate", [0, 7, 512])
+def test_levels_mark_blank_pixels_apart(mode, saturate):
+    """`Stretch.levels` gives the same levels as `Stretch.index`, per bin or
+    per pixel, with blank pixels set to any requested value (256 for the
+    renderer's 257-entry colour lookup; 512 is also the marker of bins
+    holding a threshold and must not be confused with it)."""
+    rng = np.random.default_rng(5)
+    d = rng.normal(0, 1, (120, 90))
+    d[3:7, 10:20] = np.nan
+    d[50, 50] = -np.inf
+    s = compute_stretch(d, "-2s", "max", mode, saturate=min(saturate, 255))
+    blank = ~np.isfinite(d)
+    ref = s.index(d.copy()).astype(np.int64)
+    for data in (d, d.copy()):                       # per bin, per pixel
+        lev = s.levels(data, blank=saturate if saturate > 255 else 256)
+        assert lev.dtype == np.uint16 and lev.shape == d.shape
+        assert np.array_equal(lev[~blank], ref[~blank])
+        assert (lev[blank] == (saturate if saturate > 255 else 256)).all()
+        assert np.array_equal(s.index(data), ref)
+
+
+def test_histogram_extremes_with_blank_and_infinite_pixels():
+    d = np.array([[np.nan, 2.0, -3.0], [np.inf, 5.0, np.nan]])
+    h = histogram(d)
+    assert (h.datamin, h.datamax, h.npix) == (-3.0, 5.0, 3)
+    d[1, 0] = -np.inf
+    assert (histogram(d).datamin, histogram(d).datamax) == (-3.0, 5.0)
+    assert (histogram(d[:, 1:]).datamin, histogram(d[:, 1:]).datamax) == (-3.0, 5.0)
