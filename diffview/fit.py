@@ -305,6 +305,10 @@ class _Pixels:
         g = self.full
         if clipped is not None and len(clipped):
             g = g - _gram(self.rows.take(clipped, axis=1))
+        return self.solve_gram(g, level_only)
+
+    def solve_gram(self, g: np.ndarray, level_only: bool):
+        """Plane (a, b, c) in Montage's frame from the `_gram` of a pixel set."""
         (sxx, sxy, sx, sxz), (_, syy, sy, syz), (_, _, n, sz), _ = g.tolist()
         if level_only:
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -312,10 +316,19 @@ class _Pixels:
         a, b, c = _solve3(((sxx, sxy, sx), (sxy, syy, sy), (sx, sy, n)), (sxz, syz, sz))
         return a, b, c - a * self.x0 - b * self.y0
 
+    def centred(self, plane) -> tuple[float, float, float]:
+        """``(a, b, c')`` of a plane in the centred coordinates ``xc, yc``."""
+        a, b, c = plane
+        return a, b, c + a * self.x0 + b * self.y0
+
+    def residual(self, plane) -> np.ndarray:
+        """Signed ``z - (a x + b y + c)`` of every pixel, a new array."""
+        a, b, c = self.centred(plane)
+        return np.dot((-a, -b, -c, 1.0), self.rows)
+
     def abs_residual(self, plane) -> np.ndarray:
         """``|z - (a x + b y + c)|`` of every pixel, a new array."""
-        a, b, c = plane
-        out = np.dot((-a, -b, -(c + a * self.x0 + b * self.y0), 1.0), self.rows)
+        out = self.residual(plane)
         return np.abs(out, out=out)
 
 
@@ -327,6 +340,12 @@ EXACT = 1e-10
 WINDOW_MIN = 16384
 _DIRECT_ITERATIONS = 2
 
+#: Below `WINDOW_MIN`, from this iteration on a full pass also sorts the
+#: pixels around the next threshold into a `_Band`; its limits, as fractions
+#: of that threshold.
+BAND_START = 5
+BAND_LIMITS = (0.9, 1.03)
+
 
 def _iterate(x, y, z, level_only: bool):
     """Montage's 20 clipping iterations, stopped early once the state repeats.
@@ -335,20 +354,70 @@ def _iterate(x, y, z, level_only: bool):
     The clipping threshold is ``2 rms`` but never below the rounding level
     of the data (``EXACT * max|z|``), so pixels on the plane are never
     clipped. Sums over a clipped set are the full sums minus those of the
-    (few) clipped pixels. On large differences the later iterations, where
-    the plane barely moves, only test the pixels near the threshold
-    (`_Window`); the sets are the same.
+    (few) clipped pixels. In the later iterations, where the plane barely
+    moves, only the pixels near the threshold are tested (`_Band` or, on
+    large differences, `_Window`); the sets are the same.
     """
-    px = _Pixels(x, y, z)
     n = len(z)
+    if n >= WINDOW_MIN:
+        return _iterate_window(_Pixels(x, y, z), level_only)
+    px = _Pixels(x, y, z)
     floor = EXACT * (float(np.max(np.abs(z))) if n else 0.0)
-    rms, state, thr, win = 0.0, None, None, None
-    plane, prev, npix, out, nxt = (0.0, 0.0, 0.0), None, 0, None, None
+    rms, state, band, plane, npix = 0.0, None, None, (0.0, 0.0, 0.0), 0
+    # the set the next plane is fitted to: its Gram matrix and description
+    gram, chosen = px.full, None
     for iteration in range(NITERATION):
         # Montage: no clipping in iteration 0, nor while rms is NaN
         thr = None if (iteration == 0 or math.isnan(rms)) else max(2 * rms, floor)
+        if thr is None:
+            gram, chosen = px.full, None
+        used = chosen
+        plane = px.solve_gram(gram, level_only)
+        step = None if (band is None or thr is None) else band.step(plane, thr, floor)
+        if step is not None:
+            rms, npix, gram, chosen = step
+        else:
+            dz = px.residual(plane)
+            np.abs(dz, out=dz)
+            rms, npix, clipped = _rms_pass(dz, thr, floor)
+            gram, chosen = px.full, None
+            if clipped is not None:
+                gram, chosen = gram - _gram(px.rows.take(clipped, axis=1)), clipped
+                if iteration >= BAND_START:
+                    band = _Band(px, dz, plane, max(2 * rms, floor))
+        new_state = (plane, rms, npix)
+        if new_state == state:  # a fixed point: every later iteration repeats it
+            break
+        state = new_state
+    return plane, rms, npix, _kept(n, used)
+
+
+def _kept(n: int, chosen) -> np.ndarray:
+    """Mask of the pixels of a fit set: clipped indices, or a `_Band` and the
+    mask of its band pixels kept (all pixels if None)."""
+    if chosen is None:
+        keep = np.ones(n, bool)
+    elif isinstance(chosen, tuple):
+        band, kept = chosen
+        keep = band.inside.copy()
+        keep[band.idx[kept]] = True
+    else:
+        keep = np.ones(n, bool)
+        keep[chosen] = False
+    return keep
+
+
+def _iterate_window(px: _Pixels, level_only: bool):
+    """`_iterate` on a large difference: full passes for the first
+    ``_DIRECT_ITERATIONS``, then `_Window`."""
+    n = px.n
+    floor = EXACT * (float(np.max(np.abs(px.z))) if n else 0.0)
+    rms, state, thr, win = 0.0, None, None, None
+    plane, prev, npix, out, nxt = (0.0, 0.0, 0.0), None, 0, None, None
+    for iteration in range(NITERATION):
+        thr = None if (iteration == 0 or math.isnan(rms)) else max(2 * rms, floor)
         prev = plane
-        if thr is not None and n >= WINDOW_MIN and iteration >= _DIRECT_ITERATIONS:
+        if thr is not None and iteration >= _DIRECT_ITERATIONS:
             win = win or _Window(px)
             plane = px.solve_sums(win.sums(prev, thr), level_only)
             counted = win.sums(plane, thr)
@@ -360,7 +429,7 @@ def _iterate(x, y, z, level_only: bool):
             plane = px.solve(out, level_only)
             rms, npix, nxt = _rms_pass(px.abs_residual(plane), thr, floor)
         new_state = (plane, rms, npix)
-        if new_state == state:  # a fixed point: every later iteration repeats it
+        if new_state == state:
             break
         state = new_state
     keep = np.ones(n, bool)
@@ -375,14 +444,15 @@ def _rms_pass(dz: np.ndarray, thr, floor: float):
     """Montage's rms over ``dz <= thr`` (all if None), and the next clip set.
 
     Returns ``(rms, count, clipped)`` where ``clipped`` are the indices with
-    ``dz > max(2 rms, floor)``, the pixels the next iteration leaves out.
-    Both sets come from one scan of ``dz``: the pixels above a bound just
-    under the old threshold, rescanned only if the new threshold is lower.
+    ``dz > max(2 rms, floor)``, the pixels the next iteration leaves out
+    (None if rms is NaN). Both sets come from one scan of ``dz``: the pixels
+    above a bound just under the old threshold, rescanned only if the new
+    threshold is lower.
     """
     n = len(dz)
     total = _dot(dz, dz)
     lo = None if thr is None else 0.8 * thr
-    above = None if lo is None else np.flatnonzero(dz > lo)
+    above = None if lo is None else (dz > lo).nonzero()[0]
     npix = n
     if above is not None:
         high = dz[above]
@@ -395,7 +465,91 @@ def _rms_pass(dz: np.ndarray, thr, floor: float):
     nthr = max(2 * rms, floor)
     if above is not None and nthr >= lo:
         return rms, npix, above[high > nthr]
-    return rms, npix, np.flatnonzero(dz > nthr)
+    return rms, npix, (dz > nthr).nonzero()[0]
+
+
+class _Band:
+    """The pixels of a small difference sorted around a threshold.
+
+    Built from the residuals ``dz`` of a reference plane ``P_ref`` and a
+    threshold ``T``: pixels with ``dz <= lo`` are *inside* (summed once),
+    those in ``(lo, hi]`` are the *band* (kept as columns), the rest are
+    outside. A later plane moves every residual by at most ``D`` (`offset`);
+    for a threshold ``t`` with ``lo + D <= t`` and ``t + D <= hi`` the pixels
+    within ``t`` are the inside ones plus the band pixels that pass, tested
+    exactly. Sums over the inside pixels are kept in the frame of the
+    reference residual ``r = z - P_ref``, so the sum of squares of a new
+    residual ``r - dP`` has no cancellation.
+    """
+
+    def __init__(self, px: _Pixels, dz: np.ndarray, plane, thr: float):
+        self.px, self.ref = px, px.centred(plane)
+        self.lo, self.hi = BAND_LIMITS[0] * thr, BAND_LIMITS[1] * thr
+        self.inside = dz <= self.lo
+        beyond = (~self.inside).nonzero()[0]
+        far = dz[beyond]
+        self.idx = beyond[far <= self.hi]
+        self.rows = px.rows.take(self.idx, axis=1)
+        self.gram = px.full - _gram(px.rows.take(beyond, axis=1))
+        (sxx, sxy, sx, sxz), (_, syy, sy, syz), (_, _, n, sz), _ = self.gram.tolist()
+        a, b, c = self.ref
+        # sums of r, x r, y r and r^2 over the inside pixels
+        self.sr = sz - a * sx - b * sy - c * n
+        self.sxr = sxz - a * sxx - b * sxy - c * sx
+        self.syr = syz - a * sxy - b * syy - c * sy
+        self.srr = max(_dot(dz, dz) - _dot(far, far), 0.0)
+        self.n = int(round(n))
+        self.eps = 1e-9 * (abs(self.hi) + px.zmax)
+
+    def _offset(self, plane) -> float:
+        """Bound on how far ``plane`` moves any residual from the reference."""
+        a, b, c = self.px.centred(plane)
+        ra, rb, rc = self.ref
+        return (
+            abs(a - ra) * self.px.mx + abs(b - rb) * self.px.my + abs(c - rc) + self.eps
+        )
+
+    def step(self, plane, thr: float, floor: float):
+        """`_rms_pass` for ``plane`` and the Gram matrix of the next fit set.
+
+        Returns ``(rms, count, gram, (band, kept))``, or None when the band
+        does not decide the pixels for ``thr`` or for the next threshold.
+        """
+        d = self._offset(plane)
+        if not (self.lo + d <= thr and thr + d <= self.hi):
+            return None
+        a, b, c = self.px.centred(plane)
+        dzb = np.dot((-a, -b, -c, 1.0), self.rows)
+        np.abs(dzb, out=dzb)
+        kept = dzb[dzb <= thr]
+        npix = self.n + len(kept)
+        total = self._inside_squares((a, b, c)) + _dot(kept, kept)
+        rms = math.sqrt(total / npix) if npix else math.nan
+        if math.isnan(rms):
+            return None
+        nthr = max(2 * rms, floor)
+        if not (self.lo + d <= nthr and nthr + d <= self.hi):
+            return None
+        mask = dzb <= nthr
+        return rms, npix, self.gram + _gram(self.rows[:, mask]), (self, mask)
+
+    def _inside_squares(self, centred) -> float:
+        """Sum over the inside pixels of ``(z - P)^2`` for a centred plane."""
+        a, b, c = centred
+        ra, rb, rc = self.ref
+        da, db, dc = a - ra, b - rb, c - rc
+        (sxx, sxy, sx, _), (_, syy, sy, _), (_, _, n, _), _ = self.gram.tolist()
+        q = (
+            self.srr
+            - 2 * (da * self.sxr + db * self.syr + dc * self.sr)
+            + da * da * sxx
+            + 2 * da * db * sxy
+            + db * db * syy
+            + 2 * da * dc * sx
+            + 2 * db * dc * sy
+            + dc * dc * n
+        )
+        return max(q, 0.0)
 
 
 def _square_sum(s, plane, px) -> float:
