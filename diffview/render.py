@@ -153,6 +153,10 @@ def load_image(image, hdu: int = 0) -> tuple[np.ndarray, fits.Header | None]:
     """
     if isinstance(image, (str, os.PathLike)):
         path = str(image)
+        if hdu == 0:
+            plain = _load_plain(path)
+            if plain is not None:
+                return plain
         try:
             with fits.open(path, memmap=False) as hdul:
                 h = hdul[hdu]
@@ -180,6 +184,30 @@ def load_image(image, hdu: int = 0) -> tuple[np.ndarray, fits.Header | None]:
     if a.ndim != 2:
         raise InputError(f"expected a 2-D image, got shape {a.shape}")
     return a, None
+
+
+def _load_plain(path: str):
+    """`load_image` of a plain float FITS image (primary HDU, BITPIX -32 or
+    -64, no scaling; `diffview.io`'s fast reader) without astropy's HDU
+    machinery; None for anything else."""
+    from .io import _PLAIN, _plain_layout
+
+    layout = _plain_layout(path)
+    if layout is None:
+        return None
+    cards, offset = layout
+    ny, nx = int(cards["NAXIS2"]), int(cards["NAXIS1"])
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(offset)
+            data = np.fromfile(fh, dtype=np.dtype(_PLAIN[cards["BITPIX"]]),
+                               count=nx * ny)
+    except OSError:
+        return None
+    if data.size != nx * ny:
+        return None
+    header = fits.Header.fromstring(head.decode("ascii", "replace"))
+    return data.reshape(ny, nx).astype(np.float64), header
 
 
 # --------------------------------------------------------------------------
@@ -544,9 +572,13 @@ def _deflate_pool():
     return _POOL
 
 
-def _png_bytes(img: np.ndarray, level: int = 1) -> bytes:
-    """A PNG (8-bit gray or RGB, no filtering) with the deflate stream
-    compressed in row blocks on two threads (one valid zlib stream).
+def _png_bytes(img: np.ndarray, level: int = 1, nblock: int | None = None) -> bytes:
+    """A PNG (8-bit gray or RGB, every row with the "up" filter) whose
+    deflate stream is compressed in row blocks, by this thread and the
+    pool's together (one valid zlib stream).
+
+    The "up" filter costs one subtraction and makes zlib's fastest level
+    both quicker and about 15 % smaller on mViewer pictures.
 
     Examples
     --------
@@ -558,11 +590,16 @@ def _png_bytes(img: np.ndarray, level: int = 1) -> bytes:
 
     ny, nx = img.shape[:2]
     colour = 0 if img.ndim == 2 else 2
-    raw = np.empty((ny, 1 + img[0].size), dtype=np.uint8)
-    raw[:, 0] = 0
-    raw[:, 1:] = img.reshape(ny, -1)
+    rows = img.reshape(ny, -1)
+    raw = np.empty((ny, 1 + rows.shape[1]), dtype=np.uint8)
+    raw[:, 0] = 2                                  # "up": byte - byte above
+    raw[0, 1:] = rows[0]                           # (the row above row 0 is 0)
+    np.subtract(rows[1:], rows[:-1], out=raw[1:, 1:])
     data = raw.reshape(-1)
-    nblock = 1 if data.size < (1 << 20) else 4
+    if nblock is None:
+        # this thread plus up to two pool threads, one block each
+        nblock = 1 if data.size < (1 << 20) else min(3, os.cpu_count() or 1)
+    nblock = max(1, min(int(nblock), ny))
     cuts = np.linspace(0, ny, nblock + 1).astype(int) * raw.shape[1]
 
     def deflate(i):
@@ -571,16 +608,16 @@ def _png_bytes(img: np.ndarray, level: int = 1) -> bytes:
         last = i == nblock - 1
         return body + c.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
 
-    if nblock == 1:
-        parts = [deflate(0)]
-    else:
-        parts = list(_deflate_pool().map(deflate, range(nblock)))
-    stream = (b"\x78\x01" + b"".join(parts)
-              + struct.pack(">I", zlib.adler32(data) & 0xFFFFFFFF))
+    pool = _deflate_pool() if nblock > 1 else None
+    later = [pool.submit(deflate, i) for i in range(1, nblock)] if pool else []
+    parts = [deflate(0)]
+    adler = zlib.adler32(data) & 0xFFFFFFFF
+    parts.extend(f.result() for f in later)
+    stream = b"\x78\x01" + b"".join(parts) + struct.pack(">I", adler)
 
     def chunk(tag: bytes, payload: bytes) -> bytes:
-        return (struct.pack(">I", len(payload)) + tag + payload
-                + struct.pack(">I", zlib.crc32(tag + payload) & 0xFFFFFFFF))
+        crc = zlib.crc32(payload, zlib.crc32(tag)) & 0xFFFFFFFF
+        return struct.pack(">I", len(payload)) + tag + payload + struct.pack(">I", crc)
 
     ihdr = struct.pack(">IIBBBBB", nx, ny, 8, colour, 0, 0, 0)
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", stream)

@@ -166,6 +166,29 @@ def test_thick_line_covers_width():
     assert (col[8:13] == 255).all() and col[5] == 0 and col[15] == 0
 
 
+@pytest.mark.parametrize("bitpix", [-32, -64])
+def test_load_image_plain_reader_matches_astropy(tmp_path, bitpix):
+    from diffview.render import _load_plain
+
+    rng = np.random.default_rng(2)
+    d = rng.normal(0, 1, (7, 5)).astype(np.float32 if bitpix == -32 else float)
+    d[1, 2] = np.nan
+    h = fits.Header({"CTYPE1": "RA---TAN", "CTYPE2": "DEC--TAN", "CDELT1": -1e-3,
+                     "CDELT2": 1e-3, "CRPIX1": 3.0, "CRPIX2": 4.0, "BUNIT": "MJy/sr"})
+    fits.writeto(tmp_path / "a.fits", d, h)
+    data, header = load_image(tmp_path / "a.fits")
+    assert _load_plain(str(tmp_path / "a.fits")) is not None
+    with fits.open(tmp_path / "a.fits") as hdul:
+        ref = hdul[0].data.astype(float)
+        assert dict(header) == dict(hdul[0].header)
+    assert data.dtype == np.float64 and data.flags.c_contiguous
+    assert np.array_equal(data, ref, equal_nan=True)
+    # scaled or integer images, and other HDUs, go through astropy
+    fits.writeto(tmp_path / "i.fits", np.arange(6, dtype=np.int16).reshape(2, 3))
+    assert _load_plain(str(tmp_path / "i.fits")) is None
+    assert load_image(tmp_path / "i.fits")[0].tolist() == [[0, 1, 2], [3, 4, 5]]
+
+
 def test_write_png_gray_and_rgb(tmp_path):
     g = np.zeros((3, 4, 3), np.uint8)
     write_png(g, tmp_path / "g.png")
@@ -330,3 +353,18 @@ def test_cli_view_errors_and_help(field, capsys):
         args.func(args)
     args = p.parse_args(["view"])
     assert args.func(args) == 0 and "-imginfo" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("nblock", [1, 2, 3, 7])
+def test_png_up_filter_in_blocks_decodes_exactly(nblock):
+    import io
+
+    from PIL import Image
+
+    from diffview.render import _png_bytes
+
+    rng = np.random.default_rng(4)
+    for img in (rng.integers(0, 256, (37, 23, 3)).astype(np.uint8),
+                rng.integers(0, 256, (5, 9)).astype(np.uint8)):
+        with Image.open(io.BytesIO(_png_bytes(img, nblock=nblock))) as im:
+            assert np.array_equal(np.asarray(im), img)
