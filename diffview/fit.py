@@ -493,21 +493,22 @@ class _Band:
         self.gram = px.full - _gram(px.rows.take(beyond, axis=1))
         (sxx, sxy, sx, sxz), (_, syy, sy, syz), (_, _, n, sz), _ = self.gram.tolist()
         a, b, c = self.ref
-        # sums of r, x r, y r and r^2 over the inside pixels
-        self.sr = sz - a * sx - b * sy - c * n
-        self.sxr = sxz - a * sxx - b * sxy - c * sx
-        self.syr = syz - a * sxy - b * syy - c * sy
-        self.srr = max(_dot(dz, dz) - _dot(far, far), 0.0)
+        # sums over the inside pixels: x^2, xy, y^2, x, y, n, then r, x r,
+        # y r and r^2 of the reference residual r
+        self.sums = (
+            sxx,
+            sxy,
+            syy,
+            sx,
+            sy,
+            n,
+            sz - a * sx - b * sy - c * n,
+            sxz - a * sxx - b * sxy - c * sx,
+            syz - a * sxy - b * syy - c * sy,
+            max(_dot(dz, dz) - _dot(far, far), 0.0),
+        )
         self.n = int(round(n))
         self.eps = 1e-9 * (abs(self.hi) + px.zmax)
-
-    def _offset(self, plane) -> float:
-        """Bound on how far ``plane`` moves any residual from the reference."""
-        a, b, c = self.px.centred(plane)
-        ra, rb, rc = self.ref
-        return (
-            abs(a - ra) * self.px.mx + abs(b - rb) * self.px.my + abs(c - rc) + self.eps
-        )
 
     def step(self, plane, thr: float, floor: float):
         """`_rms_pass` for ``plane`` and the Gram matrix of the next fit set.
@@ -515,15 +516,19 @@ class _Band:
         Returns ``(rms, count, gram, (band, kept))``, or None when the band
         does not decide the pixels for ``thr`` or for the next threshold.
         """
-        d = self._offset(plane)
+        px = self.px
+        a, b, c = px.centred(plane)
+        ra, rb, rc = self.ref
+        da, db, dc = a - ra, b - rb, c - rc
+        # the largest move of any residual from the reference
+        d = abs(da) * px.mx + abs(db) * px.my + abs(dc) + self.eps
         if not (self.lo + d <= thr and thr + d <= self.hi):
             return None
-        a, b, c = self.px.centred(plane)
         dzb = np.dot((-a, -b, -c, 1.0), self.rows)
         np.abs(dzb, out=dzb)
         kept = dzb[dzb <= thr]
         npix = self.n + len(kept)
-        total = self._inside_squares((a, b, c)) + _dot(kept, kept)
+        total = self._inside_squares(da, db, dc) + _dot(kept, kept)
         rms = math.sqrt(total / npix) if npix else math.nan
         if math.isnan(rms):
             return None
@@ -531,17 +536,16 @@ class _Band:
         if not (self.lo + d <= nthr and nthr + d <= self.hi):
             return None
         mask = dzb <= nthr
-        return rms, npix, self.gram + _gram(self.rows[:, mask]), (self, mask)
+        gram = self.gram + _gram(self.rows.compress(mask, axis=1))
+        return rms, npix, gram, (self, mask)
 
-    def _inside_squares(self, centred) -> float:
-        """Sum over the inside pixels of ``(z - P)^2`` for a centred plane."""
-        a, b, c = centred
-        ra, rb, rc = self.ref
-        da, db, dc = a - ra, b - rb, c - rc
-        (sxx, sxy, sx, _), (_, syy, sy, _), (_, _, n, _), _ = self.gram.tolist()
+    def _inside_squares(self, da: float, db: float, dc: float) -> float:
+        """Sum over the inside pixels of ``(r - dP)^2``, ``dP = da x + db y + dc``
+        in centred coordinates."""
+        sxx, sxy, syy, sx, sy, n, sr, sxr, syr, srr = self.sums
         q = (
-            self.srr
-            - 2 * (da * self.sxr + db * self.syr + dc * self.sr)
+            srr
+            - 2 * (da * sxr + db * syr + dc * sr)
             + da * da * sxx
             + 2 * da * db * sxy
             + db * db * syy
