@@ -691,15 +691,24 @@ class Stretch:
     def _levels_binned(self, h: MontageHistogram, a: np.ndarray, blank: int,
                        dtype) -> np.ndarray:
         """Gaussian levels of the histogram's own image, per histogram bin:
-        a bin without a threshold in or next to it has one level for all its
-        pixels (one lookup with the pixel's bin); pixels of the few bins
-        holding a threshold are compared with the thresholds directly."""
+        a bin holding no threshold has one level for all its pixels (one
+        lookup with the pixel's bin); pixels of the few bins holding a
+        threshold are compared with the thresholds directly.
+
+        The thresholds' bins come from the very operations that binned the
+        pixels (``floor(nbin (x - rmin) / diff)``, clipped), a monotone
+        function: a pixel in a lower (higher) bin than a threshold is below
+        (above) it, so only equal bins are ambiguous."""
         lev = np.where(np.isnan(self.thresholds), -np.inf, self.thresholds)
         run = np.maximum.accumulate(lev)
         nb = h.nbin
         with np.errstate(invalid="ignore", over="ignore"):
-            tb = np.floor((run - h.rmin) / h.delta)
-        tb = np.clip(np.nan_to_num(tb, nan=-1.0, posinf=nb, neginf=-1.0), -1, nb)
+            g = run - h.rmin
+            g *= nb
+            g /= h.rmax - h.rmin
+            np.floor(g, out=g)
+        g = np.clip(np.nan_to_num(g, nan=0.0, posinf=nb - 1, neginf=0.0), 0, nb - 1)
+        tb = np.where(run == -np.inf, -1, np.where(run == np.inf, nb, g))
         tb = tb.astype(np.int64)
         # level of an unambiguous bin k = number of thresholds below it
         below = np.cumsum(np.bincount(tb + 1, minlength=nb + 2))[:nb]
@@ -707,8 +716,7 @@ class Stretch:
         lut[:nb] = np.minimum(below, 255)
         lut[nb] = blank                              # blank pixels
         mark = 512 if blank != 512 else 513          # bins holding a threshold
-        for d in (-1, 0, 1):
-            lut[np.clip(tb + d, 0, nb - 1)] = mark
+        lut[tb[(tb >= 0) & (tb < nb)]] = mark
         out = lut.take(h._bins)
         fix = np.flatnonzero(out.reshape(-1) == mark)
         if fix.size:

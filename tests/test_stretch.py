@@ -296,3 +296,21 @@ def test_histogram_extremes_with_blank_and_infinite_pixels():
     d[1, 0] = -np.inf
     assert (histogram(d).datamin, histogram(d).datamax) == (-3.0, 5.0)
     assert (histogram(d[:, 1:]).datamin, histogram(d[:, 1:]).datamax) == (-3.0, 5.0)
+
+
+@pytest.mark.parametrize("vmin, vmax", [("min", "max"), ("-2s", "99.5%"),
+                                        ("-1e9", "1e9"), ("0.3", "0.30001")])
+@pytest.mark.parametrize("mode", ["gaussian", "gaussian-log"])
+def test_per_bin_levels_on_bin_edges_and_shared_bins(vmin, vmax, mode):
+    """Pixels on histogram bin edges, many pixels per bin and thresholds
+    far outside the data: the per-bin levels still equal the per-pixel
+    threshold search."""
+    rng = np.random.default_rng(11)
+    h = histogram(np.array([0.0, 1.0]))
+    edges = h.rmin + h.delta * rng.integers(0, h.nbin, 4000)
+    d = np.concatenate([edges, np.nextafter(edges, -np.inf),
+                        np.nextafter(edges, np.inf),
+                        np.round(rng.normal(0.5, 0.1, 4000), 3), [0.0, 1.0, np.nan]])
+    d = np.clip(d, 0.0, 1.0).reshape(-1, 1)
+    s = compute_stretch(d, vmin, vmax, mode)
+    assert np.array_equal(s.index(d), s.index(d.copy()))
