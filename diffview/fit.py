@@ -639,14 +639,20 @@ class _Window:
         return self.base + np.einsum("ij,j->i", self.rows, (res <= thr).astype(float))
 
 
-def _valid_pixels(array: np.ndarray, crpix, border: int):
+def _valid_pixels(array: np.ndarray, crpix, border: int, finite=None):
+    """Plane coordinates, values and mask of the valid pixels inside ``border``
+    (``finite``: ``np.isfinite(array)`` if already known)."""
     ny, nx = array.shape
     sub = array[border : ny - border, border : nx - border]
-    ok = np.isfinite(sub)
+    if finite is None:
+        ok = np.isfinite(sub)
+    else:
+        ok = finite[border : ny - border, border : nx - border]
     jj, ii = np.nonzero(ok)
-    x = (ii + border).astype(float) - crpix[0]
-    y = (jj + border).astype(float) - crpix[1]
-    return x, y, sub[ok], ok
+    if border:
+        ii, jj = ii + border, jj + border
+    # int64 - float64 converts exactly, then rounds once, as astype(float) did
+    return np.subtract(ii, crpix[0]), np.subtract(jj, crpix[1]), sub[ok], ok
 
 
 def fit_plane(
@@ -720,8 +726,9 @@ def fit_plane(
     ny, nx = array.shape
     if not level_only and (nx < 2 or ny < 2):
         raise PairError("Too few pixels to fit")
-    box = bounding_box(np.isfinite(array), crpix)
-    x, y, z, _ = _valid_pixels(array, crpix, border)
+    finite = np.isfinite(array)
+    box = bounding_box(finite, crpix)
+    x, y, z, _ = _valid_pixels(array, crpix, border, finite)
     if nofit:
         return _make_fit(ids, (0.0, 0.0, 0.0), crpix, x, y, len(z), 0.0, box)
     plane, rms, npix, keep = _iterate(x, y, z, level_only)
