@@ -544,15 +544,15 @@ def render_rgb(data, *, vmin="-2s", vmax="max", mode="gaussian-log", ct: int = 0
         else:
             orient = Orientation(False, not noflip, a.shape[1], a.shape[0])
     # levels in FITS order (256 for blank pixels), reoriented as a view and
-    # looked up channel by channel in the colour table plus a blank entry
-    # (blank pixels are written as grey `saturate`, not through the table)
+    # looked up in the colour table plus a blank entry (blank pixels are
+    # written as grey `saturate`, not through the table); the table's rows
+    # are taken as 3-byte items, all channels in one lookup
     idx = orient.apply(stretch.levels(a, blank=256))
     table = np.empty((257, 3), dtype=np.uint8)
     table[:256] = color_table(ct)
     table[256] = int(saturate)
-    rgb = np.empty(idx.shape + (3,), dtype=np.uint8)
-    for c in range(3):
-        rgb[..., c] = table[:, c].take(idx)
+    rows = table.view(np.dtype((np.void, 3))).reshape(-1)
+    rgb = rows.take(idx).view(np.uint8).reshape(idx.shape + (3,))
     for ov in _as_overlays(outlines):
         burn_overlay(rgb, ov, densify=densify)
     return rgb
