@@ -533,8 +533,13 @@ def _first_ge(levels: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Index of the first entry of ``levels`` that is ``>= value`` (or
     ``len(levels)``), exactly as a linear scan, even if ``levels`` is not
     sorted or holds NaN (never ``>=``)."""
-    lev = np.where(np.isnan(levels), -np.inf, levels)
-    run = np.maximum.accumulate(lev)
+    with np.errstate(invalid="ignore"):
+        ordered = bool((levels[1:] >= levels[:-1]).all())   # False at any NaN
+    if ordered and not (levels.size and np.isnan(levels[0])):
+        run = levels                  # already its own running maximum
+    else:
+        lev = np.where(np.isnan(levels), -np.inf, levels)
+        run = np.maximum.accumulate(lev)
     return np.searchsorted(run, values, side="left")
 
 

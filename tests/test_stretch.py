@@ -314,3 +314,14 @@ def test_per_bin_levels_on_bin_edges_and_shared_bins(vmin, vmax, mode):
     d = np.clip(d, 0.0, 1.0).reshape(-1, 1)
     s = compute_stretch(d, vmin, vmax, mode)
     assert np.array_equal(s.index(d), s.index(d.copy()))
+
+
+def test_first_ge_is_a_linear_scan_sorted_or_not():
+    from diffview.stretch import _first_ge
+
+    v = np.array([-1.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, np.nan])
+    for lv in ([1.0, 2.0, 2.0, 3.0], [np.nan, 1.0, 2.0], [1.0, np.nan, 0.5, 2.0],
+               [3.0, 1.0, 2.0], [], [np.nan], [-np.inf, 1e99]):
+        lv = np.array(lv)
+        scan = [next((j for j, t in enumerate(lv) if t >= x), lv.size) for x in v]
+        assert _first_ge(lv, v).tolist() == scan
