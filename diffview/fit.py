@@ -343,8 +343,8 @@ _DIRECT_ITERATIONS = 2
 #: Below `WINDOW_MIN`, from this iteration on a full pass also sorts the
 #: pixels around the next threshold into a `_Band`; its limits, as fractions
 #: of that threshold.
-BAND_START = 5
-BAND_LIMITS = (0.9, 1.03)
+BAND_START = 3
+BAND_LIMITS = (0.75, 1.03)
 
 
 def _iterate(x, y, z, level_only: bool):
