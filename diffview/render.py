@@ -624,6 +624,17 @@ def _png_bytes(img: np.ndarray, level: int = 1, nblock: int | None = None) -> by
             + chunk(b"IEND", b""))
 
 
+def _is_grey(rgb: np.ndarray, rows: int = 64) -> bool:
+    """True when all three channels are equal, checked in blocks of rows so
+    that a coloured picture is usually told after its first block."""
+    for start in range(0, rgb.shape[0], rows):
+        block = rgb[start:start + rows]
+        if not ((block[..., 0] == block[..., 1]).all()
+                and (block[..., 1] == block[..., 2]).all()):
+            return False
+    return True
+
+
 def write_png(rgb: np.ndarray, path) -> str:
     """
     Write an RGB picture as PNG (8-bit gray when all channels are equal,
@@ -640,11 +651,7 @@ def write_png(rgb: np.ndarray, path) -> str:
     ('L', (3, 2))
     """
     rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
-    if rgb.ndim == 3 and ((rgb[..., 0] == rgb[..., 1]).all()
-                          and (rgb[..., 1] == rgb[..., 2]).all()):
-        img = np.ascontiguousarray(rgb[..., 0])
-    else:
-        img = rgb
+    img = np.ascontiguousarray(rgb[..., 0]) if rgb.ndim == 3 and _is_grey(rgb) else rgb
     payload = _png_bytes(img)
     path = str(path)
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:

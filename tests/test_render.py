@@ -368,3 +368,20 @@ def test_png_up_filter_in_blocks_decodes_exactly(nblock):
                 rng.integers(0, 256, (5, 9)).astype(np.uint8)):
         with Image.open(io.BytesIO(_png_bytes(img, nblock=nblock))) as im:
             assert np.array_equal(np.asarray(im), img)
+
+
+def test_write_png_grey_test_sees_one_coloured_pixel_anywhere(tmp_path):
+    from PIL import Image
+
+    from diffview.render import _is_grey
+
+    g = np.repeat(np.arange(200, dtype=np.uint8)[:, None, None], 3, axis=2)
+    g = np.ascontiguousarray(np.broadcast_to(g, (200, 7, 3)))
+    assert _is_grey(g)
+    for row in (0, 63, 64, 199):
+        c = g.copy()
+        c[row, 6, 2] ^= 1
+        assert not _is_grey(c)
+        write_png(c, tmp_path / "c.png")
+        with Image.open(tmp_path / "c.png") as im:
+            assert im.mode == "RGB" and np.array_equal(np.asarray(im), c)
