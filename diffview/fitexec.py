@@ -128,7 +128,10 @@ def _overlaps(table) -> list[Overlap]:
 
 
 #: Below these many bytes of input a process pool costs more than it saves
-#: (its start-up is ~0.1 s; one core fits ~40 MB of differences a second).
+#: (its start-up is 20-100 ms; one core fits ~50 MB of differences a second,
+#: or differences and fits ~120 MB of images). On a shared 2-core machine a
+#: pool on the m17 sample (3 MB of differences) was 20% faster or 50% slower
+#: depending on the other load, so small runs stay in this process.
 SERIAL_BYTES_FITS = 16 * 2**20
 SERIAL_BYTES_DIFFFIT = 32 * 2**20
 
