@@ -197,17 +197,24 @@ def _load_plain(path: str):
         return None
     cards, offset = layout
     ny, nx = int(cards["NAXIS2"]), int(cards["NAXIS1"])
+    disk = np.dtype(_PLAIN[cards["BITPIX"]])            # big-endian floats
+    # doubles are read straight into the result and byte-swapped in place
+    # (no second array); floats are read, then widened
+    double = disk.itemsize == 8
+    buf = np.empty((ny, nx), dtype=np.float64 if double else disk)
     try:
         with open(path, "rb") as fh:
             head = fh.read(offset)
-            data = np.fromfile(fh, dtype=np.dtype(_PLAIN[cards["BITPIX"]]),
-                               count=nx * ny)
+            if fh.readinto(memoryview(buf.reshape(-1)).cast("B")) != buf.nbytes:
+                return None
     except OSError:
         return None
-    if data.size != nx * ny:
-        return None
     header = fits.Header.fromstring(head.decode("ascii", "replace"))
-    return data.reshape(ny, nx).astype(np.float64), header
+    if not double:
+        return buf.astype(np.float64), header
+    if not disk.isnative:
+        buf.byteswap(inplace=True)
+    return buf, header
 
 
 # --------------------------------------------------------------------------
