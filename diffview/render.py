@@ -175,7 +175,9 @@ def load_image(image, hdu: int = 0) -> tuple[np.ndarray, fits.Header | None]:
             raise InputError(f"Image {path} not found") from None
         except IndexError:
             raise InputError(f"Image {path} has no HDU {hdu}") from None
-        except OSError as exc:
+        except InputError:
+            raise
+        except (OSError, ValueError) as exc:     # astropy: truncated data
             raise InputError(f"Image {path} is not a valid FITS file ({exc})") from None
     if (isinstance(image, tuple) and len(image) == 2
             and isinstance(image[1], fits.Header)):

@@ -385,3 +385,13 @@ def test_write_png_grey_test_sees_one_coloured_pixel_anywhere(tmp_path):
         write_png(c, tmp_path / "c.png")
         with Image.open(tmp_path / "c.png") as im:
             assert im.mode == "RGB" and np.array_equal(np.asarray(im), c)
+
+
+@pytest.mark.filterwarnings("ignore:File may have been truncated")
+def test_load_image_truncated_plain_file_is_an_input_error(tmp_path):
+    p = tmp_path / "t.fits"
+    fits.writeto(p, np.ones((40, 30)))
+    raw = p.read_bytes()
+    p.write_bytes(raw[:2880 + 4000])                 # header + part of the data
+    with pytest.raises(InputError, match="t.fits"):
+        load_image(p)
