@@ -581,6 +581,16 @@ def _deflate_pool():
     return _POOL
 
 
+def _forget_pool():
+    """A forked child has none of its parent's threads: start a new pool."""
+    global _POOL
+    _POOL = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
 def _png_bytes(img: np.ndarray, level: int = 1, nblock: int | None = None) -> bytes:
     """A PNG (8-bit gray or RGB, every row with the "up" filter) whose
     deflate stream is compressed in row blocks, by this thread and the

@@ -395,3 +395,17 @@ def test_load_image_truncated_plain_file_is_an_input_error(tmp_path):
     p.write_bytes(raw[:2880 + 4000])                 # header + part of the data
     with pytest.raises(InputError, match="t.fits"):
         load_image(p)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_png_pool_works_in_a_forked_child(tmp_path):
+    import multiprocessing as mp
+
+    from diffview.render import _png_bytes
+
+    big = np.random.default_rng(1).integers(0, 256, (800, 600, 3)).astype(np.uint8)
+    _png_bytes(big)                                  # parent starts its pool
+    ctx = mp.get_context("fork")
+    with ctx.Pool(1) as pool:
+        res = pool.apply_async(_png_bytes, (big,))
+        assert res.get(timeout=60) == _png_bytes(big)
