@@ -27,6 +27,7 @@ straight chord; here the outline is split into separate runs instead.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from collections import OrderedDict
@@ -365,9 +366,11 @@ def image_outlines(table, wcs, *, rows=None, split=True) -> list[np.ndarray]:
     """
     h = _header(wcs)
     key = _cache_key(table, h, rows, split)
-    if key is not None and key in _CACHE:
-        _CACHE.move_to_end(key)
-        return [p.copy() for p in _CACHE[key]]
+    cached = _CACHE.get(key) if key is not None else None
+    if cached is not None:
+        with contextlib.suppress(KeyError):      # evicted meanwhile by a thread
+            _CACHE.move_to_end(key)
+        return [p.copy() for p in cached]
     w = wcs if isinstance(wcs, WCS) else WCS(h, naxis=2)
     o = orientation(h)
     corners = _table_corners(table)

@@ -15,6 +15,7 @@ as ``w * colour + (1 - w) * pixel`` with truncation to 8 bits.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import os
@@ -430,7 +431,8 @@ def _coverage(lines, ny: int, nx: int, width: float, densify: bool, black: bool)
     key = (_lines_digest(lines), ny, nx, width, densify, black)
     cached = _COVERAGE.get(key)
     if cached is not None:
-        _COVERAGE.move_to_end(key)
+        with contextlib.suppress(KeyError):      # evicted meanwhile by a thread
+            _COVERAGE.move_to_end(key)
         return cached
     cached = _compute_coverage(lines, ny, nx, width, densify, black)
     for a in cached:
