@@ -52,6 +52,7 @@ __all__ = [
     "read_image_box",
     "read_box",
     "read_plain_image",
+    "read_plain_header_image",
     "image_geometry",
     "write_image",
     "write_plain_image",
@@ -952,16 +953,55 @@ def read_plain_image(path) -> tuple[np.ndarray, tuple[float, float]] | None:
     layout = _plain_layout(path)
     if layout is None or "CRPIX1" not in layout[0] or "CRPIX2" not in layout[0]:
         return None
+    read = _read_plain(path, layout, header=False)
+    if read is None:
+        return None
+    cards = layout[0]
+    return read[0], (float(cards["CRPIX1"]), float(cards["CRPIX2"]))
+
+
+def read_plain_header_image(path) -> tuple[np.ndarray, fits.Header] | None:
+    """
+    A whole plain float image (see `read_plain_image`) with its full header.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.fits"
+    >>> write_image(np.ones((2, 3)), fits.Header({"OBJECT": "M17"}), p)
+    >>> data, header = read_plain_header_image(p)
+    >>> data.shape, header["OBJECT"]
+    ((2, 3), 'M17')
+    """
+    layout = _plain_layout(path)
+    return None if layout is None else _read_plain(path, layout, header=True)
+
+
+def _read_plain(path, layout, *, header: bool):
+    """Pixels (float64) and, if asked, the header of a plain image; None if short.
+
+    Doubles are read straight into the result and byte-swapped in place (no
+    second array); floats are read, then widened.
+    """
     cards, offset = layout
     ny, nx = int(cards["NAXIS2"]), int(cards["NAXIS1"])
-    dtype = np.dtype(_PLAIN[cards["BITPIX"]])
-    with open(path, "rb") as fh:
-        fh.seek(offset)
-        data = np.fromfile(fh, dtype=dtype, count=nx * ny)
-    if data.size != nx * ny:
+    disk = np.dtype(_PLAIN[cards["BITPIX"]])
+    double = disk.itemsize == 8
+    buf = np.empty((ny, nx), dtype=np.float64 if double else disk)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(offset) if header else fh.seek(offset)
+            if fh.readinto(memoryview(buf.reshape(-1)).cast("B")) != buf.nbytes:
+                return None
+    except OSError:
         return None
-    crpix = (float(cards["CRPIX1"]), float(cards["CRPIX2"]))
-    return data.reshape(ny, nx).astype(np.float64), crpix
+    if double:
+        if not disk.isnative:
+            buf.byteswap(inplace=True)
+    else:
+        buf = buf.astype(np.float64)
+    hdr = fits.Header.fromstring(head.decode("ascii", "replace")) if header else None
+    return buf, hdr
 
 
 def read_box(path, box) -> np.ndarray:

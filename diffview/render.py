@@ -190,34 +190,11 @@ def load_image(image, hdu: int = 0) -> tuple[np.ndarray, fits.Header | None]:
 
 
 def _load_plain(path: str):
-    """`load_image` of a plain float FITS image (primary HDU, BITPIX -32 or
-    -64, no scaling; `diffview.io`'s fast reader) without astropy's HDU
-    machinery; None for anything else."""
-    from .io import _PLAIN, _plain_layout
+    """`load_image` of a plain float FITS image through `diffview.io`'s fast
+    reader (no astropy HDU machinery); None for anything else."""
+    from .io import read_plain_header_image
 
-    layout = _plain_layout(path)
-    if layout is None:
-        return None
-    cards, offset = layout
-    ny, nx = int(cards["NAXIS2"]), int(cards["NAXIS1"])
-    disk = np.dtype(_PLAIN[cards["BITPIX"]])            # big-endian floats
-    # doubles are read straight into the result and byte-swapped in place
-    # (no second array); floats are read, then widened
-    double = disk.itemsize == 8
-    buf = np.empty((ny, nx), dtype=np.float64 if double else disk)
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(offset)
-            if fh.readinto(memoryview(buf.reshape(-1)).cast("B")) != buf.nbytes:
-                return None
-    except OSError:
-        return None
-    header = fits.Header.fromstring(head.decode("ascii", "replace"))
-    if not double:
-        return buf.astype(np.float64), header
-    if not disk.isnative:
-        buf.byteswap(inplace=True)
-    return buf, header
+    return read_plain_header_image(path)
 
 
 # --------------------------------------------------------------------------
