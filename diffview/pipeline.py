@@ -390,7 +390,7 @@ def _pair_task(ov: Overlap, path, diffdir):
 
 #: Below this estimated single-process time (seconds) a run stays in this
 #: process: starting a pool of workers costs more than it saves.
-POOL_THRESHOLD = 0.05
+POOL_THRESHOLD = 0.5
 _SECONDS_PER_PAIR = 1e-3  # reading, writing and bookkeeping of one pair
 _SECONDS_PER_PIXEL = 4e-8  # arithmetic and I/O per overlap pixel
 

@@ -24,14 +24,17 @@ from pathlib import Path
 
 
 def _time(func, repeat, prepare):
-    """Median wall time of ``func(prepare())``; preparing is not timed."""
-    times = []
+    """Median wall and CPU (user + system) times of ``func(prepare())``;
+    preparing is not timed. CPU time leaves out waiting on the disk, which
+    varies a lot on a shared virtual machine."""
+    wall, cpu = [], []
     for _ in range(repeat):
         arg = prepare()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         func(arg)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def _fresh(path: Path) -> Path:
@@ -84,10 +87,12 @@ def main(argv=None) -> None:
         assert r.failed == 0, r.failures
 
     run_diffview(_fresh(out_d))  # warm caches and imports for both
-    t_m = _time(run_montage, args.repeat, lambda: _fresh(out_m))
-    t_d = _time(run_diffview, args.repeat, lambda: _fresh(out_d))
-    t_1 = _time(lambda out: run_diffview(out, 1), args.repeat, lambda: _fresh(out_d))
-    t_2 = _time(lambda out: run_diffview(out, 2), args.repeat, lambda: _fresh(out_d))
+    t_m, c_m = _time(run_montage, args.repeat, lambda: _fresh(out_m))
+    t_d, _ = _time(run_diffview, args.repeat, lambda: _fresh(out_d))
+    t_1, c_1 = _time(
+        lambda out: run_diffview(out, 1), args.repeat, lambda: _fresh(out_d)
+    )
+    t_2, _ = _time(lambda out: run_diffview(out, 2), args.repeat, lambda: _fresh(out_d))
 
     # peak memory of an in-process (1 worker) run vs the largest pair
     tmpl = io.read_template(s.template)
@@ -126,6 +131,10 @@ def main(argv=None) -> None:
     )
     print(f"diffview diffexec 1 proc : {t_1:8.3f} s   ratio {t_1 / t_m:.3f}")
     print(f"diffview diffexec 2 procs: {t_2:8.3f} s   ratio {t_2 / t_m:.3f}")
+    print(
+        f"CPU time, one process    : MontagePy {c_m:.3f} s, diffview {c_1:.3f} s, "
+        f"ratio {c_1 / c_m:.3f}"
+    )
     print(
         f"peak traced memory, 1 worker: {peak / 2**20:.1f} MiB; largest pair box "
         f"{largest} px = {largest * 8 / 2**20:.2f} MiB per float64 array; "
