@@ -12,6 +12,7 @@ skipped, unless ``DIFFVIEW_REQUIRE_BROWSER=1`` (CI), where it fails.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import shutil
@@ -128,6 +129,56 @@ def _front_end_errors(browser, base: str, token: str, url_path: str) -> set[str]
     return errors
 
 
+def _require(module: str, what: str) -> None:
+    """Skip (fail in CI) when a front end's package is not installed."""
+    try:
+        __import__(module)
+    except ImportError:
+        message = f"{what} (package {module!r}) is not installed"
+        if os.environ.get("DIFFVIEW_REQUIRE_BROWSER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def _served_root(tmp_path_factory, name: str):
+    """A temp root holding the notebooks and data; (root, port, token, env)."""
+    root = tmp_path_factory.mktemp(name)
+    shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
+    (root / "blank.ipynb").write_text(BLANK_NOTEBOOK)
+    _write_data(root)
+    env = dict(
+        os.environ,
+        JUPYTER_CONFIG_DIR=str(root / ".jupyter"),
+        JUPYTER_RUNTIME_DIR=str(root / ".runtime"),
+        JUPYTERLAB_WORKSPACES_DIR=str(root / ".workspaces"),
+        IPYTHONDIR=str(root / ".ipython"),
+        MPLBACKEND="agg",
+    )
+    env.pop("JUPYTER_TOKEN", None)
+    return root, _free_port(), os.urandom(16).hex(), env
+
+
+@contextlib.contextmanager
+def _serving(cmd, root: Path, env: dict, ready_path: str, port: int, token: str):
+    """Run a server command, wait until it answers; always stop it."""
+    log = root / "server.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            cmd,
+            cwd=root,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_ready(f"{base}{ready_path}?token={token}", proc, log)
+        yield base
+    finally:
+        _stop(proc)
+
+
 #: The front ends the dashboard is checked in: (app, URL of a notebook, app class).
 FRONT_ENDS = {
     "jupyterlab": ("lab", "lab/tree", "LabApp"),
@@ -141,26 +192,8 @@ def lab(request, requirements, tmp_path_factory):
     (base_url, token, notebook URL path)."""
     app, url_path, app_class = FRONT_ENDS[request.param]
     if app == "notebook":
-        try:
-            import notebook  # noqa: F401
-        except ImportError:
-            if os.environ.get("DIFFVIEW_REQUIRE_BROWSER") == "1":
-                pytest.fail("Notebook 7 (package 'notebook') is not installed")
-            pytest.skip("Notebook 7 (package 'notebook') is not installed")
-    root = tmp_path_factory.mktemp(request.param)
-    shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
-    (root / "blank.ipynb").write_text(BLANK_NOTEBOOK)
-    _write_data(root)
-    port, token = _free_port(), os.urandom(16).hex()
-    env = dict(
-        os.environ,
-        JUPYTER_CONFIG_DIR=str(root / ".jupyter"),
-        JUPYTER_RUNTIME_DIR=str(root / ".runtime"),
-        JUPYTERLAB_WORKSPACES_DIR=str(root / ".workspaces"),
-        IPYTHONDIR=str(root / ".ipython"),
-        MPLBACKEND="agg",
-    )
-    env.pop("JUPYTER_TOKEN", None)
+        _require("notebook", "Notebook 7")
+    root, port, token, env = _served_root(tmp_path_factory, request.param)
     labconfig = root / ".jupyter" / "labconfig"
     labconfig.mkdir(parents=True)
     if app == "lab":  # no "get notified about Jupyter news?" toast on screenshots
@@ -168,7 +201,6 @@ def lab(request, requirements, tmp_path_factory):
             '{"disabledExtensions": '
             '{"@jupyterlab/apputils-extension:announcements": true}}'
         )
-    log = root / "lab.log"
     cmd = [
         sys.executable,
         "-m",
@@ -190,21 +222,8 @@ def lab(request, requirements, tmp_path_factory):
     ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers, CI
         cmd.append("--allow-root")
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            cmd,
-            cwd=root,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        _wait_ready(f"{base}/api/status?token={token}", proc, log)
+    with _serving(cmd, root, env, "/api/status", port, token) as base:
         yield base, token, url_path
-    finally:
-        _stop(proc)
 
 
 _FRONT_END = ["lab"]  # prefix of the screenshots of the current test
@@ -348,26 +367,8 @@ def test_dashboard_in_the_browser(lab):
 @pytest.fixture(scope="module")
 def voila(requirements, tmp_path_factory):
     """A Voilà server over a temp root; yields (base_url, token)."""
-    try:
-        import voila as _  # noqa: F401
-    except ImportError:
-        if os.environ.get("DIFFVIEW_REQUIRE_BROWSER") == "1":
-            pytest.fail("Voilà (package 'voila') is not installed")
-        pytest.skip("Voilà (package 'voila') is not installed")
-    root = tmp_path_factory.mktemp("voila")
-    shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
-    (root / "blank.ipynb").write_text(BLANK_NOTEBOOK)
-    _write_data(root)
-    port, token = _free_port(), os.urandom(16).hex()
-    env = dict(
-        os.environ,
-        JUPYTER_CONFIG_DIR=str(root / ".jupyter"),
-        JUPYTER_RUNTIME_DIR=str(root / ".runtime"),
-        IPYTHONDIR=str(root / ".ipython"),
-        MPLBACKEND="agg",
-    )
-    env.pop("JUPYTER_TOKEN", None)
-    log = root / "voila.log"
+    _require("voila", "Voilà")
+    root, port, token, env = _served_root(tmp_path_factory, "voila")
     cmd = [
         sys.executable,
         "-m",
@@ -380,21 +381,8 @@ def voila(requirements, tmp_path_factory):
         f"--token={token}",
         "--show_tracebacks=True",
     ]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            cmd,
-            cwd=root,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        _wait_ready(f"{base}/?token={token}", proc, log)
+    with _serving(cmd, root, env, "/", port, token) as base:
         yield base, token
-    finally:
-        _stop(proc)
 
 
 def _voila_errors(browser, url: str) -> tuple[list[str], object]:
