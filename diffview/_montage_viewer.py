@@ -117,6 +117,14 @@ def parse_command(cmdstr) -> ViewerCommand:
         if i + n >= len(tokens):
             raise InputError(f"Too few arguments following {name} flag")
 
+    def number(name, what):
+        """The flag's one numeric argument (mViewer's message when it is not)."""
+        need(1, name)
+        try:
+            return float(tokens[i + 1])
+        except ValueError:
+            raise InputError(f"Invalid {what} '{tokens[i + 1]}'") from None
+
     while i < len(tokens):
         t = tokens[i]
         if t in ("-gray", "-grey"):
@@ -145,19 +153,11 @@ def parse_command(cmdstr) -> ViewerCommand:
             i += 2
             continue
         if t == "-linewidth":
-            need(1, t)
-            try:
-                width = float(tokens[i + 1])
-            except ValueError:
-                raise InputError(f"Invalid line width '{tokens[i + 1]}'") from None
+            width = number(t, "line width")
             i += 2
             continue
         if t == "-alpha":
-            need(1, t)
-            try:
-                alpha = float(tokens[i + 1])
-            except ValueError:
-                raise InputError(f"Invalid alpha '{tokens[i + 1]}'") from None
+            alpha = number(t, "alpha")
             i += 2
             continue
         if t == "-imginfo":
@@ -181,12 +181,7 @@ def parse_command(cmdstr) -> ViewerCommand:
             i += 2
             continue
         if t == "-saturate":
-            need(1, t)
-            try:
-                cmd.saturate = int(float(tokens[i + 1]))
-            except ValueError:
-                raise InputError(
-                    f"Invalid saturation value '{tokens[i + 1]}'") from None
+            cmd.saturate = int(number(t, "saturation value"))
             i += 2
             continue
         if t == "-noflip":
