@@ -542,18 +542,7 @@ class _Band:
     def _inside_squares(self, da: float, db: float, dc: float) -> float:
         """Sum over the inside pixels of ``(r - dP)^2``, ``dP = da x + db y + dc``
         in centred coordinates."""
-        sxx, sxy, syy, sx, sy, n, sr, sxr, syr, srr = self.sums
-        q = (
-            srr
-            - 2 * (da * sxr + db * syr + dc * sr)
-            + da * da * sxx
-            + 2 * da * db * sxy
-            + db * db * syy
-            + 2 * da * dc * sx
-            + 2 * db * dc * sy
-            + dc * dc * n
-        )
-        return max(q, 0.0)
+        return _plane_squares(self.sums, da, db, dc)  # sums: ... n, sr, sxr, syr, srr
 
 
 def _square_sum(s, plane, px) -> float:
@@ -561,6 +550,13 @@ def _square_sum(s, plane, px) -> float:
     a, b, c = plane
     c = c + a * px.x0 + b * px.y0 - px.z0  # plane in centred x, y, z
     sxx, sxy, syy, sx, sy, n, sxz, syz, sz, szz = s.tolist()
+    return _plane_squares((sxx, sxy, syy, sx, sy, n, sz, sxz, syz, szz), a, b, c)
+
+
+def _plane_squares(moments, a: float, b: float, c: float) -> float:
+    """``sum (z - a x - b y - c)^2`` from the moment sums ``(sxx, sxy, syy, sx,
+    sy, n, sz, sxz, syz, szz)`` of a pixel set; never below zero."""
+    sxx, sxy, syy, sx, sy, n, sz, sxz, syz, szz = moments
     q = (
         szz
         - 2 * (a * sxz + b * syz + c * sz)
