@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 __all__ = [
+    "kernels",
     "DiffviewError",
     "InputError",
     "PairError",
@@ -31,6 +32,14 @@ class InputError(DiffviewError, ValueError):
 
 class PairError(DiffviewError):
     """One pair (or one fit) failed; loops count it in ``failed`` and go on."""
+
+
+def kernels():
+    """The compiled loops, `diffview._kernels`, imported on first use
+    (importing numba costs ~0.3 s, which ``import diffview`` should not)."""
+    from . import _kernels
+
+    return _kernels
 
 
 def montage_file_path(directory: str | os.PathLike | None, name: str) -> str:

@@ -1,7 +1,8 @@
 """
 The difference of two projected images over their overlap (Montage's mDiff).
 
-Pure numpy: arrays in, a `~diffview.models.Difference` out; no files. The
+Arrays in, a `~diffview.models.Difference` out; no files. The per-pixel
+loop is compiled (`diffview._kernels.mdiff`). The
 pixel rules are Montage's (``montage-semantics.md`` §3.4):
 
 * a pixel is blank when its value is NaN or +-inf or its area is <= 0;
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._util import PairError
+from ._util import PairError, kernels
 from .geometry import overlap_box, template_offset
 from .models import Difference
 
@@ -24,32 +25,6 @@ __all__ = ["AREA_TOLERANCE", "difference_arrays", "difference"]
 
 #: Montage's area-consistency threshold (mDiff since module version 2.7).
 AREA_TOLERANCE = 0.333
-
-
-def _valid(values, area):
-    # ``~(area <= 0)``: a NaN area passes this test, as in Montage, where it
-    # then turns the running area mean into NaN and so disables the filter.
-    return np.isfinite(values) & ~(area <= 0)
-
-
-def _area_filter(total, ok1, ok, a1, a2):
-    n1, n2 = np.count_nonzero(ok1), np.count_nonzero(ok)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        amax = a1[ok1].sum() / n1 + a2[ok].sum() / n2 if n1 and n2 else np.nan
-        bad = np.abs(total - amax) / amax > AREA_TOLERANCE
-    return ok & np.isfinite(total) & (total != 0) & ~bad
-
-
-def _stats(v1, a1, v2, a2, value, keep):
-    pix = np.concatenate([(v1 * a1)[np.isfinite(v1) & (a1 > 0)],
-                          (v2 * a2)[np.isfinite(v2) & (a2 > 0)]])
-    absdiff = np.abs(value[keep])
-    return {
-        "min_pixel": float(pix.min()) if pix.size else np.nan,
-        "max_pixel": float(pix.max()) if pix.size else np.nan,
-        "min_diff": float(absdiff.min()),
-        "max_diff": float(absdiff.max()),
-    }
 
 
 def difference_arrays(v1, a1, v2, a2, *, factor=1.0):
@@ -77,24 +52,25 @@ def difference_arrays(v1, a1, v2, a2, *, factor=1.0):
     >>> float(np.round(v[0, 0], 4)), bool(keep[0, 0])
     (-0.1538, True)
     """
+    value, area, _ = _mdiff(v1, a1, v2, a2, factor)
+    return value, area, area > 0
+
+
+def _mdiff(v1, a1, v2, a2, factor):
+    """`diffview._kernels.mdiff` on any array-likes: value, area and its
+    counts, bounds and extremes."""
     factor = 1.0 if factor == 0 else float(factor)
     v1, a1, v2, a2 = (np.asarray(x, dtype=np.float64) for x in (v1, a1, v2, a2))
-    ok1 = _valid(v1, a1)
-    ok = ok1 & _valid(v2, a2)
-    with np.errstate(invalid="ignore", over="ignore"):
-        total = np.where(ok, a1 + a2, 0.0)
-        keep = _area_filter(total, ok1, ok, a1, a2)
-        num = v1 * a1 - factor * v2 * a2
-        value = np.where(keep, 2.0 * num / np.where(keep, total, 1.0), np.nan)
-    return value, np.where(keep, total, 0.0), keep
+    value, area = np.empty(v1.shape), np.empty(v1.shape)
+    out = kernels().mdiff(v1, a1, v2, a2, factor, AREA_TOLERANCE, value, area)
+    return value, area, out
 
 
-def _crop(value, area, keep, box, template_crpix):
-    rows = np.flatnonzero(keep.any(axis=1))
-    cols = np.flatnonzero(keep.any(axis=0))
-    if rows.size == 0:
+def _crop(value, area, kept, box, template_crpix):
+    """Cut the kernel's output to its kept rows and columns."""
+    count, r0, r1, c0, c1 = kept
+    if count == 0:
         raise PairError("All pixels are blank.")
-    r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
     (j0, _), (i0, _) = box
     crpix = (float(template_crpix[0] - (i0 + c0)),
              float(template_crpix[1] - (j0 + r0)))
@@ -171,7 +147,8 @@ def difference(plus, minus, template_shape, template_crpix, *, no_areas=False,
     """
     d1, a1, c1 = _as_pair(plus)
     d2, a2, c2 = _as_pair(minus)
-    off1, off2 = template_offset(template_crpix, c1), template_offset(template_crpix, c2)
+    off1 = template_offset(template_crpix, c1)
+    off2 = template_offset(template_crpix, c2)
     box = overlap_box(template_shape, off1, d1.shape, off2, d2.shape,
                       montage_edges=montage_edges)
     if box is None:
@@ -200,9 +177,8 @@ def difference_in_box(v1, a1, v2, a2, box, template_crpix, *, no_areas=False,
     """
     if no_areas:
         a1 = a2 = np.ones(np.shape(v1))
-    value, area, keep = difference_arrays(v1, a1, v2, a2, factor=factor)
-    stats = _stats(np.asarray(v1, float), np.asarray(a1, float),
-                   np.asarray(v2, float), np.asarray(a2, float), value,
-                   keep) if keep.any() else {}
-    value, area, crpix, bounds = _crop(value, area, keep, box, template_crpix)
+    value, area, out = _mdiff(v1, a1, v2, a2, factor)
+    value, area, crpix, bounds = _crop(value, area, out[:5], box, template_crpix)
+    keys = ("min_pixel", "max_pixel", "min_diff", "max_diff")
+    stats = {k: float(v) for k, v in zip(keys, out[5:], strict=True)}
     return Difference(value, area, crpix, bounds, ids[0], ids[1], stats)

@@ -37,3 +37,16 @@ def test_engine_imports_no_ui_library():
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_import_does_not_load_the_compiler():
+    """numba (~0.3 s to import) loads with the first fit or difference, not
+    with ``import diffview`` or the CLI's start-up."""
+    code = (
+        "import sys, diffview, diffview.cli, diffview.fit, diffview.engine\n"
+        "assert 'numba' not in sys.modules\n"
+        "import numpy as np\n"
+        "diffview.fit.fit_plane((np.arange(12.0).reshape(3, 4), (1.0, 1.0)))\n"
+        "assert 'numba' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
