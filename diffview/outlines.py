@@ -176,8 +176,16 @@ def great_circle_points(lon0, lat0, lon1, lat1, step):
     return lon, lat
 
 
-def _world_to_pixel(wcs: WCS, lon, lat):
-    """J2000 equatorial (lon, lat) -> 0-based pixel coordinates of ``wcs``."""
+def _world_to_pixel(wcs: WCS, arcs):
+    """Points of `_arcs` -> 0-based pixel coordinates of ``wcs`` (NaN where
+    a point does not project)."""
+    (ca, sa, arc_id), basis = arcs
+    tan = _plain_tan(wcs)
+    if tan is not None:
+        return _tan_pixels(tan, ca, sa, arc_id, basis)
+    v = ca[:, None] * basis[arc_id, 0] + sa[:, None] * basis[arc_id, 1]
+    lon = np.degrees(np.arctan2(v[:, 1], v[:, 0]))
+    lat = np.degrees(np.arcsin(np.clip(v[:, 2], -1.0, 1.0)))
     ctype = [str(wcs.wcs.ctype[0]).upper(), str(wcs.wcs.ctype[1]).upper()]
     if ctype[0].startswith("RA") or ctype[0].startswith("DEC"):
         if ctype[0].startswith("DEC"):
@@ -187,6 +195,46 @@ def _world_to_pixel(wcs: WCS, lon, lat):
     c = SkyCoord(lon, lat, unit="deg", frame="fk5")
     x, y = wcs.world_to_pixel(c)
     return np.asarray(x, float), np.asarray(y, float)
+
+
+def _plain_tan(wcs: WCS):
+    """For a plain equatorial gnomonic WCS (``RA---TAN``/``DEC--TAN`` in
+    degrees, no SIP, distortion tables, PV cards or other LONPOLE than 180):
+    the (3, 3) matrix taking a unit vector to (x numerator, y numerator,
+    denominator) of its 0-based pixel offsets from CRPIX, and that 0-based
+    CRPIX. None for any other WCS."""
+    c = wcs.wcs
+    if (list(c.ctype) != ["RA---TAN", "DEC--TAN"] or wcs.sip is not None
+            or wcs.cpdis1 is not None or wcs.cpdis2 is not None
+            or wcs.det2im1 is not None or wcs.det2im2 is not None
+            or c.get_pv() or any(str(u) not in ("deg", "") for u in c.cunit)):
+        return None
+    c.set()
+    if c.lonpole != 180.0:
+        return None
+    a0, d0 = math.radians(c.crval[0]), math.radians(c.crval[1])
+    ca, sa, cd, sd = math.cos(a0), math.sin(a0), math.cos(d0), math.sin(d0)
+    east = np.array([-sa, ca, 0.0])
+    north = np.array([-sd * ca, -sd * sa, cd])
+    centre = np.array([cd * ca, cd * sa, sd])
+    # intermediate world (degrees) = (v.east, v.north) * R / (v.centre);
+    # pixel offsets = M^-1 of it, with M = diag(CDELT) PC
+    m = np.diag(c.get_cdelt()) @ c.get_pc()
+    k = np.degrees(np.linalg.inv(m)) @ np.stack([east, north])
+    return np.column_stack([k.T, centre]), np.asarray(c.crpix, float) - 1.0
+
+
+def _tan_pixels(tan, ca, sa, arc_id, basis):
+    """`_world_to_pixel` of a `_plain_tan` WCS: a direct gnomonic projection,
+    linear in the point's unit vector up to one division, so applied to each
+    arc's two basis vectors once and then combined per point."""
+    k, crpix = tan
+    pb = basis @ k                                   # (narc, 2, 3)
+    num = [ca * pb[:, 0, j].take(arc_id) + sa * pb[:, 1, j].take(arc_id)
+           for j in range(3)]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        den = np.where(num[2] > 0.0, num[2], np.nan)    # far hemisphere: none
+        return crpix[0] + num[0] / den, crpix[1] + num[1] / den
 
 
 def _split_runs(x, y, keep):
@@ -248,39 +296,42 @@ def footprint_outline(corners, header, *, step=None, split=True,
     return _outline(corners, w, o, step, split)
 
 
-def _arcs(lon0, lat0, lon1, lat1, step):
-    """`great_circle_points` for many arcs at once: (lon, lat, arc id)."""
+def _arcs(lon0, lat0, lon1, lat1, step, skip_first):
+    """`great_circle_points` for many arcs at once, in a form that projects
+    cheaply: ``((cos a, sin a, arc id) per point, basis)``, the point being
+    ``cos(a) basis[id, 0] + sin(a) basis[id, 1]`` (unit vectors).
+
+    The sampling is mViewer's (every ``step`` degrees from the start, end
+    point included). The basis is the start ``v0`` and the unit tangent
+    ``u`` towards the end: the same point mViewer reaches through the start's
+    bearing, without going through longitude and latitude. A degenerate arc
+    (zero length, or starting at a pole) is its two end points, as mViewer's.
+    Arcs with ``skip_first`` lose their first point."""
     d = math.pi / 180.0
     cl0, sl0 = np.cos(lat0 * d), np.sin(lat0 * d)
     cl1, sl1 = np.cos(lat1 * d), np.sin(lat1 * d)
-    sin_dl = np.sin((lon1 - lon0) * d)
-    cth = (np.cos(lon0 * d) * cl0 * np.cos(lon1 * d) * cl1
-           + np.sin(lon0 * d) * cl0 * np.sin(lon1 * d) * cl1 + sl0 * sl1)
-    cth = np.clip(cth, -1.0, 1.0)
+    v0 = np.stack([np.cos(lon0 * d) * cl0, np.sin(lon0 * d) * cl0, sl0], axis=1)
+    v1 = np.stack([np.cos(lon1 * d) * cl1, np.sin(lon1 * d) * cl1, sl1], axis=1)
+    cth = np.clip(v0[:, 0] * v1[:, 0] + v0[:, 1] * v1[:, 1] + sl0 * sl1, -1.0, 1.0)
     sth = np.sqrt(1.0 - cth * cth)
-    theta = np.arccos(cth) / d
+    theta = np.arccos(cth)
     degenerate = (sth == 0.0) | (cl0 == 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        sin_phi = (sin_dl * cl1) / sth
-        cos_phi = (sl1 - cth * sl0) / (sth * cl0)
-    n = np.where(theta < step, 2, (theta / step).astype(np.int64) + 1)
-    n = np.where(degenerate, 2, n)
-    arc_id = np.repeat(np.arange(n.size), n)
-    first = np.cumsum(n) - n
-    i = np.arange(arc_id.size) - first[arc_id]
-    arc = i * step
-    last = i == n[arc_id] - 1
-    arc[last] = theta[arc_id][last]
-    cosa, sina = np.cos(arc * d), np.sin(arc * d)
-    a = arc_id
-    lat = np.arcsin(np.clip(cos_phi[a] * sina * cl0[a] + cosa * sl0[a], -1, 1)) / d
-    lon = lon0[a] + np.arctan2(sina * sin_phi[a],
-                               cosa * cl0[a] - sl0[a] * cos_phi[a] * sina) / d
-    deg = degenerate[a]
-    if deg.any():
-        lon[deg] = np.where(last[deg], lon1[a][deg], lon0[a][deg])
-        lat[deg] = np.where(last[deg], lat1[a][deg], lat0[a][deg])
-    return lon, lat, arc_id, i
+        u = (v1 - cth[:, None] * v0) / sth[:, None]
+    u[degenerate] = v1[degenerate]                   # end point = (0, 1)
+    n = np.where(theta / d < step, 2, (theta / d / step).astype(np.int64) + 1)
+    n[degenerate] = 2
+    first = skip_first.astype(np.int64)
+    arc_id = np.repeat(np.arange(n.size), n - first)
+    start = np.cumsum(n - first) - (n - first)
+    i = np.arange(arc_id.size) + (first - start).take(arc_id)
+    # cos/sin of i * step for every i once; the last point at the arc's end
+    table = np.arange(int(n.max()) if n.size else 0) * step * d
+    ca, sa = np.cos(table).take(i), np.sin(table).take(i)
+    ends = np.cumsum(n - first) - 1
+    ca[ends] = np.where(degenerate, 0.0, np.cos(theta))
+    sa[ends] = np.where(degenerate, 1.0, np.sin(theta))
+    return (ca, sa, arc_id), np.stack([v0, u], axis=1)
 
 
 def _outlines(corner_list, w, o, step, split):
@@ -289,14 +340,13 @@ def _outlines(corner_list, w, o, step, split):
         return []
     c = np.asarray(corner_list, float)                 # (nimg, 4, 2)
     nxt = np.roll(c, -1, axis=1)
-    lon, lat, arc_id, i = _arcs(c[:, :, 0].ravel(), c[:, :, 1].ravel(),
-                                nxt[:, :, 0].ravel(), nxt[:, :, 1].ravel(), step)
-    # drop the first point of sides 2-4 (it is the previous side's end)
-    keep_pt = ~((i == 0) & (arc_id % 4 != 0))
-    lon, lat, img = lon[keep_pt], lat[keep_pt], arc_id[keep_pt] // 4
-    sizes = np.bincount(img, minlength=c.shape[0])
+    # sides 2-4 lose their first point (it is the previous side's end)
+    side = np.tile(np.arange(4), c.shape[0])
+    arcs = _arcs(c[:, :, 0].ravel(), c[:, :, 1].ravel(), nxt[:, :, 0].ravel(),
+                 nxt[:, :, 1].ravel(), step, side != 0)
+    sizes = np.bincount(arcs[0][2] // 4, minlength=c.shape[0])
     with np.errstate(invalid="ignore"):
-        x0, y0 = _world_to_pixel(w, lon, lat)
+        x0, y0 = _world_to_pixel(w, arcs)
         x0, y0 = np.asarray(x0, float), np.asarray(y0, float)
         # mViewer's test is strict; for true positions points on the image
         # edge (within rounding) are kept so edges are not broken up
