@@ -203,85 +203,65 @@ def _load_plain(path: str):
 
 def _aa_writes(x1, y1, x2, y2):
     """mViewer_smooth_line for many segments at once, in mViewer's drawing
-    frame. Returns (i, j, brightness, order) of every setPixel call."""
+    frame. Returns (i, j, brightness, order) of every setPixel call (i, j
+    integers as float; NaN or out-of-range for writes that do not land).
+
+    Each segment is drawn along its running axis (x when it is more
+    horizontal than vertical, else y): two pixels across the line at each
+    end (the far end of a "vertical" segment only when it is short, as
+    mViewer), and for short segments up to four steps in between."""
     x1, y1, x2, y2 = (np.asarray(v, float) for v in (x1, y1, x2, y2))
-    nseg = x1.size
-    seg = np.arange(nseg)
-    xd, yd = x2 - x1, y2 - y1
-    hor = np.abs(xd) > np.abs(yd)
-    out_i, out_j, out_b, out_o = [], [], [], []
-
-    def emit(i, j, b, order):
-        out_i.append(np.asarray(i, float))
-        out_j.append(np.asarray(j, float))
-        out_b.append(np.asarray(b, float))
-        out_o.append(np.asarray(order, float))
-
+    hor = np.abs(x2 - x1) > np.abs(y2 - y1)
+    a1, b1 = np.where(hor, x1, y1), np.where(hor, y1, x1)
+    a2, b2 = np.where(hor, x2, y2), np.where(hor, y2, x2)
+    sw = a1 > a2                                 # draw with increasing a
+    a1, a2, b1, b2 = (np.where(sw, a2, a1), np.where(sw, a1, a2),
+                      np.where(sw, b2, b1), np.where(sw, b1, b2))
+    n = hor.size
+    i, j, w, order = (np.empty(4 * n) for _ in range(4))
     with np.errstate(invalid="ignore", divide="ignore"):
-        # --- 'horizontal' segments (x is the running axis)
-        h = hor
-        if h.any():
-            a1, b1, a2, b2 = x1[h], y1[h], x2[h], y2[h]
-            sw = a1 > a2
-            a1, a2 = np.where(sw, a2, a1), np.where(sw, a1, a2)
-            b1, b2 = np.where(sw, b2, b1), np.where(sw, b1, b2)
-            grad = (b2 - b1) / (a2 - a1)
-            s = seg[h] * 64.0
-            xe = np.floor(a1 + 0.5)
-            ye = b1 + grad * (xe - a1)
-            ix1, iy1 = np.floor(xe), np.floor(ye)
-            f = ye - np.floor(ye)
-            emit(ix1, iy1, 1 - f, s + 0)
-            emit(ix1, iy1 + 1, f, s + 1)
-            yf = ye + grad
-            xe2 = np.floor(a2 + 0.5)
-            ye2 = b2 + grad * (xe2 - a2)
-            ix2, iy2 = np.floor(xe2), np.floor(ye2)
-            f2 = ye2 - np.floor(ye2)
-            emit(ix2, iy2, 1 - f2, s + 2)
-            emit(ix2, iy2 + 1, f2, s + 3)
-            short = (np.abs(ix2 - ix1) < 5) & (np.abs(iy2 - iy1) < 5)
-            for k in range(1, 5):
-                m = short & (ix1 + k < ix2)
-                if not m.any():
-                    break
-                y = yf[m] + (k - 1) * grad[m]
-                fy = y - np.floor(y)
-                emit(ix1[m] + k, np.floor(y), 1 - fy, s[m] + 2 + 2 * k)
-                emit(ix1[m] + k, np.floor(y) + 1, fy, s[m] + 3 + 2 * k)
-        # --- 'vertical' segments (y is the running axis)
-        v = ~hor
-        if v.any():
-            a1, b1, a2, b2 = y1[v], x1[v], y2[v], x2[v]
-            sw = a1 > a2
-            a1, a2 = np.where(sw, a2, a1), np.where(sw, a1, a2)
-            b1, b2 = np.where(sw, b2, b1), np.where(sw, b1, b2)
-            grad = (b2 - b1) / (a2 - a1)
-            s = seg[v] * 64.0
-            ye = np.floor(a1 + 0.5)
-            xe = b1 + grad * (ye - a1)
-            ix1, iy1 = np.floor(xe), np.floor(ye)
-            f = xe - np.floor(xe)
-            emit(ix1, iy1, 1 - f, s + 0)
-            emit(ix1 + 1, iy1, f, s + 1)
-            xf = xe + grad
-            ye2 = np.floor(a2 + 0.5)
-            xe2 = b2 + grad * (ye2 - a2)
-            ix2, iy2 = np.floor(xe2), np.floor(ye2)
-            short = (np.abs(ix2 - ix1) < 5) & (np.abs(iy2 - iy1) < 5)
-            f2 = xe2 - np.floor(xe2)
-            emit(ix2[short], iy2[short], 1 - f2[short], s[short] + 2)
-            emit(ix2[short] + 1, iy2[short], f2[short], s[short] + 3)
-            for k in range(1, 5):
-                m = short & (iy1 + k < iy2)
-                if not m.any():
-                    break
-                x = xf[m] + (k - 1) * grad[m]
-                fx = x - np.floor(x)
-                emit(np.floor(x), iy1[m] + k, 1 - fx, s[m] + 2 + 2 * k)
-                emit(np.floor(x) + 1, iy1[m] + k, fx, s[m] + 3 + 2 * k)
-    return (np.concatenate(out_i), np.concatenate(out_j), np.concatenate(out_b),
-            np.concatenate(out_o))
+        grad = (b2 - b1) / (a2 - a1)
+        ae1, ae2 = np.floor(a1 + 0.5), np.floor(a2 + 0.5)
+        be1, be2 = b1 + grad * (ae1 - a1), b2 + grad * (ae2 - a2)
+        ib1, ib2 = np.floor(be1), np.floor(be2)
+        short = (np.abs(ae2 - ae1) < 5) & (np.abs(ib2 - ib1) < 5)
+        ver = ~hor
+        # four writes per segment, one block each: at each end the pixel
+        # below/left of the line and the one above/right of it
+        for k, (ae, be, ib) in enumerate(((ae1, be1, ib1), (ae2, be2, ib2))):
+            lo, hi = slice(2 * k * n, (2 * k + 1) * n), slice((2 * k + 1) * n,
+                                                                (2 * k + 2) * n)
+            i[lo], j[lo] = np.where(hor, ae, ib), np.where(hor, ib, ae)
+            np.add(i[lo], ver, out=i[hi])
+            np.add(j[lo], hor, out=j[hi])
+            np.subtract(be, ib, out=w[hi])
+            np.subtract(1.0, w[hi], out=w[lo])
+        i[2 * n:][np.tile(ver & ~short, 2)] = np.nan   # mViewer skips these
+        seg64 = np.arange(n) * 64.0
+        for k in range(4):
+            np.add(seg64, k, out=order[k * n:(k + 1) * n])
+        steps = list(_aa_steps(ae1, ae2, be1 + grad, grad, short, hor))
+    if not steps:
+        return i, j, w, order
+    parts = [(i, j, w, order)] + steps
+    return tuple(np.concatenate(p) for p in zip(*parts, strict=True))
+
+
+def _aa_steps(ae1, ae2, bf, grad, short, hor):
+    """The in-between steps of short segments (`_aa_writes`): at running
+    positions ``ae1 + k`` (k = 1..4, before ``ae2``), two pixels across."""
+    for k in range(1, 5):
+        m = np.flatnonzero(short & (ae1 + k < ae2))
+        if not m.size:
+            break
+        b = bf[m] + (k - 1) * grad[m]
+        fb = np.floor(b)
+        fr = b - fb
+        a, h, s = ae1[m] + k, hor[m], m * 64.0
+        yield (np.concatenate([np.where(h, a, fb), np.where(h, a, fb + 1)]),
+               np.concatenate([np.where(h, fb, a), np.where(h, fb + 1, a)]),
+               np.concatenate([1 - fr, fr]),
+               np.concatenate([s + 2 + 2 * k, s + 3 + 2 * k]))
 
 
 def _thick_writes(x1, y1, x2, y2, width):
@@ -430,16 +410,18 @@ def _compute_coverage(lines, ny, nx, width, densify, black):
     else:
         i, j, b = _thick_writes(*seg, width)
         order = np.arange(i.size, dtype=float)
-    ok = np.isfinite(i) & np.isfinite(j) & (i >= 0) & (i < nx) & (j >= 0) & (j < ny)
-    i, j, b, order = i[ok].astype(np.intp), j[ok].astype(np.intp), b[ok], order[ok]
-    if i.size == 0:
-        return np.empty(0, np.intp), np.empty(0)
-    row = (ny - 1) - j
-    lin = row * nx + i
-    weight = np.zeros(ny * nx)
+    size = ny * nx
+    with np.errstate(invalid="ignore"):
+        ok = (i >= 0) & (i < nx) & (j >= 0) & (j < ny)      # False at NaN
+        lin = (ny - 1) - j
+        lin *= nx
+        lin += i
+    # writes off the picture go to one extra slot, dropped at the end
+    lin = np.where(ok, lin, size).astype(np.intp)
+    weight = np.zeros(size + 1)
     if black:
         # mViewer: a write of a black line always replaces the previous one
-        last = np.full(ny * nx, -1.0)
+        last = np.full(size + 1, -1.0)
         np.maximum.at(last, lin, order)
         keep = order == last[lin]
         weight[lin[keep]] = b[keep]
@@ -447,15 +429,17 @@ def _compute_coverage(lines, ny, nx, width, densify, black):
         # a zero-brightness write resets the pixel; otherwise keep the max
         zb = b <= 0
         if zb.any():
-            zero = np.full(ny * nx, -1.0)
+            zero = np.full(size + 1, -1.0)
             np.maximum.at(zero, lin[zb], order[zb])
             pos = ~zb & (order > zero[lin])
-            np.maximum.at(weight, lin[pos], b[pos])
+            with np.errstate(invalid="ignore"):
+                np.maximum.at(weight, lin[pos], b[pos])
         else:
-            np.maximum.at(weight, lin, b)
-    touched = np.zeros(ny * nx, dtype=bool)
+            with np.errstate(invalid="ignore"):      # NaN: off the picture
+                np.maximum.at(weight, lin, b)
+    touched = np.zeros(size + 1, dtype=bool)
     touched[lin] = True
-    hit = np.flatnonzero(touched)
+    hit = np.flatnonzero(touched[:size])
     return hit, weight[hit]
 
 
