@@ -7,9 +7,10 @@ array calls, whose overheads dominate on the few thousand pixels of a typical
 difference; here each pass is one loop over the pixels, in Montage's order,
 and the loops release the GIL so that fits run side by side in threads.
 
-The functions are compiled on first use and cached on disk next to this
-module (numba's ``cache=True``). Import this module lazily: importing numba
-costs ~0.3 s.
+The public kernels are compiled when this module is first imported and
+cached on disk next to it (numba's ``cache=True``); later imports load them
+from the cache. Import this module lazily (`diffview._util.kernels`):
+importing numba alone costs ~0.3 s.
 """
 
 from __future__ import annotations
@@ -161,7 +162,13 @@ def _describe(xs, ys, r, thr, n, flat, keep):
     return xmin, xmax, ymin, ymax, sx / cnt, sy / cnt
 
 
-@numba.njit(**_JIT)
+_F, _F1, _F2 = numba.float64, numba.float64[:], numba.float64[:, :]
+_B1, _B2, _I, _BOOL = numba.boolean[:], numba.boolean[:, :], numba.int64, numba.boolean
+
+
+# Public kernels carry explicit signatures (any array layout): each is compiled
+# once, on first import of this module, and then loaded from numba's cache.
+@numba.njit([(_F2, _F, _F, _I, _BOOL, _I, _F, _B1)], **_JIT)
 def clip_fit(array, crpix1, crpix2, border, level_only, niter, exact, keep):
     """
     mFitplane's clipped plane fit of a difference image.
@@ -225,7 +232,7 @@ def clip_fit(array, crpix1, crpix2, border, level_only, niter, exact, keep):
     return (STATUS_OK, a, b, cm, rms, npix) + ranges
 
 
-@numba.njit(**_JIT)
+@numba.njit([(_B2, _F, _F)], **_JIT)
 def row_end_points(valid, crpix1, crpix2):
     """First and last valid column of every row with two or more valid
     pixels (``valid``: a 2-D bool mask), as interleaved plane coordinates."""
@@ -357,7 +364,7 @@ def _edge_box(hx, hy, k):
     return w * h, w, h, A, B, C1, C2, C3, C4
 
 
-@numba.njit(**_JIT)
+@numba.njit([(_F1, _F1)], **_JIT)
 def hull_box(x, y):
     """
     mFitplane's minimum-area rectangle of row end points ``x, y``.
@@ -413,7 +420,7 @@ def _area_means(v1, a1, v2, a2):
     return s1 / n1 + s2 / n2
 
 
-@numba.njit(**_JIT)
+@numba.njit([(_F2, _F2, _F2, _F2, _F, _F, _F2, _F2)], **_JIT)
 def mdiff(v1, a1, v2, a2, factor, tolerance, value, area):
     """
     mDiff's pixel rules on two co-registered boxes.

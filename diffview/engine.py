@@ -60,7 +60,8 @@ def _mdiff(v1, a1, v2, a2, factor):
     """`diffview._kernels.mdiff` on any array-likes: value, area and its
     counts, bounds and extremes."""
     factor = 1.0 if factor == 0 else float(factor)
-    v1, a1, v2, a2 = (np.asarray(x, dtype=np.float64) for x in (v1, a1, v2, a2))
+    # the kernel takes writable float64 arrays (read-only ones are copied)
+    v1, a1, v2, a2 = (np.require(x, np.float64, ["W"]) for x in (v1, a1, v2, a2))
     value, area = np.empty(v1.shape), np.empty(v1.shape)
     out = kernels().mdiff(v1, a1, v2, a2, factor, AREA_TOLERANCE, value, area)
     return value, area, out

@@ -62,7 +62,7 @@ def bounding_box(valid: np.ndarray, crpix) -> tuple[float, float, float, float, 
     >>> bounding_box(np.ones((14, 6), bool), (1.0, 1.0))
     (1.5, 5.5, 13.0, 5.0, 90.0)
     """
-    valid = np.ascontiguousarray(valid, dtype=bool)
+    valid = np.require(valid, bool, ["W"])  # the kernels take writable arrays
     x, y = kernels().row_end_points(valid, float(crpix[0]), float(crpix[1]))
     if len(x) >= 3:
         ok, *box = kernels().hull_box(x, y)
@@ -88,7 +88,7 @@ def _clip_fit(array, crpix, border, level_only, keep=None, niter=NITERATION):
     last fit set. Returns the kernel's tuple without its status."""
     k = kernels()
     out = k.clip_fit(
-        np.asarray(array, dtype=np.float64),
+        np.require(array, np.float64, ["W"]),  # the kernel takes writable arrays
         float(crpix[0]),
         float(crpix[1]),
         int(border),

@@ -159,3 +159,20 @@ def test_stats_report_absolute_diff_extremes():
     assert d.stats["min_diff"] == 0.0 and d.stats["max_diff"] == 2.0
     assert d.stats["min_pixel"] == 0.0 and d.stats["max_pixel"] == 3.0
     assert d.array.dtype == np.float64
+
+
+def test_read_only_strided_and_float32_inputs_give_the_same_difference():
+    rng = np.random.default_rng(3)
+    v1, v2 = rng.normal(size=(5, 7)), rng.normal(size=(5, 7))
+    a1, a2 = rng.uniform(0.8, 1.2, (5, 7)), rng.uniform(0.8, 1.2, (5, 7))
+    ref, ref_area, _ = difference_arrays(v1, a1, v2, a2)
+    frozen = v1.copy()
+    frozen.flags.writeable = False
+    wide = np.zeros((5, 14))
+    wide[:, 1::2] = a2
+    v, a, keep = difference_arrays(frozen, a1.T.copy().T, v2, wide[:, 1::2])
+    np.testing.assert_array_equal(v, ref)
+    np.testing.assert_array_equal(a, ref_area)
+    assert keep.all() and frozen.flags.writeable is False
+    v32, _, _ = difference_arrays(v1.astype(np.float32), a1, v2, a2)
+    np.testing.assert_allclose(v32, ref, rtol=1e-6, atol=1e-6)

@@ -256,3 +256,18 @@ def test_heavy_tails_match_mfitplane_and_the_plain_loop(tmp_path, rng):
         clipped = fit_residual((z, crpix), got, level_only=level_only).clipped
         assert np.array_equal(clipped[jj, ii], ~keep)
         assert not clipped[~np.isfinite(z)].any()
+
+
+def test_read_only_and_strided_inputs_give_the_same_fit():
+    j, i = np.mgrid[0:9, 0:12]
+    z = 0.3 * i - 0.1 * j + 2.0 + np.sin(i * j)
+    ref = fit_plane((z, (3.0, 4.0)))
+    frozen = z.copy()
+    frozen.flags.writeable = False
+    wide = np.zeros((9, 24))
+    wide[:, ::2] = z
+    for arr in (frozen, wide[:, ::2], np.asfortranarray(z), z.astype(np.float32)):
+        got = fit_plane((arr, (3.0, 4.0)))
+        tol = 1e-6 if arr.dtype == np.float32 else 1e-12
+        assert (got.a, got.b, got.c) == pytest.approx((ref.a, ref.b, ref.c), rel=tol)
+        assert got.npixel == ref.npixel and got.boxwidth == ref.boxwidth
