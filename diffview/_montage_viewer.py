@@ -24,7 +24,7 @@ import numpy as np
 from ._util import DiffviewError, InputError
 from .colortables import color_table
 from .outlines import image_outlines, orientation
-from .render import Overlay, load_image, render_rgb, write_png
+from .render import Overlay, _render, _write_file, load_image
 from .stretch import compute_stretch, histogram
 
 __all__ = ["ViewerCommand", "parse_command", "parse_json", "run_command", "mViewer"]
@@ -286,21 +286,20 @@ def run_command(cmd: ViewerCommand, out_file=None, out_fmt=None, *,
         if montage_offsets:
             lines = _montage_shift(lines, o.flip_y)
         overlays.append(Overlay(lines, color, width, alpha))
-    rgb = render_rgb(data, stretch=st, orient=o, outlines=overlays, ct=cmd.ct,
-                     saturate=cmd.saturate, densify=not montage_offsets)
     out = out_file or cmd.out
     fmt = (out_fmt or cmd.out_fmt or "png").lower()
-    if out:
-        if fmt in ("jpeg", "jpg"):
-            from PIL import Image
+    if out and fmt not in ("png", "jpeg", "jpg"):
+        raise InputError(f"output format '{fmt}' is not implemented (png, jpeg)")
+    rgb, png = _render(data, st, o, overlays, cmd.ct, cmd.saturate,
+                       not montage_offsets, png=bool(out) and fmt == "png")
+    if png is not None:
+        _write_file(png, out)
+    elif out:
+        from PIL import Image
 
-            from ._util import atomic_path
-            with atomic_path(out) as tmp:
-                Image.fromarray(rgb, "RGB").save(tmp, format="JPEG", quality=85)
-        elif fmt == "png":
-            write_png(rgb, out)
-        else:
-            raise InputError(f"output format '{fmt}' is not implemented (png, jpeg)")
+        from ._util import atomic_path
+        with atomic_path(out) as tmp:
+            Image.fromarray(rgb, "RGB").save(tmp, format="JPEG", quality=85)
     bunit = str(header.get("BUNIT", "")) if header is not None else ""
     info = {"type": "grayscale", "nx": int(rgb.shape[1]), "ny": int(rgb.shape[0]),
             **st.info(), "flipX": int(o.flip_x), "flipY": int(o.flip_y),

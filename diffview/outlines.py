@@ -371,12 +371,21 @@ def _outline(corners, w, o, step, split):
     return _outlines([corners], w, o, step, split)
 
 
-def _table_corners(table):
+def _table_corners(table) -> np.ndarray:
+    """(nrow, 4, 2) corners of an image table (path or Table): its
+    ``ra1..dec4`` columns when it has all eight (read as whole columns),
+    else `diffview.geometry.footprints_from_table`'s."""
     from .io import read_table
 
     if not hasattr(table, "colnames"):
         table = read_table(table)
-    return [fp.corners for fp in footprints_from_table(table)]
+    cols = [(f"ra{k}", f"dec{k}") for k in range(1, 5)]
+    if all(c in table.colnames for pair in cols for c in pair):
+        return np.stack([np.stack([np.asarray(table[ra], float),
+                                   np.asarray(table[dec], float)], axis=-1)
+                         for ra, dec in cols], axis=1)
+    return np.array([fp.corners for fp in footprints_from_table(table)],
+                    float).reshape(-1, 4, 2)
 
 
 def image_outlines(table, wcs, *, rows=None, split=True) -> list[np.ndarray]:
@@ -424,9 +433,10 @@ def image_outlines(table, wcs, *, rows=None, split=True) -> list[np.ndarray]:
     w = wcs if isinstance(wcs, WCS) else WCS(h, naxis=2)
     o = orientation(h)
     corners = _table_corners(table)
-    sel = range(len(corners)) if rows is None else rows
+    if rows is not None:
+        corners = corners[np.asarray(rows, dtype=np.intp).reshape(-1)]
     step = abs(_increments(h)[1]) * 0.5
-    lines = _outlines([corners[int(r)] for r in sel], w, o, step, split)
+    lines = _outlines(corners, w, o, step, split)
     if key is not None:
         _CACHE[key] = [p.copy() for p in lines]
         while len(_CACHE) > _CACHE_SIZE:

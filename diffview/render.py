@@ -353,16 +353,31 @@ def burn_overlay(rgb: np.ndarray, overlay: Overlay, *, densify: bool = True
     [0, 0, 255, 0, 0]
     """
     ny, nx = rgb.shape[:2]
+    _blend_rows(rgb, _burn_plan(overlay, ny, nx, densify), 0, ny)
+    return rgb
+
+
+def _burn_plan(overlay: Overlay, ny: int, nx: int, densify: bool):
+    """What burning an overlay does to a ``ny x nx`` picture: the flat
+    indices it changes (increasing), their weights (N, 1) and its colour."""
     col = overlay_rgb255(overlay.color)
     hit, weight = _coverage(overlay.lines, ny, nx, float(overlay.linewidth),
                             densify, bool(col.sum() == 0))
     w = weight * min(1.0, max(0.0, float(overlay.alpha)))
     drawn = w > 0
-    hit, w = hit[drawn], w[drawn][:, None]
-    if hit.size:
+    return hit[drawn], w[drawn][:, None], col
+
+
+def _blend_rows(rgb: np.ndarray, plan, r0: int, r1: int) -> None:
+    """Blend a `_burn_plan` into rows ``r0:r1`` of a contiguous picture:
+    ``w * colour + (1 - w) * pixel``, truncated to 8 bits."""
+    hit, w, col = plan
+    nx = rgb.shape[1]
+    lo, hi = np.searchsorted(hit, (r0 * nx, r1 * nx))
+    if hi > lo:
         flat = rgb.reshape(-1, 3)
-        flat[hit] = (w * col[None, :] + (1.0 - w) * flat[hit]).astype(np.uint8)
-    return rgb
+        h, w = hit[lo:hi], w[lo:hi]
+        flat[h] = (w * col[None, :] + (1.0 - w) * flat[h]).astype(np.uint8)
 
 
 #: Pixel coverage of the last few overlays, keyed by a digest of their lines
@@ -515,19 +530,58 @@ def render_rgb(data, *, vmin="-2s", vmax="max", mode="gaussian-log", ct: int = 0
             orient = orientation(header, noflip=noflip)
         else:
             orient = Orientation(False, not noflip, a.shape[1], a.shape[0])
+    return _render(a, stretch, orient, _as_overlays(outlines), ct, saturate,
+                   densify)[0]
+
+
+def _render(a, stretch: Stretch, orient: Orientation, overlays, ct: int,
+            saturate: int, densify: bool, png: bool = False):
+    """`render_rgb` of resolved arguments, in blocks of rows; with ``png``
+    each finished block is deflated by the pool while the next one is
+    drawn. Returns (rgb, PNG bytes or None).
+
+    The PNG is 8-bit grey when the colour table, the blank grey and every
+    overlay colour are grey (the picture then is), else RGB."""
     # levels in FITS order (256 for blank pixels), reoriented as a view and
     # looked up in the colour table plus a blank entry (blank pixels are
     # written as grey `saturate`, not through the table); the table's rows
     # are taken as 3-byte items, all channels in one lookup
     idx = orient.apply(stretch.levels(a, blank=256))
+    ny, nx = idx.shape
     table = np.empty((257, 3), dtype=np.uint8)
     table[:256] = color_table(ct)
     table[256] = int(saturate)
-    rows = table.view(np.dtype((np.void, 3))).reshape(-1)
-    rgb = rows.take(idx).view(np.uint8).reshape(idx.shape + (3,))
-    for ov in _as_overlays(outlines):
-        burn_overlay(rgb, ov, densify=densify)
-    return rgb
+    entries = table.view(_RGB).reshape(-1)
+    rgb = np.empty((ny, nx, 3), dtype=np.uint8)
+    pixels = rgb.view(_RGB).reshape(ny, nx)
+    plans = [_burn_plan(ov, ny, nx, densify) for ov in overlays]
+    stream = None
+    if png:
+        grey = _grey_rows(table) and all(_grey_rows(p[2][None, :]) for p in plans)
+        stream = (_PngStream(rgb[..., 0], 1) if grey
+                  else _PngStream(rgb.reshape(ny, -1), 3))
+    for r0, r1 in _row_blocks(ny, stream.block_rows if stream else ny):
+        entries.take(idx[r0:r1], out=pixels[r0:r1], mode="clip")
+        for plan in plans:
+            _blend_rows(rgb, plan, r0, r1)
+        if stream is not None:
+            stream.add(r0, r1)
+    return rgb, (stream.png() if stream is not None else None)
+
+
+_RGB = np.dtype((np.void, 3))
+
+
+def _row_blocks(ny: int, step: int):
+    """(r0, r1) row ranges of at most ``step`` rows covering ``0..ny``."""
+    step = max(1, int(step))
+    return [(r0, min(ny, r0 + step)) for r0 in range(0, ny, step)]
+
+
+def _grey_rows(rgb: np.ndarray) -> bool:
+    """True when the three channels of every row of a (..., 3) array agree."""
+    return bool((rgb[..., 0] == rgb[..., 1]).all()
+                and (rgb[..., 1] == rgb[..., 2]).all())
 
 
 _POOL = None
@@ -554,10 +608,19 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool)
 
 
+#: Raw bytes per deflate block: small enough for several blocks per picture
+#: (the pool compresses finished rows while later ones are drawn), large
+#: enough that the per-block cost and the lost history do not show.
+_BLOCK_BYTES = 1 << 18
+
+#: Pictures below this many raw bytes are deflated in one block, inline.
+_PARALLEL_BYTES = 1 << 20
+
+
 def _png_bytes(img: np.ndarray, level: int = 1, nblock: int | None = None) -> bytes:
-    """A PNG (8-bit gray or RGB, every row with the "up" filter) whose
-    deflate stream is compressed in row blocks, by this thread and the
-    pool's together (one valid zlib stream).
+    """
+    A PNG (8-bit gray or RGB, every row with the "up" filter) of a finished
+    picture, deflated in row blocks (`_PngStream`).
 
     The "up" filter costs one subtraction and makes zlib's fastest level
     both quicker and about 15 % smaller on mViewer pictures.
@@ -567,43 +630,108 @@ def _png_bytes(img: np.ndarray, level: int = 1, nblock: int | None = None) -> by
     >>> _png_bytes(np.zeros((2, 2), np.uint8))[:8]
     b'\\x89PNG\\r\\n\\x1a\\n'
     """
-    import struct
+    ny = img.shape[0]
+    rows = img.reshape(ny, -1)
+    stream = _PngStream(rows, 1 if img.ndim == 2 else 3, level)
+    step = stream.block_rows if nblock is None else -(-ny // max(1, int(nblock)))
+    for r0, r1 in _row_blocks(ny, step):
+        stream.add(r0, r1)
+    return stream.png()
+
+
+class _PngStream:
+    """
+    The PNG of a picture whose rows become final block by block.
+
+    ``rows`` is the picture as (ny, bytes per row) ``uint8`` (a view of the
+    RGB array, ``channels`` 3, or of one channel for a grey picture,
+    ``channels`` 1). Each `add`-ed block is
+    filtered ("up") and deflated with a sync flush, as one piece of a single
+    zlib stream, by the process's pool (or inline for small pictures); its
+    Adler-32 is computed with it and the pieces' checksums are combined.
+    `png` waits for the pieces, doing itself any the pool has not started.
+    """
+
+    def __init__(self, rows: np.ndarray, channels: int, level: int = 1):
+        self.rows = rows
+        self.channels = channels
+        self.level = level
+        ny, nbytes = rows.shape
+        self.parallel = ny * nbytes >= _PARALLEL_BYTES
+        self.block_rows = (max(1, _BLOCK_BYTES // max(1, nbytes)) if self.parallel
+                           else ny)
+        self.jobs = []
+
+    def add(self, r0: int, r1: int) -> None:
+        """Rows ``r0:r1`` (and all above) are final: deflate them."""
+        job = (_deflate_rows, self.rows, r0, r1, self.level,
+               r1 == self.rows.shape[0])
+        fut = _deflate_pool().submit(*job) if self.parallel else None
+        self.jobs.append((job, fut))
+
+    def png(self) -> bytes:
+        """The whole PNG file's bytes (all rows must have been added)."""
+        import struct
+        import zlib
+
+        parts, adler = [], 1
+        for job, fut in self.jobs:
+            body, a, n = job[0](*job[1:]) if fut is None or fut.cancel() \
+                else fut.result()
+            parts.append(body)
+            adler = _adler32_combine(adler, a, n)
+        stream = b"\x78\x01" + b"".join(parts) + struct.pack(">I", adler)
+
+        def chunk(tag: bytes, payload: bytes) -> bytes:
+            crc = zlib.crc32(payload, zlib.crc32(tag)) & 0xFFFFFFFF
+            return (struct.pack(">I", len(payload)) + tag + payload
+                    + struct.pack(">I", crc))
+
+        ny, nbytes = self.rows.shape
+        colour = 0 if self.channels == 1 else 2
+        ihdr = struct.pack(">IIBBBBB", nbytes // self.channels, ny, 8, colour, 0, 0, 0)
+        return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", stream)
+                + chunk(b"IEND", b""))
+
+
+def _deflate_rows(rows: np.ndarray, r0: int, r1: int, level: int, last: bool):
+    """Rows ``r0:r1`` with the "up" filter (the row above row 0 is zero),
+    raw-deflated (sync flush, or the final block): (bytes, Adler-32 of the
+    filtered bytes, their number)."""
     import zlib
 
-    ny, nx = img.shape[:2]
-    colour = 0 if img.ndim == 2 else 2
-    rows = img.reshape(ny, -1)
-    raw = np.empty((ny, 1 + rows.shape[1]), dtype=np.uint8)
+    raw = np.empty((r1 - r0, 1 + rows.shape[1]), dtype=np.uint8)
     raw[:, 0] = 2                                  # "up": byte - byte above
-    raw[0, 1:] = rows[0]                           # (the row above row 0 is 0)
-    np.subtract(rows[1:], rows[:-1], out=raw[1:, 1:])
+    if r0 == 0:
+        raw[0, 1:] = rows[0]
+        np.subtract(rows[1:r1], rows[:r1 - 1], out=raw[1:, 1:])
+    else:
+        np.subtract(rows[r0:r1], rows[r0 - 1:r1 - 1], out=raw[:, 1:])
     data = raw.reshape(-1)
-    if nblock is None:
-        # this thread plus up to two pool threads, one block each
-        nblock = 1 if data.size < (1 << 20) else min(3, os.cpu_count() or 1)
-    nblock = max(1, min(int(nblock), ny))
-    cuts = np.linspace(0, ny, nblock + 1).astype(int) * raw.shape[1]
+    c = zlib.compressobj(level, zlib.DEFLATED, -15)
+    body = c.compress(data) + c.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
+    return body, zlib.adler32(data), data.size
 
-    def deflate(i):
-        c = zlib.compressobj(level, zlib.DEFLATED, -15)
-        body = c.compress(data[cuts[i]:cuts[i + 1]])
-        last = i == nblock - 1
-        return body + c.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
 
-    pool = _deflate_pool() if nblock > 1 else None
-    later = [pool.submit(deflate, i) for i in range(1, nblock)] if pool else []
-    parts = [deflate(0)]
-    adler = zlib.adler32(data) & 0xFFFFFFFF
-    parts.extend(f.result() for f in later)
-    stream = b"\x78\x01" + b"".join(parts) + struct.pack(">I", adler)
+def _adler32_combine(adler1: int, adler2: int, len2: int) -> int:
+    """Adler-32 of two byte strings joined, from theirs (zlib's
+    ``adler32_combine``).
 
-    def chunk(tag: bytes, payload: bytes) -> bytes:
-        crc = zlib.crc32(payload, zlib.crc32(tag)) & 0xFFFFFFFF
-        return struct.pack(">I", len(payload)) + tag + payload + struct.pack(">I", crc)
-
-    ihdr = struct.pack(">IIBBBBB", nx, ny, 8, colour, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", stream)
-            + chunk(b"IEND", b""))
+    Examples
+    --------
+    >>> import zlib
+    >>> a, b = b"mosaic", b"difference"
+    >>> both = _adler32_combine(zlib.adler32(a), zlib.adler32(b), len(b))
+    >>> both == zlib.adler32(a + b)
+    True
+    """
+    base = 65521
+    rem = len2 % base
+    sum1 = adler1 & 0xFFFF
+    sum2 = (rem * sum1) % base
+    sum1 = (sum1 + (adler2 & 0xFFFF) + base - 1) % base
+    sum2 = (sum2 + (adler1 >> 16) + (adler2 >> 16) + base - rem) % base
+    return sum1 | (sum2 << 16)
 
 
 def _is_grey(rgb: np.ndarray, rows: int = 64) -> bool:
@@ -634,7 +762,11 @@ def write_png(rgb: np.ndarray, path) -> str:
     """
     rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
     img = np.ascontiguousarray(rgb[..., 0]) if rgb.ndim == 3 and _is_grey(rgb) else rgb
-    payload = _png_bytes(img)
+    return _write_file(_png_bytes(img), path)
+
+
+def _write_file(payload: bytes, path) -> str:
+    """Write bytes to ``path`` atomically; returns the path as a string."""
     path = str(path)
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         fh.write(payload)
@@ -750,9 +882,9 @@ def view(image, out_png=None, *, vmin="-2s", vmax="max", mode="gaussian-log",
         full = orientation(header, noflip=noflip)
         overlays.append(Overlay(_rescale([b], full, factor), box_color, linewidth))
     overlays.extend(_as_overlays(outlines))
-    rgb = render_rgb(data, stretch=st, orient=orient, outlines=overlays,
-                     saturate=saturate, ct=ct)
-    out = write_png(rgb, out_png) if out_png is not None else None
+    rgb, png = _render(data, st, orient, overlays, ct, saturate, True,
+                       png=out_png is not None)
+    out = _write_file(png, out_png) if out_png is not None else None
     info = {"nx": rgb.shape[1], "ny": rgb.shape[0], "flipX": int(orient.flip_x),
             "flipY": int(orient.flip_y), "colortable": int(ct), "factor": factor,
             **st.info()}
