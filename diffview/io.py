@@ -851,11 +851,17 @@ def _plain_layout(path) -> tuple[dict, int] | None:
     by (path, size, modification time), so pairs sharing an image scan its
     header once.
     """
+    layout, _ = _sized_layout(path)
+    return layout
+
+
+def _sized_layout(path) -> tuple[tuple[dict, int] | None, int]:
+    """`_plain_layout` and the file's size (-1 if it cannot be read)."""
     try:
         st = os.stat(path)
     except OSError:
-        return None
-    return _cached_layout(os.fspath(path), st.st_size, st.st_mtime_ns)
+        return None, -1
+    return _cached_layout(os.fspath(path), st.st_size, st.st_mtime_ns), st.st_size
 
 
 @functools.lru_cache(maxsize=4096)
@@ -1019,7 +1025,7 @@ def read_box(path, box) -> np.ndarray:
     >>> read_box(p, ((0, 1), (1, 3)))
     array([[1., 2.]])
     """
-    layout = _plain_layout(path)
+    layout, size = _sized_layout(path)
     if layout is None:
         return read_image_box(path, box)[0]
     cards, offset = layout
@@ -1028,14 +1034,14 @@ def read_box(path, box) -> np.ndarray:
     if not (0 <= j0 <= j1 <= ny and 0 <= i0 <= i1 <= nx):
         raise InputError(f"Image {path}: box {box} is outside its {ny}x{nx} pixels")
     dtype = np.dtype(_PLAIN[cards["BITPIX"]])
-    if os.path.getsize(path) < offset + ny * nx * dtype.itemsize:
+    if size < offset + ny * nx * dtype.itemsize:
         raise InputError(f"Image {path}: cannot read pixels (file is truncated)")
     if j1 == j0 or i1 == i0:
         return np.empty((j1 - j0, i1 - i0))
     start = offset + j0 * nx * dtype.itemsize
     nbytes = (j1 - j0) * nx * dtype.itemsize
     if nbytes <= _READ_LIMIT:  # a few rows: one read is cheaper than a mapping
-        with open(path, "rb") as fh:
+        with open(path, "rb", buffering=0) as fh:
             fh.seek(start)
             rows = np.frombuffer(fh.read(nbytes), dtype=dtype).reshape(j1 - j0, nx)
         return rows[:, i0:i1].astype(np.float64)
@@ -1103,17 +1109,19 @@ def write_plain_image(path, array: np.ndarray, cards: Sequence[str]) -> None:
     data = np.ascontiguousarray(array, dtype=">f8").tobytes()
     data += b"\0" * (-len(data) % 2880)
     path = Path(path)
-    if not path.parent.is_dir():
-        raise InputError(f"Cannot write {path}: folder {path.parent} does not exist")
     # atomic_path's work, lighter, for many small files: a temporary name
     # beside the target (created with the user's umask), then a rename
     tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
     try:
-        with open(
-            os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666),
-            "wb",
-            buffering=0,
-        ) as fh:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    except FileNotFoundError:
+        if not path.parent.is_dir():
+            raise InputError(
+                f"Cannot write {path}: folder {path.parent} does not exist"
+            ) from None
+        raise
+    try:
+        with open(fd, "wb", buffering=0) as fh:
             _write_blocks(fh, text.encode("ascii"), data)
         os.replace(tmp, path)
     except BaseException:

@@ -23,18 +23,29 @@ import tracemalloc
 from pathlib import Path
 
 
-def _time(func, repeat, prepare):
-    """Median wall and CPU (user + system) times of ``func(prepare())``;
-    preparing is not timed. CPU time leaves out waiting on the disk, which
-    varies a lot on a shared virtual machine."""
-    wall, cpu = [], []
+def _time_interleaved(runs, repeat, prepare):
+    """Median wall and CPU (user + system) times of each ``runs[name](out)``.
+
+    The programs take turns, round after round, so that a slow spell of the
+    shared machine hits them alike; before every run (untimed) a new output
+    folder is made and the disk cache flushed (``os.sync``), so no run pays
+    for writing back the files of the one before. CPU time leaves out waiting
+    on the disk, which varies a lot on a shared virtual machine.
+    """
+    wall = {name: [] for name in runs}
+    cpu = {name: [] for name in runs}
     for _ in range(repeat):
-        arg = prepare()
-        t0, c0 = time.perf_counter(), time.process_time()
-        func(arg)
-        wall.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
-    return statistics.median(wall), statistics.median(cpu)
+        for name, func in runs.items():
+            out = prepare(name)
+            os.sync()
+            t0, c0 = time.perf_counter(), time.process_time()
+            func(out)
+            wall[name].append(time.perf_counter() - t0)
+            cpu[name].append(time.process_time() - c0)
+    return (
+        {k: statistics.median(v) for k, v in wall.items()},
+        {k: statistics.median(v) for k, v in cpu.items()},
+    )
 
 
 def _fresh(path: Path) -> Path:
@@ -55,7 +66,7 @@ def main(argv=None) -> None:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     ap.add_argument("--preset", default="m17")
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--workers", type=int, default=None)
     args = ap.parse_args(argv)
 
@@ -87,12 +98,17 @@ def main(argv=None) -> None:
         assert r.failed == 0, r.failures
 
     run_diffview(_fresh(out_d))  # warm caches and imports for both
-    t_m, c_m = _time(run_montage, args.repeat, lambda: _fresh(out_m))
-    t_d, _ = _time(run_diffview, args.repeat, lambda: _fresh(out_d))
-    t_1, c_1 = _time(
-        lambda out: run_diffview(out, 1), args.repeat, lambda: _fresh(out_d)
+    runs = {
+        "montage": run_montage,
+        "default": run_diffview,
+        "one": lambda out: run_diffview(out, 1),
+        "two": lambda out: run_diffview(out, 2),
+    }
+    wall, cpu = _time_interleaved(
+        runs, args.repeat, lambda name: _fresh(out_m if name == "montage" else out_d)
     )
-    t_2, _ = _time(lambda out: run_diffview(out, 2), args.repeat, lambda: _fresh(out_d))
+    t_m, t_d, t_1, t_2 = (wall[k] for k in runs)
+    c_m, c_1 = cpu["montage"], cpu["one"]
 
     # peak memory of an in-process (1 worker) run vs the largest pair
     tmpl = io.read_template(s.template)
