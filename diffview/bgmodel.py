@@ -67,7 +67,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ._util import InputError
+from ._util import InputError, kernels
 from .models import Correction, PlaneFit
 
 __all__ = [
@@ -326,29 +326,12 @@ def _corr_order(plus: np.ndarray) -> np.ndarray:
     return plus[np.sort(first)]
 
 
-def _neighbour_sums(f: dict, mom: dict, pidx: np.ndarray, ncorr: int, use: np.ndarray):
+def _neighbour_sums(mom: dict, pidx: np.ndarray, ncorr: int, use: np.ndarray):
+    """Each image's sums of the box moments of its used fits."""
     w = use.astype(float)
-
-    def acc(values):
-        return np.bincount(pidx, weights=values * w, minlength=ncorr)
-
-    return {k: acc(v) for k, v in mom.items()}, acc
-
-
-def _increments(fittype, S, sumz, sumxz, sumyz, inv2, inv3):
-    n = S["n"]
-    inc = np.zeros((len(n), 3))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if fittype == _LEVEL:
-            inc[:, 2] = (sumz / n).astype(np.float32)
-        elif fittype == _SLOPE:
-            rhs = np.column_stack([sumxz, sumyz]).astype(np.float32).astype(float)
-            inc[:, :2] = np.einsum("kij,kj->ki", inv2, rhs).astype(np.float32)
-        else:
-            rhs = np.column_stack([sumxz, sumyz, sumz]).astype(np.float32).astype(float)
-            inc[:] = np.einsum("kij,kj->ki", inv3, rhs).astype(np.float32)
-    inc[n == 0.0] = 0.0
-    return inc
+    return {
+        k: np.bincount(pidx, weights=v * w, minlength=ncorr) for k, v in mom.items()
+    }
 
 
 def _inverse(mat: np.ndarray) -> np.ndarray:
@@ -438,7 +421,7 @@ def solve_montage(
     if not useall:
         use = (f["rms"] < 1e99) & ~(f["npixel"] < AREA_LIMIT * images.mean_area)
     ncorr = len(ids)
-    S, acc = _neighbour_sums(f, mom, pidx, ncorr, use)
+    S = _neighbour_sums(mom, pidx, ncorr, use)
     inv2 = _inverse(
         np.stack([[S["xx"], S["xy"]], [S["xy"], S["yy"]]]).transpose(2, 0, 1)
     )
@@ -452,22 +435,23 @@ def solve_montage(
         ).transpose(2, 0, 1)
     )
     locked = _locked_by_id(images, ids_sorted)
-    A, B, C = f["a"].copy(), f["b"].copy(), f["c"].copy()
     corr = np.zeros((ncorr, 3))
-    for fittype in schedule:
-        sumz = acc(A * mom["x"] + B * mom["y"] + C * mom["n"])
-        sumxz = acc(A * mom["xx"] + B * mom["xy"] + C * mom["x"])
-        sumyz = acc(A * mom["xy"] + B * mom["yy"] + C * mom["y"])
-        inc = _increments(fittype, S, sumz, sumxz, sumyz, inv2, inv3) / 2.0
-        inc[locked] = 0.0
-        corr += inc
-        minc = np.where(has_minus[:, None], inc[midx], 0.0)
-        A -= inc[pidx, 0]
-        B -= inc[pidx, 1]
-        C -= inc[pidx, 2]
-        A += minc[:, 0]
-        B += minc[:, 1]
-        C += minc[:, 2]
+    kernels().bg_iterate(
+        schedule.astype(np.int64),
+        f["a"].copy(),
+        f["b"].copy(),
+        f["c"].copy(),
+        np.stack([mom[k] for k in ("n", "x", "y", "xx", "xy", "yy")]),
+        use.astype(float),
+        pidx.astype(np.int64),
+        midx.astype(np.int64),
+        has_minus,
+        S["n"],
+        inv2,
+        inv3,
+        locked,
+        corr,
+    )
     return [Correction(int(i), *map(float, corr[k])) for k, i in enumerate(ids_sorted)]
 
 
