@@ -467,6 +467,37 @@ class MontageHistogram:
         return self._gauss
 
 
+#: Pixels per block in `_pixel_bins` (its temporaries stay in the cache).
+_CHUNK = 1 << 16
+
+
+def _pixel_bins(a: np.ndarray, rmin: float, diff: float, nbin: int,
+                finite: np.ndarray | None) -> np.ndarray:
+    """Each pixel's histogram bin ``floor(nbin (x - rmin) / diff)`` (the
+    same operations as Montage), as ``intp``: ``0..nbin`` for finite pixels
+    (``nbin`` only for ``rmax`` itself, Montage's bin ``nbin - 1``) and
+    ``nbin + 1`` for blank ones (``finite`` is their mask, None if none).
+
+    Worked out in blocks of `_CHUNK` pixels through one small buffer."""
+    flat = a.reshape(-1)
+    k = np.empty(flat.size, dtype=np.intp)
+    if diff > 0:
+        buf = np.empty(min(_CHUNK, flat.size))
+        with np.errstate(invalid="ignore"):
+            for start in range(0, flat.size, _CHUNK):
+                t = buf[:min(_CHUNK, flat.size - start)]
+                np.subtract(flat[start:start + t.size], rmin, out=t)
+                t *= nbin
+                t /= diff
+                np.floor(t, out=t)
+                k[start:start + t.size] = t     # blank pixels: fixed below
+    else:
+        k[:] = 0
+    if finite is not None:
+        np.copyto(k, nbin + 1, where=~finite.reshape(-1))
+    return k.reshape(a.shape)
+
+
 def histogram(data, *, nbin: int = NBIN) -> MontageHistogram:
     """
     Build mViewer's histogram of the finite pixels of ``data``.
@@ -500,22 +531,11 @@ def histogram(data, *, nbin: int = NBIN) -> MontageHistogram:
     rmin = min(1.0e10, dmin)
     rmax = max(-1.0e10, dmax)
     diff = rmax - rmin
-    # per-pixel bin, blank pixels in an extra bin ``nbin`` (not counted)
-    with np.errstate(invalid="ignore"):
-        if diff > 0:
-            t = a - rmin                 # same operations as Montage:
-            t *= nbin                    # floor(nbin * (x - rmin) / diff)
-            t /= diff
-            np.floor(t, out=t)
-            np.clip(t, 0, nbin - 1, out=t)
-        else:
-            t = np.zeros(a.shape)
-        if not allfinite:
-            np.copyto(t, nbin, where=~finite)
-        k = t.astype(np.intp)            # bincount and take want intp
-    hist = np.bincount(k.reshape(-1), minlength=nbin + 1)[:nbin]
+    k = _pixel_bins(a, rmin, diff, nbin, None if allfinite else finite)
+    hist = np.bincount(k.reshape(-1), minlength=nbin + 2)
+    hist[nbin - 1] += hist[nbin]             # rmax itself: Montage's last bin
     chist = np.zeros(nbin + 1, dtype=float)
-    chist[1:] = np.cumsum(hist)
+    chist[1:] = np.cumsum(hist[:nbin])
     h = MontageHistogram(rmin, rmax, npix, chist, diff / nbin, dmin, dmax, nbin)
     h._bins = k
     try:
@@ -717,11 +737,12 @@ class Stretch:
         tb = tb.astype(np.int64)
         # level of an unambiguous bin k = number of thresholds below it
         below = np.cumsum(np.bincount(tb + 1, minlength=nb + 2))[:nb]
-        lut = np.empty(nb + 1, dtype=np.int32 if dtype == np.intp else np.uint16)
+        lut = np.empty(nb + 2, dtype=np.int32 if dtype == np.intp else np.uint16)
         lut[:nb] = np.minimum(below, 255)
-        lut[nb] = blank                              # blank pixels
         mark = 512 if blank != 512 else 513          # bins holding a threshold
         lut[tb[(tb >= 0) & (tb < nb)]] = mark
+        lut[nb] = lut[nb - 1]                        # rmax itself (see histogram)
+        lut[nb + 1] = blank                          # blank pixels
         out = lut.take(h._bins)
         fix = np.flatnonzero(out.reshape(-1) == mark)
         if fix.size:
