@@ -24,7 +24,14 @@ import numpy as np
 from ._util import DiffviewError, InputError
 from .colortables import color_table
 from .outlines import image_outlines, orientation
-from .render import Overlay, _render, _write_file, load_image
+from .render import (
+    Overlay,
+    _burn_plans,
+    _in_background,
+    _render,
+    _write_file,
+    load_image,
+)
 from .stretch import compute_stretch, histogram
 
 __all__ = ["ViewerCommand", "parse_command", "parse_json", "run_command", "mViewer"]
@@ -249,6 +256,18 @@ def _montage_shift(lines, flip_y: bool):
     return [p + np.array([1.0, dy]) for p in lines]
 
 
+def _overlay_plans(specs, header, o, shape, montage_offsets: bool) -> list:
+    """The `-imginfo` overlays of a command as burn plans for a picture of
+    ``shape`` (`diffview.render._burn_plans`)."""
+    overlays = []
+    for table, color, width, alpha in specs:
+        lines = image_outlines(table, header, split=False)
+        if montage_offsets:
+            lines = _montage_shift(lines, o.flip_y)
+        overlays.append(Overlay(lines, color, width, alpha))
+    return _burn_plans(overlays, *shape, not montage_offsets)
+
+
 def run_command(cmd: ViewerCommand, out_file=None, out_fmt=None, *,
                 montage_offsets: bool = True) -> dict:
     """
@@ -274,24 +293,21 @@ def run_command(cmd: ViewerCommand, out_file=None, out_fmt=None, *,
     if not os.path.exists(cmd.gray):
         raise InputError(f"File {cmd.gray} not found.")
     data, header = load_image(cmd.gray)
+    o = orientation(header, noflip=cmd.noflip)
+    for table, *_ in cmd.overlays:
+        if not os.path.exists(str(table)):
+            raise InputError(f"Invalid table file [{table}].")
+    plans = _in_background(_overlay_plans, cmd.overlays, header, o, data.shape,
+                           montage_offsets) if cmd.overlays else None
     hist = histogram(data)
     st = compute_stretch(data, cmd.vmin, cmd.vmax, cmd.mode, beta=cmd.beta,
                          saturate=cmd.saturate, hist=hist)
-    o = orientation(header, noflip=cmd.noflip)
-    overlays = []
-    for table, color, width, alpha in cmd.overlays:
-        if not os.path.exists(str(table)):
-            raise InputError(f"Invalid table file [{table}].")
-        lines = image_outlines(table, header, split=False)
-        if montage_offsets:
-            lines = _montage_shift(lines, o.flip_y)
-        overlays.append(Overlay(lines, color, width, alpha))
     out = out_file or cmd.out
     fmt = (out_fmt or cmd.out_fmt or "png").lower()
     if out and fmt not in ("png", "jpeg", "jpg"):
         raise InputError(f"output format '{fmt}' is not implemented (png, jpeg)")
-    rgb, png = _render(data, st, o, overlays, cmd.ct, cmd.saturate,
-                       not montage_offsets, png=bool(out) and fmt == "png")
+    rgb, png = _render(data, st, o, plans.result() if plans else [], cmd.ct,
+                       cmd.saturate, png=bool(out) and fmt == "png")
     if png is not None:
         _write_file(png, out)
     elif out:

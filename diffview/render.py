@@ -530,15 +530,26 @@ def render_rgb(data, *, vmin="-2s", vmax="max", mode="gaussian-log", ct: int = 0
             orient = orientation(header, noflip=noflip)
         else:
             orient = Orientation(False, not noflip, a.shape[1], a.shape[0])
-    return _render(a, stretch, orient, _as_overlays(outlines), ct, saturate,
-                   densify)[0]
+    plans = _burn_plans(_as_overlays(outlines), a.shape[0], a.shape[1], densify)
+    return _render(a, stretch, orient, plans, ct, saturate)[0]
 
 
-def _render(a, stretch: Stretch, orient: Orientation, overlays, ct: int,
-            saturate: int, densify: bool, png: bool = False):
-    """`render_rgb` of resolved arguments, in blocks of rows; with ``png``
-    each finished block is deflated by the pool while the next one is
-    drawn. Returns (rgb, PNG bytes or None).
+def _burn_plans(overlays, ny: int, nx: int, densify: bool) -> list:
+    """`_burn_plan` of each overlay, in order."""
+    return [_burn_plan(ov, ny, nx, densify) for ov in overlays]
+
+
+def _in_background(fn, *args):
+    """Start ``fn(*args)`` on the pool (a future): the outlines of a picture
+    are worked out while its histogram and stretch are."""
+    return _pool().submit(fn, *args)
+
+
+def _render(a, stretch: Stretch, orient: Orientation, plans, ct: int,
+            saturate: int, png: bool = False):
+    """`render_rgb` of resolved arguments (overlays as `_burn_plans`), in
+    blocks of rows; with ``png`` each finished block is deflated by the pool
+    while the next one is drawn. Returns (rgb, PNG bytes or None).
 
     The PNG is 8-bit grey when the colour table, the blank grey and every
     overlay colour are grey (the picture then is), else RGB."""
@@ -554,7 +565,6 @@ def _render(a, stretch: Stretch, orient: Orientation, overlays, ct: int,
     entries = table.view(_RGB).reshape(-1)
     rgb = np.empty((ny, nx, 3), dtype=np.uint8)
     pixels = rgb.view(_RGB).reshape(ny, nx)
-    plans = [_burn_plan(ov, ny, nx, densify) for ov in overlays]
     stream = None
     if png:
         grey = _grey_rows(table) and all(_grey_rows(p[2][None, :]) for p in plans)
@@ -587,14 +597,15 @@ def _grey_rows(rgb: np.ndarray) -> bool:
 _POOL = None
 
 
-def _deflate_pool():
+def _pool():
     """A lazily started two-thread pool kept for the whole process (starting
-    threads for every picture cost more than the parallel deflate saved)."""
+    threads for every picture cost more than the parallel work saved): it
+    deflates PNG blocks and works out outlines."""
     global _POOL
     if _POOL is None:
         from concurrent.futures import ThreadPoolExecutor
 
-        _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="diffview-png")
+        _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="diffview-render")
     return _POOL
 
 
@@ -666,7 +677,7 @@ class _PngStream:
         """Rows ``r0:r1`` (and all above) are final: deflate them."""
         job = (_deflate_rows, self.rows, r0, r1, self.level,
                r1 == self.rows.shape[0])
-        fut = _deflate_pool().submit(*job) if self.parallel else None
+        fut = _pool().submit(*job) if self.parallel else None
         self.jobs.append((job, fut))
 
     def png(self) -> bytes:
@@ -857,20 +868,39 @@ def view(image, out_png=None, *, vmin="-2s", vmax="max", mode="gaussian-log",
             data = block_average(data, factor)
     if symmetric is not None:
         vmin, vmax = symmetric_interval(data, symmetric)
-    hist = histogram(data)
-    st = compute_stretch(data, vmin, vmax, mode, saturate=saturate, hist=hist)
     if header is not None:
         orient = orientation(header, noflip=noflip)
         orient = Orientation(orient.flip_x, orient.flip_y, data.shape[1], data.shape[0])
     else:
         orient = Orientation(False, not noflip, data.shape[1], data.shape[0])
+    if (imginfo is not None or box is not None) and header is None:
+        raise InputError("outlines need the image's WCS: give a FITS file or "
+                         "(array, header)")
+    plans = None
+    if imginfo is not None or box is not None or outlines:
+        full = orientation(header, noflip=noflip) if header is not None else None
+        wanted = (imginfo, rows, highlight, box, header, full, factor)
+        styles = (color, highlight_color, box_color, linewidth)
+        plans = _in_background(lambda: _burn_plans(
+            _view_overlays(*wanted, styles, outlines), *data.shape, True))
+    hist = histogram(data)
+    st = compute_stretch(data, vmin, vmax, mode, saturate=saturate, hist=hist)
+    rgb, png = _render(data, st, orient, plans.result() if plans else [], ct,
+                       saturate, png=out_png is not None)
+    out = _write_file(png, out_png) if out_png is not None else None
+    info = {"nx": rgb.shape[1], "ny": rgb.shape[0], "flipX": int(orient.flip_x),
+            "flipY": int(orient.flip_y), "colortable": int(ct), "factor": factor,
+            **st.info()}
+    return ViewResult(rgb, st, orient, out, time.perf_counter() - t0, info)
+
+
+def _view_overlays(imginfo, rows, highlight, box, header, full, factor, styles,
+                   outlines) -> list[Overlay]:
+    """`view`'s overlays: the table's outlines, the highlighted rows, the
+    overlap box (all rescaled to a block-averaged picture) and the rest."""
+    color, highlight_color, box_color, linewidth = styles
     overlays = []
-    if imginfo is not None or box is not None:
-        if header is None:
-            raise InputError("outlines need the image's WCS: give a FITS file or "
-                             "(array, header)")
     if imginfo is not None:
-        full = orientation(header, noflip=noflip)
         lines = image_outlines(imginfo, header, rows=rows)
         overlays.append(Overlay(_rescale(lines, full, factor), color, linewidth))
         if highlight is not None:
@@ -879,16 +909,8 @@ def view(image, out_png=None, *, vmin="-2s", vmax="max", mode="gaussian-log",
                                     linewidth))
     if box is not None:
         b = box_outline(box, header=header)
-        full = orientation(header, noflip=noflip)
         overlays.append(Overlay(_rescale([b], full, factor), box_color, linewidth))
-    overlays.extend(_as_overlays(outlines))
-    rgb, png = _render(data, st, orient, overlays, ct, saturate, True,
-                       png=out_png is not None)
-    out = _write_file(png, out_png) if out_png is not None else None
-    info = {"nx": rgb.shape[1], "ny": rgb.shape[0], "flipX": int(orient.flip_x),
-            "flipY": int(orient.flip_y), "colortable": int(ct), "factor": factor,
-            **st.info()}
-    return ViewResult(rgb, st, orient, out, time.perf_counter() - t0, info)
+    return overlays + _as_overlays(outlines)
 
 
 def _rescale(lines, full: Orientation, factor: int):
