@@ -176,3 +176,70 @@ def test_outlines_of_a_table_file_are_cached_until_it_changes(tmp_path, display,
     # a rewritten table is read again
     write_images_table(corners_tbl[:2], path)
     assert len(image_outlines(str(path), display)) == 2
+
+
+def _rotated_cd(h, degrees):
+    h = h.copy()
+    for k in ("CDELT1", "CDELT2", "CROTA2"):
+        del h[k]
+    t = np.radians(degrees)
+    h["CD1_1"], h["CD1_2"] = -SCALE * np.cos(t), SCALE * np.sin(t)
+    h["CD2_1"], h["CD2_2"] = SCALE * np.sin(t), SCALE * np.cos(t)
+    return h
+
+
+def _with_pc(h):
+    h = h.copy()
+    del h["CROTA2"]
+    h["PC1_1"], h["PC1_2"], h["PC2_1"], h["PC2_2"] = 0.9, 0.1, -0.1, 1.0
+    return h
+
+
+@pytest.mark.parametrize("make", [
+    lambda h: h, lambda h: tan_header(200, 120, 100.5, 60.5, crota2=30.0),
+    lambda h: tan_header(200, 120, 100.5, 60.5, cdelt1=SCALE),
+    lambda h: _rotated_cd(h, 20.0), _with_pc])
+def test_direct_gnomonic_projection_matches_astropy(monkeypatch, display, tables, make):
+    import diffview.outlines as mod
+
+    h = make(display)
+    assert mod._plain_tan(WCS(h)) is not None
+    fast = image_outlines(tables[0], h)
+    monkeypatch.setattr(mod, "_plain_tan", lambda wcs: None)     # astropy's
+    slow = image_outlines(tables[0], h)
+    assert len(fast) == len(slow) >= 2
+    for p, q in zip(fast, slow, strict=True):
+        assert p.shape == q.shape and np.abs(p - q).max() < 1e-6
+
+
+def test_direct_projection_only_for_plain_equatorial_tan(display):
+    from diffview.outlines import _plain_tan
+
+    for key, value in (("CTYPE1", "RA---SIN"), ("CTYPE1", "RA---TAN-SIP"),
+                       ("LONPOLE", 170.0), ("PV2_1", 0.1)):
+        h = display.copy()
+        h[key] = value
+        if key == "CTYPE1":
+            h["CTYPE2"] = value.replace("RA--", "DEC-")
+        if value == "RA---TAN-SIP":
+            h["A_ORDER"], h["B_ORDER"], h["A_2_0"], h["B_0_2"] = 2, 2, 1e-6, 1e-6
+        assert _plain_tan(WCS(h)) is None, key
+
+
+def test_arc_points_are_mviewers_great_circle_points():
+    from diffview.outlines import _arcs
+
+    starts = np.array([[275.0, -16.0], [10.0, 89.9], [0.0, 0.0], [120.0, 45.0]])
+    ends = np.array([[275.3, -15.8], [190.0, 89.9], [0.0, 0.0], [120.0, 45.0004]])
+    step = 0.01
+    (ca, sa, arc), basis = _arcs(starts[:, 0], starts[:, 1], ends[:, 0], ends[:, 1],
+                                 step, np.zeros(4, bool))
+    v = ca[:, None] * basis[arc, 0] + sa[:, None] * basis[arc, 1]
+    lon = np.degrees(np.arctan2(v[:, 1], v[:, 0])) % 360
+    lat = np.degrees(np.arcsin(v[:, 2]))
+    for k, (s, e) in enumerate(zip(starts, ends, strict=True)):
+        glon, glat = great_circle_points(*s, *e, step)
+        assert (arc == k).sum() == glon.size
+        dlon = (lon[arc == k] - glon % 360 + 180) % 360 - 180
+        assert np.abs(dlon * np.cos(np.radians(glat))).max() < 1e-9
+        assert np.abs(lat[arc == k] - glat).max() < 1e-9

@@ -409,3 +409,54 @@ def test_png_pool_works_in_a_forked_child(tmp_path):
     with ctx.Pool(1) as pool:
         res = pool.apply_async(_png_bytes, (big,))
         assert res.get(timeout=60) == _png_bytes(big)
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """PNG streaming on small pictures: many blocks through the pool."""
+    from diffview import render
+
+    monkeypatch.setattr(render, "_PARALLEL_BYTES", 1)
+    monkeypatch.setattr(render, "_BLOCK_BYTES", 500)
+
+
+@pytest.mark.parametrize("deflater", ["zlib", "isal"])
+@pytest.mark.parametrize("color, ct, mode", [("yellow", 1, "RGB"), ("gray", 0, "L"),
+                                             ("yellow", 4, "RGB")])
+def test_render_png_in_blocks_is_the_rgb_picture(small_blocks, monkeypatch, deflater,
+                                                 color, ct, mode):
+    import io
+
+    from PIL import Image
+
+    from diffview import render
+    from diffview.stretch import compute_stretch
+
+    mod = pytest.importorskip("isal.isal_zlib") if deflater == "isal" else \
+        __import__("zlib")
+    monkeypatch.setattr(render, "_DEFLATER", mod)
+    rng = np.random.default_rng(5)
+    a = rng.normal(0.0, 1.0, (61, 47))
+    a[3:7, 5:9] = np.nan
+    st = compute_stretch(a, "-2s", "max", "gaussian-log")
+    o = Orientation(False, True, 47, 61)
+    ring = np.array([[2.0, 3.0], [40.0, 5.5], [38.0, 57.0], [4.0, 50.0], [2.0, 3.0]])
+    plans = render._burn_plans([Overlay([ring], color)], 61, 47, True)
+    rgb, png = render._render(a, st, o, plans, ct, 0, png=True)
+    assert np.array_equal(rgb, render_rgb(a, stretch=st, orient=o, ct=ct,
+                                          outlines=[Overlay([ring], color)]))
+    with Image.open(io.BytesIO(png)) as im:
+        assert im.mode == mode
+        assert np.array_equal(np.asarray(im.convert("RGB")), rgb)
+
+
+def test_adler32_of_blocks_combines_to_the_whole():
+    import zlib
+
+    from diffview.render import _adler32_combine
+
+    data = np.random.default_rng(2).integers(0, 256, 300_000).astype(np.uint8).tobytes()
+    for cut in (0, 1, 65520, 65521, 200_001, len(data)):
+        a, b = data[:cut], data[cut:]
+        assert _adler32_combine(zlib.adler32(a), zlib.adler32(b), len(b)) == \
+            zlib.adler32(data)

@@ -325,3 +325,23 @@ def test_first_ge_is_a_linear_scan_sorted_or_not():
         lv = np.array(lv)
         scan = [next((j for j, t in enumerate(lv) if t >= x), lv.size) for x in v]
         assert _first_ge(lv, v).tolist() == scan
+
+
+def test_pixel_bins_in_blocks_are_montages_formula(monkeypatch):
+    import diffview.stretch as mod
+
+    monkeypatch.setattr(mod, "_CHUNK", 1000)          # many blocks, a short last one
+    rng = np.random.default_rng(9)
+    a = rng.normal(5.0, 2.0, (77, 53))
+    a[0, :4] = a.max()                                # rmax several times
+    a[10, 10], a[11, 11], a[12, 12] = np.nan, np.inf, -np.inf
+    h = histogram(a)
+    finite = np.isfinite(a)
+    nb = mod.NBIN
+    with np.errstate(invalid="ignore"):
+        ref = np.clip(np.floor((a - h.rmin) * nb / (h.rmax - h.rmin)), 0, nb - 1)
+    k = h._bins
+    assert np.array_equal(np.minimum(k[finite], nb - 1), ref[finite])
+    assert (k[~finite] == nb + 1).all()
+    counts = np.bincount(ref[finite].astype(np.intp), minlength=nb)
+    assert np.array_equal(h.chist, np.r_[0, np.cumsum(counts)])
