@@ -398,8 +398,8 @@ def _lines_digest(lines) -> bytes:
 
 
 def _coverage(lines, ny: int, nx: int, width: float, densify: bool, black: bool):
-    """Flat indices of the pixels an overlay touches (increasing) and the
-    brightness mViewer's drawer leaves there (0 where it was reset), cached
+    """Flat indices of the pixels an overlay leaves drawn (increasing) and the
+    brightness mViewer's drawer leaves there, cached
     per (lines, picture shape, width, densify, black)."""
     key = (_lines_digest(lines), ny, nx, width, densify, black)
     cached = _COVERAGE.get(key)
@@ -416,47 +416,75 @@ def _coverage(lines, ny: int, nx: int, width: float, densify: bool, black: bool)
     return cached
 
 
+#: Segments drawn at a time by `_compute_coverage`: the writes of each chunk
+#: are folded into the picture's weights before the next chunk is drawn, so
+#: the temporaries stay small (fresh memory costs more than the arithmetic).
+_SEGMENT_CHUNK = 4096
+
+
 def _compute_coverage(lines, ny, nx, width, densify, black):
-    """`_coverage` without the cache."""
+    """`_coverage` without the cache (pixels left with brightness 0 are not
+    listed)."""
     seg = _segments(lines, ny, densify)
     if seg is None:
         return np.empty(0, np.intp), np.empty(0)
-    if width == 1.0:
-        i, j, b, order = _aa_writes(*seg)
-    else:
-        i, j, b = _thick_writes(*seg, width)
-        order = np.arange(i.size, dtype=float)
     size = ny * nx
+    weight = np.zeros(size + 1)              # last slot: writes off the picture
+    touched = np.zeros(size + 1, dtype=bool)
+    since, count = None, 0
+    for c0 in range(0, seg[0].size, _SEGMENT_CHUNK):
+        part = [s[c0:c0 + _SEGMENT_CHUNK] for s in seg]
+        if width == 1.0:
+            i, j, b, order = _aa_writes(*part)
+            order += c0 * 64.0               # `_aa_writes` numbers from 0
+        else:
+            i, j, b = _thick_writes(*part, width)
+            order = np.arange(count, count + i.size, dtype=float)
+            count += i.size
+        lin = _flat_index(i, j, ny, nx)
+        touched[lin] = True
+        since = _fold_writes(weight, since, lin, b, order, black)
+    hit = np.flatnonzero(touched[:size])
+    w = weight[hit]
+    drawn = w > 0
+    return hit[drawn], w[drawn]
+
+
+def _flat_index(i, j, ny: int, nx: int) -> np.ndarray:
+    """Flat picture index of drawing-frame pixels (i, j from the bottom row);
+    ``ny * nx`` for writes off the picture (or NaN)."""
     with np.errstate(invalid="ignore"):
         ok = (i >= 0) & (i < nx) & (j >= 0) & (j < ny)      # False at NaN
         lin = (ny - 1) - j
         lin *= nx
         lin += i
-    # writes off the picture go to one extra slot, dropped at the end
-    lin = np.where(ok, lin, size).astype(np.intp)
-    weight = np.zeros(size + 1)
+    return np.where(ok, lin, ny * nx).astype(np.intp)
+
+
+def _fold_writes(weight, since, lin, b, order, black: bool):
+    """Fold a chunk of writes (in drawing order, after all earlier chunks)
+    into the weights, by mViewer's rules: a black line's write replaces the
+    pixel; otherwise a zero-brightness write resets it and the brightest
+    later write stays. ``since`` is the order of each pixel's last write
+    (black) or last zero write (None until needed); returns it."""
     if black:
-        # mViewer: a write of a black line always replaces the previous one
-        last = np.full(size + 1, -1.0)
-        np.maximum.at(last, lin, order)
-        keep = order == last[lin]
+        if since is None:
+            since = np.full(weight.size, -1.0)
+        np.maximum.at(since, lin, order)
+        keep = order == since[lin]
         weight[lin[keep]] = b[keep]
-    else:
-        # a zero-brightness write resets the pixel; otherwise keep the max
-        zb = b <= 0
-        if zb.any():
-            zero = np.full(size + 1, -1.0)
-            np.maximum.at(zero, lin[zb], order[zb])
-            pos = ~zb & (order > zero[lin])
-            with np.errstate(invalid="ignore"):
-                np.maximum.at(weight, lin[pos], b[pos])
-        else:
-            with np.errstate(invalid="ignore"):      # NaN: off the picture
-                np.maximum.at(weight, lin, b)
-    touched = np.zeros(size + 1, dtype=bool)
-    touched[lin] = True
-    hit = np.flatnonzero(touched[:size])
-    return hit, weight[hit]
+        return since
+    zb = b <= 0
+    if zb.any():
+        if since is None:
+            since = np.full(weight.size, -1.0)
+        np.maximum.at(since, lin[zb], order[zb])
+        weight[lin[zb]] = 0.0                # earlier chunks' writes are reset
+        pos = ~zb & (order > since[lin])
+        lin, b = lin[pos], b[pos]
+    with np.errstate(invalid="ignore"):      # NaN: off the picture
+        np.maximum.at(weight, lin, b)
+    return since
 
 
 # --------------------------------------------------------------------------
