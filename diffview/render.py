@@ -582,13 +582,12 @@ def _render(a, stretch: Stretch, orient: Orientation, plans, ct: int,
 
     The PNG is 8-bit grey when the colour table, the blank grey and every
     overlay colour are grey (the picture then is), else RGB."""
-    # levels in FITS order (256 for blank pixels), reoriented as a view and
-    # looked up in the colour table plus a blank entry (blank pixels are
+    # levels (256 for blank pixels) of each block of displayed rows, looked
+    # up in the colour table plus a blank entry (blank pixels are
     # written as grey `saturate`, not through the table); the table's rows
     # are taken as 3-byte items, all channels in one lookup (a grey table:
     # one byte, copied to the three channels)
-    idx = orient.apply(stretch.levels(a, blank=256))
-    ny, nx = idx.shape
+    ny, nx = a.shape
     table = np.empty((257, 3), dtype=np.uint8)
     table[:256] = color_table(ct)
     table[256] = int(saturate)
@@ -602,12 +601,13 @@ def _render(a, stretch: Stretch, orient: Orientation, plans, ct: int,
         stream = (_PngStream(rgb[..., 0], 1) if grey
                   else _PngStream(rgb.reshape(ny, -1), 3))
     for r0, r1 in _row_blocks(ny, stream.block_rows if stream else ny):
+        idx = _display_levels(a, stretch, orient, r0, r1)
         if grey_table:
-            g = table[:, 0].take(idx[r0:r1])
+            g = table[:, 0].take(idx)
             for c in range(3):
                 rgb[r0:r1, :, c] = g
         else:
-            entries.take(idx[r0:r1], out=pixels[r0:r1], mode="clip")
+            entries.take(idx, out=pixels[r0:r1], mode="clip")
         for plan in plans:
             _blend_rows(rgb, plan, r0, r1)
         if stream is not None:
@@ -616,6 +616,14 @@ def _render(a, stretch: Stretch, orient: Orientation, plans, ct: int,
 
 
 _RGB = np.dtype((np.void, 3))
+
+
+def _display_levels(a, stretch: Stretch, orient: Orientation, r0: int, r1: int):
+    """Levels (256 for blank pixels) of displayed rows ``r0:r1`` of the
+    FITS-ordered image ``a``."""
+    ny = a.shape[0]
+    rows = (ny - r1, ny - r0) if orient.flip_y else (r0, r1)
+    return orient.apply(stretch.levels(a, blank=256, rows=rows))
 
 
 def _row_blocks(ny: int, step: int):

@@ -389,14 +389,13 @@ class MontageHistogram:
     datamax: float
     nbin: int = NBIN
     _gauss: np.ndarray | None = field(default=None, repr=False)
-    _bins: np.ndarray | None = field(default=None, repr=False)
     _source: object = field(default=None, repr=False)
 
     def describes(self, data) -> bool:
         """True when this histogram was built from this very array (its
-        per-pixel bins can then be reused)."""
+        pixels' bins are then those `_bin_blocks` works out)."""
         src = self._source() if self._source is not None else None
-        return src is not None and src is data and self._bins is not None
+        return src is not None and src is data
 
     @property
     def constant(self) -> bool:
@@ -467,35 +466,40 @@ class MontageHistogram:
         return self._gauss
 
 
-#: Pixels per block in `_pixel_bins` (its temporaries stay in the cache).
+#: Pixels per block in `_bin_blocks` (its buffers stay in the cache).
 _CHUNK = 1 << 16
 
 
-def _pixel_bins(a: np.ndarray, rmin: float, diff: float, nbin: int,
-                finite: np.ndarray | None) -> np.ndarray:
+def _bin_blocks(a: np.ndarray, rmin: float, diff: float, nbin: int):
     """Each pixel's histogram bin ``floor(nbin (x - rmin) / diff)`` (the
-    same operations as Montage), as ``intp``: ``0..nbin`` for finite pixels
-    (``nbin`` only for ``rmax`` itself, Montage's bin ``nbin - 1``) and
-    ``nbin + 1`` for blank ones (``finite`` is their mask, None if none).
+    same operations as Montage), block by block: ``(start, bins)`` for
+    `_CHUNK` pixels at a time from flat position ``start``; ``bins`` is one
+    ``intp`` buffer, overwritten by the next block.
 
-    Worked out in blocks of `_CHUNK` pixels through one small buffer."""
+    Bins are ``0..nbin`` for finite pixels (``nbin`` only for ``rmax``
+    itself, Montage's bin ``nbin - 1``) and ``nbin + 1`` for blank ones.
+    Nothing image-sized is made: fresh memory costs more than the
+    arithmetic, which is why the bins are worked out again when wanted."""
     flat = a.reshape(-1)
-    k = np.empty(flat.size, dtype=np.intp)
-    if diff > 0:
-        buf = np.empty(min(_CHUNK, flat.size))
-        with np.errstate(invalid="ignore"):
-            for start in range(0, flat.size, _CHUNK):
-                t = buf[:min(_CHUNK, flat.size - start)]
-                np.subtract(flat[start:start + t.size], rmin, out=t)
+    n = min(_CHUNK, flat.size)
+    buf, bad, bins = np.empty(n), np.empty(n, dtype=bool), np.empty(n, dtype=np.intp)
+    with np.errstate(invalid="ignore"):
+        for start in range(0, flat.size, _CHUNK):
+            x = flat[start:start + _CHUNK]
+            t, b, k = buf[:x.size], bad[:x.size], bins[:x.size]
+            if diff > 0:
+                np.subtract(x, rmin, out=t)
                 t *= nbin
                 t /= diff
                 np.floor(t, out=t)
-                k[start:start + t.size] = t     # blank pixels: fixed below
-    else:
-        k[:] = 0
-    if finite is not None:
-        np.copyto(k, nbin + 1, where=~finite.reshape(-1))
-    return k.reshape(a.shape)
+                k[:] = t                   # blank pixels: set below
+            else:
+                k[:] = 0
+            np.isfinite(x, out=b)
+            if not b.all():
+                np.logical_not(b, out=b)
+                np.copyto(k, nbin + 1, where=b)
+            yield start, k
 
 
 def histogram(data, *, nbin: int = NBIN) -> MontageHistogram:
@@ -514,35 +518,37 @@ def histogram(data, *, nbin: int = NBIN) -> MontageHistogram:
     (3, 1.0, 3.0, 3)
     """
     a = np.asarray(data, dtype=float)
-    finite = np.isfinite(a)
-    allfinite = bool(finite.all())
-    npix = int(a.size if allfinite else np.count_nonzero(finite))
-    if npix == 0:
-        raise InputError("Image contains no non-blank pixels.")
-    if allfinite:
-        dmin, dmax = float(a.min()), float(a.max())
-    else:
-        # fmin/fmax skip NaN quickly; an infinity needs the masked reduction
-        dmin = float(np.fmin.reduce(a, axis=None))
-        dmax = float(np.fmax.reduce(a, axis=None))
-        if not (math.isfinite(dmin) and math.isfinite(dmax)):
-            dmin = float(np.min(a, where=finite, initial=np.inf))
-            dmax = float(np.max(a, where=finite, initial=-np.inf))
+    dmin, dmax = _finite_extremes(a)
     rmin = min(1.0e10, dmin)
     rmax = max(-1.0e10, dmax)
     diff = rmax - rmin
-    k = _pixel_bins(a, rmin, diff, nbin, None if allfinite else finite)
-    hist = np.bincount(k.reshape(-1), minlength=nbin + 2)
+    hist = np.zeros(nbin + 2, dtype=np.int64)
+    for _, k in _bin_blocks(a, rmin, diff, nbin):
+        np.add.at(hist, k, 1)
     hist[nbin - 1] += hist[nbin]             # rmax itself: Montage's last bin
+    npix = int(a.size - hist[nbin + 1])
     chist = np.zeros(nbin + 1, dtype=float)
-    chist[1:] = np.cumsum(hist[:nbin])
+    np.cumsum(hist[:nbin], out=chist[1:])
     h = MontageHistogram(rmin, rmax, npix, chist, diff / nbin, dmin, dmax, nbin)
-    h._bins = k
     try:
         h._source = weakref.ref(data) if a is data else None
     except TypeError:
         h._source = None
     return h
+
+
+def _finite_extremes(a: np.ndarray) -> tuple[float, float]:
+    """Smallest and largest finite pixel (``InputError`` when none is)."""
+    # fmin/fmax skip NaN without a mask; an infinity needs the masked reduction
+    dmin = float(np.fmin.reduce(a, axis=None)) if a.size else math.nan
+    dmax = float(np.fmax.reduce(a, axis=None)) if a.size else math.nan
+    if not (math.isfinite(dmin) and math.isfinite(dmax)):
+        finite = np.isfinite(a)
+        if not finite.any():
+            raise InputError("Image contains no non-blank pixels.")
+        dmin = float(np.min(a, where=finite, initial=np.inf))
+        dmax = float(np.max(a, where=finite, initial=-np.inf))
+    return dmin, dmax
 
 
 # --------------------------------------------------------------------------
@@ -653,6 +659,7 @@ class Stretch:
     gmin: float = math.nan
     gmax: float = math.nan
     _hist: MontageHistogram | None = field(default=None, repr=False)
+    _luts: dict = field(default_factory=dict, repr=False, compare=False)
 
     @staticmethod
     def blank(data) -> np.ndarray:
@@ -675,9 +682,9 @@ class Stretch:
         [85]
         """
         if self._binned(data):
-            return self._levels_binned(self._hist, np.asarray(data), self.saturate,
-                                       np.uint8 if 0 <= self.saturate <= 255
-                                       else np.intp)
+            dtype = np.uint8 if 0 <= self.saturate <= 255 else np.intp
+            lut, run, mark = self._bin_lut(self.saturate, dtype)
+            return _lut_levels(lut, self._hist, np.asarray(data), run, mark, dtype)
         x0 = np.asarray(data, dtype=float)
         x = x0.reshape(-1) if x0.ndim == 0 else x0
         return self._index(x, self.saturate).reshape(x0.shape)
@@ -689,41 +696,52 @@ class Stretch:
         return (h is not None and self.thresholds is not None and h.delta > 0
                 and h.describes(data))
 
-    def levels(self, data, blank: int | None = None) -> np.ndarray:
+    def levels(self, data, blank: int | None = None, rows=None) -> np.ndarray:
         """Grey levels 0..255 of each pixel, as a small unsigned integer
         array (``uint8``, or ``uint16`` when ``blank`` > 255); blank pixels
         get ``blank`` (default ``saturate``).
 
         ``blank=256`` marks blank pixels apart from every level, so that one
-        257-entry colour lookup gives them their own colour.
+        257-entry colour lookup gives them their own colour. ``rows`` (a
+        ``(start, stop)`` pair) gives the levels of those rows of ``data``
+        only (a picture drawn in blocks of rows).
 
         Examples
         --------
         >>> s = compute_stretch(np.arange(4.0), 0, 3, "linear")
         >>> s.levels([1.0, np.nan], blank=256).tolist()
         [85, 256]
+        >>> s.levels(np.arange(4.0).reshape(2, 2), rows=(1, 2)).tolist()
+        [[170, 255]]
         """
         blank = self.saturate if blank is None else int(blank)
         dtype = (np.uint8 if 0 <= blank <= 255 else np.uint16 if 0 <= blank < 65536
                  else np.intp)
+        part = slice(None) if rows is None else slice(*rows)
         if self._binned(data):
-            return self._levels_binned(self._hist, np.asarray(data), blank, dtype)
-        x0 = np.asarray(data, dtype=float)
+            lut, run, mark = self._bin_lut(blank, dtype)
+            return _lut_levels(lut, self._hist, np.asarray(data)[part], run, mark,
+                               dtype)
+        x0 = np.asarray(data, dtype=float)[part]
         x = x0.reshape(-1) if x0.ndim == 0 else x0
         out = self._index(x, blank)
         return out.astype(dtype).reshape(x0.shape)
 
-    def _levels_binned(self, h: MontageHistogram, a: np.ndarray, blank: int,
-                       dtype) -> np.ndarray:
-        """Gaussian levels of the histogram's own image, per histogram bin:
-        a bin holding no threshold has one level for all its pixels (one
-        lookup with the pixel's bin); pixels of the few bins holding a
-        threshold are compared with the thresholds directly.
+    def _bin_lut(self, blank: int, dtype):
+        """The per-bin level table of the histogram's own image (cached per
+        blank value): (lut, running thresholds, mark).
 
-        The thresholds' bins come from the very operations that binned the
-        pixels (``floor(nbin (x - rmin) / diff)``, clipped), a monotone
-        function: a pixel in a lower (higher) bin than a threshold is below
-        (above) it, so only equal bins are ambiguous."""
+        A bin holding no threshold has one level for all its pixels; the
+        few bins holding a threshold get ``mark``, and their pixels are
+        compared with the thresholds directly. The thresholds' bins come
+        from the very operations that binned the pixels (``floor(nbin (x -
+        rmin) / diff)``), a monotone function: a pixel in a lower (higher)
+        bin than a threshold is below (above) it, so only equal bins are
+        ambiguous."""
+        cached = self._luts.get(blank)
+        if cached is not None:
+            return cached
+        h = self._hist
         lev = np.where(np.isnan(self.thresholds), -np.inf, self.thresholds)
         run = np.maximum.accumulate(lev)
         nb = h.nbin
@@ -743,13 +761,8 @@ class Stretch:
         lut[tb[(tb >= 0) & (tb < nb)]] = mark
         lut[nb] = lut[nb - 1]                        # rmax itself (see histogram)
         lut[nb + 1] = blank                          # blank pixels
-        out = lut.take(h._bins)
-        fix = np.flatnonzero(out.reshape(-1) == mark)
-        if fix.size:
-            vals = a.reshape(-1)[fix]
-            out.reshape(-1)[fix] = np.minimum(np.searchsorted(run, vals, side="left"),
-                                              255)
-        return out if out.dtype == dtype else out.astype(dtype)
+        self._luts[blank] = lut, run, mark
+        return self._luts[blank]
 
     def _index(self, x: np.ndarray, blank: int) -> np.ndarray:
         if self.thresholds is not None:
@@ -805,6 +818,21 @@ class Stretch:
                 "grayminsigma": self.minsigma, "graymaxval": self.vmax,
                 "graymaxpercent": self.maxpercent, "graymaxsigma": self.maxsigma,
                 "graydatamin": self.datamin, "graydatamax": self.datamax}
+
+
+def _lut_levels(lut, h: MontageHistogram, a, run, mark, dtype) -> np.ndarray:
+    """Levels of pixels (any part of the histogram's image) from their bins
+    (`Stretch._bin_lut`); pixels of marked bins are placed among the
+    thresholds ``run``."""
+    out = np.empty(a.shape, dtype=lut.dtype)
+    flat = out.reshape(-1)
+    for start, k in _bin_blocks(a, h.rmin, h.rmax - h.rmin, h.nbin):
+        lut.take(k, out=flat[start:start + k.size], mode="clip")
+    fix = np.flatnonzero(out.reshape(-1) == mark)
+    if fix.size:
+        vals = a.reshape(-1)[fix]
+        out.reshape(-1)[fix] = np.minimum(np.searchsorted(run, vals, side="left"), 255)
+    return out if out.dtype == dtype else out.astype(dtype)
 
 
 def compute_stretch(data, vmin="-2s", vmax="max", mode="gaussian-log", *,
