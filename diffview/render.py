@@ -201,10 +201,11 @@ def _load_plain(path: str):
 # line drawing
 
 
-def _aa_writes(x1, y1, x2, y2):
+def _aa_writes(x1, y1, x2, y2, with_order: bool = True):
     """mViewer_smooth_line for many segments at once, in mViewer's drawing
     frame. Returns (i, j, brightness, order) of every setPixel call (i, j
-    integers as float; NaN or out-of-range for writes that do not land).
+    integers as float; NaN or out-of-range for writes that do not land;
+    order None unless ``with_order``).
 
     Each segment is drawn along its running axis (x when it is more
     horizontal than vertical, else y): two pixels across the line at each
@@ -218,7 +219,7 @@ def _aa_writes(x1, y1, x2, y2):
     a1, a2, b1, b2 = (np.where(sw, a2, a1), np.where(sw, a1, a2),
                       np.where(sw, b2, b1), np.where(sw, b1, b2))
     n = hor.size
-    i, j, w, order = (np.empty(4 * n) for _ in range(4))
+    i, j, w = (np.empty(4 * n) for _ in range(3))
     with np.errstate(invalid="ignore", divide="ignore"):
         grad = (b2 - b1) / (a2 - a1)
         ae1, ae2 = np.floor(a1 + 0.5), np.floor(a2 + 0.5)
@@ -236,18 +237,26 @@ def _aa_writes(x1, y1, x2, y2):
             np.add(j[lo], hor, out=j[hi])
             np.subtract(be, ib, out=w[hi])
             np.subtract(1.0, w[hi], out=w[lo])
-        i[2 * n:][np.tile(ver & ~short, 2)] = np.nan   # mViewer skips these
-        seg64 = np.arange(n) * 64.0
-        for k in range(4):
-            np.add(seg64, k, out=order[k * n:(k + 1) * n])
-        steps = list(_aa_steps(ae1, ae2, be1 + grad, grad, short, hor))
+        skip = ver & ~short                      # mViewer draws no far end
+        np.copyto(i[2 * n:3 * n], np.nan, where=skip)
+        np.copyto(i[3 * n:], np.nan, where=skip)
+        order = None
+        if with_order:
+            order = np.empty(4 * n)
+            seg64 = np.arange(n) * 64.0
+            for k in range(4):
+                np.add(seg64, k, out=order[k * n:(k + 1) * n])
+        steps = list(_aa_steps(ae1, ae2, be1 + grad, grad, short, hor, with_order))
     if not steps:
         return i, j, w, order
-    parts = [(i, j, w, order)] + steps
-    return tuple(np.concatenate(p) for p in zip(*parts, strict=True))
+    i, j, w = (np.concatenate([a] + [st[k] for st in steps])
+               for k, a in enumerate((i, j, w)))
+    if with_order:
+        order = np.concatenate([order] + [st[3] for st in steps])
+    return i, j, w, order
 
 
-def _aa_steps(ae1, ae2, bf, grad, short, hor):
+def _aa_steps(ae1, ae2, bf, grad, short, hor, with_order: bool):
     """The in-between steps of short segments (`_aa_writes`): at running
     positions ``ae1 + k`` (k = 1..4, before ``ae2``), two pixels across."""
     for k in range(1, 5):
@@ -261,7 +270,7 @@ def _aa_steps(ae1, ae2, bf, grad, short, hor):
         yield (np.concatenate([np.where(h, a, fb), np.where(h, a, fb + 1)]),
                np.concatenate([np.where(h, fb, a), np.where(h, fb + 1, a)]),
                np.concatenate([1 - fr, fr]),
-               np.concatenate([s + 2 + 2 * k, s + 3 + 2 * k]))
+               np.concatenate([s + 2 + 2 * k, s + 3 + 2 * k]) if with_order else None)
 
 
 def _thick_writes(x1, y1, x2, y2, width):
@@ -418,8 +427,9 @@ def _coverage(lines, ny: int, nx: int, width: float, densify: bool, black: bool)
 
 #: Segments drawn at a time by `_compute_coverage`: the writes of each chunk
 #: are folded into the picture's weights before the next chunk is drawn, so
-#: the temporaries stay small (fresh memory costs more than the arithmetic).
-_SEGMENT_CHUNK = 4096
+#: the temporaries stay small (fresh memory costs more than the arithmetic;
+#: 64 kB arrays stay below glibc's first mmap threshold).
+_SEGMENT_CHUNK = 8192
 
 
 def _compute_coverage(lines, ny, nx, width, densify, black):
@@ -435,8 +445,11 @@ def _compute_coverage(lines, ny, nx, width, densify, black):
     for c0 in range(0, seg[0].size, _SEGMENT_CHUNK):
         part = [s[c0:c0 + _SEGMENT_CHUNK] for s in seg]
         if width == 1.0:
-            i, j, b, order = _aa_writes(*part)
-            order += c0 * 64.0               # `_aa_writes` numbers from 0
+            i, j, b, order = _aa_writes(*part, with_order=black)
+            if not black and (b <= 0).any():     # resets need the order
+                i, j, b, order = _aa_writes(*part)
+            if order is not None:
+                order += c0 * 64.0           # `_aa_writes` numbers from 0
         else:
             i, j, b = _thick_writes(*part, width)
             order = np.arange(count, count + i.size, dtype=float)
