@@ -273,64 +273,21 @@ def fitexec(
     return result
 
 
-class _ImageCache:
-    """Projected images (data, area, CRPIX) read once per worker chunk."""
-
-    def __init__(self, no_areas: bool, size: int = 64):
-        self.no_areas, self.size, self.items = no_areas, size, {}
-
-    def _read(self, name: str):
-        flux = split_fits_name(name) + ".fits"
-        area = None
-        if not self.no_areas:
-            area, _ = _read_plain(area_name(name), "Area file")
-        data, crpix = _read_plain(flux, "Image file")
-        return data, (np.ones(data.shape) if area is None else area), crpix
-
-    def get(self, name: str):
-        if name not in self.items:
-            if len(self.items) >= self.size:
-                self.items.pop(next(iter(self.items)))
-            try:
-                self.items[name] = self._read(name)
-            except PairError as exc:
-                self.items[name] = exc
-        item = self.items[name]
-        if isinstance(item, PairError):
-            raise item
-        return item
-
-
-def _read_plain(path, label):
-    try:
-        fast = io.read_plain_image(path)
-        if fast is not None:
-            return fast
-        with afits.open(path, memmap=False) as hdul:
-            hdr = hdul[0].header
-            return (
-                np.asarray(hdul[0].data, dtype=float),
-                (float(hdr["CRPIX1"]), float(hdr["CRPIX2"])),
-            )
-    except (OSError, KeyError, ValueError, TypeError, IndexError) as exc:
-        raise PairError(f"{label} {path} missing or invalid FITS") from exc
-
-
 def _difffit_chunk(chunk):
     tasks, context = chunk
-    cache = _ImageCache(context["opts"]["no_areas"])
-    return [_difffit_one(t, cache, context) for t in tasks]
+    return [_difffit_one(t, context) for t in tasks]
 
 
-def _difffit_one(task, cache, ctx):
-    from .engine import difference
-    from .pipeline import write_difference
+def _difffit_one(task, ctx):
+    from .pipeline import _difference_files, write_difference
 
     ov, plus, minus, out = task
     try:
-        diff = difference(
-            cache.get(plus),
-            cache.get(minus),
+        # only the overlap box of each image is read, as diffexec does: less
+        # to read than whole images and no fresh image-sized memory per run
+        diff = _difference_files(
+            plus,
+            minus,
             ctx["shape"],
             ctx["crpix"],
             ids=(ov.cntr1, ov.cntr2),
@@ -377,10 +334,11 @@ def difffitexec(
     """
     Difference and fit every pair in one pass (mDiffFitExec).
 
-    Each difference is computed in memory (`diffview.engine.difference`, the
-    same rules as `diffview.pipeline.compute_difference`) and fitted; it is
+    Each difference is computed in memory (as
+    `diffview.pipeline.compute_difference` does) and fitted; it is
     written to ``diffdir`` (with its area file) only when ``keep_all``. Pairs
-    run in contiguous chunks, each worker reading an image once per chunk.
+    run in contiguous chunks; each pair reads only its overlap box of each
+    image and area file.
 
     Parameters
     ----------
