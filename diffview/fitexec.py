@@ -275,10 +275,11 @@ def fitexec(
 
 def _difffit_chunk(chunk):
     tasks, context = chunk
-    return [_difffit_one(t, context) for t in tasks]
+    with io.BoxReader() as reader:  # neighbouring pairs share images
+        return [_difffit_one(t, context, reader) for t in tasks]
 
 
-def _difffit_one(task, ctx):
+def _difffit_one(task, ctx, reader):
     from .pipeline import _difference_files, write_difference
 
     ov, plus, minus, out = task
@@ -286,6 +287,7 @@ def _difffit_one(task, ctx):
         # only the overlap box of each image is read, as diffexec does: less
         # to read than whole images and no fresh image-sized memory per run
         diff = _difference_files(
+            reader,
             plus,
             minus,
             ctx["shape"],

@@ -22,6 +22,7 @@ import functools
 import math
 import os
 import warnings
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -51,6 +52,7 @@ __all__ = [
     "read_image",
     "read_image_box",
     "read_box",
+    "BoxReader",
     "read_plain_image",
     "read_plain_header_image",
     "image_geometry",
@@ -1014,8 +1016,9 @@ def read_box(path, box) -> np.ndarray:
     """
     The pixels of a box of an image as float64: `read_image_box` without header.
 
-    Plain float images are memory-mapped directly (no astropy objects), so a
-    small box of a big image costs only its own pages.
+    Plain float images are read directly (no astropy objects): a few rows
+    with one read, larger boxes through a memory map, so a small box of a big
+    image costs only its own pages. For many boxes use a `BoxReader`.
 
     Examples
     --------
@@ -1025,31 +1028,123 @@ def read_box(path, box) -> np.ndarray:
     >>> read_box(p, ((0, 1), (1, 3)))
     array([[1., 2.]])
     """
-    layout, size = _sized_layout(path)
-    if layout is None:
-        return read_image_box(path, box)[0]
-    cards, offset = layout
-    ny, nx = int(cards["NAXIS2"]), int(cards["NAXIS1"])
-    (j0, j1), (i0, i1) = box
-    if not (0 <= j0 <= j1 <= ny and 0 <= i0 <= i1 <= nx):
-        raise InputError(f"Image {path}: box {box} is outside its {ny}x{nx} pixels")
-    dtype = np.dtype(_PLAIN[cards["BITPIX"]])
-    if size < offset + ny * nx * dtype.itemsize:
-        raise InputError(f"Image {path}: cannot read pixels (file is truncated)")
-    if j1 == j0 or i1 == i0:
-        return np.empty((j1 - j0, i1 - i0))
-    start = offset + j0 * nx * dtype.itemsize
-    nbytes = (j1 - j0) * nx * dtype.itemsize
-    if nbytes <= _READ_LIMIT:  # a few rows: one read is cheaper than a mapping
-        with open(path, "rb", buffering=0) as fh:
-            fh.seek(start)
-            rows = np.frombuffer(fh.read(nbytes), dtype=dtype).reshape(j1 - j0, nx)
-        return rows[:, i0:i1].astype(np.float64)
-    mm = np.memmap(path, dtype=dtype, mode="r", offset=start, shape=(j1 - j0, nx))
-    try:
-        return np.array(mm[:, i0:i1], dtype=np.float64)
-    finally:
-        del mm
+    with BoxReader(keep=1) as reader:
+        return reader.read(path, box)
+
+
+def _pread(fd: int, nbytes: int, offset: int) -> bytes:
+    if hasattr(os, "pread"):
+        return os.pread(fd, nbytes, offset)
+    os.lseek(fd, offset, os.SEEK_SET)  # pragma: no cover - Windows
+    return os.read(fd, nbytes)  # pragma: no cover
+
+
+class BoxReader:
+    """
+    Reads boxes of many images, keeping the most recent files open.
+
+    Each plain float image's header is scanned and the file opened once per
+    reader (up to ``keep`` stay open); every box is then one positioned read
+    of its rows. Other FITS files go through astropy each time. Use one
+    reader per worker (it is not thread-safe) and close it, or use it as a
+    context manager.
+
+    Parameters
+    ----------
+    keep : int
+        Files kept open at most.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.fits"
+    >>> write_image(np.arange(12.0).reshape(3, 4), fits.Header({"CRPIX1": 2.0,
+    ...             "CRPIX2": 1.0}), p)
+    >>> with BoxReader() as r:
+    ...     r.geometry(p), r.read(p, ((1, 3), (0, 2))).tolist()
+    (((3, 4), (2.0, 1.0)), [[4.0, 5.0], [8.0, 9.0]])
+    """
+
+    def __init__(self, keep: int = 32):
+        self.keep = max(1, int(keep))
+        self._files: OrderedDict = OrderedDict()
+
+    def _entry(self, path):
+        """``(fd, layout, size)`` of a plain image (opened once), else None."""
+        key = os.fspath(path)
+        entry = self._files.get(key)
+        if entry is not None:
+            self._files.move_to_end(key)
+            return entry
+        layout, size = _sized_layout(key)
+        if layout is None:
+            return None
+        try:
+            fd = os.open(key, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        except OSError:
+            return None
+        if len(self._files) >= self.keep:
+            os.close(self._files.popitem(last=False)[1][0])
+        self._files[key] = entry = (fd, layout, size)
+        return entry
+
+    def geometry(self, path) -> tuple[tuple[int, int], tuple[float, float]]:
+        """``((NAXIS2, NAXIS1), (CRPIX1, CRPIX2))``, as `image_geometry`."""
+        entry = self._entry(path)
+        if entry is None or not {"CRPIX1", "CRPIX2"} <= entry[1][0].keys():
+            return image_geometry(path)
+        c = entry[1][0]
+        try:
+            return (
+                (int(c["NAXIS2"]), int(c["NAXIS1"])),
+                (float(c["CRPIX1"]), float(c["CRPIX2"])),
+            )
+        except ValueError:
+            raise InputError(f"Image {path} has no NAXIS/CRPIX cards") from None
+
+    def read(self, path, box) -> np.ndarray:
+        """The pixels of ``box`` = ``((j0, j1), (i0, i1))`` as float64."""
+        entry = self._entry(path)
+        if entry is None:
+            return read_image_box(path, box)[0]
+        fd, (cards, offset), size = entry
+        ny, nx = int(cards["NAXIS2"]), int(cards["NAXIS1"])
+        (j0, j1), (i0, i1) = box
+        if not (0 <= j0 <= j1 <= ny and 0 <= i0 <= i1 <= nx):
+            raise InputError(f"Image {path}: box {box} is outside its {ny}x{nx} pixels")
+        dtype = np.dtype(_PLAIN[cards["BITPIX"]])
+        if size < offset + ny * nx * dtype.itemsize:
+            raise InputError(f"Image {path}: cannot read pixels (file is truncated)")
+        if j1 == j0 or i1 == i0:
+            return np.empty((j1 - j0, i1 - i0))
+        start = offset + j0 * nx * dtype.itemsize
+        nbytes = (j1 - j0) * nx * dtype.itemsize
+        if nbytes <= _READ_LIMIT:  # a few rows: one read is cheaper than a map
+            data = _pread(fd, nbytes, start)
+            if len(data) != nbytes:
+                raise InputError(f"Image {path}: cannot read pixels (file changed)")
+            rows = np.frombuffer(data, dtype=dtype).reshape(j1 - j0, nx)
+            return rows[:, i0:i1].astype(np.float64)
+        mm = np.memmap(path, dtype=dtype, mode="r", offset=start, shape=(j1 - j0, nx))
+        try:
+            return np.array(mm[:, i0:i1], dtype=np.float64)
+        finally:
+            del mm
+
+    def close(self) -> None:
+        """Close every file still open."""
+        while self._files:
+            os.close(self._files.popitem()[1][0])
+
+    def __enter__(self) -> BoxReader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        with contextlib.suppress(Exception):
+            self.close()
 
 
 _READ_LIMIT = 4 << 20

@@ -47,18 +47,18 @@ __all__ = [
 # --------------------------------------------------------------------------
 
 
-def _geometry(path: str, label: str):
+def _geometry(reader: io.BoxReader, path: str, label: str):
     try:
-        return io.image_geometry(path)
+        return reader.geometry(path)
     except DiffviewError as exc:
         raise PairError(f"{label} {path} missing or invalid FITS") from exc
 
 
-def _read_box(path, box, offset, label):
+def _read_box(reader: io.BoxReader, path, box, offset, label):
     (j0, j1), (i0, i1) = box
     local = ((j0 - offset[1], j1 - offset[1]), (i0 - offset[0], i1 - offset[0]))
     try:
-        return io.read_box(path, local)
+        return reader.read(path, local)
     except DiffviewError as exc:
         raise PairError(f"{label} {path} missing or invalid FITS") from exc
 
@@ -128,19 +128,22 @@ def compute_difference(
     if not isinstance(template, fits.Header):
         template = io.read_template(template)
     tshape, tcrpix = _template_geometry(template)
-    return _difference_files(
-        plus,
-        minus,
-        tshape,
-        tcrpix,
-        no_areas=no_areas,
-        factor=factor,
-        montage_edges=montage_edges,
-        ids=ids,
-    )
+    with io.BoxReader(keep=4) as reader:
+        return _difference_files(
+            reader,
+            plus,
+            minus,
+            tshape,
+            tcrpix,
+            no_areas=no_areas,
+            factor=factor,
+            montage_edges=montage_edges,
+            ids=ids,
+        )
 
 
 def _difference_files(
+    reader: io.BoxReader,
     plus,
     minus,
     tshape,
@@ -155,8 +158,8 @@ def _difference_files(
     geo = []
     for name in names:
         if not no_areas:
-            _geometry(area_name(name), "Area file")
-        geo.append(_geometry(_flux_name(name), "Image file"))
+            _geometry(reader, area_name(name), "Area file")
+        geo.append(_geometry(reader, _flux_name(name), "Image file"))
     (shape1, crpix1), (shape2, crpix2) = geo
     off1, off2 = template_offset(tcrpix, crpix1), template_offset(tcrpix, crpix2)
     box = overlap_box(tshape, off1, shape1, off2, shape2, montage_edges=montage_edges)
@@ -164,8 +167,10 @@ def _difference_files(
         raise PairError("Images don't overlap")
     boxes = []
     for name, off in zip(names, (off1, off2), strict=True):
-        data = _read_box(_flux_name(name), box, off, "Image file")
-        area = None if no_areas else _read_box(area_name(name), box, off, "Area file")
+        data = _read_box(reader, _flux_name(name), box, off, "Image file")
+        area = None
+        if not no_areas:
+            area = _read_box(reader, area_name(name), box, off, "Area file")
         boxes.append((data, np.ones(data.shape) if area is None else area))
     (v1, a1), (v2, a2) = boxes
     return difference_in_box(
@@ -354,10 +359,11 @@ def resolve_inside(folder, name: str, what: str) -> str:
     return path
 
 
-def _diff_task(task, ctx):
+def _diff_task(task, ctx, reader):
     ov, plus, minus, out = task
     try:
         diff = _difference_files(
+            reader,
             plus,
             minus,
             ctx["shape"],
@@ -375,7 +381,8 @@ def _diff_task(task, ctx):
 
 def _diff_chunk(chunk):
     tasks, ctx = chunk
-    return [_diff_task(t, ctx) for t in tasks]
+    with io.BoxReader() as reader:  # neighbouring pairs share images
+        return [_diff_task(t, ctx, reader) for t in tasks]
 
 
 def _pair_task(ov: Overlap, path, diffdir):

@@ -1,6 +1,7 @@
 """Montage's files: IPAC tables both ways with MontagePy, templates, image boxes."""
 
 import math
+import os
 
 import numpy as np
 import pytest
@@ -251,3 +252,28 @@ def test_broken_images_name_the_file(tmp_path):
         io.read_image(tmp_path / "n.fits")
     with pytest.raises(InputError, match=r"Image .*gone.fits not found"):
         io.read_image(tmp_path / "gone.fits")
+
+
+def test_box_reader_keeps_a_few_files_open_and_reads_what_read_box_reads(tmp_path):
+    from diffview.io import BoxReader, read_box
+
+    paths = []
+    for k in range(3):
+        p = tmp_path / f"im{k}.fits"
+        data = np.arange(30.0).reshape(5, 6) + 100 * k
+        fits.writeto(p, data, fits.Header({"CRPIX1": 1.0 + k, "CRPIX2": 2.0}))
+        paths.append(p)
+    odd = tmp_path / "scaled.fits"  # not plain: read through astropy
+    fits.writeto(odd, np.arange(30, dtype=np.int16).reshape(5, 6))
+    fds = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
+    with BoxReader(keep=2) as reader:
+        for p in paths * 2 + [odd]:
+            box = ((1, 4), (2, 5))
+            np.testing.assert_array_equal(reader.read(p, box), read_box(p, box))
+            if fds is not None:
+                assert len(os.listdir("/proc/self/fd")) <= fds + 2
+        assert reader.geometry(paths[2]) == ((5, 6), (3.0, 2.0))
+        with pytest.raises(InputError, match="outside its 5x6 pixels"):
+            reader.read(paths[0], ((0, 6), (0, 1)))
+    if fds is not None:
+        assert len(os.listdir("/proc/self/fd")) == fds
