@@ -306,8 +306,8 @@ def run_command(cmd: ViewerCommand, out_file=None, out_fmt=None, *,
     fmt = (out_fmt or cmd.out_fmt or "png").lower()
     if out and fmt not in ("png", "jpeg", "jpg"):
         raise InputError(f"output format '{fmt}' is not implemented (png, jpeg)")
-    rgb, png = _render(data, st, o, plans.result() if plans else [], cmd.ct,
-                       cmd.saturate, png=bool(out) and fmt == "png")
+    rgb, png = _render(data, st, o, plans if plans else [], cmd.ct, cmd.saturate,
+                       png=bool(out) and fmt == "png")
     if png is not None:
         _write_file(png, out)
     elif out:

@@ -589,43 +589,51 @@ def _in_background(fn, *args):
 
 def _render(a, stretch: Stretch, orient: Orientation, plans, ct: int,
             saturate: int, png: bool = False):
-    """`render_rgb` of resolved arguments (overlays as `_burn_plans`), in
-    blocks of rows; with ``png`` each finished block is deflated by the pool
-    while the next one is drawn. Returns (rgb, PNG bytes or None).
+    """`render_rgb` of resolved arguments, in blocks of rows. Returns (rgb,
+    PNG bytes or None).
 
-    The PNG is 8-bit grey when the colour table, the blank grey and every
-    overlay colour are grey (the picture then is), else RGB."""
-    # levels (256 for blank pixels) of each block of displayed rows, looked
-    # up in the colour table plus a blank entry (blank pixels are
-    # written as grey `saturate`, not through the table); the table's rows
-    # are taken as 3-byte items, all channels in one lookup (a grey table:
-    # one byte, copied to the three channels)
+    ``plans`` are the overlays as `_burn_plans`, or a future of them: the
+    picture under the overlays is drawn first, while they may still be
+    worked out. With ``png`` each block is then deflated by the pool as soon
+    as its overlays are burned. The PNG is 8-bit grey when the colour
+    table, the blank grey and every overlay colour are grey (the picture
+    then is), else RGB."""
     ny, nx = a.shape
     table = np.empty((257, 3), dtype=np.uint8)
     table[:256] = color_table(ct)
     table[256] = int(saturate)
-    entries = table.view(_RGB).reshape(-1)
     rgb = np.empty((ny, nx, 3), dtype=np.uint8)
-    pixels = rgb.view(_RGB).reshape(ny, nx)
-    grey_table = _grey_rows(table)
+    for r0, r1 in _row_blocks(ny, _BLOCK_BYTES // (3 * nx)):
+        _fill_rows(rgb, a, stretch, orient, table, r0, r1)
+    plans = plans.result() if hasattr(plans, "result") else plans
     stream = None
     if png:
-        grey = grey_table and all(_grey_rows(p[2]) for p in plans)
+        grey = _grey_rows(table) and all(_grey_rows(p[2]) for p in plans)
         stream = (_PngStream(rgb[..., 0], 1) if grey
                   else _PngStream(rgb.reshape(ny, -1), 3))
     for r0, r1 in _row_blocks(ny, stream.block_rows if stream else ny):
-        idx = _display_levels(a, stretch, orient, r0, r1)
-        if grey_table:
-            g = table[:, 0].take(idx)
-            for c in range(3):
-                rgb[r0:r1, :, c] = g
-        else:
-            entries.take(idx, out=pixels[r0:r1], mode="clip")
         for plan in plans:
             _blend_rows(rgb, plan, r0, r1)
         if stream is not None:
             stream.add(r0, r1)
     return rgb, (stream.png() if stream is not None else None)
+
+
+def _fill_rows(rgb, a, stretch: Stretch, orient: Orientation, table, r0: int,
+               r1: int) -> None:
+    """Displayed rows ``r0:r1`` of the picture without overlays: levels (256
+    for blank pixels) looked up in the colour table plus a blank entry
+    (blank pixels are written as grey `saturate`, not through the table).
+    The table's rows are taken as 3-byte items, all channels in one lookup;
+    a grey table's one byte is copied to the three channels."""
+    idx = _display_levels(a, stretch, orient, r0, r1)
+    if _grey_rows(table):
+        g = table[:, 0].take(idx)
+        for c in range(3):
+            rgb[r0:r1, :, c] = g
+    else:
+        entries = table.view(_RGB).reshape(-1)
+        entries.take(idx, out=rgb[r0:r1].view(_RGB).reshape(idx.shape), mode="clip")
 
 
 _RGB = np.dtype((np.void, 3))
@@ -957,8 +965,8 @@ def view(image, out_png=None, *, vmin="-2s", vmax="max", mode="gaussian-log",
             _view_overlays(*wanted, styles, outlines), *data.shape, True))
     hist = histogram(data)
     st = compute_stretch(data, vmin, vmax, mode, saturate=saturate, hist=hist)
-    rgb, png = _render(data, st, orient, plans.result() if plans else [], ct,
-                       saturate, png=out_png is not None)
+    rgb, png = _render(data, st, orient, plans if plans else [], ct, saturate,
+                       png=out_png is not None)
     out = _write_file(png, out_png) if out_png is not None else None
     info = {"nx": rgb.shape[1], "ny": rgb.shape[0], "flipX": int(orient.flip_x),
             "flipY": int(orient.flip_y), "colortable": int(ct), "factor": factor,
