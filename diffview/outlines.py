@@ -354,16 +354,16 @@ def _outlines(corner_list, w, o, step, split):
         keep = ((x0 >= -0.5 - tol) & (x0 <= o.nx - 0.5 + tol)
                 & (y0 >= -0.5 - tol) & (y0 <= o.ny - 0.5 + tol))
     x, y = o.to_display(x0, y0)
+    ends = np.cumsum(sizes)[:-1]
+    if keep.all():                       # the usual case: one run per image
+        return np.split(np.column_stack([x, y]), ends)
     out = []
-    start = 0
-    for n in sizes:
-        sl = slice(start, start + n)
-        start += n
+    for xs, ys, ks in zip(np.split(x, ends), np.split(y, ends), np.split(keep, ends),
+                          strict=True):
         if split:
-            out.extend(_split_runs(x[sl], y[sl], keep[sl]))
-        elif keep[sl].sum() >= 2:
-            k = keep[sl]
-            out.append(np.column_stack([x[sl][k], y[sl][k]]))
+            out.extend(_split_runs(xs, ys, ks))
+        elif ks.sum() >= 2:
+            out.append(np.column_stack([xs[ks], ys[ks]]))
     return out
 
 
