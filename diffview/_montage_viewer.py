@@ -27,7 +27,6 @@ from .outlines import image_outlines, orientation
 from .render import (
     Overlay,
     _burn_plans,
-    _in_background,
     _render,
     _write_file,
     load_image,
@@ -297,8 +296,7 @@ def run_command(cmd: ViewerCommand, out_file=None, out_fmt=None, *,
     for table, *_ in cmd.overlays:
         if not os.path.exists(str(table)):
             raise InputError(f"Invalid table file [{table}].")
-    plans = _in_background(_overlay_plans, cmd.overlays, header, o, data.shape,
-                           montage_offsets) if cmd.overlays else None
+    plans = _overlay_plans(cmd.overlays, header, o, data.shape, montage_offsets)
     hist = histogram(data)
     st = compute_stretch(data, cmd.vmin, cmd.vmax, cmd.mode, beta=cmd.beta,
                          saturate=cmd.saturate, hist=hist)
@@ -306,7 +304,7 @@ def run_command(cmd: ViewerCommand, out_file=None, out_fmt=None, *,
     fmt = (out_fmt or cmd.out_fmt or "png").lower()
     if out and fmt not in ("png", "jpeg", "jpg"):
         raise InputError(f"output format '{fmt}' is not implemented (png, jpeg)")
-    rgb, png = _render(data, st, o, plans if plans else [], cmd.ct, cmd.saturate,
+    rgb, png = _render(data, st, o, plans, cmd.ct, cmd.saturate,
                        png=bool(out) and fmt == "png")
     if png is not None:
         _write_file(png, out)

@@ -581,37 +581,26 @@ def _burn_plans(overlays, ny: int, nx: int, densify: bool) -> list:
     return [_burn_plan(ov, ny, nx, densify) for ov in overlays]
 
 
-def _in_background(fn, *args):
-    """Start ``fn(*args)`` on the pool (a future): the outlines of a picture
-    are worked out while its histogram and stretch are."""
-    return _pool().submit(fn, *args)
-
-
 def _render(a, stretch: Stretch, orient: Orientation, plans, ct: int,
             saturate: int, png: bool = False):
-    """`render_rgb` of resolved arguments, in blocks of rows. Returns (rgb,
-    PNG bytes or None).
+    """`render_rgb` of resolved arguments (overlays as `_burn_plans`), in
+    blocks of rows; with ``png`` each finished block is deflated by the pool
+    while the next one is drawn. Returns (rgb, PNG bytes or None).
 
-    ``plans`` are the overlays as `_burn_plans`, or a future of them: the
-    picture under the overlays is drawn first, while they may still be
-    worked out. With ``png`` each block is then deflated by the pool as soon
-    as its overlays are burned. The PNG is 8-bit grey when the colour
-    table, the blank grey and every overlay colour are grey (the picture
-    then is), else RGB."""
+    The PNG is 8-bit grey when the colour table, the blank grey and every
+    overlay colour are grey (the picture then is), else RGB."""
     ny, nx = a.shape
     table = np.empty((257, 3), dtype=np.uint8)
     table[:256] = color_table(ct)
     table[256] = int(saturate)
     rgb = np.empty((ny, nx, 3), dtype=np.uint8)
-    for r0, r1 in _row_blocks(ny, _BLOCK_BYTES // (3 * nx)):
-        _fill_rows(rgb, a, stretch, orient, table, r0, r1)
-    plans = plans.result() if hasattr(plans, "result") else plans
     stream = None
     if png:
         grey = _grey_rows(table) and all(_grey_rows(p[2]) for p in plans)
         stream = (_PngStream(rgb[..., 0], 1) if grey
                   else _PngStream(rgb.reshape(ny, -1), 3))
     for r0, r1 in _row_blocks(ny, stream.block_rows if stream else ny):
+        _fill_rows(rgb, a, stretch, orient, table, r0, r1)
         for plan in plans:
             _blend_rows(rgb, plan, r0, r1)
         if stream is not None:
@@ -956,17 +945,16 @@ def view(image, out_png=None, *, vmin="-2s", vmax="max", mode="gaussian-log",
     if (imginfo is not None or box is not None) and header is None:
         raise InputError("outlines need the image's WCS: give a FITS file or "
                          "(array, header)")
-    plans = None
+    plans = []
     if imginfo is not None or box is not None or outlines:
         full = orientation(header, noflip=noflip) if header is not None else None
-        wanted = (imginfo, rows, highlight, box, header, full, factor)
-        styles = (color, highlight_color, box_color, linewidth)
-        plans = _in_background(lambda: _burn_plans(
-            _view_overlays(*wanted, styles, outlines), *data.shape, True))
+        overlays = _view_overlays(imginfo, rows, highlight, box, header, full, factor,
+                                  (color, highlight_color, box_color, linewidth),
+                                  outlines)
+        plans = _burn_plans(overlays, *data.shape, True)
     hist = histogram(data)
     st = compute_stretch(data, vmin, vmax, mode, saturate=saturate, hist=hist)
-    rgb, png = _render(data, st, orient, plans if plans else [], ct, saturate,
-                       png=out_png is not None)
+    rgb, png = _render(data, st, orient, plans, ct, saturate, png=out_png is not None)
     out = _write_file(png, out_png) if out_png is not None else None
     info = {"nx": rgb.shape[1], "ny": rgb.shape[0], "flipX": int(orient.flip_x),
             "flipY": int(orient.flip_y), "colortable": int(ct), "factor": factor,
