@@ -676,7 +676,7 @@ if hasattr(os, "register_at_fork"):
 #: Raw bytes per deflate block: small enough for several blocks per picture
 #: (the pool compresses finished rows while later ones are drawn), large
 #: enough that the per-block cost and the lost history do not show.
-_BLOCK_BYTES = 1 << 18
+_BLOCK_BYTES = 1 << 19
 
 #: Pictures below this many raw bytes are deflated in one block, inline.
 _PARALLEL_BYTES = 1 << 20
