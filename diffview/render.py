@@ -402,7 +402,7 @@ def _lines_digest(lines) -> bytes:
     for line in lines:
         p = np.ascontiguousarray(line, dtype=float)
         d.update(str(p.shape).encode())
-        d.update(p.tobytes())
+        d.update(memoryview(p.reshape(-1)).cast("B"))   # no copy
     return d.digest()
 
 
