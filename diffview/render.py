@@ -687,8 +687,8 @@ def _png_bytes(img: np.ndarray, nblock: int | None = None) -> bytes:
     A PNG (8-bit gray or RGB, every row with the "up" filter) of a finished
     picture, deflated in row blocks (`_PngStream`).
 
-    The "up" filter costs one subtraction and makes zlib's fastest level
-    both quicker and about 15 % smaller on mViewer pictures.
+    The "up" filter costs one subtraction and makes the fastest deflate
+    level both quicker and about 15 % smaller on mViewer pictures.
 
     Examples
     --------
