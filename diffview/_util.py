@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import tempfile
+import threading
 from pathlib import Path
 
 __all__ = [
@@ -34,12 +36,39 @@ class PairError(DiffviewError):
     """One pair (or one fit) failed; loops count it in ``failed`` and go on."""
 
 
-def kernels():
-    """The compiled loops, `diffview._kernels`, imported on first use
-    (importing numba costs ~0.3 s, which ``import diffview`` should not)."""
-    from . import _kernels
+#: Seconds of loading after which `kernels` says that it is compiling.
+COMPILE_NOTICE_AFTER = 2.0
 
+
+def kernels():
+    """
+    The compiled loops, `diffview._kernels`, imported on first use.
+
+    Importing numba costs ~0.3 s, which ``import diffview`` should not pay.
+    The first use after installing compiles the loops (~10 s, once; later
+    processes load them from numba's cache); if loading takes longer than
+    `COMPILE_NOTICE_AFTER` seconds, one line on stderr says why.
+    """
+    module = sys.modules.get(f"{__package__}._kernels")
+    if module is not None:
+        return module
+    notice = threading.Timer(COMPILE_NOTICE_AFTER, _compile_notice)
+    notice.daemon = True
+    notice.start()
+    try:
+        from . import _kernels
+    finally:
+        notice.cancel()
     return _kernels
+
+
+def _compile_notice() -> None:
+    print(
+        "diffview: compiling its pixel loops (numba), once after installing; "
+        "this takes about 10 s",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def montage_file_path(directory: str | os.PathLike | None, name: str) -> str:

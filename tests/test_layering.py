@@ -50,3 +50,15 @@ def test_import_does_not_load_the_compiler():
         "assert 'numba' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_slow_first_load_of_the_compiled_loops_says_why():
+    code = (
+        "import diffview._util as u\n"
+        "u.COMPILE_NOTICE_AFTER = 0.0  # any load counts as slow\n"
+        "u.kernels()\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    )
+    assert "diffview: compiling its pixel loops (numba)" in out.stderr
