@@ -407,14 +407,16 @@ _SECONDS_PER_PIXEL = 5e-8  # I/O and arithmetic per overlap pixel
 def _worth_a_pool(tasks, ctx) -> bool:
     """Whether the run is big enough for a process pool (headers only)."""
     pixels, geo = 0, {}
+    if len(tasks) * _SECONDS_PER_PAIR > POOL_THRESHOLD:
+        return True
     for _, plus, minus, _ in tasks:
         try:
-            (s1, c1), (s2, c2) = (
-                geo.setdefault(n, io.image_geometry(_flux_name(n)))
-                for n in (plus, minus)
-            )
+            for n in (plus, minus):
+                if n not in geo:
+                    geo[n] = io.image_geometry(_flux_name(n))
         except DiffviewError:
             continue  # counted as a failure later
+        (s1, c1), (s2, c2) = geo[plus], geo[minus]
         box = overlap_box(
             ctx["shape"],
             template_offset(ctx["crpix"], c1),
