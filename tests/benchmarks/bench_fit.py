@@ -77,6 +77,9 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
+        "--dir", default=None, help="folder for the outputs (e.g. /dev/shm)"
+    )
+    parser.add_argument(
         "--work", default=None, help="sample folder to reuse (made if missing)"
     )
     args = parser.parse_args(argv)
@@ -93,7 +96,7 @@ def main(argv=None) -> int:
     from diffview.datasets import write_sample
     from diffview.fitexec import difffitexec, fitexec
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench_fit_"))
+    tmp = Path(tempfile.mkdtemp(prefix="bench_fit_", dir=args.dir))
     s = _sample(write_sample, args, tmp)
     proj, diffs_tbl, tmpl = str(s.proj_dir), str(s.diffs_tbl), str(s.template)
     npairs = len(io.read_diffs_table(diffs_tbl))
