@@ -3,9 +3,9 @@ Plane fits of differences, exactly as Montage's mFitplane computes them.
 
 Arrays in, `~diffview.PlaneFit` out; the per-pixel loops are compiled
 (`diffview._kernels`). No file is read here (`diffview.fitexec` does the
-files). Coordinates are Montage's plane
-coordinates ``x = i - CRPIX1``, ``y = j - CRPIX2`` with 0-based ``i``, ``j``
-and the 1-based CRPIX of the difference.
+files). Coordinates are Montage's plane coordinates ``x = i - CRPIX1``,
+``y = j - CRPIX2`` with 0-based ``i``, ``j`` and the 1-based CRPIX of the
+difference.
 """
 
 from __future__ import annotations
