@@ -157,6 +157,33 @@ def test_burn_overlay_cached_coverage_is_the_computed_one():
     assert np.array_equal(one, two) and not np.array_equal(one, base)
 
 
+def test_coverage_scratch_arrays_are_reused_clean_and_released():
+    from diffview import render
+    from diffview.render import _compute_coverage, release_buffers
+
+    rng = np.random.default_rng(5)
+    lines = [rng.uniform(-2, 30, (60, 2)), rng.uniform(0, 25, (9, 2))]
+    release_buffers()
+    fresh = [_compute_coverage(lines, 24, 28, 1.0, True, b) for b in (False, True)]
+    kept = dict(render._ARENA)
+    assert set(kept) == {"weight", "touched", "since"}
+    assert kept["weight"].size == 24 * 28 + 1
+    # kept clean: all zeros (since: all -1), and used again as they are
+    assert not kept["weight"].any() and not kept["touched"].any()
+    assert (kept["since"] == -1).all()
+    again = [_compute_coverage(lines, 24, 28, 1.0, True, b) for b in (False, True)]
+    for (h1, w1), (h2, w2) in zip(fresh, again, strict=True):
+        assert np.array_equal(h1, h2) and np.array_equal(w1, w2)
+    assert all(render._ARENA[k] is kept[k] for k in kept)
+    # a smaller picture uses the larger arrays; results as from fresh ones
+    small = _compute_coverage(lines, 12, 14, 1.0, True, False)
+    assert render._ARENA["weight"] is kept["weight"]
+    assert release_buffers() == sum(a.nbytes for a in kept.values())
+    assert render._ARENA == {} and release_buffers() == 0
+    ref = _compute_coverage(lines, 12, 14, 1.0, True, False)
+    assert np.array_equal(small[0], ref[0]) and np.array_equal(small[1], ref[1])
+
+
 def test_thick_line_covers_width():
     rgb = np.zeros((20, 20, 3), np.uint8)
     x = np.linspace(2.0, 17.0, 31)
