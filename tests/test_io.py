@@ -277,3 +277,62 @@ def test_box_reader_keeps_a_few_files_open_and_reads_what_read_box_reads(tmp_pat
             reader.read(paths[0], ((0, 6), (0, 1)))
     if fds is not None:
         assert len(os.listdir("/proc/self/fd")) == fds
+
+
+# --------------------------------------------------------------------------
+# read_table_columns
+
+
+def _same_columns(table, cols):
+    for name, values in cols.items():
+        ref = np.asarray(table[name])
+        assert values.dtype.kind == ref.dtype.kind
+        if values.dtype.kind == "f":
+            assert np.array_equal(values, ref, equal_nan=True)
+        else:
+            assert values.tolist() == ref.tolist()
+
+
+def test_read_table_columns_matches_read_table_on_the_sample(tmp_path):
+    from diffview.datasets import write_sample
+
+    s = write_sample(tmp_path / "s", "small", quiet=True)
+    t = io.read_table(s.images_tbl)
+    cols = io.read_table_columns(s.images_tbl, t.colnames)
+    assert list(cols) == list(t.colnames)
+    _same_columns(t, cols)
+    part = io.read_table_columns(s.images_tbl, ["dec4", "cntr"])
+    assert list(part) == ["dec4", "cntr"] and part["cntr"].dtype == np.int64
+
+
+def test_read_table_columns_hand_made_tables(tmp_path):
+    p = tmp_path / "t.tbl"
+    p.write_text("\\datatype = fitshdr\n\\ a comment\n"
+                 "| cntr |    x    | name | n |\n"
+                 "| int  | double  | char |   |\n"
+                 "     1     2.50     a.f   7\n"
+                 "\n"
+                 "\\ a comment between records\r\n"
+                 "     2              b.f   8\n"
+                 "     3    -1e3      c    \n")
+    t = io.read_table(p)
+    cols = io.read_table_columns(p, ["n", "name", "x", "cntr"])
+    _same_columns(t, cols)
+    assert cols["cntr"].tolist() == [1, 2, 3]
+    assert cols["x"][0] == 2.5 and math.isnan(cols["x"][1]) and cols["x"][2] == -1e3
+    assert cols["name"].tolist() == ["a.f", "b.f", "c"]
+    assert cols["n"].tolist() == [7, 8, 0]      # inferred int, empty value 0
+    with pytest.raises(InputError, match=r"t.tbl: need columns: ra1 dec1"):
+        io.read_table_columns(p, ["cntr", "ra1", "dec1"])
+    assert list(io.read_table_columns(p, ["ra1", "x"], optional=True)) == ["x"]
+
+
+def test_read_table_columns_errors_as_read_table(tmp_path):
+    with pytest.raises(InputError, match="nope.tbl not found"):
+        io.read_table_columns(tmp_path / "nope.tbl", ["cntr"])
+    (tmp_path / "junk.tbl").write_text("no header here\n")
+    with pytest.raises(InputError, match="not an IPAC table"):
+        io.read_table_columns(tmp_path / "junk.tbl", ["cntr"])
+    (tmp_path / "bad.tbl").write_text("|     x|\n|double|\n    abc\n")
+    with pytest.raises(InputError, match="not a number"):
+        io.read_table_columns(tmp_path / "bad.tbl", ["x"])
