@@ -371,19 +371,26 @@ def _outline(corners, w, o, step, split):
     return _outlines([corners], w, o, step, split)
 
 
+#: An image table's corner columns, in drawing order.
+_CORNER_COLUMNS = [name for k in range(1, 5) for name in (f"ra{k}", f"dec{k}")]
+
+
 def _table_corners(table) -> np.ndarray:
     """(nrow, 4, 2) corners of an image table (path or Table): its
-    ``ra1..dec4`` columns when it has all eight (read as whole columns),
-    else `diffview.geometry.footprints_from_table`'s."""
-    from .io import read_table
+    ``ra1..dec4`` columns when it has all eight (from a file, only those
+    are read, without an astropy Table), else
+    `diffview.geometry.footprints_from_table`'s."""
+    from .io import read_table, read_table_columns
 
+    if hasattr(table, "colnames"):
+        cols = {c: table[c] for c in _CORNER_COLUMNS if c in table.colnames}
+    else:
+        cols = read_table_columns(table, _CORNER_COLUMNS, optional=True)
+    if len(cols) == len(_CORNER_COLUMNS):
+        return np.stack([np.asarray(cols[c], float) for c in _CORNER_COLUMNS],
+                        axis=-1).reshape(-1, 4, 2)
     if not hasattr(table, "colnames"):
         table = read_table(table)
-    cols = [(f"ra{k}", f"dec{k}") for k in range(1, 5)]
-    if all(c in table.colnames for pair in cols for c in pair):
-        return np.stack([np.stack([np.asarray(table[ra], float),
-                                   np.asarray(table[dec], float)], axis=-1)
-                         for ra, dec in cols], axis=1)
     return np.array([fp.corners for fp in footprints_from_table(table)],
                     float).reshape(-1, 4, 2)
 

@@ -119,6 +119,21 @@ def test_wcs_columns_give_same_outlines(display, tables):
         assert p.shape == q.shape and np.allclose(p, q, atol=1e-6)
 
 
+def test_table_files_give_the_tables_outlines(tmp_path, display, tables):
+    # corners read as bare columns; a file without them goes through its
+    # WCS columns
+    from diffview.io import write_table
+
+    for k, table in enumerate(tables):
+        path = tmp_path / f"images{k}.tbl"
+        write_table(table, path)
+        ref = image_outlines(table, display)
+        got = image_outlines(str(path), display)
+        assert len(got) == len(ref) == len(BOXES)
+        for p, q in zip(got, ref, strict=True):
+            assert p.shape == q.shape and np.allclose(p, q, atol=1e-9)
+
+
 def test_rows_selection_and_wcs_object(display, tables):
     corners_tbl, _ = tables
     sel = image_outlines(corners_tbl, display, rows=[2])
