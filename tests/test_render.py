@@ -184,6 +184,14 @@ def test_coverage_scratch_arrays_are_reused_clean_and_released():
     assert np.array_equal(small[0], ref[0]) and np.array_equal(small[1], ref[1])
 
 
+def test_retain_heap_applies_on_glibc():
+    import platform
+
+    from diffview.render import retain_heap
+
+    assert retain_heap() is (platform.libc_ver()[0] == "glibc")
+
+
 def test_thick_line_covers_width():
     rgb = np.zeros((20, 20, 3), np.uint8)
     x = np.linspace(2.0, 17.0, 31)

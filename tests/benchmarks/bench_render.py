@@ -14,7 +14,9 @@ Benchmark: mViewer-style rendering, diffview against MontagePy in one run.
 2. A 1k x 1k difference preview (gaussian-log, colour table 1) with
    ``diffview.render.view``: median time (target < 50 ms).
 
-Run by hand: ``python tests/benchmarks/bench_render.py [--root DIR] [--repeat N]``.
+Run by hand: ``python tests/benchmarks/bench_render.py [--root DIR] [--repeat N]
+[--retain-heap]``. Minor page faults per call are printed with the times
+(fresh memory costs ~3 us a 4 kB page on the reference VM).
 If the sample's mosaic cannot be built, an M17-like synthetic mosaic with the
 same layout (7 x 6 tiles of 256 x 128 pixels) is used instead and said so.
 """
@@ -44,18 +46,36 @@ def _timed(fn, repeat):
     return statistics.median(times), out
 
 
-def _interleaved(fns: dict, repeat: int) -> dict:
-    """Times of ``repeat`` rounds of every function, one after the other in
-    each round (a shared machine's load then hits them alike)."""
+def _faults() -> int:
+    """Minor page faults of this process so far (0 where not available)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return 0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def _interleaved(fns: dict, repeat: int) -> tuple[dict, dict]:
+    """Times and minor page faults of ``repeat`` rounds of every function,
+    one after the other in each round (a shared machine's load then hits
+    them alike)."""
     runs = {k: [] for k in fns}
+    faults = {k: [] for k in fns}
     for fn in fns.values():                          # warm up imports, pools
         fn()
     for _ in range(repeat):
         for k, fn in fns.items():
+            f0 = _faults()
             t0 = time.perf_counter()
             fn()
             runs[k].append(time.perf_counter() - t0)
-    return runs
+            faults[k].append(_faults() - f0)
+    return runs, faults
+
+
+def _fault_spread(counts) -> str:
+    """``median faults (min-max)`` per call."""
+    return f"{statistics.median(counts):.0f} faults ({min(counts)}-{max(counts)})"
 
 
 def _spread(times) -> str:
@@ -160,8 +180,8 @@ def bench_mosaic(root: Path, repeat: int) -> float:
     def warm():
         return mViewer(cmd, str(root / "d.png"), mode=2)
 
-    runs = _interleaved({"montage": montage_run, "cold": cold, "warm": warm},
-                        repeat)
+    runs, faults = _interleaved({"montage": montage_run, "cold": cold,
+                                 "warm": warm}, repeat)
     tm, tc, td = (statistics.median(runs[k]) for k in ("montage", "cold", "warm"))
     rm, rd = montage_run(), cold()
     assert rm["status"] == "0" and rd["status"] == "0", (rm, rd)
@@ -175,6 +195,8 @@ def bench_mosaic(root: Path, repeat: int) -> float:
           "(target <= 0.03; a first picture: outline caches empty)")
     print(f"  diffview, warm      : {_spread(runs['warm'])}  ratio {td / tm:.4f} "
           "(same table again: outlines cached)")
+    print("  page faults per call: " + ", ".join(
+        f"{k} {_fault_spread(faults[k])}" for k in ("cold", "warm")))
     print(f"  PNG sizes           : MontagePy {(root / 'm.png').stat().st_size:,} B, "
           f"diffview {(root / 'd.png').stat().st_size:,} B")
     print(f"  pixels differing    : {differ} of {a.shape[0] * a.shape[1]} "
@@ -237,7 +259,14 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--root", help="work folder (default: a temporary one)")
     p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--retain-heap", action="store_true",
+                   help="call diffview.render.retain_heap() first (glibc keeps "
+                        "freed memory for the next picture)")
     args = p.parse_args(argv)
+    if args.retain_heap:
+        from diffview.render import retain_heap
+
+        print(f"retain_heap(): {'applied' if retain_heap() else 'not available'}")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(args.root or tmp)
         root.mkdir(parents=True, exist_ok=True)
