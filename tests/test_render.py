@@ -184,6 +184,21 @@ def test_coverage_scratch_arrays_are_reused_clean_and_released():
     assert np.array_equal(small[0], ref[0]) and np.array_equal(small[1], ref[1])
 
 
+def test_coverage_scratch_arrays_across_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from diffview.render import _compute_coverage
+
+    rng = np.random.default_rng(6)
+    jobs = [([rng.uniform(-2, 60, (80, 2))], bool(k % 2)) for k in range(24)]
+    ref = [_compute_coverage(lines, 50, 64, 1.0, True, black) for lines, black in jobs]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda job: _compute_coverage(job[0], 50, 64, 1.0, True,
+                                                          job[1]), jobs))
+    for (h1, w1), (h2, w2) in zip(ref, got, strict=True):
+        assert np.array_equal(h1, h2) and np.array_equal(w1, w2)
+
+
 def test_retain_heap_applies_on_glibc():
     import platform
 
