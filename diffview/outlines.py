@@ -176,11 +176,13 @@ def great_circle_points(lon0, lat0, lon1, lat1, step):
     return lon, lat
 
 
-def _world_to_pixel(wcs: WCS, arcs):
+def _world_to_pixel(wcs: WCS | None, arcs, tan=None):
     """Points of `_arcs` -> 0-based pixel coordinates of ``wcs`` (NaN where
-    a point does not project)."""
+    a point does not project); ``tan``: its `_plain_tan`, if known (then
+    ``wcs`` may be None)."""
     (ca, sa, arc_id), basis = arcs
-    tan = _plain_tan(wcs)
+    if tan is None:
+        tan = _plain_tan(wcs)
     if tan is not None:
         return _tan_pixels(tan, ca, sa, arc_id, basis)
     v = ca[:, None] * basis[arc_id, 0] + sa[:, None] * basis[arc_id, 1]
@@ -212,16 +214,59 @@ def _plain_tan(wcs: WCS):
     c.set()
     if c.lonpole != 180.0:
         return None
-    a0, d0 = math.radians(c.crval[0]), math.radians(c.crval[1])
+    return _tan_matrix(c.crval, np.diag(c.get_cdelt()) @ c.get_pc(), c.crpix)
+
+
+def _tan_matrix(crval, m, crpix):
+    """`_plain_tan`'s (matrix, 0-based CRPIX) from CRVAL (degrees), the
+    matrix ``M = diag(CDELT) PC`` and the 1-based CRPIX."""
+    a0, d0 = math.radians(crval[0]), math.radians(crval[1])
     ca, sa, cd, sd = math.cos(a0), math.sin(a0), math.cos(d0), math.sin(d0)
     east = np.array([-sa, ca, 0.0])
     north = np.array([-sd * ca, -sd * sa, cd])
     centre = np.array([cd * ca, cd * sa, sd])
     # intermediate world (degrees) = (v.east, v.north) * R / (v.centre);
     # pixel offsets = M^-1 of it, with M = diag(CDELT) PC
-    m = np.diag(c.get_cdelt()) @ c.get_pc()
     k = np.degrees(np.linalg.inv(m)) @ np.stack([east, north])
-    return np.column_stack([k.T, centre]), np.asarray(c.crpix, float) - 1.0
+    return np.column_stack([k.T, centre]), np.asarray(crpix, float) - 1.0
+
+
+#: Header keys (or key prefixes) that make a WCS more than `_header_tan`
+#: reads: rotation, PC/CD matrices, projection parameters, poles,
+#: distortions, units, more axes.
+_NOT_PLAIN = ("PC", "CD", "PV", "PS", "LONPOLE", "LATPOLE", "WCSAXES", "A_", "B_",
+              "AP_", "BP_", "CPDIS", "CQDIS", "DP", "DQ", "D2IM", "CROTA", "CUNIT",
+              "CTYPE", "CRVAL", "CRPIX", "CDELT", "CNAME", "CRDER", "CSYER", "NAXIS",
+              "SIP", "TPD", "TPV")
+
+
+def _card_float(h: fits.Header, key: str) -> float:
+    """A card's number as written in its 80 characters (as WCSLIB reads it:
+    an in-memory value may hold more digits than the card shows)."""
+    return float(h.cards[key].image[10:].split("/", 1)[0])
+
+
+def _header_tan(h: fits.Header):
+    """`_plain_tan` of the simplest headers (Montage's mosaics and images:
+    ``RA---TAN``/``DEC--TAN``, CDELT1/2, CROTA2 absent or 0, nothing else
+    of the WCS kinds above), read from the cards without building an
+    astropy WCS (~2 ms); None for anything else."""
+    plain = {"NAXIS", "NAXIS1", "NAXIS2", "CTYPE1", "CTYPE2", "CRVAL1", "CRVAL2",
+             "CRPIX1", "CRPIX2", "CDELT1", "CDELT2", "CROTA2"}
+    try:
+        if (any(k.startswith(_NOT_PLAIN) and k not in plain for k in h)
+                or h.get("NAXIS") != 2 or h.get("CTYPE1") != "RA---TAN"
+                or h.get("CTYPE2") != "DEC--TAN"
+                or "CROTA2" in h and _card_float(h, "CROTA2") != 0.0):
+            return None
+        crval = [_card_float(h, "CRVAL1"), _card_float(h, "CRVAL2")]
+        cdelt = [_card_float(h, "CDELT1"), _card_float(h, "CDELT2")]
+        crpix = [_card_float(h, "CRPIX1"), _card_float(h, "CRPIX2")]
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not -90.0 < crval[1] < 90.0 or 0.0 in cdelt:    # else another LONPOLE
+        return None
+    return _tan_matrix(crval, np.diag(cdelt) @ np.eye(2), crpix)
 
 
 def _tan_pixels(tan, ca, sa, arc_id, basis):
@@ -334,8 +379,9 @@ def _arcs(lon0, lat0, lon1, lat1, step, skip_first):
     return (ca, sa, arc_id), np.stack([v0, u], axis=1)
 
 
-def _outlines(corner_list, w, o, step, split):
-    """Outlines of many footprints with one WCS transformation."""
+def _outlines(corner_list, w, o, step, split, tan=None):
+    """Outlines of many footprints with one WCS transformation (``tan`` as
+    `_world_to_pixel`'s)."""
     if not len(corner_list):
         return []
     c = np.asarray(corner_list, float)                 # (nimg, 4, 2)
@@ -346,7 +392,7 @@ def _outlines(corner_list, w, o, step, split):
                  nxt[:, :, 1].ravel(), step, side != 0)
     sizes = np.bincount(arcs[0][2] // 4, minlength=c.shape[0])
     with np.errstate(invalid="ignore"):
-        x0, y0 = _world_to_pixel(w, arcs)
+        x0, y0 = _world_to_pixel(w, arcs, tan)
         x0, y0 = np.asarray(x0, float), np.asarray(y0, float)
         # mViewer's test is strict; for true positions points on the image
         # edge (within rounding) are kept so edges are not broken up
@@ -437,13 +483,14 @@ def image_outlines(table, wcs, *, rows=None, split=True) -> list[np.ndarray]:
         with contextlib.suppress(KeyError):      # evicted meanwhile by a thread
             _CACHE.move_to_end(key)
         return [p.copy() for p in cached]
-    w = wcs if isinstance(wcs, WCS) else WCS(h, naxis=2)
+    tan = None if isinstance(wcs, WCS) else _header_tan(h)
+    w = None if tan is not None else wcs if isinstance(wcs, WCS) else WCS(h, naxis=2)
     o = orientation(h)
     corners = _table_corners(table)
     if rows is not None:
         corners = corners[np.asarray(rows, dtype=np.intp).reshape(-1)]
     step = abs(_increments(h)[1]) * 0.5
-    lines = _outlines(corners, w, o, step, split)
+    lines = _outlines(corners, w, o, step, split, tan)
     if key is not None:
         _CACHE[key] = [p.copy() for p in lines]
         while len(_CACHE) > _CACHE_SIZE:

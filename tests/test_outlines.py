@@ -221,6 +221,7 @@ def test_direct_gnomonic_projection_matches_astropy(monkeypatch, display, tables
     assert mod._plain_tan(WCS(h)) is not None
     fast = image_outlines(tables[0], h)
     monkeypatch.setattr(mod, "_plain_tan", lambda wcs: None)     # astropy's
+    monkeypatch.setattr(mod, "_header_tan", lambda h: None)
     slow = image_outlines(tables[0], h)
     assert len(fast) == len(slow) >= 2
     for p, q in zip(fast, slow, strict=True):
@@ -239,6 +240,30 @@ def test_direct_projection_only_for_plain_equatorial_tan(display):
         if value == "RA---TAN-SIP":
             h["A_ORDER"], h["B_ORDER"], h["A_2_0"], h["B_0_2"] = 2, 2, 1e-6, 1e-6
         assert _plain_tan(WCS(h)) is None, key
+
+
+def test_header_tan_is_astropys_plain_tan_bit_for_bit(display):
+    from diffview.outlines import _header_tan, _plain_tan
+
+    rng = np.random.default_rng(8)
+    for _ in range(20):
+        h = tan_header(int(rng.integers(50, 3000)), int(rng.integers(50, 3000)),
+                       float(rng.uniform(-500, 500)), float(rng.uniform(-500, 500)),
+                       cdelt1=float(rng.choice([-1, 1]) * rng.uniform(1e-5, 1e-2)))
+        h["CDELT2"] = float(rng.uniform(1e-5, 1e-2))
+        h["CRVAL1"] = float(rng.uniform(0, 360))
+        h["CRVAL2"] = float(rng.uniform(-89, 89))
+        mine, ref = _header_tan(h), _plain_tan(WCS(h, naxis=2))
+        assert np.array_equal(mine[0], ref[0]) and np.array_equal(mine[1], ref[1])
+    # anything more than CDELT (and CROTA2 = 0) is left to astropy's WCS
+    for key, value in (("CROTA2", 10.0), ("PC1_2", 0.1), ("CD1_1", -SCALE),
+                       ("LONPOLE", 180.0), ("PV2_1", 0.0), ("CUNIT1", "deg"),
+                       ("CTYPE1", "RA---SIN"), ("CRVAL2", 90.0), ("A_ORDER", 2),
+                       ("NAXIS", 3)):
+        h = display.copy()
+        h[key] = value
+        assert _header_tan(h) is None, key
+    assert _header_tan(display) is not None
 
 
 def test_arc_points_are_mviewers_great_circle_points():
