@@ -469,12 +469,13 @@ def release_buffers() -> int:
     """
     Free the scratch arrays kept between pictures; returns the bytes freed.
 
-    Drawing outlines needs picture-sized scratch arrays (about 9.2 bytes a
-    pixel: the coverage weights, the pixels drawn and, for black lines, the
+    Drawing outlines needs picture-sized scratch arrays (9 bytes a pixel:
+    the coverage weights and the pixels drawn; 8 more for black lines, their
     drawing order). They are kept for the next picture, which then skips
     the page faults of fresh memory; the memory kept is bounded by the
-    largest picture drawn (about 11 MB for a 1.2-megapixel mosaic). The
-    next outlined picture allocates them again.
+    largest picture drawn (about 11 MB for the 1.2-megapixel m17 mosaic,
+    20 MB once a black outline was drawn on it). The next outlined picture
+    allocates them again.
 
     Examples
     --------
