@@ -280,21 +280,13 @@ def _difffit_chunk(chunk):
 
 
 def _difffit_one(task, ctx, reader):
-    from .pipeline import _difference_files, write_difference
+    from .pipeline import _task_difference, write_difference
 
     ov, plus, minus, out = task
     try:
         # only the overlap box of each image is read, as diffexec does: less
         # to read than whole images and no fresh image-sized memory per run
-        diff = _difference_files(
-            reader,
-            plus,
-            minus,
-            ctx["shape"],
-            ctx["crpix"],
-            ids=(ov.cntr1, ov.cntr2),
-            **ctx["opts"],
-        )
+        diff = _task_difference(reader, task, ctx)
     except PairError as exc:
         return None, "diff", f"{plus} - {minus}: {exc}"
     except Exception as exc:  # counted, never fatal

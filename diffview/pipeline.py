@@ -359,18 +359,26 @@ def resolve_inside(folder, name: str, what: str) -> str:
     return path
 
 
+def _task_difference(reader: io.BoxReader, task, ctx) -> Difference:
+    """The difference of a pair task ``(overlap, plus, minus, out)`` with
+    the run's template geometry and options in ``ctx`` (diffexec's and
+    difffitexec's workers)."""
+    ov, plus, minus, _ = task
+    return _difference_files(
+        reader,
+        plus,
+        minus,
+        ctx["shape"],
+        ctx["crpix"],
+        ids=(ov.cntr1, ov.cntr2),
+        **ctx["opts"],
+    )
+
+
 def _diff_task(task, ctx, reader):
-    ov, plus, minus, out = task
+    _, plus, minus, out = task
     try:
-        diff = _difference_files(
-            reader,
-            plus,
-            minus,
-            ctx["shape"],
-            ctx["crpix"],
-            ids=(ov.cntr1, ov.cntr2),
-            **ctx["opts"],
-        )
+        diff = _task_difference(reader, task, ctx)
         write_difference(diff, out, ctx["cards"])
         return True, "", diff.stats
     except PairError as exc:
