@@ -102,6 +102,32 @@ def m17_sample(tmp_path_factory):
     return write_sample(tmp_path_factory.mktemp("m17"), "m17", workers=2)
 
 
+def tan_header(
+    nx,
+    ny,
+    crpix1,
+    crpix2,
+    cdelt1=-1.0 / 3600.0,
+    cdelt2=1.0 / 3600.0,
+    crota2=0.0,
+    crval=(275.1, -16.2),
+    equinox=2000.0,
+) -> fits.Header:
+    """A 2-D RA---TAN/DEC--TAN header in Montage's CDELT + CROTA2 form
+    (``equinox=None`` leaves EQUINOX out)."""
+    h = fits.Header()
+    h["NAXIS"] = 2
+    h["NAXIS1"], h["NAXIS2"] = nx, ny
+    h["CTYPE1"], h["CTYPE2"] = "RA---TAN", "DEC--TAN"
+    h["CRVAL1"], h["CRVAL2"] = crval
+    h["CRPIX1"], h["CRPIX2"] = crpix1, crpix2
+    h["CDELT1"], h["CDELT2"] = cdelt1, cdelt2
+    h["CROTA2"] = crota2
+    if equinox is not None:
+        h["EQUINOX"] = equinox
+    return h
+
+
 def montage_imgtbl(folder, tbl, corners=True) -> dict:
     """MontagePy's mImgtbl on a folder (Python defaults, corners on or off)."""
     import MontagePy.main as mp

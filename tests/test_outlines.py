@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
-from astropy.io import fits
 from astropy.table import Table
 from astropy.wcs import WCS
+from conftest import tan_header
 
 from diffview.outlines import (
     Orientation,
@@ -18,17 +18,6 @@ from diffview.outlines import (
 SCALE = 1.0 / 3600.0
 
 
-def tan_header(nx, ny, crpix1, crpix2, cdelt1=-SCALE, cdelt2=SCALE, crota2=0.0):
-    h = fits.Header()
-    h["NAXIS"] = 2
-    h["NAXIS1"], h["NAXIS2"] = nx, ny
-    h["CTYPE1"], h["CTYPE2"] = "RA---TAN", "DEC--TAN"
-    h["CRVAL1"], h["CRVAL2"] = 275.1, -16.2
-    h["CRPIX1"], h["CRPIX2"] = crpix1, crpix2
-    h["CDELT1"], h["CDELT2"] = cdelt1, cdelt2
-    h["CROTA2"] = crota2
-    h["EQUINOX"] = 2000.0
-    return h
 
 
 # images as (column offset, row offset, nx, ny) inside a 200 x 120 display

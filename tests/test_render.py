@@ -1,12 +1,14 @@
 """Rendering: reduction, orientation, overlays, PNG, view(), matplotlib norm, CLI."""
 
 import argparse
+from functools import partial
 
 import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.table import Table
 from astropy.wcs import WCS
+from conftest import tan_header as shared_tan_header
 
 from diffview._util import InputError
 from diffview.colortables import color_table
@@ -28,16 +30,7 @@ PIL = pytest.importorskip("PIL.Image")
 SCALE = 1.0 / 3600.0
 
 
-def tan_header(nx, ny, crpix1, crpix2, cdelt1=-SCALE, cdelt2=SCALE):
-    h = fits.Header()
-    h["NAXIS"] = 2
-    h["NAXIS1"], h["NAXIS2"] = nx, ny
-    h["CTYPE1"], h["CTYPE2"] = "RA---TAN", "DEC--TAN"
-    h["CRVAL1"], h["CRVAL2"] = 275.1, -16.2
-    h["CRPIX1"], h["CRPIX2"] = crpix1, crpix2
-    h["CDELT1"], h["CDELT2"] = cdelt1, cdelt2
-    h["CROTA2"] = 0.0
-    return h
+tan_header = partial(shared_tan_header, equinox=None)
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,11 @@
 """Pixel parity with MontagePy's mViewer (same inputs, mode=2 command strings)."""
 
+from functools import partial
+
 import numpy as np
 import pytest
 from astropy.io import fits
+from conftest import tan_header as shared_tan_header
 
 from diffview._montage_viewer import mViewer
 from diffview.colortables import color_table
@@ -17,17 +20,7 @@ pytestmark = pytest.mark.montage
 SCALE = 1.0 / 3600.0
 
 
-def tan_header(nx, ny, crpix1, crpix2, cdelt1=-SCALE, cdelt2=SCALE):
-    h = fits.Header()
-    h["NAXIS"] = 2
-    h["NAXIS1"], h["NAXIS2"] = nx, ny
-    h["CTYPE1"], h["CTYPE2"] = "RA---TAN", "DEC--TAN"
-    h["CRVAL1"], h["CRVAL2"] = 275.196, -16.171
-    h["CRPIX1"], h["CRPIX2"] = crpix1, crpix2
-    h["CDELT1"], h["CDELT2"] = cdelt1, cdelt2
-    h["CROTA2"] = 0.0
-    h["EQUINOX"] = 2000.0
-    return h
+tan_header = partial(shared_tan_header, crval=(275.196, -16.171))
 
 
 def read_png(path) -> np.ndarray:
