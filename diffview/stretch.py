@@ -390,12 +390,28 @@ class MontageHistogram:
     nbin: int = NBIN
     _gauss: np.ndarray | None = field(default=None, repr=False)
     _source: object = field(default=None, repr=False)
+    _bins: np.ndarray | None = field(default=None, repr=False, compare=False)
+    _no_inf: bool = field(default=False, repr=False, compare=False)
 
     def describes(self, data) -> bool:
         """True when this histogram was built from this very array (its
         pixels' bins are then those `_bin_blocks` works out)."""
         src = self._source() if self._source is not None else None
         return src is not None and src is data
+
+    def drop_bins(self) -> None:
+        """Forget the pixels' bins kept by ``histogram(..., bins_out=...)``
+        (before their memory is reused); levels are then binned anew.
+
+        Examples
+        --------
+        >>> img = np.arange(6.0).reshape(2, 3)
+        >>> h = histogram(img, bins_out=np.empty(6, np.int32))
+        >>> h.drop_bins()
+        >>> h._bins is None
+        True
+        """
+        self._bins = None
 
     @property
     def constant(self) -> bool:
@@ -470,41 +486,73 @@ class MontageHistogram:
 _CHUNK = 1 << 16
 
 
-def _bin_blocks(a: np.ndarray, rmin: float, diff: float, nbin: int):
+def _bin_blocks(a: np.ndarray, rmin: float, diff: float, nbin: int, *,
+                out: np.ndarray | None = None, finite_or_nan: bool = False):
     """Each pixel's histogram bin ``floor(nbin (x - rmin) / diff)`` (the
     same operations as Montage), block by block: ``(start, bins)`` for
-    `_CHUNK` pixels at a time from flat position ``start``; ``bins`` is one
-    ``intp`` buffer, overwritten by the next block.
+    `_CHUNK` pixels at a time from flat position ``start``.
 
     Bins are ``0..nbin`` for finite pixels (``nbin`` only for ``rmax``
     itself, Montage's bin ``nbin - 1``) and ``nbin + 1`` for blank ones.
-    Nothing image-sized is made: fresh memory costs more than the
-    arithmetic, which is why the bins are worked out again when wanted."""
+    ``bins`` is a slice of ``out`` (a flat ``int32`` array with a bin for
+    every pixel, filled as the blocks go) when given, else one ``intp``
+    buffer overwritten by the next block. ``finite_or_nan`` says no pixel is
+    infinite (NaN may be), which saves two passes. Nothing image-sized is
+    made here: fresh memory costs more than the arithmetic."""
     flat = a.reshape(-1)
     n = min(_CHUNK, flat.size)
-    buf, bad, bins = np.empty(n), np.empty(n, dtype=bool), np.empty(n, dtype=np.intp)
+    buf = np.empty(n)
+    scratch = np.empty(n, dtype=np.intp) if out is None else None
+    for start in range(0, flat.size, _CHUNK):
+        x = flat[start:start + _CHUNK]
+        k = scratch[:x.size] if out is None else out[start:start + x.size]
+        _bin_block(x, rmin, diff, nbin, buf[:x.size], k, finite_or_nan)
+        yield start, k
+
+
+def _bin_block(x, rmin: float, diff: float, nbin: int, t, k,
+               finite_or_nan: bool) -> None:
+    """`_bin_blocks` of one block ``x`` into ``k`` (``t``: float scratch).
+
+    Finite pixels are ``>= rmin``, so their ``t`` is never negative and the
+    integer cast (truncation) is the floor; ``fmin`` sends NaN (and +inf)
+    to the blank bin before the cast."""
     with np.errstate(invalid="ignore"):
-        for start in range(0, flat.size, _CHUNK):
-            x = flat[start:start + _CHUNK]
-            t, b, k = buf[:x.size], bad[:x.size], bins[:x.size]
-            if diff > 0:
-                np.subtract(x, rmin, out=t)
-                t *= nbin
-                t /= diff
-                np.floor(t, out=t)
-                k[:] = t                   # blank pixels: set below
-            else:
-                k[:] = 0
-            np.isfinite(x, out=b)
-            if not b.all():
-                np.logical_not(b, out=b)
-                np.copyto(k, nbin + 1, where=b)
-            yield start, k
+        if diff > 0:
+            np.subtract(x, rmin, out=t)
+            t *= nbin
+            t /= diff
+            if finite_or_nan:
+                np.fmin(t, nbin + 1, out=t)
+                np.copyto(k, t, casting="unsafe")
+                return
+            np.floor(t, out=t)
+            np.copyto(k, t, casting="unsafe")    # blank pixels: set below
+        else:
+            k[:] = 0
+        b = np.isfinite(x)
+        if not b.all():
+            np.copyto(k, nbin + 1, where=~b)
 
 
-def histogram(data, *, nbin: int = NBIN) -> MontageHistogram:
+def histogram(data, *, nbin: int = NBIN, bins_out: np.ndarray | None = None
+              ) -> MontageHistogram:
     """
     Build mViewer's histogram of the finite pixels of ``data``.
+
+    Parameters
+    ----------
+    data : array_like
+        The image (any shape); NaN and infinities are blank.
+    nbin : int
+        Number of bins (mViewer's 200000, less one).
+    bins_out : ndarray, optional
+        A flat ``int32`` array of at least ``data.size`` items: every
+        pixel's bin is kept there, and the grey levels of this very array
+        (`Stretch.levels`) are then looked up from it instead of binning
+        the pixels again, until `MontageHistogram.drop_bins`. The caller
+        owns the memory (see `diffview.render`, which keeps one between
+        pictures).
 
     Raises
     ------
@@ -518,37 +566,48 @@ def histogram(data, *, nbin: int = NBIN) -> MontageHistogram:
     (3, 1.0, 3.0, 3)
     """
     a = np.asarray(data, dtype=float)
-    dmin, dmax = _finite_extremes(a)
+    dmin, dmax, no_inf = _finite_extremes(a)
     rmin = min(1.0e10, dmin)
     rmax = max(-1.0e10, dmax)
     diff = rmax - rmin
+    out = None
+    if bins_out is not None:
+        if bins_out.dtype != np.int32 or bins_out.size < a.size:
+            raise ValueError("bins_out must be an int32 array with a slot per pixel")
+        out = bins_out.reshape(-1)[:a.size]
     hist = np.zeros(nbin + 2, dtype=np.int64)
-    for _, k in _bin_blocks(a, rmin, diff, nbin):
+    for _, k in _bin_blocks(a, rmin, diff, nbin, out=out, finite_or_nan=no_inf):
         np.add.at(hist, k, 1)
     hist[nbin - 1] += hist[nbin]             # rmax itself: Montage's last bin
     npix = int(a.size - hist[nbin + 1])
     chist = np.zeros(nbin + 1, dtype=float)
-    np.cumsum(hist[:nbin], out=chist[1:])
+    # integer running sum (exact, ~5x faster than summing into floats)
+    np.copyto(chist[1:], np.cumsum(hist[:nbin]))
     h = MontageHistogram(rmin, rmax, npix, chist, diff / nbin, dmin, dmax, nbin)
+    h._no_inf = no_inf
     try:
         h._source = weakref.ref(data) if a is data else None
     except TypeError:
         h._source = None
+    if out is not None and h._source is not None:
+        h._bins = out.reshape(a.shape)
     return h
 
 
-def _finite_extremes(a: np.ndarray) -> tuple[float, float]:
-    """Smallest and largest finite pixel (``InputError`` when none is)."""
+def _finite_extremes(a: np.ndarray) -> tuple[float, float, bool]:
+    """Smallest and largest finite pixel (``InputError`` when none is), and
+    whether no pixel is infinite."""
     # fmin/fmax skip NaN without a mask; an infinity needs the masked reduction
     dmin = float(np.fmin.reduce(a, axis=None)) if a.size else math.nan
     dmax = float(np.fmax.reduce(a, axis=None)) if a.size else math.nan
-    if not (math.isfinite(dmin) and math.isfinite(dmax)):
-        finite = np.isfinite(a)
-        if not finite.any():
-            raise InputError("Image contains no non-blank pixels.")
-        dmin = float(np.min(a, where=finite, initial=np.inf))
-        dmax = float(np.max(a, where=finite, initial=-np.inf))
-    return dmin, dmax
+    if math.isfinite(dmin) and math.isfinite(dmax):
+        return dmin, dmax, True
+    finite = np.isfinite(a)
+    if not finite.any():
+        raise InputError("Image contains no non-blank pixels.")
+    dmin = float(np.min(a, where=finite, initial=np.inf))
+    dmax = float(np.max(a, where=finite, initial=-np.inf))
+    return dmin, dmax, False
 
 
 # --------------------------------------------------------------------------
@@ -720,8 +779,8 @@ class Stretch:
         part = slice(None) if rows is None else slice(*rows)
         if self._binned(data):
             lut, run, mark = self._bin_lut(blank, dtype)
-            return _lut_levels(lut, self._hist, np.asarray(data)[part], run, mark,
-                               dtype)
+            return _lut_levels(lut, self._hist, np.asarray(data), run, mark,
+                               dtype, rows)
         x0 = np.asarray(data, dtype=float)[part]
         x = x0.reshape(-1) if x0.ndim == 0 else x0
         out = self._index(x, blank)
@@ -820,18 +879,26 @@ class Stretch:
                 "graydatamin": self.datamin, "graydatamax": self.datamax}
 
 
-def _lut_levels(lut, h: MontageHistogram, a, run, mark, dtype) -> np.ndarray:
-    """Levels of pixels (any part of the histogram's image) from their bins
-    (`Stretch._bin_lut`); pixels of marked bins are placed among the
-    thresholds ``run``."""
+def _lut_levels(lut, h: MontageHistogram, a, run, mark, dtype, rows=None
+                ) -> np.ndarray:
+    """Levels of the pixels of the histogram's image ``a`` (rows ``rows[0]:
+    rows[1]`` only when given) from their bins (`Stretch._bin_lut`), kept
+    by the histogram or worked out again; pixels of marked bins are placed
+    among the thresholds ``run``."""
+    part = slice(None) if rows is None else slice(*rows)
+    a = a[part]
     out = np.empty(a.shape, dtype=lut.dtype)
     flat = out.reshape(-1)
-    for start, k in _bin_blocks(a, h.rmin, h.rmax - h.rmin, h.nbin):
-        lut.take(k, out=flat[start:start + k.size], mode="clip")
-    fix = np.flatnonzero(out.reshape(-1) == mark)
+    if h._bins is not None:
+        lut.take(h._bins[part].reshape(-1), out=flat, mode="clip")
+    else:
+        for start, k in _bin_blocks(a, h.rmin, h.rmax - h.rmin, h.nbin,
+                                    finite_or_nan=h._no_inf):
+            lut.take(k, out=flat[start:start + k.size], mode="clip")
+    fix = np.flatnonzero(flat == mark)
     if fix.size:
         vals = a.reshape(-1)[fix]
-        out.reshape(-1)[fix] = np.minimum(np.searchsorted(run, vals, side="left"), 255)
+        flat[fix] = np.minimum(np.searchsorted(run, vals, side="left"), 255)
     return out if out.dtype == dtype else out.astype(dtype)
 
 

@@ -346,3 +346,50 @@ def test_pixel_bins_in_blocks_are_montages_formula(monkeypatch):
     assert (k[~finite] == nb + 1).all()
     counts = np.bincount(ref[finite].astype(np.intp), minlength=nb)
     assert np.array_equal(h.chist, np.r_[0, np.cumsum(counts)])
+
+
+def test_pixel_bins_without_infinities_skip_the_finite_test(monkeypatch):
+    """With NaN but no infinite pixel, the shorter bin computation (NaN sent
+    to the blank bin by ``fmin``, truncation as floor) gives the same bins."""
+    import diffview.stretch as mod
+
+    monkeypatch.setattr(mod, "_CHUNK", 1000)
+    rng = np.random.default_rng(10)
+    a = rng.normal(5.0, 2.0, (61, 47))
+    a[0, :3] = a.max()
+    a[5, 5:9] = np.nan
+    h = histogram(a)
+    assert h._no_inf
+    args = (a, h.rmin, h.rmax - h.rmin, mod.NBIN)
+    long = np.concatenate([k.copy() for _, k in mod._bin_blocks(*args)])
+    short = np.concatenate([k.copy() for _, k in
+                            mod._bin_blocks(*args, finite_or_nan=True)])
+    assert np.array_equal(long, short) and (short[~np.isfinite(a.ravel())]
+                                            == mod.NBIN + 1).all()
+    a[7, 7] = np.inf
+    assert not histogram(a)._no_inf
+
+
+@pytest.mark.parametrize("mode", ["gaussian-log", "gaussian"])
+def test_kept_bins_give_the_same_levels(mode):
+    """A histogram keeping every pixel's bin (``bins_out``) gives the levels
+    of the plain one, for whole images and row ranges, and forgets the bins
+    on `drop_bins` (the buffer may then be reused)."""
+    rng = np.random.default_rng(12)
+    d = rng.normal(0, 1, (90, 70))
+    d[4:8, 10:20] = np.nan
+    buf = np.full(d.size + 5, -7, np.int32)
+    kept = compute_stretch(d, "-2s", "max", mode, hist=histogram(d, bins_out=buf))
+    plain = compute_stretch(d, "-2s", "max", mode)
+    assert kept._hist._bins is not None and kept._hist._bins.base is buf
+    for rows in (None, (0, 90), (3, 41), (89, 90)):
+        a = kept.levels(d, blank=256, rows=rows)
+        assert np.array_equal(a, plain.levels(d, blank=256, rows=rows))
+    assert np.array_equal(kept.index(d), plain.index(d.copy()))
+    kept._hist.drop_bins()
+    buf[:] = 0                                        # reused elsewhere
+    assert np.array_equal(kept.levels(d, blank=256), plain.levels(d, blank=256))
+    with pytest.raises(ValueError, match="int32"):
+        histogram(d, bins_out=np.empty(d.size, np.int64))
+    with pytest.raises(ValueError, match="int32"):
+        histogram(d, bins_out=np.empty(d.size - 1, np.int32))
