@@ -27,11 +27,12 @@ from .outlines import image_outlines, orientation
 from .render import (
     Overlay,
     _burn_plans,
-    _render,
+    _Job,
+    _picture,
     _write_file,
     load_image,
 )
-from .stretch import compute_stretch, histogram
+from .stretch import compute_stretch
 
 __all__ = ["ViewerCommand", "parse_command", "parse_json", "run_command", "mViewer"]
 
@@ -296,16 +297,16 @@ def run_command(cmd: ViewerCommand, out_file=None, out_fmt=None, *,
     for table, *_ in cmd.overlays:
         if not os.path.exists(str(table)):
             raise InputError(f"Invalid table file [{table}].")
-    plans = _overlay_plans(cmd.overlays, header, o, data.shape, montage_offsets)
-    hist = histogram(data)
-    st = compute_stretch(data, cmd.vmin, cmd.vmax, cmd.mode, beta=cmd.beta,
-                         saturate=cmd.saturate, hist=hist)
     out = out_file or cmd.out
     fmt = (out_fmt or cmd.out_fmt or "png").lower()
     if out and fmt not in ("png", "jpeg", "jpg"):
         raise InputError(f"output format '{fmt}' is not implemented (png, jpeg)")
-    rgb, png = _render(data, st, o, plans, cmd.ct, cmd.saturate,
-                       png=bool(out) and fmt == "png")
+    pending = (_Job(_overlay_plans, cmd.overlays, header, o, data.shape,
+                    montage_offsets) if cmd.overlays else None)
+    rgb, png, st = _picture(
+        data, lambda h: compute_stretch(data, cmd.vmin, cmd.vmax, cmd.mode,
+                                        beta=cmd.beta, saturate=cmd.saturate, hist=h),
+        o, pending, cmd.ct, cmd.saturate, png=bool(out) and fmt == "png")
     if png is not None:
         _write_file(png, out)
     elif out:

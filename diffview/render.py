@@ -437,22 +437,24 @@ _SEGMENT_CHUNK = 8192
 
 #: Picture-sized scratch arrays kept between pictures, by role (see
 #: `release_buffers`): each is all zeros (all -1 for ``since``) while it is
-#: in the arena. Fresh memory costs ~3 us a 4 kB page here, so the coverage
-#: weights of a 1.2-megapixel picture (9.5 MB) cost ~5 ms of page faults each
-#: time they are allocated anew; kept, only the pixels drawn are reset.
+#: in the arena, except ``bins`` (histogram bins, no fill). Fresh memory
+#: costs ~3 us a 4 kB page here, so the coverage weights of a 1.2-megapixel
+#: picture (9.5 MB) cost ~5 ms of page faults each time they are allocated
+#: anew; kept, only the pixels drawn are reset.
 _ARENA: dict = {}
 _ARENA_LOCK = threading.Lock()
 
 
 def _borrow(role: str, n: int, dtype, fill) -> np.ndarray:
-    """The arena's array for ``role`` (at least ``n`` items, all ``fill``),
-    taken out of the arena so no other thread can use it meanwhile; a new
-    one when the arena has none large enough. Give it back clean with
-    `_give_back`."""
+    """The arena's array for ``role`` (at least ``n`` items, all ``fill``;
+    any values when ``fill`` is None), taken out of the arena so no other
+    thread can use it meanwhile; a new one when the arena has none large
+    enough. Give it back clean with `_give_back`."""
     with _ARENA_LOCK:
         arr = _ARENA.pop(role, None)
     if arr is None or arr.size < n or arr.dtype != dtype:
-        arr = np.zeros(n, dtype) if fill == 0 else np.full(n, fill, dtype)
+        arr = (np.empty(n, dtype) if fill is None else np.zeros(n, dtype) if fill == 0
+               else np.full(n, fill, dtype))
     return arr
 
 
@@ -469,12 +471,13 @@ def release_buffers() -> int:
     """
     Free the scratch arrays kept between pictures; returns the bytes freed.
 
-    Drawing outlines needs picture-sized scratch arrays (9 bytes a pixel:
-    the coverage weights and the pixels drawn; 8 more for black lines, their
-    drawing order). They are kept for the next picture, which then skips
-    the page faults of fresh memory; the memory kept is bounded by the
-    largest picture drawn (about 11 MB for the 1.2-megapixel m17 mosaic,
-    20 MB once a black outline was drawn on it). The next outlined picture
+    A picture needs picture-sized scratch arrays: every pixel's histogram
+    bin (4 bytes a pixel) and, for outlines, the coverage weights and the
+    pixels drawn (9 bytes a pixel; 8 more for black lines, their drawing
+    order). They are kept for the next picture, which then skips the page
+    faults of fresh memory; the memory kept is bounded by the largest
+    picture drawn (about 16 MB for the 1.2-megapixel m17 mosaic with
+    outlines, 25 MB once a black outline was drawn on it). The next picture
     allocates them again.
 
     Examples
@@ -544,6 +547,10 @@ def _compute_coverage(lines, ny, nx, width, densify, black):
     seg = _segments(lines, ny, densify)
     if seg is None:
         return np.empty(0, np.intp), np.empty(0)
+    if width == 1.0 and not black:
+        plain = _plain_coverage(seg, ny, nx)
+        if plain is not None:
+            return plain
     n = ny * nx + 1                          # last slot: writes off the picture
     weight = _borrow("weight", n, np.float64, 0.0)
     touched = _borrow("touched", n, np.bool_, False)
@@ -556,6 +563,96 @@ def _compute_coverage(lines, ny, nx, width, densify, black):
     if since is not None:
         _give_back("since", since)
     return hit, w
+
+
+#: Margins of the canvas of `_plain_coverage` below and above the picture's
+#: columns and rows: writes off the picture are clamped into them (and
+#: dropped with them), so no write needs a bounds check.
+_PAD_LO, _PAD_HI = 2, 3
+
+
+def _plain_coverage(seg, ny: int, nx: int):
+    """`_compute_coverage` of 1-pixel lines that are not black, when every
+    write has a brightness above 0: the drawing order then does not matter
+    (each pixel keeps its brightest write), so the writes are folded with
+    one ``maximum`` per kind, on a canvas with margins (`_PAD_LO`,
+    `_PAD_HI`) instead of checked one by one. None (and the canvas left
+    clean) when some write has brightness <= 0: that write resets its pixel,
+    an order-dependent rule left to `_fold_segments`."""
+    wide = nx + _PAD_LO + _PAD_HI
+    canvas = _borrow("weight", wide * (ny + _PAD_LO + _PAD_HI), np.float64, 0.0)
+    flat = canvas[:wide * (ny + _PAD_LO + _PAD_HI)]
+    ordered = True
+    for c0 in range(0, seg[0].size, _SEGMENT_CHUNK):
+        writes = _plain_writes(*(s[c0:c0 + _SEGMENT_CHUNK] for s in seg), ny, nx)
+        if any((b <= 0).any() for _, b in writes):
+            ordered = False
+            break
+        with np.errstate(invalid="ignore"):      # NaN: clamped into a margin
+            for lin, b in writes:                # 1-d: ufunc.at's fast path
+                np.maximum.at(flat, lin.reshape(-1), b.reshape(-1))
+    every = np.flatnonzero(flat != 0.0)          # NaN too (margin cells)
+    w = flat[every]
+    flat[every] = 0.0
+    _give_back("weight", canvas)
+    if not ordered:
+        return None
+    row, col = np.divmod(every, wide)
+    row -= _PAD_HI                               # displayed row, column
+    col -= _PAD_LO
+    keep = (row >= 0) & (row < ny) & (col >= 0) & (col < nx) & (w > 0)
+    return (row * nx + col)[keep], w[keep]
+
+
+def _plain_writes(x1, y1, x2, y2, ny: int, nx: int) -> list:
+    """The writes of `_aa_writes` (same arithmetic, same values) as
+    ``(canvas index, brightness)`` array pairs for `_plain_coverage`: the
+    two ends of each segment, both pixels across the line, without
+    swapping the ends (the swap only names the far end, which mViewer
+    skips on long steep segments), then the in-between steps of short ones.
+    Pixels off the picture are clamped into the canvas's margins."""
+    wide = nx + _PAD_LO + _PAD_HI
+    ends_x, ends_y = np.stack([x1, x2]), np.stack([y1, y2])     # (2, n)
+    dx, dy = x2 - x1, y2 - y1
+    hor = np.abs(dx) > np.abs(dy)
+    a, b = np.where(hor, ends_x, ends_y), np.where(hor, ends_y, ends_x)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # (b2 - b1) / (a2 - a1) of the swapped ends is the same number
+        grad = np.where(hor, dy, dx) / np.where(hor, dx, dy)
+        ae = np.floor(a + 0.5)
+        be = b + grad * (ae - a)
+    ib = np.floor(be)
+    frac = be - ib
+    short = (np.abs(ae[1] - ae[0]) < 5) & (np.abs(ib[1] - ib[0]) < 5)
+    lin = _canvas_index(np.where(hor, ae, ib), np.where(hor, ib, ae), ny, nx)
+    far = ~hor & ~short                          # mViewer draws no far end
+    swap = a[0] > a[1]
+    lin[0, far & swap] = 0                       # a margin cell
+    lin[1, far & ~swap] = 0
+    out = [(lin, 1.0 - frac), (lin + np.where(hor, -wide, 1), frac)]
+    m = np.flatnonzero(short & (np.abs(ae[1] - ae[0]) >= 2))
+    if m.size:
+        lo = np.where(swap[m], 1, 0)
+        ae1, ae2 = ae[lo, m], ae[1 - lo, m]
+        bf = be[lo, m] + grad[m]
+        for i, j, bb, _ in _aa_steps(ae1, ae2, bf, grad[m], np.ones(m.size, bool),
+                                      hor[m], False):
+            out.append((_canvas_index(i, j, ny, nx), bb))
+    return out
+
+
+def _canvas_index(i, j, ny: int, nx: int) -> np.ndarray:
+    """Canvas index (`_plain_coverage`) of drawing-frame pixels (i, j from
+    the bottom row), clamped into the margins when off the picture (NaN:
+    into the low margin); the pixel above or right of one is then still
+    on the canvas."""
+    wide = nx + _PAD_LO + _PAD_HI
+    i = np.fmin(np.fmax(i, -_PAD_LO), nx + _PAD_HI - 2)
+    j = np.fmin(np.fmax(j, -_PAD_LO), ny + _PAD_HI - 2)
+    # displayed row (ny - 1 - j) + _PAD_HI, column i + _PAD_LO
+    lin = (ny - 1 + _PAD_HI) * wide + _PAD_LO - j * wide
+    lin += i
+    return lin.astype(np.intp)
 
 
 def _fold_segments(seg, weight, touched, since, ny, nx, width, black):
@@ -719,14 +816,15 @@ def _render(a, stretch: Stretch, orient: Orientation, plans, ct: int,
     table = np.empty((257, 3), dtype=np.uint8)
     table[:256] = color_table(ct)
     table[256] = int(saturate)
-    rgb = np.empty((ny, nx, 3), dtype=np.uint8)
+    buf = np.empty(ny * nx * 3 + 1, dtype=np.uint8)     # a spare byte: _put_rgb
+    rgb = buf[:-1].reshape(ny, nx, 3)
     stream = None
     if png:
         grey = _grey_rows(table) and all(_grey_rows(p[2]) for p in plans)
         stream = (_PngStream(rgb[..., 0], 1) if grey
                   else _PngStream(rgb.reshape(ny, -1), 3))
     for r0, r1 in _row_blocks(ny, stream.block_rows if stream else ny):
-        _fill_rows(rgb, a, stretch, orient, table, r0, r1)
+        _fill_rows(buf, a, stretch, orient, table, r0, r1)
         for plan in plans:
             _blend_rows(rgb, plan, r0, r1)
         if stream is not None:
@@ -734,21 +832,58 @@ def _render(a, stretch: Stretch, orient: Orientation, plans, ct: int,
     return rgb, (stream.png() if stream is not None else None)
 
 
-def _fill_rows(rgb, a, stretch: Stretch, orient: Orientation, table, r0: int,
+def _fill_rows(buf, a, stretch: Stretch, orient: Orientation, table, r0: int,
                r1: int) -> None:
-    """Displayed rows ``r0:r1`` of the picture without overlays: levels (256
-    for blank pixels) looked up in the colour table plus a blank entry
-    (blank pixels are written as grey `saturate`, not through the table).
-    The table's rows are taken as 3-byte items, all channels in one lookup;
-    a grey table's one byte is copied to the three channels."""
+    """Displayed rows ``r0:r1`` of the picture without overlays, in ``buf``
+    (the picture's bytes and a spare one): levels (256 for blank pixels)
+    looked up in the colour table plus a blank entry (blank pixels are
+    written as grey `saturate`, not through the table)."""
     idx = _display_levels(a, stretch, orient, r0, r1)
-    if _grey_rows(table):
-        g = table[:, 0].take(idx)
-        for c in range(3):
-            rgb[r0:r1, :, c] = g
-    else:
-        entries = table.view(_RGB).reshape(-1)
-        entries.take(idx, out=rgb[r0:r1].view(_RGB).reshape(idx.shape), mode="clip")
+    _put_rgb(buf, r0 * a.shape[1], table, idx)
+
+
+def _put_rgb(buf: np.ndarray, start: int, table: np.ndarray, idx: np.ndarray
+             ) -> None:
+    """Pixels ``start...`` of the RGB bytes ``buf`` = ``table[idx]`` (``idx``
+1-d, or 2-d rows of the picture; any strides).
+
+    Each table row is taken as a 4-byte word (R, G, B, 0) written 3 bytes
+    after the last one, twice as fast as a 3-byte item: the writes go in
+    increasing order, so each word's fourth byte is overwritten by the next
+    pixel's red; the last one lands on the byte after the pixels (the next
+    pixel, drawn later, or ``buf``'s spare byte, which must exist). Where
+    the order is not kept (checked once, `_words_in_order`) the items are
+    taken 3 bytes at a time."""
+    n = idx.size
+    if not _words_in_order():
+        rows = buf[3 * start:3 * (start + n)].view(_RGB).reshape(idx.shape)
+        table.view(_RGB).reshape(-1).take(idx, out=rows, mode="clip")
+        return
+    words = np.zeros((len(table), 4), dtype=np.uint8)
+    words[:, :3] = table
+    strides = (3 * idx.shape[-1], 3)[-idx.ndim:]
+    out = np.ndarray(idx.shape, dtype=np.uint32, buffer=buf, offset=3 * start,
+                     strides=strides)
+    words.view(np.uint32).reshape(-1).take(idx, out=out, mode="clip")
+
+
+_IN_ORDER: list = []
+
+
+def _words_in_order() -> bool:
+    """True when numpy's ``take`` into 3-byte-strided words writes them in
+    increasing order (`_put_rgb`), tried once on a small picture."""
+    if not _IN_ORDER:
+        rng = np.random.default_rng(1)
+        table = rng.integers(0, 256, (257, 3), dtype=np.uint8)
+        idx = rng.integers(0, 257, 70000)
+        buf = np.zeros(3 * idx.size + 1, dtype=np.uint8)
+        words = np.zeros((257, 4), dtype=np.uint8)
+        words[:, :3] = table
+        out = np.ndarray((idx.size,), dtype=np.uint32, buffer=buf, strides=(3,))
+        words.view(np.uint32).reshape(-1).take(idx, out=out)
+        _IN_ORDER.append(bool(np.array_equal(buf[:-1].reshape(-1, 3), table[idx])))
+    return _IN_ORDER[0]
 
 
 _RGB = np.dtype((np.void, 3))
@@ -780,7 +915,7 @@ _POOL = None
 def _pool():
     """A lazily started two-thread pool kept for the whole process (starting
     threads for every picture cost more than the parallel work saved): it
-    deflates PNG blocks and works out outlines."""
+    deflates PNG blocks and draws outlines while the histogram is built."""
     global _POOL
     if _POOL is None:
         from concurrent.futures import ThreadPoolExecutor
@@ -797,6 +932,62 @@ def _forget_pool():
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool)
+
+
+class _Job:
+    """``fn(*args)``, started on the process's pool when ``background``
+    (else run by `result`). `result` waits for it, or runs it in the calling
+    thread when the pool has not started it yet, so nothing ever waits on a
+    pool that is busy elsewhere; errors are raised by `result`."""
+
+    def __init__(self, fn, *args, background: bool = True):
+        self.fn, self.args = fn, args
+        self.future = _pool().submit(fn, *args) if background else None
+
+    def result(self):
+        if self.future is None or self.future.cancel():
+            return self.fn(*self.args)
+        return self.future.result()
+
+
+class _PictureBins:
+    """Context for one picture's `histogram` with every pixel's bin kept
+    (``bins_out``) in the arena's ``bins`` array, so the grey levels are one
+    table lookup instead of binning the pixels again; the histogram forgets
+    the bins before the array goes back to the arena."""
+
+    def __init__(self, data: np.ndarray):
+        self.data, self.buf, self.hist = data, None, None
+
+    def __enter__(self):
+        return self
+
+    def histogram(self):
+        self.buf = _borrow("bins", self.data.size, np.int32, None)
+        self.hist = histogram(self.data, bins_out=self.buf)
+        return self.hist
+
+    def __exit__(self, *exc):
+        if self.hist is not None:
+            self.hist.drop_bins()
+        if self.buf is not None:
+            _give_back("bins", self.buf)
+
+
+def _picture(data, stretch_of, orient: Orientation, pending: _Job | None, ct: int,
+             saturate: int, png: bool):
+    """Draw ``data``: its histogram, the stretch ``stretch_of(histogram)``,
+    the overlays' burn plans from ``pending`` (a `_Job` started before, so
+    the outlines are drawn while the histogram is built; its errors come
+    first, as when the outlines were drawn first), then `_render`.
+    Returns (rgb, PNG bytes or None, stretch)."""
+    with _PictureBins(data) as bins:
+        try:
+            st = stretch_of(bins.histogram())
+        finally:
+            plans = pending.result() if pending is not None else []
+        rgb, payload = _render(data, st, orient, plans, ct, saturate, png=png)
+    return rgb, payload, st
 
 
 #: Raw bytes per deflate block: small enough for several blocks per picture
@@ -854,9 +1045,8 @@ class _PngStream:
 
     def add(self, r0: int, r1: int) -> None:
         """Rows ``r0:r1`` (and all above) are final: deflate them."""
-        job = (_deflate_rows, self.rows, r0, r1, r1 == self.rows.shape[0])
-        fut = _pool().submit(*job) if self.parallel else None
-        self.jobs.append((job, fut))
+        self.jobs.append(_Job(_deflate_rows, self.rows, r0, r1,
+                              r1 == self.rows.shape[0], background=self.parallel))
 
     def png(self) -> bytes:
         """The whole PNG file's bytes (all rows must have been added)."""
@@ -864,9 +1054,8 @@ class _PngStream:
         import zlib
 
         parts, adler = [], 1
-        for job, fut in self.jobs:
-            body, a, n = job[0](*job[1:]) if fut is None or fut.cancel() \
-                else fut.result()
+        for job in self.jobs:
+            body, a, n = job.result()
             parts.append(body)
             adler = _adler32_combine(adler, a, n)
         stream = b"\x78\x01" + b"".join(parts) + struct.pack(">I", adler)
@@ -1071,21 +1260,30 @@ def view(image, out_png=None, *, vmin="-2s", vmax="max", mode="gaussian-log",
     if (imginfo is not None or box is not None) and header is None:
         raise InputError("outlines need the image's WCS: give a FITS file or "
                          "(array, header)")
-    plans = []
+    pending = None
     if imginfo is not None or box is not None or outlines:
         full = orientation(header, noflip=noflip) if header is not None else None
-        overlays = _view_overlays(imginfo, rows, highlight, box, header, full, factor,
-                                  (color, highlight_color, box_color, linewidth),
-                                  outlines)
-        plans = _burn_plans(overlays, *data.shape, True)
-    hist = histogram(data)
-    st = compute_stretch(data, vmin, vmax, mode, saturate=saturate, hist=hist)
-    rgb, png = _render(data, st, orient, plans, ct, saturate, png=out_png is not None)
+        pending = _Job(_view_plans, imginfo, rows, highlight, box, header, full, factor,
+                       (color, highlight_color, box_color, linewidth), outlines,
+                       data.shape)
+    rgb, png, st = _picture(
+        data, lambda h: compute_stretch(data, vmin, vmax, mode, saturate=saturate,
+                                        hist=h),
+        orient, pending, ct, saturate, png=out_png is not None)
     out = _write_file(png, out_png) if out_png is not None else None
     info = {"nx": rgb.shape[1], "ny": rgb.shape[0], "flipX": int(orient.flip_x),
             "flipY": int(orient.flip_y), "colortable": int(ct), "factor": factor,
             **st.info()}
     return ViewResult(rgb, st, orient, out, time.perf_counter() - t0, info)
+
+
+def _view_plans(imginfo, rows, highlight, box, header, full, factor, styles,
+                outlines, shape) -> list:
+    """The burn plans of `view`'s overlays (`_view_overlays`) on a picture
+    of ``shape``."""
+    overlays = _view_overlays(imginfo, rows, highlight, box, header, full, factor,
+                              styles, outlines)
+    return _burn_plans(overlays, *shape, True)
 
 
 def _view_overlays(imginfo, rows, highlight, box, header, full, factor, styles,

@@ -160,7 +160,9 @@ def test_coverage_scratch_arrays_are_reused_clean_and_released():
     fresh = [_compute_coverage(lines, 24, 28, 1.0, True, b) for b in (False, True)]
     kept = dict(render._ARENA)
     assert set(kept) == {"weight", "touched", "since"}
-    assert kept["weight"].size == 24 * 28 + 1
+    # one canvas for both paths: the picture with the plain path's margins
+    pad = render._PAD_LO + render._PAD_HI
+    assert kept["weight"].size == (24 + pad) * (28 + pad)
     # kept clean: all zeros (since: all -1), and used again as they are
     assert not kept["weight"].any() and not kept["touched"].any()
     assert (kept["since"] == -1).all()
@@ -175,6 +177,58 @@ def test_coverage_scratch_arrays_are_reused_clean_and_released():
     assert render._ARENA == {} and release_buffers() == 0
     ref = _compute_coverage(lines, 12, 14, 1.0, True, False)
     assert np.array_equal(small[0], ref[0]) and np.array_equal(small[1], ref[1])
+
+
+def _ordered_coverage(lines, ny, nx, densify=True):
+    """Coverage by the general, order-keeping fold (no fast path)."""
+    from diffview.render import _fold_segments, _segments
+
+    n = ny * nx + 1
+    return _fold_segments(_segments(lines, ny, densify), np.zeros(n),
+                          np.zeros(n, bool), None, ny, nx, 1.0, False)
+
+
+@pytest.mark.parametrize("kind", ["inside", "walk", "far", "nan"])
+def test_plain_coverage_is_the_ordered_fold(kind):
+    """The one-maximum fold of lines that are not black gives exactly the
+    weights of the write-by-write fold: lines in and out of the picture,
+    steep and flat, long and short, NaN gaps; writes of brightness 0 hand
+    the lines over to the ordered fold."""
+    from diffview import render
+    from diffview.render import _plain_coverage, _segments
+
+    rng = np.random.default_rng(["inside", "walk", "far", "nan"].index(kind))
+    plain = fallback = 0
+    for _ in range(150):
+        ny, nx = (int(v) for v in rng.integers(3, 40, 2))
+        lines = []
+        for _ in range(int(rng.integers(1, 4))):
+            m = int(rng.integers(2, 30))
+            if kind == "inside":
+                p = rng.uniform(-5, max(nx, ny) + 5, (m, 2))
+            elif kind == "walk":
+                p = np.cumsum(rng.normal(0, 0.4, (m, 2)), 0) + rng.uniform(0, 30, 2)
+            elif kind == "far":
+                p = rng.uniform(-1e3, 1e3, (m, 2))
+            else:
+                p = rng.uniform(-3, 40, (m, 2))
+                p[rng.random(m) < 0.2] = np.nan
+            lines.append(p)
+        for densify in (True, False):
+            got = _plain_coverage(_segments(lines, ny, densify), ny, nx)
+            if got is None:
+                fallback += 1
+                continue
+            plain += 1
+            ref = _ordered_coverage(lines, ny, nx, densify)
+            assert np.array_equal(got[0], ref[0]) and np.array_equal(got[1], ref[1])
+    assert plain > 250
+    # the canvas goes back to the arena clean
+    assert not render._ARENA["weight"].any()
+    # a write of brightness 0 (a line through pixel centres): the ordered fold
+    line = np.array([[0.0, 2.0], [6.0, 2.0]])
+    assert _plain_coverage(_segments([line], 5, False), 5, 8) is None
+    assert not render._ARENA["weight"].any()
 
 
 def test_coverage_scratch_arrays_across_threads():
@@ -503,3 +557,28 @@ def test_adler32_of_blocks_combines_to_the_whole():
         a, b = data[:cut], data[cut:]
         assert _adler32_combine(zlib.adler32(a), zlib.adler32(b), len(b)) == \
             zlib.adler32(data)
+
+
+@pytest.mark.parametrize("in_order", [True, False])
+def test_colour_words_write_the_three_byte_pixels(monkeypatch, in_order):
+    """`_put_rgb` (4-byte words 3 bytes apart, each one's spare byte
+    overwritten by the next pixel) writes exactly the table's RGB rows,
+    block by block, for flipped (non-contiguous) levels too, and leaves
+    nothing past the picture but its spare byte; the 3-byte fallback gives
+    the same picture."""
+    from diffview import render
+
+    assert render._words_in_order()          # numpy writes in order here
+    monkeypatch.setattr(render, "_IN_ORDER", [in_order])
+    rng = np.random.default_rng(8)
+    table = rng.integers(0, 256, (257, 3)).astype(np.uint8)
+    idx = rng.integers(0, 257, (37, 41)).astype(np.uint16)
+    buf = np.full(37 * 41 * 3 + 2, 9, np.uint8)
+    for r0 in range(0, 37, 10):
+        rows = idx[r0:r0 + 10]
+        render._put_rgb(buf, r0 * 41, table, rows)
+    assert np.array_equal(buf[:-2].reshape(37, 41, 3), table[idx])
+    assert buf[-1] == 9
+    flipped = np.full(37 * 41 * 3 + 2, 9, np.uint8)
+    render._put_rgb(flipped, 0, table, idx[::-1, ::-1])
+    assert np.array_equal(flipped[:-2].reshape(37, 41, 3), table[idx[::-1, ::-1]])
