@@ -23,6 +23,7 @@ import numpy as np
 
 from ._util import DiffviewError, InputError
 from .colortables import color_table
+from .io import read_plain_header
 from .outlines import image_outlines, orientation
 from .render import (
     Overlay,
@@ -268,6 +269,13 @@ def _overlay_plans(specs, header, o, shape, montage_offsets: bool) -> list:
     return _burn_plans(overlays, *shape, not montage_offsets)
 
 
+def _overlay_job(cmd: ViewerCommand, header, shape, montage_offsets: bool) -> _Job:
+    """`_overlay_plans` of a command's overlays on a picture of ``shape``
+    with ``header``, started on the render pool."""
+    return _Job(_overlay_plans, cmd.overlays, header,
+                orientation(header, noflip=cmd.noflip), shape, montage_offsets)
+
+
 def run_command(cmd: ViewerCommand, out_file=None, out_fmt=None, *,
                 montage_offsets: bool = True) -> dict:
     """
@@ -292,8 +300,6 @@ def run_command(cmd: ViewerCommand, out_file=None, out_fmt=None, *,
         raise InputError("Grayscale/pseudocolor mode but no gray image given")
     if not os.path.exists(cmd.gray):
         raise InputError(f"File {cmd.gray} not found.")
-    data, header = load_image(cmd.gray)
-    o = orientation(header, noflip=cmd.noflip)
     for table, *_ in cmd.overlays:
         if not os.path.exists(str(table)):
             raise InputError(f"Invalid table file [{table}].")
@@ -301,8 +307,16 @@ def run_command(cmd: ViewerCommand, out_file=None, out_fmt=None, *,
     fmt = (out_fmt or cmd.out_fmt or "png").lower()
     if out and fmt not in ("png", "jpeg", "jpg"):
         raise InputError(f"output format '{fmt}' is not implemented (png, jpeg)")
-    pending = (_Job(_overlay_plans, cmd.overlays, header, o, data.shape,
-                    montage_offsets) if cmd.overlays else None)
+    # the outlines are drawn while the pixels are read, when the header
+    # can be read first (a plain float image)
+    early = read_plain_header(cmd.gray) if cmd.overlays else None
+    shape = None if early is None else (int(early["NAXIS2"]), int(early["NAXIS1"]))
+    pending = (_overlay_job(cmd, early, shape, montage_offsets) if early is not None
+               else None)
+    data, header = load_image(cmd.gray)
+    o = orientation(header, noflip=cmd.noflip)
+    if cmd.overlays and shape != data.shape:
+        pending = _overlay_job(cmd, header, data.shape, montage_offsets)
     rgb, png, st = _picture(
         data, lambda h: compute_stretch(data, cmd.vmin, cmd.vmax, cmd.mode,
                                         beta=cmd.beta, saturate=cmd.saturate, hist=h),

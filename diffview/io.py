@@ -56,6 +56,7 @@ __all__ = [
     "BoxReader",
     "read_plain_image",
     "read_plain_header_image",
+    "read_plain_header",
     "image_geometry",
     "write_image",
     "write_plain_image",
@@ -1067,6 +1068,36 @@ def read_plain_header_image(path) -> tuple[np.ndarray, fits.Header] | None:
     return None if layout is None else _read_plain(path, layout, header=True)
 
 
+def read_plain_header(path) -> fits.Header | None:
+    """
+    The header of a plain float image (see `read_plain_image`) without its
+    pixels; None for anything else (or an unreadable file).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.fits"
+    >>> write_image(np.ones((2, 3)), fits.Header({"OBJECT": "M17"}), p)
+    >>> h = read_plain_header(p)
+    >>> h["NAXIS1"], h["NAXIS2"], h["OBJECT"]
+    (3, 2, 'M17')
+    """
+    layout = _plain_layout(path)
+    if layout is None:
+        return None
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(layout[1])
+    except OSError:
+        return None
+    return _header_of(head)
+
+
+def _header_of(head: bytes) -> fits.Header:
+    """A FITS header from its raw blocks."""
+    return fits.Header.fromstring(head.decode("ascii", "replace"))
+
+
 def _read_plain(path, layout, *, header: bool):
     """Pixels (float64) and, if asked, the header of a plain image; None if short.
 
@@ -1090,7 +1121,7 @@ def _read_plain(path, layout, *, header: bool):
             buf.byteswap(inplace=True)
     else:
         buf = buf.astype(np.float64)
-    hdr = fits.Header.fromstring(head.decode("ascii", "replace")) if header else None
+    hdr = _header_of(head) if header else None
     return buf, hdr
 
 

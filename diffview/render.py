@@ -430,9 +430,11 @@ def _coverage(lines, ny: int, nx: int, width: float, densify: bool, black: bool)
 
 #: Segments drawn at a time by `_compute_coverage`: the writes of each chunk
 #: are folded into the picture's weights before the next chunk is drawn, so
-#: the temporaries stay small (fresh memory costs more than the arithmetic;
-#: 64 kB arrays stay below glibc's first mmap threshold).
-_SEGMENT_CHUNK = 8192
+#: the temporaries stay bounded. Large enough that each numpy call works on
+#: tens of thousands of values: the outlines are drawn on the pool while the
+#: main thread builds the histogram, and calls on fewer values cost more in
+#: handing the interpreter lock over than they gain in parallel.
+_SEGMENT_CHUNK = 65536
 
 
 #: Picture-sized scratch arrays kept between pictures, by role (see
@@ -806,9 +808,11 @@ def _burn_plans(overlays, ny: int, nx: int, densify: bool) -> list:
 
 def _render(a, stretch: Stretch, orient: Orientation, plans, ct: int,
             saturate: int, png: bool = False):
-    """`render_rgb` of resolved arguments (overlays as `_burn_plans`), in
-    blocks of rows; with ``png`` each finished block is deflated by the pool
-    while the next one is drawn. Returns (rgb, PNG bytes or None).
+    """`render_rgb` of resolved arguments (overlays as `_burn_plans`, or a
+    `_Job` drawing them), in blocks of rows; with ``png`` each finished block
+    is deflated by the pool while the next one is drawn. While a `_Job` is
+    still drawing the overlays, the colours of the next blocks are looked up
+    meanwhile. Returns (rgb, PNG bytes or None).
 
     The PNG is 8-bit grey when the colour table, the blank grey and every
     overlay colour are grey (the picture then is), else RGB."""
@@ -818,13 +822,21 @@ def _render(a, stretch: Stretch, orient: Orientation, plans, ct: int,
     table[256] = int(saturate)
     buf = np.empty(ny * nx * 3 + 1, dtype=np.uint8)     # a spare byte: _put_rgb
     rgb = buf[:-1].reshape(ny, nx, 3)
+    blocks = _row_blocks(ny, _PngStream.rows_per_block(ny, nx * 3) if png else ny)
+    filled = 0
+    if isinstance(plans, _Job):
+        while filled < len(blocks) and not plans.done():
+            _fill_rows(buf, a, stretch, orient, table, *blocks[filled])
+            filled += 1
+        plans = plans.result()
     stream = None
     if png:
         grey = _grey_rows(table) and all(_grey_rows(p[2]) for p in plans)
         stream = (_PngStream(rgb[..., 0], 1) if grey
                   else _PngStream(rgb.reshape(ny, -1), 3))
-    for r0, r1 in _row_blocks(ny, stream.block_rows if stream else ny):
-        _fill_rows(buf, a, stretch, orient, table, r0, r1)
+    for k, (r0, r1) in enumerate(blocks):
+        if k >= filled:
+            _fill_rows(buf, a, stretch, orient, table, r0, r1)
         for plan in plans:
             _blend_rows(rgb, plan, r0, r1)
         if stream is not None:
@@ -944,6 +956,10 @@ class _Job:
         self.fn, self.args = fn, args
         self.future = _pool().submit(fn, *args) if background else None
 
+    def done(self) -> bool:
+        """True when `result` would not wait for the pool."""
+        return self.future is None or self.future.done()
+
     def result(self):
         if self.future is None or self.future.cancel():
             return self.fn(*self.args)
@@ -977,16 +993,20 @@ class _PictureBins:
 def _picture(data, stretch_of, orient: Orientation, pending: _Job | None, ct: int,
              saturate: int, png: bool):
     """Draw ``data``: its histogram, the stretch ``stretch_of(histogram)``,
-    the overlays' burn plans from ``pending`` (a `_Job` started before, so
-    the outlines are drawn while the histogram is built; its errors come
-    first, as when the outlines were drawn first), then `_render`.
-    Returns (rgb, PNG bytes or None, stretch)."""
+    then `_render` with the overlays' burn plans from ``pending`` (a `_Job`
+    started before, so the outlines are drawn while the histogram is built
+    and the picture's colours are looked up; its errors come first, as when
+    the outlines were drawn first). Returns (rgb, PNG bytes or None,
+    stretch)."""
     with _PictureBins(data) as bins:
         try:
             st = stretch_of(bins.histogram())
-        finally:
-            plans = pending.result() if pending is not None else []
-        rgb, payload = _render(data, st, orient, plans, ct, saturate, png=png)
+        except BaseException:
+            if pending is not None:
+                pending.result()
+            raise
+        rgb, payload = _render(data, st, orient, [] if pending is None else pending,
+                               ct, saturate, png=png)
     return rgb, payload, st
 
 
@@ -1039,9 +1059,16 @@ class _PngStream:
         self.channels = channels
         ny, nbytes = rows.shape
         self.parallel = ny * nbytes >= _PARALLEL_BYTES
-        self.block_rows = (max(1, _BLOCK_BYTES // max(1, nbytes)) if self.parallel
-                           else ny)
+        self.block_rows = self.rows_per_block(ny, nbytes)
         self.jobs = []
+
+    @staticmethod
+    def rows_per_block(ny: int, nbytes: int) -> int:
+        """Rows per deflated block of a picture of ``ny`` rows of ``nbytes``
+        (all rows in one block below `_PARALLEL_BYTES`)."""
+        if ny * nbytes < _PARALLEL_BYTES:
+            return ny
+        return max(1, _BLOCK_BYTES // max(1, nbytes))
 
     def add(self, r0: int, r1: int) -> None:
         """Rows ``r0:r1`` (and all above) are final: deflate them."""

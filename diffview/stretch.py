@@ -482,8 +482,10 @@ class MontageHistogram:
         return self._gauss
 
 
-#: Pixels per block in `_bin_blocks` (its buffers stay in the cache).
-_CHUNK = 1 << 16
+#: Pixels per block in `_bin_blocks`: small enough for its buffers to stay
+#: in the cache, large enough for each numpy call to be worth releasing the
+#: interpreter lock (the outlines are drawn in another thread meanwhile).
+_CHUNK = 1 << 17
 
 
 def _bin_blocks(a: np.ndarray, rmin: float, diff: float, nbin: int, *,

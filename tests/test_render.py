@@ -582,3 +582,28 @@ def test_colour_words_write_the_three_byte_pixels(monkeypatch, in_order):
     flipped = np.full(37 * 41 * 3 + 2, 9, np.uint8)
     render._put_rgb(flipped, 0, table, idx[::-1, ::-1])
     assert np.array_equal(flipped[:-2].reshape(37, 41, 3), table[idx[::-1, ::-1]])
+
+
+def test_mviewer_outlines_same_from_early_header_or_full_load(field, tmp_path):
+    """A plain float image's outlines are drawn from its header while its
+    pixels are read; an image read through astropy (integers) draws them
+    after: same picture, same outline pixels."""
+    from astropy.io import ascii as asc
+
+    from diffview._montage_viewer import parse_command, run_command
+
+    tbl = tmp_path / "images.tbl"
+    asc.write(field["table"], tbl, format="ipac", overwrite=True)
+    ints = np.nan_to_num(np.round(field["img"] * 100), nan=0.0).astype(np.int16)
+    fits.writeto(tmp_path / "i.fits", ints, field["header"])
+    fits.writeto(tmp_path / "f.fits", ints.astype(np.float64), field["header"])
+    got = {}
+    for name in ("i", "f"):
+        cmd = parse_command(f"-color yellow -imginfo {tbl} -ct 1 -gray "
+                            f"{tmp_path}/{name}.fits min max gaussian-log")
+        got[name] = run_command(cmd)["rgb"]
+    plain = render_rgb(ints.astype(float), vmin="min", vmax="max", ct=1,
+                       header=field["header"])
+    drawn = (got["f"] != plain).any(-1)
+    assert 200 < drawn.sum() < 0.2 * drawn.size
+    assert np.array_equal(got["i"], got["f"])
