@@ -849,34 +849,53 @@ def _fill_rows(buf, a, stretch: Stretch, orient: Orientation, table, r0: int,
     """Displayed rows ``r0:r1`` of the picture without overlays, in ``buf``
     (the picture's bytes and a spare one): levels (256 for blank pixels)
     looked up in the colour table plus a blank entry (blank pixels are
-    written as grey `saturate`, not through the table)."""
-    idx = _display_levels(a, stretch, orient, r0, r1)
+    written as grey `saturate`, not through the table).
+
+    (Looking up each histogram bin's colour word instead of its level was
+    tried: its 800 kB table costs more in cache misses than the second
+    lookup it saves.)"""
+    ny = a.shape[0]
+    rows = (ny - r1, ny - r0) if orient.flip_y else (r0, r1)
+    idx = orient.apply(stretch.levels(a, blank=256, rows=rows))
     _put_rgb(buf, r0 * a.shape[1], table, idx)
 
 
 def _put_rgb(buf: np.ndarray, start: int, table: np.ndarray, idx: np.ndarray
              ) -> None:
     """Pixels ``start...`` of the RGB bytes ``buf`` = ``table[idx]`` (``idx``
-1-d, or 2-d rows of the picture; any strides).
+    1-d, or 2-d rows of the picture; any strides).
 
     Each table row is taken as a 4-byte word (R, G, B, 0) written 3 bytes
-    after the last one, twice as fast as a 3-byte item: the writes go in
-    increasing order, so each word's fourth byte is overwritten by the next
-    pixel's red; the last one lands on the byte after the pixels (the next
-    pixel, drawn later, or ``buf``'s spare byte, which must exist). Where
-    the order is not kept (checked once, `_words_in_order`) the items are
-    taken 3 bytes at a time."""
-    n = idx.size
+    after the last one (`_word_view`), twice as fast as a 3-byte item.
+    Where numpy does not write them in order (checked once,
+    `_words_in_order`) the items are taken 3 bytes at a time."""
     if not _words_in_order():
-        rows = buf[3 * start:3 * (start + n)].view(_RGB).reshape(idx.shape)
+        rows = buf[3 * start:3 * (start + idx.size)].view(_RGB).reshape(idx.shape)
         table.view(_RGB).reshape(-1).take(idx, out=rows, mode="clip")
         return
+    out = _word_view(buf, start, idx.shape)
+    _table_words(table).take(idx, out=out, mode="clip")
+
+
+def _table_words(table: np.ndarray) -> np.ndarray:
+    """The rows of an (n, 3) ``uint8`` colour table as 4-byte words
+    (R, G, B, 0), one ``uint32`` each (same bytes on any byte order)."""
     words = np.zeros((len(table), 4), dtype=np.uint8)
     words[:, :3] = table
-    strides = (3 * idx.shape[-1], 3)[-idx.ndim:]
-    out = np.ndarray(idx.shape, dtype=np.uint32, buffer=buf, offset=3 * start,
-                     strides=strides)
-    words.view(np.uint32).reshape(-1).take(idx, out=out, mode="clip")
+    return words.view(np.uint32).reshape(-1)
+
+
+def _word_view(buf: np.ndarray, start: int, shape) -> np.ndarray:
+    """``uint32`` words at pixels ``start...`` of the RGB bytes ``buf``, one
+    per pixel, 3 bytes apart (rows of ``shape[-1]`` pixels).
+
+    Written in increasing order, each word's fourth byte is overwritten by
+    the next pixel's red; the last one lands on the byte after the pixels
+    (the next pixel, drawn later, or ``buf``'s spare byte, which must
+    exist)."""
+    strides = (3 * shape[-1], 3)[-len(shape):]
+    return np.ndarray(shape, dtype=np.uint32, buffer=buf, offset=3 * start,
+                      strides=strides)
 
 
 _IN_ORDER: list = []
@@ -890,23 +909,12 @@ def _words_in_order() -> bool:
         table = rng.integers(0, 256, (257, 3), dtype=np.uint8)
         idx = rng.integers(0, 257, 70000)
         buf = np.zeros(3 * idx.size + 1, dtype=np.uint8)
-        words = np.zeros((257, 4), dtype=np.uint8)
-        words[:, :3] = table
-        out = np.ndarray((idx.size,), dtype=np.uint32, buffer=buf, strides=(3,))
-        words.view(np.uint32).reshape(-1).take(idx, out=out)
+        _table_words(table).take(idx, out=_word_view(buf, 0, idx.shape))
         _IN_ORDER.append(bool(np.array_equal(buf[:-1].reshape(-1, 3), table[idx])))
     return _IN_ORDER[0]
 
 
 _RGB = np.dtype((np.void, 3))
-
-
-def _display_levels(a, stretch: Stretch, orient: Orientation, r0: int, r1: int):
-    """Levels (256 for blank pixels) of displayed rows ``r0:r1`` of the
-    FITS-ordered image ``a``."""
-    ny = a.shape[0]
-    rows = (ny - r1, ny - r0) if orient.flip_y else (r0, r1)
-    return orient.apply(stretch.levels(a, blank=256, rows=rows))
 
 
 def _row_blocks(ny: int, step: int):
