@@ -23,6 +23,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 from astropy.io import fits
@@ -369,28 +370,40 @@ def burn_overlay(rgb: np.ndarray, overlay: Overlay, *, densify: bool = True
     return rgb
 
 
-def _burn_plan(overlay: Overlay, ny: int, nx: int, densify: bool):
-    """What burning an overlay does to a ``ny x nx`` picture: the flat
-    indices it changes (increasing), their weights (N, 1) and its colour."""
+class _Plan(NamedTuple):
+    """What burning an overlay does to a picture (`_burn_plan`)."""
+
+    hit: np.ndarray       # flat indices of the pixels changed (increasing)
+    painted: np.ndarray   # (N, 3) w * colour
+    kept: np.ndarray      # (N, 1) 1 - w
+    color: np.ndarray     # (3,) the overlay's colour
+
+
+def _burn_plan(overlay: Overlay, ny: int, nx: int, densify: bool) -> _Plan:
+    """What burning an overlay does to a ``ny x nx`` picture (`_Plan`): the
+    blend's terms that do not depend on the picture are worked out here
+    (on the pool, while the picture's colours are looked up)."""
     col = overlay_rgb255(overlay.color)
     hit, weight = _coverage(overlay.lines, ny, nx, float(overlay.linewidth),
                             densify, bool(col.sum() == 0))
     w = weight * min(1.0, max(0.0, float(overlay.alpha)))
     drawn = w > 0
-    return hit[drawn], w[drawn][:, None], col
+    w = w[drawn][:, None]
+    return _Plan(hit[drawn], w * col[None, :], 1.0 - w, col)
 
 
-def _blend_rows(rgb: np.ndarray, plan, r0: int, r1: int) -> None:
+def _blend_rows(rgb: np.ndarray, plan: _Plan, r0: int, r1: int) -> None:
     """Blend a `_burn_plan` into rows ``r0:r1`` of a contiguous picture:
     ``w * colour + (1 - w) * pixel``, truncated to 8 bits."""
-    hit, w, col = plan
     nx = rgb.shape[1]
-    lo, hi = np.searchsorted(hit, (r0 * nx, r1 * nx))
+    lo, hi = np.searchsorted(plan.hit, (r0 * nx, r1 * nx))
     if hi > lo:
         flat = rgb.reshape(-1, 3)
-        h, w = hit[lo:hi], w[lo:hi]
-        new = (w * col[None, :] + (1.0 - w) * flat.take(h, axis=0)).astype(np.uint8)
-        np.put(flat.view(_RGB).reshape(-1), h, new.view(_RGB).reshape(-1))
+        h = plan.hit[lo:hi]
+        new = plan.kept[lo:hi] * flat.take(h, axis=0)
+        new += plan.painted[lo:hi]
+        np.put(flat.view(_RGB).reshape(-1), h,
+               new.astype(np.uint8).view(_RGB).reshape(-1))
 
 
 #: Pixel coverage of the last few overlays, keyed by a digest of their lines
@@ -831,7 +844,7 @@ def _render(a, stretch: Stretch, orient: Orientation, plans, ct: int,
         plans = plans.result()
     stream = None
     if png:
-        grey = _grey_rows(table) and all(_grey_rows(p[2]) for p in plans)
+        grey = _grey_rows(table) and all(_grey_rows(p.color) for p in plans)
         stream = (_PngStream(rgb[..., 0], 1) if grey
                   else _PngStream(rgb.reshape(ny, -1), 3))
     for k, (r0, r1) in enumerate(blocks):
