@@ -188,7 +188,7 @@ def _ordered_coverage(lines, ny, nx, densify=True):
                           np.zeros(n, bool), None, ny, nx, 1.0, False)
 
 
-@pytest.mark.parametrize("kind", ["inside", "walk", "far", "nan"])
+@pytest.mark.parametrize("kind", ["inside", "near", "walk", "far", "nan"])
 def test_plain_coverage_is_the_ordered_fold(kind):
     """The one-maximum fold of lines that are not black gives exactly the
     weights of the write-by-write fold: lines in and out of the picture,
@@ -197,7 +197,7 @@ def test_plain_coverage_is_the_ordered_fold(kind):
     from diffview import render
     from diffview.render import _plain_coverage, _segments
 
-    rng = np.random.default_rng(["inside", "walk", "far", "nan"].index(kind))
+    rng = np.random.default_rng(["inside", "near", "walk", "far", "nan"].index(kind))
     plain = fallback = 0
     for _ in range(150):
         ny, nx = (int(v) for v in rng.integers(3, 40, 2))
@@ -206,6 +206,10 @@ def test_plain_coverage_is_the_ordered_fold(kind):
             m = int(rng.integers(2, 30))
             if kind == "inside":
                 p = rng.uniform(-5, max(nx, ny) + 5, (m, 2))
+            elif kind == "near":         # within a pixel: no clamping needed
+                p = np.column_stack([rng.uniform(-1, nx, m), rng.uniform(-1, ny, m)])
+                if m % 4 == 0:                       # a zero-length segment
+                    p[m // 2] = p[m // 2 - 1]
             elif kind == "walk":
                 p = np.cumsum(rng.normal(0, 0.4, (m, 2)), 0) + rng.uniform(0, 30, 2)
             elif kind == "far":
