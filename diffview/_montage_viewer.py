@@ -24,6 +24,7 @@ import numpy as np
 from ._util import DiffviewError, InputError
 from .colortables import color_table
 from .io import read_plain_header
+from .outlines import _cache_key as _outline_key
 from .outlines import image_outlines, orientation
 from .render import (
     Overlay,
@@ -262,10 +263,15 @@ def _overlay_plans(specs, header, o, shape, montage_offsets: bool) -> list:
     ``shape`` (`diffview.render._burn_plans`)."""
     overlays = []
     for table, color, width, alpha in specs:
+        # the outlines are known by the table file and the header (so their
+        # pixels are found again without hashing 10^5 points)
+        made_of = _outline_key(table, header, None, False)
         lines = image_outlines(table, header, split=False)
         if montage_offsets:
             lines = _montage_shift(lines, o.flip_y)
-        overlays.append(Overlay(lines, color, width, alpha))
+        source = None if made_of is None else ("imginfo", made_of, tuple(o),
+                                               montage_offsets)
+        overlays.append(Overlay(lines, color, width, alpha, source))
     return _burn_plans(overlays, *shape, not montage_offsets)
 
 

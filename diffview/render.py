@@ -66,6 +66,9 @@ class Overlay:
     color: object = "yellow"
     linewidth: float = 1.0
     alpha: float = 1.0
+    #: What the lines are known to be made from (hashable), for the pixel
+    #: coverage cache; None: they are identified by their values (hashed).
+    _source: object = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -385,7 +388,7 @@ def _burn_plan(overlay: Overlay, ny: int, nx: int, densify: bool) -> _Plan:
     (on the pool, while the picture's colours are looked up)."""
     col = overlay_rgb255(overlay.color)
     hit, weight = _coverage(overlay.lines, ny, nx, float(overlay.linewidth),
-                            densify, bool(col.sum() == 0))
+                            densify, bool(col.sum() == 0), overlay._source)
     w = weight * min(1.0, max(0.0, float(overlay.alpha)))
     drawn = w > 0
     w = w[drawn][:, None]
@@ -422,11 +425,15 @@ def _lines_digest(lines) -> bytes:
     return d.digest()
 
 
-def _coverage(lines, ny: int, nx: int, width: float, densify: bool, black: bool):
+def _coverage(lines, ny: int, nx: int, width: float, densify: bool, black: bool,
+              source=None):
     """Flat indices of the pixels an overlay leaves drawn (increasing) and the
     brightness mViewer's drawer leaves there, cached
-    per (lines, picture shape, width, densify, black)."""
-    key = (_lines_digest(lines), ny, nx, width, densify, black)
+    per (lines, picture shape, width, densify, black). The lines are
+    identified by ``source`` (what they are made from, `Overlay`) when
+    given, else by a digest of their values."""
+    ident = ("source", source) if source is not None else _lines_digest(lines)
+    key = (ident, ny, nx, width, densify, black)
     cached = _COVERAGE.get(key)
     if cached is not None:
         with contextlib.suppress(KeyError):      # evicted meanwhile by a thread

@@ -611,3 +611,35 @@ def test_mviewer_outlines_same_from_early_header_or_full_load(field, tmp_path):
     drawn = (got["f"] != plain).any(-1)
     assert 200 < drawn.sum() < 0.2 * drawn.size
     assert np.array_equal(got["i"], got["f"])
+
+
+def test_mviewer_outline_pixels_cached_by_table_file(field, tmp_path, monkeypatch):
+    """mViewer's outline pixels are cached by what they are made of (table
+    file, header, orientation), not by hashing their points; a changed
+    table file draws its new outlines."""
+    import os
+
+    from astropy.io import ascii as asc
+
+    from diffview import render
+    from diffview._montage_viewer import parse_command, run_command
+
+    tbl = tmp_path / "images.tbl"
+    asc.write(field["table"], tbl, format="ipac", overwrite=True)
+    cmd = parse_command(f"-color yellow -imginfo {tbl} -ct 1 -gray {field['path']} "
+                        "min max gaussian-log")
+    first = run_command(cmd)["rgb"]
+
+    def no_hashing(lines):
+        raise AssertionError("the outlines were hashed")
+
+    monkeypatch.setattr(render, "_lines_digest", no_hashing)
+    assert np.array_equal(run_command(cmd)["rgb"], first)
+    asc.write(field["table"][:1], tbl, format="ipac", overwrite=True)
+    st = os.stat(tbl)
+    os.utime(tbl, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    fewer = run_command(cmd)["rgb"]
+    assert not np.array_equal(fewer, first)
+    plain = render_rgb(field["img"], vmin="min", vmax="max", ct=1,
+                       header=field["header"])
+    assert 0 < (fewer != plain).any(-1).sum() < (first != plain).any(-1).sum()
