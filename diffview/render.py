@@ -494,11 +494,11 @@ def release_buffers() -> int:
     Free the scratch arrays kept between pictures; returns the bytes freed.
 
     A picture needs picture-sized scratch arrays: every pixel's histogram
-    bin (4 bytes a pixel) and, for outlines, the coverage weights and the
-    pixels drawn (9 bytes a pixel; 8 more for black lines, their drawing
+    bin (4 bytes a pixel) and, for outlines, the coverage weights (8 bytes
+    a pixel; 9 more for black lines: the pixels drawn and their drawing
     order). They are kept for the next picture, which then skips the page
     faults of fresh memory; the memory kept is bounded by the largest
-    picture drawn (about 16 MB for the 1.2-megapixel m17 mosaic with
+    picture drawn (about 14 MB for the 1.2-megapixel m17 mosaic with
     outlines, 25 MB once a black outline was drawn on it). The next picture
     allocates them again.
 
