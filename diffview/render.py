@@ -31,6 +31,7 @@ from astropy.io import fits
 from ._util import InputError, atomic_path
 from .colortables import color_table, overlay_rgb255
 from .outlines import Orientation, box_outline, image_outlines, orientation
+from .outlines import _cache_key as _outline_key
 from .stretch import Stretch, compute_stretch, histogram
 
 __all__ = [
@@ -1367,16 +1368,26 @@ def _view_overlays(imginfo, rows, highlight, box, header, full, factor, styles,
     color, highlight_color, box_color, linewidth = styles
     overlays = []
     if imginfo is not None:
-        lines = image_outlines(imginfo, header, rows=rows)
-        overlays.append(Overlay(_rescale(lines, full, factor), color, linewidth))
+        overlays.append(_table_overlay(imginfo, header, rows, full, factor, color,
+                                       linewidth))
         if highlight is not None:
-            hl = image_outlines(imginfo, header, rows=list(highlight))
-            overlays.append(Overlay(_rescale(hl, full, factor), highlight_color,
-                                    linewidth))
+            overlays.append(_table_overlay(imginfo, header, list(highlight), full,
+                                           factor, highlight_color, linewidth))
     if box is not None:
         b = box_outline(box, header=header)
         overlays.append(Overlay(_rescale([b], full, factor), box_color, linewidth))
     return overlays + _as_overlays(outlines)
+
+
+def _table_overlay(table, header, rows, full: Orientation, factor: int, color,
+                   linewidth) -> Overlay:
+    """`view`'s outlines of rows of an image table, known by what they are
+    made of when the table is a file (their pixels are then found again
+    without hashing their points)."""
+    made_of = _outline_key(table, header, rows, True)
+    lines = _rescale(image_outlines(table, header, rows=rows), full, factor)
+    source = None if made_of is None else ("view", made_of, tuple(full), factor)
+    return Overlay(lines, color, linewidth, _source=source)
 
 
 def _rescale(lines, full: Orientation, factor: int):

@@ -643,3 +643,25 @@ def test_mviewer_outline_pixels_cached_by_table_file(field, tmp_path, monkeypatc
     plain = render_rgb(field["img"], vmin="min", vmax="max", ct=1,
                        header=field["header"])
     assert 0 < (fewer != plain).any(-1).sum() < (first != plain).any(-1).sum()
+
+
+def test_view_outline_pixels_cached_by_table_file(field, tmp_path, monkeypatch):
+    """`view`'s outlines of a table file (all rows, highlighted rows, on a
+    block-averaged picture too) are found again without hashing their
+    points, and give the same picture."""
+    from astropy.io import ascii as asc
+
+    from diffview import render
+
+    tbl = tmp_path / "images.tbl"
+    asc.write(field["table"], tbl, format="ipac", overwrite=True)
+    kw = {"imginfo": str(tbl), "highlight": [1], "color": "yellow"}
+    first = [view(field["path"], **kw).rgb, view(field["path"], max_size=50, **kw).rgb]
+
+    def no_hashing(lines):
+        raise AssertionError("the outlines were hashed")
+
+    monkeypatch.setattr(render, "_lines_digest", no_hashing)
+    again = [view(field["path"], **kw).rgb, view(field["path"], max_size=50, **kw).rgb]
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+    assert first[1].shape[:2] == (30, 40)           # 120 x 90 averaged by 3
