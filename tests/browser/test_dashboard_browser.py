@@ -108,6 +108,12 @@ BLANK_NOTEBOOK = (
 )
 
 
+def _launch(playwright):
+    """Debian's chromium, headless, as the tests drive it."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                      args=["--no-sandbox", "--disable-gpu"])
+
+
 def _front_end_errors(browser, base: str, token: str, url_path: str) -> set[str]:
     """Errors the front end itself logs on a blank notebook (not diffview's).
 
@@ -315,11 +321,7 @@ def test_dashboard_in_the_browser(lab):
     _FRONT_END[0] = url_path.split("/")[0]
     errors: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu"],
-        )
+        browser = _launch(p)
         try:
             baseline = _front_end_errors(browser, base, token, url_path)
             page = browser.new_page(viewport={"width": 1500, "height": 2000})
@@ -411,11 +413,7 @@ def test_dashboard_in_voila(voila):
     base, token = voila
     _FRONT_END[0] = "voila"
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu"],
-        )
+        browser = _launch(p)
         try:
             baseline, blank = _voila_errors(
                 browser, f"{base}/voila/render/blank.ipynb?token={token}"
