@@ -943,14 +943,16 @@ _IN_ORDER: list = []
 
 def _words_in_order() -> bool:
     """True when numpy's ``take`` into 3-byte-strided words writes them in
-    increasing order (`_put_rgb`), tried once on a small picture."""
+    increasing order (`_put_rgb`), tried once on a small picture drawn as
+    pictures are: rows of levels taken upside down."""
     if not _IN_ORDER:
         rng = np.random.default_rng(1)
         table = rng.integers(0, 256, (257, 3), dtype=np.uint8)
-        idx = rng.integers(0, 257, 70000)
+        idx = rng.integers(0, 257, (70, 1000)).astype(np.uint16)[::-1]
         buf = np.zeros(3 * idx.size + 1, dtype=np.uint8)
         _table_words(table).take(idx, out=_word_view(buf, 0, idx.shape))
-        _IN_ORDER.append(bool(np.array_equal(buf[:-1].reshape(-1, 3), table[idx])))
+        _IN_ORDER.append(bool(np.array_equal(buf[:-1].reshape(idx.shape + (3,)),
+                                             table[idx])))
     return _IN_ORDER[0]
 
 
