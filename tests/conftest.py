@@ -89,7 +89,7 @@ def tiny_field(tmp_path, rng):
 @pytest.fixture(scope="session")
 def small_sample(tmp_path_factory):
     """The ``small`` built-in sample (read-only: write outputs elsewhere)."""
-    from diffview.datasets import write_sample
+    from diffview.sample.datasets import write_sample
 
     return write_sample(tmp_path_factory.mktemp("small"), "small", workers=1)
 
@@ -97,7 +97,7 @@ def small_sample(tmp_path_factory):
 @pytest.fixture(scope="session")
 def m17_sample(tmp_path_factory):
     """The ``m17`` built-in sample, made once per session (read-only)."""
-    from diffview.datasets import write_sample
+    from diffview.sample.datasets import write_sample
 
     return write_sample(tmp_path_factory.mktemp("m17"), "m17", workers=2)
 

@@ -6,9 +6,9 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 from diffview import io
-from diffview._util import InputError
-from diffview.api import as_projected, difference, differences, image_overlaps
-from diffview.pipeline import compute_difference
+from diffview.errors import InputError
+from diffview.run.differences import compute_difference
+from diffview.run.images import as_projected, difference, differences, image_overlaps
 
 
 def load(sample, name):

@@ -9,8 +9,7 @@ import pytest
 from astropy.io import ascii, fits
 from astropy.table import Table
 
-from diffview._util import InputError
-from diffview.bgmodel import (
+from diffview.core.background import (
     correct_image,
     image_geometry,
     niteration_schedule,
@@ -18,6 +17,7 @@ from diffview.bgmodel import (
     solve_direct,
     solve_montage,
 )
+from diffview.errors import InputError
 from diffview.models import Correction, PlaneFit
 
 WCS = {

@@ -51,7 +51,7 @@ def test_user_errors_are_one_line_without_traceback(small_sample, tmp_path, args
     fill = dict(t=tmp_path, p=small_sample.proj_dir, d=small_sample.diffs_tbl,
                 h=small_sample.template)
     argv = [a.format(**fill) for a in args]
-    proc = subprocess.run([sys.executable, "-m", "diffview.cli", *argv],
+    proc = subprocess.run([sys.executable, "-m", "diffview", *argv],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr

@@ -3,13 +3,8 @@
 import numpy as np
 import pytest
 
-from diffview._util import InputError
-from diffview.colortables import (
-    NTABLES,
-    color_rgb,
-    color_table,
-    overlay_rgb255,
-)
+from diffview.errors import InputError
+from diffview.render.colortables import NTABLES, color_rgb, color_table, overlay_rgb255
 
 
 def test_all_tables_shape_dtype_readonly():

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from diffview._util import PairError
-from diffview.engine import AREA_TOLERANCE, difference, difference_arrays
+from diffview.core.difference import AREA_TOLERANCE, difference, difference_arrays
+from diffview.errors import PairError
 
 
 def ones(shape=(3, 5)):

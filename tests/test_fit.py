@@ -5,8 +5,8 @@ import pytest
 from astropy.io import fits
 
 from diffview import Difference
-from diffview._util import PairError
-from diffview.fit import bounding_box, fit_plane, fit_residual
+from diffview.core.fit import bounding_box, fit_plane, fit_residual
+from diffview.errors import PairError
 
 FIELDS = [
     "a",

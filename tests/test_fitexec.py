@@ -9,7 +9,8 @@ from astropy.io import ascii, fits
 from test_bgmodel import make_mosaic, read_corr_tbl, read_fits_tbl, run_montage
 
 from diffview import io
-from diffview._montage_fit import (
+from diffview.cli import main
+from diffview.montage._fit import (
     mBackground,
     mBgExec,
     mBgModel,
@@ -17,8 +18,7 @@ from diffview._montage_fit import (
     mFitExec,
     mFitplane,
 )
-from diffview.cli import main
-from diffview.fitexec import difffitexec, fitexec, read_difference_file
+from diffview.run.fits import difffitexec, fitexec, read_difference_file
 
 INTS = ("xmin", "xmax", "ymin", "ymax")
 BOX = ("boxx", "boxy", "boxwidth", "boxheight", "boxang")

@@ -7,7 +7,7 @@ from astropy.wcs import WCS
 from conftest import montage_imgtbl
 
 from diffview import io
-from diffview.geometry import (
+from diffview.geometry.overlaps import (
     diff_name,
     find_overlaps,
     footprint_from_wcs,
@@ -15,7 +15,7 @@ from diffview.geometry import (
     overlap_box,
     template_offset,
 )
-from diffview.imgtbl import make_image_table, write_images_table
+from diffview.io.imgtbl import make_image_table, write_images_table
 
 MP = pytest.importorskip("MontagePy.main", reason="MontagePy is a test dependency")
 

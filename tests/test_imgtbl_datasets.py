@@ -9,11 +9,11 @@ from astropy.io import fits
 from conftest import montage_imgtbl
 
 from diffview import io
-from diffview._util import InputError
-from diffview.datasets import sample_headers, write_sample
-from diffview.imgtbl import make_image_table, write_images_table
+from diffview.errors import InputError
+from diffview.io.imgtbl import make_image_table, write_images_table
 from diffview.montage import mImgtbl
-from diffview.mosaic import coadd, make_template
+from diffview.run.mosaic import coadd, make_template
+from diffview.sample.datasets import sample_headers, write_sample
 
 MP = pytest.importorskip("MontagePy.main", reason="MontagePy is a test dependency")
 
@@ -148,7 +148,7 @@ def test_m17_has_the_tutorials_number_of_overlaps(m17_sample):
 
 def test_injected_planes_are_in_the_projected_images(small_sample):
     """Each overlap's mean difference equals the difference of the injected planes."""
-    from diffview.pipeline import compute_difference
+    from diffview.run.differences import compute_difference
 
     s = small_sample
     tmpl = io.read_template(s.template)

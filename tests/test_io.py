@@ -9,7 +9,7 @@ from astropy.io import ascii as aascii
 from astropy.io import fits
 
 from diffview import io
-from diffview._util import InputError
+from diffview.errors import InputError
 from diffview.models import Correction, Overlap, PlaneFit
 
 MP = pytest.importorskip("MontagePy.main", reason="MontagePy is a test dependency")
@@ -294,7 +294,7 @@ def _same_columns(table, cols):
 
 
 def test_read_table_columns_matches_read_table_on_the_sample(tmp_path):
-    from diffview.datasets import write_sample
+    from diffview.sample.datasets import write_sample
 
     s = write_sample(tmp_path / "s", "small", quiet=True)
     t = io.read_table(s.images_tbl)

@@ -6,7 +6,7 @@ from astropy.table import Table
 from astropy.wcs import WCS
 from conftest import tan_header
 
-from diffview.outlines import (
+from diffview.geometry.outlines import (
     Orientation,
     box_outline,
     footprint_outline,
@@ -204,7 +204,7 @@ def _with_pc(h):
     lambda h: tan_header(200, 120, 100.5, 60.5, cdelt1=SCALE),
     lambda h: _rotated_cd(h, 20.0), _with_pc])
 def test_direct_gnomonic_projection_matches_astropy(monkeypatch, display, tables, make):
-    import diffview.outlines as mod
+    import diffview.geometry.outlines as mod
 
     h = make(display)
     assert mod._plain_tan(WCS(h)) is not None
@@ -218,7 +218,7 @@ def test_direct_gnomonic_projection_matches_astropy(monkeypatch, display, tables
 
 
 def test_direct_projection_only_for_plain_equatorial_tan(display):
-    from diffview.outlines import _plain_tan
+    from diffview.geometry.outlines import _plain_tan
 
     for key, value in (("CTYPE1", "RA---SIN"), ("CTYPE1", "RA---TAN-SIP"),
                        ("LONPOLE", 170.0), ("PV2_1", 0.1)):
@@ -232,7 +232,7 @@ def test_direct_projection_only_for_plain_equatorial_tan(display):
 
 
 def test_header_tan_is_astropys_plain_tan_bit_for_bit(display):
-    from diffview.outlines import _header_tan, _plain_tan
+    from diffview.geometry.outlines import _header_tan, _plain_tan
 
     rng = np.random.default_rng(8)
     for _ in range(20):
@@ -256,7 +256,7 @@ def test_header_tan_is_astropys_plain_tan_bit_for_bit(display):
 
 
 def test_arc_points_are_mviewers_great_circle_points():
-    from diffview.outlines import _arcs
+    from diffview.geometry.outlines import _arcs
 
     starts = np.array([[275.0, -16.0], [10.0, 89.9], [0.0, 0.0], [120.0, 45.0]])
     ends = np.array([[275.3, -15.8], [190.0, 89.9], [0.0, 0.0], [120.0, 45.0004]])

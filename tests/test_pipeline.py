@@ -10,10 +10,10 @@ from conftest import make_template, montage_imgtbl, write_hdr, write_projected
 
 from diffview import io
 from diffview import io as dvio
-from diffview._util import InputError, PairError
-from diffview.geometry import find_overlaps
+from diffview.errors import InputError, PairError
+from diffview.geometry.overlaps import find_overlaps
 from diffview.models import Overlap
-from diffview.pipeline import compute_difference, diffexec, write_difference
+from diffview.run.differences import compute_difference, diffexec, write_difference
 
 MP = pytest.importorskip("MontagePy.main", reason="MontagePy is a test dependency")
 
@@ -237,7 +237,8 @@ def test_interrupted_run_leaves_no_partial_file_and_rerun_completes(
     pairs = [Overlap(0, 1, "a.fits", "b.fits", "diff.000000.000001.fits")]
     tmpl = io.read_template(tiny_field["hdr"])
     calls = {"n": 0}
-    real_write = dvio._write_blocks
+    from diffview.io import _io as dvio_impl
+    real_write = dvio_impl._write_blocks
 
     def dying_write(fh, header, data):
         calls["n"] += 1
@@ -246,12 +247,12 @@ def test_interrupted_run_leaves_no_partial_file_and_rerun_completes(
             raise KeyboardInterrupt
         return real_write(fh, header, data)
 
-    monkeypatch.setattr(dvio, "_write_blocks", dying_write)
+    monkeypatch.setattr(dvio_impl, "_write_blocks", dying_write)
     with pytest.raises(KeyboardInterrupt):
         diffexec(tiny_field["proj"], pairs, tmpl, root / "o", workers=1, quiet=True)
     # the flux file was complete and renamed; no truncated area file exists
     assert sorted(os.listdir(root / "o")) == ["diff.000000.000001.fits"]
-    monkeypatch.setattr(dvio, "_write_blocks", real_write)
+    monkeypatch.setattr(dvio_impl, "_write_blocks", real_write)
     r = diffexec(tiny_field["proj"], pairs, tmpl, root / "o", workers=1, quiet=True)
     assert r.failed == 0
     assert sorted(os.listdir(root / "o")) == [

@@ -7,9 +7,9 @@ import pytest
 from astropy.io import ascii
 from test_bgmodel import make_mosaic, read_fits_tbl, run_montage
 
-from diffview.bgmodel import image_geometry, solve_direct
+from diffview.core.background import image_geometry, solve_direct
+from diffview.core.quality import Thresholds, assess_fits, plane_error
 from diffview.models import PlaneFit
-from diffview.quality import Thresholds, assess_fits, plane_error
 
 
 def fit(plus, minus, *, c=1.0, w=99.0, h=49.0, npixel=5000, rms=1.0, x=0.0, y=0.0):

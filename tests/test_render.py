@@ -10,21 +10,20 @@ from astropy.table import Table
 from astropy.wcs import WCS
 from conftest import tan_header as shared_tan_header
 
-from diffview._util import InputError
-from diffview.colortables import color_table
-from diffview.outlines import Orientation, image_outlines
-from diffview.render import (
+from diffview.core.blocks import block_average, preview
+from diffview.errors import InputError
+from diffview.geometry.outlines import Orientation, image_outlines
+from diffview.render._render import (
     Overlay,
-    block_average,
     burn_overlay,
     load_image,
-    preview,
     render_png,
     render_rgb,
     view,
     write_png,
 )
-from diffview.stretch import compute_stretch
+from diffview.render.colortables import color_table
+from diffview.render.stretch import compute_stretch
 
 PIL = pytest.importorskip("PIL.Image")
 SCALE = 1.0 / 3600.0
@@ -129,7 +128,7 @@ def test_burn_overlay_black_replaces_and_alpha():
 
 
 def test_burn_overlay_cached_coverage_is_the_computed_one():
-    from diffview.render import _compute_coverage, _coverage
+    from diffview.render._render import _compute_coverage, _coverage
 
     rng = np.random.default_rng(3)
     lines = [rng.uniform(-2, 30, (40, 2)), rng.uniform(0, 25, (7, 2))]
@@ -151,8 +150,8 @@ def test_burn_overlay_cached_coverage_is_the_computed_one():
 
 
 def test_coverage_scratch_arrays_are_reused_clean_and_released():
-    from diffview import render
-    from diffview.render import _compute_coverage, release_buffers
+    from diffview.render import _render as render
+    from diffview.render._render import _compute_coverage, release_buffers
 
     rng = np.random.default_rng(5)
     lines = [rng.uniform(-2, 30, (60, 2)), rng.uniform(0, 25, (9, 2))]
@@ -181,7 +180,7 @@ def test_coverage_scratch_arrays_are_reused_clean_and_released():
 
 def _ordered_coverage(lines, ny, nx, densify=True):
     """Coverage by the general, order-keeping fold (no fast path)."""
-    from diffview.render import _fold_segments, _segments
+    from diffview.render._render import _fold_segments, _segments
 
     n = ny * nx + 1
     return _fold_segments(_segments(lines, ny, densify), np.zeros(n),
@@ -194,8 +193,8 @@ def test_plain_coverage_is_the_ordered_fold(kind):
     weights of the write-by-write fold: lines in and out of the picture,
     steep and flat, long and short, NaN gaps; writes of brightness 0 hand
     the lines over to the ordered fold."""
-    from diffview import render
-    from diffview.render import _plain_coverage, _segments
+    from diffview.render import _render as render
+    from diffview.render._render import _plain_coverage, _segments
 
     rng = np.random.default_rng(["inside", "near", "walk", "far", "nan"].index(kind))
     plain = fallback = 0
@@ -238,7 +237,7 @@ def test_plain_coverage_is_the_ordered_fold(kind):
 def test_coverage_scratch_arrays_across_threads():
     from concurrent.futures import ThreadPoolExecutor
 
-    from diffview.render import _compute_coverage
+    from diffview.render._render import _compute_coverage
 
     rng = np.random.default_rng(6)
     jobs = [([rng.uniform(-2, 60, (80, 2))], bool(k % 2)) for k in range(24)]
@@ -253,7 +252,7 @@ def test_coverage_scratch_arrays_across_threads():
 def test_retain_heap_applies_on_glibc():
     import platform
 
-    from diffview.render import retain_heap
+    from diffview.render._render import retain_heap
 
     assert retain_heap() is (platform.libc_ver()[0] == "glibc")
 
@@ -269,7 +268,7 @@ def test_thick_line_covers_width():
 
 @pytest.mark.parametrize("bitpix", [-32, -64])
 def test_load_image_plain_reader_matches_astropy(tmp_path, bitpix):
-    from diffview.render import _load_plain
+    from diffview.render._render import _load_plain
 
     rng = np.random.default_rng(2)
     d = rng.normal(0, 1, (7, 5)).astype(np.float32 if bitpix == -32 else float)
@@ -371,7 +370,7 @@ def test_mviewer_norm_equals_png_path(field):
     matplotlib.use("Agg")
     from matplotlib import colormaps
 
-    from diffview.mpl import MViewerNorm
+    from diffview.render.mpl import MViewerNorm
 
     img, h = field["img"], field["header"]
     for mode, lo, hi in [("gaussian-log", "-2s", "max"), ("gaussian", "-1s", "99%"),
@@ -390,7 +389,7 @@ def test_mviewer_norm_imshow_and_inverse(field):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from diffview.mpl import MViewerNorm, draw_outlines, montage_cmap, show
+    from diffview.render.mpl import MViewerNorm, draw_outlines, montage_cmap, show
 
     img = field["img"]
     fig, ax = plt.subplots()
@@ -414,7 +413,7 @@ def test_mviewer_norm_imshow_and_inverse(field):
 # ---------------------------------------------------------------- CLI
 
 def _parser():
-    from diffview._cli_view import register
+    from diffview.cli._view import register
 
     p = argparse.ArgumentParser(prog="diffview")
     register(p.add_subparsers(dest="command", required=True))
@@ -443,7 +442,7 @@ def test_cli_view_mviewer_grammar(field, tmp_path, capsys):
 
 
 def test_cli_view_errors_and_help(field, capsys):
-    from diffview._util import DiffviewError
+    from diffview.errors import DiffviewError
 
     p = _parser()
     args = p.parse_args(["view", "-gray", str(field["path"]), "-2s", "max", "sqrt"])
@@ -462,7 +461,7 @@ def test_png_up_filter_in_blocks_decodes_exactly(nblock):
 
     from PIL import Image
 
-    from diffview.render import _png_bytes
+    from diffview.render._render import _png_bytes
 
     rng = np.random.default_rng(4)
     for img in (rng.integers(0, 256, (37, 23, 3)).astype(np.uint8),
@@ -474,7 +473,7 @@ def test_png_up_filter_in_blocks_decodes_exactly(nblock):
 def test_write_png_grey_test_sees_one_coloured_pixel_anywhere(tmp_path):
     from PIL import Image
 
-    from diffview.render import _is_grey
+    from diffview.render._render import _is_grey
 
     g = np.repeat(np.arange(200, dtype=np.uint8)[:, None, None], 3, axis=2)
     g = np.ascontiguousarray(np.broadcast_to(g, (200, 7, 3)))
@@ -502,7 +501,7 @@ def test_load_image_truncated_plain_file_is_an_input_error(tmp_path):
 def test_png_pool_works_in_a_forked_child(tmp_path):
     import multiprocessing as mp
 
-    from diffview.render import _png_bytes
+    from diffview.render._render import _png_bytes
 
     big = np.random.default_rng(1).integers(0, 256, (800, 600, 3)).astype(np.uint8)
     _png_bytes(big)                                  # parent starts its pool
@@ -515,7 +514,7 @@ def test_png_pool_works_in_a_forked_child(tmp_path):
 @pytest.fixture
 def small_blocks(monkeypatch):
     """PNG streaming on small pictures: many blocks through the pool."""
-    from diffview import render
+    from diffview.render import _render as render
 
     monkeypatch.setattr(render, "_PARALLEL_BYTES", 1)
     monkeypatch.setattr(render, "_BLOCK_BYTES", 500)
@@ -530,8 +529,8 @@ def test_render_png_in_blocks_is_the_rgb_picture(small_blocks, monkeypatch, defl
 
     from PIL import Image
 
-    from diffview import render
-    from diffview.stretch import compute_stretch
+    from diffview.render import _render as render
+    from diffview.render.stretch import compute_stretch
 
     mod = pytest.importorskip("isal.isal_zlib") if deflater == "isal" else \
         __import__("zlib")
@@ -554,7 +553,7 @@ def test_render_png_in_blocks_is_the_rgb_picture(small_blocks, monkeypatch, defl
 def test_adler32_of_blocks_combines_to_the_whole():
     import zlib
 
-    from diffview.render import _adler32_combine
+    from diffview.render._render import _adler32_combine
 
     data = np.random.default_rng(2).integers(0, 256, 300_000).astype(np.uint8).tobytes()
     for cut in (0, 1, 65520, 65521, 200_001, len(data)):
@@ -570,7 +569,7 @@ def test_colour_words_write_the_three_byte_pixels(monkeypatch, in_order):
     block by block, for flipped (non-contiguous) levels too, and leaves
     nothing past the picture but its spare byte; the 3-byte fallback gives
     the same picture."""
-    from diffview import render
+    from diffview.render import _render as render
 
     assert render._words_in_order()          # numpy writes in order here
     monkeypatch.setattr(render, "_IN_ORDER", [in_order])
@@ -594,7 +593,7 @@ def test_mviewer_outlines_same_from_early_header_or_full_load(field, tmp_path):
     after: same picture, same outline pixels."""
     from astropy.io import ascii as asc
 
-    from diffview._montage_viewer import parse_command, run_command
+    from diffview.montage._viewer import parse_command, run_command
 
     tbl = tmp_path / "images.tbl"
     asc.write(field["table"], tbl, format="ipac", overwrite=True)
@@ -621,8 +620,8 @@ def test_mviewer_outline_pixels_cached_by_table_file(field, tmp_path, monkeypatc
 
     from astropy.io import ascii as asc
 
-    from diffview import render
-    from diffview._montage_viewer import parse_command, run_command
+    from diffview.render import _render as render
+    from diffview.montage._viewer import parse_command, run_command
 
     tbl = tmp_path / "images.tbl"
     asc.write(field["table"], tbl, format="ipac", overwrite=True)
@@ -651,7 +650,7 @@ def test_view_outline_pixels_cached_by_table_file(field, tmp_path, monkeypatch):
     points, and give the same picture."""
     from astropy.io import ascii as asc
 
-    from diffview import render
+    from diffview.render import _render as render
 
     tbl = tmp_path / "images.tbl"
     asc.write(field["table"], tbl, format="ipac", overwrite=True)

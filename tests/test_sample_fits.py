@@ -11,17 +11,18 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from diffview import datasets, io
-from diffview.bgmodel import (
+from diffview import io
+from diffview.cli import main
+from diffview.core.background import (
     image_geometry,
     recovery_error,
     solve_direct,
     solve_montage,
 )
-from diffview.cli import main
-from diffview.fitexec import difffitexec, fitexec
-from diffview.pipeline import diffexec
-from diffview.quality import assess_fits
+from diffview.core.quality import assess_fits
+from diffview.run.differences import diffexec
+from diffview.run.fits import difffitexec, fitexec
+from diffview.sample import datasets
 
 #: A denser field than the presets: scans covered twice (step = half a tile).
 DENSE = dict(

@@ -7,10 +7,10 @@ import pytest
 from astropy.io import fits
 
 from diffview import io
-from diffview.geometry import find_overlaps
+from diffview.geometry.overlaps import find_overlaps
 from diffview.montage import mDiffExec as dv_mDiffExec
 from diffview.montage import mOverlaps as dv_mOverlaps
-from diffview.pipeline import diffexec
+from diffview.run.differences import diffexec
 
 MP = pytest.importorskip("MontagePy.main", reason="MontagePy is a test dependency")
 

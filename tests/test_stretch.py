@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from diffview._util import InputError
-from diffview.stretch import (
+from diffview.errors import InputError
+from diffview.render.stretch import (
     NBIN,
     RangeError,
     compute_stretch,
@@ -317,7 +317,7 @@ def test_per_bin_levels_on_bin_edges_and_shared_bins(vmin, vmax, mode):
 
 
 def test_first_ge_is_a_linear_scan_sorted_or_not():
-    from diffview.stretch import _first_ge
+    from diffview.render.stretch import _first_ge
 
     v = np.array([-1.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, np.nan])
     for lv in ([1.0, 2.0, 2.0, 3.0], [np.nan, 1.0, 2.0], [1.0, np.nan, 0.5, 2.0],
@@ -328,7 +328,7 @@ def test_first_ge_is_a_linear_scan_sorted_or_not():
 
 
 def test_pixel_bins_in_blocks_are_montages_formula(monkeypatch):
-    import diffview.stretch as mod
+    import diffview.render.stretch as mod
 
     monkeypatch.setattr(mod, "_CHUNK", 1000)          # many blocks, a short last one
     rng = np.random.default_rng(9)
@@ -351,7 +351,7 @@ def test_pixel_bins_in_blocks_are_montages_formula(monkeypatch):
 def test_pixel_bins_without_infinities_skip_the_finite_test(monkeypatch):
     """With NaN but no infinite pixel, the shorter bin computation (NaN sent
     to the blank bin by ``fmin``, truncation as floor) gives the same bins."""
-    import diffview.stretch as mod
+    import diffview.render.stretch as mod
 
     monkeypatch.setattr(mod, "_CHUNK", 1000)
     rng = np.random.default_rng(10)

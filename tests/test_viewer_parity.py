@@ -7,9 +7,9 @@ import pytest
 from astropy.io import fits
 from conftest import tan_header as shared_tan_header
 
-from diffview._montage_viewer import mViewer
-from diffview.colortables import color_table
-from diffview.outlines import image_outlines
+from diffview.geometry.outlines import image_outlines
+from diffview.montage._viewer import mViewer
+from diffview.render.colortables import color_table
 
 PIL = pytest.importorskip("PIL.Image")
 montage = pytest.importorskip("MontagePy.main")
@@ -145,7 +145,7 @@ def test_imginfo_outlines_match(work, color):
 
     data = fits.getdata(work / "mosaic.fits")
     header = fits.getheader(work / "mosaic.fits")
-    from diffview.render import Overlay, burn_overlay
+    from diffview.render._render import Overlay, burn_overlay
 
     canvas = np.zeros(data.shape + (3,), np.uint8)
     burn_overlay(canvas, Overlay(image_outlines(work / "images.tbl", header), "white"))
@@ -198,7 +198,7 @@ def test_constant_image_black_with_message(work):
     assert r["status"] == "0"
     assert (r["grayminval"], r["graymaxval"]) == (3.25, 4.25)
     assert (read_png(work / "c.png") == 0).all()
-    from diffview.render import view
+    from diffview.render._render import view
 
     v = view(work / "const.fits", vmin="min", vmax="max", mode="gaussian-log")
     assert v.message.startswith("Image is constant (3.25)")
@@ -252,7 +252,7 @@ def _parity(root, cmd, outline_tolerance=False):
 
 def test_sample_differences_and_mosaic(small_sample, tmp_path):
     """Every difference of the small sample and its mosaic, seven stretches."""
-    from diffview.pipeline import diffexec
+    from diffview.run.differences import diffexec
 
     diffdir = tmp_path / "diffs"
     diffdir.mkdir()

@@ -11,9 +11,9 @@ from astropy.io import fits
 from matplotlib.backend_bases import MouseEvent
 
 from diffview import io
-from diffview._util import InputError
-from diffview.fit import fit_residual
-from diffview.geometry import diff_name
+from diffview.core.fit import fit_residual
+from diffview.errors import InputError
+from diffview.geometry.overlaps import diff_name
 from diffview.models import Overlap
 from diffview.widgets import Dashboard, Explorer, explore, find_work, format_readout
 from diffview.widgets._views import PANEL_PIXELS
@@ -396,9 +396,9 @@ def test_large_pair_is_averaged_and_zoom_shows_full_resolution():
 
 
 def test_mosaic_zoom_reads_the_mosaic_at_finer_resolution(tmp_path):
+    from diffview.run.workspace import _strip_average
     from diffview.widgets import Preview
     from diffview.widgets._views import MosaicView
-    from diffview.widgets._work import _strip_average
 
     big = np.random.default_rng(5).normal(size=(2000, 1700)).astype(np.float32)
     path = tmp_path / "mosaic.fits"

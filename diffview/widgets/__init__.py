@@ -9,9 +9,22 @@ export of Montage-readable tables. The logic lives in the pure-Python
 `Explorer`; the widgets only draw what it answers.
 """
 
-from ._dashboard import Dashboard, explore
-from ._state import MEASURES, Explorer, PairView, Stretch, describe_fit, format_readout
-from ._work import Preview, WorkFolder, Workspace, find_work, load_workspace
+from diffview.run.workspace import (
+    Preview,
+    WorkFolder,
+    Workspace,
+    find_work,
+    load_workspace,
+)
+from diffview.widgets._dashboard import Dashboard, explore
+from diffview.widgets._state import (
+    MEASURES,
+    Explorer,
+    PairView,
+    Stretch,
+    describe_fit,
+    format_readout,
+)
 
 __all__ = [
     "explore",

@@ -15,11 +15,11 @@ import traceback
 import ipywidgets as W
 import numpy as np
 
-from .._util import DiffviewError
-from ..stretch import MODES
-from ._state import MEASURES, Explorer, describe_fit
-from ._views import HistogramView, MosaicView, PairPanels
-from ._work import Workspace, load_workspace
+from diffview.errors import DiffviewError
+from diffview.render.stretch import MODES
+from diffview.run.workspace import Workspace, load_workspace
+from diffview.widgets._state import MEASURES, Explorer, describe_fit
+from diffview.widgets._views import HistogramView, MosaicView, PairPanels
 
 __all__ = ["Dashboard", "explore"]
 

@@ -20,16 +20,16 @@ from pathlib import Path
 import numpy as np
 from astropy.table import Table
 
-from .. import io
-from .._util import InputError
-from ..bgmodel import predicted_residuals, solve_direct, solve_montage
-from ..fit import fit_residual
-from ..fitexec import read_difference_file
-from ..geometry import footprints_from_table, template_offset
-from ..outlines import box_outline, footprint_outline, orientation
-from ..quality import assess_fits
-from ..stretch import MODES, compute_stretch
-from ._work import Workspace, as_fits_list, load_workspace
+from diffview import io
+from diffview.core.background import predicted_residuals, solve_direct, solve_montage
+from diffview.core.fit import fit_residual
+from diffview.core.quality import assess_fits
+from diffview.errors import InputError
+from diffview.geometry.outlines import box_outline, footprint_outline, orientation
+from diffview.geometry.overlaps import footprints_from_table, template_offset
+from diffview.render.stretch import MODES, compute_stretch
+from diffview.run.fits import read_difference_file
+from diffview.run.workspace import Workspace, as_fits_list, load_workspace
 
 __all__ = [
     "Explorer",

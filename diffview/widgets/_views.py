@@ -19,11 +19,11 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from .._util import InputError
-from ..mpl import MViewerNorm, draw_outlines
-from ..mpl import montage_cmap as _montage_cmap
-from ..render import block_average
-from ._state import PairView, Stretch
+from diffview.core.blocks import block_average
+from diffview.errors import InputError
+from diffview.render.mpl import MViewerNorm, draw_outlines
+from diffview.render.mpl import montage_cmap as _montage_cmap
+from diffview.widgets._state import PairView, Stretch
 
 __all__ = [
     "PairPanels",

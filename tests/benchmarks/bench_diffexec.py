@@ -59,10 +59,9 @@ def main(argv=None) -> None:
     from MontagePy.main import mDiffExec
 
     from diffview import io
-    from diffview.datasets import write_sample
-    from diffview.engine import AREA_TOLERANCE  # noqa: F401 - engine is loaded
-    from diffview.geometry import overlap_box, template_offset
-    from diffview.pipeline import diffexec
+    from diffview.geometry.overlaps import overlap_box, template_offset
+    from diffview.run.differences import diffexec
+    from diffview.sample.datasets import write_sample
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     ap.add_argument("--preset", default="m17")

@@ -56,7 +56,7 @@ def _sample(write_sample, args, tmp):
     """The ``--work`` sample if there (same preset and seed), else a new one."""
     import json
 
-    from diffview.datasets import Sample
+    from diffview.sample.datasets import Sample
 
     if args.work:
         root = Path(args.work)
@@ -87,14 +87,14 @@ def main(argv=None) -> int:
     from MontagePy.main import mBgModel, mDiffExec, mDiffFitExec, mFitExec
 
     from diffview import io
-    from diffview.bgmodel import (
+    from diffview.core.background import (
         image_geometry,
         recovery_error,
         solve_direct,
         solve_montage,
     )
-    from diffview.datasets import write_sample
-    from diffview.fitexec import difffitexec, fitexec
+    from diffview.run.fits import difffitexec, fitexec
+    from diffview.sample.datasets import write_sample
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_fit_", dir=args.dir))
     s = _sample(write_sample, args, tmp)

@@ -85,7 +85,7 @@ def _spread(times) -> str:
 
 
 def _deflate_name() -> str:
-    from diffview.render import _deflater
+    from diffview.render._render import _deflater
 
     return "ISA-L (isal)" if "isal" in _deflater().__name__ else "zlib"
 
@@ -133,7 +133,7 @@ def synthetic_m17(root: Path):
 
 def sample_m17(root: Path):
     try:
-        from diffview.datasets import write_sample
+        from diffview.sample.datasets import write_sample
 
         s = write_sample(root / "m17", "m17", quiet=True)
         h = fits.getheader(s.mosaic)
@@ -156,7 +156,7 @@ def read_rgb(path):
 def bench_mosaic(root: Path, repeat: int) -> float:
     import MontagePy.main as montage
 
-    from diffview._montage_viewer import mViewer
+    from diffview.montage._viewer import mViewer
 
     mosaic, table, what = sample_m17(root)
     h = fits.getheader(mosaic)
@@ -171,7 +171,8 @@ def bench_mosaic(root: Path, repeat: int) -> float:
     def cold():
         # a first picture of this table: the outlines of a table file and
         # their pixel coverage are cached (same table over the same mosaic)
-        from diffview import outlines, render
+        from diffview import render
+        from diffview.geometry import outlines
 
         outlines._CACHE.clear()
         render._COVERAGE.clear()
@@ -215,7 +216,7 @@ def bench_mosaic(root: Path, repeat: int) -> float:
 _FRESH = """
 import time
 t0 = time.perf_counter()
-from diffview._montage_viewer import mViewer
+from diffview.montage._viewer import mViewer
 t1 = time.perf_counter()
 r = mViewer({cmd!r}, {out!r}, mode=2)
 t2 = time.perf_counter()
@@ -236,7 +237,7 @@ def _fresh_process(cmd: str, out: Path) -> tuple[float, float]:
 
 
 def bench_preview(root: Path, repeat: int) -> float:
-    from diffview.render import view
+    from diffview.render._render import view
 
     rng = np.random.default_rng(1)
     d = rng.normal(0.0, 1.0, (1024, 1024)) + rng.exponential(0.2, (1024, 1024))
@@ -264,7 +265,7 @@ def main(argv=None) -> int:
                         "freed memory for the next picture)")
     args = p.parse_args(argv)
     if args.retain_heap:
-        from diffview.render import retain_heap
+        from diffview.render._render import retain_heap
 
         print(f"retain_heap(): {'applied' if retain_heap() else 'not available'}")
     with tempfile.TemporaryDirectory() as tmp:

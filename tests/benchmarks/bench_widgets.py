@@ -27,10 +27,10 @@ from pathlib import Path
 import numpy as np
 from astropy.io import fits
 
+from diffview.run.workspace import _preview, _strip_average, preview_factor
 from diffview.widgets import explore
 from diffview.widgets._state import Stretch
 from diffview.widgets._views import MosaicView
-from diffview.widgets._work import _preview, _strip_average, preview_factor
 
 
 def _ms(seconds: float) -> str:
@@ -54,7 +54,7 @@ def _summary(name: str, times: list[float]) -> None:
 
 def bench_select(work: Path, rounds: int) -> None:
     if not (work / "images.tbl").exists():
-        from diffview.datasets import write_sample
+        from diffview.sample.datasets import write_sample
 
         t0 = time.perf_counter()
         write_sample(work, "m17")

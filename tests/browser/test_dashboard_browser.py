@@ -64,7 +64,7 @@ def _free_port() -> int:
 
 
 def _write_data(root: Path) -> None:
-    from diffview.datasets import write_sample
+    from diffview.sample.datasets import write_sample
 
     write_sample(root / "data", "small", workers=1)
 
@@ -155,7 +155,7 @@ def _served_root(tmp_path_factory, name: str):
     # the first use after installing compiles diffview's pixel loops (~10 s,
     # once); the notebook kernels then load them from numba's cache, so the
     # dashboard's own start-up is what the time limits measure
-    from diffview._util import kernels
+    from diffview.core._loader import kernels
 
     kernels()
     env = dict(

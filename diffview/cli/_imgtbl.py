@@ -1,0 +1,54 @@
+"""``diffview imgtbl``: the image table of a folder (Montage's mImgtbl)."""
+
+from __future__ import annotations
+
+from diffview.io.imgtbl import make_image_table, write_images_table
+
+__all__ = ["register"]
+
+
+def _imgtbl_cmd(args) -> int:
+    result = make_image_table(
+        args.directory,
+        recursive=args.recursive,
+        corners=args.corners,
+        area_files=args.area_files,
+    )
+    write_images_table(result.table, args.images_tbl)
+    for name in result.badfits:
+        print(f"bad FITS: {name}")
+    for name in result.badwcs:
+        print(f"bad WCS: {name}")
+    print(
+        f"count={len(result.table)}, badfits={len(result.badfits)}, "
+        f"badwcs={len(result.badwcs)}; written to {args.images_tbl}"
+    )
+    return 0
+
+
+def register(subparsers) -> None:
+    """
+    Add the ``imgtbl`` subcommand (mImgtbl's ``-r``, ``-c``, ``-a`` flags).
+
+    Examples
+    --------
+    >>> import argparse
+    >>> sub = argparse.ArgumentParser().add_subparsers()
+    >>> register(sub)
+    """
+    p = subparsers.add_parser("imgtbl", help="image table of a folder (mImgtbl)")
+    p.add_argument(
+        "-r", dest="recursive", action="store_true", help="search sub-folders"
+    )
+    p.add_argument(
+        "-c",
+        dest="corners",
+        action="store_true",
+        help="add the corner columns ra1..dec4 (as mImgtbl -c)",
+    )
+    p.add_argument(
+        "-a", dest="area_files", action="store_true", help="include *_area.fits files"
+    )
+    p.add_argument("directory")
+    p.add_argument("images_tbl")
+    p.set_defaults(func=_imgtbl_cmd)

@@ -1,0 +1,94 @@
+"""
+CLI subcommand ``view``: mViewer's command grammar for grayscale pictures.
+
+``diffview view -ct 1 -gray diff.fits -2s max gaussian-log -out diff.png``
+``diffview view -color yellow -imginfo images.tbl -ct 1 -gray mosaic.fits min max
+gaussian-log -out mosaic.png``
+
+Directives are read left to right as in mViewer (``-color``, ``-linewidth``,
+``-alpha`` apply to the ``-imginfo`` tables after them); see
+`diffview._montage_viewer` for the implemented set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from diffview.errors import InputError
+from diffview.montage._viewer import parse_command, run_command
+
+__all__ = ["register"]
+
+USAGE = """\
+usage: diffview view [directives] -gray FILE MIN MAX [STRETCH] -out OUT.png
+
+mViewer's directives, processed left to right:
+  -ct N                  colour table 0..12 (0 grey, 1 reverse grey, ...)
+  -gray|-grey FILE MIN MAX [STRETCH [BETA]]
+                         MIN/MAX: value, N%, Ns (median + N sigma), min, max,
+                         med, each with optional +v/-v; STRETCH: linear, log,
+                         loglog, N (log passes), gaussian, gaussian-log,
+                         asinh BETA
+  -color C               overlay colour (name or rrggbb) for what follows
+  -linewidth W           overlay line width for what follows
+  -alpha A               overlay opacity for what follows
+  -imginfo TABLE         outline every image of an image table
+  -saturate V            grey level of blank pixels (default 0)
+  -noflip                keep FITS row/column order
+  -out|-png|-jpeg FILE   output picture (default: FILE with .png)
+"""
+
+
+def _view_cmd(args) -> int:
+    tokens = list(args.directives)
+    if not tokens or tokens[0] in ("-h", "--help", "+h"):
+        print(USAGE, end="")
+        return 0
+    cmd = parse_command(tokens)
+    if cmd.gray is None:
+        raise InputError("view: no image given (use -gray FILE MIN MAX [STRETCH])")
+    if cmd.out is None:
+        base = os.path.basename(cmd.gray)
+        cmd.out = (base[:-5] if base.endswith(".fits") else base) + ".png"
+    info = run_command(cmd)
+    if info["message"]:
+        print(f"diffview: note: {info['message']}", file=sys.stderr)
+    print(f'[struct stat="OK", module="mViewer", type="grayscale", '
+          f'nx={info["nx"]}, ny={info["ny"]}, '
+          f'grayminval={info["grayminval"]:g}, '
+          f'grayminpercent={info["grayminpercent"]:.2f}, '
+          f'grayminsigma={info["grayminsigma"]:.2f}, '
+          f'graymaxval={info["graymaxval"]:g}, '
+          f'graymaxpercent={info["graymaxpercent"]:.2f}, '
+          f'graymaxsigma={info["graymaxsigma"]:.2f}, '
+          f'graydatamin={info["graydatamin"]:g}, '
+          f'graydatamax={info["graydatamax"]:g}, '
+          f'flipX={info["flipX"]}, flipY={info["flipY"]}, '
+          f'colortable={info["colortable"]}, out="{cmd.out}"]')
+    return 0
+
+
+def register(subparsers) -> None:
+    """
+    Add the ``view`` subcommand.
+
+    Its arguments are mViewer directives (they start with ``-``), so the
+    subparser takes every token verbatim.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> p = argparse.ArgumentParser()
+    >>> register(p.add_subparsers(dest="command"))
+    >>> p.parse_args(["view", "-ct", "1", "-gray", "d.fits", "-2s", "max"]).directives
+    ['-ct', '1', '-gray', 'd.fits', '-2s', 'max']
+    """
+    p = subparsers.add_parser(
+        "view", prefix_chars="+", add_help=False,
+        help="render a FITS image like mViewer (stretches, colour tables, "
+             "-imginfo outlines)",
+        description=USAGE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("directives", nargs="*", help="mViewer directives")
+    p.set_defaults(func=_view_cmd)

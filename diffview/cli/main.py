@@ -1,0 +1,158 @@
+"""
+The ``diffview`` command line: the demo and Montage-style subcommands.
+
+Every subcommand is a thin translation of arguments to library calls. User
+errors print one line (``diffview: error: ...``) and exit with status 1;
+argument errors exit with status 2, as argparse does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from diffview import __version__, io
+from diffview.errors import DiffviewError
+from diffview.geometry.overlaps import find_overlaps
+from diffview.run.differences import diffexec
+
+__all__ = ["main", "build_parser"]
+
+
+def _overlaps_cmd(args) -> int:
+    table = io.read_table(args.images_tbl)
+    overlaps = find_overlaps(table, mode="exact" if args.exact else "quick")
+    io.write_diffs_table(overlaps, args.diffs_tbl)
+    print(f"{len(overlaps)} overlapping pairs written to {args.diffs_tbl}")
+    return 0
+
+
+def _diffexec_cmd(args) -> int:
+    result = diffexec(
+        args.projdir,
+        args.diffs_tbl,
+        args.template,
+        args.diffdir,
+        no_areas=args.no_areas,
+        montage_edges=args.montage_edges,
+        workers=args.workers,
+        quiet=args.quiet,
+    )
+    for _, msg in result.failures if args.debug else ():
+        print(msg)
+    print(f"count={result.count}, failed={result.failed}, time={result.seconds:.2f}s")
+    return 0
+
+
+def _demo_cmd(args) -> int:
+    from diffview.sample.demo import run_demo
+
+    return run_demo(
+        args.out, preset=args.preset, workers=args.workers, quiet=args.quiet
+    )
+
+
+def _add_common(p) -> None:
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes (default: all cores)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _register_core(sub) -> None:
+    p = sub.add_parser("demo", help="run the main job on built-in sample data")
+    p.add_argument("--out", default="diffview-demo", help="output folder")
+    p.add_argument("--preset", default="m17", choices=["small", "m17", "dense"])
+    _add_common(p)
+    p.set_defaults(func=_demo_cmd)
+
+    p = sub.add_parser("overlaps", help="list overlapping pairs (mOverlaps)")
+    p.add_argument(
+        "-e",
+        dest="exact",
+        action="store_true",
+        help="exact border test instead of the quick one",
+    )
+    p.add_argument("images_tbl")
+    p.add_argument("diffs_tbl")
+    p.set_defaults(func=_overlaps_cmd)
+
+    p = sub.add_parser("diffexec", help="difference every pair (mDiffExec)")
+    p.add_argument("-p", dest="projdir", default=".", help="projected images folder")
+    p.add_argument("-n", dest="no_areas", action="store_true", help="ignore areas")
+    p.add_argument(
+        "-d", dest="debug", action="store_true", help="print every failed pair"
+    )
+    p.add_argument(
+        "--montage-edges",
+        action="store_true",
+        help="skip the last template column/row as Montage does",
+    )
+    p.add_argument("diffs_tbl")
+    p.add_argument("template")
+    p.add_argument("diffdir")
+    _add_common(p)
+    p.set_defaults(func=_diffexec_cmd)
+
+
+def _registrars():
+    from diffview.cli import (
+        _fit as _cli_fit,
+    )
+    from diffview.cli import (
+        _imgtbl as _cli_imgtbl,
+    )
+    from diffview.cli import (
+        _view as _cli_view,
+    )
+
+    return [_cli_imgtbl.register, _cli_fit.register, _cli_view.register]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """
+    The argument parser with every subcommand.
+
+    Examples
+    --------
+    >>> build_parser().parse_args(["overlaps", "images.tbl", "diffs.tbl"]).exact
+    False
+    """
+    parser = argparse.ArgumentParser(
+        prog="diffview",
+        description="Overlap differences, plane fits and background models "
+        "for mosaics, compatible with Montage.",
+    )
+    parser.add_argument("--version", action="version", version=__version__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    _register_core(sub)
+    for register in _registrars():
+        register(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    """
+    Run the ``diffview`` command; return the exit status.
+
+    Examples
+    --------
+    >>> main(["overlaps", "/nonexistent/images.tbl", "diffs.tbl"])
+    1
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except DiffviewError as exc:
+        print(f"diffview: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("diffview: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""Loading the compiled pixel loops (numba) on first use."""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+__all__ = ["kernels", "COMPILE_NOTICE_AFTER"]
+
+
+#: Seconds of loading after which `kernels` says that it is compiling.
+COMPILE_NOTICE_AFTER = 2.0
+
+
+def kernels():
+    """
+    The compiled loops, `diffview.core._kernels`, imported on first use.
+
+    Importing numba costs ~0.3 s, which ``import diffview`` should not pay.
+    The first use after installing compiles the loops (~10 s, once; later
+    processes load them from numba's cache); if loading takes longer than
+    `COMPILE_NOTICE_AFTER` seconds, one line on stderr says why.
+    """
+    module = sys.modules.get("diffview.core._kernels")
+    if module is not None:
+        return module
+    notice = threading.Timer(COMPILE_NOTICE_AFTER, _compile_notice)
+    notice.daemon = True
+    notice.start()
+    try:
+        from diffview.core import _kernels
+    finally:
+        notice.cancel()
+    return _kernels
+
+
+def _compile_notice() -> None:
+    print(
+        "diffview: compiling its pixel loops (numba), once after installing; "
+        "this takes about 10 s",
+        file=sys.stderr,
+        flush=True,
+    )

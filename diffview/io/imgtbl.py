@@ -1,0 +1,325 @@
+"""
+Image tables (``images.tbl``) from a folder of FITS files, as Montage's mImgtbl.
+
+The table holds what overlaps and outlines need: the WCS columns, the four
+corners ``ra1 .. dec4`` (pixel edges, J2000), ``size``, ``hdu`` and ``fname``
+(relative to the folder). Area files (``*_area.fits``) are skipped, as in
+Montage. diffview writes no cube columns (it works on 2-D images); Montage's
+readers do not need them.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from astropy.coordinates import SkyCoord
+from astropy.io import fits
+from astropy.table import Table
+from astropy.wcs import WCS
+
+from diffview.errors import InputError
+from diffview.io import write_table
+
+__all__ = [
+    "headers_table",
+    "ImageTableResult",
+    "make_image_table",
+    "write_images_table",
+    "IMAGE_FORMATS",
+]
+
+IMAGE_FORMATS = {
+    "cntr": "%6d",
+    "ra": "%13.7f",
+    "dec": "%13.7f",
+    "cra": "%13s",
+    "cdec": "%13s",
+    "naxis1": "%6d",
+    "naxis2": "%6d",
+    "ctype1": "%8s",
+    "ctype2": "%8s",
+    "crpix1": "%15.5f",
+    "crpix2": "%15.5f",
+    "crval1": "%13.7f",
+    "crval2": "%13.7f",
+    "cdelt1": "%19.10e",
+    "cdelt2": "%19.10e",
+    "crota2": "%13.7f",
+    "equinox": "%8.2f",
+    **{f"{c}{k}": "%13.7f" for k in range(1, 5) for c in ("ra", "dec")},
+    "size": "%12d",
+    "hdu": "%6d",
+    "fname": "%s",
+}
+_BASE = [
+    "cntr",
+    "ra",
+    "dec",
+    "cra",
+    "cdec",
+    "naxis1",
+    "naxis2",
+    "ctype1",
+    "ctype2",
+    "crpix1",
+    "crpix2",
+    "crval1",
+    "crval2",
+    "cdelt1",
+    "cdelt2",
+    "crota2",
+    "equinox",
+]
+_CORNERS = [f"{c}{k}" for k in range(1, 5) for c in ("ra", "dec")]
+
+
+@dataclass
+class ImageTableResult:
+    """
+    An image table and what was skipped.
+
+    Attributes
+    ----------
+    table : astropy.table.Table
+        One row per image HDU, Montage's columns.
+    badfits : list of str
+        Files that could not be read as FITS.
+    badwcs : list of str
+        Image HDUs without a usable celestial WCS (``file[hdu]``).
+    """
+
+    table: Table
+    badfits: list
+    badwcs: list
+
+
+def _fits_files(directory: Path, recursive: bool, area_files: bool) -> list[Path]:
+    pattern = "**/*" if recursive else "*"
+    out = []
+    for p in sorted(directory.glob(pattern)):
+        name = p.name.lower()
+        if not p.is_file() or not name.endswith((".fits", ".fit", ".fts", ".fits.gz")):
+            continue
+        if not area_files and "_area.fit" in name:
+            continue
+        out.append(p)
+    return out
+
+
+def _cdelt_crota(h: fits.Header) -> tuple[float, float, float]:
+    has_cd = any(k in h for k in ("CD1_1", "CD1_2", "CD2_1", "CD2_2"))
+    has_pc = any(k in h for k in ("PC1_1", "PC1_2", "PC2_1", "PC2_2"))
+    if has_cd or has_pc:
+        (cd11, cd12), (cd21, cd22) = (
+            WCS(h, naxis=2).wcs.get_cdelt()[:, None] * WCS(h, naxis=2).wcs.get_pc()
+            if has_pc and not has_cd
+            else (
+                (float(h.get("CD1_1", 0.0)), float(h.get("CD1_2", 0.0))),
+                (float(h.get("CD2_1", 0.0)), float(h.get("CD2_2", 0.0))),
+            )
+        )
+        cdelt2 = math.hypot(cd12, cd22)
+        cdelt1 = math.copysign(math.hypot(cd11, cd21), cd11 * cd22 - cd12 * cd21)
+        crota = math.degrees(math.atan2(-cd12, cd22))
+        if cd11 * cd22 - cd12 * cd21 > 0:  # flipped: wcstools turns the other way
+            crota = -crota
+        return cdelt1, cdelt2, crota % 360.0
+    cdelt1, cdelt2 = float(h["CDELT1"]), float(h["CDELT2"])
+    crota = float(h.get("CROTA2", 0.0))
+    if cdelt1 > 0 and cdelt2 > 0 and abs(crota) > 90:  # mImgtbl's normalisation
+        cdelt1, cdelt2 = -cdelt1, -cdelt2
+        crota = crota - 180 if crota > 0 else crota + 180
+    return cdelt1, cdelt2, crota % 360.0  # wcstools keeps rotations in [0, 360)
+
+
+def _sexagesimal(ra: float, dec: float) -> tuple[str, str]:
+    c = SkyCoord(ra, dec, unit="deg")
+    h, m, s = c.ra.hms
+    sign = "-" if dec < 0 else "+"
+    d, dm, ds = (abs(v) for v in c.dec.dms)
+    if round(s, 2) >= 60:
+        s, m = 0.0, m + 1
+    if round(ds, 1) >= 60:
+        ds, dm = 0.0, dm + 1
+    return (
+        f"{int(h):02d}h {int(m):02d}m {s:05.2f}s",
+        f"{sign}{int(d):02d}d {int(dm):02d}m {ds:04.1f}s",
+    )
+
+
+def _to_j2000(wcs: WCS, x, y) -> tuple[np.ndarray, np.ndarray]:
+    sky = wcs.pixel_to_world(np.asarray(x, float) - 1, np.asarray(y, float) - 1)
+    sky = sky.transform_to("fk5") if sky.frame.name not in ("icrs", "fk5") else sky
+    return np.atleast_1d(sky.spherical.lon.deg), np.atleast_1d(sky.spherical.lat.deg)
+
+
+def _row(h: fits.Header, fname: str, size: int, hdu: int, corners: bool) -> dict:
+    wcs = WCS(h, naxis=2)
+    if not wcs.has_celestial:
+        raise ValueError("no celestial WCS")
+    n1, n2 = int(h["NAXIS1"]), int(h["NAXIS2"])
+    cdelt1, cdelt2, crota = _cdelt_crota(h)
+    ra, dec = _to_j2000(wcs, [n1 / 2], [n2 / 2])
+    cra, cdec = _sexagesimal(ra[0], dec[0])
+    row = {
+        "ra": ra[0],
+        "dec": dec[0],
+        "cra": cra,
+        "cdec": cdec,
+        "naxis1": n1,
+        "naxis2": n2,
+        "ctype1": str(h["CTYPE1"]),
+        "ctype2": str(h["CTYPE2"]),
+        "crpix1": float(h["CRPIX1"]),
+        "crpix2": float(h["CRPIX2"]),
+        "crval1": float(h["CRVAL1"]),
+        "crval2": float(h["CRVAL2"]),
+        "cdelt1": cdelt1,
+        "cdelt2": cdelt2,
+        "crota2": crota,
+        "equinox": float(h.get("EQUINOX", h.get("EPOCH", 2000.0))),
+    }
+    if corners:
+        xs = [0.5, n1 + 0.5, n1 + 0.5, 0.5]
+        ys = [0.5, 0.5, n2 + 0.5, n2 + 0.5]
+        if (cdelt1 > 0) != (cdelt2 > 0):  # Montage keeps one winding
+            xs[1], xs[3], ys[1], ys[3] = xs[3], xs[1], ys[3], ys[1]
+        cra_, cdec_ = _to_j2000(wcs, xs, ys)
+        for k in range(4):
+            row[f"ra{k + 1}"], row[f"dec{k + 1}"] = cra_[k], cdec_[k]
+    row.update(size=size, hdu=hdu, fname=fname)
+    return row
+
+
+def _image_hdus(path: Path):
+    with fits.open(path, memmap=True, lazy_load_hdus=True) as hdul:
+        for k, hdu in enumerate(hdul):
+            h = hdu.header
+            if (
+                h.get("NAXIS", 0) >= 2
+                and int(h.get("NAXIS1", 0)) > 0
+                and int(h.get("NAXIS2", 0)) > 0
+            ):
+                yield k, h.copy()
+
+
+def make_image_table(
+    directory,
+    *,
+    recursive: bool = False,
+    corners: bool = True,
+    area_files: bool = False,
+    absolute: bool | None = None,
+) -> ImageTableResult:
+    """
+    The image table of every FITS image in a folder (mImgtbl).
+
+    Parameters
+    ----------
+    directory : str or path-like
+        Folder of FITS files (projected or raw).
+    recursive : bool
+        Also search sub-folders (``fname`` keeps the sub-folder).
+    corners : bool
+        Add the corner columns ``ra1 .. dec4`` (as MontagePy's default).
+    area_files : bool
+        Include ``*_area.fits`` files (Montage skips them).
+    absolute : bool, optional
+        Write ``fname`` as a full path. Default: Montage's rule, full paths
+        when ``directory`` is absolute, else relative to it (Montage's
+        ``/name`` for a folder given with a trailing slash is not repeated).
+
+    Returns
+    -------
+    ImageTableResult
+
+    Raises
+    ------
+    InputError
+        The folder does not exist.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from diffview.datasets import write_sample
+    >>> s = write_sample(pathlib.Path(tempfile.mkdtemp()), "small")
+    >>> r = make_image_table(s.proj_dir)
+    >>> len(r.table) == len(s.truth), r.badfits
+    (True, [])
+    """
+    root = Path(directory)
+    if absolute is None:
+        absolute = root.is_absolute()
+    if not root.is_dir():
+        raise InputError(f"Cannot access {directory}: not a folder")
+    rows, badfits, badwcs = [], [], []
+    for path in _fits_files(root, recursive, area_files):
+        rel = str(path.relative_to(root))
+        fname = str(root / rel) if absolute else rel
+        try:
+            hdus = list(_image_hdus(path))
+        except (OSError, ValueError, TypeError):
+            badfits.append(rel)
+            continue
+        for k, h in hdus:
+            try:
+                rows.append(_row(h, fname, os.path.getsize(path), k, corners))
+            except (KeyError, ValueError, TypeError, ArithmeticError):
+                badwcs.append(f"{rel}[{k}]")
+    return ImageTableResult(_rows_table(rows, corners), badfits, badwcs)
+
+
+def _rows_table(rows: list[dict], corners: bool) -> Table:
+    for k, row in enumerate(rows):
+        row["cntr"] = k
+    names = _BASE + (_CORNERS if corners else []) + ["size", "hdu", "fname"]
+    if not rows:
+        return Table(names=names, dtype=[_dtype(n) for n in names])
+    return Table(rows=[[r[n] for n in names] for r in rows], names=names)
+
+
+def headers_table(headers, fnames, *, corners: bool = True) -> Table:
+    """
+    The image table of headers not (yet) written to files (size 0, HDU 0).
+
+    Examples
+    --------
+    >>> from diffview.datasets import sample_headers
+    >>> t = headers_table(sample_headers("small"), [f"t{k}.fits" for k in range(6)])
+    >>> len(t), t["fname"][0]
+    (6, np.str_('t0.fits'))
+    """
+    rows = [_row(h, f, 0, 0, corners) for h, f in zip(headers, fnames, strict=True)]
+    return _rows_table(rows, corners)
+
+
+def _dtype(name: str):
+    if name in ("cntr", "naxis1", "naxis2", "size", "hdu"):
+        return np.int64
+    if name in ("cra", "cdec", "ctype1", "ctype2", "fname"):
+        return str
+    return np.float64
+
+
+def write_images_table(table: Table, path) -> None:
+    """
+    Write an image table in mImgtbl's layout (``\\datatype = fitshdr`` first).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from diffview.datasets import write_sample
+    >>> from diffview.io import read_table
+    >>> s = write_sample(pathlib.Path(tempfile.mkdtemp()), "small")
+    >>> t = make_image_table(s.proj_dir).table
+    >>> out = s.root / "again.tbl"
+    >>> write_images_table(t, out)
+    >>> list(read_table(out)["fname"]) == list(t["fname"])
+    True
+    """
+    formats = {n: IMAGE_FORMATS.get(n) for n in table.colnames}
+    write_table(table, path, formats, keywords={"datatype": "fitshdr"})

@@ -1,0 +1,431 @@
+"""
+MontagePy-compatible ``mViewer`` (grayscale / pseudo-colour pictures with
+``-imginfo`` outlines), built on `diffview.render`.
+
+The command grammar is mViewer's (``montage-semantics.md`` §8.3), processed
+left to right with sticky ``-color``, ``-linewidth`` and ``-alpha``. What is
+implemented: ``-gray|-grey file min max [stretch [beta]]``, ``-ct N``,
+``-color``, ``-linewidth``, ``-alpha``, ``-imginfo table``, ``-csys``
+(equatorial only), ``-noflip``, ``-saturate v``, ``-out|-png|-jpeg file``,
+``-nowcs`` and ``-debug`` (accepted). Other directives (three-colour images,
+grids, catalogs, marks, labels, drawings, histogram files) are reported as
+not implemented.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from diffview.errors import DiffviewError, InputError
+from diffview.geometry.outlines import _cache_key as _outline_key
+from diffview.geometry.outlines import image_outlines, orientation
+from diffview.io import read_plain_header
+from diffview.render._render import (
+    Overlay,
+    _burn_plans,
+    _Job,
+    _picture,
+    _write_file,
+    load_image,
+)
+from diffview.render.colortables import color_table
+from diffview.render.stretch import compute_stretch
+
+__all__ = ["ViewerCommand", "parse_command", "parse_json", "run_command", "mViewer"]
+
+_UNSUPPORTED = {"-red", "-green", "-blue", "-grid", "-catalog", "-mark", "-label",
+                "-draw", "-symbol", "-colorcol", "-scalecol", "-sizecol",
+                "-shapecol", "-labelcol", "-histfile", "-t", "-truecolor",
+                "-tzero", "-imgalpha", "-brightness", "-contrast", "-fontscale",
+                "-file"}
+
+
+@dataclass
+class ViewerCommand:
+    """A parsed mViewer command (only what diffview implements).
+
+    Examples
+    --------
+    >>> c = parse_command("-ct 1 -gray diff.fits -2s max gaussian-log -out d.png")
+    >>> c.gray, c.vmin, c.vmax, c.mode, c.ct, c.out
+    ('diff.fits', '-2s', 'max', 'gaussian-log', 1, 'd.png')
+    """
+
+    gray: str | None = None
+    vmin: str = "min"
+    vmax: str = "max"
+    mode: str = "linear"
+    beta: str = "2s"
+    ct: int = 0
+    overlays: list = field(default_factory=list)   # (table, color, width, alpha)
+    out: str | None = None
+    out_fmt: str = "png"
+    noflip: bool = False
+    saturate: int = 0
+
+
+class _CmdError(DiffviewError):
+    pass
+
+
+def _stretch_token(tokens, i, cmd: ViewerCommand) -> int:
+    """Consume mViewer's optional stretch token(s) after ``max``; return the
+    number of tokens used."""
+    if i >= len(tokens):
+        return 0
+    t = tokens[i]
+    if t.startswith("g"):
+        cmd.mode = "gaussian-log" if len(t) > 1 and t[-1] in "gl" else "gaussian"
+        return 1
+    if t.startswith("a"):
+        cmd.mode = "asinh"
+        if i + 1 < len(tokens):
+            cmd.beta = tokens[i + 1]
+        return 2
+    if t.startswith("lin"):
+        cmd.mode = "linear"
+        return 1
+    if t == "log":
+        cmd.mode = "log"
+        return 1
+    if t == "loglog":
+        cmd.mode = "loglog"
+        return 1
+    if t.isdigit():
+        cmd.mode = t
+        return 1
+    return 0
+
+
+def parse_command(cmdstr) -> ViewerCommand:
+    """
+    Parse an mViewer command string (or token list).
+
+    Raises
+    ------
+    InputError
+        Invalid or unimplemented directives, with mViewer's wording.
+
+    Examples
+    --------
+    >>> c = parse_command("-color yellow -imginfo i.tbl -gray m.fits min max gl")
+    >>> c.overlays, c.mode
+    ([('i.tbl', 'yellow', 1.0, 1.0)], 'gaussian-log')
+    """
+    tokens = shlex.split(cmdstr) if isinstance(cmdstr, str) else list(cmdstr)
+    cmd = ViewerCommand()
+    color, width, alpha = "gray", 1.0, 1.0
+    i = 0
+
+    def need(n, name):
+        if i + n >= len(tokens):
+            raise InputError(f"Too few arguments following {name} flag")
+
+    def number(name, what):
+        """The flag's one numeric argument (mViewer's message when it is not)."""
+        need(1, name)
+        try:
+            return float(tokens[i + 1])
+        except ValueError:
+            raise InputError(f"Invalid {what} '{tokens[i + 1]}'") from None
+
+    while i < len(tokens):
+        t = tokens[i]
+        if t in ("-gray", "-grey"):
+            need(3, t)
+            if tokens[i + 2] == "-histfile":
+                raise InputError("-histfile is not implemented by diffview's mViewer")
+            cmd.gray, cmd.vmin, cmd.vmax = tokens[i + 1], tokens[i + 2], tokens[i + 3]
+            cmd.mode = "linear"
+            i += 4
+            i += _stretch_token(tokens, i, cmd)
+            continue
+        if t == "-ct":
+            need(1, t)
+            try:
+                ct = int(tokens[i + 1])
+            except ValueError:
+                ct = -1
+            if not 0 <= ct <= 12:
+                raise InputError("Color table index must be a number between 0 and 12")
+            cmd.ct = ct
+            i += 2
+            continue
+        if t == "-color":
+            need(1, t)
+            color = tokens[i + 1]
+            i += 2
+            continue
+        if t == "-linewidth":
+            width = number(t, "line width")
+            i += 2
+            continue
+        if t == "-alpha":
+            alpha = number(t, "alpha")
+            i += 2
+            continue
+        if t == "-imginfo":
+            need(1, t)
+            cmd.overlays.append((tokens[i + 1], color, width, alpha))
+            i += 2
+            continue
+        if t == "-csys":
+            need(1, t)
+            if not tokens[i + 1].lower().startswith("eq"):
+                raise InputError("-csys other than equatorial is not implemented by "
+                                 "diffview's mViewer")
+            i += 2
+            if i < len(tokens) and tokens[i][:1] in ("J", "j", "B", "b"):
+                i += 1
+            continue
+        if t in ("-out", "-png", "-jpeg"):
+            need(1, t)
+            cmd.out = tokens[i + 1]
+            cmd.out_fmt = "jpeg" if t == "-jpeg" else "png"
+            i += 2
+            continue
+        if t == "-saturate":
+            cmd.saturate = int(number(t, "saturation value"))
+            i += 2
+            continue
+        if t == "-noflip":
+            cmd.noflip = True
+            i += 1
+            continue
+        if t in ("-nowcs", "-debug"):
+            i += 1
+            continue
+        if t in _UNSUPPORTED:
+            raise InputError(f"mViewer directive {t} is not implemented by diffview "
+                             "(implemented: -gray/-grey, -ct, -color, -linewidth, "
+                             "-alpha, -imginfo, -csys eq, -noflip, -saturate, "
+                             "-out/-png/-jpeg)")
+        raise InputError(f"Invalid 'directive': {t} (probably a misplaced argument)")
+    return cmd
+
+
+def parse_json(text: str) -> ViewerCommand:
+    """
+    Parse mViewer's JSON form (``gray_file`` and ``imginfo`` overlays).
+
+    Examples
+    --------
+    >>> c = parse_json('{"gray_file": {"fits_file": "a.fits", "stretch_min": "-1s",'
+    ...                ' "stretch_max": "max", "stretch_mode": "gaussian-log",'
+    ...                ' "color_table": 2}}')
+    >>> c.gray, c.mode, c.ct
+    ('a.fits', 'gaussian-log', 2)
+    """
+    try:
+        d = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"Invalid JSON ({exc})") from None
+    cmd = ViewerCommand()
+    g = d.get("gray_file") or d.get("grey_file")
+    if not g:
+        raise InputError("Grayscale/pseudocolor mode but no gray image given")
+    cmd.gray = str(g.get("fits_file", ""))
+    cmd.ct = int(g.get("color_table", 0))
+    if not 0 <= cmd.ct <= 12:
+        raise InputError("Color table index must be a number between 0 and 12")
+    cmd.vmin = str(g.get("stretch_min", "min"))
+    cmd.vmax = str(g.get("stretch_max", "max"))
+    mode = str(g.get("stretch_mode", "linear"))
+    if mode and not _stretch_token([mode, str(g.get("stretch_beta", "2s"))], 0, cmd):
+        cmd.mode = "linear"
+    color = d.get("color", "gray")
+    width = float(d.get("line_width", 1.0))
+    for ov in d.get("overlays", []):
+        if ov.get("type") != "imginfo":
+            raise InputError(f"overlay type '{ov.get('type')}' is not implemented by "
+                             "diffview's mViewer (only imginfo)")
+        cmd.overlays.append((ov.get("data_file"), ov.get("color", color),
+                             float(ov.get("line_width", width)),
+                             float(ov.get("alpha", 1.0))))
+    cmd.noflip = bool(d.get("noflip", False))
+    return cmd
+
+
+def _montage_shift(lines, flip_y: bool):
+    """mViewer draws 1-based WCS pixels with a 0-based line drawer: one
+    column right, and one row up when the picture is flipped."""
+    dy = -1.0 if flip_y else 0.0
+    return [p + np.array([1.0, dy]) for p in lines]
+
+
+def _overlay_plans(specs, header, o, shape, montage_offsets: bool) -> list:
+    """The `-imginfo` overlays of a command as burn plans for a picture of
+    ``shape`` (`diffview.render._burn_plans`)."""
+    overlays = []
+    for table, color, width, alpha in specs:
+        # the outlines are known by the table file and the header (so their
+        # pixels are found again without hashing 10^5 points)
+        made_of = _outline_key(table, header, None, False)
+        lines = image_outlines(table, header, split=False)
+        if montage_offsets:
+            lines = _montage_shift(lines, o.flip_y)
+        source = None if made_of is None else ("imginfo", made_of, tuple(o),
+                                               montage_offsets)
+        overlays.append(Overlay(lines, color, width, alpha, source))
+    return _burn_plans(overlays, *shape, not montage_offsets)
+
+
+def _overlay_job(cmd: ViewerCommand, header, shape, montage_offsets: bool) -> _Job:
+    """`_overlay_plans` of a command's overlays on a picture of ``shape``
+    with ``header``, started on the render pool."""
+    return _Job(_overlay_plans, cmd.overlays, header,
+                orientation(header, noflip=cmd.noflip), shape, montage_offsets)
+
+
+def run_command(cmd: ViewerCommand, out_file=None, out_fmt=None, *,
+                montage_offsets: bool = True) -> dict:
+    """
+    Execute a parsed command; returns mViewer's information as a dict
+    (``nx``, ``ny``, ``gray*``, ``flipX``, ``flipY``, ``colortable``, ``bunit``,
+    plus ``message`` and ``rgb``).
+
+    ``montage_offsets`` reproduces mViewer's one-pixel outline shift
+    (`diffview.outlines` Notes); set False for true positions.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from astropy.io import fits
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> fits.writeto(d / "a.fits", np.arange(12.0).reshape(3, 4))
+    >>> r = run_command(parse_command(f"-gray {d}/a.fits min max -out {d}/a.png"))
+    >>> r["nx"], r["ny"], r["graymaxval"]
+    (4, 3, 11.0)
+    """
+    if not cmd.gray:
+        raise InputError("Grayscale/pseudocolor mode but no gray image given")
+    if not os.path.exists(cmd.gray):
+        raise InputError(f"File {cmd.gray} not found.")
+    for table, *_ in cmd.overlays:
+        if not os.path.exists(str(table)):
+            raise InputError(f"Invalid table file [{table}].")
+    out = out_file or cmd.out
+    fmt = (out_fmt or cmd.out_fmt or "png").lower()
+    if out and fmt not in ("png", "jpeg", "jpg"):
+        raise InputError(f"output format '{fmt}' is not implemented (png, jpeg)")
+    # the outlines are drawn while the pixels are read, when the header
+    # can be read first (a plain float image)
+    early = read_plain_header(cmd.gray) if cmd.overlays else None
+    shape = None if early is None else (int(early["NAXIS2"]), int(early["NAXIS1"]))
+    pending = (_overlay_job(cmd, early, shape, montage_offsets) if early is not None
+               else None)
+    data, header = load_image(cmd.gray)
+    o = orientation(header, noflip=cmd.noflip)
+    if cmd.overlays and shape != data.shape:
+        pending = _overlay_job(cmd, header, data.shape, montage_offsets)
+    rgb, png, st = _picture(
+        data, lambda h: compute_stretch(data, cmd.vmin, cmd.vmax, cmd.mode,
+                                        beta=cmd.beta, saturate=cmd.saturate, hist=h),
+        o, pending, cmd.ct, cmd.saturate, png=bool(out) and fmt == "png")
+    if png is not None:
+        _write_file(png, out)
+    elif out:
+        from PIL import Image
+
+        from diffview.io.paths import atomic_path
+        with atomic_path(out) as tmp:
+            Image.fromarray(rgb, "RGB").save(tmp, format="JPEG", quality=85)
+    bunit = str(header.get("BUNIT", "")) if header is not None else ""
+    info = {"type": "grayscale", "nx": int(rgb.shape[1]), "ny": int(rgb.shape[0]),
+            **st.info(), "flipX": int(o.flip_x), "flipY": int(o.flip_y),
+            "colortable": int(cmd.ct), "bunit": bunit, "message": st.message,
+            "rgb": rgb, "table": color_table(cmd.ct)}
+    return info
+
+
+_COLOR_KEYS = [f"{c}{k}" for c in ("blue", "green", "red")
+               for k in ("minval", "minpercent", "minsigma", "maxval", "maxpercent",
+                         "maxsigma")]
+
+
+def mViewer(cmdstr, outFile, mode=0, outFmt="png", fontFile="", debug=0):
+    """
+    Drop-in for ``MontagePy.main.mViewer`` (grayscale pictures, ``-imginfo``).
+
+    Parameters
+    ----------
+    cmdstr : str
+        Command (``mode=2``), JSON string (``mode=1``) or JSON file path
+        (``mode=0``, MontagePy's default).
+    outFile : str
+        Output picture (overrides ``-out`` in the command).
+    mode : int
+        0 JSON file, 1 JSON string, 2 command string.
+    outFmt : str
+        ``'png'`` or ``'jpeg'``.
+    fontFile, debug
+        Accepted for compatibility (no labels are drawn).
+
+    Returns
+    -------
+    dict
+        MontagePy's keys: ``status`` ``'0'``, ``type`` ``b'grayscale'``, ``nx``,
+        ``ny``, ``gray*``/``red*``/``green*``/``blue*`` values, percentiles and
+        sigmas, ``graydatamin/max``, ``flipX``, ``flipY``, ``colortable``,
+        ``bunit``; or ``{'status': '1', 'msg': b'...'}``.
+
+    Notes
+    -----
+    Grey levels, colour tables, orientation, ``-imginfo`` outlines (1-pixel
+    lines) and the returned values are mViewer's exactly (thick lines: within
+    one pixel). Differences, all where MontagePy 2.3.0 fails: an all-NaN
+    image gives ``Image contains no non-blank pixels.`` (MontagePy crashes
+    with a double free); a constant image renders black with range
+    ``(v, v + 1)`` as the C code intends (MontagePy aborts the process; the
+    reason is in `diffview.stretch.compute_stretch`'s ``message``); errors
+    after an earlier successful call are returned normally (MontagePy's
+    error path frees its buffers twice and aborts).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from astropy.io import fits
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> fits.writeto(d / "a.fits", np.arange(12.0).reshape(3, 4))
+    >>> r = mViewer(f"-ct 1 -gray {d}/a.fits min max", str(d / "a.png"), mode=2)
+    >>> r["status"], r["type"], r["nx"], r["flipY"]
+    ('0', b'grayscale', 4, 1)
+    >>> mViewer(f"-gray {d}/a.fits x max", str(d / "b.png"), mode=2)["msg"]
+    b"'x' is not a valid display min"
+    """
+    try:
+        if mode == 2:
+            cmd = parse_command(cmdstr)
+        elif mode == 1:
+            cmd = parse_json(cmdstr)
+        elif mode == 0:
+            try:
+                with open(cmdstr) as fh:
+                    text = fh.read()
+            except OSError:
+                raise InputError(f"Cannot open JSON file {cmdstr}") from None
+            cmd = parse_json(text)
+        else:
+            raise InputError(f"Invalid mode {mode} (0 JSON file, 1 JSON, 2 command)")
+        info = run_command(cmd, outFile or None, outFmt)
+    except DiffviewError as exc:
+        msg = str(exc).split(" (accepted:")[0]
+        return {"status": "1", "msg": msg.encode()}
+    r = {"status": "0", "type": b"grayscale", "nx": info["nx"], "ny": info["ny"]}
+    for k in ("grayminval", "grayminpercent", "grayminsigma", "graymaxval",
+              "graymaxpercent", "graymaxsigma"):
+        r[k] = float(info[k])
+    for k in _COLOR_KEYS:
+        r[k] = 0.0
+    r.update({"graydatamin": float(info["graydatamin"]),
+              "graydatamax": float(info["graydatamax"]),
+              "bdatamin": 0.0, "bdatamax": 0.0, "gdatamin": 0.0, "gdatamax": 0.0,
+              "rdatamin": 0.0, "rdatamax": 0.0, "flipX": info["flipX"],
+              "flipY": info["flipY"], "colortable": info["colortable"],
+              "bunit": info["bunit"].encode()})
+    return r

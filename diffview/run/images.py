@@ -1,0 +1,299 @@
+"""
+The Python-object front door: arrays + WCS in, `Difference` objects out.
+
+Accepts what astronomers already hold: ``(array, WCS)`` or ``(array, Header)``
+pairs, reproject outputs ``(array, footprint, WCS)``, HDUs, or file names of
+Montage projected images (``X.fits`` + ``X_area.fits``). All images must be on
+one pixel grid (same projection, reference point and scale), as reproject or
+mProjExec leave them; they may differ in size and integer CRPIX offsets.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+from astropy.io import fits
+from astropy.wcs import WCS
+
+from diffview.core.difference import difference as _difference
+from diffview.errors import InputError, PairError
+from diffview.geometry.overlaps import find_overlaps, footprint_from_wcs
+from diffview.io.paths import area_name
+from diffview.models import Difference, Overlap
+
+__all__ = [
+    "ProjectedImage",
+    "as_projected",
+    "common_grid",
+    "image_overlaps",
+    "difference",
+    "differences",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class ProjectedImage:
+    """
+    One image on the mosaic grid.
+
+    Parameters
+    ----------
+    data : numpy.ndarray
+        Pixel values; NaN or inf where blank.
+    area : numpy.ndarray
+        Pixel areas or coverage weights (reproject's footprint works); <= 0
+        where blank.
+    wcs : astropy.wcs.WCS
+        Celestial WCS of ``data``.
+    name : str
+        A label (file name for files).
+    """
+
+    data: np.ndarray
+    area: np.ndarray
+    wcs: WCS
+    name: str = ""
+
+    @property
+    def crpix(self) -> tuple[float, float]:
+        """``(CRPIX1, CRPIX2)``, FITS 1-based."""
+        return tuple(float(c) for c in self.wcs.wcs.crpix)
+
+
+def _wcs(obj) -> WCS:
+    if isinstance(obj, WCS):
+        return obj
+    if isinstance(obj, fits.Header):
+        return WCS(obj)
+    raise InputError(f"expected a WCS or a FITS Header, got {type(obj).__name__}")
+
+
+def _from_file(path: str) -> ProjectedImage:
+    try:
+        with fits.open(path) as hdul:
+            data, wcs = hdul[0].data.astype(np.float64), WCS(hdul[0].header)
+        area = (
+            fits.getdata(area_name(path)).astype(np.float64)
+            if os.path.exists(area_name(path))
+            else np.ones(data.shape)
+        )
+    except (OSError, ValueError, AttributeError) as exc:
+        raise InputError(f"Image file {path} missing or invalid FITS") from exc
+    return ProjectedImage(data, area, wcs, str(path))
+
+
+def as_projected(obj, *, name="") -> ProjectedImage:
+    """
+    Turn a file name, HDU or tuple into a `ProjectedImage`.
+
+    Accepted: ``ProjectedImage``; a file name (its ``_area.fits`` is used when
+    present); an ``ImageHDU``/``PrimaryHDU``; ``(array, wcs_or_header)``
+    (areas 1 where the data are finite); ``(array, area_or_footprint,
+    wcs_or_header)`` such as reproject's ``(array, footprint)`` with the
+    target WCS.
+
+    Examples
+    --------
+    >>> w = WCS(naxis=2); w.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    >>> im = as_projected((np.ones((3, 4)), w))
+    >>> im.area.shape, im.crpix
+    ((3, 4), (0.0, 0.0))
+    """
+    if isinstance(obj, ProjectedImage):
+        return obj
+    if isinstance(obj, (str, os.PathLike)):
+        return _from_file(str(obj))
+    if isinstance(obj, (fits.PrimaryHDU, fits.ImageHDU)):
+        data = np.asarray(obj.data, dtype=np.float64)
+        return ProjectedImage(data, np.ones(data.shape), WCS(obj.header), name)
+    if isinstance(obj, tuple) and len(obj) in (2, 3):
+        data = np.asarray(obj[0], dtype=np.float64)
+        area = (
+            np.ones(data.shape)
+            if len(obj) == 2
+            else np.asarray(obj[1], dtype=np.float64)
+        )
+        if area.shape != data.shape:
+            raise InputError(
+                f"{name or 'image'}: area shape {area.shape} does not "
+                f"match data shape {data.shape}"
+            )
+        return ProjectedImage(data, area, _wcs(obj[-1]), name)
+    raise InputError(
+        f"cannot use a {type(obj).__name__} as an image: give a file "
+        "name, an HDU, (array, wcs) or (array, footprint, wcs)"
+    )
+
+
+def _grid_key(wcs: WCS):
+    w = wcs.wcs
+    return (
+        tuple(w.ctype),
+        tuple(np.round(w.crval, 10)),
+        tuple(np.round(wcs.pixel_scale_matrix.ravel(), 14)),
+    )
+
+
+def common_grid(images) -> tuple[tuple[int, int], tuple[float, float]]:
+    """
+    The smallest template grid holding every image: ``(shape, crpix)``.
+
+    Raises `InputError` when the images are not on one grid (different
+    projection, reference or scale, or non-integer CRPIX offsets, which would
+    silently mis-register pixels).
+
+    Examples
+    --------
+    >>> w1 = WCS(naxis=2); w1.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    >>> w1.wcs.cdelt = [-1e-3, 1e-3]; w1.wcs.crpix = [1, 1]
+    >>> w2 = w1.deepcopy(); w2.wcs.crpix = [-4, 1]
+    >>> a = as_projected((np.ones((3, 6)), w1)); b = as_projected((np.ones((3, 6)), w2))
+    >>> common_grid([a, b])
+    ((3, 11), (1.0, 1.0))
+    """
+    keys = {_grid_key(im.wcs) for im in images}
+    if len(keys) > 1:
+        raise InputError(
+            "images are not on one pixel grid (projection, reference "
+            "point or scale differ): reproject them onto a common "
+            "template first"
+        )
+    crpix = np.array([im.crpix for im in images])
+    offsets = crpix.max(axis=0) - crpix
+    if np.any(np.abs(offsets - np.round(offsets)) > 1e-6):
+        bad = [
+            im.name or str(k)
+            for k, im in enumerate(images)
+            if np.any(np.abs(offsets[k] - np.round(offsets[k])) > 1e-6)
+        ]
+        raise InputError(
+            f"non-integer CRPIX offsets for {', '.join(bad)}: the "
+            "images are not aligned on one pixel grid"
+        )
+    ends = np.array(
+        [
+            (off[1] + im.data.shape[0], off[0] + im.data.shape[1])
+            for off, im in zip(np.round(offsets).astype(int), images, strict=True)
+        ]
+    )
+    shape = tuple(int(v) for v in ends.max(axis=0))
+    return shape, tuple(float(c) for c in crpix.max(axis=0))
+
+
+def image_overlaps(images, *, mode="quick") -> list[Overlap]:
+    """
+    Overlapping pairs of in-memory images (mOverlaps on their WCS).
+
+    ``cntr`` values are the positions in ``images``.
+
+    Examples
+    --------
+    >>> w = WCS(naxis=2); w.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    >>> w.wcs.cdelt = [-1e-3, 1e-3]; w.wcs.crpix = [1, 1]
+    >>> w2 = w.deepcopy(); w2.wcs.crpix = [-2, 1]
+    >>> [(o.cntr1, o.cntr2) for o in image_overlaps([(np.ones((4, 5)), w),
+    ...                                                (np.ones((4, 5)), w2)])]
+    [(0, 1)]
+    """
+    ims = [as_projected(im) for im in images]
+    fps = [
+        footprint_from_wcs(
+            im.wcs.celestial, im.data.shape, cntr=k, fname=im.name or f"image{k}"
+        )
+        for k, im in enumerate(ims)
+    ]
+    return find_overlaps(fps, mode=mode)
+
+
+def difference(
+    plus, minus, *, template=None, no_areas=False, factor=1.0, montage_edges=False
+) -> Difference:
+    """
+    Difference of two images on one grid (mDiff for Python objects).
+
+    Parameters
+    ----------
+    plus, minus : object
+        Anything `as_projected` accepts.
+    template : tuple, optional
+        ``(shape, crpix)`` of the mosaic grid; default: `common_grid`.
+    no_areas, factor, montage_edges
+        As in `diffview.engine.difference`.
+
+    Returns
+    -------
+    Difference
+
+    Examples
+    --------
+    >>> w = WCS(naxis=2); w.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    >>> w.wcs.cdelt = [-1e-3, 1e-3]; w.wcs.crpix = [1, 1]
+    >>> w2 = w.deepcopy(); w2.wcs.crpix = [-2, 1]
+    >>> d = difference((np.full((4, 5), 3.0), w), (np.ones((4, 5)), w2))
+    >>> d.shape, float(d.array.mean())
+    ((4, 2), 2.0)
+    """
+    a, b = as_projected(plus), as_projected(minus)
+    shape, crpix = template if template is not None else common_grid([a, b])
+    return _difference(
+        (a.data, a.area, a.crpix),
+        (b.data, b.area, b.crpix),
+        shape,
+        crpix,
+        no_areas=no_areas,
+        factor=factor,
+        montage_edges=montage_edges,
+    )
+
+
+def differences(images, overlaps=None, *, no_areas=False, montage_edges=False):
+    """
+    Differences of every overlapping pair of in-memory images.
+
+    Parameters
+    ----------
+    images : sequence
+        Anything `as_projected` accepts, one per image.
+    overlaps : list of Overlap, optional
+        Pairs to difference (``cntr`` = position in ``images``); default:
+        `image_overlaps`.
+    no_areas, montage_edges
+        As in `difference`.
+
+    Returns
+    -------
+    results : dict
+        ``{(cntr1, cntr2): Difference}`` for the pairs that succeeded.
+    failures : dict
+        ``{(cntr1, cntr2): message}`` for the others (e.g. images that only
+        touch).
+
+    Examples
+    --------
+    >>> w = WCS(naxis=2); w.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    >>> w.wcs.cdelt = [-1e-3, 1e-3]; w.wcs.crpix = [1, 1]
+    >>> w2 = w.deepcopy(); w2.wcs.crpix = [-2, 1]
+    >>> ok, bad = differences([(np.ones((4, 5)), w), (np.ones((4, 5)), w2)])
+    >>> list(ok), bad
+    ([(0, 1)], {})
+    """
+    ims = [as_projected(im, name=f"image{k}") for k, im in enumerate(images)]
+    grid = common_grid(ims)
+    overlaps = image_overlaps(ims) if overlaps is None else overlaps
+    results, failures = {}, {}
+    for ov in overlaps:
+        key = (ov.cntr1, ov.cntr2)
+        try:
+            d = difference(
+                ims[ov.cntr1],
+                ims[ov.cntr2],
+                template=grid,
+                no_areas=no_areas,
+                montage_edges=montage_edges,
+            )
+            results[key] = Difference(d.array, d.area, d.crpix, d.bounds, *key, d.stats)
+        except PairError as exc:
+            failures[key] = str(exc)
+    return results, failures
