@@ -1,14 +1,20 @@
 """Core numerics: arrays in, arrays and small result objects out.
 
-Nothing here reads or writes a file, draws, or imports matplotlib or
-ipywidgets: differences (mDiff's arithmetic), plane fits (mFitplane),
-background solvers (mBgModel and a direct solve), quality measures, NaN-aware
-block averages, and the compiled pixel loops.
+Nothing here reads or writes a file, draws, or imports astropy, matplotlib
+or ipywidgets: template-grid offsets and overlap boxes, differences (mDiff's
+arithmetic), plane fits (mFitplane), background solvers (mBgModel and a
+direct solve), quality measures, NaN-aware block averages, and the compiled
+pixel loops (`kernels`).
+
+Conventions: plane coordinates are Montage's, ``x = i - CRPIX1`` and
+``y = j - CRPIX2`` with 0-based pixel indices ``i`` (column) and ``j`` (row);
+boxes and bounds are ``((ymin, ymax), (xmin, xmax))`` in 0-based template
+pixels, max exclusive.
 """
 
 from ._loader import COMPILE_NOTICE_AFTER, kernels
 from .background import (
-    MODES,
+    SOLVER_MODES,
     ImageGeometry,
     correct_image,
     image_geometry,
@@ -19,14 +25,23 @@ from .background import (
     solve_montage,
 )
 from .blocks import block_average, preview
-from .difference import AREA_TOLERANCE, difference, difference_arrays
+from .difference import (
+    AREA_TOLERANCE,
+    difference_arrays,
+    difference_in_box,
+    difference_on_grid,
+)
 from .fit import NITERATION, FitResidual, bounding_box, fit_plane, fit_residual
+from .grid import overlap_box, template_offset
 from .quality import FitQuality, Thresholds, assess_fits, plane_error
 
 __all__ = [
+    "template_offset",
+    "overlap_box",
     "AREA_TOLERANCE",
     "difference_arrays",
-    "difference",
+    "difference_on_grid",
+    "difference_in_box",
     "fit_plane",
     "fit_residual",
     "bounding_box",
@@ -48,5 +63,5 @@ __all__ = [
     "correct_image",
     "predicted_residuals",
     "recovery_error",
-    "MODES",
+    "SOLVER_MODES",
 ]

@@ -1,5 +1,9 @@
 """
-Compiled per-pixel loops for the plane fit (numba).
+Compiled per-pixel loops (numba) of mDiff, mFitplane and mBgModel.
+
+mDiff's pixel rule, mFitplane's clipped fit and its bounding box are here;
+mBgModel's iterations (``_kernels_bg``) are re-exported, so
+`diffview.core.kernels` returns all of them.
 
 mFitplane's clipping refits a plane up to 20 times, each time over the
 pixels within ``2 rms`` of the previous plane. In numpy every pass is ~10
@@ -20,11 +24,15 @@ import math
 import numba
 import numpy as np
 
+from ._jit import _B1, _B2, _BOOL, _F, _F1, _F2, _FAST, _I, _JIT
+from ._kernels_bg import bg_iterate
+
 __all__ = [
     "clip_fit",
     "row_end_points",
     "hull_box",
     "mdiff",
+    "bg_iterate",
     "STATUS_OK",
     "STATUS_SINGULAR",
 ]
@@ -32,16 +40,11 @@ __all__ = [
 STATUS_OK = 0
 STATUS_SINGULAR = 2
 
-# IEEE arithmetic (x / 0 is inf or NaN, as in numpy and Montage's C)
-_JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
-# Reductions may be reordered (vectorised); NaNs and infinities keep their IEEE
-# meaning, which the rms of an empty set relies on.
-_FAST = {"reassoc", "contract", "arcp", "nsz"}
-
-
 @numba.njit(**_JIT)
 def _collect(array, crpix1, crpix2, border, xs, ys, zs, flat):
-    """Valid pixels inside ``border``, row-major: coordinates, values, indices.
+    """Collect the valid pixels inside ``border``, row-major.
+
+    Fills coordinates, values and flat indices.
 
     Returns ``(n, x0, y0, zmax)``: the count, the mean plane coordinates and
     ``max |z|``.
@@ -97,8 +100,11 @@ def _set_sums(xc, yc, z, r, thr, n, out):
 
 @numba.njit(fastmath=_FAST, **_JIT)
 def _rms_pass(xc, yc, z, a, b, c, thr, n, r):
-    """Store ``|z - (a xc + b yc + c)|`` in ``r``; the sum of squares and the
-    count of those ``<= thr`` (every pixel if thr < 0)."""
+    """Store ``|z - (a xc + b yc + c)|`` in ``r``.
+
+    Returns the sum of squares and the count of those ``<= thr`` (every
+    pixel if thr < 0).
+    """
     total = 0.0
     cnt = 0.0
     every = thr < 0.0
@@ -113,8 +119,11 @@ def _rms_pass(xc, yc, z, a, b, c, thr, n, r):
 
 @numba.njit(**_JIT)
 def _solve3(s):
-    """Montage's normal equations by cofactors; ok False when singular
-    (determinant below ``1e-11`` of the diagonal product)."""
+    """Solve Montage's normal equations by cofactors.
+
+    ``ok`` is False when singular (determinant below ``1e-11`` of the
+    diagonal product).
+    """
     a, b, c, e, f, i = s[0], s[1], s[3], s[2], s[4], s[5]
     r0, r1, r2 = s[6], s[7], s[8]
     co_a, co_b, co_c = e * i - f * f, c * f - b * i, b * f - c * e
@@ -162,16 +171,12 @@ def _describe(xs, ys, r, thr, n, flat, keep):
     return xmin, xmax, ymin, ymax, sx / cnt, sy / cnt
 
 
-_F, _F1, _F2 = numba.float64, numba.float64[:], numba.float64[:, :]
-_B1, _B2, _I, _BOOL = numba.boolean[:], numba.boolean[:, :], numba.int64, numba.boolean
-
-
 # Public kernels carry explicit signatures (any array layout): each is compiled
 # once, on first import of this module, and then loaded from numba's cache.
 @numba.njit([(_F2, _F, _F, _I, _BOOL, _I, _F, _B1)], **_JIT)
 def clip_fit(array, crpix1, crpix2, border, level_only, niter, exact, keep):
     """
-    mFitplane's clipped plane fit of a difference image.
+    Fit a plane to a difference image with mFitplane's clipping.
 
     Iteration 0 fits every valid pixel; each later one the pixels within
     ``max(2 rms, exact max|z|)`` of the previous plane (no clipping while rms
@@ -234,8 +239,11 @@ def clip_fit(array, crpix1, crpix2, border, level_only, niter, exact, keep):
 
 @numba.njit([(_B2, _F, _F)], **_JIT)
 def row_end_points(valid, crpix1, crpix2):
-    """First and last valid column of every row with two or more valid
-    pixels (``valid``: a 2-D bool mask), as interleaved plane coordinates."""
+    """Find the first and last valid column of every row.
+
+    Rows with fewer than two valid pixels (``valid``: a 2-D bool mask) are
+    skipped; the end points come as interleaved plane coordinates.
+    """
     ny, nx = valid.shape
     xs = np.empty(2 * ny)
     ys = np.empty(2 * ny)
@@ -280,9 +288,12 @@ def _staircase(v):
 
 @numba.njit(**_JIT)
 def _hull_candidates(x, y):
-    """Row end points that can be convex-hull vertices (staircase corners):
-    a left end point with rows above and below reaching as far left lies
-    inside the hull, and likewise on the right."""
+    """Keep the row end points that can be convex-hull vertices.
+
+    These are the staircase corners: a left end point with rows above and
+    below reaching as far left lies inside the hull, and likewise on the
+    right.
+    """
     left, right, rows = x[0::2], x[1::2], y[0::2]
     keep_l, keep_r = _staircase(left), _staircase(-right)
     return (
@@ -367,7 +378,7 @@ def _edge_box(hx, hy, k):
 @numba.njit([(_F1, _F1)], **_JIT)
 def hull_box(x, y):
     """
-    mFitplane's minimum-area rectangle of row end points ``x, y``.
+    Find mFitplane's minimum-area rectangle of row end points ``x, y``.
 
     Returns ``(ok, xcen, ycen, width, height, angle)``; ``ok`` is False when
     the points' hull has fewer than 3 vertices (the caller's axis-aligned
@@ -410,8 +421,11 @@ def _ok(v, a):
 
 @numba.njit(**_JIT)
 def _area_means(v1, a1, v2, a2):
-    """Montage's mean areas: image 1 over its valid pixels, image 2 over the
-    pixels valid in both; NaN when either set is empty."""
+    """Compute Montage's mean areas.
+
+    Image 1 over its valid pixels, image 2 over the pixels valid in both;
+    NaN when either set is empty.
+    """
     n1 = n2 = 0
     s1 = s2 = 0.0
     ny, nx = v1.shape
@@ -431,7 +445,7 @@ def _area_means(v1, a1, v2, a2):
 @numba.njit([(_F2, _F2, _F2, _F2, _F, _F, _F2, _F2)], **_JIT)
 def mdiff(v1, a1, v2, a2, factor, tolerance, value, area):
     """
-    mDiff's pixel rules on two co-registered boxes.
+    Apply mDiff's pixel rules to two co-registered boxes.
 
     Fills ``value`` with ``2 (v1 a1 - factor v2 a2) / (a1 + a2)`` (NaN where
     dropped) and ``area`` with ``a1 + a2`` (0 where dropped). A pixel is kept
@@ -480,111 +494,3 @@ def mdiff(v1, a1, v2, a2, factor, tolerance, value, area):
     if kept == 0:
         dmin = dmax = math.nan
     return kept, r0, r1, c0, c1, pmin, pmax, dmin, dmax
-
-
-@numba.njit(**_JIT)
-def _f32(v):
-    """Round to float32 and back, as Montage's float variables do."""
-    return float(np.float32(v))
-
-
-@numba.njit(**_JIT)
-def _bg_increments(fittype, sums, n, inv2, inv3, locked, inc):
-    """One iteration's per-image increments (mBgModel's float solves),
-    halved; zero for images without fits and for locked images."""
-    for k in range(len(n)):
-        sz, sxz, syz = sums[k, 0], sums[k, 1], sums[k, 2]
-        inc[k, 0] = inc[k, 1] = inc[k, 2] = 0.0
-        if n[k] == 0.0 or locked[k]:
-            continue
-        if fittype == 0:
-            inc[k, 2] = _f32(sz / n[k])
-        elif fittype == 1:
-            r0, r1 = _f32(sxz), _f32(syz)
-            for i in range(2):
-                inc[k, i] = _f32(inv2[k, i, 0] * r0 + inv2[k, i, 1] * r1)
-        else:
-            r0, r1, r2 = _f32(sxz), _f32(syz), _f32(sz)
-            for i in range(3):
-                inc[k, i] = _f32(
-                    inv3[k, i, 0] * r0 + inv3[k, i, 1] * r1 + inv3[k, i, 2] * r2
-                )
-        for i in range(3):
-            inc[k, i] /= 2.0
-
-
-@numba.njit(
-    [
-        (
-            numba.int64[:],
-            _F1,
-            _F1,
-            _F1,
-            _F2,
-            _F1,
-            numba.int64[:],
-            numba.int64[:],
-            _B1,
-            _F1,
-            numba.float64[:, :, :],
-            numba.float64[:, :, :],
-            _B1,
-            _F2,
-        )
-    ],
-    **_JIT,
-)
-def bg_iterate(
-    schedule, A, B, C, mom, w, pidx, midx, has_minus, n, inv2, inv3, locked, corr
-):
-    """
-    mBgModel's iterations: each image moves by half the plane that best
-    fits its neighbours' differences, and the differences follow.
-
-    Parameters
-    ----------
-    schedule : int64 array
-        Fit type of each iteration: 0 level, 1 slope, 2 both.
-    A, B, C : float64 arrays
-        Planes of the fits (each fit and its mirror), updated in place.
-    mom : (6, nfit) float64 array
-        Box moments ``n, x, y, xx, xy, yy`` of each fit.
-    w : float64 array
-        1 for the fits used, 0 for the rejected ones.
-    pidx, midx : int64 arrays
-        Correction index of each fit's plus and minus image.
-    has_minus : bool array
-        Whether the minus image has a correction.
-    n : float64 array
-        Summed box areas of each image's used fits.
-    inv2, inv3 : float64 arrays
-        Per-image inverses of the slope and full normal matrices.
-    locked : bool array
-        Images that never move.
-    corr : (nimage, 3) float64 array
-        Receives the summed corrections ``a, b, c``.
-    """
-    nimg = len(n)
-    sums = np.zeros((nimg, 3))
-    inc = np.zeros((nimg, 3))
-    mn, mx, my, mxx, mxy, myy = mom[0], mom[1], mom[2], mom[3], mom[4], mom[5]
-    for fittype in schedule:
-        sums[:] = 0.0
-        for f in range(len(A)):
-            a, b, c, p = A[f], B[f], C[f], pidx[f]
-            sums[p, 0] += (a * mx[f] + b * my[f] + c * mn[f]) * w[f]
-            sums[p, 1] += (a * mxx[f] + b * mxy[f] + c * mx[f]) * w[f]
-            sums[p, 2] += (a * mxy[f] + b * myy[f] + c * my[f]) * w[f]
-        _bg_increments(fittype, sums, n, inv2, inv3, locked, inc)
-        for k in range(nimg):
-            for i in range(3):
-                corr[k, i] += inc[k, i]
-        for f in range(len(A)):
-            p = pidx[f]
-            da, db, dc = 0.0, 0.0, 0.0
-            if has_minus[f]:
-                m = midx[f]
-                da, db, dc = inc[m, 0], inc[m, 1], inc[m, 2]
-            A[f] = (A[f] - inc[p, 0]) + da
-            B[f] = (B[f] - inc[p, 1]) + db
-            C[f] = (C[f] - inc[p, 2]) + dc

@@ -14,12 +14,26 @@ COMPILE_NOTICE_AFTER = 2.0
 
 def kernels():
     """
-    The compiled loops, `diffview.core._kernels`, imported on first use.
+    Return the compiled pixel loops (numba), importing them on first use.
 
     Importing numba costs ~0.3 s, which ``import diffview`` should not pay.
     The first use after installing compiles the loops (~10 s, once; later
     processes load them from numba's cache); if loading takes longer than
     `COMPILE_NOTICE_AFTER` seconds, one line on stderr says why.
+
+    Returns
+    -------
+    module
+        The loops: ``mdiff`` (mDiff's pixel rule), ``clip_fit``
+        (mFitplane's clipped fit), ``row_end_points`` and ``hull_box``
+        (its bounding box), ``bg_iterate`` (mBgModel's iterations), and the
+        status codes ``STATUS_OK``, ``STATUS_SINGULAR``.
+
+    Examples
+    --------
+    >>> k = kernels()
+    >>> k is kernels(), k.STATUS_SINGULAR
+    (True, 2)
     """
     module = sys.modules.get("diffview.core._kernels")
     if module is not None:

@@ -13,8 +13,27 @@ __all__ = ["block_average", "preview"]
 
 def block_average(data, factor: int) -> np.ndarray:
     """
-    NaN-aware mean over ``factor x factor`` blocks (partial edge blocks
-    included); a block with no finite pixel is NaN.
+    NaN-aware mean over ``factor x factor`` blocks.
+
+    Partial blocks at the right and bottom edges are included; a block with
+    no finite pixel is NaN.
+
+    Parameters
+    ----------
+    data : array_like
+        2-d image.
+    factor : int
+        Block side in pixels, >= 1 (1 returns a float copy).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, shape ``(ceil(rows / factor), ceil(columns / factor))``.
+
+    Raises
+    ------
+    diffview.InputError
+        ``factor`` below 1.
 
     Examples
     --------
@@ -42,9 +61,22 @@ def block_average(data, factor: int) -> np.ndarray:
 
 def preview(data, max_size: int = 1024) -> np.ndarray:
     """
-    Reduce an image by the smallest integer block factor that makes both
-    sides at most ``max_size`` (NaN-aware `block_average`); small images are
-    returned as float arrays unchanged.
+    Reduce an image so that both sides are at most ``max_size`` pixels.
+
+    Uses the smallest integer block factor that fits (NaN-aware
+    `block_average`); small images are returned as float arrays unchanged.
+
+    Parameters
+    ----------
+    data : array_like
+        2-d image.
+    max_size : int
+        Largest side of the result, pixels.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 image.
 
     Examples
     --------

@@ -2,8 +2,11 @@
 The difference of two projected images over their overlap (Montage's mDiff).
 
 Arrays in, a `~diffview.models.Difference` out; no files. The per-pixel
-loop is compiled (`diffview._kernels.mdiff`). The
-pixel rules are Montage's (``montage-semantics.md`` §3.4):
+loop is compiled (``mdiff`` of `diffview.core.kernels`). Images sit on a
+common template grid (see `diffview.core.grid`); boxes are
+``((jstart, jend), (istart, iend))`` in 0-based template pixels, ends
+exclusive. The pixel rules are Montage's (``docs/montage-semantics.md``
+§3.4):
 
 * a pixel is blank when its value is NaN or +-inf or its area is <= 0;
 * value ``2 (v1 a1 - f v2 a2) / (a1 + a2)``, area ``a1 + a2``;
@@ -17,12 +20,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from diffview.core._loader import kernels
 from diffview.errors import PairError
-from diffview.geometry.overlaps import overlap_box, template_offset
 from diffview.models import Difference
 
-__all__ = ["AREA_TOLERANCE", "difference_arrays", "difference"]
+from ._loader import kernels
+from .grid import overlap_box, template_offset
+
+__all__ = ["AREA_TOLERANCE", "difference_arrays", "difference_on_grid",
+           "difference_in_box"]
 
 #: Montage's area-consistency threshold (mDiff since module version 2.7).
 AREA_TOLERANCE = 0.333
@@ -58,8 +63,10 @@ def difference_arrays(v1, a1, v2, a2, *, factor=1.0):
 
 
 def _mdiff(v1, a1, v2, a2, factor):
-    """`diffview._kernels.mdiff` on any array-likes: value, area and its
-    counts, bounds and extremes."""
+    """Run the compiled ``mdiff`` on any array-likes.
+
+    Returns value, area and the kernel's counts, bounds and extremes.
+    """
     factor = 1.0 if factor == 0 else float(factor)
     # the kernel takes writable float64 arrays (read-only ones are copied)
     v1, a1, v2, a2 = (np.require(x, np.float64, ["W"]) for x in (v1, a1, v2, a2))
@@ -96,8 +103,9 @@ def _as_pair(image):
     return data, area, crpix
 
 
-def difference(plus, minus, template_shape, template_crpix, *, no_areas=False,
-               factor=1.0, montage_edges=False, ids=(None, None)) -> Difference:
+def difference_on_grid(plus, minus, template_shape, template_crpix, *,
+                       no_areas=False, factor=1.0, montage_edges=False,
+                       ids=(None, None)) -> Difference:
     """
     Difference of two projected images on a common template (mDiff).
 
@@ -125,8 +133,10 @@ def difference(plus, minus, template_shape, template_crpix, *, no_areas=False,
     Returns
     -------
     Difference
-        Cropped to the bounding box of valid pixels, with ``crpix`` and
-        ``bounds`` in the template grid.
+        Cropped to the bounding box of valid pixels, with ``crpix`` (the
+        difference's 1-based ``(CRPIX1, CRPIX2)``) and ``bounds``
+        (``((jmin, jmax), (imin, imax))``, 0-based template pixels, max
+        exclusive).
 
     Raises
     ------
@@ -143,7 +153,7 @@ def difference(plus, minus, template_shape, template_crpix, *, no_areas=False,
     --------
     >>> one = (np.full((4, 6), 5.0), (1.0, 1.0))
     >>> two = (np.full((4, 6), 3.0), (-1.0, 1.0))
-    >>> d = difference(one, two, (4, 10), (1.0, 1.0))
+    >>> d = difference_on_grid(one, two, (4, 10), (1.0, 1.0))
     >>> d.shape, float(d.array[0, 0]), d.crpix, d.bounds
     ((4, 4), 2.0, (-1.0, 1.0), ((0, 4), (2, 6)))
     """
@@ -163,11 +173,32 @@ def difference(plus, minus, template_shape, template_crpix, *, no_areas=False,
 def difference_in_box(v1, a1, v2, a2, box, template_crpix, *, no_areas=False,
                       factor=1.0, ids=(None, None)) -> Difference:
     """
-    mDiff on two boxes already cut to the overlap ``box`` of the template.
+    Difference two boxes already cut to the overlap ``box`` (mDiff).
 
     This is the step the file pipeline uses after reading only the overlap
-    box of each image. Arguments are as in `difference`; ``box`` is
-    ``((jstart, jend), (istart, iend))`` in the template grid.
+    box of each image.
+
+    Parameters
+    ----------
+    v1, a1, v2, a2 : numpy.ndarray
+        Values and areas of the two images over ``box`` (same shape).
+    box : tuple
+        ``((jstart, jend), (istart, iend))``: the cut in 0-based template
+        pixels, ends exclusive (see `overlap_box`).
+    template_crpix : tuple of float
+        ``(CRPIX1, CRPIX2)`` of the template.
+    no_areas, factor, ids : optional
+        As in `difference_on_grid`.
+
+    Returns
+    -------
+    Difference
+        As from `difference_on_grid`.
+
+    Raises
+    ------
+    diffview.PairError
+        ``"All pixels are blank."``.
 
     Examples
     --------

@@ -2,10 +2,10 @@
 Plane fits of differences, exactly as Montage's mFitplane computes them.
 
 Arrays in, `~diffview.PlaneFit` out; the per-pixel loops are compiled
-(`diffview._kernels`). No file is read here (`diffview.fitexec` does the
-files). Coordinates are Montage's plane coordinates ``x = i - CRPIX1``,
-``y = j - CRPIX2`` with 0-based ``i``, ``j`` and the 1-based CRPIX of the
-difference.
+(`diffview.core.kernels`). No file is read here (`diffview.run.fitexec`
+does the files). Coordinates are Montage's plane coordinates
+``x = i - CRPIX1``, ``y = j - CRPIX2`` with 0-based ``i``, ``j`` and the
+1-based CRPIX of the difference.
 """
 
 from __future__ import annotations
@@ -85,8 +85,11 @@ EXACT = 1e-10
 
 
 def _clip_fit(array, crpix, border, level_only, keep=None, niter=NITERATION):
-    """Run the compiled clipping loop; ``keep`` (flat bool) receives the
-    last fit set. Returns the kernel's tuple without its status."""
+    """Run the compiled clipping loop.
+
+    ``keep`` (flat bool) receives the last fit set. Returns the kernel's
+    tuple without its status.
+    """
     k = kernels()
     out = k.clip_fit(
         np.require(array, np.float64, ["W"]),  # the kernel takes writable arrays
@@ -183,8 +186,10 @@ def fit_plane(
 
 
 def _make_fit(ids, plane, crpix, ranges, npix, rms, box) -> PlaneFit:
-    """A `PlaneFit` from the kernel's outputs and the bounding box, with
-    mFitplane's fix-up of a zero-size box."""
+    """Build a `PlaneFit` from the kernel's outputs and the bounding box.
+
+    Applies mFitplane's fix-up of a zero-size box.
+    """
     *ranges, xcen, ycen = (float(v) for v in ranges)
     boxx, boxy, width, height, ang = box
     if width == 0.0:
@@ -227,6 +232,12 @@ class FitResidual:
         ``2 rms`` of the previous plane, or in the ``border``).
     plane : numpy.ndarray
         The fitted plane evaluated on the difference's pixel grid.
+
+    Examples
+    --------
+    >>> r = fit_residual((np.ones((3, 4)), (1.0, 1.0)))
+    >>> float(np.abs(r.residual).max()), int(r.clipped.sum()), r.plane.shape
+    (0.0, 0, (3, 4))
     """
 
     residual: np.ndarray

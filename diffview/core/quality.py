@@ -16,11 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from diffview.core.background._solvers import (
-    AREA_LIMIT,
-    ImageGeometry,
-    predicted_residuals,
-)
+from diffview.core.background import ImageGeometry, predicted_residuals
+from diffview.core.background._fits import AREA_LIMIT
 from diffview.models import Correction, PlaneFit
 
 __all__ = ["FitQuality", "Thresholds", "assess_fits", "plane_error"]
@@ -49,6 +46,11 @@ class Thresholds:
         Largest disagreement with the solved corrections, in sigmas: the
         robust spread of all the fits' disagreements combined with the fit's
         own level error ``rms / sqrt(npixel)``.
+
+    Examples
+    --------
+    >>> Thresholds(min_width=1.0).min_width
+    1.0
     """
 
     noise_ratio: float = 3.0
@@ -87,6 +89,14 @@ class FitQuality:
     residual : float
         Fit minus solved corrections, mean over the box (DN; NaN without
         corrections).
+
+    Examples
+    --------
+    >>> f = PlaneFit(0, 1, 0., 0., 1., 1., 1., 0, 99, 0, 49, 50., 25., 5000,
+    ...              1.0, 49.5, 24.5, 99., 49., 0.)
+    >>> q = assess_fits([f])[0]
+    >>> q.ok, q.reasons, q.npixel
+    (True, (), 5000)
     """
 
     plus: int
@@ -128,7 +138,7 @@ def _corners(images: ImageGeometry, cntr: int) -> np.ndarray | None:
 
 def plane_error(fit: PlaneFit, points: np.ndarray) -> np.ndarray:
     """
-    Standard error (DN) of a fitted plane evaluated at ``points``.
+    Compute the standard error (DN) of a fitted plane at ``points``.
 
     Uses the fit's covariance ``rms^2 M^-1`` with ``M`` the moments of its
     box (``npixel`` pixels spread uniformly over the rotated box).
@@ -136,12 +146,15 @@ def plane_error(fit: PlaneFit, points: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     fit : PlaneFit
+        The fit, with its ``rms``, ``npixel`` and rotated box.
     points : numpy.ndarray
-        ``(n, 2)`` plane coordinates ``x, y``.
+        ``(n, 2)`` plane coordinates ``x, y`` (``x = i - CRPIX1``,
+        ``y = j - CRPIX2``, 0-based ``i``, ``j``, the fit's CRPIX).
 
     Returns
     -------
     numpy.ndarray
+        ``(n,)`` standard errors in DN.
 
     Examples
     --------

@@ -1,9 +1,11 @@
 """
-Footprints and overlaps: where images sit in the template grid and on the sky.
+Footprints and overlaps: where images sit on the sky, which pairs overlap.
 
-Pixel-grid rules follow Montage (``montage-semantics.md`` §1.1, §3.3, §5):
-offsets of an image inside the template are ``CRPIX_template - CRPIX_image``
-truncated toward zero, and image corners sit on the outer pixel edges.
+Pixel-grid rules follow Montage (``docs/montage-semantics.md`` §1.1, §5):
+image corners sit on the outer pixel edges, pixels ``(0.5, 0.5)`` to
+``(NAXIS1 + 0.5, NAXIS2 + 0.5)`` in 1-based FITS pixels. Offsets and overlap
+boxes in the template grid are `diffview.core.template_offset` and
+`diffview.core.overlap_box`.
 """
 
 from __future__ import annotations
@@ -19,8 +21,6 @@ from diffview.models import Overlap
 
 __all__ = [
     "Footprint",
-    "template_offset",
-    "overlap_box",
     "footprints_from_table",
     "footprint_from_wcs",
     "find_overlaps",
@@ -28,73 +28,19 @@ __all__ = [
 ]
 
 
-def template_offset(template_crpix, image_crpix) -> tuple[int, int]:
-    """
-    Offset ``(ioff, joff)`` of an image's first pixel in the template grid.
-
-    ``CRPIX_template - CRPIX_image``, truncated toward zero as Montage's C code
-    stores it in an ``int`` (an offset of 2.5 becomes 2, -2.5 becomes -2).
-
-    Examples
-    --------
-    >>> template_offset((100.5, 50.0), (10.5, 20.0))
-    (90, 30)
-    >>> template_offset((3.0, 3.0), (0.5, 5.5))
-    (2, -2)
-    """
-    return (int(np.trunc(template_crpix[0] - image_crpix[0])),
-            int(np.trunc(template_crpix[1] - image_crpix[1])))
-
-
-def overlap_box(template_shape, offset1, shape1, offset2, shape2, *,
-                montage_edges=False):
-    """
-    Intersection of two images in the template grid.
-
-    Parameters
-    ----------
-    template_shape : tuple of int
-        ``(NAXIS2, NAXIS1)`` of the template.
-    offset1, offset2 : tuple of int
-        ``(ioff, joff)`` of each image (see `template_offset`).
-    shape1, shape2 : tuple of int
-        ``(rows, columns)`` of each image.
-    montage_edges : bool
-        Reproduce Montage's mDiff, which never differences the last template
-        column and row (it clips the overlap end to ``NAXIS - 1`` and uses it
-        as exclusive). diffview includes them by default.
-
-    Returns
-    -------
-    tuple or None
-        ``((jstart, jend), (istart, iend))`` in 0-based template pixels, ends
-        exclusive, or None when the images do not overlap.
-
-    Examples
-    --------
-    >>> overlap_box((10, 20), (0, 0), (10, 12), (5, 2), (10, 15))
-    ((2, 10), (5, 12))
-    >>> overlap_box((10, 20), (0, 0), (10, 20), (5, 0), (10, 15),
-    ...             montage_edges=True)
-    ((0, 9), (5, 19))
-    >>> overlap_box((10, 20), (0, 0), (4, 4), (4, 0), (4, 4)) is None
-    True
-    """
-    edge = 1 if montage_edges else 0
-    istart = max(offset1[0], offset2[0], 0)
-    iend = min(offset1[0] + shape1[1], offset2[0] + shape2[1],
-               template_shape[1] - edge)
-    jstart = max(offset1[1], offset2[1], 0)
-    jend = min(offset1[1] + shape1[0], offset2[1] + shape2[0],
-               template_shape[0] - edge)
-    if iend - istart <= 0 or jend - jstart <= 0:
-        return None
-    return (jstart, jend), (istart, iend)
-
-
 def diff_name(cntr1: int, cntr2: int) -> str:
     """
     Montage's difference file name for a pair of ``cntr`` values.
+
+    Parameters
+    ----------
+    cntr1, cntr2 : int
+        ``cntr`` of the plus and the minus image.
+
+    Returns
+    -------
+    str
+        ``diff.%06d.%06d.fits``.
 
     Examples
     --------
@@ -134,6 +80,13 @@ class Footprint:
         The image's WCS, when known (exact mode needs it).
     shape : tuple of int or None
         ``(NAXIS2, NAXIS1)``.
+
+    Examples
+    --------
+    >>> corners = np.array([[10.1, -0.1], [9.9, -0.1], [9.9, 0.1], [10.1, 0.1]])
+    >>> fp = Footprint(0, "a.fits", corners, (10.0, 0.0))
+    >>> round(float(np.degrees(fp.radius)), 4)
+    0.1414
     """
 
     cntr: int
@@ -160,7 +113,15 @@ class Footprint:
         return float(np.arccos(dots).max())
 
     def normals(self) -> np.ndarray:
-        """Edge normals ``c_i x c_{i+1}``, oriented so the centre is inside."""
+        """
+        Edge normals ``c_i x c_{i+1}``, oriented so the centre is inside.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(4, 3)``; a unit vector ``v`` is inside the footprint when
+            ``normals() @ v >= 0`` for all four edges.
+        """
         v = self.vectors
         n = np.cross(v, np.roll(v, -1, axis=0))
         sign = np.sign(n @ self.center_vector)
@@ -202,6 +163,12 @@ def footprint_from_wcs(wcs: WCS, shape, *, cntr=0, fname="", center=None
     center : tuple of float, optional
         (RA, Dec) of the centre; default: pixel ``(NAXIS1/2, NAXIS2/2)`` as
         Montage uses.
+
+    Returns
+    -------
+    Footprint
+        Corners at the outer pixel edges: 1-based pixels ``(0.5, 0.5)`` to
+        ``(NAXIS1 + 0.5, NAXIS2 + 0.5)``, in ICRS.
 
     Examples
     --------
@@ -268,6 +235,22 @@ def footprints_from_table(table, *, need_wcs=False) -> list[Footprint]:
     Returns
     -------
     list of Footprint
+        One per row, in table order.
+
+    Raises
+    ------
+    ValueError
+        Neither corner columns nor a usable WCS.
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> t = Table({"cntr": [7], "fname": ["a.fits"], "ctype1": ["RA---TAN"],
+    ...            "ctype2": ["DEC--TAN"], "ns": [10], "nl": [6],
+    ...            "crval1": [10.0], "crval2": [20.0], "crpix1": [5.5],
+    ...            "crpix2": [3.5], "cdelt1": [-0.001], "cdelt2": [0.001]})
+    >>> [(fp.cntr, fp.fname, fp.shape) for fp in footprints_from_table(t)]
+    [(7, 'a.fits', (6, 10))]
     """
     names = set(table.colnames)
     has_corners = set(_CORNER_COLS) <= names
@@ -277,7 +260,8 @@ def footprints_from_table(table, *, need_wcs=False) -> list[Footprint]:
     for k, row in enumerate(table):
         cntr = int(row["cntr"]) if "cntr" in names else k
         fname = str(row[fcol]) if fcol else ""
-        wcs = _wcs_from_row(row, names) if has_wcs and (need_wcs or not has_corners) else None
+        want_wcs = has_wcs and (need_wcs or not has_corners)
+        wcs = _wcs_from_row(row, names) if want_wcs else None
         shape = _row_shape(row, names) if wcs is not None else None
         if has_corners:
             corners = np.array([[float(row[f"ra{i}"]), float(row[f"dec{i}"])]
@@ -310,9 +294,9 @@ def _mean_direction(corners):
 # --------------------------------------------------------------------------
 
 
-def _corner_inside(k: Footprint, l: Footprint) -> bool:
-    """Some corner of k inside (or on the boundary of) l."""
-    return bool(np.any(np.all(k.vectors @ l.normals().T >= 0, axis=1)))
+def _corner_inside(k: Footprint, m: Footprint) -> bool:
+    """Tell whether some corner of k is inside (or on the boundary of) m."""
+    return bool(np.any(np.all(k.vectors @ m.normals().T >= 0, axis=1)))
 
 
 def _on_arc(p, a, b, n) -> bool:
@@ -329,8 +313,8 @@ def _arcs_cross(a1, a2, b1, b2) -> bool:
     return any(_on_arc(q, a1, a2, na) and _on_arc(q, b1, b2, nb) for q in (p, -p))
 
 
-def _edges_cross(k: Footprint, l: Footprint) -> bool:
-    vk, vl = k.vectors, l.vectors
+def _edges_cross(k: Footprint, m: Footprint) -> bool:
+    vk, vl = k.vectors, m.vectors
     for i in range(4):
         for j in range(4):
             if _arcs_cross(vk[i], vk[(i + 1) % 4], vl[j], vl[(j + 1) % 4]):
@@ -338,8 +322,8 @@ def _edges_cross(k: Footprint, l: Footprint) -> bool:
     return False
 
 
-def _quick_overlap(k: Footprint, l: Footprint) -> bool:
-    return _corner_inside(k, l) or _corner_inside(l, k) or _edges_cross(k, l)
+def _quick_overlap(k: Footprint, m: Footprint) -> bool:
+    return _corner_inside(k, m) or _corner_inside(m, k) or _edges_cross(k, m)
 
 
 def _border_points(shape) -> np.ndarray:
@@ -354,21 +338,21 @@ def _border_points(shape) -> np.ndarray:
     ])
 
 
-def _border_hits(k: Footprint, l: Footprint) -> bool:
-    """Some point of k's border within half a pixel of l (Montage exact mode)."""
+def _border_hits(k: Footprint, m: Footprint) -> bool:
+    """Tell whether k's border comes within half a pixel of m (exact mode)."""
     sky = k.wcs.pixel_to_world(*(_border_points(k.shape) - 1).T)
-    x, y = l.wcs.world_to_pixel(sky)
+    x, y = m.wcs.world_to_pixel(sky)
     x, y = np.asarray(x) + 1, np.asarray(y) + 1
-    n2, n1 = l.shape
+    n2, n1 = m.shape
     return bool(np.any((x >= 0) & (x <= n1 + 1) & (y >= 0) & (y <= n2 + 1)))
 
 
-def _exact_overlap(k: Footprint, l: Footprint) -> bool:
-    if k.wcs is None or l.wcs is None:
+def _exact_overlap(k: Footprint, m: Footprint) -> bool:
+    if k.wcs is None or m.wcs is None:
         raise ValueError("exact mode needs WCS columns in the image table")
-    # Montage tests only k's border against l and so misses an image l lying
+    # Montage tests only k's border against m and so misses an image m lying
     # inside an earlier k; diffview tests both ways.
-    return _border_hits(k, l) or _border_hits(l, k)
+    return _border_hits(k, m) or _border_hits(m, k)
 
 
 def _candidates(fps: Sequence[Footprint]):
@@ -376,8 +360,8 @@ def _candidates(fps: Sequence[Footprint]):
     radii = np.array([f.radius for f in fps])
     dist = np.arccos(np.clip(centers @ centers.T, -1, 1))
     ok = dist <= radii[:, None] + radii[None, :]
-    k, l = np.nonzero(np.triu(ok, 1))
-    return zip(k.tolist(), l.tolist(), strict=True)
+    k, m = np.nonzero(np.triu(ok, 1))
+    return zip(k.tolist(), m.tolist(), strict=True)
 
 
 def find_overlaps(images, *, mode="quick") -> list[Overlap]:
@@ -429,8 +413,8 @@ def find_overlaps(images, *, mode="quick") -> list[Overlap]:
     test = _quick_overlap if mode == "quick" else _exact_overlap
     pairs = sorted(_candidates(images))
     out = []
-    for k, l in pairs:
-        a, b = images[k], images[l]
+    for k, m in pairs:
+        a, b = images[k], images[m]
         if test(a, b):
             out.append(Overlap(a.cntr, b.cntr, a.fname, b.fname,
                                diff_name(a.cntr, b.cntr)))

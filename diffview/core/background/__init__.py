@@ -1,17 +1,36 @@
-"""Background models: Montage's iterative solve and the direct least-squares solve.
+"""
+Background models: one correction plane per image from the overlap fits.
+
+Both solvers take the overlap fits (`~diffview.models.PlaneFit`, Montage's
+``fits.tbl``) and the images (`ImageGeometry`, from `image_geometry`), and
+return one `~diffview.models.Correction` per image: a plane ``a x + b y + c``
+to **subtract**, in Montage's plane coordinates ``x = i - CRPIX1``,
+``y = j - CRPIX2`` with 0-based pixel indices ``i``, ``j``.
+
+* `solve_montage` reproduces Montage's mBgModel: damped iterations, each
+  image moving half-way to the least-squares answer of its neighbours, with
+  Montage's modes (`SOLVER_MODES`), rejection rules, float32 solves and
+  locked images.
+* `solve_direct` solves all images at once in one sparse weighted
+  least-squares problem, by default under a prior whose strengths are
+  estimated from the fits (maximum evidence) and with bad fits down-weighted;
+  ``regularize=None, robust=False`` gives the plain least-squares answer that
+  mBgModel's iteration converges to.
+
+Differences cannot tell the one plane common to all images: Montage fixes it
+implicitly through its iteration, `solve_direct` by the prior (the smallest
+corrections), by the locked images or, in the plain solve, by making the
+corrections of every connected group of images sum to zero.
+
+`correct_image` applies a correction, `predicted_residuals` gives the fits
+left after correcting, and `recovery_error` measures corrections against
+known injected planes.
 """
 
-from ._solvers import (
-    MODES,
-    ImageGeometry,
-    correct_image,
-    image_geometry,
-    niteration_schedule,
-    predicted_residuals,
-    recovery_error,
-    solve_direct,
-    solve_montage,
-)
+from ._images import ImageGeometry, image_geometry
+from .corrections import correct_image, predicted_residuals, recovery_error
+from .direct import solve_direct
+from .montage import SOLVER_MODES, niteration_schedule, solve_montage
 
 __all__ = [
     "ImageGeometry",
@@ -22,5 +41,5 @@ __all__ = [
     "correct_image",
     "predicted_residuals",
     "recovery_error",
-    "MODES",
+    "SOLVER_MODES",
 ]

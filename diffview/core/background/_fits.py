@@ -1,0 +1,93 @@
+"""Fit bookkeeping shared by the solvers: selection, rejection limit, box moments."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from diffview.models import PlaneFit
+
+__all__ = ["AREA_LIMIT"]
+
+#: Montage's rejection threshold: fits on fewer pixels than this fraction of
+#: the mean image area are not used.
+AREA_LIMIT = 0.001
+
+
+def _excluded(fit: PlaneFit, pairs: set, images: set) -> bool:
+    return (
+        {fit.plus, fit.minus} & images
+        or (fit.plus, fit.minus) in pairs
+        or (fit.minus, fit.plus) in pairs
+    )
+
+
+def _select(fits, exclude_pairs, exclude_images) -> list[PlaneFit]:
+    pairs = {(int(a), int(b)) for a, b in exclude_pairs}
+    images = {int(i) for i in exclude_images}
+    return [f for f in fits if not _excluded(f, pairs, images)]
+
+
+def _rms_value(rms: float) -> float:
+    return 1e99 if not math.isfinite(rms) else float(rms)
+
+
+def _box_moments(fits_arr: dict) -> dict:
+    """Integrals of 1, x, y, x^2, xy, y^2 over each rotated box (mBgModel)."""
+    dtr = math.atan(1.0) / 45.0
+    ang = fits_arr["boxang"] * dtr
+    c, s = np.cos(ang), np.sin(ang)
+    x0 = fits_arr["boxx"] * c + fits_arr["boxy"] * s
+    y0 = -fits_arr["boxx"] * s + fits_arr["boxy"] * c
+    xmin, xmax = x0 - fits_arr["boxwidth"] / 2.0, x0 + fits_arr["boxwidth"] / 2.0
+    ymin, ymax = y0 - fits_arr["boxheight"] / 2.0, y0 + fits_arr["boxheight"] / 2.0
+    theta = (ang / dtr) * dtr
+    st, ct = np.sin(theta), np.cos(theta)
+    dx, dy = xmax - xmin, ymax - ymin
+    x2, y2 = (xmax * xmax - xmin * xmin) / 2.0, (ymax * ymax - ymin * ymin) / 2.0
+    x3 = (xmax * xmax * xmax - xmin * xmin * xmin) / 3.0
+    y3 = (ymax * ymax * ymax - ymin * ymin * ymin) / 3.0
+    return {
+        "n": dx * dy,
+        "x": dy * x2 * ct - dx * y2 * st,
+        "y": dy * x2 * st + dx * y2 * ct,
+        "xx": dy * x3 * ct * ct - 2.0 * x2 * y2 * ct * st + dx * y3 * st * st,
+        "yy": dy * x3 * st * st + 2.0 * x2 * y2 * st * ct + dx * y3 * ct * ct,
+        "xy": dy * x3 * ct * st + x2 * y2 * (ct * ct - st * st) - dx * y3 * st * ct,
+    }
+
+
+_FIELDS = (
+    "a",
+    "b",
+    "c",
+    "npixel",
+    "rms",
+    "boxx",
+    "boxy",
+    "boxwidth",
+    "boxheight",
+    "boxang",
+)
+
+
+def _fit_arrays(fits: list[PlaneFit], mirror: bool = True) -> dict:
+    """Fits as arrays, each followed by its mirror (minus, plus, -a, -b, -c)."""
+    rows = []
+    for f in fits:
+        rows.append((f.plus, f.minus, f.a, f.b, f.c))
+        if mirror:
+            rows.append((f.minus, f.plus, -f.a, -f.b, -f.c))
+    reps = 2 if mirror else 1
+    out = {
+        "plus": np.array([r[0] for r in rows], int),
+        "minus": np.array([r[1] for r in rows], int),
+    }
+    for k, name in enumerate(("a", "b", "c")):
+        out[name] = np.array([r[2 + k] for r in rows], float)
+    for name in _FIELDS[3:]:
+        out[name] = np.repeat([float(getattr(f, name)) for f in fits], reps)
+    out["npixel"] = np.trunc(out["npixel"]).astype(int)
+    out["rms"] = np.array([_rms_value(r) for r in out["rms"]], float)
+    return out

@@ -1,0 +1,261 @@
+"""Background model: Montage's iterative solve (parity with MontagePy), the direct
+solve, exclusions, locks, corrections and truth recovery on synthetic mosaics."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from astropy.io import ascii
+from astropy.table import Table
+from mosaic_fields import (
+    as_dict,
+    make_mosaic,
+    read_corr_tbl,
+    read_fits_tbl,
+    run_montage,
+    truth_rms,
+)
+
+from diffview.core.background import (
+    correct_image,
+    image_geometry,
+    niteration_schedule,
+    predicted_residuals,
+    solve_direct,
+    solve_montage,
+)
+from diffview.errors import InputError
+from diffview.models import Correction, PlaneFit
+
+
+@pytest.fixture(scope="module")
+def mosaic(tmp_path_factory):
+    root = tmp_path_factory.mktemp("mosaic")
+    truth = make_mosaic(root)
+    run_montage(root, modes=(0, 1))
+    images = ascii.read(str(root / "images.tbl"), format="ipac")
+    return {
+        "root": root,
+        "truth": truth,
+        "images": images,
+        "geo": image_geometry(images),
+        "fits": read_fits_tbl(root / "fits.tbl"),
+    }
+
+
+# ---------------------------------------------------------------- small exact cases
+
+
+def geo_table(n, locked=None):
+    t = Table(
+        {
+            "cntr": list(range(n)),
+            "fname": [f"i{k}" for k in range(n)],
+            "ns": [10] * n,
+            "nl": [8] * n,
+            "crpix1": [1.0] * n,
+            "crpix2": [1.0] * n,
+        }
+    )
+    if locked is not None:
+        t["locked"] = locked
+    return t
+
+
+def level_fit(plus, minus, c, npixel=80, rms=0.1):
+    return PlaneFit(
+        plus,
+        minus,
+        0.0,
+        0.0,
+        c,
+        1.0,
+        1.0,
+        0,
+        9,
+        0,
+        7,
+        4.5,
+        3.5,
+        npixel,
+        rms,
+        4.5,
+        3.5,
+        9.0,
+        7.0,
+        0.0,
+    )
+
+
+def test_schedules_follow_montage_rules():
+    assert niteration_schedule(1, 5).tolist() == [0] * 5
+    assert niteration_schedule(0, 6).tolist() == [0, 0, 0, 2, 2, 2]
+    assert niteration_schedule(3, 5).tolist() == [0, 0, 0, 1, 1]
+    assert niteration_schedule(2, 20).tolist() == [0, 0, 1, 1] * 5
+    assert len(niteration_schedule(0, 0)) == 10000
+    assert (niteration_schedule(0, 0) == 0).sum() == 2500
+
+
+def test_two_images_split_the_offset():
+    corrs = solve_montage(image_geometry(geo_table(2)), [level_fit(0, 1, 2.0)], mode=1)
+    assert [(c.id, round(c.c, 5)) for c in corrs] == [(0, 1.0), (1, -1.0)]
+    direct = solve_direct(image_geometry(geo_table(2)), [level_fit(0, 1, 2.0)])
+    assert [c.c for c in direct] == pytest.approx([1.0, -1.0])
+
+
+def test_locked_image_stays_put_and_lock_is_by_cntr_value():
+    t = geo_table(2, locked=[0, 1])
+    t["cntr"] = [5, 9]  # non-contiguous: Montage would index row 9
+    fits_ = [level_fit(5, 9, 2.0)]
+    corrs = {c.id: c.c for c in solve_montage(image_geometry(t), fits_, mode=1)}
+    assert corrs[9] == 0.0 and corrs[5] == pytest.approx(2.0, abs=1e-4)
+    direct = {c.id: c.c for c in solve_direct(image_geometry(t), fits_)}
+    assert direct == pytest.approx({5: 2.0, 9: 0.0})
+
+
+def test_rejection_of_small_and_nonfinite_fits_unless_useall():
+    geo = image_geometry(geo_table(3))  # mean area 80: limit 0.08 pixel
+    fits_ = [
+        level_fit(0, 1, 2.0),
+        level_fit(1, 2, 4.0, rms=float("nan")),
+        level_fit(0, 2, 9.0, npixel=0),
+    ]
+    kept = as_dict(solve_montage(geo, fits_, mode=1))
+    assert kept[2] == (0.0, 0.0, 0.0)
+    assert kept[0][2] == pytest.approx(1.0, abs=1e-4)
+    allfits = as_dict(solve_montage(geo, fits_, mode=1, useall=True))
+    assert allfits[2][2] != 0.0
+
+
+@pytest.mark.montage
+def test_exclusions_equal_dropping_the_fit(mosaic):
+    fits_ = mosaic["fits"]
+    bad = fits_[3]
+    pair = [(bad.minus, bad.plus)]
+    rest = [f for f in fits_ if f is not bad]
+    for solve in (solve_montage, solve_direct):
+        a = as_dict(solve(mosaic["geo"], fits_, exclude_pairs=pair))
+        b = as_dict(solve(mosaic["geo"], rest))
+        assert a == b
+    gone = as_dict(solve_direct(mosaic["geo"], fits_, exclude_images=[bad.plus]))
+    assert bad.plus not in gone and len(gone) == len(mosaic["images"]) - 1
+
+
+def test_correct_image_and_predicted_residuals():
+    out = correct_image(
+        np.full((2, 3), 5.0),
+        (2.0, 1.0),
+        Correction(0, 1.0, 0.5, 1.0),
+        area=np.array([[1, 1, 0], [1, 1, 1]]),
+    )
+    assert out[0, :2].tolist() == [6.5, 5.5] and np.isnan(out[0, 2])
+    f = PlaneFit(
+        0, 1, 0.1, 0.2, 3.0, 1, 1, 0, 9, 0, 7, 4.5, 3.5, 80, 0.1, 4.5, 3.5, 9, 7, 0
+    )
+    r = predicted_residuals(
+        [f], [Correction(0, 0.1, 0.0, 2.0), Correction(1, 0.0, -0.2, 0.0)]
+    )
+    assert (r[0].a, r[0].b, r[0].c) == pytest.approx((0.0, 0.0, 1.0))
+
+
+# ---------------------------------------------------------------- parity and truth
+
+
+@pytest.mark.montage
+@pytest.mark.parametrize("mode", [0, 1])
+def test_parity_with_mbgmodel(mosaic, mode):
+    ref = read_corr_tbl(mosaic["root"] / f"corr{mode}.tbl")
+    mine = as_dict(solve_montage(mosaic["geo"], mosaic["fits"], mode=mode))
+    assert sorted(mine) == sorted(ref)
+    for cid, vals in ref.items():
+        assert mine[cid] == pytest.approx(vals, abs=1e-3)
+
+
+@pytest.mark.montage
+def test_truth_montage_compatible_matches_montagepy(mosaic):
+    ref = truth_rms(
+        read_corr_tbl(mosaic["root"] / "corr0.tbl"), mosaic["truth"], mosaic["images"]
+    )
+    compat = truth_rms(
+        as_dict(solve_montage(mosaic["geo"], mosaic["fits"])),
+        mosaic["truth"],
+        mosaic["images"],
+    )
+    assert ref < 0.5  # planes of ~5 DN recovered to a fraction of a DN
+    assert compat <= ref * 1.01
+
+
+@pytest.mark.montage
+def test_plain_direct_solve_is_the_point_montage_converges_to(mosaic):
+    plain = solve_direct(mosaic["geo"], mosaic["fits"], regularize=None, robust=False)
+    direct = as_dict(plain)
+    long = as_dict(solve_montage(mosaic["geo"], mosaic["fits"], niteration=60000))
+    t, imgs = mosaic["truth"], mosaic["images"]
+    assert truth_rms(direct, t, imgs) == pytest.approx(
+        truth_rms(long, t, imgs), rel=1e-3
+    )
+
+
+@pytest.mark.montage
+def test_direct_solve_beats_mbgmodel_when_iterations_do_not_converge(tmp_path):
+    # 80 tiles, low noise: 10000 of Montage's half-steps leave long-wavelength
+    # errors; one sparse solve has none.
+    truth = make_mosaic(tmp_path, ntx=10, nty=8, noise=0.1, seed=3)
+    run_montage(tmp_path)
+    images = ascii.read(str(tmp_path / "images.tbl"), format="ipac")
+    geo, fits_ = image_geometry(images), read_fits_tbl(tmp_path / "fits.tbl")
+    ref = truth_rms(read_corr_tbl(tmp_path / "corr0.tbl"), truth, images)
+    direct = truth_rms(as_dict(solve_direct(geo, fits_)), truth, images)
+    plain = solve_direct(geo, fits_, regularize=None, robust=False)
+    assert direct < 0.7 * ref and truth_rms(as_dict(plain), truth, images) < 0.7 * ref
+
+
+# ------------------------------------------------- direct solve: prior, robustness
+
+
+def test_prior_needs_loops_else_the_plain_solve():
+    # a chain of fits (no loop) says nothing about the fit noise: plain answer
+    geo = image_geometry(geo_table(3))
+    fits_ = [level_fit(0, 1, 2.0), level_fit(1, 2, -1.0)]
+    auto = as_dict(solve_direct(geo, fits_, robust=False))
+    plain = as_dict(solve_direct(geo, fits_, regularize=None, robust=False))
+    assert auto == plain
+    assert plain[0][2] - plain[1][2] == pytest.approx(2.0)
+    with pytest.raises(InputError, match="regularize"):
+        solve_direct(geo, fits_, regularize=0.5)
+
+
+@pytest.mark.montage
+def test_prior_keeps_locked_images_at_zero(mosaic):
+    locked = image_geometry(mosaic["images"], locked=[3])
+    corrs = as_dict(solve_direct(locked, mosaic["fits"]))
+    assert corrs[3] == (0.0, 0.0, 0.0)
+    free = as_dict(solve_direct(mosaic["geo"], mosaic["fits"]))
+    t, imgs = mosaic["truth"], mosaic["images"]
+    assert truth_rms(corrs, t, imgs) == pytest.approx(truth_rms(free, t, imgs), abs=0.1)
+
+
+@pytest.mark.montage
+def test_prior_is_weak_where_the_fits_are_strong(mosaic):
+    # 12 tiles, 1 DN noise, planes of 5 DN: the estimated level spread is
+    # large, so level-only corrections barely move from least squares
+    geo, fits_ = mosaic["geo"], mosaic["fits"]
+    auto = as_dict(solve_direct(geo, fits_, level_only=True, robust=False))
+    plain = solve_direct(geo, fits_, level_only=True, robust=False, regularize=None)
+    for c in plain:
+        assert auto[c.id][2] == pytest.approx(c.c, abs=0.05)
+
+
+@pytest.mark.montage
+def test_robust_solve_ignores_a_wild_fit(mosaic):
+    geo, fits_ = mosaic["geo"], list(mosaic["fits"])
+    clean = as_dict(solve_direct(geo, fits_))
+    bad = fits_[5]
+    fits_[5] = replace(bad, c=bad.c + 300.0, a=bad.a + 1.0)
+    robust = as_dict(solve_direct(geo, fits_))
+    plain = as_dict(solve_direct(geo, fits_, robust=False, regularize=None))
+    t, imgs = mosaic["truth"], mosaic["images"]
+    assert truth_rms(robust, t, imgs) == pytest.approx(
+        truth_rms(clean, t, imgs), abs=0.02
+    )
+    assert truth_rms(plain, t, imgs) > 10 * truth_rms(robust, t, imgs)

@@ -1,0 +1,135 @@
+"""Quality verdicts: each test on hand-made fits; thin strips flagged on a mosaic."""
+
+import os
+
+import numpy as np
+import pytest
+from astropy.io import ascii
+from mosaic_fields import make_mosaic, read_fits_tbl, run_montage
+
+from diffview.core.background import image_geometry, solve_direct
+from diffview.core.quality import Thresholds, assess_fits, plane_error
+from diffview.models import PlaneFit
+
+
+def fit(plus, minus, *, c=1.0, w=99.0, h=49.0, npixel=5000, rms=1.0, x=0.0, y=0.0):
+    return PlaneFit(
+        plus,
+        minus,
+        0.0,
+        0.0,
+        c,
+        1.0,
+        1.0,
+        0,
+        9,
+        0,
+        9,
+        x,
+        y,
+        npixel,
+        rms,
+        x,
+        y,
+        w,
+        h,
+        0.0,
+    )
+
+
+def test_each_test_flags_its_own_problem():
+    fits_ = [
+        fit(0, 1),
+        fit(1, 2),
+        fit(2, 3),
+        fit(3, 4, rms=9.0),
+        fit(4, 5, npixel=20),
+        fit(5, 6, w=99.0, h=1.0, npixel=200),
+        fit(6, 7, w=400.0, h=4.0),
+    ]
+    q = assess_fits(fits_)
+    assert [x.reasons for x in q] == [
+        (),
+        (),
+        (),
+        ("noisy",),
+        ("few pixels",),
+        ("thin strip",),
+        ("thin strip",),
+    ]
+    assert [x.ok for x in q] == [True, True, True, False, False, False, False]
+    assert all(x.score > 1 for x in q[3:]) and all(x.score <= 1 for x in q[:3])
+    assert q[3].noise_ratio == pytest.approx(9.0)
+
+
+def test_disagreement_with_the_solution_is_flagged():
+    # a loop of four images; one fit contradicts the other three
+    fits_ = [
+        fit(0, 1, c=1.0),
+        fit(1, 2, c=1.0),
+        fit(2, 3, c=1.0),
+        fit(3, 0, c=-3.0),
+        fit(0, 2, c=2.0),
+        fit(1, 3, c=2.0),
+        fit(0, 3, c=13.0),
+    ]
+    corr = solve_direct(None, fits_, robust=True)
+    q = assess_fits(fits_, corrections=corr)
+    assert [x.reasons for x in q][-1] == ("disagrees",)
+    assert all(x.ok for x in q[:-1])
+    assert abs(q[-1].residual) > 5
+
+
+def test_plane_error_grows_away_from_a_thin_box():
+    thin = fit(0, 1, w=99.0, h=1.0, npixel=200, x=50.0, y=0.0)
+    e = plane_error(thin, np.array([[50.0, 0.0], [50.0, 100.0], [150.0, 0.0]]))
+    assert e[0] < 0.1 and e[1] > 50 * e[0] and e[2] < e[1]
+
+
+def test_thresholds_are_configurable():
+    q = assess_fits(
+        [fit(0, 1), fit(1, 2, rms=2.0)],
+        noise=1.0,
+        thresholds=Thresholds(noise_ratio=1.5),
+    )
+    assert q[1].reasons == ("noisy",)
+
+
+@pytest.mark.montage
+def test_thin_strip_overlaps_are_flagged_on_a_mosaic(tmp_path):
+    # columns of tiles overlap by 2 pixels: their fits are thin strips whose
+    # slope across the strip is noise, badly wrong over the images
+    truth = make_mosaic(
+        tmp_path, ntx=4, nty=3, tile=(60, 80), step=(40, 78), noise=0.5, seed=5
+    )
+    run_montage(tmp_path, modes=())
+    images = ascii.read(str(tmp_path / "images.tbl"), format="ipac")
+    geo = image_geometry(images)
+    fits_ = read_fits_tbl(tmp_path / "fits.tbl")
+    base = {int(r["cntr"]): os.path.basename(str(r["fname"]))[:-5] for r in images}
+    q = assess_fits(
+        fits_, images=geo, corrections=solve_direct(geo, fits_, robust=True)
+    )
+    err = []
+    for f in fits_:
+        t = np.subtract(truth[base[f.plus]], truth[base[f.minus]])
+        e = np.array([f.a, f.b, f.c]) - t
+        corners = []
+        for cid in (f.plus, f.minus):
+            k = int(np.flatnonzero(geo.cntr == cid)[0])
+            x0, y0 = -geo.crpix1[k], -geo.crpix2[k]
+            corners += [
+                (x0, y0),
+                (x0 + geo.naxis1[k] - 1, y0 + geo.naxis2[k] - 1),
+                (x0, y0 + geo.naxis2[k] - 1),
+                (x0 + geo.naxis1[k] - 1, y0),
+            ]
+        err.append(np.abs(np.array(corners) @ e[:2] + e[2]).max())
+    err = np.array(err)
+    flagged = np.array([not x.ok for x in q])
+    assert flagged.any() and not flagged.all()
+    # every fit off by more than 10x the median over the images is flagged
+    assert flagged[err > 10 * np.median(err)].all()
+    assert np.median(err[~flagged]) < np.median(err[flagged])
+    strips = np.array([min(f.boxwidth, f.boxheight) < 3 for f in fits_])
+    assert flagged[strips].all()
