@@ -22,7 +22,7 @@ from astropy.table import Table
 from astropy.wcs import WCS
 
 from diffview.errors import InputError
-from diffview.io import write_table
+from diffview.io.ipac import write_table
 
 __all__ = [
     "headers_table",
@@ -32,6 +32,7 @@ __all__ = [
     "IMAGE_FORMATS",
 ]
 
+#: printf-style format of each image-table column, as mImgtbl writes it.
 IMAGE_FORMATS = {
     "cntr": "%6d",
     "ra": "%13.7f",
@@ -90,6 +91,12 @@ class ImageTableResult:
         Files that could not be read as FITS.
     badwcs : list of str
         Image HDUs without a usable celestial WCS (``file[hdu]``).
+
+    Examples
+    --------
+    >>> r = ImageTableResult(headers_table([], []), ["broken.fits"], [])
+    >>> len(r.table), r.badfits
+    (0, ['broken.fits'])
     """
 
     table: Table
@@ -216,7 +223,7 @@ def make_image_table(
     absolute: bool | None = None,
 ) -> ImageTableResult:
     """
-    The image table of every FITS image in a folder (mImgtbl).
+    Make the image table of every FITS image in a folder (mImgtbl).
 
     Parameters
     ----------
@@ -245,7 +252,7 @@ def make_image_table(
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> from diffview.datasets import write_sample
+    >>> from diffview.sample import write_sample
     >>> s = write_sample(pathlib.Path(tempfile.mkdtemp()), "small")
     >>> r = make_image_table(s.proj_dir)
     >>> len(r.table) == len(s.truth), r.badfits
@@ -284,11 +291,36 @@ def _rows_table(rows: list[dict], corners: bool) -> Table:
 
 def headers_table(headers, fnames, *, corners: bool = True) -> Table:
     """
-    The image table of headers not (yet) written to files (size 0, HDU 0).
+    Make the image table of headers not (yet) written to files.
+
+    The rows are those `make_image_table` would give for the files once
+    written, with ``size`` 0 and ``hdu`` 0.
+
+    Parameters
+    ----------
+    headers : iterable of astropy.io.fits.Header
+        Image headers with a celestial WCS.
+    fnames : iterable of str
+        The ``fname`` of each, as many as ``headers``.
+    corners : bool
+        Add the corner columns ``ra1 .. dec4``.
+
+    Returns
+    -------
+    astropy.table.Table
+        One row per header, Montage's columns.
+
+    Raises
+    ------
+    ValueError
+        A header without a celestial WCS, or not as many names as headers.
+    KeyError
+        A header without the ``NAXIS``, ``CTYPE``, ``CRPIX`` or ``CRVAL``
+        cards.
 
     Examples
     --------
-    >>> from diffview.datasets import sample_headers
+    >>> from diffview.sample import sample_headers
     >>> t = headers_table(sample_headers("small"), [f"t{k}.fits" for k in range(6)])
     >>> len(t), t["fname"][0]
     (6, np.str_('t0.fits'))
@@ -306,13 +338,26 @@ def _dtype(name: str):
 
 
 def write_images_table(table: Table, path) -> None:
-    """
-    Write an image table in mImgtbl's layout (``\\datatype = fitshdr`` first).
+    r"""
+    Write an image table in mImgtbl's layout (``\datatype = fitshdr`` first).
+
+    Parameters
+    ----------
+    table : astropy.table.Table
+        An image table (`make_image_table`, `headers_table`); columns are
+        written in its order with `IMAGE_FORMATS`.
+    path : str or path-like
+        The file written, atomically.
+
+    Raises
+    ------
+    InputError
+        The folder of ``path`` does not exist.
 
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> from diffview.datasets import write_sample
+    >>> from diffview.sample import write_sample
     >>> from diffview.io import read_table
     >>> s = write_sample(pathlib.Path(tempfile.mkdtemp()), "small")
     >>> t = make_image_table(s.proj_dir).table

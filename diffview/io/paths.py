@@ -17,6 +17,18 @@ def montage_file_path(directory: str | os.PathLike | None, name: str) -> str:
     An absolute ``name`` is returned unchanged, a leading ``./`` is dropped,
     otherwise ``directory/name``.
 
+    Parameters
+    ----------
+    directory : str or path-like or None
+        The folder; None or ``""`` mean the current folder.
+    name : str
+        A file name from a table.
+
+    Returns
+    -------
+    str
+        The path, as Montage forms it (no normalisation).
+
     Examples
     --------
     >>> montage_file_path("proj", "./a.fits")
@@ -37,6 +49,16 @@ def split_fits_name(name: str) -> str:
     """
     Strip a trailing ``.fits`` from a name, as Montage does to get the base.
 
+    Parameters
+    ----------
+    name : str
+        A file name.
+
+    Returns
+    -------
+    str
+        ``name`` without its ``.fits`` (other endings are kept).
+
     Examples
     --------
     >>> split_fits_name("dir/a.fits"), split_fits_name("a.fit")
@@ -48,7 +70,17 @@ def split_fits_name(name: str) -> str:
 
 def area_name(name: str) -> str:
     """
-    The area companion of a flux file: ``X.fits`` -> ``X_area.fits``.
+    Name the area companion of a flux file: ``X.fits`` -> ``X_area.fits``.
+
+    Parameters
+    ----------
+    name : str
+        The flux file's name.
+
+    Returns
+    -------
+    str
+        The area file's name.
 
     Examples
     --------
@@ -70,7 +102,23 @@ def atomic_path(path: str | os.PathLike):
     Yield a temporary path beside ``path``; rename it onto ``path`` on success.
 
     An interrupted or failed write never leaves a truncated file at ``path``,
-    and an existing good file is only ever replaced by a complete one.
+    and an existing good file is only ever replaced by a complete one. The
+    file gets the usual permissions (``0o666`` less the umask).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to write; its folder must exist.
+
+    Yields
+    ------
+    str
+        The temporary path to write to, removed if the block raises.
+
+    Raises
+    ------
+    FileNotFoundError
+        The folder of ``path`` does not exist.
 
     Examples
     --------
@@ -82,8 +130,9 @@ def atomic_path(path: str | os.PathLike):
     'done'
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".part",
-                               dir=path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix="." + path.name + ".", suffix=".part", dir=path.parent
+    )
     os.close(fd)
     try:
         yield tmp

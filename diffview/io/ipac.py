@@ -1,0 +1,447 @@
+"""
+IPAC tables as Montage reads and writes them.
+
+Tables are read the way Montage's ``mtbl`` library reads them (columns end at
+the ``|`` of the name line, values are the characters between two bars, an
+optional type line) and written in the fixed-width layouts Montage's programs
+write (``docs/montage-semantics.md`` §4.4, §5.5, §6.1, §7), so that files go
+back and forth between diffview and MontagePy.
+
+One deliberate difference from Montage: a blank line inside a table is skipped,
+where Montage reads it as a record of zeros (an image ``cntr = 0`` with no file
+name, or a fit of image 0 against image 0).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+from astropy.table import Table
+
+from diffview.errors import InputError
+from diffview.io.paths import atomic_path
+
+__all__ = [
+    "read_table",
+    "read_table_columns",
+    "parse_table",
+    "require_columns",
+    "format_table",
+    "write_table",
+]
+
+_TYPES = {
+    "i": int,
+    "int": int,
+    "integer": int,
+    "long": int,
+    "d": float,
+    "double": float,
+    "r": float,
+    "real": float,
+    "f": float,
+    "float": float,
+    "c": str,
+    "char": str,
+    "s": str,
+    "date": str,
+}
+
+
+# --------------------------------------------------------------------------
+# Reading IPAC tables
+# --------------------------------------------------------------------------
+
+
+def _bar_columns(line: str) -> tuple[list[str], list[int]]:
+    """Names and bar positions of a ``|`` header line (Montage's rules)."""
+    bars = [k for k, ch in enumerate(line) if ch == "|"]
+    if line.startswith("|"):
+        bars = bars[1:]
+        start = 0
+    else:
+        start = -1
+    names, ends, prev = [], [], start
+    for b in bars:
+        names.append(line[prev + 1 : b].strip())
+        ends.append(b)
+        prev = b
+    return names, ends
+
+
+def _fields(line: str, ends: list[int]) -> list[str]:
+    out, prev = [], -1
+    for e in ends:
+        out.append(line[prev + 1 : e].strip() if prev + 1 < len(line) else "")
+        prev = e
+    return out
+
+
+def _convert(values: list[str], kind, name: str, where: str):
+    """Column values as int, float or str: the type line's, else inferred."""
+    if kind is str:
+        return np.array(values, dtype=str) if values else np.array([], dtype=str)
+    if kind is None:
+        for kind in (int, float, str):
+            try:
+                return _convert(values, kind, name, where)
+            except InputError:
+                continue
+    if kind is int and all(v == "" for v in values) and values:
+        kind = float
+    try:
+        if kind is int:
+            return np.array([int(v) if v != "" else 0 for v in values], dtype=np.int64)
+        return np.array(
+            [float(v) if v != "" else math.nan for v in values], dtype=float
+        )
+    except ValueError:
+        if kind is float:
+            raise InputError(
+                f"{where}: column {name!r} holds a value that is not a number"
+            ) from None
+        try:  # an int column written with a decimal point
+            return _convert(values, float, name, where)
+        except InputError:
+            raise InputError(
+                f"{where}: column {name!r} holds a value that is not a number"
+            ) from None
+
+
+def parse_table(text: str, source: str = "<string>") -> Table:
+    r"""
+    Parse the text of an IPAC table as Montage's ``mtbl`` library does.
+
+    Parameters
+    ----------
+    text : str
+        The table's text.
+    source : str
+        Name used in error messages.
+
+    Returns
+    -------
+    astropy.table.Table
+        One column per header field; ``\key = value`` lines go to
+        ``table.meta["keywords"]``.
+
+    Raises
+    ------
+    InputError
+        No header line, or a numeric column holding text.
+
+    Examples
+    --------
+    >>> t = parse_table("|cntr|  fname |\n|int |  char  |\n    3   a.fits\n")
+    >>> t["cntr"][0], str(t["fname"][0])
+    (np.int64(3), 'a.fits')
+    """
+    lines = [ln.rstrip("\r") for ln in text.split("\n")]
+    keywords, names, ends, kinds, k = _table_head(lines, source)
+    rows = [_fields(ln, ends) for ln in _records(lines, k)]
+    cols = [
+        _convert([r[c] for r in rows], kinds[c], names[c], source)
+        for c in range(len(names))
+    ]
+    table = Table(cols, names=names)
+    table.meta["keywords"] = keywords
+    return table
+
+
+def _table_head(lines: list[str], source: str):
+    """
+    Read an IPAC table's header.
+
+    Returns (keywords, column names, bar positions, column types from the
+    type line or None, index of the first line after the header lines).
+    """
+    keywords, k = {}, 0
+    while k < len(lines) and (lines[k].startswith("\\") or not lines[k].strip()):
+        head = lines[k][1:]
+        if "=" in head:
+            key, _, value = head.partition("=")
+            keywords[key.strip()] = value.strip().strip("'\"")
+        k += 1
+    if k == len(lines) or not lines[k].startswith("|") and "|" not in lines[k]:
+        raise InputError(f"{source}: not an IPAC table (no '|' column header line)")
+    names, ends = _bar_columns(lines[k])
+    if not names or any(not n for n in names):
+        raise InputError(f"{source}: invalid column header line {lines[k]!r}")
+    k += 1
+    extra = []
+    while k < len(lines) and lines[k].startswith("|"):
+        extra.append(_fields(" " + lines[k][1:], ends))
+        k += 1
+    kinds = (
+        [_TYPES.get(t.lower()) if t else None for t in extra[0]]
+        if extra
+        else [None] * len(names)
+    )
+    return keywords, names, ends, kinds, k
+
+
+def _records(lines: list[str], k: int) -> list[str]:
+    r"""
+    Return the record lines of a table from line ``k``.
+
+    Blank, ``\`` comment and ``|`` lines are skipped.
+    """
+    return [
+        ln
+        for ln in lines[k:]
+        if ln.strip() and not ln.startswith("\\") and not ln.startswith("|")
+    ]
+
+
+def read_table(path: str | os.PathLike) -> Table:
+    r"""
+    Read an IPAC table file (``images.tbl``, ``diffs.tbl``, ``fits.tbl`` ...).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The table file.
+
+    Returns
+    -------
+    astropy.table.Table
+        As `parse_table`: one column per header field, ``\key = value``
+        lines in ``table.meta["keywords"]``.
+
+    Raises
+    ------
+    InputError
+        Missing or unreadable file, or not an IPAC table.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.tbl"
+    >>> _ = p.write_text("| id |  a   |\n    1   2.5\n")
+    >>> read_table(p)["a"][0]
+    np.float64(2.5)
+    """
+    return parse_table(_table_text(path), str(path))
+
+
+def _table_text(path) -> str:
+    """Read a table file's text; InputError when it is missing or unreadable."""
+    try:
+        return Path(path).read_text(errors="replace")
+    except FileNotFoundError:
+        raise InputError(f"Table {path} not found") from None
+    except OSError as exc:
+        raise InputError(f"Cannot read table {path}: {exc.strerror or exc}") from None
+
+
+def read_table_columns(
+    path: str | os.PathLike, names: Iterable[str], *, optional: bool = False
+) -> dict[str, np.ndarray]:
+    r"""
+    Read only some columns of an IPAC table file, as plain arrays.
+
+    The same rules and values as `read_table` (Montage's ``mtbl``: columns
+    end at the ``|`` of the name line, types from the type line, ``\``
+    and blank lines skipped), without building an astropy Table or
+    converting the other columns: several times faster on an
+    ``images.tbl`` of a few dozen rows.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The table file.
+    names : iterable of str
+        The columns wanted.
+    optional : bool
+        Leave missing columns out of the result instead of raising.
+
+    Returns
+    -------
+    dict of str to ndarray
+        Each column found: ``int64`` or ``float64`` for numbers (empty
+        values 0 or NaN), ``str`` for characters.
+
+    Raises
+    ------
+    InputError
+        Missing or unreadable file, not an IPAC table, a numeric column
+        holding text, or (unless ``optional``) a missing column.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.tbl"
+    >>> _ = p.write_text("| id |  a   | f  |\n| int|double|char|\n    1   2.5   x\n")
+    >>> cols = read_table_columns(p, ["a", "id"])
+    >>> cols["a"].tolist(), cols["id"].dtype
+    ([2.5], dtype('int64'))
+    >>> read_table_columns(p, ["ra1"], optional=True)
+    {}
+    """
+    source = str(path)
+    lines = [ln.rstrip("\r") for ln in _table_text(path).split("\n")]
+    _, cols, ends, kinds, k = _table_head(lines, source)
+    wanted = list(names)
+    missing = [n for n in wanted if n not in cols]
+    if missing and not optional:
+        raise InputError(f"{source}: need columns: {' '.join(missing)}")
+    records = _records(lines, k)
+    out = {}
+    for name in wanted:
+        if name in missing:
+            continue
+        c = cols.index(name)
+        start = ends[c - 1] + 1 if c else 0
+        values = [ln[start : ends[c]].strip() for ln in records]
+        out[name] = _convert(values, kinds[c], name, source)
+    return out
+
+
+def require_columns(table: Table, columns: Iterable[str], path) -> None:
+    """
+    Raise a clear error when ``table`` lacks any of ``columns``.
+
+    Parameters
+    ----------
+    table : astropy.table.Table
+        The table read.
+    columns : iterable of str
+        The column names needed.
+    path : str or path-like
+        The table's file, named in the error message.
+
+    Raises
+    ------
+    InputError
+        Naming every missing column.
+
+    Examples
+    --------
+    >>> require_columns(Table({"cntr": [1]}), ["cntr", "fname"], "images.tbl")
+    Traceback (most recent call last):
+    ...
+    diffview.errors.InputError: images.tbl: need columns: fname
+    """
+    missing = [c for c in columns if c not in table.colnames]
+    if missing:
+        raise InputError(f"{path}: need columns: {' '.join(missing)}")
+
+
+# --------------------------------------------------------------------------
+# Writing IPAC tables
+# --------------------------------------------------------------------------
+
+
+def _type_name(values) -> str:
+    kind = np.asarray(values).dtype.kind
+    return {"i": "int", "u": "int", "f": "double", "b": "int"}.get(kind, "char")
+
+
+def _format_value(value, fmt: str | None) -> str:
+    if fmt is None:
+        if isinstance(value, (float, np.floating)):
+            return repr(float(value))
+        return str(value)
+    return fmt % value
+
+
+def format_table(
+    table,
+    formats: dict | None = None,
+    *,
+    keywords: dict | None = None,
+    types: bool = True,
+) -> str:
+    r"""
+    Text of a fixed-width IPAC table in Montage's layout.
+
+    Values are right-aligned so each ends just before the next bar, every line
+    is padded to the same length, header lines end with ``|`` and data lines
+    with a space (mImgtbl's layout, readable by Montage and by astropy).
+
+    Parameters
+    ----------
+    table : astropy.table.Table or dict of sequences
+        Columns in output order.
+    formats : dict, optional
+        printf-style format per column name (``"%13.7f"``); others use
+        ``str``/``repr``.
+    keywords : dict, optional
+        ``\key = value`` lines written first.
+    types : bool
+        Write the type line (``int``, ``double``, ``char``).
+
+    Returns
+    -------
+    str
+        The table's text, ending with a newline.
+
+    Examples
+    --------
+    >>> format_table({"id": [1, 22], "c": [0.5, -1.0]}, {"c": "%6.2f"}).splitlines()
+    ['| id|     c|', '|int|double|', '   1   0.50 ', '  22  -1.00 ']
+    """
+    formats = formats or {}
+    names = list(table.colnames if isinstance(table, Table) else table.keys())
+    columns = {n: list(table[n]) for n in names}
+    nrows = len(columns[names[0]]) if names else 0
+    cells = {n: [_format_value(v, formats.get(n)) for v in columns[n]] for n in names}
+    tnames = {n: _type_name(table[n]) for n in names}
+    widths = {
+        n: max([len(n), len(tnames[n]) if types else 0] + [len(c) for c in cells[n]])
+        for n in names
+    }
+    head = "|" + "|".join(n.rjust(widths[n]) for n in names) + "|"
+    lines = [f"\\{k} = {v}" for k, v in (keywords or {}).items()] + [head]
+    if types:
+        lines.append("|" + "|".join(tnames[n].rjust(widths[n]) for n in names) + "|")
+    for r in range(nrows):
+        lines.append(" " + " ".join(cells[n][r].rjust(widths[n]) for n in names) + " ")
+    return "\n".join(lines) + "\n"
+
+
+def write_table(
+    table, path, formats: dict | None = None, *, keywords=None, types: bool = True
+) -> None:
+    r"""
+    Write a table with `format_table`, atomically.
+
+    Parameters
+    ----------
+    table : astropy.table.Table or dict of sequences
+        Columns in output order.
+    path : str or path-like
+        The file written (replaced only by a complete one).
+    formats : dict, optional
+        printf-style format per column name, as in `format_table`.
+    keywords : dict, optional
+        ``\key = value`` lines written first.
+    types : bool
+        Write the type line.
+
+    Raises
+    ------
+    InputError
+        The folder of ``path`` does not exist.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.tbl"
+    >>> write_table({"id": [1], "c": [0.5]}, p)
+    >>> read_table(p)["c"][0]
+    np.float64(0.5)
+    """
+    _write_text(path, format_table(table, formats, keywords=keywords, types=types))
+
+
+def _write_text(path, text: str) -> None:
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise InputError(f"Cannot write {path}: folder {path.parent} does not exist")
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(text)

@@ -1,0 +1,206 @@
+"""Mosaic templates: ``.hdr`` files of FITS header cards, one a line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from astropy.io import fits
+
+from diffview.errors import InputError
+from diffview.io.ipac import _write_text
+
+__all__ = ["read_template", "parse_template", "write_template"]
+
+_REQUIRED = (
+    "BITPIX",
+    "NAXIS",
+    "NAXIS1",
+    "NAXIS2",
+    "CTYPE1",
+    "CTYPE2",
+    "CRPIX1",
+    "CRPIX2",
+    "CRVAL1",
+    "CRVAL2",
+)
+
+
+def _check_template(header: fits.Header, source: str) -> None:
+    missing = [k for k in _REQUIRED if k not in header]
+    if missing:
+        raise InputError(f"Template {source}: missing {' '.join(missing)}")
+    has_cdelt = "CDELT1" in header and "CDELT2" in header
+    has_cd = any(k in header for k in ("CD1_1", "CD1_2", "CD2_1", "CD2_2", "PC1_1"))
+    if not (has_cdelt or has_cd):
+        raise InputError(f"Template {source}: needs CDELT1/CDELT2 or a CD matrix")
+    try:
+        naxis = int(header["NAXIS"])
+        n1, n2 = int(header["NAXIS1"]), int(header["NAXIS2"])
+        float(header["CRPIX1"]), float(header["CRPIX2"])
+    except (TypeError, ValueError):
+        raise InputError(
+            f"Template {source}: NAXIS/CRPIX values are not numbers"
+        ) from None
+    if naxis < 2 or n1 < 1 or n2 < 1:
+        raise InputError(
+            f"Template {source}: needs NAXIS >= 2 and positive NAXIS1/NAXIS2"
+        )
+    c1, c2 = str(header["CTYPE1"]), str(header["CTYPE2"])
+    if len(c1) < 8 or len(c2) < 8 or c1[4:].strip("-") != c2[4:].strip("-"):
+        raise InputError(
+            f"Template {source}: CTYPE1 {c1!r} and CTYPE2 {c2!r} do not "
+            "name one projection"
+        )
+
+
+def parse_template(text: str, source: str = "<string>") -> fits.Header:
+    """
+    Parse the text of a ``.hdr`` template (one card a line) and validate it.
+
+    The checks are those of Montage's ``montage_checkHdr``: cards of at most
+    80 characters, ``BITPIX``, ``NAXIS`` >= 2, ``NAXIS1/2``, ``CTYPE1/2`` of one
+    projection, ``CRPIX1/2``, ``CRVAL1/2`` and ``CDELT1/2`` or a CD matrix.
+    Blank lines are skipped and reading stops at ``END``.
+
+    Parameters
+    ----------
+    text : str
+        The template's text.
+    source : str
+        Name used in error messages.
+
+    Returns
+    -------
+    astropy.io.fits.Header
+        The cards, validated.
+
+    Raises
+    ------
+    InputError
+        The problem, naming ``source``.
+
+    Examples
+    --------
+    >>> text = '''SIMPLE  = T
+    ... BITPIX  = -64
+    ... NAXIS   = 2
+    ... NAXIS1  = 30
+    ... NAXIS2  = 20
+    ... CTYPE1  = 'RA---TAN'
+    ... CTYPE2  = 'DEC--TAN'
+    ... CRVAL1  = 275.0
+    ... CRVAL2  = -16.0
+    ... CRPIX1  = 15.5
+    ... CRPIX2  = 10.5
+    ... CDELT1  = -0.001
+    ... CDELT2  = 0.001
+    ... END'''
+    >>> parse_template(text)["NAXIS1"]
+    30
+    """
+    cards = []
+    for n, line in enumerate(text.split("\n"), start=1):
+        line = line.rstrip("\r")
+        if len(line) > 80:
+            raise InputError(
+                f"Template {source}: line {n} is longer than 80 characters "
+                "(FITS header lines cannot be longer)"
+            )
+        if not line.strip():
+            continue
+        if line.strip() == "END":
+            break
+        try:
+            cards.append(fits.Card.fromstring(line.ljust(80)))
+        except Exception:  # noqa: BLE001 - astropy raises several kinds
+            raise InputError(
+                f"Template {source}: line {n} is not a FITS card: {line!r}"
+            ) from None
+    try:
+        header = fits.Header(cards)
+        header.tostring()  # forces astropy to parse (and verify) every value
+    except Exception as exc:  # noqa: BLE001
+        raise InputError(f"Template {source}: invalid header card ({exc})") from None
+    _check_template(header, source)
+    return header
+
+
+def read_template(path) -> fits.Header:
+    """
+    Read and validate a ``.hdr`` template file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The template file.
+
+    Returns
+    -------
+    astropy.io.fits.Header
+        The cards, validated as by `parse_template`.
+
+    Raises
+    ------
+    InputError
+        Missing file, a real FITS file (Montage refuses those too), a line
+        longer than 80 characters or missing keywords.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from astropy.io import fits
+    >>> h = fits.Header({"SIMPLE": True, "BITPIX": -64, "NAXIS": 2, "NAXIS1": 30,
+    ...     "NAXIS2": 20, "CTYPE1": "RA---TAN", "CTYPE2": "DEC--TAN", "CRVAL1": 275.0,
+    ...     "CRVAL2": -16.0, "CRPIX1": 15.5, "CRPIX2": 10.5, "CDELT1": -0.001,
+    ...     "CDELT2": 0.001})
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.hdr"
+    >>> write_template(h, p)
+    >>> read_template(p)["CRPIX1"]
+    15.5
+    """
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"Template {path} not found") from None
+    except OSError as exc:
+        raise InputError(
+            f"Cannot read template {path}: {exc.strerror or exc}"
+        ) from None
+    if raw.startswith(b"SIMPLE  =") and b"\n" not in raw[:2880]:
+        raise InputError(
+            f"Template {path} is a FITS file; a template is a text file "
+            "of header cards, one per line (mMakeHdr, mGetHdr)"
+        )
+    return parse_template(raw.decode("ascii", errors="replace"), str(path))
+
+
+def write_template(header: fits.Header, path) -> None:
+    """
+    Write a header as a ``.hdr`` template: one card a line, then ``END``.
+
+    Trailing spaces of each card are dropped; the header is not validated.
+
+    Parameters
+    ----------
+    header : astropy.io.fits.Header
+        The cards to write.
+    path : str or path-like
+        The file written, atomically.
+
+    Raises
+    ------
+    InputError
+        The folder of ``path`` does not exist.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.hdr"
+    >>> write_template(fits.Header({"NAXIS": 2, "CTYPE1": "RA---TAN"}), p)
+    >>> print(p.read_text(), end="")
+    NAXIS   =                    2
+    CTYPE1  = 'RA---TAN'
+    END
+    """
+    lines = [card.image.rstrip() for card in header.cards if card.keyword != "END"]
+    _write_text(path, "\n".join(lines) + "\nEND\n")
