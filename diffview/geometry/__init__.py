@@ -1,7 +1,11 @@
-"""Geometry on the sky and in the template grid: footprints, overlaps, outlines.
-"""
+"""Geometry on the sky and in the template grid: footprints, overlaps, outlines."""
+
+# diffview 0.1's ``diffview.geometry.overlap_box`` and ``template_offset``;
+# they are core's now (pure grid arithmetic), not part of this surface.
+from diffview.core import overlap_box, template_offset  # noqa: F401
 
 from .outlines import (
+    CORNER_COLUMNS,
     Orientation,
     box_outline,
     footprint_outline,
@@ -15,18 +19,15 @@ from .overlaps import (
     find_overlaps,
     footprint_from_wcs,
     footprints_from_table,
-    overlap_box,
-    template_offset,
 )
 
 __all__ = [
     "Footprint",
-    "template_offset",
-    "overlap_box",
     "footprints_from_table",
     "footprint_from_wcs",
     "find_overlaps",
     "diff_name",
+    "CORNER_COLUMNS",
     "Orientation",
     "orientation",
     "great_circle_points",

@@ -1,15 +1,15 @@
 """
-MontagePy-compatible ``mViewer`` (grayscale / pseudo-colour pictures with
-``-imginfo`` outlines), built on `diffview.render`.
+MontagePy-compatible ``mViewer``, built on `diffview.render`.
 
-The command grammar is mViewer's (``montage-semantics.md`` §8.3), processed
-left to right with sticky ``-color``, ``-linewidth`` and ``-alpha``. What is
+Grayscale and pseudo-colour pictures with ``-imginfo`` outlines. The command
+grammar is mViewer's (``docs/montage-semantics.md`` §8.3), processed left to
+right with sticky ``-color``, ``-linewidth`` and ``-alpha``. What is
 implemented: ``-gray|-grey file min max [stretch [beta]]``, ``-ct N``,
 ``-color``, ``-linewidth``, ``-alpha``, ``-imginfo table``, ``-csys``
 (equatorial only), ``-noflip``, ``-saturate v``, ``-out|-png|-jpeg file``,
 ``-nowcs`` and ``-debug`` (accepted). Other directives (three-colour images,
-grids, catalogs, marks, labels, drawings, histogram files) are reported as
-not implemented.
+grids, catalogs, marks, labels, drawings, histogram files) are reported as not
+implemented.
 """
 
 from __future__ import annotations
@@ -18,23 +18,23 @@ import json
 import os
 import shlex
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
 from diffview.errors import DiffviewError, InputError
-from diffview.geometry.outlines import _cache_key as _outline_key
-from diffview.geometry.outlines import image_outlines, orientation
-from diffview.io import read_plain_header
-from diffview.render._render import (
+from diffview.geometry import orientation
+from diffview.io import atomic_path, read_plain_header
+from diffview.render import (
     Overlay,
-    _burn_plans,
-    _Job,
-    _picture,
-    _write_file,
+    OverlayPlans,
+    color_table,
+    compute_stretch,
+    draw_picture,
     load_image,
+    table_outlines,
+    table_outlines_key,
 )
-from diffview.render.colortables import color_table
-from diffview.render.stretch import compute_stretch
 
 __all__ = ["ViewerCommand", "parse_command", "parse_json", "run_command", "mViewer"]
 
@@ -47,7 +47,32 @@ _UNSUPPORTED = {"-red", "-green", "-blue", "-grid", "-catalog", "-mark", "-label
 
 @dataclass
 class ViewerCommand:
-    """A parsed mViewer command (only what diffview implements).
+    """
+    A parsed mViewer command (only what diffview implements).
+
+    Parameters
+    ----------
+    gray : str or None
+        The image file (``-gray``/``-grey``).
+    vmin, vmax : str
+        Display range strings (`diffview.render.parse_range`).
+    mode : str
+        Stretch name (`diffview.render.parse_mode`).
+    beta : str
+        The ``asinh`` stretch's parameter, as a range string.
+    ct : int
+        Colour table 0..12 (``-ct``).
+    overlays : list of tuple
+        ``(table, color, width, alpha)`` of each ``-imginfo``, with the
+        ``-color``, ``-linewidth`` and ``-alpha`` in force where it appears.
+    out : str or None
+        Output file (``-out``, ``-png``, ``-jpeg``).
+    out_fmt : str
+        ``'png'`` or ``'jpeg'``.
+    noflip : bool
+        Keep FITS row order (``-noflip``).
+    saturate : int
+        Grey level of blank pixels (``-saturate``).
 
     Examples
     --------
@@ -74,8 +99,7 @@ class _CmdError(DiffviewError):
 
 
 def _stretch_token(tokens, i, cmd: ViewerCommand) -> int:
-    """Consume mViewer's optional stretch token(s) after ``max``; return the
-    number of tokens used."""
+    """Consume mViewer's optional stretch token(s) after ``max``; return how many."""
     if i >= len(tokens):
         return 0
     t = tokens[i]
@@ -106,6 +130,17 @@ def parse_command(cmdstr) -> ViewerCommand:
     """
     Parse an mViewer command string (or token list).
 
+    Parameters
+    ----------
+    cmdstr : str or sequence of str
+        The command, split as a shell would (``shlex.split``), or its tokens.
+
+    Returns
+    -------
+    ViewerCommand
+        The directives, processed left to right (sticky ``-color``,
+        ``-linewidth`` and ``-alpha``).
+
     Raises
     ------
     InputError
@@ -127,7 +162,7 @@ def parse_command(cmdstr) -> ViewerCommand:
             raise InputError(f"Too few arguments following {name} flag")
 
     def number(name, what):
-        """The flag's one numeric argument (mViewer's message when it is not)."""
+        """Read the flag's one numeric argument (mViewer's message when it is not)."""
         need(1, name)
         try:
             return float(tokens[i + 1])
@@ -213,6 +248,24 @@ def parse_json(text: str) -> ViewerCommand:
     """
     Parse mViewer's JSON form (``gray_file`` and ``imginfo`` overlays).
 
+    Parameters
+    ----------
+    text : str
+        The JSON text: a ``gray_file`` (or ``grey_file``) object with
+        ``fits_file``, ``stretch_min``, ``stretch_max``, ``stretch_mode``,
+        ``stretch_beta`` and ``color_table``; optional ``color``,
+        ``line_width``, ``noflip`` and ``overlays`` of type ``imginfo``.
+
+    Returns
+    -------
+    ViewerCommand
+        The command.
+
+    Raises
+    ------
+    InputError
+        Invalid JSON, no gray image, or overlays other than ``imginfo``.
+
     Examples
     --------
     >>> c = parse_json('{"gray_file": {"fits_file": "a.fits", "stretch_min": "-1s",'
@@ -252,45 +305,76 @@ def parse_json(text: str) -> ViewerCommand:
 
 
 def _montage_shift(lines, flip_y: bool):
-    """mViewer draws 1-based WCS pixels with a 0-based line drawer: one
-    column right, and one row up when the picture is flipped."""
+    """
+    Shift outlines as mViewer's drawing does.
+
+    It draws 1-based WCS pixels with a 0-based line drawer: one column right,
+    and one row up when the picture is flipped.
+    """
     dy = -1.0 if flip_y else 0.0
     return [p + np.array([1.0, dy]) for p in lines]
 
 
-def _overlay_plans(specs, header, o, shape, montage_offsets: bool) -> list:
-    """The `-imginfo` overlays of a command as burn plans for a picture of
-    ``shape`` (`diffview.render._burn_plans`)."""
+def _overlays(specs, header, o, montage_offsets: bool) -> list[Overlay]:
+    """Make the `-imginfo` overlays of a command on the image of ``header``."""
     overlays = []
     for table, color, width, alpha in specs:
         # the outlines are known by the table file and the header (so their
         # pixels are found again without hashing 10^5 points)
-        made_of = _outline_key(table, header, None, False)
-        lines = image_outlines(table, header, split=False)
+        made_of = table_outlines_key(table, header, None, False)
+        lines = table_outlines(table, header, split=False)
         if montage_offsets:
             lines = _montage_shift(lines, o.flip_y)
         source = None if made_of is None else ("imginfo", made_of, tuple(o),
                                                montage_offsets)
         overlays.append(Overlay(lines, color, width, alpha, source))
-    return _burn_plans(overlays, *shape, not montage_offsets)
+    return overlays
 
 
-def _overlay_job(cmd: ViewerCommand, header, shape, montage_offsets: bool) -> _Job:
-    """`_overlay_plans` of a command's overlays on a picture of ``shape``
-    with ``header``, started on the render pool."""
-    return _Job(_overlay_plans, cmd.overlays, header,
-                orientation(header, noflip=cmd.noflip), shape, montage_offsets)
+def _overlay_job(cmd: ViewerCommand, header, shape, montage_offsets: bool
+                 ) -> OverlayPlans:
+    """
+    Start drawing a command's overlays on a picture of ``shape`` with ``header``.
+
+    They are drawn on the render pool (mViewer draws its outlines unsmoothed:
+    ``densify`` only for true positions).
+    """
+    o = orientation(header, noflip=cmd.noflip)
+    return OverlayPlans(partial(_overlays, cmd.overlays, header, o, montage_offsets),
+                        shape, densify=not montage_offsets)
 
 
 def run_command(cmd: ViewerCommand, out_file=None, out_fmt=None, *,
                 montage_offsets: bool = True) -> dict:
     """
-    Execute a parsed command; returns mViewer's information as a dict
-    (``nx``, ``ny``, ``gray*``, ``flipX``, ``flipY``, ``colortable``, ``bunit``,
-    plus ``message`` and ``rgb``).
+    Execute a parsed command and return mViewer's information.
 
-    ``montage_offsets`` reproduces mViewer's one-pixel outline shift
-    (`diffview.outlines` Notes); set False for true positions.
+    Parameters
+    ----------
+    cmd : ViewerCommand
+        The command (`parse_command`, `parse_json`).
+    out_file : str or path-like, optional
+        Output picture; overrides ``cmd.out``. No file is written when
+        neither is given.
+    out_fmt : str, optional
+        ``'png'`` or ``'jpeg'`` (``'jpg'``); overrides ``cmd.out_fmt``.
+    montage_offsets : bool
+        Reproduce mViewer's one-pixel outline shift
+        (`diffview.geometry.outlines` Notes); False for true positions.
+
+    Returns
+    -------
+    dict
+        ``type``, ``nx``, ``ny``, the stretch's ``gray*`` values
+        (`diffview.render.Stretch.info`), ``flipX``, ``flipY``,
+        ``colortable``, ``bunit``, plus ``message`` (the stretch's note),
+        ``rgb`` (the picture) and ``table`` (the colour table).
+
+    Raises
+    ------
+    InputError
+        Missing image or table file, unknown output format, or an image
+        that cannot be shown.
 
     Examples
     --------
@@ -323,16 +407,16 @@ def run_command(cmd: ViewerCommand, out_file=None, out_fmt=None, *,
     o = orientation(header, noflip=cmd.noflip)
     if cmd.overlays and shape != data.shape:
         pending = _overlay_job(cmd, header, data.shape, montage_offsets)
-    rgb, png, st = _picture(
+    rgb, png, st = draw_picture(
         data, lambda h: compute_stretch(data, cmd.vmin, cmd.vmax, cmd.mode,
                                         beta=cmd.beta, saturate=cmd.saturate, hist=h),
-        o, pending, cmd.ct, cmd.saturate, png=bool(out) and fmt == "png")
+        o, pending, ct=cmd.ct, saturate=cmd.saturate, png=bool(out) and fmt == "png")
     if png is not None:
-        _write_file(png, out)
+        with atomic_path(out) as tmp, open(tmp, "wb") as fh:
+            fh.write(png)
     elif out:
         from PIL import Image
 
-        from diffview.io.paths import atomic_path
         with atomic_path(out) as tmp:
             Image.fromarray(rgb, "RGB").save(tmp, format="JPEG", quality=85)
     bunit = str(header.get("BUNIT", "")) if header is not None else ""
@@ -382,7 +466,7 @@ def mViewer(cmdstr, outFile, mode=0, outFmt="png", fontFile="", debug=0):
     image gives ``Image contains no non-blank pixels.`` (MontagePy crashes
     with a double free); a constant image renders black with range
     ``(v, v + 1)`` as the C code intends (MontagePy aborts the process; the
-    reason is in `diffview.stretch.compute_stretch`'s ``message``); errors
+    reason is in `diffview.render.compute_stretch`'s ``message``); errors
     after an earlier successful call are returned normally (MontagePy's
     error path frees its buffers twice and aborts).
 

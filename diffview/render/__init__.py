@@ -1,42 +1,30 @@
 """Pictures: mViewer's stretches and colour tables, rasterised outlines, PNG.
 
+`view` renders an image file or array the mViewer way (with the outlines of
+an image table); `draw_picture` is its fast path, with overlays worked out
+on a background pool (`OverlayPlans`); `compute_stretch` resolves mViewer's
+range strings and stretches grey level for grey level.
+
 `diffview.render.mpl` (matplotlib norms, colour maps and artists) is imported
 on its own, so that `import diffview.render` does not load matplotlib.
 """
 
-from ._render import (
-    Overlay,
-    ViewResult,
-    burn_overlay,
-    load_image,
-    release_buffers,
-    render_png,
-    render_rgb,
-    retain_heap,
-    view,
-    write_png,
-)
+from ._arena import release_buffers, retain_heap
+from ._gauss import snpinv
+from ._histogram import NBIN, MontageHistogram, histogram
+from ._picture import OverlayPlans, Picture, draw_picture, render_rgb
+from ._png import write_png
+from ._range import STRETCH_MODES, RangeError, RangeSpec, parse_mode, parse_range
+from ._raster import Overlay, burn_overlay
+from ._tables import table_outlines, table_outlines_key
+from ._view import ViewResult, load_image, render_png, view
 from .colortables import NTABLES, TABLE_NAMES, color_rgb, color_table, overlay_rgb255
-from .stretch import (
-    MODES,
-    NBIN,
-    MontageHistogram,
-    RangeError,
-    RangeSpec,
-    Stretch,
-    compute_stretch,
-    grey_levels,
-    histogram,
-    parse_mode,
-    parse_range,
-    snpinv,
-    symmetric_interval,
-)
+from .stretch import Stretch, compute_stretch, grey_levels, symmetric_interval
 
 __all__ = [
     "RangeError",
     "RangeSpec",
-    "MODES",
+    "STRETCH_MODES",
     "NBIN",
     "parse_range",
     "parse_mode",
@@ -53,10 +41,15 @@ __all__ = [
     "color_rgb",
     "overlay_rgb255",
     "Overlay",
+    "OverlayPlans",
+    "Picture",
     "ViewResult",
     "load_image",
     "render_rgb",
+    "draw_picture",
     "burn_overlay",
+    "table_outlines",
+    "table_outlines_key",
     "write_png",
     "render_png",
     "view",

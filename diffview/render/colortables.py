@@ -4,7 +4,7 @@ mViewer's pseudo-colour tables (``-ct 0..12``) and overlay colours.
 Each table is piecewise linear between control points with Montage's
 *integer* slopes (the truncated quotient Δcolour/Δindex), values truncated to
 0..255 and later segments overwriting shared end points
-(``montage-semantics.md`` §8.7). Table 11's first entry is black.
+(``docs/montage-semantics.md`` §8.7). Table 11's first entry is black.
 Overlay colours follow ``-color`` (§8.8): six hex digits with optional ``#``,
 or one of mViewer's names; unknown words are gray, as in Montage.
 """
@@ -37,7 +37,7 @@ _D13 = (0, 25, 40, 55, 70, 90, 110, 130, 150, 175, 200, 225, 255)
 _D12A = (0, 23, 46, 70, 93, 116, 139, 162, 185, 209, 232, 255)
 _D12B = (0, 20, 39, 59, 78, 98, 118, 137, 156, 177, 196, 255)
 
-# (breakpoints, red, green, blue) control values, montage-semantics.md §8.7
+# (breakpoints, red, green, blue) control values, docs/montage-semantics.md §8.7
 _TABLES = {
     0: (_D0, (0, 255), (0, 255), (0, 255)),
     1: (_D0, (255, 0), (255, 0), (255, 0)),
@@ -103,7 +103,22 @@ def _build(ct: int) -> np.ndarray:
 
 def color_table(ct: int = 0) -> np.ndarray:
     """
-    mViewer colour table ``ct`` (0..12) as a read-only ``(256, 3) uint8``.
+    Return colour table ``ct``, as mViewer's.
+
+    Parameters
+    ----------
+    ct : int
+        Table number, 0..12 (`TABLE_NAMES`).
+
+    Returns
+    -------
+    ndarray, shape (256, 3)
+        Read-only ``uint8`` RGB rows, one per grey level.
+
+    Raises
+    ------
+    InputError
+        ``ct`` is not a number 0..12.
 
     Examples
     --------
@@ -134,10 +149,19 @@ _NAMES = {
 
 def color_rgb(color) -> tuple[float, float, float]:
     """
-    An overlay colour as mViewer reads ``-color``: (r, g, b) in 0..1.
+    Read an overlay colour as mViewer reads ``-color``: (r, g, b) in 0..1.
 
-    Accepts mViewer's names, ``rrggbb`` with optional ``#``, or an (r, g, b)
-    tuple of floats 0..1. Unknown names are gray, as in Montage.
+    Parameters
+    ----------
+    color : str or tuple
+        One of mViewer's names, ``rrggbb`` with optional ``#``, or an
+        (r, g, b) tuple of floats 0..1. Unknown names are gray, as in
+        Montage.
+
+    Returns
+    -------
+    (float, float, float)
+        Red, green, blue in 0..1.
 
     Examples
     --------
@@ -155,8 +179,18 @@ def color_rgb(color) -> tuple[float, float, float]:
 
 
 def overlay_rgb255(color) -> np.ndarray:
-    """The overlay colour as mViewer writes it into its overlay buffer
-    (``int(c * 255)`` per channel).
+    """
+    Return the overlay colour as mViewer writes it into its overlay buffer.
+
+    Parameters
+    ----------
+    color : str or tuple
+        As `color_rgb`.
+
+    Returns
+    -------
+    ndarray
+        ``int(c * 255)`` per channel, three ``int64``.
 
     Examples
     --------

@@ -1,11 +1,13 @@
 """
-Matplotlib forms of mViewer's pictures: a `Normalize` giving mViewer's grey
-levels, the colour tables as colormaps, and outline artists.
+Matplotlib forms of mViewer's pictures.
+
+A `Normalize` giving mViewer's grey levels, the colour tables as colormaps,
+and outline artists.
 
 ``imshow(data, norm=MViewerNorm(data, "-2s", "max", "gaussian-log"),
 cmap="montage_ct1", origin="lower")`` shows exactly the grey levels of
 ``mViewer -ct 1 -gray diff.fits -2s max gaussian-log`` (any Axes, WCSAxes
-included); `draw_outlines` overlays `diffview.outlines` results.
+included); `draw_outlines` overlays `diffview.geometry` outlines.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ class MViewerNorm(Normalize):
     symmetric : bool or str
         Use a range symmetric about zero instead (for differences); True
         means ``'99.5%'`` of ``|data|``, a string is the limit
-        (`diffview.stretch.symmetric_interval`).
+        (`diffview.render.symmetric_interval`).
     beta : str or float
         asinh softening (mViewer's default ``'2s'``).
     stretch : Stretch, optional
@@ -52,7 +54,7 @@ class MViewerNorm(Normalize):
 
     Attributes
     ----------
-    stretch : diffview.stretch.Stretch
+    stretch : diffview.render.Stretch
         The resolved stretch (``vmin``/``vmax`` also set on the norm).
 
     Examples
@@ -77,10 +79,38 @@ class MViewerNorm(Normalize):
         super().__init__(vmin=stretch.vmin, vmax=stretch.vmax, clip=False)
 
     def grey(self, value) -> np.ndarray:
-        """mViewer grey levels (``uint8``) of ``value``."""
+        """
+        Return the grey levels of data values, as mViewer's.
+
+        Parameters
+        ----------
+        value : array_like
+            Data values.
+
+        Returns
+        -------
+        ndarray
+            ``uint8`` levels 0..255 (blank values: the stretch's
+            ``saturate``).
+        """
         return self.stretch.grey(value)
 
     def __call__(self, value, clip=None):
+        """
+        Normalise data values: ``(grey + 0.5) / 256``.
+
+        Parameters
+        ----------
+        value : array_like or masked array
+            Data values.
+        clip : bool, optional
+            Ignored (levels are always within 0..255).
+
+        Returns
+        -------
+        numpy.ma.MaskedArray or scalar
+            Blank (NaN, infinite or masked) values masked.
+        """
         x = np.ma.getdata(value)
         scalar = np.ndim(x) == 0
         x = np.asarray(x, dtype=float)
@@ -91,7 +121,7 @@ class MViewerNorm(Normalize):
         return res[()] if scalar else res
 
     def _levels(self) -> np.ndarray:
-        """A data value for each grey level (for `inverse`, colorbars)."""
+        """Return a data value for each grey level (for `inverse`, colorbars)."""
         s = self.stretch
         g = np.arange(256, dtype=float)
         if s.thresholds is not None:
@@ -106,27 +136,71 @@ class MViewerNorm(Normalize):
         return s.vmin + t * (s.vmax - s.vmin)
 
     def inverse(self, value):
-        """Approximate data value of a normalised value (piecewise linear
-        through one data value per grey level)."""
+        """
+        Approximate data value of a normalised value.
+
+        Parameters
+        ----------
+        value : array_like
+            Normalised values, 0..1.
+
+        Returns
+        -------
+        ndarray
+            Data values, piecewise linear through one data value per grey
+            level.
+        """
         v = np.asarray(value, dtype=float) * 256.0 - 0.5
         lev = np.maximum.accumulate(self._levels())
         return np.interp(v, np.arange(256.0), lev)
 
     def autoscale(self, A):
-        """The range comes from mViewer's range strings; nothing to do."""
+        """
+        Do nothing: the range comes from mViewer's range strings.
+
+        Parameters
+        ----------
+        A : array_like
+            Ignored.
+        """
 
     def autoscale_None(self, A):
-        """The range comes from mViewer's range strings; nothing to do."""
+        """
+        Do nothing: the range comes from mViewer's range strings.
+
+        Parameters
+        ----------
+        A : array_like
+            Ignored.
+        """
 
     def scaled(self):
+        """
+        Tell matplotlib the range is set.
+
+        Returns
+        -------
+        bool
+            Always True.
+        """
         return True
 
 
 def montage_cmap(ct: int = 0, *, saturate: int = 0) -> Colormap:
     """
-    mViewer colour table ``ct`` as a 256-colour matplotlib colormap
-    (registered as ``montage_ct<N>``); the "bad" colour is grey level
-    ``saturate`` (mViewer's blank pixels).
+    Return mViewer colour table ``ct`` as a 256-colour matplotlib colormap.
+
+    Parameters
+    ----------
+    ct : int
+        Colour table 0..12.
+    saturate : int
+        Grey level of the "bad" colour (mViewer's blank pixels).
+
+    Returns
+    -------
+    matplotlib.colors.ListedColormap
+        Named ``montage_ct<N>`` (the name it is registered under).
 
     Examples
     --------
@@ -143,6 +217,11 @@ def montage_cmap(ct: int = 0, *, saturate: int = 0) -> Colormap:
 def register_colormaps() -> list[str]:
     """
     Register ``montage_ct0`` .. ``montage_ct12`` with matplotlib (idempotent).
+
+    Returns
+    -------
+    list of str
+        The colormaps' names.
 
     Examples
     --------
@@ -167,7 +246,10 @@ CMAP_NAMES = {f"montage_ct{k}": v for k, v in TABLE_NAMES.items()}
 def draw_outlines(ax, outlines, color="yellow", linewidth=1.0, *,
                   orient: Orientation | None = None, **kw) -> LineCollection:
     """
-    Add outlines (from `diffview.outlines`) to an Axes as one LineCollection.
+    Add outlines to an Axes as one LineCollection.
+
+    The outlines are those of `diffview.geometry.image_outlines` or
+    `diffview.render.table_outlines`.
 
     Parameters
     ----------
@@ -185,6 +267,11 @@ def draw_outlines(ax, outlines, color="yellow", linewidth=1.0, *,
         outlines are converted back to FITS pixel coordinates.
     **kw
         Passed to `LineCollection`.
+
+    Returns
+    -------
+    matplotlib.collections.LineCollection
+        The artist added.
 
     Examples
     --------
@@ -223,9 +310,31 @@ def _is_montage_name(color: str) -> bool:
 def show(ax, image, *, vmin="-2s", vmax="max", mode="gaussian-log", ct=0,
          header=None, symmetric=False, **kw):
     """
-    ``imshow`` an image in FITS order (``origin='lower'``) with mViewer's
-    stretch and colour table; returns the AxesImage (its ``norm`` is the
-    `MViewerNorm`).
+    Show an image in FITS order with mViewer's stretch and colour table.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw (``imshow`` with ``origin='lower'``).
+    image : array_like
+        The image, FITS row order.
+    vmin, vmax : str or float
+        mViewer range strings.
+    mode : str
+        Stretch.
+    ct : int
+        Colour table 0..12.
+    header : astropy.io.fits.Header, optional
+        Not used (accepted so that `view`-style calls work).
+    symmetric : bool or str
+        As `MViewerNorm`.
+    **kw
+        Passed to ``imshow``.
+
+    Returns
+    -------
+    matplotlib.image.AxesImage
+        Its ``norm`` is the `MViewerNorm`.
 
     Examples
     --------

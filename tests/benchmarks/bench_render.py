@@ -85,7 +85,7 @@ def _spread(times) -> str:
 
 
 def _deflate_name() -> str:
-    from diffview.render._render import _deflater
+    from diffview.render._png import _deflater
 
     return "ISA-L (isal)" if "isal" in _deflater().__name__ else "zlib"
 
@@ -171,11 +171,10 @@ def bench_mosaic(root: Path, repeat: int) -> float:
     def cold():
         # a first picture of this table: the outlines of a table file and
         # their pixel coverage are cached (same table over the same mosaic)
-        from diffview import render
-        from diffview.geometry import outlines
+        from diffview.render import _raster, _tables
 
-        outlines._CACHE.clear()
-        render._COVERAGE.clear()
+        _tables._CACHE.clear()
+        _raster._COVERAGE.clear()
         return mViewer(cmd, str(root / "d.png"), mode=2)
 
     def warm():
@@ -237,7 +236,7 @@ def _fresh_process(cmd: str, out: Path) -> tuple[float, float]:
 
 
 def bench_preview(root: Path, repeat: int) -> float:
-    from diffview.render._render import view
+    from diffview.render import view
 
     rng = np.random.default_rng(1)
     d = rng.normal(0.0, 1.0, (1024, 1024)) + rng.exponential(0.2, (1024, 1024))
@@ -265,7 +264,7 @@ def main(argv=None) -> int:
                         "freed memory for the next picture)")
     args = p.parse_args(argv)
     if args.retain_heap:
-        from diffview.render._render import retain_heap
+        from diffview.render import retain_heap
 
         print(f"retain_heap(): {'applied' if retain_heap() else 'not available'}")
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,0 +1,69 @@
+"""mViewer colour tables and overlay colours."""
+
+import numpy as np
+import pytest
+
+from diffview.errors import InputError
+from diffview.render import NTABLES, color_rgb, color_table, overlay_rgb255
+
+
+def test_all_tables_shape_dtype_readonly():
+    for ct in range(NTABLES):
+        t = color_table(ct)
+        assert t.shape == (256, 3) and t.dtype == np.uint8
+        assert not t.flags.writeable
+
+
+def test_grey_tables():
+    assert (color_table(0) == np.arange(256)[:, None]).all()
+    assert (color_table(1) == 255 - np.arange(256)[:, None]).all()
+
+
+def test_ramps():
+    r = np.arange(256)
+    assert (color_table(8)[:, 0] == r).all() and not color_table(8)[:, 1:].any()
+    assert (color_table(9)[:, 1] == r).all()
+    assert (color_table(10)[:, 2] == r).all()
+
+
+def test_integer_slopes_table2():
+    t = color_table(2)
+    # segment 0..17 of red: 0 -> 98, slope 98 // 17 = 5 (not 5.76)
+    assert t[1, 0] == 5 and t[16, 0] == 80 and t[17, 0] == 98
+    # blue 0 -> 180 on 0..17: slope 10
+    assert t[1, 2] == 10 and t[17, 2] == 180
+    # a falling segment truncates toward zero: blue 180 -> 98 on 17..34
+    # slope -(82 // 17) = -4
+    assert t[18, 2] == 176
+
+
+def test_table11_starts_black_and_table12_pastel():
+    assert color_table(11)[0].tolist() == [0, 0, 0]
+    assert color_table(11)[1].tolist() != [0, 0, 0]
+    assert color_table(12)[0].tolist() == [255, 255, 255]
+    # integer slope -(72 // 59) = -1 misses the last control point (128)
+    assert color_table(12)[255].tolist() == [141, 0, 0]
+
+
+def test_control_points_reached():
+    t = color_table(4)
+    assert t[255].tolist() == [255, 255, 255]
+    assert t[0].tolist() == [0, 0, 0]
+    assert t[119].tolist() == [20, 255, 30]
+
+
+@pytest.mark.parametrize("bad", [-1, 13, "x"])
+def test_bad_table_index(bad):
+    with pytest.raises(InputError):
+        color_table(bad)
+
+
+def test_overlay_colours():
+    assert color_rgb("yellow") == (1.0, 1.0, 0.0)
+    assert color_rgb("orange") == (1.0, 155 / 255, 0.0)
+    assert color_rgb("#00ff00") == (0.0, 1.0, 0.0)
+    assert color_rgb("ffa080") == (1.0, 160 / 255, 128 / 255)
+    assert color_rgb("unknown-name") == (0.5, 0.5, 0.5)     # Montage: gray
+    assert color_rgb((0.1, 0.2, 0.3)) == (0.1, 0.2, 0.3)
+    assert overlay_rgb255("ffa080").tolist() == [255, 160, 128]
+    assert overlay_rgb255("grey").tolist() == [127, 127, 127]
