@@ -1,23 +1,45 @@
-"""Running over many pairs: work folders in, executors, resumable atomic writes.
+"""
+Runs over many pairs and images: work folders in, files and results out.
+
+Files are read box by box and written atomically; every run goes through
+`pool_workers` (in this process for small runs, a process pool or any
+executor for big ones) and counts a bad pair or image instead of stopping.
+
+- differences: `compute_difference` (one pair), `compute_differences`
+  (mDiffExec);
+- plane fits: `fit_planes` (mFitExec), `differences_and_fits`
+  (mDiffFitExec);
+- corrections: `correct_file` (mBackground), `apply_corrections` (mBgExec);
+- in-memory images: `difference`, `differences`, `as_projected`;
+- the mosaic: `make_template`, `project_images`, `coadd`;
+- the dashboard's data: `load_workspace`.
 """
 
-from ._parallel import chunked, default_workers, run_tasks, split_chunks
+from ._folder import WorkFolder, find_work
+from ._pairs import check_output_dir, resolve_inside
+from ._parallel import (
+    POOL_SECONDS,
+    chunked,
+    default_workers,
+    pool_workers,
+    run_tasks,
+    split_chunks,
+)
+from ._preview import PREVIEW_SIZE, Preview, preview_factor
+from .corrections import CorrectionsResult, apply_corrections, correct_file
 from .differences import (
-    DiffExecResult,
-    check_output_dir,
+    DifferencesResult,
     compute_difference,
+    compute_differences,
+    difference_cards,
     difference_header,
-    diffexec,
-    resolve_inside,
+    template_cards,
     write_difference,
 )
 from .fits import (
-    BgExecResult,
-    FitExecResult,
-    bgexec,
-    correct_file,
-    difffitexec,
-    fitexec,
+    FitPlanesResult,
+    differences_and_fits,
+    fit_planes,
     read_difference_file,
 )
 from .images import (
@@ -36,23 +58,25 @@ from .mosaic import (
     project_image,
     project_images,
 )
-from .workspace import Preview, WorkFolder, Workspace, find_work, load_workspace
+from .workspace import Workspace, as_fits_list, load_workspace
 
 __all__ = [
     "compute_difference",
     "write_difference",
     "difference_header",
-    "diffexec",
-    "DiffExecResult",
+    "template_cards",
+    "difference_cards",
+    "compute_differences",
+    "DifferencesResult",
     "check_output_dir",
     "resolve_inside",
-    "FitExecResult",
-    "BgExecResult",
     "read_difference_file",
-    "fitexec",
-    "difffitexec",
-    "bgexec",
+    "fit_planes",
+    "differences_and_fits",
+    "FitPlanesResult",
     "correct_file",
+    "apply_corrections",
+    "CorrectionsResult",
     "ProjectedImage",
     "as_projected",
     "common_grid",
@@ -68,8 +92,13 @@ __all__ = [
     "WorkFolder",
     "Workspace",
     "Preview",
+    "PREVIEW_SIZE",
+    "preview_factor",
     "find_work",
     "load_workspace",
+    "as_fits_list",
+    "pool_workers",
+    "POOL_SECONDS",
     "run_tasks",
     "default_workers",
     "split_chunks",

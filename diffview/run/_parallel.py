@@ -1,4 +1,10 @@
-"""Run independent tasks on an executor with an optional progress bar."""
+"""
+Run independent tasks on an executor with an optional progress bar.
+
+Every run of `diffview.run` (differences, plane fits, differences and fits,
+corrections, projections) decides here, with `pool_workers`, whether a
+process pool pays for itself, and runs its tasks with `run_tasks`.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +12,107 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 
-__all__ = ["run_tasks", "default_workers", "split_chunks", "chunked"]
+__all__ = [
+    "POOL_SECONDS",
+    "pool_workers",
+    "run_tasks",
+    "default_workers",
+    "split_chunks",
+    "chunked",
+]
+
+#: A run estimated to take less than this many seconds in this process stays
+#: in this process: starting a pool of workers (20-100 ms, plus importing
+#: diffview in each) would cost more than it saves.
+POOL_SECONDS = 0.5
+
+
+def pool_workers(workers, executor, costs: Iterable[float]) -> int | None:
+    """
+    Choose a run's ``workers``: as asked, or 1 when a pool would not pay.
+
+    One rule for every run: with no ``workers`` and no ``executor`` given,
+    the estimated seconds of each task in this process are summed, and the
+    run stays in this process (1 worker) unless the total exceeds
+    `POOL_SECONDS`. ``costs`` is consumed lazily and only until the total
+    exceeds it, so estimates that read headers stop early on big runs.
+
+    Parameters
+    ----------
+    workers : int or None
+        What the caller asked for; returned unchanged unless None.
+    executor : concurrent.futures.Executor or None
+        When given, ``workers`` is returned unchanged (the executor decides).
+    costs : iterable of float
+        Estimated seconds of each task run in this process.
+
+    Returns
+    -------
+    int or None
+        ``workers`` when given (or with an executor), else 1 for a small run
+        and None (all cores) for a big one.
+
+    Examples
+    --------
+    >>> pool_workers(None, None, [0.1, 0.2])
+    1
+    >>> pool_workers(None, None, [0.3, 0.3]) is None
+    True
+    >>> pool_workers(3, None, [10.0])
+    3
+    """
+    if workers is not None or executor is not None:
+        return workers
+    total = 0.0
+    for cost in costs:
+        total += cost
+        if total > POOL_SECONDS:
+            return None
+    return 1
+
+
+def _file_seconds(paths: Iterable, seconds_per_byte: float) -> Iterator[float]:
+    """
+    Estimated seconds of tasks that each read the given files.
+
+    Parameters
+    ----------
+    paths : iterable of str or path-like
+        One file per task (missing files cost nothing: they fail fast).
+    seconds_per_byte : float
+        Time one process spends per byte of input.
+
+    Yields
+    ------
+    float
+        ``size * seconds_per_byte`` for each file, lazily.
+
+    Examples
+    --------
+    >>> list(_file_seconds(["/nonexistent"], 1e-8))
+    [0.0]
+    """
+    for path in paths:
+        try:
+            yield os.path.getsize(path) * seconds_per_byte
+        except OSError:
+            yield 0.0
 
 
 def default_workers() -> int:
-    """Number of worker processes used when none is given: all usable cores."""
+    """
+    Count the worker processes used when none is given: all usable cores.
+
+    Returns
+    -------
+    int
+        The cores this process may run on (at least 1).
+
+    Examples
+    --------
+    >>> default_workers() >= 1
+    True
+    """
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
@@ -115,6 +217,22 @@ def split_chunks(
     what it read; several chunks per worker keep the load balanced. One
     worker and no executor gives one chunk.
 
+    Parameters
+    ----------
+    items : sequence
+        The tasks, in order.
+    workers : int or None
+        Workers of the run (None: all cores).
+    executor : concurrent.futures.Executor, optional
+        With an executor, chunks are made even for ``workers=1``.
+    per_worker : int
+        Chunks per worker.
+
+    Returns
+    -------
+    list of list
+        The chunks, in order; empty for no items.
+
     Examples
     --------
     >>> [len(c) for c in split_chunks(list(range(10)), 2, per_worker=2)]
@@ -128,7 +246,26 @@ def split_chunks(
 
 
 def chunked(items: Iterable, size: int) -> Iterator[list]:
-    """Split ``items`` into lists of at most ``size`` elements."""
+    """
+    Split ``items`` into lists of at most ``size`` elements.
+
+    Parameters
+    ----------
+    items : iterable
+        Anything iterable (consumed once).
+    size : int
+        Longest list.
+
+    Yields
+    ------
+    list
+        Consecutive items; only the last list may be shorter.
+
+    Examples
+    --------
+    >>> list(chunked(range(5), 2))
+    [[0, 1], [2, 3], [4]]
+    """
     chunk: list = []
     for item in items:
         chunk.append(item)

@@ -2,70 +2,49 @@
 File-level differencing: Montage work folders in, difference files out.
 
 This is the layer that reads images (only the overlap box of each, memory
-mapped), calls the pure-numpy `diffview.engine`, writes results atomically and
+mapped), calls the pure-numpy `diffview.core`, writes results atomically and
 runs all pairs on an executor. `diffview.montage` wraps it with MontagePy's
-names and return values.
+names and return values (mDiff, mDiffExec).
 """
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import numpy as np
 from astropy.io import fits
 
 from diffview import io
-from diffview.core.difference import difference_in_box
-from diffview.errors import DiffviewError, InputError, PairError
-from diffview.geometry.overlaps import overlap_box, template_offset
-from diffview.io.paths import area_name, montage_file_path, split_fits_name
+from diffview.core import overlap_box, template_offset
+from diffview.errors import DiffviewError, PairError
+from diffview.io.paths import split_fits_name
 from diffview.models import Difference, Overlap
-from diffview.run._parallel import run_tasks, split_chunks
+from diffview.run._pairs import (
+    _difference_files,
+    _flux_name,
+    _overlaps,
+    _run_chunked,
+    _task_difference,
+    _template_geometry,
+    check_output_dir,
+    resolve_inside,
+)
+from diffview.run._parallel import pool_workers
 
 __all__ = [
     "compute_difference",
     "write_difference",
     "difference_header",
-    "diffexec",
-    "DiffExecResult",
-    "check_output_dir",
-    "resolve_inside",
+    "template_cards",
+    "difference_cards",
+    "compute_differences",
+    "DifferencesResult",
 ]
 
 
 # --------------------------------------------------------------------------
 # One pair
 # --------------------------------------------------------------------------
-
-
-def _geometry(reader: io.BoxReader, path: str, label: str):
-    try:
-        return reader.geometry(path)
-    except DiffviewError as exc:
-        raise PairError(f"{label} {path} missing or invalid FITS") from exc
-
-
-def _read_box(reader: io.BoxReader, path, box, offset, label):
-    (j0, j1), (i0, i1) = box
-    local = ((j0 - offset[1], j1 - offset[1]), (i0 - offset[0], i1 - offset[0]))
-    try:
-        return reader.read(path, local)
-    except DiffviewError as exc:
-        raise PairError(f"{label} {path} missing or invalid FITS") from exc
-
-
-def _flux_name(name: str) -> str:
-    return split_fits_name(name) + ".fits"
-
-
-def _template_geometry(template):
-    return (
-        (int(template["NAXIS2"]), int(template["NAXIS1"])),
-        (float(template["CRPIX1"]), float(template["CRPIX2"])),
-    )
 
 
 def compute_difference(
@@ -101,6 +80,7 @@ def compute_difference(
     Returns
     -------
     Difference
+        The cropped difference, its area, CRPIX, box and mDiff's statistics.
 
     Raises
     ------
@@ -111,13 +91,22 @@ def compute_difference(
 
     Examples
     --------
-    >>> import tempfile
-    >>> from diffview.datasets import write_sample
-    >>> s = write_sample(tempfile.mkdtemp(), "small", quiet=True)
-    >>> d = compute_difference(s.proj_dir / s.overlaps[0].plus,
-    ...                        s.proj_dir / s.overlaps[0].minus, str(s.template))
-    >>> d.array.dtype
-    dtype('float64')
+    Image ``a`` covers template columns 0-2 and ``b`` (CRPIX1 two pixels
+    less) columns 2-4: they overlap on column 2, where 5 - 2 = 3.
+
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> work = tempfile.mkdtemp()
+    >>> for name, value, crpix1 in (("a", 5.0, 1.0), ("b", 2.0, -1.0)):
+    ...     h = fits.Header({"CRPIX1": crpix1, "CRPIX2": 1.0})
+    ...     fits.PrimaryHDU(np.full((2, 3), value), h).writeto(
+    ...         os.path.join(work, name + ".fits"))
+    >>> t = fits.Header({"NAXIS": 2, "NAXIS1": 5, "NAXIS2": 2, "CRPIX1": 1.0,
+    ...                  "CRPIX2": 1.0})
+    >>> d = compute_difference(os.path.join(work, "a.fits"),
+    ...                        os.path.join(work, "b.fits"), t, no_areas=True)
+    >>> d.bounds, d.array.tolist(), d.crpix
+    (((0, 2), (2, 3)), [[3.0], [3.0]], (-1.0, 1.0))
     """
     if not isinstance(template, fits.Header):
         template = io.read_template(template)
@@ -136,48 +125,27 @@ def compute_difference(
         )
 
 
-def _difference_files(
-    reader: io.BoxReader,
-    plus,
-    minus,
-    tshape,
-    tcrpix,
-    *,
-    no_areas=False,
-    factor=1.0,
-    montage_edges=False,
-    ids=(None, None),
-) -> Difference:
-    names = [str(plus), str(minus)]
-    geo = []
-    for name in names:
-        if not no_areas:
-            _geometry(reader, area_name(name), "Area file")
-        geo.append(_geometry(reader, _flux_name(name), "Image file"))
-    (shape1, crpix1), (shape2, crpix2) = geo
-    off1, off2 = template_offset(tcrpix, crpix1), template_offset(tcrpix, crpix2)
-    box = overlap_box(tshape, off1, shape1, off2, shape2, montage_edges=montage_edges)
-    if box is None:
-        raise PairError("Images don't overlap")
-    boxes = []
-    for name, off in zip(names, (off1, off2), strict=True):
-        data = _read_box(reader, _flux_name(name), box, off, "Image file")
-        area = None
-        if not no_areas:
-            area = _read_box(reader, area_name(name), box, off, "Area file")
-        boxes.append((data, np.ones(data.shape) if area is None else area))
-    (v1, a1), (v2, a2) = boxes
-    return difference_in_box(
-        v1, a1, v2, a2, box, tcrpix, no_areas=no_areas, factor=factor, ids=ids
-    )
-
-
 def difference_header(diff: Difference, template: fits.Header) -> fits.Header:
     """
     FITS header of a difference: every template card, then the crop geometry.
 
+    Parameters
+    ----------
+    diff : Difference
+        The difference (its shape and CRPIX are used).
+    template : astropy.io.fits.Header
+        The mosaic template.
+
+    Returns
+    -------
+    astropy.io.fits.Header
+        ``SIMPLE``, ``BITPIX = -64``, ``NAXIS*`` of the crop, then the
+        template's other cards with the crop's ``CRPIX1``/``CRPIX2``.
+
     Examples
     --------
+    >>> import numpy as np
+    >>> from diffview.models import Difference
     >>> t = fits.Header({"NAXIS": 2, "NAXIS1": 10, "NAXIS2": 8, "CRPIX1": 5.0,
     ...                  "CRPIX2": 4.0})
     >>> d = Difference(np.zeros((2, 3)), np.ones((2, 3)), (2.0, 1.0),
@@ -202,7 +170,18 @@ _GEOMETRY_KEYS = ("SIMPLE", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "END", "EXTEN
 
 def template_cards(template: fits.Header) -> list[str]:
     """
-    The template's card images that a difference header copies.
+    Select the template's card images that a difference header copies.
+
+    Parameters
+    ----------
+    template : astropy.io.fits.Header
+        The mosaic template.
+
+    Returns
+    -------
+    list of str
+        80-character card images of every card but the geometry ones
+        (``SIMPLE``, ``BITPIX``, ``NAXIS*``, ``EXTEND``, ``END``).
 
     Examples
     --------
@@ -220,8 +199,22 @@ def difference_cards(diff: Difference, cards: list[str]) -> list[str]:
     CRPIX is written with 15 significant digits, as cfitsio writes doubles
     (``%.15G``), so the cards read back identical to Montage's.
 
+    Parameters
+    ----------
+    diff : Difference
+        The difference (its CRPIX is used).
+    cards : list of str
+        The template's card images (`template_cards`).
+
+    Returns
+    -------
+    list of str
+        ``cards`` with CRPIX1/CRPIX2 replaced (or appended when missing).
+
     Examples
     --------
+    >>> import numpy as np
+    >>> from diffview.models import Difference
     >>> d = Difference(np.zeros((2, 3)), np.ones((2, 3)), (2.0, 1.0),
     ...                ((3, 5), (3, 6)))
     >>> difference_cards(d, [fits.Card("CRPIX1", 5.0).image])[0].split("/")[0].strip()
@@ -248,6 +241,15 @@ def write_difference(diff: Difference, out, template) -> tuple[str, str]:
     written under a temporary name and renamed, so an interrupted run leaves
     no partial file.
 
+    Parameters
+    ----------
+    diff : Difference
+        The difference to write.
+    out : str or path-like
+        Name of the difference file.
+    template : astropy.io.fits.Header or list of str
+        The template, or its `template_cards`.
+
     Returns
     -------
     tuple of str
@@ -256,6 +258,8 @@ def write_difference(diff: Difference, out, template) -> tuple[str, str]:
     Examples
     --------
     >>> import tempfile, os
+    >>> import numpy as np
+    >>> from diffview.models import Difference
     >>> t = fits.Header({"NAXIS": 2, "NAXIS1": 4, "NAXIS2": 2, "CRPIX1": 1.0,
     ...                  "CRPIX2": 1.0})
     >>> d = Difference(np.zeros((2, 4)), np.full((2, 4), 2.0), (1.0, 1.0),
@@ -279,11 +283,11 @@ def write_difference(diff: Difference, out, template) -> tuple[str, str]:
 
 
 @dataclass
-class DiffExecResult:
+class DifferencesResult:
     """
-    Outcome of a `diffexec` run.
+    Outcome of a `compute_differences` run.
 
-    Attributes
+    Parameters
     ----------
     count : int
         Pairs attempted.
@@ -295,6 +299,12 @@ class DiffExecResult:
         ``{diff name: mDiff statistics}`` of the written differences.
     seconds : float
         Wall-clock time of the run.
+
+    Examples
+    --------
+    >>> r = DifferencesResult(count=3, failed=1)
+    >>> r.as_montage()
+    {'status': '0', 'count': 3, 'failed': 1}
     """
 
     count: int = 0
@@ -304,69 +314,20 @@ class DiffExecResult:
     seconds: float = 0.0
 
     def as_montage(self) -> dict:
-        """The dict MontagePy's mDiffExec returns."""
+        """
+        Return the dict MontagePy's mDiffExec returns.
+
+        Returns
+        -------
+        dict
+            ``{"status": "0", "count": ..., "failed": ...}``.
+
+        Examples
+        --------
+        >>> DifferencesResult(count=5).as_montage()["count"]
+        5
+        """
         return {"status": "0", "count": self.count, "failed": self.failed}
-
-
-def check_output_dir(path) -> Path:
-    """
-    Check an output folder as mDiffExec does; raise `InputError` if unusable.
-
-    Examples
-    --------
-    >>> check_output_dir("/nonexistent/diffs")
-    Traceback (most recent call last):
-    ...
-    diffview.errors.InputError: Cannot access /nonexistent/diffs
-    """
-    p = Path(path)
-    if not p.exists():
-        raise InputError(f"Cannot access {path}")
-    if not p.is_dir():
-        raise InputError(f"{path} is not a directory")
-    return p
-
-
-def resolve_inside(folder, name: str, what: str) -> str:
-    """
-    Montage's path join, refusing names that point outside ``folder``.
-
-    The test is on the names (``..``, absolute paths), not on where symbolic
-    links inside the folder lead: a folder of links is a user's choice.
-
-    Examples
-    --------
-    >>> resolve_inside("proj", "a.fits", "image")
-    'proj/a.fits'
-    >>> resolve_inside("proj", "../etc/x.fits", "image")
-    Traceback (most recent call last):
-    ...
-    diffview.errors.PairError: image ../etc/x.fits is outside proj
-    """
-    path = montage_file_path(folder, name)
-    root = os.path.abspath(folder or ".")
-    where = os.path.abspath(path)
-    if not name or not (
-        where == root or where.startswith(root.rstrip(os.sep) + os.sep)
-    ):
-        raise PairError(f"{what} {name or '(empty name)'} is outside {folder}")
-    return path
-
-
-def _task_difference(reader: io.BoxReader, task, ctx) -> Difference:
-    """The difference of a pair task ``(overlap, plus, minus, out)`` with
-    the run's template geometry and options in ``ctx`` (diffexec's and
-    difffitexec's workers)."""
-    ov, plus, minus, _ = task
-    return _difference_files(
-        reader,
-        plus,
-        minus,
-        ctx["shape"],
-        ctx["crpix"],
-        ids=(ov.cntr1, ov.cntr2),
-        **ctx["opts"],
-    )
 
 
 def _diff_task(task, ctx, reader):
@@ -397,27 +358,23 @@ def _pair_task(ov: Overlap, path, diffdir):
     return (ov, plus, minus, out), None
 
 
-#: Below this estimated single-process time (seconds) a run stays in this
-#: process: starting a pool of workers costs more than it saves.
-POOL_THRESHOLD = 0.5
 # measured on 2 cores: ~0.5 ms per m17 pair; 5e-8 s per pixel of a 2k x 2k
 # overlap, nearly all of it reading the boxes and writing the two files
 _SECONDS_PER_PAIR = 5e-4  # opening, writing and bookkeeping of one pair
 _SECONDS_PER_PIXEL = 5e-8  # I/O and arithmetic per overlap pixel
 
 
-def _worth_a_pool(tasks, ctx) -> bool:
-    """Whether the run is big enough for a process pool (headers only)."""
-    pixels, geo = 0, {}
-    if len(tasks) * _SECONDS_PER_PAIR > POOL_THRESHOLD:
-        return True
+def _pair_seconds(tasks, ctx):
+    """Estimated seconds of each pair in one process, from the headers."""
+    geo = {}
     for _, plus, minus, _ in tasks:
         try:
             for n in (plus, minus):
                 if n not in geo:
-                    geo[n] = io.image_geometry(_flux_name(n))
+                    geo[n] = io.read_image_grid(_flux_name(n))
         except DiffviewError:
-            continue  # counted as a failure later
+            yield _SECONDS_PER_PAIR  # counted as a failure later
+            continue
         (s1, c1), (s2, c2) = geo[plus], geo[minus]
         box = overlap_box(
             ctx["shape"],
@@ -426,13 +383,11 @@ def _worth_a_pool(tasks, ctx) -> bool:
             template_offset(ctx["crpix"], c2),
             s2,
         )
-        if box:
-            pixels += (box[0][1] - box[0][0]) * (box[1][1] - box[1][0])
-    estimate = len(tasks) * _SECONDS_PER_PAIR + pixels * _SECONDS_PER_PIXEL
-    return estimate > POOL_THRESHOLD
+        pixels = (box[0][1] - box[0][0]) * (box[1][1] - box[1][0]) if box else 0
+        yield _SECONDS_PER_PAIR + pixels * _SECONDS_PER_PIXEL
 
 
-def diffexec(
+def compute_differences(
     path,
     diffs_table,
     template,
@@ -443,9 +398,9 @@ def diffexec(
     executor=None,
     workers=None,
     quiet=False,
-) -> DiffExecResult:
+) -> DifferencesResult:
     """
-    Difference every pair of a ``diffs.tbl`` (Montage's mDiffExec).
+    Difference every pair of an overlap table into files (Montage's mDiffExec).
 
     Parameters
     ----------
@@ -466,13 +421,13 @@ def diffexec(
     workers : int, optional
         Local processes when no executor is given. Default: all cores, or
         this process alone when the run is too small for a pool to pay
-        (estimated under `POOL_THRESHOLD` seconds from the overlap sizes).
+        (`pool_workers`, with the time estimated from the overlap sizes).
     quiet : bool
         No progress bar.
 
     Returns
     -------
-    DiffExecResult
+    DifferencesResult
         ``count``, ``failed`` and one message per failed pair.
 
     Raises
@@ -483,21 +438,20 @@ def diffexec(
     Examples
     --------
     >>> import tempfile
-    >>> from diffview.datasets import write_sample
+    >>> from diffview.sample import write_sample
     >>> s = write_sample(tempfile.mkdtemp(), "small", quiet=True)
-    >>> r = diffexec(s.proj_dir, s.diffs_tbl, s.template, s.diff_dir, quiet=True)
-    >>> r.count == len(s.overlaps), r.failed >= 0
-    (True, True)
+    >>> r = compute_differences(s.proj_dir, s.diffs_tbl, s.template, s.diff_dir,
+    ...                         quiet=True)
+    >>> r.count == len(s.overlaps), r.failed
+    (True, 0)
+    >>> len(list(s.diff_dir.glob("*_area.fits"))) == r.count == len(r.stats)
+    True
     """
     start = time.perf_counter()
     if not isinstance(template, fits.Header):
         template = io.read_template(template)
     check_output_dir(diffdir)
-    overlaps = (
-        list(diffs_table)
-        if isinstance(diffs_table, (list, tuple))
-        else io.read_diffs_table(diffs_table)
-    )
+    overlaps = _overlaps(diffs_table)
     shape, crpix = _template_geometry(template)
     ctx = {
         "shape": shape,
@@ -505,7 +459,7 @@ def diffexec(
         "cards": template_cards(template),
         "opts": {"no_areas": no_areas, "montage_edges": montage_edges},
     }
-    result = DiffExecResult(count=len(overlaps))
+    result = DifferencesResult(count=len(overlaps))
     tasks = []
     for ov in overlaps:
         task, err = _pair_task(ov, str(path), str(diffdir))
@@ -513,19 +467,16 @@ def diffexec(
             result.failures.append((ov, err))
         else:
             tasks.append(task)
-    if workers is None and executor is None and not _worth_a_pool(tasks, ctx):
-        workers = 1
-    chunks = split_chunks(tasks, workers, executor)
-    outcomes = run_tasks(
+    workers = pool_workers(workers, executor, _pair_seconds(tasks, ctx))
+    done = _run_chunked(
         _diff_chunk,
-        [(c, ctx) for c in chunks],
+        tasks,
         executor=executor,
         workers=workers,
         quiet=quiet,
         desc="differences",
-        sizes=[len(c) for c in chunks],
+        context=ctx,
     )
-    done = [o for part in outcomes for o in part]
     for task, (ok, msg, stats) in zip(tasks, done, strict=True):
         if ok:
             result.stats[task[0].diff] = stats

@@ -1,12 +1,11 @@
 """
-File-level plane fitting and background correction over a whole mosaic.
+File-level plane fitting over a whole mosaic.
 
-`fitexec` fits stored differences (mFitExec), `difffitexec` differences and
-fits every pair in one pass without keeping the difference files unless asked
-(mDiffFitExec), `bgexec` subtracts corrections from projected images (mBgExec).
-Loops run on `diffview._parallel.run_tasks` (process pool, any executor,
-progress bar); one bad pair is counted, never fatal; tables and images are
-written atomically.
+`fit_planes` fits stored differences (Montage's mFitExec);
+`differences_and_fits` differences and fits every pair in one pass without
+keeping the difference files unless asked (mDiffFitExec). Pairs run in
+contiguous chunks on `run_tasks` (process pool, any executor, progress bar);
+one bad pair is counted, never fatal; tables are written atomically.
 """
 
 from __future__ import annotations
@@ -19,41 +18,46 @@ import numpy as np
 from astropy.io import fits as afits
 
 from diffview import io
-from diffview.core.background import correct_image
 from diffview.core.fit import fit_plane
 from diffview.errors import PairError
-from diffview.io.paths import area_name, atomic_path, montage_file_path, split_fits_name
-from diffview.models import Correction, Overlap
-from diffview.run._parallel import run_tasks, split_chunks
+from diffview.io.paths import montage_file_path
+from diffview.run._pairs import (
+    _flux_name,
+    _overlaps,
+    _run_chunked,
+    _task_difference,
+    _template_geometry,
+    check_output_dir,
+    resolve_inside,
+)
+from diffview.run._parallel import POOL_SECONDS, _file_seconds, pool_workers
+from diffview.run.differences import write_difference
 
 __all__ = [
-    "FitExecResult",
-    "BgExecResult",
+    "FitPlanesResult",
     "read_difference_file",
-    "fitexec",
-    "difffitexec",
-    "bgexec",
-    "correct_file",
+    "fit_planes",
+    "differences_and_fits",
 ]
 
 
 @dataclass
-class FitExecResult:
+class FitPlanesResult:
     """
-    Outcome of `fitexec` or `difffitexec`.
+    Outcome of `fit_planes` or `differences_and_fits`.
 
-    Attributes
+    Parameters
     ----------
     count : int
         Pairs attempted.
     failed : int
         Pairs with no fit (difference or fit failure, missing file).
     diff_failed : int
-        Pairs whose difference failed (`difffitexec` only).
+        Pairs whose difference failed (`differences_and_fits` only).
     fit_failed : int
         Pairs whose difference worked but whose fit failed.
     missing : int
-        Stored differences not found (`fitexec` only).
+        Stored differences not found (`fit_planes` only).
     warning : int
         Always 0, as in Montage.
     fits : list of PlaneFit
@@ -62,6 +66,12 @@ class FitExecResult:
         ``(Overlap, message)`` per failed pair.
     seconds : float
         Wall-clock time.
+
+    Examples
+    --------
+    >>> r = FitPlanesResult(count=2)
+    >>> r.failed, r.fits
+    (0, [])
     """
 
     count: int = 0
@@ -75,25 +85,24 @@ class FitExecResult:
     seconds: float = 0.0
 
 
-@dataclass
-class BgExecResult:
-    """
-    Outcome of `bgexec`: ``count``, ``nocorrection``, ``failed``, failures, time.
-    """
-
-    count: int = 0
-    nocorrection: int = 0
-    failed: int = 0
-    failures: list = field(default_factory=list)
-    seconds: float = 0.0
-
-
 def read_difference_file(path) -> tuple[np.ndarray, tuple[float, float]]:
     """
     Pixels and ``(CRPIX1, CRPIX2)`` of a difference FITS file.
 
     Plain float images (what mDiff and diffview write) are read directly;
     anything else goes through astropy.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The difference file.
+
+    Returns
+    -------
+    array : numpy.ndarray
+        The pixels, float64.
+    crpix : tuple of float
+        ``(CRPIX1, CRPIX2)`` of the file.
 
     Raises
     ------
@@ -102,6 +111,13 @@ def read_difference_file(path) -> tuple[np.ndarray, tuple[float, float]]:
 
     Examples
     --------
+    >>> import os, tempfile
+    >>> name = os.path.join(tempfile.mkdtemp(), "d.fits")
+    >>> afits.PrimaryHDU(np.arange(6.0).reshape(2, 3),
+    ...                  afits.Header({"CRPIX1": 4.0, "CRPIX2": -1.0})).writeto(name)
+    >>> data, crpix = read_difference_file(name)
+    >>> data.tolist(), crpix
+    ([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]], (4.0, -1.0))
     >>> read_difference_file("/nonexistent.fits")
     Traceback (most recent call last):
     ...
@@ -122,53 +138,13 @@ def read_difference_file(path) -> tuple[np.ndarray, tuple[float, float]]:
     return data, crpix
 
 
-def _overlaps(table) -> list[Overlap]:
-    if isinstance(table, (list, tuple)):
-        return list(table)
-    return io.read_diffs_table(table)
-
-
-#: Below these many bytes of input a process pool costs more than it saves
-#: (its start-up is 20-100 ms; one core fits ~50 MB of differences a second,
-#: or differences and fits ~120 MB of images). On a shared 2-core machine a
-#: pool on the m17 sample (3 MB of differences) was 20% faster or 50% slower
-#: depending on the other load, so small runs stay in this process.
-SERIAL_BYTES_FITS = 16 * 2**20
-SERIAL_BYTES_DIFFFIT = 32 * 2**20
-
-
-def _auto_workers(workers, executor, paths, limit: int):
-    """``workers``, or 1 when none was asked for and the input is small."""
-    if workers is not None or executor is not None:
-        return workers
-    total = 0
-    for p in paths:
-        try:
-            total += os.path.getsize(p)
-        except OSError:
-            continue
-        if total >= limit:
-            return None
-    return 1
-
-
-def _run_chunked(func, tasks, *, executor, workers, quiet, desc, context=None) -> list:
-    """Run ``func`` on contiguous chunks of ``tasks`` (with ``context``, if
-    given, beside each chunk); the results in task order."""
-    chunks = split_chunks(tasks, workers, executor)
-    args = chunks if context is None else [(c, context) for c in chunks]
-    out: list = []
-    for part in run_tasks(
-        func,
-        args,
-        executor=executor,
-        workers=workers,
-        quiet=quiet,
-        desc=desc,
-        sizes=[len(c) for c in chunks],
-    ):
-        out.extend(part)
-    return out
+# Time one process spends per byte of input, set so that `pool_workers`
+# starts a pool above 16 MiB of differences (plane fits) or 32 MiB of images
+# (differences and fits): one core fits ~50 MB of differences a second, or
+# differences and fits ~120 MB of images, and below these sizes a pool costs
+# more than it saves. Powers of two, so the byte thresholds are exact.
+_FIT_SECONDS_PER_BYTE = POOL_SECONDS / (16 * 2**20)
+_DIFFFIT_SECONDS_PER_BYTE = POOL_SECONDS / (32 * 2**20)
 
 
 def _fit_chunk(tasks):
@@ -192,7 +168,7 @@ def _fit_task(task):
         return None, "fit", f"{path}: {type(exc).__name__}: {exc}"
 
 
-def _collect(result: FitExecResult, overlaps, outcomes) -> None:
+def _collect(result: FitPlanesResult, overlaps, outcomes) -> None:
     for ov, (fit, kind, msg) in zip(overlaps, outcomes, strict=True):
         if fit is not None:
             result.fits.append(fit)
@@ -207,7 +183,7 @@ def _collect(result: FitExecResult, overlaps, outcomes) -> None:
     result.failed = len(result.failures)
 
 
-def fitexec(
+def fit_planes(
     diffs_table,
     fits_table,
     diffdir,
@@ -216,9 +192,9 @@ def fitexec(
     executor=None,
     workers=None,
     quiet: bool = False,
-) -> FitExecResult:
+) -> FitPlanesResult:
     """
-    Fit a plane to every stored difference of a ``diffs.tbl`` (mFitExec).
+    Fit a plane to every stored difference of an overlap table (mFitExec).
 
     Parameters
     ----------
@@ -232,13 +208,13 @@ def fitexec(
     level_only : bool
         Fit levels only (``-l``).
     executor, workers, quiet
-        As for `diffview.pipeline.diffexec`, except that ``workers=None``
-        runs in this process when the differences total less than
-        `SERIAL_BYTES_FITS` (a pool would cost more than it saves).
+        As for `compute_differences`; with neither ``executor`` nor
+        ``workers``, `pool_workers` keeps runs of less than 16 MiB of
+        differences in this process.
 
     Returns
     -------
-    FitExecResult
+    FitPlanesResult
         ``count``, ``failed``, ``missing``, ``warning`` and the fits.
 
     Raises
@@ -249,21 +225,26 @@ def fitexec(
     Examples
     --------
     >>> import tempfile
-    >>> from diffview.datasets import write_sample
-    >>> from diffview.pipeline import diffexec
+    >>> from diffview.run import compute_differences
+    >>> from diffview.sample import write_sample
     >>> s = write_sample(tempfile.mkdtemp(), "small", quiet=True)
-    >>> _ = diffexec(s.proj_dir, s.diffs_tbl, s.template, s.diff_dir, quiet=True)
-    >>> r = fitexec(s.diffs_tbl, None, s.diff_dir, quiet=True, workers=1)
-    >>> r.count == len(s.overlaps), len(r.fits) + r.failed == r.count
-    (True, True)
+    >>> _ = compute_differences(s.proj_dir, s.diffs_tbl, s.template, s.diff_dir,
+    ...                         quiet=True)
+    >>> r = fit_planes(s.diffs_tbl, None, s.diff_dir, quiet=True)
+    >>> r.count == len(s.overlaps) == len(r.fits), r.failed
+    (True, 0)
+    >>> [(f.plus, f.minus) for f in r.fits] == [
+    ...     (o.cntr1, o.cntr2) for o in s.overlaps]
+    True
     """
     start = time.perf_counter()
     overlaps = _overlaps(diffs_table)
     tasks = [
         (ov, montage_file_path(str(diffdir), ov.diff), level_only) for ov in overlaps
     ]
-    result = FitExecResult(count=len(overlaps))
-    workers = _auto_workers(workers, executor, (t[1] for t in tasks), SERIAL_BYTES_FITS)
+    result = FitPlanesResult(count=len(overlaps))
+    costs = _file_seconds((t[1] for t in tasks), _FIT_SECONDS_PER_BYTE)
+    workers = pool_workers(workers, executor, costs)
     outcomes = _run_chunked(
         _fit_chunk, tasks, executor=executor, workers=workers, quiet=quiet, desc="fits"
     )
@@ -281,12 +262,10 @@ def _difffit_chunk(chunk):
 
 
 def _difffit_one(task, ctx, reader):
-    from diffview.run.differences import _task_difference, write_difference
-
     ov, plus, minus, out = task
     try:
-        # only the overlap box of each image is read, as diffexec does: less
-        # to read than whole images and no fresh image-sized memory per run
+        # only the overlap box of each image is read, as compute_differences
+        # does: less to read than whole images, no image-sized memory per pair
         diff = _task_difference(reader, task, ctx)
     except PairError as exc:
         return None, "diff", f"{plus} - {minus}: {exc}"
@@ -307,11 +286,11 @@ def _difffit_one(task, ctx, reader):
 
 
 def _difffit_name(name: str) -> str:
-    """mDiffFitExec appends an ``s`` to names not ending in ``s``."""
+    """Append an ``s`` to names not ending in ``s``, as mDiffFitExec does."""
     return name if name.endswith("s") else name + "s"
 
 
-def difffitexec(
+def differences_and_fits(
     path,
     diffs_table,
     template,
@@ -325,15 +304,15 @@ def difffitexec(
     executor=None,
     workers=None,
     quiet: bool = False,
-) -> FitExecResult:
+) -> FitPlanesResult:
     """
     Difference and fit every pair in one pass (mDiffFitExec).
 
-    Each difference is computed in memory (as
-    `diffview.pipeline.compute_difference` does) and fitted; it is
-    written to ``diffdir`` (with its area file) only when ``keep_all``. Pairs
-    run in contiguous chunks; each pair reads only its overlap box of each
-    image and area file.
+    Each difference is computed in memory (as `compute_difference` does) and
+    fitted; it is written to ``diffdir`` (with its area file, named as
+    mDiffFitExec names it: with an ``s`` appended) only when ``keep_all``.
+    Pairs run in contiguous chunks; each pair reads only its overlap box of
+    each image and area file.
 
     Parameters
     ----------
@@ -352,35 +331,47 @@ def difffitexec(
     level_only, no_areas, montage_edges : bool
         ``-l``, ``-n`` and Montage's last-column/row exclusion.
     executor, workers, quiet
-        As for `diffview.pipeline.diffexec`, except that ``workers=None``
-        runs in this process when the images total less than
-        `SERIAL_BYTES_DIFFFIT`.
+        As for `compute_differences`; with neither ``executor`` nor
+        ``workers``, `pool_workers` keeps runs over less than 32 MiB of
+        images in this process.
 
     Returns
     -------
-    FitExecResult
+    FitPlanesResult
         ``count``, ``diff_failed``, ``fit_failed`` (fits that failed on a good
         difference, as Montage counts them), ``warning`` and the fits.
 
+    Raises
+    ------
+    diffview.InputError
+        Unreadable table, missing columns, bad template or output folder.
+
     Examples
     --------
+    The fits are those of the stored differences, without storing them:
+
     >>> import tempfile
-    >>> from diffview.datasets import write_sample
+    >>> from diffview.run import compute_differences, fit_planes
+    >>> from diffview.sample import write_sample
     >>> s = write_sample(tempfile.mkdtemp(), "small", quiet=True)
-    >>> r = difffitexec(s.proj_dir, s.diffs_tbl, s.template, s.diff_dir, None,
-    ...                 quiet=True, workers=1)
-    >>> r.count == len(s.overlaps)
+    >>> r = differences_and_fits(s.proj_dir, s.diffs_tbl, s.template,
+    ...                          s.diff_dir, None, quiet=True)
+    >>> r.count == len(r.fits) == len(s.overlaps), list(s.diff_dir.iterdir())
+    (True, [])
+    >>> _ = compute_differences(s.proj_dir, s.diffs_tbl, s.template, s.diff_dir,
+    ...                         quiet=True)
+    >>> stored = fit_planes(s.diffs_tbl, None, s.diff_dir, quiet=True)
+    >>> bool(np.allclose([(f.a, f.b, f.c) for f in r.fits],
+    ...                  [(f.a, f.b, f.c) for f in stored.fits], rtol=1e-12))
     True
     """
-    from diffview.run.differences import check_output_dir, resolve_inside
-
     start = time.perf_counter()
     if not isinstance(template, afits.Header):
         template = io.read_template(template)
     check_output_dir(diffdir)
     overlaps = _overlaps(diffs_table)
     opts = {"no_areas": no_areas, "montage_edges": montage_edges}
-    result = FitExecResult(count=len(overlaps))
+    result = FitPlanesResult(count=len(overlaps))
     tasks, order = [], []
     for ov in overlaps:
         try:
@@ -393,21 +384,18 @@ def difffitexec(
             continue
         tasks.append((ov, plus, minus, out))
         order.append(ov)
+    shape, crpix = _template_geometry(template)
     context = {
-        "shape": (int(template["NAXIS2"]), int(template["NAXIS1"])),
-        "crpix": (float(template["CRPIX1"]), float(template["CRPIX2"])),
+        "shape": shape,
+        "crpix": crpix,
         "template": template,
         "opts": opts,
         "keep_all": keep_all,
         "level_only": level_only,
     }
-    images = {name for t in tasks for name in (t[1], t[2])}
-    workers = _auto_workers(
-        workers,
-        executor,
-        (split_fits_name(name) + ".fits" for name in sorted(images)),
-        SERIAL_BYTES_DIFFFIT,
-    )
+    images = sorted({_flux_name(name) for t in tasks for name in (t[1], t[2])})
+    costs = _file_seconds(images, _DIFFFIT_SECONDS_PER_BYTE)
+    workers = pool_workers(workers, executor, costs)
     outcomes = _run_chunked(
         _difffit_chunk,
         tasks,
@@ -420,158 +408,5 @@ def difffitexec(
     _collect(result, order, outcomes)
     if fits_table is not None:
         io.write_fits_table(result.fits, fits_table)
-    result.seconds = time.perf_counter() - start
-    return result
-
-
-def correct_file(in_path, out_path, correction, *, no_areas: bool = False) -> None:
-    """
-    Subtract a correction plane from a projected image file (mBackground).
-
-    Writes ``out_path`` (float64, the input header) and, unless ``no_areas``,
-    copies the area file next to it; blank pixels (NaN or area <= 0) become
-    NaN with area 0. Both files are written atomically.
-
-    Raises
-    ------
-    diffview.PairError
-        The input or its area file is missing or not FITS.
-
-    Examples
-    --------
-    >>> import tempfile, os
-    >>> d = tempfile.mkdtemp()
-    >>> hdr = afits.Header({"CRPIX1": 1.0, "CRPIX2": 1.0})
-    >>> afits.PrimaryHDU(np.full((2, 3), 5.0), hdr).writeto(os.path.join(d, "a.fits"))
-    >>> correct_file(os.path.join(d, "a.fits"), os.path.join(d, "b.fits"),
-    ...              Correction(0, 0.0, 0.0, 2.0), no_areas=True)
-    >>> afits.getdata(os.path.join(d, "b.fits")).tolist()
-    [[3.0, 3.0, 3.0], [3.0, 3.0, 3.0]]
-    """
-    in_path, out_path = str(in_path), str(out_path)
-    data, header = _read_image(in_path, "Image file")
-    area = None if no_areas else _read_image(area_name(in_path), "Area file")[0]
-    crpix = (float(header.get("CRPIX1", 0.0)), float(header.get("CRPIX2", 0.0)))
-    out = correct_image(data, crpix, correction, area)
-    header = header.copy()
-    header["BITPIX"] = -64
-    _write(out, header, out_path)
-    if area is not None:
-        _write(np.where(np.isnan(out), 0.0, area), header, area_name(out_path))
-
-
-def _read_image(path, label):
-    try:
-        with afits.open(path, memmap=False) as hdul:
-            return np.asarray(hdul[0].data, dtype=float), hdul[0].header.copy()
-    except (OSError, ValueError, TypeError, IndexError) as exc:
-        raise PairError(f"{label} {path} missing or invalid FITS") from exc
-
-
-def _write(array, header, path) -> None:
-    with atomic_path(path) as tmp:
-        afits.PrimaryHDU(np.asarray(array, dtype=">f8"), header).writeto(
-            tmp, overwrite=True, output_verify="silentfix"
-        )
-
-
-def _bg_task(task):
-    src, dst, corr, no_areas = task
-    try:
-        correct_file(src, dst, corr, no_areas=no_areas)
-        return None
-    except (PairError, OSError) as exc:
-        return f"{src}: {exc}"
-
-
-def bgexec(
-    path,
-    images_table,
-    corrections,
-    corrdir,
-    *,
-    no_areas: bool = False,
-    executor=None,
-    workers=None,
-    quiet: bool = False,
-) -> BgExecResult:
-    """
-    Subtract each image's correction, writing corrected images (mBgExec).
-
-    Parameters
-    ----------
-    path : str or path-like
-        Folder of the projected images.
-    images_table : str or path-like
-        ``images.tbl`` (``cntr`` and ``fname`` columns).
-    corrections : str, path-like or list of Correction
-        ``corrections.tbl`` or solved corrections. An image without one is
-        copied unchanged (as float64) and counted in ``nocorrection``.
-    corrdir : str or path-like
-        Existing output folder; outputs use the images' base names.
-    no_areas : bool
-        Do not read or write area files.
-    executor, workers, quiet
-        As for `fitexec`.
-
-    Returns
-    -------
-    BgExecResult
-
-    Raises
-    ------
-    diffview.InputError
-        Unusable output folder, table or columns.
-
-    Examples
-    --------
-    >>> bgexec(".", "images.tbl", [], "/nonexistent")
-    Traceback (most recent call last):
-    ...
-    diffview.errors.InputError: Cannot access /nonexistent
-    """
-    from diffview.run.differences import check_output_dir
-
-    start = time.perf_counter()
-    check_output_dir(corrdir)
-    table = io.read_table(images_table)
-    io.require_columns(table, ["cntr", "fname"], images_table)
-    corrs = (
-        list(corrections)
-        if isinstance(corrections, (list, tuple))
-        else io.read_corrections_table(corrections)
-    )
-    by_id = {c.id: c for c in corrs}
-    result = BgExecResult(count=len(table))
-    tasks = []
-    for row in table:
-        name = os.path.basename(str(row["fname"]))
-        corr = by_id.get(int(row["cntr"]))
-        if corr is None:
-            result.nocorrection += 1
-            corr = Correction(int(row["cntr"]), 0.0, 0.0, 0.0)
-        tasks.append(
-            (
-                os.path.join(str(path), name),
-                os.path.join(str(corrdir), name),
-                corr,
-                no_areas,
-            )
-        )
-    for task, err in zip(
-        tasks,
-        run_tasks(
-            _bg_task,
-            tasks,
-            executor=executor,
-            workers=workers,
-            quiet=quiet,
-            desc="corrections",
-        ),
-        strict=True,
-    ):
-        if err:
-            result.failures.append((task[0], err))
-    result.failed = len(result.failures)
     result.seconds = time.perf_counter() - start
     return result

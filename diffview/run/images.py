@@ -17,7 +17,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from diffview.core.difference import difference as _difference
+from diffview.core import difference_on_grid as _difference
 from diffview.errors import InputError, PairError
 from diffview.geometry.overlaps import find_overlaps, footprint_from_wcs
 from diffview.io.paths import area_name
@@ -49,6 +49,13 @@ class ProjectedImage:
         Celestial WCS of ``data``.
     name : str
         A label (file name for files).
+
+    Examples
+    --------
+    >>> w = WCS(naxis=2); w.wcs.crpix = [3.0, 1.5]
+    >>> im = ProjectedImage(np.zeros((2, 4)), np.ones((2, 4)), w, "a")
+    >>> im.crpix, im.data.shape
+    ((3.0, 1.5), (2, 4))
     """
 
     data: np.ndarray
@@ -58,7 +65,7 @@ class ProjectedImage:
 
     @property
     def crpix(self) -> tuple[float, float]:
-        """``(CRPIX1, CRPIX2)``, FITS 1-based."""
+        """``(CRPIX1, CRPIX2)`` of the WCS, FITS 1-based (tuple of float)."""
         return tuple(float(c) for c in self.wcs.wcs.crpix)
 
 
@@ -93,6 +100,23 @@ def as_projected(obj, *, name="") -> ProjectedImage:
     (areas 1 where the data are finite); ``(array, area_or_footprint,
     wcs_or_header)`` such as reproject's ``(array, footprint)`` with the
     target WCS.
+
+    Parameters
+    ----------
+    obj : object
+        One of the forms above.
+    name : str
+        Label of the image (kept by file names as their path).
+
+    Returns
+    -------
+    ProjectedImage
+        Data and areas as float64, and the celestial WCS.
+
+    Raises
+    ------
+    diffview.InputError
+        An unreadable file, mismatched shapes or an unsupported object.
 
     Examples
     --------
@@ -138,11 +162,23 @@ def _grid_key(wcs: WCS):
 
 def common_grid(images) -> tuple[tuple[int, int], tuple[float, float]]:
     """
-    The smallest template grid holding every image: ``(shape, crpix)``.
+    Find the smallest template grid holding every image: ``(shape, crpix)``.
 
     Raises `InputError` when the images are not on one grid (different
     projection, reference or scale, or non-integer CRPIX offsets, which would
     silently mis-register pixels).
+
+    Parameters
+    ----------
+    images : sequence of ProjectedImage
+        The images.
+
+    Returns
+    -------
+    shape : tuple of int
+        ``(rows, columns)`` of the grid.
+    crpix : tuple of float
+        ``(CRPIX1, CRPIX2)`` of the grid: the largest of the images'.
 
     Examples
     --------
@@ -188,6 +224,19 @@ def image_overlaps(images, *, mode="quick") -> list[Overlap]:
 
     ``cntr`` values are the positions in ``images``.
 
+    Parameters
+    ----------
+    images : sequence
+        Anything `as_projected` accepts, one per image.
+    mode : str
+        ``"quick"`` or ``"exact"``, as in `diffview.geometry.find_overlaps`.
+
+    Returns
+    -------
+    list of Overlap
+        The pairs whose footprints overlap (or touch), named ``imageK``
+        unless the images have names.
+
     Examples
     --------
     >>> w = WCS(naxis=2); w.wcs.ctype = ["RA---TAN", "DEC--TAN"]
@@ -220,7 +269,7 @@ def difference(
     template : tuple, optional
         ``(shape, crpix)`` of the mosaic grid; default: `common_grid`.
     no_areas, factor, montage_edges
-        As in `diffview.engine.difference`.
+        As in `diffview.core.difference_on_grid`.
 
     Returns
     -------

@@ -27,7 +27,7 @@ from diffview import io
 from diffview.errors import InputError
 from diffview.geometry.overlaps import footprints_from_table
 from diffview.io.paths import area_name, split_fits_name
-from diffview.run._parallel import run_tasks
+from diffview.run._parallel import POOL_SECONDS, _file_seconds, pool_workers, run_tasks
 
 __all__ = [
     "make_template",
@@ -42,6 +42,16 @@ __all__ = [
 def pixel_solid_angle(header: fits.Header) -> float:
     """
     Solid angle of one pixel at the reference point, in steradians.
+
+    Parameters
+    ----------
+    header : astropy.io.fits.Header
+        A celestial header (CDELT or CD matrix, degrees).
+
+    Returns
+    -------
+    float
+        ``|det(pixel scale matrix)|`` converted to steradians.
 
     Examples
     --------
@@ -62,7 +72,7 @@ def make_template(
     projection: str = "TAN",
 ) -> fits.Header:
     """
-    A north-up template covering every image of an image table (mMakeHdr).
+    Make a north-up template covering every image of an image table (mMakeHdr).
 
     Parameters
     ----------
@@ -85,7 +95,7 @@ def make_template(
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> from diffview.datasets import write_sample
+    >>> from diffview.sample import write_sample
     >>> from diffview.io import read_table
     >>> s = write_sample(pathlib.Path(tempfile.mkdtemp()), "small")
     >>> h = make_template(read_table(s.raw_images_tbl))
@@ -184,6 +194,17 @@ def project_image(in_path, out_path, template: fits.Header, *, hdu: int = 0) -> 
     pixel), NaN outside the footprint, with ``X_area.fits`` holding the
     covered solid angle of every pixel (steradians), as Montage's mProject.
 
+    Parameters
+    ----------
+    in_path : str or path-like
+        The raw image.
+    out_path : str or path-like
+        The projected image to write (its area file goes next to it).
+    template : astropy.io.fits.Header
+        The mosaic template.
+    hdu : int
+        HDU of ``in_path`` to read.
+
     Returns
     -------
     bool
@@ -213,6 +234,11 @@ def project_image(in_path, out_path, template: fits.Header, *, hdu: int = 0) -> 
     return True
 
 
+# Time one process spends per byte of raw image: reproject_exact handles
+# ~1 MB of input a second on one core, so a pool starts above 0.5 MiB.
+_PROJECT_SECONDS_PER_BYTE = POOL_SECONDS / 2**19
+
+
 def _project_task(task):
     in_path, out_path, template, hdu = task
     try:
@@ -234,6 +260,11 @@ class ProjectResult:
         Messages of the images that could not be read or missed the template.
     files : list of str
         Projected file names (relative to the output folder).
+
+    Examples
+    --------
+    >>> ProjectResult(1, [], ["hdu0_a.fits"]).files
+    ['hdu0_a.fits']
     """
 
     count: int
@@ -268,7 +299,9 @@ def project_images(
     prefix : str, optional
         Prepended to output names; default ``hdu<N>_`` as Montage's mProjExec.
     executor, workers, quiet
-        As in `diffview.pipeline.diffexec`.
+        As in `compute_differences`; with neither ``executor`` nor
+        ``workers``, `pool_workers` keeps runs over less than 0.5 MiB of raw
+        images in this process.
 
     Returns
     -------
@@ -277,7 +310,7 @@ def project_images(
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> from diffview.datasets import write_sample
+    >>> from diffview.sample import write_sample
     >>> from diffview.io import read_table, read_template
     >>> s = write_sample(pathlib.Path(tempfile.mkdtemp()), "small")
     >>> r = project_images(read_table(s.raw_images_tbl), s.raw_dir,
@@ -305,6 +338,8 @@ def project_images(
             (str(Path(raw_dir) / fname), str(out_dir / out_name), template, hdu)
         )
         names.append(out_name)
+    costs = _file_seconds((t[0] for t in tasks), _PROJECT_SECONDS_PER_BYTE)
+    workers = pool_workers(workers, executor, costs)
     results = list(
         run_tasks(
             _project_task,
@@ -351,7 +386,7 @@ def coadd(images, proj_dir, template, out=None, *, corrections=None) -> np.ndarr
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> from diffview.datasets import write_sample
+    >>> from diffview.sample import write_sample
     >>> s = write_sample(pathlib.Path(tempfile.mkdtemp()), "small")
     >>> m = coadd(s.images_tbl, s.proj_dir, s.template)
     >>> m.shape == (fits.getval(s.mosaic, "NAXIS2"), fits.getval(s.mosaic, "NAXIS1"))

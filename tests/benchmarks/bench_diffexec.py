@@ -1,5 +1,5 @@
 """
-Benchmark: diffview's diffexec against MontagePy's mDiffExec on the m17 sample.
+Benchmark: diffview's compute_differences against MontagePy's mDiffExec (m17).
 
 Run by hand (not part of the test run)::
 
@@ -59,8 +59,8 @@ def main(argv=None) -> None:
     from MontagePy.main import mDiffExec
 
     from diffview import io
-    from diffview.geometry.overlaps import overlap_box, template_offset
-    from diffview.run.differences import diffexec
+    from diffview.core import overlap_box, template_offset
+    from diffview.run import compute_differences
     from diffview.sample.datasets import write_sample
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[1])
@@ -92,7 +92,7 @@ def main(argv=None) -> None:
         assert res["status"] == "0" and res["failed"] == 0, res
 
     def run_diffview(out, workers=args.workers):
-        r = diffexec(
+        r = compute_differences(
             s.proj_dir,
             s.diffs_tbl,
             s.template,
@@ -147,11 +147,11 @@ def main(argv=None) -> None:
     )
     print(f"MontagePy mDiffExec      : {t_m:8.3f} s")
     print(
-        f"diffview diffexec default: {t_d:8.3f} s   ratio {t_d / t_m:.3f} "
+        f"compute_differences auto : {t_d:8.3f} s   ratio {t_d / t_m:.3f} "
         "(target <= 0.25)"
     )
-    print(f"diffview diffexec 1 proc : {t_1:8.3f} s   ratio {t_1 / t_m:.3f}")
-    print(f"diffview diffexec 2 procs: {t_2:8.3f} s   ratio {t_2 / t_m:.3f}")
+    print(f"compute_differences 1   : {t_1:8.3f} s   ratio {t_1 / t_m:.3f}")
+    print(f"compute_differences 2   : {t_2:8.3f} s   ratio {t_2 / t_m:.3f}")
     print(
         f"CPU time, one process    : MontagePy {c_m:.3f} s, diffview {c_1:.3f} s, "
         f"ratio {c_1 / c_m:.3f}"

@@ -4,8 +4,8 @@ Run as a script: ``python tests/benchmarks/bench_fit.py [--preset m17]``.
 Prints wall-clock times (medians of runs taken in turns) and ratios
 (diffview / MontagePy; lower is better):
 
-* one-pass difference + fit (``difffitexec`` vs ``mDiffFitExec``),
-* fits of stored differences (``fitexec`` vs ``mFitExec``),
+* one-pass difference + fit (``differences_and_fits`` vs ``mDiffFitExec``),
+* fits of stored differences (``fit_planes`` vs ``mFitExec``),
 * the background model (``solve_montage``/``solve_direct`` vs ``mBgModel``),
 
 and how close each background solve gets to the injected planes.
@@ -93,7 +93,7 @@ def main(argv=None) -> int:
         solve_direct,
         solve_montage,
     )
-    from diffview.run.fits import difffitexec, fitexec
+    from diffview.run import differences_and_fits, fit_planes
     from diffview.sample.datasets import write_sample
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_fit_", dir=args.dir))
@@ -121,7 +121,7 @@ def main(argv=None) -> int:
             "",
             0,
         ),
-        lambda: difffitexec(
+        lambda: differences_and_fits(
             proj,
             diffs_tbl,
             tmpl,
@@ -134,7 +134,8 @@ def main(argv=None) -> int:
     )
     print(
         f"one-pass diff+fit: MontagePy mDiffFitExec {t_ref:.3f}s, diffview "
-        f"difffitexec {t_mine:.3f}s, ratio {t_mine / t_ref:.3f} (target <= 0.1), "
+        f"differences_and_fits {t_mine:.3f}s, ratio {t_mine / t_ref:.3f} "
+        "(target <= 0.1), "
         f"{1e3 * t_mine / npairs:.2f} ms per pair"
     )
 
@@ -143,13 +144,13 @@ def main(argv=None) -> int:
     mDiffExec(proj, diffs_tbl, tmpl, str(stored), False, 0)
     _, t_ref, t_mine = _versus(
         lambda: mFitExec(diffs_tbl, str(tmp / "f_m.tbl"), str(stored), False, 0),
-        lambda: fitexec(
+        lambda: fit_planes(
             diffs_tbl, tmp / "f_d.tbl", stored, workers=args.workers, quiet=True
         ),
         args.repeat,
     )
     print(
-        f"fits of stored diffs: MontagePy mFitExec {t_ref:.3f}s, diffview fitexec "
+        f"fits of stored diffs: MontagePy mFitExec {t_ref:.3f}s, diffview fit_planes "
         f"{t_mine:.3f}s, ratio {t_mine / t_ref:.3f} (target <= 0.1), "
         f"{1e3 * t_mine / npairs:.2f} ms per pair"
     )
