@@ -5,25 +5,27 @@ The overlap-inspection dashboard (ipywidgets + ipympl).
 overlap pairs, the selected pair as linked plus | minus | difference |
 residual panels with mViewer stretches, a histogram with the fitted level, the
 mosaic with every outline, flags, a re-solve of the background model and the
-export of Montage-readable tables. The logic lives in the pure-Python
-`Explorer`; the widgets only draw what it answers.
+export of Montage-readable tables.
+
+One state object, the pure-Python `Explorer`, holds what the user chose and
+answers what is drawn: a user action calls one of its actions, which tells
+the views (`Explorer.subscribe`) what changed, and the views read the state
+back. The work-folder loader (`load_workspace`, `Workspace`, ...) is
+`diffview.run`'s, re-exported here for convenience.
 """
 
-from diffview.run.workspace import (
-    Preview,
-    WorkFolder,
-    Workspace,
-    find_work,
-    load_workspace,
-)
+from diffview.run import Preview, WorkFolder, Workspace, find_work, load_workspace
+from diffview.widgets._controller import Explorer
 from diffview.widgets._dashboard import Dashboard, explore
-from diffview.widgets._state import (
+from diffview.widgets._model import (
+    CHANGES,
     MEASURES,
-    Explorer,
+    STRETCH_MODES,
+    DisplaySettings,
     PairView,
-    Stretch,
     describe_fit,
     format_readout,
+    read_pair_view,
 )
 
 __all__ = [
@@ -31,8 +33,11 @@ __all__ = [
     "Dashboard",
     "Explorer",
     "PairView",
-    "Stretch",
+    "DisplaySettings",
     "MEASURES",
+    "STRETCH_MODES",
+    "CHANGES",
+    "read_pair_view",
     "Workspace",
     "WorkFolder",
     "Preview",
@@ -41,3 +46,10 @@ __all__ = [
     "format_readout",
     "describe_fit",
 ]
+
+
+def __getattr__(name):
+    # 0.1 names that were renamed in 0.2 (diffview.deprecations.RENAMED)
+    from diffview.deprecations import forward
+
+    return forward(__name__, name)

@@ -1,99 +1,39 @@
 """
-The dashboard's matplotlib figures, built once and updated in place.
+The selected pair's figures, built once and updated in place.
 
-Each view owns one figure and its artists; ``show``/``update`` methods only
-call ``set_data``, ``set_norm``, ``set_extent``, ``set_segments`` and
-``draw_idle``, so visiting pairs creates no new artists (and no memory
-growth). Arrays larger than the canvas are block-averaged before ``imshow``.
+Plus | minus | difference | residual panels and the difference's histogram.
+
+Each view owns one figure and its artists and draws what the `Explorer`
+says (``render(explorer, changes)``, subscribed to its actions); updates
+only call ``set_data``, ``set_norm``, ``set_extent`` and ``draw_idle``, so
+visiting pairs creates no new artists (and no memory growth). Arrays larger
+than the canvas are block-averaged before ``imshow``.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
-from ipympl.backend_nbagg import Canvas, FigureManager
-from matplotlib.collections import PolyCollection
-from matplotlib.colors import Normalize
-from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from diffview.core.blocks import block_average
-from diffview.errors import InputError
-from diffview.render.mpl import MViewerNorm, draw_outlines
-from diffview.render.mpl import montage_cmap as _montage_cmap
-from diffview.widgets._state import PairView, Stretch
+from diffview.core import block_average
+from diffview.widgets._canvas import (
+    PANEL_PIXELS,
+    _cmap,
+    make_norm,
+    new_figure,
+)
+from diffview.widgets._model import PANELS, DisplaySettings, PairView
 
-__all__ = [
-    "PairPanels",
-    "HistogramView",
-    "MosaicView",
-    "make_norm",
-    "display_array",
-    "histogram_window",
-]
+__all__ = ["PairPanels", "HistogramView", "histogram_window"]
 
-PANELS = ("plus", "minus", "difference", "residual")
-#: Longest side of an array handed to imshow in the pair panels.
-PANEL_PIXELS = 400
 _CLIP_RGBA = (1.0, 0.1, 0.1, 0.8)
-#: The mosaic's stretch (``mViewer -ct 1 -gray mosaic.fits min max gaussian-log``).
-MOSAIC_STRETCH = Stretch(vmin="min", vmax="max")
-
-
-@functools.lru_cache(maxsize=16)
-def montage_cmap(ct: int):
-    """mViewer colour table ``ct`` as a colormap (built once per table)."""
-    return _montage_cmap(int(ct))
-
-
-def make_norm(data: np.ndarray, stretch: Stretch) -> Normalize:
-    """
-    mViewer norm of ``data``; a plain 0..1 norm when it has no finite pixel.
-
-    Examples
-    --------
-    >>> make_norm(np.full((2, 2), np.nan), Stretch()).vmax
-    1.0
-    """
-    if not np.isfinite(data).any():
-        return Normalize(0.0, 1.0)
-    return MViewerNorm(data, stretch.vmin, stretch.vmax, stretch.mode)
-
-
-def display_array(array: np.ndarray, max_pixels: int = PANEL_PIXELS) -> np.ndarray:
-    """
-    ``array`` block-averaged so its longest side is at most ``max_pixels``.
-
-    Examples
-    --------
-    >>> display_array(np.ones((1000, 10)), 400).shape
-    (334, 4)
-    """
-    factor = max(1, math.ceil(max(array.shape) / max_pixels))
-    return array if factor == 1 else block_average(array, factor)
 
 
 def _extent(bounds) -> tuple[float, float, float, float]:
     (j0, j1), (i0, i1) = bounds
     return (i0 - 0.5, i1 - 0.5, j0 - 0.5, j1 - 0.5)
-
-
-_NUM = [1000]
-
-
-def _figure(size) -> Figure:
-    """A figure on its own ipympl canvas, outside pyplot's figure registry."""
-    fig = Figure(figsize=size)
-    canvas = Canvas(fig)
-    _NUM[0] += 1
-    FigureManager(canvas, _NUM[0])  # gives the canvas its toolbar
-    canvas.header_visible = False
-    canvas.footer_visible = False
-    canvas.toolbar_position = "left"
-    canvas.resizable = False
-    return fig
 
 
 def _clip_rgba(mask: np.ndarray) -> np.ndarray:
@@ -107,14 +47,41 @@ class PairPanels:
     Plus | minus | difference | residual, sharing zoom and pan.
 
     Template pixel coordinates on both axes (pixel centres at integers), so a
-    cursor position is a template pixel in every panel. The difference and
-    residual follow the user's stretch (the colour bar follows the
-    difference's); plus and minus share one norm computed on plus. Pixels the
-    fit clipped are drawn red over the residual.
+    cursor position is a template pixel in every panel. Every panel follows
+    the display settings (the colour bar follows the difference's); plus and
+    minus share one norm resolved on both images. Pixels the fit clipped are
+    drawn red over the residual.
+
+    Parameters
+    ----------
+    figsize : tuple of float
+        Figure size, inches.
+
+    Attributes
+    ----------
+    fig : matplotlib.figure.Figure
+        On its own ipympl canvas (``fig.canvas`` is the widget).
+    axes, images : dict
+        Panel name -> Axes and -> AxesImage.
+    clip : matplotlib.image.AxesImage
+        The clipped pixels over the residual.
+    colorbar : matplotlib.image.AxesImage
+        The difference's colours along its data range.
+
+    Examples
+    --------
+    >>> blank = np.arange(12.0).reshape(3, 4)
+    >>> view = PairView(0, blank, blank, blank, blank, blank > 5,
+    ...                 ((10, 13), (20, 24)), None)
+    >>> panels = PairPanels()
+    >>> panels.show(view, DisplaySettings(mode="linear", vmin="min"))
+    >>> panels.images["difference"].get_extent()
+    [19.5, 23.5, 9.5, 12.5]
+    >>> panels.fig.canvas.close()
     """
 
     def __init__(self, figsize=(10.0, 3.2)):
-        self.fig = _figure(figsize)
+        self.fig = new_figure(figsize)
         grid = self.fig.add_gridspec(
             2,
             4,
@@ -168,22 +135,63 @@ class PairPanels:
         self.axes["plus"].callbacks.connect("ylim_changed", self._on_limits)
 
     def panel_at(self, ax) -> str | None:
-        """Name of the panel drawn in ``ax`` (None for other axes)."""
+        """
+        Name the panel drawn in an Axes.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes or None
+            E.g. a mouse event's ``inaxes``.
+
+        Returns
+        -------
+        str or None
+            One of `PANELS`, None for other axes.
+        """
         for name, a in self.axes.items():
             if a is ax:
                 return name
         return None
 
-    def show(self, view: PairView, stretch: Stretch) -> None:
-        """Draw a pair with a stretch (replaces arrays and norms in place)."""
+    def render(self, explorer, changes) -> None:
+        """
+        Draw the selected pair as the explorer says (an `Explorer` view).
+
+        Parameters
+        ----------
+        explorer : Explorer
+            The state: ``pair_view()``, ``stretch`` and ``panel_stretch``.
+        changes : frozenset of str
+            What changed (`CHANGES`); redraws on a new selection or display.
+        """
+        if explorer.selected is None or not changes & {"selection", "display"}:
+            return
+        resolved = {name: explorer.panel_stretch(name) for name in PANELS}
+        self.show(explorer.pair_view(), explorer.stretch, resolved)
+
+    def show(self, view: PairView, settings: DisplaySettings, resolved=None) -> None:
+        """
+        Draw a pair (replaces arrays and norms in place).
+
+        Parameters
+        ----------
+        view : PairView
+            The pair's arrays.
+        settings : DisplaySettings
+            Stretch and colour table.
+        resolved : dict, optional
+            Panel name -> stretch already resolved for it (or None when the
+            panel has no finite pixel); computed here when not given.
+        """
         self.view = view
         extent = _extent(view.bounds)
-        cmap = montage_cmap(stretch.ct)
+        cmap = _cmap(settings.ct)
+        resolved = resolved or {}
         both = np.concatenate([view.plus.ravel(), view.minus.ravel()])
-        norms = {"plus": make_norm(both, stretch)}  # one norm for both images
-        norms["minus"] = norms["plus"]
-        norms["difference"] = make_norm(view.difference, stretch)
-        norms["residual"] = make_norm(view.residual, stretch)
+        norms = {"plus": make_norm(both, settings, resolved.get("plus"))}
+        norms["minus"] = norms["plus"]  # one norm for both images
+        for name in ("difference", "residual"):
+            norms[name] = make_norm(view.panel(name), settings, resolved.get(name))
         for name in PANELS:
             im = self.images[name]
             im.set_cmap(cmap)
@@ -205,8 +213,9 @@ class PairPanels:
 
     def _aspect(self, ny: int, nx: int, max_stretch: float = 3.0) -> float:
         """
-        Pixel aspect that fills a panel, stretching pixels at most
-        ``max_stretch`` times (thin strips would otherwise be slivers).
+        Pixel aspect filling a panel, pixels stretched at most ``max_stretch``.
+
+        Thin strips would otherwise be slivers.
         """
         pos = self.axes["plus"].get_position(original=True)
         w, h = self.fig.get_size_inches()
@@ -271,17 +280,29 @@ class PairPanels:
         self.colorbar.set_norm(norm)
         self.colorbar_ax.set_xlim(lo, hi)
 
-    def restretch(self, stretch: Stretch) -> None:
-        """Apply a new stretch to the current pair."""
-        if self.view is not None:
-            self.show(self.view, stretch)
-
 
 class HistogramView:
-    """Histogram of the difference with the fitted level and the display range."""
+    """
+    Histogram of the difference with the fitted level and the display range.
+
+    Parameters
+    ----------
+    figsize : tuple of float
+        Figure size, inches.
+    bins : int
+        Number of bins.
+
+    Examples
+    --------
+    >>> h = HistogramView()
+    >>> h.show(np.arange(100.0), 40.0, 10.0, 90.0)
+    >>> int(h.steps.get_data().values.sum()), float(h.level.get_xdata()[0])
+    (100, 40.0)
+    >>> h.fig.canvas.close()
+    """
 
     def __init__(self, figsize=(4.2, 2.6), bins: int = 100):
-        self.fig = _figure(figsize)
+        self.fig = new_figure(figsize)
         self.ax = self.fig.add_axes((0.16, 0.2, 0.8, 0.72))
         self.ax.tick_params(labelsize=7)
         self.ax.xaxis.set_major_locator(MaxNLocator(5))
@@ -297,8 +318,37 @@ class HistogramView:
         self.lo = self.ax.axvline(0.0, color="k", lw=1, ls="--", label="display range")
         self.hi = self.ax.axvline(1.0, color="k", lw=1, ls="--")
 
+    def render(self, explorer, changes) -> None:
+        """
+        Draw the selected pair's difference (an `Explorer` view).
+
+        Parameters
+        ----------
+        explorer : Explorer
+            The state: ``pair_view()`` and ``panel_stretch('difference')``.
+        changes : frozenset of str
+            What changed (`CHANGES`); redraws on a new selection or display.
+        """
+        if explorer.selected is None or not changes & {"selection", "display"}:
+            return
+        view = explorer.pair_view()
+        resolved = explorer.panel_stretch("difference")
+        vmin, vmax = (resolved.vmin, resolved.vmax) if resolved else (0.0, 1.0)
+        self.show(view.difference, view.level, vmin, vmax)
+
     def show(self, data: np.ndarray, level: float, vmin: float, vmax: float) -> None:
-        """Histogram of ``data`` with the level and the range ``vmin, vmax``."""
+        """
+        Histogram of an array with a level and a display range marked.
+
+        Parameters
+        ----------
+        data : numpy.ndarray
+            The values (NaN ignored).
+        level : float
+            The fitted level (NaN: not drawn).
+        vmin, vmax : float
+            The display range.
+        """
         finite = data[np.isfinite(data)]
         marks = [level] if np.isfinite(level) else []
         lo, hi = histogram_window(finite, marks, (vmin, vmax))
@@ -327,8 +377,24 @@ def histogram_window(
     values: np.ndarray, marks=(), optional=(), width: float = 6.0
 ) -> tuple[float, float]:
     """
-    Histogram range: median +- ``width`` robust sigmas, widened to hold
-    ``marks``, and ``optional`` values when they are within twice that.
+    Choose a histogram's range: the bulk of the values and the marks.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Finite values.
+    marks : sequence of float
+        Values always inside the range (e.g. the fitted level).
+    optional : sequence of float
+        Values inside the range when within twice the width (e.g. the
+        display range).
+    width : float
+        Half-width in robust sigmas about the median.
+
+    Returns
+    -------
+    tuple of float
+        ``(lo, hi)``, padded by 3 %.
 
     Examples
     --------
@@ -351,128 +417,3 @@ def histogram_window(
         lo, hi = min(lo, x), max(hi, x)
     pad = 0.03 * ((hi - lo) or 1.0)
     return float(lo - pad), float(hi + pad)
-
-
-class MosaicView:
-    """
-    The block-averaged mosaic with every outline, the selected pair and,
-    optionally, every overlap box coloured by a quality measure.
-    """
-
-    def __init__(self, *, color="yellow", selected_color="black", figsize=(6.0, 5.0)):
-        self.fig = _figure(figsize)
-        self.ax = self.fig.add_axes((0.1, 0.08, 0.88, 0.88))
-        self.ax.tick_params(labelsize=7)
-        self.image = self.ax.imshow(
-            np.zeros((2, 2)), origin="lower", interpolation="nearest"
-        )
-        self.outlines = draw_outlines(self.ax, [], color, 1.0)
-        # animated: left out of full draws, blitted on top (see show_selected)
-        self.selected = draw_outlines(self.ax, [], selected_color, 2.0, animated=True)
-        self._background = None
-        self.fig.canvas.mpl_connect("draw_event", self._on_draw)
-        self.quality = PolyCollection(
-            [], cmap="RdYlGn_r", alpha=0.6, edgecolors="none", zorder=3
-        )
-        self.quality.set_visible(False)
-        self.ax.add_collection(self.quality)
-        self.quality_index: list[int] = []
-        self.preview = None
-        self.zoomed = False
-        self._updating = False
-        self.ax.callbacks.connect("xlim_changed", self._on_limits)
-        self.ax.callbacks.connect("ylim_changed", self._on_limits)
-
-    def load(self, preview, outlines, stretch: Stretch = MOSAIC_STRETCH) -> None:
-        """Show a `Preview` of the mosaic and every image outline."""
-        self._updating = True
-        try:
-            if preview is not None:
-                self.preview = preview
-                self._show_preview()
-                self.image.set_cmap(montage_cmap(stretch.ct))
-                self.image.set_norm(_safe_norm(preview.array, stretch))
-                self.ax.set_xlim(preview.extent[0], preview.extent[1])
-                self.ax.set_ylim(preview.extent[2], preview.extent[3])
-            self.outlines.set_segments([np.asarray(o, float) for o in outlines])
-        finally:
-            self._updating = False
-        self.fig.canvas.draw_idle()
-
-    def _show_preview(self) -> None:
-        self.image.set_data(self.preview.array)
-        self.image.set_extent(self.preview.extent)
-        self.zoomed = False
-
-    def _on_limits(self, ax) -> None:
-        """Zoomed in: the visible part of the mosaic file, finer than the preview."""
-        if self._updating or self.preview is None:
-            return
-        self._updating = True
-        try:
-            part = self.preview.region((*ax.get_xlim(), *ax.get_ylim()))
-            if part is None:
-                if self.zoomed:
-                    self._show_preview()
-            else:
-                self.image.set_data(part[0])
-                self.image.set_extent(part[1])
-                self.zoomed = True
-        finally:
-            self._updating = False
-
-    def _on_draw(self, event) -> None:
-        """After a full draw: keep the picture without the selection, add it."""
-        canvas = self.fig.canvas
-        self._background = canvas.copy_from_bbox(self.fig.bbox)
-        self.ax.draw_artist(self.selected)
-
-    def show_selected(self, outlines) -> None:
-        """
-        Replace the highlighted outlines (pair outlines and overlap box).
-
-        Blitted over the last full draw: the mosaic is not re-rendered.
-        """
-        self.selected.set_segments([np.asarray(o, float) for o in outlines])
-        canvas = self.fig.canvas
-        if self._background is None:
-            canvas.draw_idle()
-            return
-        canvas.restore_region(self._background)
-        self.ax.draw_artist(self.selected)
-        canvas.blit(self.fig.bbox)
-
-    def show_quality(
-        self, boxes, values, visible: bool = True, label: str = ""
-    ) -> None:
-        """
-        Colour overlap boxes ``[(index, outline)]`` by ``values[index]``
-        (green smallest, red largest), titled ``label``.
-        """
-        self.ax.set_title(
-            f"overlaps coloured by {label}: green small, red large" if label else "",
-            fontsize=8,
-        )
-        self.ax.title.set_visible(visible)
-        self.quality_index = [k for k, _ in boxes]
-        self.quality.set_verts([np.asarray(o, float) for _, o in boxes])
-        vals = np.array([values[k] for k in self.quality_index], float)
-        self.quality.set_array(np.ma.masked_invalid(vals))
-        finite = vals[np.isfinite(vals)]
-        if finite.size:
-            self.quality.set_clim(float(finite.min()), float(finite.max()) or 1.0)
-        self.quality.set_visible(visible)
-        self.fig.canvas.draw_idle()
-
-    def set_quality_visible(self, visible: bool) -> None:
-        """Show or hide the quality colouring."""
-        self.quality.set_visible(visible)
-        self.ax.title.set_visible(visible)
-        self.fig.canvas.draw_idle()
-
-
-def _safe_norm(array, stretch) -> Normalize:
-    try:
-        return make_norm(array, stretch)
-    except InputError:
-        return Normalize(0.0, 1.0)

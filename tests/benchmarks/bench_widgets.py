@@ -27,10 +27,9 @@ from pathlib import Path
 import numpy as np
 from astropy.io import fits
 
-from diffview.run.workspace import _preview, _strip_average, preview_factor
-from diffview.widgets import explore
-from diffview.widgets._state import Stretch
-from diffview.widgets._views import MosaicView
+from diffview.run._preview import _preview, _strip_average, preview_factor
+from diffview.widgets import DisplaySettings, explore
+from diffview.widgets._mosaic import MosaicView
 
 
 def _ms(seconds: float) -> str:
@@ -157,7 +156,7 @@ def bench_mosaic(n: int = 5000, repeat: int = 7) -> None:
             view.load(
                 preview,
                 outlines,
-                Stretch(
+                DisplaySettings(
                     mode="gaussian-log" if k % 2 else "linear", vmin="-2s", vmax="max"
                 ),
             )

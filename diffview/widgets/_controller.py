@@ -1,0 +1,420 @@
+"""
+The dashboard's controller: one state object and the actions that change it.
+
+`Explorer` holds what the user chose over a `Workspace` (ranking measure,
+selected pair, display settings, flags, corrections) and answers what the
+views draw. An action (`select`, `step`, `ranking`, `set_stretch`,
+`flag_pair`, `flag_image`, `unflag`, `resolve`) changes the state and then
+tells every subscribed view, once, what changed (`CHANGES`); the views read
+the state back. Pure Python: neither matplotlib nor ipywidgets is imported.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from diffview import io
+from diffview.core import assess_fits, solve_direct, solve_montage
+from diffview.errors import InputError
+from diffview.render import compute_stretch
+from diffview.run import Workspace, as_fits_list, load_workspace
+from diffview.widgets._model import (
+    CHANGES,
+    MEASURES,
+    PANELS,
+    STRETCH_MODES,
+    DisplaySettings,
+)
+from diffview.widgets._queries import ExplorerQueries
+
+__all__ = ["Explorer"]
+
+_STRETCHES = 12  # resolved stretches kept (3 panel groups of 4 pairs)
+
+
+def _group(panel: str) -> str:
+    """Plus and minus share one stretch (resolved on both images)."""
+    return "images" if panel in ("plus", "minus") else panel
+
+
+class Explorer(ExplorerQueries):
+    """
+    State and actions of the overlap-inspection dashboard.
+
+    Parameters
+    ----------
+    workspace : Workspace or str or path-like or object
+        A loaded `Workspace`, or anything `load_workspace` accepts (loaded
+        synchronously).
+
+    Attributes
+    ----------
+    ws : Workspace
+        The work folder's data.
+    measure : str
+        The ranking measure (a key of `MEASURES`).
+    descending : bool
+        Largest measure first.
+    order : list of int
+        Pair indices in ranked order.
+    selected : int or None
+        Index of the selected pair.
+    stretch : DisplaySettings
+        How the pair panels are drawn.
+    flagged_pairs, flagged_images : dict
+        ``(cntr1, cntr2) -> reason`` and ``cntr -> reason``.
+    corrections, baseline : list of Correction
+        The current corrections and those the workspace came with.
+    solver : str or None
+        Method of the last `resolve` (None before any).
+    quality : dict
+        ``(plus, minus) -> FitQuality`` under the current corrections.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from diffview.sample import write_sample
+    >>> ex = Explorer(write_sample(tempfile.mkdtemp(), "small"))
+    >>> seen = []
+    >>> ex.subscribe(lambda ex, changes: seen.append(sorted(changes)))
+    >>> ex.select(ex.order[0]) == ex.order[0]
+    True
+    >>> ex.pair_label(ex.selected).startswith("pair ")
+    True
+    >>> seen
+    [['selection']]
+    """
+
+    def __init__(self, workspace):
+        if not isinstance(workspace, Workspace):
+            workspace = load_workspace(workspace)
+        super().__init__(workspace)
+        self.measure = "score"
+        self.descending = True
+        self.stretch = DisplaySettings()
+        self.flagged_pairs: dict = {}
+        self.flagged_images: dict = {}
+        self.corrections = list(workspace.corrections)
+        self.baseline = list(workspace.corrections)
+        self.solver: str | None = None
+        self._views: list[Callable] = []
+        self._stretches: OrderedDict = OrderedDict()
+        self._assess()
+        self._rank()
+        self.selected = self.order[0] if self.order else None
+
+    # ------------------------------------------------------------------
+    # Views
+    # ------------------------------------------------------------------
+
+    def subscribe(self, view: Callable) -> None:
+        """
+        Call ``view(explorer, changes)`` after every action.
+
+        Parameters
+        ----------
+        view : callable
+            Called with this explorer and the frozenset of what the action
+            changed (names from `CHANGES`); it reads the state it draws.
+        """
+        self._views.append(view)
+
+    def notify(self, changes=CHANGES) -> None:
+        """
+        Tell every subscribed view what changed (default: everything).
+
+        Parameters
+        ----------
+        changes : iterable of str
+            Names from `CHANGES`.
+        """
+        changes = frozenset(changes)
+        for view in self._views:
+            view(self, changes)
+
+    # ------------------------------------------------------------------
+    # Ranking
+    # ------------------------------------------------------------------
+
+    def _assess(self) -> None:
+        qual = assess_fits(
+            as_fits_list(self.ws),
+            images=self.ws.geometry,
+            corrections=self.corrections or None,
+        )
+        self.quality = {(q.plus, q.minus): q for q in qual}
+
+    def _rank(self) -> None:
+        values = np.array(self.measure_values(), float)
+        sign = -1.0 if self.descending else 1.0
+        keyed = np.where(np.isfinite(values), sign * values, np.inf)
+        self.order = [int(k) for k in np.argsort(keyed, kind="stable")]
+
+    def ranking(
+        self, measure: str | None = None, descending: bool | None = None
+    ) -> list[int]:
+        """
+        Rank the pairs by a measure (NaN last); sets the current order.
+
+        Parameters
+        ----------
+        measure : str, optional
+            One of `MEASURES` (default: the current one).
+        descending : bool, optional
+            Largest first (worst first for every measure but ``npixel``).
+
+        Returns
+        -------
+        list of int
+            Pair indices in ranked order (also ``order``).
+        """
+        if measure is not None:
+            if measure not in MEASURES:
+                raise InputError(
+                    f"unknown measure {measure!r}; use one of " + ", ".join(MEASURES)
+                )
+            self.measure = measure
+        if descending is not None:
+            self.descending = bool(descending)
+        self._rank()
+        self.notify({"ranking"})
+        return self.order
+
+    # ------------------------------------------------------------------
+    # Selection
+    # ------------------------------------------------------------------
+
+    def select(self, index: int) -> int:
+        """
+        Select a pair.
+
+        Parameters
+        ----------
+        index : int
+            Position in the overlap table.
+
+        Returns
+        -------
+        int
+            The selected index.
+        """
+        if not 0 <= int(index) < len(self.ws.overlaps):
+            raise InputError(f"no pair {index}")
+        self.selected = int(index)
+        self.notify({"selection"})
+        return self.selected
+
+    def step(self, delta: int) -> int:
+        """
+        Select the next (``+1``) or previous (``-1``) pair in ranked order.
+
+        Parameters
+        ----------
+        delta : int
+            Steps along the ranking (wraps around).
+
+        Returns
+        -------
+        int
+            The selected index.
+        """
+        if not self.order:
+            raise InputError("no pairs")
+        pos = self.order.index(self.selected) if self.selected in self.order else -1
+        return self.select(self.order[(pos + delta) % len(self.order)])
+
+    # ------------------------------------------------------------------
+    # Display settings
+    # ------------------------------------------------------------------
+
+    def _resolve(self, panel: str, settings: DisplaySettings):
+        key = (self.selected, _group(panel), settings)
+        if key in self._stretches:
+            self._stretches.move_to_end(key)
+            return self._stretches[key]
+        view = self.pair_view()
+        if _group(panel) == "images":
+            data = np.concatenate([view.plus.ravel(), view.minus.ravel()])
+            data = np.asarray(data, float)
+        else:
+            data = np.asarray(view.panel(panel), float)
+        stretch = None
+        if np.isfinite(data).any():
+            s = settings
+            stretch = compute_stretch(data, s.vmin, s.vmax, s.mode, beta="2s")
+        self._stretches[key] = stretch
+        while len(self._stretches) > _STRETCHES:
+            self._stretches.popitem(last=False)
+        return stretch
+
+    def panel_stretch(self, panel: str):
+        """
+        Resolve the mViewer stretch of a panel of the selected pair.
+
+        Parameters
+        ----------
+        panel : str
+            One of `PANELS`; plus and minus share one stretch resolved on
+            both images.
+
+        Returns
+        -------
+        diffview.render.Stretch or None
+            None when the panel has no finite pixel.
+        """
+        return self._resolve(panel, self.stretch)
+
+    def set_stretch(self, **changes) -> DisplaySettings:
+        """
+        Change the display settings; validated on the selected pair first.
+
+        Parameters
+        ----------
+        **changes
+            Fields of `DisplaySettings` (``mode``, ``vmin``, ``vmax``, ``ct``).
+
+        Returns
+        -------
+        DisplaySettings
+            The new settings (also ``stretch``).
+
+        Raises
+        ------
+        diffview.InputError
+            An unknown mode or an invalid range string; the settings are kept.
+        """
+        new = replace(self.stretch, **changes)
+        if new.mode not in STRETCH_MODES:
+            raise InputError(f"unknown stretch mode {new.mode!r}")
+        resolved = None
+        if self.selected is not None:
+            resolved = [self._resolve(p, new) for p in PANELS]
+        if not resolved or all(s is None for s in resolved):
+            compute_stretch(
+                np.arange(4.0).reshape(2, 2),
+                vmin=new.vmin,
+                vmax=new.vmax,
+                mode=new.mode,
+            )
+        self.stretch = new
+        self.notify({"display"})
+        return new
+
+    # ------------------------------------------------------------------
+    # Flags, re-solve, export
+    # ------------------------------------------------------------------
+
+    def flag_pair(self, index: int | None = None, reason: str = "bad pair") -> None:
+        """
+        Flag a pair as bad.
+
+        Parameters
+        ----------
+        index : int, optional
+            Position in the overlap table (default: the selected pair).
+        reason : str
+            Why (written to ``flags.tbl`` by `export`).
+        """
+        index = self.selected if index is None else index
+        self.flagged_pairs[self.key(index)] = reason
+        self.notify({"flags"})
+
+    def flag_image(self, cntr: int, reason: str = "bad image") -> None:
+        """
+        Flag an image as bad: all its pairs are left out of the solve.
+
+        Parameters
+        ----------
+        cntr : int
+            The image's id.
+        reason : str
+            Why.
+        """
+        if self._image_row(int(cntr)) is None:
+            raise InputError(f"no image {cntr}")
+        self.flagged_images[int(cntr)] = reason
+        self.notify({"flags"})
+
+    def unflag(self, item) -> None:
+        """
+        Remove a flag.
+
+        Parameters
+        ----------
+        item : tuple
+            ``('pair', (c1, c2))`` or ``('image', cntr)``, as in `flags`.
+        """
+        kind, key = item
+        table = self.flagged_pairs if kind == "pair" else self.flagged_images
+        table.pop(tuple(key) if kind == "pair" else int(key), None)
+        self.notify({"flags"})
+
+    def resolve(self, method: str = "direct") -> list:
+        """
+        Solve the background model again without the flagged pairs and images.
+
+        Parameters
+        ----------
+        method : {'direct', 'montage'}
+            `diffview.core.solve_direct` or `diffview.core.solve_montage`.
+
+        Returns
+        -------
+        list of Correction
+            The new corrections (also ``corrections``); the quality measures
+            and the ranking follow them.
+        """
+        solvers = {"direct": solve_direct, "montage": solve_montage}
+        if method not in solvers:
+            raise InputError(f"unknown method {method!r}; use 'direct' or 'montage'")
+        self.corrections = solvers[method](
+            self.ws.geometry,
+            as_fits_list(self.ws),
+            exclude_pairs=list(self.flagged_pairs),
+            exclude_images=list(self.flagged_images),
+        )
+        self.solver = method
+        self._assess()
+        self._rank()
+        self.notify({"corrections", "ranking"})
+        return self.corrections
+
+    def export(self, folder) -> dict:
+        """
+        Write the decision as Montage-readable tables.
+
+        Parameters
+        ----------
+        folder : str or path-like
+            Created if missing.
+
+        Returns
+        -------
+        dict
+            ``name -> path`` of the files written: ``fits`` (the fits not
+            flagged, for mBgModel), ``corrections`` (the current
+            corrections, for mBgExec) and ``flags`` (``kind plus minus
+            reason``).
+        """
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        fits = as_fits_list(self.ws)
+        kept = [f for f in fits if not self._flagged_key(f.plus, f.minus)]
+        paths = {
+            name: folder / f"{name}.tbl" for name in ("fits", "corrections", "flags")
+        }
+        io.write_fits_table(kept, paths["fits"])
+        io.write_corrections_table(self.corrections, paths["corrections"])
+        rows = []
+        for kind, key, reason in self.flags():
+            plus, minus = key if kind == "pair" else (key, -1)
+            rows.append((kind, int(plus), int(minus), reason.replace("|", "/")))
+        names = ("kind", "plus", "minus", "reason")
+        columns = {n: [r[k] for r in rows] for k, n in enumerate(names)}
+        io.write_table(columns, paths["flags"], types=bool(rows))
+        return {k: str(v) for k, v in paths.items()}

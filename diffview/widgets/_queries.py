@@ -1,0 +1,357 @@
+"""
+What the dashboard's views read: the answers of `Explorer` about its state.
+
+`ExplorerQueries` is the read-only half of `Explorer`: pair arrays (cached),
+ranking measures and labels, flags, the pixel readout, the pair under a
+mosaic click, outlines and the residual table. It reads the state
+`Explorer` keeps (``measure``, ``selected``, ``quality``, flags,
+corrections) and changes none of it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+
+import numpy as np
+from astropy.table import Table
+
+from diffview.core import predicted_residuals
+from diffview.errors import InputError
+from diffview.geometry import (
+    box_outline,
+    footprint_outline,
+    footprints_from_table,
+    orientation,
+)
+from diffview.run import as_fits_list
+from diffview.widgets._model import (
+    MEASURES,
+    PANELS,
+    PairView,
+    format_readout,
+    plane_level,
+    read_pair_view,
+)
+
+__all__ = ["ExplorerQueries"]
+
+_CACHE = 3  # pairs whose arrays are kept
+
+
+class ExplorerQueries:
+    """
+    The read-only answers of the dashboard's state (the base of `Explorer`).
+
+    Parameters
+    ----------
+    workspace : Workspace
+        The loaded work folder.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from diffview.sample import write_sample
+    >>> from diffview.widgets import Explorer
+    >>> ex = Explorer(write_sample(tempfile.mkdtemp(), "small"))
+    >>> ex.pick(-100, -100) is None
+    True
+    >>> len(ex.image_outlines()) == len(ex.ws.images)
+    True
+    """
+
+    def __init__(self, workspace):
+        self.ws = workspace
+        self._pairs: OrderedDict = OrderedDict()
+        self._outlines: list | None = None
+
+    @property
+    def overlaps(self) -> list:
+        """The overlap table (list of `Overlap`)."""
+        return self.ws.overlaps
+
+    def key(self, index: int) -> tuple[int, int]:
+        """
+        Return the image ids of a pair.
+
+        Parameters
+        ----------
+        index : int
+            Position in the overlap table.
+
+        Returns
+        -------
+        tuple of int
+            ``(cntr1, cntr2)``.
+        """
+        ov = self.ws.overlaps[index]
+        return ov.cntr1, ov.cntr2
+
+    def fit(self, index: int):
+        """Return the `PlaneFit` of pair ``index``, or None."""
+        return self.ws.fits.get(self.key(index))
+
+    def measures(self, index: int) -> dict:
+        """
+        Every ranking measure of a pair.
+
+        Parameters
+        ----------
+        index : int
+            Position in the overlap table.
+
+        Returns
+        -------
+        dict
+            ``measure -> value`` for every key of `MEASURES` (NaN where not
+            defined).
+        """
+        f, q = self.fit(index), self.quality.get(self.key(index))
+        nan = math.nan
+        return {
+            "score": q.score if q else nan,
+            "rms": f.rms if f else nan,
+            "offset": abs(f.c) if f else nan,
+            "slope": math.hypot(f.a, f.b) if f else nan,
+            "npixel": f.npixel if f else 0,
+            "residual": abs(q.residual) if q else nan,
+            "failed": 0.0 if f else 1.0,
+        }
+
+    def measure_values(self) -> list[float]:
+        """Return the current ranking measure of every pair, in table order."""
+        return [self.measures(k)[self.measure] for k in range(len(self.overlaps))]
+
+    def pair_label(self, index: int) -> str:
+        """
+        Short description of a pair, e.g. ``pair 3: 0 - 4 (quality score 1.2)``.
+
+        Parameters
+        ----------
+        index : int
+            Position in the overlap table.
+
+        Returns
+        -------
+        str
+        """
+        cntr1, cntr2 = self.key(index)
+        value = self.measures(index)[self.measure]
+        flag = " [flagged]" if self.is_flagged(index) else ""
+        return (
+            f"pair {index}: {cntr1} - {cntr2} "
+            f"({MEASURES[self.measure]} {value:.4g}){flag}"
+        )
+
+    def table_rows(self) -> list[tuple[str, int]]:
+        """``(label, index)`` of every pair in ranked order."""
+        return [(self.pair_label(k), k) for k in self.order]
+
+    def verdict(self, index: int | None = None) -> str:
+        """
+        Return a pair's verdict: ``ok`` or the reasons it is suspect.
+
+        Parameters
+        ----------
+        index : int, optional
+            Position in the overlap table (default: the selected pair).
+
+        Returns
+        -------
+        str
+        """
+        index = self.selected if index is None else index
+        q = self.quality.get(self.key(index))
+        return ", ".join(q.reasons) if q and q.reasons else "ok"
+
+    def pair_view(self, index: int | None = None) -> PairView:
+        """
+        Return the arrays of a pair (default: the selected one); LRU cached.
+
+        Parameters
+        ----------
+        index : int, optional
+            Position in the overlap table.
+
+        Returns
+        -------
+        PairView
+        """
+        index = self.selected if index is None else int(index)
+        if index in self._pairs:
+            self._pairs.move_to_end(index)
+            return self._pairs[index]
+        view = read_pair_view(self.ws, index)
+        self._pairs[index] = view
+        while len(self._pairs) > _CACHE:
+            self._pairs.popitem(last=False)
+        return view
+
+    def value_at(self, panel: str, x: float, y: float) -> float:
+        """
+        Value of a panel of the selected pair at a template pixel.
+
+        Parameters
+        ----------
+        panel : str
+            One of `PANELS`.
+        x, y : float
+            Template pixel (column, row), rounded to the nearest.
+
+        Returns
+        -------
+        float
+            NaN outside the pair's box.
+        """
+        view = self.pair_view()
+        (j0, j1), (i0, i1) = view.bounds
+        i, j = int(round(x)) - i0, int(round(y)) - j0
+        arr = view.panel(panel)
+        if 0 <= j < arr.shape[0] and 0 <= i < arr.shape[1]:
+            return float(arr[j, i])
+        return math.nan
+
+    def readout(self, panel: str, x: float, y: float) -> str:
+        """
+        Return the readout text for a template pixel of a panel.
+
+        Parameters
+        ----------
+        panel : str
+            One of `PANELS`.
+        x, y : float
+            Template pixel (column, row).
+
+        Returns
+        -------
+        str
+            See `format_readout`.
+        """
+        if panel not in PANELS:
+            raise InputError(f"unknown panel {panel!r}")
+        xi, yi = int(round(x)), int(round(y))
+        ra, dec = self.ws.wcs.pixel_to_world_values(xi, yi)
+        return format_readout(
+            panel, xi, yi, float(ra), float(dec), self.value_at(panel, xi, yi)
+        )
+
+    def pick(self, x: float, y: float) -> int | None:
+        """
+        Find the pair whose overlap box holds a template pixel.
+
+        Parameters
+        ----------
+        x, y : float
+            Template pixel (column, row).
+
+        Returns
+        -------
+        int or None
+            The smallest box wins where several hold the point; None if no
+            box does.
+        """
+        best, best_area = None, math.inf
+        for k, box in enumerate(self.ws.boxes):
+            if box is None:
+                continue
+            (j0, j1), (i0, i1) = box
+            if i0 - 0.5 <= x < i1 - 0.5 and j0 - 0.5 <= y < j1 - 0.5:
+                area = (j1 - j0) * (i1 - i0)
+                if area < best_area:
+                    best, best_area = k, area
+        return best
+
+    def outlines_by_image(self) -> list[list[np.ndarray]]:
+        """Outline runs of each image (table order), (N, 2) template pixel x, y."""
+        if self._outlines is None:
+            header = self.ws.template
+            orient = orientation(header)
+            self._outlines = []
+            for fp in footprints_from_table(self.ws.images):
+                runs = footprint_outline(fp.corners, header, orient=orient, split=False)
+                self._outlines.append(
+                    [np.column_stack(orient.to_fits(r[:, 0], r[:, 1])) for r in runs]
+                )
+        return self._outlines
+
+    def image_outlines(self) -> list[np.ndarray]:
+        """Every image's outline, (N, 2) arrays of template pixel x, y."""
+        return [run for runs in self.outlines_by_image() for run in runs]
+
+    def _image_row(self, cntr: int) -> int | None:
+        k = np.flatnonzero(self.ws.geometry.cntr == cntr)
+        return int(k[0]) if len(k) else None
+
+    def pair_outlines(self, index: int | None = None) -> list[np.ndarray]:
+        """
+        Return the two images' outlines and the overlap box of a pair.
+
+        Parameters
+        ----------
+        index : int, optional
+            Position in the overlap table (default: the selected pair).
+
+        Returns
+        -------
+        list of numpy.ndarray
+            (N, 2) arrays of template pixel x, y.
+        """
+        index = self.selected if index is None else index
+        out = []
+        ov = self.ws.overlaps[index]
+        outlines = self.outlines_by_image()
+        for cntr in (ov.cntr1, ov.cntr2):
+            row = self._image_row(cntr)
+            if row is not None and row < len(outlines):
+                out.extend(outlines[row])
+        box = self.ws.boxes[index]
+        if box is not None:
+            out.append(box_outline(box))
+        return out
+
+    def overlap_boxes(self) -> list[tuple[int, np.ndarray]]:
+        """``(index, outline)`` of every overlap box."""
+        return [
+            (k, box_outline(b)) for k, b in enumerate(self.ws.boxes) if b is not None
+        ]
+
+    def _flagged_key(self, c1, c2) -> bool:
+        return (
+            (c1, c2) in self.flagged_pairs
+            or c1 in self.flagged_images
+            or c2 in self.flagged_images
+        )
+
+    def is_flagged(self, index: int) -> bool:
+        """Tell whether pair ``index`` is flagged, directly or by an image."""
+        return self._flagged_key(*self.key(index))
+
+    def flags(self) -> list[tuple[str, object, str]]:
+        """Every flag as ``(kind, key, reason)``, pairs first."""
+        return [("pair", k, r) for k, r in self.flagged_pairs.items()] + [
+            ("image", k, r) for k, r in self.flagged_images.items()
+        ]
+
+    def residual_table(self) -> Table:
+        """
+        Each overlap's fitted level before and after the corrections.
+
+        Returns
+        -------
+        astropy.table.Table
+            Columns ``plus minus flagged raw before after``: the fit's level
+            at its box centre, uncorrected (``raw``), after the first
+            corrections (``before``) and after the current ones (``after``).
+        """
+        fits = as_fits_list(self.ws)
+        before = predicted_residuals(fits, self.baseline)
+        after = predicted_residuals(fits, self.corrections)
+        rows = {
+            "plus": [f.plus for f in fits],
+            "minus": [f.minus for f in fits],
+            "flagged": [self._flagged_key(f.plus, f.minus) for f in fits],
+            "raw": [plane_level(f) for f in fits],
+            "before": [plane_level(f) for f in before],
+            "after": [plane_level(f) for f in after],
+        }
+        return Table(rows)

@@ -1,0 +1,242 @@
+"""
+The dashboard's text views.
+
+The ranked pair table with the selected pair's title and fit, and the flag
+list with the residual table of a re-solve.
+
+Each is an `Explorer` view (``render(explorer, changes)``) owning its
+ipywidgets; the table and the flag list are also inputs, and tell the
+dashboard only about the user's own choices (`PairTable.on_choose`).
+"""
+
+from __future__ import annotations
+
+import html
+import traceback
+from collections.abc import Callable
+
+import ipywidgets as W
+import numpy as np
+
+from diffview.errors import DiffviewError
+from diffview.widgets._model import describe_fit
+
+__all__ = ["PairTable", "FlagPanel", "residual_html", "error_html"]
+
+
+class PairTable:
+    """
+    The pairs in ranked order, the selected pair's title and its fit.
+
+    Attributes
+    ----------
+    table : ipywidgets.Select
+        ``(label, index)`` of every pair, the selected one chosen.
+    selected : ipywidgets.HTML
+        Title of the selected pair (its label, images and any error).
+    fit_text : ipywidgets.HTML
+        Its plane fit and quality verdict.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from diffview.sample import write_sample
+    >>> from diffview.widgets import Explorer
+    >>> ex = Explorer(write_sample(tempfile.mkdtemp(), "small"))
+    >>> view = PairTable()
+    >>> ex.subscribe(view.render)
+    >>> ex.notify()
+    >>> view.table.value == ex.selected
+    True
+    """
+
+    def __init__(self):
+        self.table = W.Select(options=[], rows=14, layout=W.Layout(width="340px"))
+        self.table.add_class("dv-table")
+        self.selected = W.HTML("loading…")
+        self.selected.add_class("dv-selected")
+        self.fit_text = W.HTML("")
+        self._updating = False
+
+    def on_choose(self, callback: Callable[[int], None]) -> None:
+        """
+        Call ``callback(index)`` when the user chooses a pair in the table.
+
+        Parameters
+        ----------
+        callback : callable
+            Not called for the table's own updates.
+        """
+
+        def observe(change):
+            if not self._updating and change["new"] is not None:
+                callback(change["new"])
+
+        self.table.observe(observe, names="value")
+
+    def render(self, explorer, changes) -> None:
+        """
+        Show the ranking and the selected pair (an `Explorer` view).
+
+        Parameters
+        ----------
+        explorer : Explorer
+            The state: ``table_rows()``, ``selected``, the pair's label,
+            arrays (for a missing difference's reason), fit and verdict.
+        changes : frozenset of str
+            What changed (`CHANGES`).
+        """
+        ex = explorer
+        self._updating = True
+        try:
+            if changes & {"workspace", "ranking", "flags", "corrections"}:
+                self.table.options = ex.table_rows()
+            self.table.value = ex.selected
+        finally:
+            self._updating = False
+        if ex.selected is None:
+            return
+        view = ex.pair_view()
+        ov = ex.overlaps[ex.selected]
+        label = html.escape(ex.pair_label(ex.selected))
+        text = f"<b>{label}</b>  {ov.plus} − {ov.minus}"
+        if view.error:
+            text += f'  <span style="color:#a00">{html.escape(view.error)}</span>'
+        self.selected.value = text
+        self.fit_text.value = (
+            f"{html.escape(describe_fit(view.fit))}"
+            f"<br>verdict: {html.escape(ex.verdict())}"
+        )
+
+
+class FlagPanel:
+    """
+    The flags set so far and the fitted levels after the last re-solve.
+
+    Attributes
+    ----------
+    flag_list : ipywidgets.Select
+        ``(text, (kind, key))`` of every flag.
+    residuals : ipywidgets.HTML
+        `residual_html` of the explorer's residual table (empty before a
+        re-solve).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from diffview.sample import write_sample
+    >>> from diffview.widgets import Explorer
+    >>> ex = Explorer(write_sample(tempfile.mkdtemp(), "small"))
+    >>> view = FlagPanel()
+    >>> ex.subscribe(view.render)
+    >>> ex.flag_pair(reason="stars")
+    >>> [text for text, _ in view.flag_list.options] == [
+    ...     f"pair {ex.key(ex.selected)}: stars"]
+    True
+    """
+
+    def __init__(self):
+        self.flag_list = W.Select(options=[], rows=5, layout=W.Layout(width="300px"))
+        self.residuals = W.HTML("")
+
+    def render(self, explorer, changes) -> None:
+        """
+        Show the flags and the residuals (an `Explorer` view).
+
+        Parameters
+        ----------
+        explorer : Explorer
+            The state: ``flags()``, ``solver`` and ``residual_table()``.
+        changes : frozenset of str
+            What changed (`CHANGES`).
+        """
+        if changes & {"workspace", "flags"}:
+            self.flag_list.options = [
+                (f"{kind} {key}: {reason}", (kind, key))
+                for kind, key, reason in explorer.flags()
+            ]
+        if "corrections" in changes and explorer.solver is not None:
+            self.residuals.value = residual_html(explorer.residual_table())
+
+
+def residual_html(table, limit: int = 200) -> str:
+    """
+    Format the residual table as HTML, largest ``before`` first.
+
+    Parameters
+    ----------
+    table : astropy.table.Table
+        `Explorer.residual_table` (``plus minus flagged raw before after``).
+    limit : int
+        Rows shown at most.
+
+    Returns
+    -------
+    str
+        A scrolling ``<table>``.
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> t = Table({"plus": [0, 1], "minus": [1, 2], "flagged": [False, True],
+    ...            "raw": [1.0, 5.0], "before": [0.5, -3.0], "after": [0.1, 0.2]})
+    >>> text = residual_html(t)
+    >>> text.index("<td>-3</td>") < text.index("<td>0.5</td>")
+    True
+    """
+    order = np.argsort(-np.abs(np.asarray(table["before"], float)))[:limit]
+    head = (
+        "<tr><th>plus</th><th>minus</th><th>flagged</th><th>raw</th>"
+        "<th>before</th><th>after</th></tr>"
+    )
+    rows = []
+    for k in order:
+        r = table[int(k)]
+        rows.append(
+            f"<tr><td>{r['plus']}</td><td>{r['minus']}</td>"
+            f"<td>{'yes' if r['flagged'] else ''}</td><td>{r['raw']:.4g}</td>"
+            f"<td>{r['before']:.4g}</td><td>{r['after']:.4g}</td></tr>"
+        )
+    return (
+        '<div style="max-height:220px;overflow:auto;font-size:90%">'
+        "<b>fitted level at box centre (DN)</b>"
+        f"<table>{head}{''.join(rows)}</table></div>"
+    )
+
+
+def error_html(exc: BaseException) -> tuple[str, str]:
+    """
+    Format an exception for the dashboard's error area.
+
+    Parameters
+    ----------
+    exc : BaseException
+        A `DiffviewError` (a user error) is shown without its traceback,
+        anything else with the traceback under "details".
+
+    Returns
+    -------
+    text : str
+        ``Type: message``.
+    html : str
+        The error box.
+
+    Examples
+    --------
+    >>> from diffview.errors import InputError
+    >>> text, box = error_html(InputError("no pair 99"))
+    >>> text, "details" in box
+    ('InputError: no pair 99', False)
+    """
+    text = f"{type(exc).__name__}: {exc}"
+    body = f"<b>Error</b>: {html.escape(text)}"
+    if not isinstance(exc, DiffviewError):
+        tb = "".join(traceback.format_exception(exc)[-6:])
+        body += (
+            f"<details><summary>details</summary><pre>{html.escape(tb)}</pre></details>"
+        )
+    box = (
+        f'<div style="color:#a00;background:#fee;padding:4px;'
+        f'border:1px solid #a00">{body}</div>'
+    )
+    return text, box
