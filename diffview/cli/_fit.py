@@ -1,15 +1,18 @@
-"""CLI subcommands fitexec, difffitexec, bgmodel and bgexec (Montage's flags)."""
+"""
+CLI subcommands ``fitexec``, ``difffitexec``, ``bgmodel`` and ``bgexec``.
+
+They take the flags of Montage's mFitExec, mDiffFitExec, mBgModel and mBgExec
+and print Montage's status line. The library is imported when a command runs,
+not when the parser is built.
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from diffview import io
-from diffview.core.background import MODES, image_geometry, solve_direct, solve_montage
 from diffview.errors import InputError
-from diffview.run.fits import bgexec, difffitexec, fitexec
 
-__all__ = ["register"]
+__all__ = ["register_fit"]
 
 
 def _status(args, text: str) -> None:
@@ -29,7 +32,9 @@ def _failures(args, failures) -> None:
 
 
 def _fitexec_cmd(args) -> int:
-    r = fitexec(
+    from diffview.run import fit_planes
+
+    r = fit_planes(
         args.diffs_tbl,
         args.fits_tbl,
         args.diffdir,
@@ -47,7 +52,9 @@ def _fitexec_cmd(args) -> int:
 
 
 def _difffitexec_cmd(args) -> int:
-    r = difffitexec(
+    from diffview.run import differences_and_fits
+
+    r = differences_and_fits(
         args.projdir,
         args.diffs_tbl,
         args.template,
@@ -82,7 +89,10 @@ def _pair(text: str) -> tuple[int, int]:
 def _bgmodel_cmd(args) -> int:
     if args.gapdir:
         raise InputError("-g gapdir (HiPS gaps) is not supported by diffview")
-    mode = 1 if args.level else 2 if args.flip else MODES[args.mode]
+    from diffview import io
+    from diffview.core import SOLVER_MODES, image_geometry, solve_direct, solve_montage
+
+    mode = 1 if args.level else 2 if args.flip else SOLVER_MODES[args.mode]
     images = io.read_table(args.images_tbl)
     geo = image_geometry(
         images,
@@ -120,7 +130,9 @@ def _bgmodel_cmd(args) -> int:
 
 
 def _bgexec_cmd(args) -> int:
-    r = bgexec(
+    from diffview.run import apply_corrections
+
+    r = apply_corrections(
         args.projdir,
         args.images_tbl,
         args.corrections_tbl,
@@ -183,6 +195,8 @@ def _register_fits(sub) -> None:
 
 
 def _register_model(sub) -> None:
+    from diffview.core import SOLVER_MODES  # a dict of four names; numpy only
+
     p = sub.add_parser("bgmodel", help="solve background corrections (mBgModel)")
     p.add_argument("-i", dest="niter", type=int, default=10000, help="iterations")
     modes = p.add_mutually_exclusive_group()
@@ -203,7 +217,7 @@ def _register_model(sub) -> None:
     )
     p.add_argument(
         "--mode",
-        choices=sorted(MODES),
+        choices=sorted(SOLVER_MODES),
         default="toggle",
         help="any Montage mode by name (default toggle)",
     )
@@ -270,14 +284,24 @@ def _register_model(sub) -> None:
     p.set_defaults(func=_bgexec_cmd)
 
 
-def register(subparsers) -> None:
-    """Add ``fitexec``, ``difffitexec``, ``bgmodel`` and ``bgexec`` to the CLI.
+def register_fit(subparsers) -> None:
+    """
+    Add ``fitexec``, ``difffitexec``, ``bgmodel`` and ``bgexec`` to the CLI.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        What ``ArgumentParser.add_subparsers`` returned.
+
+    Returns
+    -------
+    None
 
     Examples
     --------
     >>> import argparse
     >>> sub = argparse.ArgumentParser().add_subparsers()
-    >>> register(sub)
+    >>> register_fit(sub)
     >>> sorted(sub.choices)
     ['bgexec', 'bgmodel', 'difffitexec', 'fitexec']
     """

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from diffview.io.imgtbl import make_image_table, write_images_table
-
-__all__ = ["register"]
+__all__ = ["register_imgtbl"]
 
 
 def _imgtbl_cmd(args) -> int:
+    from diffview.io import make_image_table, write_images_table
+
     result = make_image_table(
         args.directory,
         recursive=args.recursive,
@@ -26,15 +26,27 @@ def _imgtbl_cmd(args) -> int:
     return 0
 
 
-def register(subparsers) -> None:
+def register_imgtbl(subparsers) -> None:
     """
     Add the ``imgtbl`` subcommand (mImgtbl's ``-r``, ``-c``, ``-a`` flags).
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        What ``ArgumentParser.add_subparsers`` returned.
+
+    Returns
+    -------
+    None
 
     Examples
     --------
     >>> import argparse
-    >>> sub = argparse.ArgumentParser().add_subparsers()
-    >>> register(sub)
+    >>> parser = argparse.ArgumentParser()
+    >>> register_imgtbl(parser.add_subparsers())
+    >>> args = parser.parse_args(["imgtbl", "-c", "projected", "images.tbl"])
+    >>> args.corners, args.recursive, args.directory
+    (True, False, 'projected')
     """
     p = subparsers.add_parser("imgtbl", help="image table of a folder (mImgtbl)")
     p.add_argument(

@@ -7,7 +7,8 @@ gaussian-log -out mosaic.png``
 
 Directives are read left to right as in mViewer (``-color``, ``-linewidth``,
 ``-alpha`` apply to the ``-imginfo`` tables after them); see
-`diffview._montage_viewer` for the implemented set.
+`diffview.montage.mViewer` for the implemented set and
+``docs/montage-semantics.md`` §8.3-8.4 for the grammar.
 """
 
 from __future__ import annotations
@@ -17,9 +18,8 @@ import os
 import sys
 
 from diffview.errors import InputError
-from diffview.montage._viewer import parse_command, run_command
 
-__all__ = ["register"]
+__all__ = ["register_view"]
 
 USAGE = """\
 usage: diffview view [directives] -gray FILE MIN MAX [STRETCH] -out OUT.png
@@ -46,6 +46,8 @@ def _view_cmd(args) -> int:
     if not tokens or tokens[0] in ("-h", "--help", "+h"):
         print(USAGE, end="")
         return 0
+    from diffview.montage import parse_command, run_command
+
     cmd = parse_command(tokens)
     if cmd.gray is None:
         raise InputError("view: no image given (use -gray FILE MIN MAX [STRETCH])")
@@ -70,18 +72,27 @@ def _view_cmd(args) -> int:
     return 0
 
 
-def register(subparsers) -> None:
+def register_view(subparsers) -> None:
     """
     Add the ``view`` subcommand.
 
     Its arguments are mViewer directives (they start with ``-``), so the
     subparser takes every token verbatim.
 
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        What ``ArgumentParser.add_subparsers`` returned.
+
+    Returns
+    -------
+    None
+
     Examples
     --------
     >>> import argparse
     >>> p = argparse.ArgumentParser()
-    >>> register(p.add_subparsers(dest="command"))
+    >>> register_view(p.add_subparsers(dest="command"))
     >>> p.parse_args(["view", "-ct", "1", "-gray", "d.fits", "-2s", "max"]).directives
     ['-ct', '1', '-gray', 'd.fits', '-2s', 'max']
     """

@@ -4,6 +4,9 @@ The ``diffview`` command line: the demo and Montage-style subcommands.
 Every subcommand is a thin translation of arguments to library calls. User
 errors print one line (``diffview: error: ...``) and exit with status 1;
 argument errors exit with status 2, as argparse does.
+
+Building the parser imports nothing heavy: each command imports the layers it
+needs when it runs, so that ``diffview --help`` starts quickly.
 """
 
 from __future__ import annotations
@@ -11,15 +14,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from diffview import __version__, io
+from diffview import __version__
 from diffview.errors import DiffviewError
-from diffview.geometry.overlaps import find_overlaps
-from diffview.run.differences import diffexec
 
 __all__ = ["main", "build_parser"]
 
 
 def _overlaps_cmd(args) -> int:
+    from diffview import io
+    from diffview.geometry import find_overlaps
+
     table = io.read_table(args.images_tbl)
     overlaps = find_overlaps(table, mode="exact" if args.exact else "quick")
     io.write_diffs_table(overlaps, args.diffs_tbl)
@@ -28,7 +32,9 @@ def _overlaps_cmd(args) -> int:
 
 
 def _diffexec_cmd(args) -> int:
-    result = diffexec(
+    from diffview.run import compute_differences
+
+    result = compute_differences(
         args.projdir,
         args.diffs_tbl,
         args.template,
@@ -45,7 +51,7 @@ def _diffexec_cmd(args) -> int:
 
 
 def _demo_cmd(args) -> int:
-    from diffview.sample.demo import run_demo
+    from diffview.sample import run_demo
 
     return run_demo(
         args.out, preset=args.preset, workers=args.workers, quiet=args.quiet
@@ -99,27 +105,28 @@ def _register_core(sub) -> None:
 
 
 def _registrars():
-    from diffview.cli import (
-        _fit as _cli_fit,
-    )
-    from diffview.cli import (
-        _imgtbl as _cli_imgtbl,
-    )
-    from diffview.cli import (
-        _view as _cli_view,
-    )
+    from . import _fit, _imgtbl, _view
 
-    return [_cli_imgtbl.register, _cli_fit.register, _cli_view.register]
+    return [_imgtbl.register_imgtbl, _fit.register_fit, _view.register_view]
 
 
 def build_parser() -> argparse.ArgumentParser:
     """
-    The argument parser with every subcommand.
+    Build the argument parser with every subcommand.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The ``diffview`` parser; each subcommand sets ``func``, the function
+        that runs it on the parsed arguments.
 
     Examples
     --------
-    >>> build_parser().parse_args(["overlaps", "images.tbl", "diffs.tbl"]).exact
+    >>> parser = build_parser()
+    >>> parser.parse_args(["overlaps", "images.tbl", "diffs.tbl"]).exact
     False
+    >>> parser.parse_args(["bgmodel", "-l", "i.tbl", "f.tbl", "c.tbl"]).level
+    True
     """
     parser = argparse.ArgumentParser(
         prog="diffview",
@@ -136,7 +143,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """
-    Run the ``diffview`` command; return the exit status.
+    Run the ``diffview`` command and return its exit status.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after the program name (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 on success, 1 after a user error (one line on stderr), 130 when
+        interrupted. Argument errors exit with status 2 (`SystemExit`).
 
     Examples
     --------

@@ -5,20 +5,46 @@ Drop-in replacements for MontagePy's functions.
 ``from MontagePy.main import mDiffExec`` in an existing script: same names,
 arguments, defaults and returned dicts (``status`` is the string ``'0'`` or
 ``'1'``, ``msg`` is bytes). Where Montage has a bug, diffview fixes it; each
-function's Notes name the difference.
+function's Notes name the difference, and ``docs/montage-semantics.md`` §9.2
+lists them all. Keyword-only extras (``executor``, ``workers``, ``quiet``)
+choose where the pairs run.
+
+`parse_command`, `parse_json` and `run_command` expose mViewer's command
+grammar to the ``diffview view`` command.
+
+Examples
+--------
+The background-matching chain on the sample field, as a MontagePy script
+would run it:
+
+>>> import os, tempfile
+>>> from diffview.sample import write_sample
+>>> s = write_sample(tempfile.mkdtemp(), "small")
+>>> root = str(s.root)
+>>> mImgtbl(str(s.proj_dir), os.path.join(root, "p.tbl"))["status"]
+'0'
+>>> mOverlaps(os.path.join(root, "p.tbl"), os.path.join(root, "d.tbl"))["status"]
+'0'
+>>> r = mDiffFitExec(str(s.proj_dir), os.path.join(root, "d.tbl"),
+...                  str(s.template), str(s.diff_dir), os.path.join(root, "f.tbl"))
+>>> r["diff_failed"], r["fit_failed"]
+(0, 0)
+>>> mBgModel(os.path.join(root, "p.tbl"), os.path.join(root, "f.tbl"),
+...          os.path.join(root, "c.tbl"))
+{'status': '0'}
 """
 
+from diffview.montage._bg import mBackground, mBgExec, mBgModel
 from diffview.montage._diff import mDiff, mDiffExec, mOverlaps
-from diffview.montage._fit import (
-    mBackground,
-    mBgExec,
-    mBgModel,
-    mDiffFitExec,
-    mFitExec,
-    mFitplane,
-)
+from diffview.montage._fit import mDiffFitExec, mFitExec, mFitplane
 from diffview.montage._imgtbl import mImgtbl
-from diffview.montage._viewer import mViewer
+from diffview.montage._viewer import (
+    ViewerCommand,
+    mViewer,
+    parse_command,
+    parse_json,
+    run_command,
+)
 
 __all__ = [
     "mImgtbl",
@@ -32,4 +58,8 @@ __all__ = [
     "mBackground",
     "mBgExec",
     "mViewer",
+    "ViewerCommand",
+    "parse_command",
+    "parse_json",
+    "run_command",
 ]

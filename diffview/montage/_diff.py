@@ -1,14 +1,19 @@
-"""MontagePy-compatible mOverlaps, mDiff and mDiffExec (see `diffview.montage`)."""
+"""
+MontagePy-compatible mOverlaps, mDiff and mDiffExec (see `diffview.montage`).
+
+Montage's behaviour is described in ``docs/montage-semantics.md`` §2, §3 and
+§5; the places where diffview departs from it are listed in §9.2.
+"""
 
 from __future__ import annotations
 
 from diffview import io
 from diffview.errors import DiffviewError, InputError
-from diffview.geometry.overlaps import find_overlaps
-from diffview.run.differences import (
+from diffview.geometry import find_overlaps
+from diffview.run import (
     check_output_dir,
     compute_difference,
-    diffexec,
+    compute_differences,
     write_difference,
 )
 
@@ -34,25 +39,37 @@ def mOverlaps(tblfile, difftbl, quickmode=False, debug=0):
     Parameters
     ----------
     tblfile : str
-        Image table (``images.tbl``).
+        Image table (``images.tbl``, as mImgtbl writes it).
     difftbl : str
-        Output overlap table.
+        Output overlap table, in mOverlaps' layout
+        (``docs/montage-semantics.md`` §5.5).
     quickmode : bool
-        Great-circle quick test; as in Montage it is used anyway whenever
-        the table has corner columns. Otherwise the exact border walk runs,
-        which (unlike Montage) also finds an image lying inside an earlier one.
+        Great-circle quick test. As in Montage it is used anyway whenever the
+        table has the corner columns ``ra1..dec4``; otherwise ``False`` runs
+        the exact border walk, which (unlike Montage) also lists an image
+        lying inside an earlier one (§5.4).
     debug : int
         Ignored.
 
     Returns
     -------
     dict
-        ``{'status': '0', 'count': N}`` or ``{'status': '1', 'msg': b'...'}``.
+        On success ``{'status': '0', 'count': N}`` with ``count`` the number
+        of pairs written; on error ``{'status': '1', 'msg': b'...'}``.
 
     Examples
     --------
     >>> mOverlaps("missing.tbl", "diffs.tbl")["msg"]
     b'Invalid image metadata file: missing.tbl'
+
+    On the sample field:
+
+    >>> import os, tempfile
+    >>> from diffview.sample import write_sample
+    >>> s = write_sample(tempfile.mkdtemp(), "small")
+    >>> out = os.path.join(s.root, "pairs.tbl")
+    >>> mOverlaps(str(s.images_tbl), out) == {"status": "0", "count": len(s.overlaps)}
+    True
     """
     try:
         table = io.read_table(tblfile)
@@ -80,25 +97,56 @@ def mDiff(
     """
     Difference two projected images (MontagePy's mDiff).
 
-    The output value is ``2 (v1 a1 - f v2 a2) / (a1 + a2)``, cropped to the
-    valid pixels, written with its area file.
+    The output value is ``2 (v1 a1 - factor v2 a2) / (a1 + a2)`` with area
+    ``a1 + a2``, over the overlap in the template grid, cropped to the valid
+    pixels and written with its area file (``docs/montage-semantics.md`` §3).
 
-    Notes
-    -----
-    Two documented fixes: the last template column and row are differenced
-    (Montage never does), and ``min_diff`` is the minimum of ``|diff|`` (Montage
-    seeds it with a signed value).
+    Parameters
+    ----------
+    input_file1 : str
+        First projected image (``plus``); its area file is
+        ``<base>_area.fits``.
+    input_file2 : str
+        Second projected image (``minus``).
+    output_file : str
+        Output difference; ``<base>_area.fits`` is written next to it.
+    template_file : str
+        Template ``.hdr`` of the mosaic.
+    noAreas : bool
+        Ignore area files: every area is 1 and the output area is 2.
+    factor : float
+        Scale of the second image (0 means 1, as in Montage).
+    debug : int
+        Ignored.
 
     Returns
     -------
     dict
-        ``status``, ``time``, ``min_pixel``, ``max_pixel``, ``min_diff``,
-        ``max_diff``, or ``{'status': '1', 'msg': b'...'}``.
+        On success ``status`` ``'0'``, ``time`` (seconds), ``min_pixel`` and
+        ``max_pixel`` (extremes of the area-weighted inputs), ``min_diff``
+        and ``max_diff`` (extremes of ``|diff|``); on error
+        ``{'status': '1', 'msg': b'...'}``.
+
+    Notes
+    -----
+    Two documented fixes (§9.2): the last template column and row are
+    differenced (Montage never does, §3.3), and ``min_diff`` is the minimum
+    of ``|diff|`` (Montage seeds it with a signed value, §3.6).
 
     Examples
     --------
     >>> mDiff("a.fits", "b.fits", "d.fits", "missing.hdr")["status"]
     '1'
+
+    >>> import os, tempfile
+    >>> from diffview.sample import write_sample
+    >>> s = write_sample(tempfile.mkdtemp(), "small")
+    >>> pair = s.overlaps[0]
+    >>> r = mDiff(os.path.join(s.proj_dir, pair.plus),
+    ...           os.path.join(s.proj_dir, pair.minus),
+    ...           os.path.join(s.diff_dir, pair.diff), str(s.template))
+    >>> r["status"], sorted(r)
+    ('0', ['max_diff', 'max_pixel', 'min_diff', 'min_pixel', 'status', 'time'])
     """
     try:
         template = io.read_template(template_file)
@@ -142,9 +190,9 @@ def mDiffExec(
     Parameters
     ----------
     path : str
-        Folder of the projected images.
+        Folder of the projected images (names in the table are joined to it).
     difffile : str
-        Overlap table from mOverlaps.
+        Overlap table from mOverlaps (columns ``plus``, ``minus``, ``diff``).
     template : str
         Template ``.hdr``.
     diffdir : str
@@ -153,28 +201,41 @@ def mDiffExec(
         Ignore area files.
     debug : int
         With a nonzero value, print one line per failed pair.
-    executor, workers, quiet
-        diffview extras (keyword-only): where the pairs run and whether a
-        progress bar is shown. Pairs run on all cores by default.
+    executor : concurrent.futures.Executor, optional
+        diffview extra (keyword-only): where the pairs run.
+    workers : int, optional
+        diffview extra: local processes when no executor is given (default
+        all cores).
+    quiet : bool
+        diffview extra: no progress bar.
 
     Returns
     -------
     dict
-        ``{'status': '0', 'count': N, 'failed': M}`` or
+        On success ``{'status': '0', 'count': N, 'failed': M}``: pairs
+        attempted and pairs that produced no difference. On error
         ``{'status': '1', 'msg': b'...'}``.
 
     Notes
     -----
     As in Montage, a bad template is not an error of the run: every pair fails
-    and is counted. Documented differences: blank lines of the table are
-    skipped (Montage counts each as a failed pair), names pointing outside
-    ``path`` or ``diffdir`` fail, and the last template column and row are
-    differenced.
+    and is counted (``docs/montage-semantics.md`` §2.1). Documented
+    differences (§9.2): blank lines of the table are skipped (Montage counts
+    each as a failed pair), names pointing outside ``path`` or ``diffdir``
+    fail, and the last template column and row are differenced.
 
     Examples
     --------
     >>> mDiffExec(".", "diffs.tbl", "t.hdr", "/nonexistent")["msg"]
     b'Cannot access /nonexistent'
+
+    >>> import tempfile
+    >>> from diffview.sample import write_sample
+    >>> s = write_sample(tempfile.mkdtemp(), "small")
+    >>> r = mDiffExec(str(s.proj_dir), str(s.diffs_tbl), str(s.template),
+    ...               str(s.diff_dir), quiet=True)
+    >>> r == {"status": "0", "count": len(s.overlaps), "failed": 0}
+    True
     """
     try:
         check_output_dir(diffdir)
@@ -187,7 +248,7 @@ def mDiffExec(
         if debug:
             print(f"template {template}: {exc}")
         return {"status": "0", "count": len(pairs), "failed": len(pairs)}
-    result = diffexec(
+    result = compute_differences(
         path,
         pairs,
         tmpl,

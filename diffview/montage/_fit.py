@@ -1,6 +1,9 @@
-"""MontagePy-compatible plane fits, background model and corrections.
+"""
+MontagePy-compatible plane fits: mFitplane, mFitExec and mDiffFitExec.
 
-Re-exported by `diffview.montage`.
+Re-exported by `diffview.montage`. Montage's behaviour is described in
+``docs/montage-semantics.md`` §4; the places where diffview departs from it
+are listed in §9.2.
 """
 
 from __future__ import annotations
@@ -8,26 +11,16 @@ from __future__ import annotations
 import os
 
 from diffview import io
-from diffview.core.background import image_geometry, solve_montage
-from diffview.core.fit import fit_plane
+from diffview.core import fit_plane
 from diffview.errors import DiffviewError, InputError, PairError
-from diffview.models import Correction
-from diffview.run.fits import (
-    bgexec,
-    correct_file,
-    difffitexec,
-    fitexec,
+from diffview.run import (
+    check_output_dir,
+    differences_and_fits,
+    fit_planes,
     read_difference_file,
 )
 
-__all__ = [
-    "mFitplane",
-    "mFitExec",
-    "mDiffFitExec",
-    "mBgModel",
-    "mBackground",
-    "mBgExec",
-]
+__all__ = ["mFitplane", "mFitExec", "mDiffFitExec"]
 
 _FIT_KEYS = (
     "a",
@@ -71,6 +64,9 @@ def mFitplane(input_file, nofit=False, levelOnly=False, border=0, debug=0):
     """
     Fit a plane to one difference image (MontagePy's mFitplane).
 
+    Twenty clipping iterations in Montage's plane coordinates, then the
+    bounding box mBgModel uses (``docs/montage-semantics.md`` §4.1).
+
     Parameters
     ----------
     input_file : str
@@ -78,27 +74,47 @@ def mFitplane(input_file, nofit=False, levelOnly=False, border=0, debug=0):
     nofit : bool
         Only the pixel ranges, centre and bounding box; a = b = c = rms = 0.
     levelOnly : bool
-        Fit the level only.
+        Fit the level only (``a = b = 0``).
     border : int
-        Rows/columns left out of the fit on each side.
+        Rows/columns left out of the fit on each side (not out of the box).
     debug : int
         Ignored.
 
     Returns
     -------
     dict
-        ``status`` '0', ``msg`` (Montage's ``a=..., b=..., ...`` line) and the
-        18 fit values, or ``{'status': '1', 'msg': b'...'}``.
+        On success ``status`` ``'0'``, ``msg`` (Montage's ``a=..., b=...,
+        ...`` line, bytes) and the 18 fit values ``a``, ``b``, ``c``,
+        ``crpix1``, ``crpix2``, ``xmin``, ``xmax``, ``ymin``, ``ymax``,
+        ``xcenter``, ``ycenter``, ``npixel``, ``rms``, ``boxx``, ``boxy``,
+        ``boxwidth``, ``boxheight``, ``boxang``. On error
+        ``{'status': '1', 'msg': b'...'}``.
 
     Notes
     -----
     A perfect plane is recovered exactly and a collinear pixel set is always
-    ``Singular Matrix-2`` (see `diffview.fit.fit_plane`).
+    ``Singular Matrix-2`` (see `diffview.core.fit_plane`).
 
     Examples
     --------
     >>> mFitplane("/nonexistent.fits")["msg"]
     b'Image file /nonexistent.fits missing or invalid FITS'
+
+    The plane ``0.1 i + 0.2 j + 3`` (0-based ``i``, ``j``) is
+    ``0.1 x + 0.2 y + 4.05`` in Montage's coordinates ``x = i - CRPIX1``,
+    ``y = j - CRPIX2``:
+
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from astropy.io import fits
+    >>> j, i = np.mgrid[0:6, 0:14]
+    >>> hdu = fits.PrimaryHDU(0.1 * i + 0.2 * j + 3.0)
+    >>> hdu.header["CRPIX1"], hdu.header["CRPIX2"] = 5.5, 2.5
+    >>> path = os.path.join(tempfile.mkdtemp(), "diff.fits")
+    >>> hdu.writeto(path)
+    >>> r = mFitplane(path)
+    >>> [round(r[k], 6) for k in ("a", "b", "c")], r["npixel"]
+    ([0.1, 0.2, 4.05], 84.0)
     """
     try:
         if int(border) < 0:
@@ -144,29 +160,47 @@ def mFitExec(
         Fit levels only.
     debug : int
         Nonzero prints one line per failure.
-    executor, workers, quiet
-        diffview extras (keyword-only); fits run on all cores by default.
+    executor : concurrent.futures.Executor, optional
+        diffview extra (keyword-only): where the fits run.
+    workers : int, optional
+        diffview extra: local processes when no executor is given (default
+        all cores).
+    quiet : bool
+        diffview extra: no progress bar (the default).
 
     Returns
     -------
     dict
-        ``{'status': '0', 'count', 'failed', 'warning', 'missing'}`` or an error.
+        On success ``status`` ``'0'``, ``count`` (table rows), ``failed``
+        (fits that failed), ``warning`` (always 0) and ``missing``
+        (differences not found); on error ``{'status': '1', 'msg': b'...'}``.
 
     Notes
     -----
     ``fits.tbl`` keeps more digits than Montage's ``%16.5e`` in a layout
-    Montage's reader still accepts.
+    Montage's reader still accepts (``docs/montage-semantics.md`` §4.4).
 
     Examples
     --------
     >>> mFitExec("/nonexistent/diffs.tbl", "/nonexistent/fits.tbl")["status"]
     '1'
+
+    >>> import tempfile
+    >>> from diffview.sample import write_sample
+    >>> from diffview.montage import mDiffExec
+    >>> s = write_sample(tempfile.mkdtemp(), "small")
+    >>> _ = mDiffExec(str(s.proj_dir), str(s.diffs_tbl), str(s.template),
+    ...               str(s.diff_dir), quiet=True)
+    >>> r = mFitExec(str(s.diffs_tbl), str(s.fits_tbl), str(s.diff_dir))
+    >>> r == {"status": "0", "count": len(s.overlaps), "failed": 0,
+    ...       "warning": 0, "missing": 0}
+    True
     """
     try:
         _check_writable(fitfile)
         table = io.read_table(tblfile)
         io.require_columns(table, ["cntr1", "cntr2", "diff"], tblfile)
-        result = fitexec(
+        result = fit_planes(
             tblfile,
             fitfile,
             diffdir,
@@ -222,39 +256,56 @@ def mDiffFitExec(
         Output ``fits.tbl``.
     keepAll : bool
         Keep the difference files (otherwise nothing but the table is written).
-    levelOnly, noAreas : bool
-        As for mFitExec / mDiff.
+    levelOnly : bool
+        Fit levels only.
+    noAreas : bool
+        Ignore area files.
     archive : str
         Not supported (Montage downloads inputs from S3); must be empty.
     debug : int
         Nonzero prints one line per failure.
+    executor : concurrent.futures.Executor, optional
+        diffview extra (keyword-only): where the pairs run.
+    workers : int, optional
+        diffview extra: local processes when no executor is given.
+    quiet : bool
+        diffview extra: no progress bar (the default).
 
     Returns
     -------
     dict
-        ``{'status': '0', 'count', 'diff_failed', 'fit_failed', 'warning'}``.
+        On success ``status`` ``'0'``, ``count`` (pairs), ``diff_failed``
+        (pairs whose difference failed), ``fit_failed`` (pairs whose
+        difference worked but whose fit failed) and ``warning`` (always 0);
+        on error ``{'status': '1', 'msg': b'...'}``.
 
     Notes
     -----
     Differences are never written unless ``keepAll`` (Montage writes and then
     deletes them). Like mDiff here, the last template column and row are
-    differenced.
+    differenced (``docs/montage-semantics.md`` §4.3, §9.2).
 
     Examples
     --------
     >>> mDiffFitExec(".", "d.tbl", "t.hdr", "/nonexistent", "f.tbl")["msg"]
     b'Cannot access /nonexistent'
+
+    >>> import tempfile
+    >>> from diffview.sample import write_sample
+    >>> s = write_sample(tempfile.mkdtemp(), "small")
+    >>> r = mDiffFitExec(str(s.proj_dir), str(s.diffs_tbl), str(s.template),
+    ...                  str(s.diff_dir), str(s.fits_tbl))
+    >>> r["status"], r["count"] == len(s.overlaps), r["diff_failed"], r["fit_failed"]
+    ('0', True, 0, 0)
     """
     if archive:
         return _error("archive (S3) input is not supported by diffview")
     try:
-        from diffview.run.differences import check_output_dir
-
         check_output_dir(diffdir)
         _check_writable(fitfile)
         table = io.read_table(tblfile)
         io.require_columns(table, ["cntr1", "cntr2", "plus", "minus", "diff"], tblfile)
-        result = difffitexec(
+        result = differences_and_fits(
             path,
             tblfile,
             template,
@@ -276,155 +327,4 @@ def mDiffFitExec(
         "diff_failed": result.diff_failed,
         "fit_failed": result.fit_failed,
         "warning": 0,
-    }
-
-
-def mBgModel(
-    input_file,
-    fit_file,
-    corr_file,
-    gap_dir="",
-    noslope=False,
-    useall=False,
-    niteration=10000,
-    debug=0,
-    *,
-    mode=None,
-):
-    """
-    Solve for one background plane per image (MontagePy's mBgModel).
-
-    Parameters
-    ----------
-    input_file : str
-        ``images.tbl``.
-    fit_file : str
-        ``fits.tbl``.
-    corr_file : str
-        Output ``corrections.tbl``.
-    gap_dir : str
-        HiPS gap folder: not supported, must be empty.
-    noslope : bool
-        MontagePy passes this straight through as the mode: False is mode 0
-        (level, then level+slope), True mode 1 (level only).
-    useall : bool
-        Keep the fits Montage would reject.
-    niteration : int
-        Iterations (0 means 10000).
-    debug : int
-        Ignored.
-    mode : int, optional
-        diffview extra: any of Montage's modes 0-3 (overrides ``noslope``).
-
-    Returns
-    -------
-    dict
-        ``{'status': '0'}`` (all MontagePy 2.3.0 returns on success) or an
-        error.
-
-    Notes
-    -----
-    ``locked`` flags are looked up by ``cntr`` value, not by using ``cntr`` as
-    a row index (identical for mImgtbl tables). See
-    `diffview.bgmodel.solve_montage`.
-
-    Examples
-    --------
-    >>> mBgModel("/nonexistent/images.tbl", "fits.tbl", "/tmp/c.tbl")["msg"]
-    b'Invalid image metadata file: /nonexistent/images.tbl'
-    """
-    if gap_dir:
-        return _error("gap_dir (HiPS gaps) is not supported by diffview")
-    mode = int(bool(noslope)) if mode is None else int(mode)
-    try:
-        _check_writable(corr_file)
-        try:
-            images = io.read_table(input_file)
-        except InputError:
-            raise InputError(f"Invalid image metadata file: {input_file}") from None
-        geo = image_geometry(images, name=input_file, need_geometry=mode != 1)
-        try:
-            fits = io.read_fits_table(fit_file)
-        except InputError as exc:
-            raise InputError(
-                f"Invalid background fit parameters file: {fit_file} ({exc})"
-            ) from None
-        corrs = solve_montage(
-            geo, fits, mode=mode, useall=bool(useall), niteration=int(niteration)
-        )
-        io.write_corrections_table(corrs, corr_file)
-    except DiffviewError as exc:
-        return _error(exc)
-    except OSError as exc:
-        return _error(f"Failed to open output {corr_file}: {exc}")
-    return {"status": "0"}
-
-
-def mBackground(input_file, output_file, A, B, C, noAreas=False, debug=0):
-    """
-    Subtract a plane from one projected image (MontagePy's mBackground).
-
-    Examples
-    --------
-    >>> mBackground("/nonexistent.fits", "/tmp/o.fits", 0, 0, 1)["status"]
-    '1'
-    """
-    try:
-        correct_file(
-            input_file,
-            output_file,
-            Correction(0, float(A), float(B), float(C)),
-            no_areas=bool(noAreas),
-        )
-    except DiffviewError as exc:
-        return _error(exc)
-    except OSError as exc:
-        return _error(exc)
-    return {"status": "0"}
-
-
-def mBgExec(
-    path,
-    tblfile,
-    fitfile,
-    corrdir,
-    noAreas=False,
-    debug=0,
-    *,
-    executor=None,
-    workers=None,
-    quiet=True,
-):
-    """
-    Apply ``corrections.tbl`` to every image of ``images.tbl`` (MontagePy's mBgExec).
-
-    Returns
-    -------
-    dict
-        ``{'status': '0', 'count', 'nocorrection', 'failed'}`` or an error.
-
-    Examples
-    --------
-    >>> mBgExec(".", "images.tbl", "corr.tbl", "/nonexistent")["msg"]
-    b'Cannot access /nonexistent'
-    """
-    try:
-        result = bgexec(
-            path,
-            tblfile,
-            fitfile,
-            corrdir,
-            no_areas=bool(noAreas),
-            executor=executor,
-            workers=workers,
-            quiet=quiet,
-        )
-    except DiffviewError as exc:
-        return _error(exc)
-    _debug_print(debug, result.failures)
-    return {
-        "status": "0",
-        "count": result.count,
-        "nocorrection": result.nocorrection,
-        "failed": result.failed,
     }

@@ -1,9 +1,9 @@
-"""MontagePy-compatible mImgtbl."""
+"""MontagePy-compatible mImgtbl (``docs/montage-semantics.md`` §7.3)."""
 
 from __future__ import annotations
 
 from diffview.errors import DiffviewError
-from diffview.io.imgtbl import make_image_table, write_images_table
+from diffview.io import make_image_table, write_images_table
 
 __all__ = ["mImgtbl"]
 
@@ -23,23 +23,58 @@ def mImgtbl(
     debug=0,
 ):
     """
-    Image table of a folder, with MontagePy's signature and returned dict.
+    Write the image table of a folder (MontagePy's mImgtbl).
 
-    ``haveCubes``, ``noGZIP``, ``showinfo``, ``imgListFile`` and
-    ``fieldListFile`` are accepted for compatibility and ignored: diffview
-    writes no cube columns and reads every FITS file it finds. Rows are in
-    file-name order (Montage uses directory order).
+    The table has mImgtbl's columns and layout (``docs/montage-semantics.md``
+    §7.3), one row per image HDU, in file-name order (Montage uses directory
+    order).
+
+    Parameters
+    ----------
+    pathname : str
+        Folder to search.
+    tblname : str
+        Output image table.
+    recursiveMode : bool
+        Search sub-folders too.
+    processAreaFiles : bool
+        Include ``*_area.fits`` files (skipped by default).
+    haveCubes : bool
+        Ignored: diffview writes no cube columns.
+    noGZIP : bool
+        Ignored: every FITS file found is read.
+    showCorners : bool
+        Add the corner columns ``ra1, dec1 ... ra4, dec4`` (MontagePy's
+        default; the command line's is off).
+    showinfo : bool
+        Ignored.
+    showbad : bool
+        Ignored.
+    imgListFile : str
+        Ignored (Montage: read only the files listed there).
+    fieldListFile : str
+        Ignored (Montage: extra header keywords as columns).
+    debug : int
+        Ignored.
 
     Returns
     -------
     dict
-        ``{'status': '0', 'count': N, 'badfits': B, 'badwcs': W}`` or
-        ``{'status': '1', 'msg': b'...'}``.
+        On success ``status`` ``'0'``, ``count`` (rows written), ``badfits``
+        (files that are not readable FITS) and ``badwcs`` (images without a
+        usable WCS); on error ``{'status': '1', 'msg': b'...'}``.
 
     Examples
     --------
     >>> mImgtbl("/nonexistent", "images.tbl")["status"]
     '1'
+
+    >>> import os, tempfile
+    >>> from diffview.sample import write_sample
+    >>> s = write_sample(tempfile.mkdtemp(), "small")
+    >>> out = os.path.join(s.root, "again.tbl")
+    >>> mImgtbl(str(s.proj_dir), out)
+    {'status': '0', 'count': 6, 'badfits': 0, 'badwcs': 0}
     """
     try:
         r = make_image_table(

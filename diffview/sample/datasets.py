@@ -26,10 +26,10 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 from diffview import io
-from diffview.geometry.overlaps import find_overlaps
-from diffview.io.imgtbl import headers_table, make_image_table, write_images_table
+from diffview.geometry import find_overlaps
+from diffview.io import headers_table, make_image_table, write_images_table
 from diffview.models import Overlap
-from diffview.run.mosaic import coadd, make_template, project_images
+from diffview.run import coadd, make_template, project_images
 
 __all__ = ["PRESETS", "Sample", "write_sample", "sample_headers"]
 
@@ -60,10 +60,19 @@ class Sample:
     """
     Where `write_sample` put everything, and the injected truth.
 
-    Attributes
+    Parameters
     ----------
     root : pathlib.Path
         The work folder.
+    preset : str
+        Name of the layout in `PRESETS`.
+    seed : int
+        Seed of everything random.
+    truth : dict
+        ``{cntr: (a, b, c)}`` injected plane of each projected image.
+
+    Attributes
+    ----------
     raw_dir, proj_dir, diff_dir : pathlib.Path
         Raw tiles, projected images (+ areas), differences (empty at first).
     raw_images_tbl, images_tbl : pathlib.Path
@@ -76,10 +85,14 @@ class Sample:
         Overlapping pairs (mOverlaps' ``diffs.tbl``).
     fits_tbl, corrections_tbl : pathlib.Path
         Where fits and corrections go by convention (not written here).
-    truth : dict
-        ``{cntr: (a, b, c)}`` injected plane of each projected image.
-    preset, seed :
-        How it was made.
+    overlaps : list of Overlap
+        The pairs of ``diffs.tbl``.
+
+    Examples
+    --------
+    >>> s = Sample(Path("work"), "small", 0)
+    >>> s.proj_dir.as_posix(), s.diffs_tbl.name
+    ('work/projected', 'diffs.tbl')
     """
 
     root: Path
@@ -88,43 +101,53 @@ class Sample:
     truth: dict = field(default_factory=dict)
 
     @property
-    def raw_dir(self) -> Path:  # noqa: D102
+    def raw_dir(self) -> Path:
+        """Folder of the raw tiles."""
         return self.root / "raw"
 
     @property
-    def proj_dir(self) -> Path:  # noqa: D102
+    def proj_dir(self) -> Path:
+        """Folder of the projected images and their area files."""
         return self.root / "projected"
 
     @property
-    def diff_dir(self) -> Path:  # noqa: D102
+    def diff_dir(self) -> Path:
+        """Folder for the differences (empty at first)."""
         return self.root / "diffs"
 
     @property
-    def raw_images_tbl(self) -> Path:  # noqa: D102
+    def raw_images_tbl(self) -> Path:
+        """Image table of the raw tiles."""
         return self.root / "rimages.tbl"
 
     @property
-    def images_tbl(self) -> Path:  # noqa: D102
+    def images_tbl(self) -> Path:
+        """Image table of the projected images."""
         return self.root / "images.tbl"
 
     @property
-    def template(self) -> Path:  # noqa: D102
+    def template(self) -> Path:
+        """The mosaic template ``.hdr``."""
         return self.root / "template.hdr"
 
     @property
-    def mosaic(self) -> Path:  # noqa: D102
+    def mosaic(self) -> Path:
+        """Coadd of the projected images, before background matching."""
         return self.root / "mosaic.fits"
 
     @property
-    def diffs_tbl(self) -> Path:  # noqa: D102
+    def diffs_tbl(self) -> Path:
+        """Overlapping pairs (mOverlaps' ``diffs.tbl``)."""
         return self.root / "diffs.tbl"
 
     @property
-    def fits_tbl(self) -> Path:  # noqa: D102
+    def fits_tbl(self) -> Path:
+        """Where the plane fits go by convention (not written here)."""
         return self.root / "fits.tbl"
 
     @property
-    def corrections_tbl(self) -> Path:  # noqa: D102
+    def corrections_tbl(self) -> Path:
+        """Where the corrections go by convention (not written here)."""
         return self.root / "corrections.tbl"
 
     @property
@@ -134,7 +157,7 @@ class Sample:
 
 
 def _tile_header(ra: float, dec: float, theta: float, shape) -> fits.Header:
-    """A raw tile's header, CDELT + CROTA2 as 2MASS Atlas images have."""
+    """Build a raw tile's header, CDELT + CROTA2 as 2MASS Atlas images have."""
     ny, nx = shape
     h = fits.Header()
     h["SIMPLE"], h["BITPIX"], h["NAXIS"] = True, -32, 2
@@ -165,6 +188,23 @@ def sample_headers(preset: str = "small", seed: int = 0) -> list[fits.Header]:
 
     Scans (columns of tiles) are staggered by half a tile so that every tile
     overlaps its neighbours in the scan and two tiles in each next scan.
+
+    Parameters
+    ----------
+    preset : {"small", "m17", "dense"}
+        Layout (`PRESETS`).
+    seed : int
+        Seed of the small random shifts and rotations.
+
+    Returns
+    -------
+    list of astropy.io.fits.Header
+        One header per tile, scan by scan.
+
+    Raises
+    ------
+    ValueError
+        For an unknown preset.
 
     Examples
     --------
@@ -278,6 +318,7 @@ def write_sample(
     Returns
     -------
     Sample
+        The paths of everything written and the injected planes.
 
     Examples
     --------

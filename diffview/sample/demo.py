@@ -6,16 +6,11 @@ import time
 from pathlib import Path
 
 from diffview import io
-from diffview.core.background import (
-    image_geometry,
-    recovery_error,
-    solve_direct,
-    solve_montage,
-)
-from diffview.geometry.overlaps import find_overlaps
-from diffview.run.differences import diffexec
-from diffview.run.fits import fitexec
-from diffview.sample.datasets import write_sample
+from diffview.core import image_geometry, recovery_error, solve_direct, solve_montage
+from diffview.geometry import find_overlaps
+from diffview.run import compute_differences, fit_planes
+
+from .datasets import write_sample
 
 __all__ = ["run_demo"]
 
@@ -36,8 +31,8 @@ def run_demo(
     ----------
     out : str or path-like
         Output folder (created; files from an earlier run are replaced).
-    preset : {'m17', 'small'}
-        Size of the sample field.
+    preset : {'m17', 'small', 'dense'}
+        Layout of the sample field (`diffview.sample.PRESETS`).
     workers : int, optional
         Worker processes (default: all cores).
     quiet : bool
@@ -63,7 +58,7 @@ def run_demo(
     t0 = time.perf_counter()
     images = io.read_table(sample.images_tbl)
     io.write_diffs_table(find_overlaps(images), sample.diffs_tbl)
-    result = diffexec(
+    result = compute_differences(
         sample.proj_dir,
         sample.diffs_tbl,
         sample.template,
@@ -72,7 +67,7 @@ def run_demo(
         quiet=quiet,
     )
     t_diff = time.perf_counter() - t0
-    fits = fitexec(
+    fits = fit_planes(
         sample.diffs_tbl, sample.fits_tbl, sample.diff_dir, workers=workers, quiet=quiet
     )
     geometry = image_geometry(images)
