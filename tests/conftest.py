@@ -1,10 +1,72 @@
-"""Shared fixtures: tiny templates and projected images written as Montage does."""
+"""Shared fixtures: tiny templates and projected images written as Montage does.
+
+MontagePy (Montage's own Python binding) is a test dependency used only by the
+parity tests, and every test reaches it the same way:
+
+* ``from conftest import MP`` gives a lazy stand-in for ``MontagePy.main``
+  (``MP.mDiff(...)``); nothing is imported when a test module is collected;
+* a test that uses MontagePy, directly or through a fixture or helper, carries
+  ``@pytest.mark.montage`` (or a module-level ``pytestmark``).
+
+Marked tests are skipped before their fixtures run when MontagePy cannot be
+imported, and ``MP`` refuses to serve a test that is not marked, so
+``-m "not montage"`` selects exactly the tests that run without it.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from astropy.io import fits
+
+# benchmarks are scripts run by hand, not tests (nor doctest modules)
+collect_ignore_glob = ["benchmarks/*"]
+
+MONTAGEPY = "MontagePy.main"
+_current = {"item": None}
+
+
+def _montagepy():
+    """``MontagePy.main``, or skip the running test if it cannot be imported.
+
+    Any ImportError counts (not only a missing module): an installed MontagePy
+    whose compiled library fails to load is also "not available".
+    """
+    return pytest.importorskip(
+        MONTAGEPY,
+        reason="MontagePy (a test dependency) is not importable",
+        exc_type=ImportError,
+    )
+
+
+class _LazyMontagePy:
+    """``MontagePy.main`` imported on first use, only by ``montage`` tests."""
+
+    def __getattr__(self, name):
+        if not name.startswith("m"):  # pytest's collector probing, not a task
+            raise AttributeError(name)
+        item = _current["item"]
+        if item is not None and item.get_closest_marker("montage") is None:
+            pytest.fail(
+                f"{item.nodeid} uses MontagePy: mark it @pytest.mark.montage",
+                pytrace=False,
+            )
+        return getattr(_montagepy(), name)
+
+
+MP = _LazyMontagePy()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Skip ``montage`` tests without MontagePy before their fixtures run."""
+    _current["item"] = item
+    if item.get_closest_marker("montage") is not None:
+        _montagepy()
+
+
+def pytest_runtest_teardown(item):
+    _current["item"] = None
 
 TEMPLATE_CARDS = [
     ("CTYPE1", "RA---TAN"),
@@ -130,9 +192,7 @@ def tan_header(
 
 def montage_imgtbl(folder, tbl, corners=True) -> dict:
     """MontagePy's mImgtbl on a folder (Python defaults, corners on or off)."""
-    import MontagePy.main as mp
-
-    res = mp.mImgtbl(
+    res = MP.mImgtbl(
         str(folder),
         str(tbl),
         False,

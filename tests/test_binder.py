@@ -28,13 +28,10 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [
-    pytest.mark.binder,
-    pytest.mark.skipif(
-        os.environ.get("DIFFVIEW_BINDER_CHECK") != "1",
-        reason="slow: set DIFFVIEW_BINDER_CHECK=1 to build the Binder environment",
-    ),
-]
+needs_binder_check = pytest.mark.skipif(
+    os.environ.get("DIFFVIEW_BINDER_CHECK") != "1",
+    reason="slow: set DIFFVIEW_BINDER_CHECK=1 to build the Binder environment",
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 BINDER = ROOT / "binder"
@@ -121,6 +118,32 @@ def run(cmd, *, cwd, env, what, timings, stderr=False):
     return proc.stdout + (proc.stderr if stderr else "")
 
 
+def requirement_names(lines) -> set[str]:
+    """Distribution names (normalised, no extras or versions) of requirement lines."""
+    names = set()
+    for line in lines:
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name = line.split(";")[0]
+            for sep in "[<>=!~ ":
+                name = name.split(sep, 1)[0]
+            names.add(name.lower().replace("_", "-"))
+    return names
+
+
+def test_binder_requirements_cover_the_run_time_dependencies():
+    """binder/requirements.txt installs everything diffview needs to run."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    needed = requirement_names(project["dependencies"])
+    listed = requirement_names((BINDER / "requirements.txt").read_text().splitlines())
+    assert needed <= listed, sorted(needed - listed)
+    assert "jupyterlab" in listed  # the notebooks' front end
+
+
+@pytest.mark.binder
+@needs_binder_check
 def test_binder_environment_runs_every_notebook(tmp_path):
     repo, venv = tmp_path / "repo", tmp_path / "venv"
     repo.mkdir()
