@@ -1,6 +1,8 @@
 """
-diffview: Montage-compatible overlap differences, plane fits and background
-models for mosaics, and Jupyter widgets to inspect them.
+diffview: Montage-compatible overlap differences, plane fits and backgrounds.
+
+It computes the overlap differences, plane fits and background models of
+mosaics, and has Jupyter widgets to inspect them.
 
 The top level holds the everyday calls, loaded on first use so that
 ``import diffview`` stays cheap. The layers, bottom to top:
@@ -18,8 +20,12 @@ Examples
 --------
 >>> import tempfile, diffview
 >>> s = diffview.write_sample(tempfile.mkdtemp(), "small")
->>> r = diffview.diffexec(s.proj_dir, s.diffs_tbl, s.template, s.diff_dir, quiet=True)
+>>> r = diffview.compute_differences(s.proj_dir, s.diffs_tbl, s.template,
+...                                  s.diff_dir, quiet=True)
 >>> (r.count, r.failed) == (len(s.overlaps), 0)
+True
+>>> f = diffview.fit_planes(s.diffs_tbl, s.fits_tbl, s.diff_dir, quiet=True)
+>>> f.count == r.count
 True
 """
 
@@ -27,7 +33,7 @@ from __future__ import annotations
 
 import importlib
 
-from diffview import _compat
+from diffview import deprecations
 from diffview.errors import DiffviewError, InputError, PairError
 from diffview.models import Correction, Difference, Overlap, PlaneFit
 
@@ -38,16 +44,19 @@ _LAZY = {
     "find_overlaps": "diffview.geometry",
     "difference": "diffview.run",
     "differences": "diffview.run",
-    "diffexec": "diffview.run",
-    "fitexec": "diffview.run",
-    "difffitexec": "diffview.run",
-    "bgexec": "diffview.run",
+    "compute_differences": "diffview.run",
+    "fit_planes": "diffview.run",
+    "differences_and_fits": "diffview.run",
+    "apply_corrections": "diffview.run",
     "fit_plane": "diffview.core",
     "solve_montage": "diffview.core",
     "solve_direct": "diffview.core",
     "write_sample": "diffview.sample",
     "explore": "diffview.widgets",
 }
+
+_SUBPACKAGES = ("core", "geometry", "io", "run", "render", "montage", "cli", "sample",
+                "widgets")
 
 __all__ = [
     "Correction",
@@ -61,18 +70,20 @@ __all__ = [
     "__version__",
 ]
 
-_compat.install()
+deprecations.install()
 
 
 def __getattr__(name: str):
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"diffview.{name}")
     try:
         module = _LAZY[name]
     except KeyError:
-        raise AttributeError(f"module 'diffview' has no attribute {name!r}") from None
+        return deprecations.forward("diffview", name)
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(_SUBPACKAGES))

@@ -109,7 +109,34 @@ class PlaneFit:
 
     Coordinates are Montage's plane coordinates, ``x = i - CRPIX1`` with ``i``
     the 0-based column (see the module notes). Field names and meanings are
-    those of the columns Montage's mFitExec writes.
+    those of the columns Montage's mFitExec writes
+    (``docs/montage-semantics.md`` §4).
+
+    Parameters
+    ----------
+    plus, minus : int
+        ``cntr`` of the two images of the pair (``cntr1``, ``cntr2`` of
+        ``diffs.tbl``); -1 when unknown.
+    a, b, c : float
+        The plane's coefficients.
+    crpix1, crpix2 : float
+        ``CRPIX1``, ``CRPIX2`` of the difference (FITS, 1-based).
+    xmin, xmax, ymin, ymax : float
+        Extremes of the plane coordinates ``x``, ``y`` over the pixels of the
+        last fit.
+    xcenter, ycenter : float
+        Mean of ``x`` and ``y`` over the pixels of the last fit.
+    npixel : int
+        Number of pixels of the last rms pass.
+    rms : float
+        Root mean square of the difference about the plane.
+    boxx, boxy : float
+        Centre of the rotated bounding box of the valid pixels, in plane
+        coordinates.
+    boxwidth, boxheight : float
+        Extent of that box along and across the hull edge it is aligned with.
+    boxang : float
+        Angle of that edge, degrees.
 
     Examples
     --------
@@ -152,6 +179,13 @@ class Correction:
     The background plane to subtract from one image (a row of ``corrections.tbl``).
 
     ``a x + b y + c`` in Montage's plane coordinates of that image.
+
+    Parameters
+    ----------
+    id : int
+        ``cntr`` of the image in the image table.
+    a, b, c : float
+        The plane's coefficients.
 
     Examples
     --------
