@@ -2,9 +2,10 @@
 Plane fits of differences, exactly as Montage's mFitplane computes them.
 
 Arrays in, `~diffview.PlaneFit` out; the per-pixel loops are compiled
-(`diffview.core.kernels`). No file is read here (`diffview.run.fitexec`
-does the files). Coordinates are Montage's plane coordinates
-``x = i - CRPIX1``, ``y = j - CRPIX2`` with 0-based ``i``, ``j`` and the
+(`diffview.core.kernels`). No file is read here (`diffview.run.fit_planes`
+does the files); Montage's algorithm is in ``docs/montage-semantics.md``
+§4.1. Coordinates are Montage's plane coordinates ``x = i - CRPIX1``,
+``y = j - CRPIX2`` with 0-based ``i``, ``j`` and the
 1-based CRPIX of the difference.
 """
 

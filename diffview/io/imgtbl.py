@@ -5,7 +5,7 @@ The table holds what overlaps and outlines need: the WCS columns, the four
 corners ``ra1 .. dec4`` (pixel edges, J2000), ``size``, ``hdu`` and ``fname``
 (relative to the folder). Area files (``*_area.fits``) are skipped, as in
 Montage. diffview writes no cube columns (it works on 2-D images); Montage's
-readers do not need them.
+readers do not need them (``docs/montage-semantics.md`` §7.3).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ IPAC tables as Montage reads and writes them.
 Tables are read the way Montage's ``mtbl`` library reads them (columns end at
 the ``|`` of the name line, values are the characters between two bars, an
 optional type line) and written in the fixed-width layouts Montage's programs
-write (``docs/montage-semantics.md`` §4.4, §5.5, §6.1, §7), so that files go
+write (``docs/montage-semantics.md`` §7.1, §7.2; departures §9.2), so that files go
 back and forth between diffview and MontagePy.
 
 One deliberate difference from Montage: a blank line inside a table is skipped,

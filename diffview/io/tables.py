@@ -2,8 +2,8 @@
 Montage's run tables: ``diffs.tbl``, ``fits.tbl`` and ``corrections.tbl``.
 
 Each is written in the fixed-width layout of the Montage program that makes
-it (mOverlaps, mFitExec, mBgModel; ``docs/montage-semantics.md``) and read
-back with `read_table`'s rules, into diffview's record types.
+it (mOverlaps, mFitExec, mBgModel; ``docs/montage-semantics.md`` §4.4, §5.5,
+§6.1) and read back with `read_table`'s rules, into diffview's record types.
 """
 
 from __future__ import annotations

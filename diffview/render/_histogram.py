@@ -2,7 +2,7 @@
 mViewer's histogram of an image (``mViewer_getRange``).
 
 199999 bins over the finite pixels, from which percentiles, the median and a
-sigma (half the 16-84 % spread) are read (``docs/montage-semantics.md`` §8.4).
+sigma (half the 16-84 % spread) are read (``docs/montage-semantics.md`` §8.4, §8.5).
 
 The expensive work is done per histogram bin, whatever the image size;
 each pixel is binned once, and its bin can be kept for the grey levels.

@@ -3,7 +3,8 @@ Montage's iterative background solve (mBgModel).
 
 Each iteration moves every image half-way to the least-squares answer of its
 neighbours' fits, with Montage's fitting modes, rejection rules, float32
-solves and locked images; see `solve_montage`.
+solves and locked images (``docs/montage-semantics.md`` §6.1); see
+`solve_montage`.
 """
 
 from __future__ import annotations
