@@ -1,12 +1,16 @@
 """
-The fast path for plain float images, the kind Montage and diffview write.
+The fast path for plain images: 2-D primary images, float or integer.
 
-A plain image is a primary HDU of ``BITPIX`` -32 or -64 without scaling,
+A plain image is a primary HDU of any ``BITPIX`` (8, 16, 32, 64, -32, -64),
 2-D (or ``NAXIS3 = 1``). Its header is scanned once (cached by path, size
-and modification time) for the few cards that fix the pixels' place, and
-the pixels are then read with one call and no astropy objects. Anything
-else returns None here and goes through astropy in `diffview.io.images`.
-`write_plain_image` writes such images, many small ones cheaply.
+and modification time) for the few cards that fix the pixels' place and
+value, and the pixels are then read with one call and no astropy objects.
+They are returned as float64 the way CFITSIO reads them for Montage:
+``value = raw * BSCALE + BZERO`` in double precision, and integer pixels
+equal to ``BLANK`` become NaN. Unscaled float images (what Montage and
+diffview write) skip the scaling. Anything else returns None here and goes
+through astropy in `diffview.io.images`. `write_plain_image` writes float64
+images, many small ones cheaply.
 """
 
 from __future__ import annotations
@@ -41,15 +45,25 @@ _LAYOUT_KEYS = {
     "CRPIX2",
     "BSCALE",
     "BZERO",
+    "BLANK",
 }
-_PLAIN = {b"-64": ">f8", b"-32": ">f4"}
+#: On-disk dtype of each BITPIX the fast path reads.
+_PLAIN = {
+    b"-64": ">f8",
+    b"-32": ">f4",
+    b"8": "u1",
+    b"16": ">i2",
+    b"32": ">i4",
+    b"64": ">i8",
+}
 
 
 def _plain_layout(path) -> tuple[dict, int] | None:
-    """Primary-header cards and data offset of a plain float image, else None.
+    """Primary-header cards and data offset of a plain image, else None.
 
-    Plain means: primary HDU, BITPIX -32/-64, no BSCALE/BZERO scaling, 2-D
-    (or NAXIS3 = 1). Anything else goes through astropy. Results are cached
+    Plain means: primary HDU, any BITPIX, valid BSCALE/BZERO/BLANK if any,
+    2-D (or NAXIS3 = 1). The cards are raw bytes, plus ``"_scaling"``: their
+    parsed `_scaling`. Anything else goes through astropy. Results are cached
     by (path, size, modification time), so pairs sharing an image scan its
     header once.
     """
@@ -78,7 +92,10 @@ def _cached_layout(path: str, size: int, mtime: int) -> tuple[dict, int] | None:
                 for k in range(0, 2880, 80):
                     key = block[k : k + 8].rstrip()
                     if key == b"END":
-                        return (cards, nblock * 2880) if _is_plain(cards) else None
+                        if not _is_plain(cards):
+                            return None
+                        cards["_scaling"] = _scaling(cards)  # parsed once
+                        return cards, nblock * 2880
                     name = key.decode("ascii", "replace")
                     if name in _LAYOUT_KEYS and block[k + 8 : k + 10] == b"= ":
                         cards[name] = block[k + 10 : k + 80].split(b"/")[0].strip()
@@ -96,22 +113,64 @@ def _is_plain(cards: dict) -> bool:
                 cards.get("NAXIS") == b"2"
                 or (cards.get("NAXIS") == b"3" and int(cards.get("NAXIS3")) == 1)
             )
-            and float(cards.get("BSCALE", b"1") or 1) == 1.0
-            and float(cards.get("BZERO", b"0") or 0) == 0.0
             and "NAXIS1" in cards
             and "NAXIS2" in cards
+            and _scaling(cards) is not None
         )
     except (TypeError, ValueError):
         return False
 
 
+def _scaling(cards: dict) -> tuple[float, float, int | None] | None:
+    """``(BSCALE, BZERO, BLANK)`` of a header's cards; None if one is invalid.
+
+    BLANK counts for integer images only (None otherwise), as in CFITSIO.
+    """
+    try:
+        scale = float(cards.get("BSCALE", b"1") or 1)
+        zero = float(cards.get("BZERO", b"0") or 0)
+        blank = cards.get("BLANK")
+        if blank is not None:
+            blank = None if cards.get("BITPIX", b"").startswith(b"-") else int(blank)
+    except (TypeError, ValueError):
+        return None
+    return scale, zero, blank
+
+
+def _to_float(raw: np.ndarray, scaling: tuple) -> np.ndarray:
+    """Pixels read as ``raw`` (on-disk dtype) in float64, as CFITSIO gives them.
+
+    ``scaling`` is ``(BSCALE, BZERO, BLANK or None)`` (see `_scaling`):
+
+    ``raw * BSCALE + BZERO`` in double precision (skipped when the scaling
+    is the identity), then NaN where an integer pixel equals ``BLANK``.
+    Always a new array.
+    """
+    scale, zero, blank = scaling
+    out = raw.astype(np.float64)
+    if scale != 1.0:
+        out *= scale
+    if zero != 0.0:
+        out += zero
+    if blank is not None:
+        out[raw == blank] = np.nan
+    return out
+
+
+def _is_float64(cards: dict) -> bool:
+    """Tell whether the image is unscaled float64 (its bytes are its values)."""
+    return cards["BITPIX"] == b"-64" and cards["_scaling"][:2] == (1.0, 0.0)
+
+
 def read_plain_image(path) -> tuple[np.ndarray, tuple[float, float]] | None:
     """
-    Read a whole plain float image and its reference pixel, without astropy.
+    Read a whole plain image and its reference pixel, without astropy.
 
     Reads the pixels with one call; returns None for anything that is not a
-    plain 2-D float image with CRPIX cards (or an unreadable or truncated
-    file), so that the caller can fall back on `read_image`.
+    plain 2-D image with CRPIX cards (or an unreadable or truncated file),
+    so that the caller can fall back on `read_image`. Integer images are
+    scaled by BSCALE/BZERO and their BLANK pixels set to NaN, as CFITSIO
+    does for Montage.
 
     Parameters
     ----------
@@ -121,7 +180,7 @@ def read_plain_image(path) -> tuple[np.ndarray, tuple[float, float]] | None:
     Returns
     -------
     tuple of (numpy.ndarray, (float, float)) or None
-        The pixels as float64, shape ``(NAXIS2, NAXIS1)``, and
+        The pixels as float64 (scaled), shape ``(NAXIS2, NAXIS1)``, and
         ``(CRPIX1, CRPIX2)``; None when the fast path does not apply.
 
     Examples
@@ -133,6 +192,11 @@ def read_plain_image(path) -> tuple[np.ndarray, tuple[float, float]] | None:
     >>> data, crpix = read_plain_image(p)
     >>> data.shape, crpix
     ((2, 3), (1.5, 4.0))
+    >>> q = pathlib.Path(tempfile.mkdtemp()) / "u16.fits"
+    >>> fits.PrimaryHDU(np.array([[0, 65535]], dtype=np.uint16),
+    ...                 fits.Header({"CRPIX1": 1.0, "CRPIX2": 1.0})).writeto(q)
+    >>> read_plain_image(q)[0]
+    array([[    0., 65535.]])
     >>> _ = p.write_bytes(b"not FITS")
     >>> read_plain_image(p) is None
     True
@@ -149,7 +213,7 @@ def read_plain_image(path) -> tuple[np.ndarray, tuple[float, float]] | None:
 
 def read_plain_header_image(path) -> tuple[np.ndarray, fits.Header] | None:
     """
-    Read a whole plain float image (see `read_plain_image`) and its header.
+    Read a whole plain image (see `read_plain_image`) and its header.
 
     Parameters
     ----------
@@ -159,8 +223,9 @@ def read_plain_header_image(path) -> tuple[np.ndarray, fits.Header] | None:
     Returns
     -------
     tuple of (numpy.ndarray, astropy.io.fits.Header) or None
-        The pixels as float64 and the full primary header; None when the
-        file is not a plain float image (or cannot be read whole).
+        The pixels as float64 (scaled) and the full primary header, as on
+        disk (BITPIX, BSCALE, BZERO and BLANK included); None when the file
+        is not a plain image (or cannot be read whole).
 
     Examples
     --------
@@ -177,7 +242,7 @@ def read_plain_header_image(path) -> tuple[np.ndarray, fits.Header] | None:
 
 def read_plain_header(path) -> fits.Header | None:
     """
-    Read the header of a plain float image (see `read_plain_image`) only.
+    Read the header of a plain image (see `read_plain_image`) only.
 
     Parameters
     ----------
@@ -187,7 +252,7 @@ def read_plain_header(path) -> fits.Header | None:
     Returns
     -------
     astropy.io.fits.Header or None
-        The full primary header; None for anything but a plain float image
+        The full primary header; None for anything but a plain image
         (or an unreadable file).
 
     Examples
@@ -218,13 +283,14 @@ def _header_of(head: bytes) -> fits.Header:
 def _read_plain(path, layout, *, header: bool):
     """Pixels (float64) and, if asked, the header of a plain image; None if short.
 
-    Doubles are read straight into the result and byte-swapped in place (no
-    second array); floats are read, then widened.
+    Unscaled doubles are read straight into the result and byte-swapped in
+    place (no second array); other types are read, then converted
+    (`_to_float`).
     """
     cards, offset = layout
     ny, nx = int(cards["NAXIS2"]), int(cards["NAXIS1"])
     disk = np.dtype(_PLAIN[cards["BITPIX"]])
-    double = disk.itemsize == 8
+    double = _is_float64(cards)
     buf = np.empty((ny, nx), dtype=np.float64 if double else disk)
     try:
         with open(path, "rb") as fh:
@@ -237,7 +303,7 @@ def _read_plain(path, layout, *, header: bool):
         if not disk.isnative:
             buf.byteswap(inplace=True)
     else:
-        buf = buf.astype(np.float64)
+        buf = _to_float(buf, cards["_scaling"])
     hdr = _header_of(head) if header else None
     return buf, hdr
 
@@ -341,6 +407,10 @@ def write_plain_image(path, array: np.ndarray, cards: Sequence[str]) -> None:
             raise InputError(
                 f"Cannot write {path}: folder {path.parent} does not exist"
             ) from None
+        raise
+    except BaseException:  # e.g. a worker's SIGTERM just after the file was made
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
         raise
     try:
         with open(fd, "wb", buffering=0) as fh:

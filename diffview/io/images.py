@@ -3,9 +3,11 @@ FITS images: whole images, boxes of them and their pixel grids.
 
 Images are opened memory-mapped and only the requested section is read
 (`read_image_box`), so a pair never costs more memory than its overlap.
-Plain float images (what Montage and diffview write) take a faster path
-without astropy objects where it pays: `read_image_grid`, `read_box` and
-`BoxReader`.
+Pixels come back as float64 the way CFITSIO reads them for Montage: integer
+images scaled by BSCALE/BZERO in double precision, their BLANK pixels NaN.
+Plain 2-D primary images (float, as Montage and diffview write, or integer)
+take a faster path without astropy objects where it pays:
+`read_image_grid`, `read_box` and `BoxReader`.
 """
 
 from __future__ import annotations
@@ -21,7 +23,14 @@ from astropy.io import fits
 from astropy.utils.exceptions import AstropyUserWarning
 
 from diffview.errors import InputError
-from diffview.io._plain import _PLAIN, _plain_layout, _pread, _sized_layout
+from diffview.io._plain import (
+    _PLAIN,
+    _plain_layout,
+    _pread,
+    _scaling,
+    _sized_layout,
+    _to_float,
+)
 from diffview.io.paths import atomic_path
 
 __all__ = [
@@ -42,7 +51,11 @@ def _open(path, hdu: int):
     try:
         with warnings.catch_warnings():  # a truncated file is reported below
             warnings.simplefilter("ignore", AstropyUserWarning)
-            hdul = fits.open(path, memmap=True, lazy_load_hdus=True)
+            # raw pixels: scaled here in float64 as CFITSIO does (astropy
+            # would scale to float32 and refuses to map scaled data)
+            hdul = fits.open(
+                path, memmap=True, lazy_load_hdus=True, do_not_scale_image_data=True
+            )
     except FileNotFoundError:
         raise InputError(f"Image {path} not found") from None
     except (OSError, ValueError, TypeError) as exc:
@@ -99,12 +112,19 @@ def read_image(path, hdu: int = 0) -> tuple[np.ndarray, fits.Header]:
 
 
 def _section(h, path, rows, cols) -> np.ndarray:
+    hdr = h.header
+    scaling = _scaling(
+        {k: str(hdr[k]).encode() for k in ("BITPIX", "BSCALE", "BZERO", "BLANK")
+         if k in hdr}
+    )
+    if scaling is None:
+        raise InputError(f"Image {path}: invalid BSCALE, BZERO or BLANK card")
     try:
-        extra = (0,) * (h.header["NAXIS"] - 2)
+        extra = (0,) * (hdr["NAXIS"] - 2)
         data = h.section[(*extra, slice(*rows), slice(*cols))]
     except Exception as exc:  # noqa: BLE001 - truncated files raise several kinds
         raise InputError(f"Image {path}: cannot read pixels ({exc})") from None
-    return np.asarray(data, dtype=np.float64)
+    return _to_float(np.asarray(data), scaling)
 
 
 def read_image_box(path, box, hdu: int = 0) -> tuple[np.ndarray, fits.Header]:
@@ -192,7 +212,7 @@ def read_image_grid(path) -> tuple[tuple[int, int], tuple[float, float]]:
     """
     Read the pixel grid of an image: its shape and reference pixel.
 
-    Only the header is read (for plain float images only the few cards
+    Only the header is read (for plain images only the few cards
     that matter, cached per file).
 
     Parameters
@@ -243,7 +263,7 @@ def read_box(path, box) -> np.ndarray:
     """
     Read the pixels of a box of an image: `read_image_box` without header.
 
-    Plain float images are read directly (no astropy objects): a few rows
+    Plain images are read directly (no astropy objects): a few rows
     with one read, larger boxes through a memory map, so a small box of a big
     image costs only its own pages. For many boxes use a `BoxReader`.
 
@@ -281,7 +301,7 @@ class BoxReader:
     """
     Read boxes of many images, keeping the most recent files open.
 
-    Each plain float image's header is scanned and the file opened once per
+    Each plain image's header is scanned and the file opened once per
     reader (up to ``keep`` stay open); every box is then one positioned read
     of its rows. Other FITS files go through astropy each time. Use one
     reader per worker (it is not thread-safe) and close it, or use it as a
@@ -396,6 +416,7 @@ class BoxReader:
         if not (0 <= j0 <= j1 <= ny and 0 <= i0 <= i1 <= nx):
             raise InputError(f"Image {path}: box {box} is outside its {ny}x{nx} pixels")
         dtype = np.dtype(_PLAIN[cards["BITPIX"]])
+        scaling = cards["_scaling"]
         if size < offset + ny * nx * dtype.itemsize:
             raise InputError(f"Image {path}: cannot read pixels (file is truncated)")
         if j1 == j0 or i1 == i0:
@@ -407,10 +428,10 @@ class BoxReader:
             if len(data) != nbytes:
                 raise InputError(f"Image {path}: cannot read pixels (file changed)")
             rows = np.frombuffer(data, dtype=dtype).reshape(j1 - j0, nx)
-            return rows[:, i0:i1].astype(np.float64)
+            return _to_float(rows[:, i0:i1], scaling)
         mm = np.memmap(path, dtype=dtype, mode="r", offset=start, shape=(j1 - j0, nx))
         try:
-            return np.array(mm[:, i0:i1], dtype=np.float64)
+            return _to_float(np.asarray(mm[:, i0:i1]), scaling)
         finally:
             del mm
 

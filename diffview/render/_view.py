@@ -123,28 +123,11 @@ def load_image(image, hdu: int = 0) -> tuple[np.ndarray, fits.Header | None]:
             plain = _load_plain(path)
             if plain is not None:
                 return plain
-        try:
-            with fits.open(path, memmap=False) as hdul:
-                h = hdul[hdu]
-                if h.data is None or h.data.ndim < 2:
-                    raise InputError(f"Image {path} HDU {hdu} has no 2-D image")
-                raw = h.data
-                while raw.ndim > 2:
-                    raw = raw[0]
-                data = np.array(raw, dtype=float)
-                blank = h.header.get("BLANK")
-                if blank is not None and raw.dtype.kind in "iu" and "BSCALE" not in \
-                        h.header:
-                    data[raw == blank] = np.nan
-                return data, h.header.copy()
-        except FileNotFoundError:
-            raise InputError(f"Image {path} not found") from None
-        except IndexError:
-            raise InputError(f"Image {path} has no HDU {hdu}") from None
-        except InputError:
-            raise
-        except (OSError, ValueError) as exc:     # astropy: truncated data
-            raise InputError(f"Image {path} is not a valid FITS file ({exc})") from None
+        from diffview.io import read_image
+
+        # float64 with BSCALE/BZERO applied and BLANK pixels NaN, as CFITSIO
+        # reads them for mViewer
+        return read_image(path, hdu)
     if (isinstance(image, tuple) and len(image) == 2
             and isinstance(image[1], fits.Header)):
         return np.asarray(image[0], dtype=float), image[1]

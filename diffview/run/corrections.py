@@ -18,7 +18,7 @@ from astropy.io import fits as afits
 
 from diffview import io
 from diffview.core.background import correct_image
-from diffview.errors import PairError
+from diffview.errors import DiffviewError, PairError
 from diffview.io.paths import area_name, atomic_path
 from diffview.models import Correction
 from diffview.run._pairs import check_output_dir
@@ -113,16 +113,21 @@ def correct_file(in_path, out_path, correction, *, no_areas: bool = False) -> No
     out = correct_image(data, crpix, correction, area)
     header = header.copy()
     header["BITPIX"] = -64
+    # the values written are the scaled ones (Montage keeps BSCALE/BZERO and
+    # stores the inverse-scaled doubles: the same values when read)
+    for key in ("BSCALE", "BZERO", "BLANK"):
+        header.remove(key, ignore_missing=True, remove_all=True)
     _write(out, header, out_path)
     if area is not None:
         _write(np.where(np.isnan(out), 0.0, area), header, area_name(out_path))
 
 
 def _read_image(path, label):
+    """Pixels (float64, BSCALE/BZERO applied, BLANK as NaN) and header."""
     try:
-        with afits.open(path, memmap=False) as hdul:
-            return np.asarray(hdul[0].data, dtype=float), hdul[0].header.copy()
-    except (OSError, ValueError, TypeError, IndexError) as exc:
+        plain = io.read_plain_header_image(path)
+        return plain if plain is not None else io.read_image(path)
+    except DiffviewError as exc:
         raise PairError(f"{label} {path} missing or invalid FITS") from exc
 
 

@@ -284,9 +284,10 @@ def test_load_image_plain_reader_matches_astropy(tmp_path, bitpix):
         assert dict(header) == dict(hdul[0].header)
     assert data.dtype == np.float64 and data.flags.c_contiguous
     assert np.array_equal(data, ref, equal_nan=True)
-    # scaled or integer images, and other HDUs, go through astropy
-    fits.writeto(tmp_path / "i.fits", np.arange(6, dtype=np.int16).reshape(2, 3))
-    assert _load_plain(str(tmp_path / "i.fits")) is None
+    # integer images take the plain reader too, scaled as CFITSIO does
+    fits.writeto(tmp_path / "i.fits", np.arange(6, dtype=np.uint16).reshape(2, 3))
+    assert fits.getheader(tmp_path / "i.fits")["BZERO"] == 32768
+    assert _load_plain(str(tmp_path / "i.fits")) is not None
     assert load_image(tmp_path / "i.fits")[0].tolist() == [[0, 1, 2], [3, 4, 5]]
 
 
