@@ -3,7 +3,11 @@ The ``diffview`` command line: the demo and Montage-style subcommands.
 
 Every subcommand is a thin translation of arguments to library calls. User
 errors print one line (``diffview: error: ...``) and exit with status 1;
-argument errors exit with status 2, as argparse does.
+argument errors exit with status 2, as argparse does. Ctrl-C (SIGINT) stops
+a run within about a second with ``diffview: interrupted`` and status 130,
+SIGTERM with ``diffview: terminated`` and status 143 (128 + 15, what a shell
+reports for a process killed by SIGTERM); files already written are complete
+and a rerun redoes the rest.
 
 Building the parser imports nothing heavy: each command imports the layers it
 needs when it runs, so that ``diffview --help`` starts quickly.
@@ -12,7 +16,9 @@ needs when it runs, so that ``diffview --help`` starts quickly.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 
 from diffview import __version__
 from diffview.errors import DiffviewError
@@ -40,7 +46,7 @@ def _diffexec_cmd(args) -> int:
         args.template,
         args.diffdir,
         no_areas=args.no_areas,
-        montage_edges=args.montage_edges,
+        full_edges=args.full_edges,
         workers=args.workers,
         quiet=args.quiet,
     )
@@ -69,6 +75,8 @@ def _add_common(p) -> None:
 
 
 def _register_core(sub) -> None:
+    from ._fit import _add_edges_option
+
     p = sub.add_parser("demo", help="run the main job on built-in sample data")
     p.add_argument("--out", default="diffview-demo", help="output folder")
     p.add_argument("--preset", default="m17", choices=["small", "m17", "dense"])
@@ -92,11 +100,7 @@ def _register_core(sub) -> None:
     p.add_argument(
         "-d", dest="debug", action="store_true", help="print every failed pair"
     )
-    p.add_argument(
-        "--montage-edges",
-        action="store_true",
-        help="skip the last template column/row as Montage does",
-    )
+    _add_edges_option(p)
     p.add_argument("diffs_tbl")
     p.add_argument("template")
     p.add_argument("diffdir")
@@ -141,6 +145,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the run is so that it unwinds like Ctrl-C."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated
+
+
 def main(argv=None) -> int:
     """
     Run the ``diffview`` command and return its exit status.
@@ -154,7 +166,8 @@ def main(argv=None) -> int:
     -------
     int
         0 on success, 1 after a user error (one line on stderr), 130 when
-        interrupted. Argument errors exit with status 2 (`SystemExit`).
+        interrupted (SIGINT), 143 when terminated (SIGTERM). Argument errors
+        exit with status 2 (`SystemExit`).
 
     Examples
     --------
@@ -162,14 +175,22 @@ def main(argv=None) -> int:
     1
     """
     args = build_parser().parse_args(argv)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
     try:
         return int(args.func(args) or 0)
     except DiffviewError as exc:
         print(f"diffview: error: {exc}", file=sys.stderr)
         return 1
+    except _Terminated:
+        print("diffview: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print("diffview: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -4,11 +4,24 @@ Run independent tasks on an executor with an optional progress bar.
 Every run of `diffview.run` (differences, plane fits, differences and fits,
 corrections, projections) decides here, with `pool_workers`, whether a
 process pool pays for itself, and runs its tasks with `run_tasks`.
+
+Interrupts: workers ignore SIGINT (a terminal's Ctrl-C reaches the whole
+process group; the parent alone decides) and turn SIGTERM into a clean stop
+of their task (temporary files removed), then exit. When the parent is
+interrupted it cancels what is pending and terminates its workers; when the
+parent dies, even by SIGKILL, Linux sends each worker SIGTERM
+(``PR_SET_PDEATHSIG``) and other systems' workers notice within
+`_WATCH_SECONDS` with a watchdog thread polling ``os.getppid()``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 
@@ -25,6 +38,80 @@ __all__ = [
 #: in this process: starting a pool of workers (20-100 ms, plus importing
 #: diffview in each) would cost more than it saves.
 POOL_SECONDS = 0.5
+
+#: How often a worker without ``PR_SET_PDEATHSIG`` checks that its parent lives.
+_WATCH_SECONDS = 0.5
+
+#: Seconds a terminated worker gets to unwind its task before it is killed.
+_STOP_SECONDS = 1.0
+
+_PR_SET_PDEATHSIG = 1
+_in_task = False
+
+
+class _Stop(BaseException):
+    """Raised in a worker's task by SIGTERM: unwinds it (temporaries removed)."""
+
+
+def _on_sigterm(signum, frame):
+    if _in_task:
+        raise _Stop
+    os._exit(128 + signal.SIGTERM)
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(_WATCH_SECONDS)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+def _init_worker(parent: int) -> None:
+    """Set up a pool worker's signals and its end with the parent's."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # see run_tasks
+    armed = False
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) == 0
+    if not armed:
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(128 + signal.SIGTERM)
+
+
+def _call(func: Callable, task):
+    """Run one task in a worker; SIGTERM stops it cleanly and ends the worker."""
+    global _in_task
+    _in_task = True
+    try:
+        return func(task)
+    except _Stop:
+        os._exit(128 + signal.SIGTERM)
+    finally:
+        _in_task = False
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Cancel what is pending and end the workers now (SIGTERM, then SIGKILL)."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        with contextlib.suppress(Exception):
+            proc.terminate()
+    deadline = time.monotonic() + _STOP_SECONDS
+    for proc in procs:
+        with contextlib.suppress(Exception):
+            proc.join(max(0.0, deadline - time.monotonic()))
+            if proc.is_alive():
+                proc.kill()
+                proc.join(0.5)
 
 
 def pool_workers(workers, executor, costs: Iterable[float]) -> int | None:
@@ -189,7 +276,14 @@ def run_tasks(
     bar = _progress(sum(sizes), desc, quiet, unit)
     try:
         if executor is not None:
-            yield from _ordered([executor.submit(func, t) for t in tasks], bar, sizes)
+            futures = []
+            try:
+                futures.extend(executor.submit(func, t) for t in tasks)
+                yield from _ordered(futures, bar, sizes)
+            except BaseException:
+                for fut in futures:
+                    fut.cancel()
+                raise
             return
         nworkers = default_workers() if workers is None else max(1, int(workers))
         nworkers = min(nworkers, max(1, len(tasks)))
@@ -200,8 +294,23 @@ def run_tasks(
                     bar.update(size)
                 yield result
             return
-        with ProcessPoolExecutor(max_workers=nworkers) as pool:
-            yield from _ordered([pool.submit(func, t) for t in tasks], bar, sizes)
+        pool = ProcessPoolExecutor(
+            max_workers=nworkers, initializer=_init_worker, initargs=(os.getpid(),)
+        )
+        try:
+            # Workers start (fork) inside submit: block the stop signals
+            # meanwhile so that none arrives before a worker's handlers are
+            # set; here they are only deferred, not lost.
+            mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+            try:
+                futures = [pool.submit(_call, func, t) for t in tasks]
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            yield from _ordered(futures, bar, sizes)
+        except BaseException:
+            _stop_pool(pool)
+            raise
+        pool.shutdown()
     finally:
         if bar is not None:
             bar.close()

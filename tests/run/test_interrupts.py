@@ -24,6 +24,7 @@ import pytest
 from astropy.io import fits
 
 from diffview import io
+from diffview.run import compute_differences
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="reads /proc"
@@ -119,7 +120,7 @@ def _own_lines(err: str) -> list[str]:
 
 def _check_files(out) -> int:
     names = os.listdir(out)
-    assert not [n for n in names if n.endswith(".part")]
+    assert not [n for n in names if n.endswith(".part")], names
     for name in names:
         with fits.open(out / name) as hdul:
             data = hdul[0].data
@@ -130,12 +131,13 @@ def _check_files(out) -> int:
 
 
 def _check_rerun(field, out) -> None:
-    done = subprocess.run(
-        _command(field, out), capture_output=True, text=True, timeout=120
+    """Rerun in this process (no second start of two workers: a rerun is a
+    plain run; the CLI path is the one interrupted above)."""
+    sample, table, npairs = field
+    r = compute_differences(
+        sample.proj_dir, table, sample.template, out, workers=1, quiet=True
     )
-    assert done.returncode == 0, done.stderr
-    npairs = field[2]
-    assert f"count={npairs}, failed=0" in done.stdout
+    assert (r.count, r.failed) == (npairs, 0)
     assert _check_files(out) == 2 * npairs  # differences and areas
 
 
