@@ -17,8 +17,10 @@ Conventions used throughout the package
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # numpy loads with the first array, not with diffview
+    import numpy as np
 
 __all__ = ["Overlap", "Difference", "PlaneFit", "Correction"]
 
@@ -77,6 +79,7 @@ class Difference:
 
     Examples
     --------
+    >>> import numpy as np
     >>> d = Difference(np.zeros((2, 3)), np.full((2, 3), 2.0), (1.0, 1.0),
     ...                ((0, 2), (0, 3)))
     >>> d.shape, int(d.footprint.sum())

@@ -132,6 +132,41 @@ def test_below_the_widgets_no_ui_library_is_loaded(module):
     assert not {"matplotlib", "ipywidgets", "ipympl"} & loaded
 
 
+@pytest.mark.parametrize("code", [
+    "import diffview",
+    "import diffview.montage",
+    "import diffview.cli; diffview.cli.build_parser()",
+    # python -m diffview --help, its text swallowed
+    "import contextlib, io, runpy, sys; sys.argv = ['diffview', '--help']\n"
+    "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+    "    runpy.run_module('diffview', run_name='__main__')",
+])
+def test_help_and_the_montage_names_start_without_the_numerics(code):
+    """``diffview --help`` and ``import diffview.montage`` load no numerics:
+    each Montage step is a fresh process (tests/benchmarks/bench_startup.py)."""
+    loaded = _loaded_after(code)
+    heavy = {"numpy", "astropy", "numba", "matplotlib", "scipy"} & loaded
+    assert not heavy, heavy
+
+
+@pytest.mark.parametrize("package", ["diffview.montage", "diffview.io",
+                                     "diffview.run", "diffview.geometry"])
+def test_lazy_packages_list_every_name_once(package):
+    import importlib
+
+    mod = importlib.import_module(package)
+    old = {"overlap_box", "template_offset"}  # geometry's 0.1 names, now core's
+    assert set(mod._LAZY) - old == set(mod.__all__), package
+    assert len(mod.__all__) == len(set(mod.__all__))
+    assert set(mod.__all__) <= set(dir(mod))
+
+
+def test_the_first_montage_name_loads_only_what_it_needs():
+    loaded = _loaded_after("from diffview.montage import mDiffExec")
+    assert not {"astropy.coordinates", "astropy.wcs", "matplotlib", "numba",
+                "diffview.render", "diffview.geometry.outlines"} & loaded
+
+
 def test_core_loads_no_file_or_plotting_library():
     loaded = _loaded_after("import diffview.core")
     assert not {"astropy.io.fits", "matplotlib", "ipywidgets"} & loaded

@@ -1,25 +1,27 @@
 """Geometry on the sky and in the template grid: footprints, overlaps, outlines."""
 
-# diffview 0.1's ``diffview.geometry.overlap_box`` and ``template_offset``;
-# they are core's now (pure grid arithmetic), not part of this surface.
-from diffview.core import overlap_box, template_offset  # noqa: F401
+import importlib
 
-from .outlines import (
-    CORNER_COLUMNS,
-    Orientation,
-    box_outline,
-    footprint_outline,
-    great_circle_points,
-    image_outlines,
-    orientation,
-)
-from .overlaps import (
-    Footprint,
-    diff_name,
-    find_overlaps,
-    footprint_from_wcs,
-    footprints_from_table,
-)
+#: Public name -> the module that defines it, imported on first use (PEP 562),
+#: so that importing the package loads only what is used.
+_LAZY = {
+    "CORNER_COLUMNS": ".outlines",
+    "Orientation": ".outlines",
+    "box_outline": ".outlines",
+    "footprint_outline": ".outlines",
+    "great_circle_points": ".outlines",
+    "image_outlines": ".outlines",
+    "orientation": ".outlines",
+    "Footprint": ".overlaps",
+    "diff_name": ".overlaps",
+    "find_overlaps": ".overlaps",
+    "footprint_from_wcs": ".overlaps",
+    "footprints_from_table": ".overlaps",
+    # diffview 0.1's ``diffview.geometry.overlap_box`` and ``template_offset``;
+    # they are core's now (pure grid arithmetic), not part of this surface.
+    "overlap_box": "diffview.core",
+    "template_offset": "diffview.core",
+}
 
 __all__ = [
     "Footprint",
@@ -35,3 +37,17 @@ __all__ = [
     "image_outlines",
     "box_outline",
 ]
+
+
+def __getattr__(name: str):
+    try:
+        module = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

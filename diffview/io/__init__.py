@@ -10,46 +10,47 @@ images), `imgtbl` (``images.tbl``), `paths` (file names, atomic writes).
 Every public name is also here.
 """
 
-from ._plain import (
-    card_image,
-    read_plain_header,
-    read_plain_header_image,
-    read_plain_image,
-    write_plain_image,
-)
-from .images import (
-    BoxReader,
-    read_box,
-    read_image,
-    read_image_box,
-    read_image_grid,
-    write_image,
-)
-from .imgtbl import (
-    IMAGE_FORMATS,
-    ImageTableResult,
-    headers_table,
-    make_image_table,
-    write_images_table,
-)
-from .ipac import (
-    format_table,
-    parse_table,
-    read_table,
-    read_table_columns,
-    require_columns,
-    write_table,
-)
-from .paths import area_name, atomic_path, montage_file_path, split_fits_name
-from .tables import (
-    read_corrections_table,
-    read_diffs_table,
-    read_fits_table,
-    write_corrections_table,
-    write_diffs_table,
-    write_fits_table,
-)
-from .template import parse_template, read_template, write_template
+import importlib
+
+#: Public name -> the module that defines it, imported on first use (PEP 562),
+#: so that importing the package loads only what is used.
+_LAZY = {
+    "card_image": "._plain",
+    "read_plain_header": "._plain",
+    "read_plain_header_image": "._plain",
+    "read_plain_image": "._plain",
+    "write_plain_image": "._plain",
+    "BoxReader": ".images",
+    "read_box": ".images",
+    "read_image": ".images",
+    "read_image_box": ".images",
+    "read_image_grid": ".images",
+    "write_image": ".images",
+    "IMAGE_FORMATS": ".imgtbl",
+    "ImageTableResult": ".imgtbl",
+    "headers_table": ".imgtbl",
+    "make_image_table": ".imgtbl",
+    "write_images_table": ".imgtbl",
+    "format_table": ".ipac",
+    "parse_table": ".ipac",
+    "read_table": ".ipac",
+    "read_table_columns": ".ipac",
+    "require_columns": ".ipac",
+    "write_table": ".ipac",
+    "area_name": ".paths",
+    "atomic_path": ".paths",
+    "montage_file_path": ".paths",
+    "split_fits_name": ".paths",
+    "read_corrections_table": ".tables",
+    "read_diffs_table": ".tables",
+    "read_fits_table": ".tables",
+    "write_corrections_table": ".tables",
+    "write_diffs_table": ".tables",
+    "write_fits_table": ".tables",
+    "parse_template": ".template",
+    "read_template": ".template",
+    "write_template": ".template",
+}
 
 __all__ = [
     "read_table",
@@ -91,7 +92,17 @@ __all__ = [
 
 
 def __getattr__(name):
-    # 0.1 names that were renamed in 0.2 (diffview.deprecations.RENAMED)
-    from diffview.deprecations import forward
+    try:
+        module = _LAZY[name]
+    except KeyError:
+        # 0.1 names that were renamed in 0.2 (diffview.deprecations.RENAMED)
+        from diffview.deprecations import forward
 
-    return forward(__name__, name)
+        return forward(__name__, name)
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

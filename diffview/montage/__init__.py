@@ -18,6 +18,7 @@ The background-matching chain on the sample field, as a MontagePy script
 would run it:
 
 >>> import os, tempfile
+>>> from diffview.montage import mBgModel, mDiffFitExec, mImgtbl, mOverlaps
 >>> from diffview.sample import write_sample
 >>> s = write_sample(tempfile.mkdtemp(), "small")
 >>> root = str(s.root)
@@ -34,17 +35,28 @@ would run it:
 {'status': '0'}
 """
 
-from diffview.montage._bg import mBackground, mBgExec, mBgModel
-from diffview.montage._diff import mDiff, mDiffExec, mOverlaps
-from diffview.montage._fit import mDiffFitExec, mFitExec, mFitplane
-from diffview.montage._imgtbl import mImgtbl
-from diffview.montage._viewer import (
-    ViewerCommand,
-    mViewer,
-    parse_command,
-    parse_json,
-    run_command,
-)
+import importlib
+
+#: Name -> the private module that defines it. Each loads on first use, so
+#: ``import diffview.montage`` is cheap and ``from diffview.montage import
+#: mDiffExec`` loads only what mDiffExec needs.
+_LAZY = {
+    "mImgtbl": "._imgtbl",
+    "mOverlaps": "._diff",
+    "mDiff": "._diff",
+    "mDiffExec": "._diff",
+    "mFitplane": "._fit",
+    "mFitExec": "._fit",
+    "mDiffFitExec": "._fit",
+    "mBgModel": "._bg",
+    "mBackground": "._bg",
+    "mBgExec": "._bg",
+    "mViewer": "._viewer",
+    "ViewerCommand": "._viewer",
+    "parse_command": "._viewer",
+    "parse_json": "._viewer",
+    "run_command": "._viewer",
+}
 
 __all__ = [
     "mImgtbl",
@@ -63,3 +75,17 @@ __all__ = [
     "parse_json",
     "run_command",
 ]
+
+
+def __getattr__(name: str):
+    try:
+        module = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

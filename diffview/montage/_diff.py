@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from diffview import io
 from diffview.errors import DiffviewError, InputError
-from diffview.geometry import find_overlaps
 from diffview.run import (
     check_output_dir,
     compute_difference,
@@ -71,6 +70,8 @@ def mOverlaps(tblfile, difftbl, quickmode=False, debug=0):
     >>> mOverlaps(str(s.images_tbl), out) == {"status": "0", "count": len(s.overlaps)}
     True
     """
+    from diffview.geometry import find_overlaps  # astropy.coordinates: here only
+
     try:
         table = io.read_table(tblfile)
     except InputError:
@@ -129,9 +130,10 @@ def mDiff(
 
     Notes
     -----
-    Two documented fixes (§9.2): the last template column and row are
-    differenced (Montage never does, §3.3), and ``min_diff`` is the minimum
-    of ``|diff|`` (Montage seeds it with a signed value, §3.6).
+    The overlap box is Montage's: the last template column and row are not
+    differenced (``docs/montage-semantics.md`` §3.3). One documented fix
+    (§9.2): ``min_diff`` is the minimum of ``|diff|`` (Montage seeds it with
+    a signed value, §3.6).
 
     Examples
     --------
@@ -221,8 +223,9 @@ def mDiffExec(
     As in Montage, a bad template is not an error of the run: every pair fails
     and is counted (``docs/montage-semantics.md`` §2.1). Documented
     differences (§9.2): blank lines of the table are skipped (Montage counts
-    each as a failed pair), names pointing outside ``path`` or ``diffdir``
-    fail, and the last template column and row are differenced.
+    each as a failed pair) and names pointing outside ``path`` or ``diffdir``
+    fail. The boxes are Montage's: the last template column and row are not
+    differenced (§3.3).
 
     Examples
     --------

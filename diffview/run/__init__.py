@@ -15,50 +15,56 @@ executor for big ones) and counts a bad pair or image instead of stopping.
 - the dashboard's data: `load_workspace`.
 """
 
-from ._folder import WorkFolder, find_work
-from ._pairs import check_output_dir, resolve_inside
-from ._parallel import (
-    POOL_SECONDS,
-    chunked,
-    default_workers,
-    pool_workers,
-    run_tasks,
-    split_chunks,
-)
-from ._preview import PREVIEW_SIZE, Preview, preview_factor
-from .corrections import CorrectionsResult, apply_corrections, correct_file
-from .differences import (
-    DifferencesResult,
-    compute_difference,
-    compute_differences,
-    difference_cards,
-    difference_header,
-    template_cards,
-    write_difference,
-)
-from .fits import (
-    FitPlanesResult,
-    differences_and_fits,
-    fit_planes,
-    read_difference_file,
-)
-from .images import (
-    ProjectedImage,
-    as_projected,
-    common_grid,
-    difference,
-    differences,
-    image_overlaps,
-)
-from .mosaic import (
-    ProjectResult,
-    coadd,
-    make_template,
-    pixel_solid_angle,
-    project_image,
-    project_images,
-)
-from .workspace import Workspace, as_fits_list, load_workspace
+import importlib
+import sys
+import types
+
+#: Public name -> the module that defines it, imported on first use (PEP 562),
+#: so that importing the package loads only what is used.
+_LAZY = {
+    "WorkFolder": "._folder",
+    "find_work": "._folder",
+    "check_output_dir": "._pairs",
+    "resolve_inside": "._pairs",
+    "POOL_SECONDS": "._parallel",
+    "chunked": "._parallel",
+    "default_workers": "._parallel",
+    "pool_workers": "._parallel",
+    "run_tasks": "._parallel",
+    "split_chunks": "._parallel",
+    "PREVIEW_SIZE": "._preview",
+    "Preview": "._preview",
+    "preview_factor": "._preview",
+    "CorrectionsResult": ".corrections",
+    "apply_corrections": ".corrections",
+    "correct_file": ".corrections",
+    "DifferencesResult": ".differences",
+    "compute_difference": ".differences",
+    "compute_differences": ".differences",
+    "difference_cards": ".differences",
+    "difference_header": ".differences",
+    "template_cards": ".differences",
+    "write_difference": ".differences",
+    "FitPlanesResult": ".fits",
+    "differences_and_fits": ".fits",
+    "fit_planes": ".fits",
+    "read_difference_file": ".fits",
+    "ProjectedImage": ".images",
+    "as_projected": ".images",
+    "common_grid": ".images",
+    "difference": ".images",
+    "differences": ".images",
+    "image_overlaps": ".images",
+    "ProjectResult": ".mosaic",
+    "coadd": ".mosaic",
+    "make_template": ".mosaic",
+    "pixel_solid_angle": ".mosaic",
+    "project_image": ".mosaic",
+    "project_images": ".mosaic",
+    "Workspace": ".workspace",
+    "as_fits_list": ".workspace",
+    "load_workspace": ".workspace",
+}
 
 __all__ = [
     "compute_difference",
@@ -104,3 +110,31 @@ __all__ = [
     "split_chunks",
     "chunked",
 ]
+
+
+def __getattr__(name: str):
+    try:
+        module = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
+
+
+class _Package(types.ModuleType):
+    """Keep ``differences`` bound to the function, not to the submodule."""
+
+    def __setattr__(self, name, value):
+        # Importing the submodule ``.differences`` would bind its name here;
+        # the public `differences` (in-memory images) is the one from .images.
+        if name == "differences" and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
