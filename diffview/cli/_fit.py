@@ -14,6 +14,10 @@ from diffview.errors import InputError
 
 __all__ = ["register_fit"]
 
+#: `diffview.core.SOLVER_MODES`' names, spelled out so that building the
+#: parser imports no numerics (tests/cli/test_cli.py checks they agree).
+_SOLVER_MODE_NAMES = ["all", "flip", "level", "toggle"]
+
 
 def _status(args, text: str) -> None:
     """Print Montage's status line, or write it to ``-s statusfile``."""
@@ -63,7 +67,7 @@ def _difffitexec_cmd(args) -> int:
         keep_all=args.keep_all,
         level_only=args.level_only,
         no_areas=args.no_areas,
-        montage_edges=args.montage_edges,
+        full_edges=args.full_edges,
         workers=args.workers,
         quiet=args.quiet,
     )
@@ -92,7 +96,8 @@ def _bgmodel_cmd(args) -> int:
     from diffview import io
     from diffview.core import SOLVER_MODES, image_geometry, solve_direct, solve_montage
 
-    mode = 1 if args.level else 2 if args.flip else SOLVER_MODES[args.mode]
+    mode = (1 if args.level else 2 if args.flip else 3 if args.toggle
+            else SOLVER_MODES[args.mode])
     images = io.read_table(args.images_tbl)
     geo = image_geometry(
         images,
@@ -161,6 +166,18 @@ def _common(p, *, parallel: bool = True) -> None:
         p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def _add_edges_option(p) -> None:
+    """Add ``--full-edges`` (and diffview 0.2's ``--montage-edges``, a no-op)."""
+    p.add_argument(
+        "--full-edges",
+        action="store_true",
+        help="also difference the last template column and row, which Montage "
+        "never does (default: Montage's boxes, as mDiff)",
+    )
+    # diffview 0.2's flag for what is the default now: accepted and ignored.
+    p.add_argument("--montage-edges", action="store_true", help=argparse.SUPPRESS)
+
+
 def _register_fits(sub) -> None:
     p = sub.add_parser(
         "fitexec", help="fit a plane to every stored difference (mFitExec)"
@@ -181,11 +198,7 @@ def _register_fits(sub) -> None:
     )
     p.add_argument("-l", dest="level_only", action="store_true", help="fit levels only")
     p.add_argument("-n", dest="no_areas", action="store_true", help="ignore area files")
-    p.add_argument(
-        "--montage-edges",
-        action="store_true",
-        help="skip the last template column/row as Montage does",
-    )
+    _add_edges_option(p)
     p.add_argument("diffs_tbl")
     p.add_argument("template")
     p.add_argument("diffdir")
@@ -195,10 +208,11 @@ def _register_fits(sub) -> None:
 
 
 def _register_model(sub) -> None:
-    from diffview.core import SOLVER_MODES  # a dict of four names; numpy only
-
     p = sub.add_parser("bgmodel", help="solve background corrections (mBgModel)")
-    p.add_argument("-i", dest="niter", type=int, default=10000, help="iterations")
+    p.add_argument(
+        "-i", dest="niter", type=int, default=10000,
+        help="iterations (default 10000, as Montage)",
+    )
     modes = p.add_mutually_exclusive_group()
     modes.add_argument(
         "-l", dest="level", action="store_true", help="level only (mode 1)"
@@ -213,28 +227,33 @@ def _register_model(sub) -> None:
         "-t",
         dest="toggle",
         action="store_true",
-        help="level, then slope (mode 3, the default)",
+        help="level for the first half, then slope (mode 3; the default of "
+        "Montage's current command, not of MontagePy or Montage 6.0)",
     )
     p.add_argument(
         "--mode",
-        choices=sorted(SOLVER_MODES),
-        default="toggle",
-        help="any Montage mode by name (default toggle)",
+        choices=_SOLVER_MODE_NAMES,
+        default="all",
+        help="any Montage mode by name (default all, mode 0: level, then level "
+        "and slope, as MontagePy's mBgModel and Montage 6.0's command)",
     )
     p.add_argument(
-        "-a", dest="useall", action="store_true", help="use every fit (no rejection)"
+        "-a", dest="useall", action="store_true",
+        help="use every fit (no rejection; default: Montage's rejection)",
     )
     p.add_argument("-g", dest="gapdir", default="", help="not supported")
     p.add_argument(
         "--direct",
         action="store_true",
-        help="one sparse least-squares solve instead of Montage's iteration",
+        help="one sparse least-squares solve instead of Montage's iteration "
+        "(default: Montage's iteration)",
     )
     p.add_argument(
         "--robust",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="with --direct: down-weight outlying fits (Huber; default on)",
+        help="with --direct: down-weight outlying fits (Huber; default on; "
+        "Montage has no such weights)",
     )
     p.add_argument(
         "--no-prior",

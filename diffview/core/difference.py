@@ -24,7 +24,7 @@ from diffview.errors import PairError
 from diffview.models import Difference
 
 from ._loader import kernels
-from .grid import overlap_box, template_offset
+from .grid import _full_edges, overlap_box, template_offset
 
 __all__ = ["AREA_TOLERANCE", "difference_arrays", "difference_on_grid",
            "difference_in_box"]
@@ -104,8 +104,8 @@ def _as_pair(image):
 
 
 def difference_on_grid(plus, minus, template_shape, template_crpix, *,
-                       no_areas=False, factor=1.0, montage_edges=False,
-                       ids=(None, None)) -> Difference:
+                       no_areas=False, factor=1.0, full_edges=False,
+                       ids=(None, None), montage_edges=None) -> Difference:
     """
     Difference of two projected images on a common template (mDiff).
 
@@ -124,11 +124,13 @@ def difference_on_grid(plus, minus, template_shape, template_crpix, *,
         the output area 2.
     factor : float
         Scale applied to ``minus`` before subtracting.
-    montage_edges : bool
-        Reproduce Montage's exclusion of the last template column and row.
-        By default diffview differences them (a documented fix).
+    full_edges : bool
+        Also difference the last template column and row, which Montage's
+        mDiff never does (see `overlap_box`). Default: Montage's boxes.
     ids : tuple
         ``(cntr1, cntr2)`` stored in the result.
+    montage_edges : bool, optional
+        Deprecated: ``montage_edges=False`` is ``full_edges=True``.
 
     Returns
     -------
@@ -145,9 +147,10 @@ def difference_on_grid(plus, minus, template_shape, template_crpix, *,
 
     Notes
     -----
-    Montage's mDiff clips the overlap end to ``NAXIS - 1`` and then treats it
-    as exclusive, so the last template column and row are never differenced.
-    diffview includes them; pass ``montage_edges=True`` for Montage's boxes.
+    As Montage's mDiff, the overlap end is clipped to ``NAXIS - 1`` and then
+    treated as exclusive, so the last template column and row are not
+    differenced (``docs/montage-semantics.md`` §3.3); ``full_edges=True``
+    includes them.
 
     Examples
     --------
@@ -155,14 +158,16 @@ def difference_on_grid(plus, minus, template_shape, template_crpix, *,
     >>> two = (np.full((4, 6), 3.0), (-1.0, 1.0))
     >>> d = difference_on_grid(one, two, (4, 10), (1.0, 1.0))
     >>> d.shape, float(d.array[0, 0]), d.crpix, d.bounds
-    ((4, 4), 2.0, (-1.0, 1.0), ((0, 4), (2, 6)))
+    ((3, 4), 2.0, (-1.0, 1.0), ((0, 3), (2, 6)))
+    >>> difference_on_grid(one, two, (4, 10), (1.0, 1.0), full_edges=True).shape
+    (4, 4)
     """
     d1, a1, c1 = _as_pair(plus)
     d2, a2, c2 = _as_pair(minus)
     off1 = template_offset(template_crpix, c1)
     off2 = template_offset(template_crpix, c2)
     box = overlap_box(template_shape, off1, d1.shape, off2, d2.shape,
-                      montage_edges=montage_edges)
+                      full_edges=_full_edges(full_edges, montage_edges))
     if box is None:
         raise PairError("Images don't overlap")
     s1, s2 = _box_slices(box, off1), _box_slices(box, off2)

@@ -10,6 +10,8 @@ first), ends exclusive.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 __all__ = ["template_offset", "overlap_box"]
@@ -46,8 +48,28 @@ def template_offset(template_crpix, image_crpix) -> tuple[int, int]:
             int(np.trunc(template_crpix[1] - image_crpix[1])))
 
 
+def _full_edges(full_edges, montage_edges, stacklevel=3):
+    """
+    Resolve ``full_edges`` and the deprecated ``montage_edges`` keyword.
+
+    ``montage_edges`` (diffview 0.2, where full edges were the default) still
+    works for one release, with a `DeprecationWarning`:
+    ``montage_edges=True`` is the default now, ``montage_edges=False`` is
+    ``full_edges=True``.
+    """
+    if montage_edges is None:
+        return bool(full_edges)
+    warnings.warn(
+        "montage_edges is deprecated: Montage's boxes are the default now; "
+        "pass full_edges=True to difference the last template column and row",
+        DeprecationWarning,
+        stacklevel=stacklevel,
+    )
+    return not montage_edges
+
+
 def overlap_box(template_shape, offset1, shape1, offset2, shape2, *,
-                montage_edges=False):
+                full_edges=False, montage_edges=None):
     """
     Intersection of two images in the template grid.
 
@@ -59,10 +81,17 @@ def overlap_box(template_shape, offset1, shape1, offset2, shape2, *,
         ``(ioff, joff)`` of each image (see `template_offset`).
     shape1, shape2 : tuple of int
         ``(rows, columns)`` of each image.
-    montage_edges : bool
-        Reproduce Montage's mDiff, which never differences the last template
-        column and row (it clips the overlap end to ``NAXIS - 1`` and uses it
-        as exclusive). diffview includes them by default.
+    full_edges : bool
+        Let the box reach the last template column and row. By default the
+        box is Montage's (mDiff clips the overlap end to ``NAXIS - 1`` and
+        uses it as exclusive, so that column and row are never differenced,
+        ``docs/montage-semantics.md`` §3.3). Full edges use every pixel the
+        two images share, which matters when the template is no larger than
+        the images' union (the pixels of the last column and row are then
+        real overlap that Montage throws away); the boxes then differ from
+        Montage's.
+    montage_edges : bool, optional
+        Deprecated: ``montage_edges=False`` is ``full_edges=True``.
 
     Returns
     -------
@@ -73,14 +102,17 @@ def overlap_box(template_shape, offset1, shape1, offset2, shape2, *,
     Examples
     --------
     >>> overlap_box((10, 20), (0, 0), (10, 12), (5, 2), (10, 15))
-    ((2, 10), (5, 12))
-    >>> overlap_box((10, 20), (0, 0), (10, 20), (5, 0), (10, 15),
-    ...             montage_edges=True)
+    ((2, 9), (5, 12))
+    >>> overlap_box((10, 20), (0, 0), (10, 20), (5, 0), (10, 15))
     ((0, 9), (5, 19))
+    >>> overlap_box((10, 20), (0, 0), (10, 20), (5, 0), (10, 15),
+    ...             full_edges=True)
+    ((0, 10), (5, 20))
     >>> overlap_box((10, 20), (0, 0), (4, 4), (4, 0), (4, 4)) is None
     True
     """
-    edge = 1 if montage_edges else 0
+    full_edges = _full_edges(full_edges, montage_edges)
+    edge = 0 if full_edges else 1
     istart = max(offset1[0], offset2[0], 0)
     iend = min(offset1[0] + shape1[1], offset2[0] + shape2[1],
                template_shape[1] - edge)

@@ -282,8 +282,8 @@ def mDiffFitExec(
     Notes
     -----
     Differences are never written unless ``keepAll`` (Montage writes and then
-    deletes them). Like mDiff here, the last template column and row are
-    differenced (``docs/montage-semantics.md`` §4.3, §9.2).
+    deletes them). As in Montage, the last template column and row are not
+    differenced (``docs/montage-semantics.md`` §3.3, §4.3).
 
     Examples
     --------

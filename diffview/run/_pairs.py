@@ -10,6 +10,7 @@ and the chunked execution live here.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -138,6 +139,25 @@ def _read_box(reader: io.BoxReader, path, box, offset, label):
         raise PairError(f"{label} {path} missing or invalid FITS") from exc
 
 
+def _full_edges(full_edges, montage_edges):
+    """
+    Resolve ``full_edges`` and the deprecated ``montage_edges`` keyword.
+
+    ``montage_edges`` (diffview 0.2, where full edges were the default) works
+    for one release with a `DeprecationWarning`: ``montage_edges=True`` is
+    the default now and ``montage_edges=False`` is ``full_edges=True``.
+    """
+    if montage_edges is None:
+        return bool(full_edges)
+    warnings.warn(
+        "montage_edges is deprecated: Montage's boxes are the default now; "
+        "pass full_edges=True to difference the last template column and row",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return not montage_edges
+
+
 def _difference_files(
     reader: io.BoxReader,
     plus,
@@ -147,7 +167,7 @@ def _difference_files(
     *,
     no_areas=False,
     factor=1.0,
-    montage_edges=False,
+    full_edges=False,
     ids=(None, None),
 ) -> Difference:
     """
@@ -164,7 +184,7 @@ def _difference_files(
         geo.append(_geometry(reader, _flux_name(name), "Image file"))
     (shape1, crpix1), (shape2, crpix2) = geo
     off1, off2 = template_offset(tcrpix, crpix1), template_offset(tcrpix, crpix2)
-    box = overlap_box(tshape, off1, shape1, off2, shape2, montage_edges=montage_edges)
+    box = overlap_box(tshape, off1, shape1, off2, shape2, full_edges=full_edges)
     if box is None:
         raise PairError("Images don't overlap")
     boxes = []

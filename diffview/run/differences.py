@@ -22,6 +22,7 @@ from diffview.models import Difference, Overlap
 from diffview.run._pairs import (
     _difference_files,
     _flux_name,
+    _full_edges,
     _overlaps,
     _run_chunked,
     _task_difference,
@@ -54,8 +55,9 @@ def compute_difference(
     *,
     no_areas=False,
     factor=1.0,
-    montage_edges=False,
+    full_edges=False,
     ids=(None, None),
+    montage_edges=None,
 ) -> Difference:
     """
     Difference of two projected image files (Montage's mDiff, nothing written).
@@ -72,10 +74,14 @@ def compute_difference(
         Ignore the area files (Montage's ``-n``).
     factor : float
         Scale applied to ``minus`` (mDiff's ``-z``).
-    montage_edges : bool
-        Reproduce Montage's exclusion of the last template column and row.
+    full_edges : bool
+        Also difference the last template column and row, which Montage's
+        mDiff never does (default: Montage's box; see
+        `diffview.core.overlap_box` for when full edges help).
     ids : tuple
         ``(cntr1, cntr2)`` stored in the result.
+    montage_edges : bool, optional
+        Deprecated: ``montage_edges=False`` is ``full_edges=True``.
 
     Returns
     -------
@@ -101,7 +107,7 @@ def compute_difference(
     ...     h = fits.Header({"CRPIX1": crpix1, "CRPIX2": 1.0})
     ...     fits.PrimaryHDU(np.full((2, 3), value), h).writeto(
     ...         os.path.join(work, name + ".fits"))
-    >>> t = fits.Header({"NAXIS": 2, "NAXIS1": 5, "NAXIS2": 2, "CRPIX1": 1.0,
+    >>> t = fits.Header({"NAXIS": 2, "NAXIS1": 6, "NAXIS2": 3, "CRPIX1": 1.0,
     ...                  "CRPIX2": 1.0})
     >>> d = compute_difference(os.path.join(work, "a.fits"),
     ...                        os.path.join(work, "b.fits"), t, no_areas=True)
@@ -120,7 +126,7 @@ def compute_difference(
             tcrpix,
             no_areas=no_areas,
             factor=factor,
-            montage_edges=montage_edges,
+            full_edges=_full_edges(full_edges, montage_edges),
             ids=ids,
         )
 
@@ -394,10 +400,11 @@ def compute_differences(
     diffdir,
     *,
     no_areas=False,
-    montage_edges=False,
+    full_edges=False,
     executor=None,
     workers=None,
     quiet=False,
+    montage_edges=None,
 ) -> DifferencesResult:
     """
     Difference every pair of an overlap table into files (Montage's mDiffExec).
@@ -414,8 +421,10 @@ def compute_differences(
         Existing output folder.
     no_areas : bool
         Ignore area files (``-n``).
-    montage_edges : bool
-        Reproduce Montage's exclusion of the last template column and row.
+    full_edges : bool
+        Also difference the last template column and row, which Montage's
+        mDiffExec never does (default: Montage's boxes; see
+        `diffview.core.overlap_box` for when full edges help).
     executor : concurrent.futures.Executor, optional
         Where pairs run, e.g. ``client.get_executor()`` of a dask cluster.
     workers : int, optional
@@ -424,6 +433,8 @@ def compute_differences(
         (`pool_workers`, with the time estimated from the overlap sizes).
     quiet : bool
         No progress bar.
+    montage_edges : bool, optional
+        Deprecated: ``montage_edges=False`` is ``full_edges=True``.
 
     Returns
     -------
@@ -448,6 +459,7 @@ def compute_differences(
     True
     """
     start = time.perf_counter()
+    full_edges = _full_edges(full_edges, montage_edges)
     if not isinstance(template, fits.Header):
         template = io.read_template(template)
     check_output_dir(diffdir)
@@ -457,7 +469,7 @@ def compute_differences(
         "shape": shape,
         "crpix": crpix,
         "cards": template_cards(template),
-        "opts": {"no_areas": no_areas, "montage_edges": montage_edges},
+        "opts": {"no_areas": no_areas, "full_edges": full_edges},
     }
     result = DifferencesResult(count=len(overlaps))
     tasks = []

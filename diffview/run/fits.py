@@ -19,10 +19,11 @@ from astropy.io import fits as afits
 
 from diffview import io
 from diffview.core.fit import fit_plane
-from diffview.errors import PairError
+from diffview.errors import DiffviewError, PairError
 from diffview.io.paths import montage_file_path
 from diffview.run._pairs import (
     _flux_name,
+    _full_edges,
     _overlaps,
     _run_chunked,
     _task_difference,
@@ -127,11 +128,10 @@ def read_difference_file(path) -> tuple[np.ndarray, tuple[float, float]]:
         fast = io.read_plain_image(path)
         if fast is not None:
             return fast
-        with afits.open(path, memmap=False, lazy_load_hdus=True) as hdul:
-            hdr = hdul[0].header
-            data = np.asarray(hdul[0].data, dtype=float)
-            crpix = (float(hdr["CRPIX1"]), float(hdr["CRPIX2"]))
-    except (OSError, KeyError, ValueError, TypeError, IndexError) as exc:
+        # BSCALE/BZERO applied, BLANK as NaN (as mFitplane reads it)
+        data, hdr = io.read_image(path)
+        crpix = (float(hdr["CRPIX1"]), float(hdr["CRPIX2"]))
+    except (DiffviewError, KeyError, ValueError, TypeError) as exc:
         raise PairError(f"Image file {path} missing or invalid FITS") from exc
     if data.ndim != 2:
         raise PairError(f"Image file {path} missing or invalid FITS")
@@ -300,10 +300,11 @@ def differences_and_fits(
     keep_all: bool = False,
     level_only: bool = False,
     no_areas: bool = False,
-    montage_edges: bool = False,
+    full_edges: bool = False,
     executor=None,
     workers=None,
     quiet: bool = False,
+    montage_edges=None,
 ) -> FitPlanesResult:
     """
     Difference and fit every pair in one pass (mDiffFitExec).
@@ -328,12 +329,18 @@ def differences_and_fits(
         Output ``fits.tbl``; None writes nothing.
     keep_all : bool
         Keep the difference files (``-k``).
-    level_only, no_areas, montage_edges : bool
-        ``-l``, ``-n`` and Montage's last-column/row exclusion.
+    level_only, no_areas : bool
+        ``-l`` and ``-n``.
+    full_edges : bool
+        Also difference (and fit) the last template column and row, which
+        Montage's mDiffFitExec never does (default: Montage's boxes; see
+        `diffview.core.overlap_box`).
     executor, workers, quiet
         As for `compute_differences`; with neither ``executor`` nor
         ``workers``, `pool_workers` keeps runs over less than 32 MiB of
         images in this process.
+    montage_edges : bool, optional
+        Deprecated: ``montage_edges=False`` is ``full_edges=True``.
 
     Returns
     -------
@@ -370,7 +377,8 @@ def differences_and_fits(
         template = io.read_template(template)
     check_output_dir(diffdir)
     overlaps = _overlaps(diffs_table)
-    opts = {"no_areas": no_areas, "montage_edges": montage_edges}
+    opts = {"no_areas": no_areas,
+            "full_edges": _full_edges(full_edges, montage_edges)}
     result = FitPlanesResult(count=len(overlaps))
     tasks, order = [], []
     for ov in overlaps:

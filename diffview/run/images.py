@@ -17,11 +17,14 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
 
+from diffview import io
 from diffview.core import difference_on_grid as _difference
-from diffview.errors import InputError, PairError
+from diffview.errors import DiffviewError, InputError, PairError
 from diffview.geometry.overlaps import find_overlaps, footprint_from_wcs
 from diffview.io.paths import area_name
 from diffview.models import Difference, Overlap
+
+from ._pairs import _full_edges
 
 __all__ = [
     "ProjectedImage",
@@ -78,15 +81,16 @@ def _wcs(obj) -> WCS:
 
 
 def _from_file(path: str) -> ProjectedImage:
+    # pixels as Montage reads them: float64, BSCALE/BZERO applied, BLANK NaN
     try:
-        with fits.open(path) as hdul:
-            data, wcs = hdul[0].data.astype(np.float64), WCS(hdul[0].header)
+        data, header = io.read_image(path)
+        wcs = WCS(header, naxis=2)
         area = (
-            fits.getdata(area_name(path)).astype(np.float64)
+            io.read_image(area_name(path))[0]
             if os.path.exists(area_name(path))
             else np.ones(data.shape)
         )
-    except (OSError, ValueError, AttributeError) as exc:
+    except (DiffviewError, ValueError, AttributeError) as exc:
         raise InputError(f"Image file {path} missing or invalid FITS") from exc
     return ProjectedImage(data, area, wcs, str(path))
 
@@ -257,7 +261,8 @@ def image_overlaps(images, *, mode="quick") -> list[Overlap]:
 
 
 def difference(
-    plus, minus, *, template=None, no_areas=False, factor=1.0, montage_edges=False
+    plus, minus, *, template=None, no_areas=False, factor=1.0, full_edges=False,
+    montage_edges=None,
 ) -> Difference:
     """
     Difference of two images on one grid (mDiff for Python objects).
@@ -268,8 +273,13 @@ def difference(
         Anything `as_projected` accepts.
     template : tuple, optional
         ``(shape, crpix)`` of the mosaic grid; default: `common_grid`.
-    no_areas, factor, montage_edges
-        As in `diffview.core.difference_on_grid`.
+    no_areas, factor, full_edges
+        As in `diffview.core.difference_on_grid`: by default Montage's box,
+        which leaves out the grid's last column and row; ``full_edges=True``
+        keeps them (with the default `common_grid`, which ends at the last
+        image pixel, they are real overlap).
+    montage_edges : bool, optional
+        Deprecated: ``montage_edges=False`` is ``full_edges=True``.
 
     Returns
     -------
@@ -282,7 +292,10 @@ def difference(
     >>> w2 = w.deepcopy(); w2.wcs.crpix = [-2, 1]
     >>> d = difference((np.full((4, 5), 3.0), w), (np.ones((4, 5)), w2))
     >>> d.shape, float(d.array.mean())
-    ((4, 2), 2.0)
+    ((3, 2), 2.0)
+    >>> difference((np.full((4, 5), 3.0), w), (np.ones((4, 5)), w2),
+    ...            full_edges=True).shape
+    (4, 2)
     """
     a, b = as_projected(plus), as_projected(minus)
     shape, crpix = template if template is not None else common_grid([a, b])
@@ -293,11 +306,12 @@ def difference(
         crpix,
         no_areas=no_areas,
         factor=factor,
-        montage_edges=montage_edges,
+        full_edges=_full_edges(full_edges, montage_edges),
     )
 
 
-def differences(images, overlaps=None, *, no_areas=False, montage_edges=False):
+def differences(images, overlaps=None, *, no_areas=False, full_edges=False,
+                montage_edges=None):
     """
     Differences of every overlapping pair of in-memory images.
 
@@ -308,8 +322,10 @@ def differences(images, overlaps=None, *, no_areas=False, montage_edges=False):
     overlaps : list of Overlap, optional
         Pairs to difference (``cntr`` = position in ``images``); default:
         `image_overlaps`.
-    no_areas, montage_edges
+    no_areas, full_edges
         As in `difference`.
+    montage_edges : bool, optional
+        Deprecated: ``montage_edges=False`` is ``full_edges=True``.
 
     Returns
     -------
@@ -328,6 +344,7 @@ def differences(images, overlaps=None, *, no_areas=False, montage_edges=False):
     >>> list(ok), bad
     ([(0, 1)], {})
     """
+    full_edges = _full_edges(full_edges, montage_edges)
     ims = [as_projected(im, name=f"image{k}") for k, im in enumerate(images)]
     grid = common_grid(ims)
     overlaps = image_overlaps(ims) if overlaps is None else overlaps
@@ -340,7 +357,7 @@ def differences(images, overlaps=None, *, no_areas=False, montage_edges=False):
                 ims[ov.cntr2],
                 template=grid,
                 no_areas=no_areas,
-                montage_edges=montage_edges,
+                full_edges=full_edges,
             )
             results[key] = Difference(d.array, d.area, d.crpix, d.bounds, *key, d.stats)
         except PairError as exc:

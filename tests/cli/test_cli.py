@@ -1,10 +1,14 @@
 """The ``diffview`` command: the demo, Montage-style subcommands, one-line errors."""
 
+import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+from astropy.io import fits
 
+from conftest import MP, montage_imgtbl
 from diffview import io
 from diffview.cli import main
 
@@ -65,3 +69,170 @@ def test_bad_arguments_exit_2(capsys):
         main(["diffexec"])
     assert exc.value.code == 2
     assert "usage:" in capsys.readouterr().err
+
+
+def test_bgmodel_modes_are_the_solvers_modes():
+    # the parser spells the names out so that building it imports no numerics
+    from diffview.cli import build_parser
+    from diffview.core import SOLVER_MODES
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    mode = next(a for a in sub.choices["bgmodel"]._actions if a.dest == "mode")
+    assert sorted(mode.choices) == sorted(SOLVER_MODES)
+
+
+# ------------------------------------------ defaults: Montage's command lines
+
+
+def _defaults(*argv):
+    from diffview.cli import build_parser
+
+    return vars(build_parser().parse_args(list(argv)))
+
+
+def test_every_default_is_montages():
+    # mImgtbl: no corners, no recursion, no area files
+    got = _defaults("imgtbl", "dir", "images.tbl")
+    assert (got["corners"], got["recursive"], got["area_files"]) == (False,) * 3
+    # mOverlaps: quick mode
+    assert _defaults("overlaps", "images.tbl", "diffs.tbl")["exact"] is False
+    # mDiffExec / mDiffFitExec: areas used, Montage's boxes, -p .
+    for argv in (("diffexec", "d.tbl", "t.hdr", "diffs"),
+                 ("difffitexec", "d.tbl", "t.hdr", "diffs", "fits.tbl")):
+        got = _defaults(*argv)
+        assert (got["projdir"], got["no_areas"], got["full_edges"]) == (
+            ".", False, False)
+    got = _defaults("difffitexec", "d.tbl", "t.hdr", "diffs", "fits.tbl")
+    assert (got["keep_all"], got["level_only"]) == (False, False)
+    assert _defaults("fitexec", "d.tbl", "f.tbl", "diffs")["level_only"] is False
+    # mBgModel: mode 0 (level, then level and slope), 10000 iterations,
+    # rejection on, Montage's iteration (not the direct solve)
+    got = _defaults("bgmodel", "i.tbl", "f.tbl", "c.tbl")
+    assert (got["mode"], got["niter"], got["useall"], got["direct"]) == (
+        "all", 10000, False, False)
+    assert not (got["level"] or got["flip"] or got["toggle"])
+    got = _defaults("bgexec", "i.tbl", "c.tbl", "out")
+    assert (got["projdir"], got["no_areas"]) == (".", False)
+    # diffview 0.2's --montage-edges is accepted (it is the default now)
+    got = _defaults("diffexec", "--montage-edges", "d.tbl", "t.hdr", "diffs")
+    assert got["full_edges"] is False
+
+
+def _planes_at_centres(table, images):
+    """Each correction plane at its image's centre (plane coordinates)."""
+    rows = {int(r["cntr"]): r for r in images}
+    out = {}
+    for c in io.read_corrections_table(table):
+        r = rows[c.id]
+        x = (r["naxis1"] - 1) / 2 - r["crpix1"]
+        y = (r["naxis2"] - 1) / 2 - r["crpix2"]
+        out[c.id] = c.a * x + c.b * y + c.c
+    return out
+
+
+@pytest.mark.montage
+def test_bgmodel_without_options_gives_montagepys_corrections(small_sample,
+                                                              tmp_path):
+    s = small_sample
+    images = io.read_table(s.images_tbl)
+    fits_tbl = str(tmp_path / "fits.tbl")
+    (tmp_path / "diffs").mkdir()
+    res = MP.mDiffFitExec(str(s.proj_dir), str(s.diffs_tbl), str(s.template),
+                          str(tmp_path / "diffs"), fits_tbl, False, False, False,
+                          "", 0)
+    assert res["status"] == "0" and res["count"] > 1, res
+    res = MP.mBgModel(str(s.images_tbl), fits_tbl, str(tmp_path / "m.tbl"))
+    assert res["status"] == "0", res
+    theirs = _planes_at_centres(tmp_path / "m.tbl", images)
+    argv = [str(s.images_tbl), fits_tbl]
+    assert main(["bgmodel", *argv, str(tmp_path / "d.tbl")]) == 0
+    mine = _planes_at_centres(tmp_path / "d.tbl", images)
+    assert sorted(mine) == sorted(theirs) and len(mine) > 1
+    for cid, value in theirs.items():
+        assert mine[cid] == pytest.approx(value, abs=1e-3), cid
+    # the toggle mode (diffview 0.2's default) is a different answer here
+    assert main(["bgmodel", "-t", *argv, str(tmp_path / "t.tbl")]) == 0
+    toggle = _planes_at_centres(tmp_path / "t.tbl", images)
+    assert max(abs(toggle[k] - theirs[k]) for k in theirs) > 0.1
+
+
+def _same_files(ours, theirs):
+    names = sorted(os.listdir(theirs))
+    assert sorted(os.listdir(ours)) == names and names
+    for name in names:
+        with fits.open(ours / name) as h1, fits.open(theirs / name) as h2:
+            d1, d2 = h1[0].data, h2[0].data
+            assert d1.shape == d2.shape, name
+            assert (h1[0].header["CRPIX1"], h1[0].header["CRPIX2"]) == (
+                h2[0].header["CRPIX1"], h2[0].header["CRPIX2"]), name
+            np.testing.assert_array_equal(np.isnan(d1), np.isnan(d2), name)
+            np.testing.assert_allclose(d1, d2, rtol=1e-12, atol=0,
+                                       equal_nan=True, err_msg=name)
+
+
+@pytest.fixture
+def edge_field(tiny_field):
+    """tiny_field with MontagePy's images.tbl and diffs.tbl; its images 'b' and
+    'd' reach the template's last column and row."""
+    root = tiny_field["root"]
+    montage_imgtbl(str(tiny_field["proj"]), str(root / "images.tbl"))
+    res = MP.mOverlaps(str(root / "images.tbl"), str(root / "diffs.tbl"), True, 0)
+    assert res["status"] == "0", res
+    assert _bd_diff(root) is not None
+    return tiny_field
+
+
+def _bd_diff(root):
+    """The difference name of the pair of images 'b' and 'd'."""
+    for p in io.read_diffs_table(root / "diffs.tbl"):
+        if {os.path.basename(p.plus), os.path.basename(p.minus)} == {
+                "b.fits", "d.fits"}:
+            return p.diff
+    return None
+
+
+@pytest.mark.montage
+def test_diffexec_without_options_writes_montages_differences(edge_field):
+    root, proj, hdr = edge_field["root"], edge_field["proj"], edge_field["hdr"]
+    for name in ("m", "d", "full"):
+        (root / name).mkdir()
+    res = MP.mDiffExec(str(proj), str(root / "diffs.tbl"), hdr, str(root / "m"),
+                       False, 0)
+    assert res["status"] == "0", res
+    argv = ["-p", str(proj), "--quiet", str(root / "diffs.tbl"), hdr]
+    assert main(["diffexec", *argv, str(root / "d")]) == 0
+    _same_files(root / "d", root / "m")
+    # --full-edges: the b-d difference gets the last column and row too
+    assert main(["diffexec", "--full-edges", *argv, str(root / "full")]) == 0
+    bd = _bd_diff(root)
+    with fits.open(root / "full" / bd) as h1, fits.open(root / "m" / bd) as h2:
+        assert h1[0].data.shape == (h2[0].data.shape[0] + 1,
+                                    h2[0].data.shape[1] + 1)
+
+
+@pytest.mark.montage
+def test_difffitexec_without_options_matches_mdifffitexec(edge_field):
+    root, proj, hdr = edge_field["root"], edge_field["proj"], edge_field["hdr"]
+    for name in ("m", "d", "mk", "dk"):
+        (root / name).mkdir()
+    tbl = str(root / "diffs.tbl")
+    for keep, out in ((False, "m"), (True, "mk")):
+        res = MP.mDiffFitExec(str(proj), tbl, hdr, str(root / out),
+                              str(root / f"{out}.tbl"), keep, False, False, "", 0)
+        assert res["status"] == "0", res
+    argv = ["-p", str(proj), "--quiet", tbl, hdr]
+    assert main(["difffitexec", *argv, str(root / "d"), str(root / "d.tbl")]) == 0
+    assert os.listdir(root / "d") == os.listdir(root / "m") == []
+    assert main(["difffitexec", "-k", *argv, str(root / "dk"),
+                 str(root / "dk.tbl")]) == 0
+    _same_files(root / "dk", root / "mk")
+    # the fits of those differences, to Montage's printed precision
+    for mine, ref in (("d.tbl", "m.tbl"), ("dk.tbl", "mk.tbl")):
+        ours = io.read_fits_table(root / mine)
+        theirs = io.read_fits_table(root / ref)
+        assert [(f.plus, f.minus) for f in ours] == [
+            (f.plus, f.minus) for f in theirs]
+        for f, g in zip(ours, theirs, strict=True):
+            assert f.npixel == g.npixel
+            assert (f.a, f.b, f.c) == pytest.approx((g.a, g.b, g.c), rel=1e-5,
+                                                    abs=1e-9)

@@ -3,7 +3,12 @@
 import numpy as np
 import pytest
 
-from diffview.core import AREA_TOLERANCE, difference_arrays, difference_on_grid
+from diffview.core import (
+    AREA_TOLERANCE,
+    difference_arrays,
+    difference_on_grid,
+    overlap_box,
+)
 from diffview.errors import PairError
 
 
@@ -134,16 +139,26 @@ def test_all_blank_overlap_is_a_pair_error():
                            (1.0, 1.0))
 
 
-def test_last_template_column_and_row_are_differenced_unless_montage_edges():
+def test_last_template_column_and_row_are_differenced_only_with_full_edges():
     one = (ones((4, 6)), (1.0, 1.0))
     two = (ones((4, 6)) * 0.25, (1.0, 1.0))
-    fixed = difference_on_grid(one, two, (4, 6), (1.0, 1.0))
-    assert fixed.shape == (4, 6)
-    montage = difference_on_grid(one, two, (4, 6), (1.0, 1.0), montage_edges=True)
+    montage = difference_on_grid(one, two, (4, 6), (1.0, 1.0))
     assert montage.shape == (3, 5) and montage.crpix == (1.0, 1.0)
+    fixed = difference_on_grid(one, two, (4, 6), (1.0, 1.0), full_edges=True)
+    assert fixed.shape == (4, 6)
+    # a pair overlapping only on the last column fails, as in Montage
+    last = ((ones((4, 1)), (-4.0, 1.0)), (ones((4, 2)), (-3.0, 1.0)))
     with pytest.raises(PairError, match="overlap"):
-        difference_on_grid((ones((4, 1)), (-4.0, 1.0)), (ones((4, 2)), (-3.0, 1.0)),
-                   (4, 6), (1.0, 1.0), montage_edges=True)
+        difference_on_grid(*last, (4, 6), (1.0, 1.0))
+    assert difference_on_grid(*last, (4, 6), (1.0, 1.0), full_edges=True).shape == (
+        4, 1)
+    # diffview 0.2's keyword, for one release
+    with pytest.warns(DeprecationWarning, match="montage_edges"):
+        old = difference_on_grid(one, two, (4, 6), (1.0, 1.0), montage_edges=False)
+    assert old.shape == (4, 6)
+    with pytest.warns(DeprecationWarning, match="montage_edges"):
+        assert overlap_box((4, 6), (0, 0), (4, 6), (0, 0), (4, 6),
+                           montage_edges=True) == ((0, 3), (0, 5))
 
 
 def test_no_areas_gives_v1_minus_v2_and_area_two():
@@ -156,7 +171,7 @@ def test_no_areas_gives_v1_minus_v2_and_area_two():
 
 def test_stats_report_absolute_diff_extremes():
     d = difference_on_grid((np.array([[1.0, 3.0, 0.0]]), (1.0, 1.0)),
-                   (np.array([[1.5, 1.0, 0.0]]), (1.0, 1.0)), (1, 3), (1.0, 1.0))
+                   (np.array([[1.5, 1.0, 0.0]]), (1.0, 1.0)), (2, 4), (1.0, 1.0))
     assert d.stats["min_diff"] == 0.0 and d.stats["max_diff"] == 2.0
     assert d.stats["min_pixel"] == 0.0 and d.stats["max_pixel"] == 3.0
     assert d.array.dtype == np.float64

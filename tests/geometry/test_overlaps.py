@@ -72,7 +72,11 @@ def ours(overlaps):
 
 def test_template_offset_and_box():
     assert template_offset((10.0, 10.0), (12.5, 7.5)) == (-2, 2)
-    assert overlap_box((5, 9), (-2, 2), (4, 6), (3, 0), (5, 6)) == ((2, 5), (3, 4))
+    # Montage's box leaves out the template's last row (docs §3.3) ...
+    assert overlap_box((5, 9), (-2, 2), (4, 6), (3, 0), (5, 6)) == ((2, 4), (3, 4))
+    # ... which full_edges keeps
+    box = overlap_box((5, 9), (-2, 2), (4, 6), (3, 0), (5, 6), full_edges=True)
+    assert box == ((2, 5), (3, 4))
 
 
 def test_diff_name_widens_past_six_digits():

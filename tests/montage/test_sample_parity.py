@@ -45,13 +45,13 @@ def test_same_overlap_pairs(m17_sample, montage_run):
     assert out.read_text() == (root / "diffs.tbl").read_text()
 
 
-@pytest.mark.parametrize("montage_edges", [True, False])
+@pytest.mark.parametrize("full_edges", [False, True])
 def test_every_difference_matches_mdiffexec(m17_sample, montage_run, tmp_path,
-                                            montage_edges):
+                                            full_edges):
     root, _, res = montage_run
     s = m17_sample
     r = compute_differences(s.proj_dir, root / "diffs.tbl", s.template, tmp_path,
-                            quiet=True, workers=2, montage_edges=montage_edges)
+                            quiet=True, workers=2, full_edges=full_edges)
     assert (r.count, r.failed) == (res["count"], res["failed"]) == (101, 0)
     assert sorted(os.listdir(tmp_path)) == sorted(os.listdir(root / "diffs"))
     tmpl = io.read_template(s.template)
@@ -61,8 +61,8 @@ def test_every_difference_matches_mdiffexec(m17_sample, montage_run, tmp_path,
         assert h1["BITPIX"] == h2["BITPIX"] == -64
         assert (h1["CRPIX1"], h1["CRPIX2"]) == (h2["CRPIX1"], h2["CRPIX2"])
         if d1.shape != d2.shape:
-            # diffview's fix: the last template column/row is differenced too
-            assert not montage_edges
+            # full edges: the last template column/row is differenced too
+            assert full_edges
             ends = (h1["CRPIX1"] - tmpl["CRPIX1"], h1["CRPIX2"] - tmpl["CRPIX2"])
             assert d1.shape[1] - d2.shape[1] in (0, 1)
             assert d1.shape[0] - d2.shape[0] in (0, 1)
@@ -73,7 +73,7 @@ def test_every_difference_matches_mdiffexec(m17_sample, montage_run, tmp_path,
         np.testing.assert_array_equal(np.isnan(d1), np.isnan(d2), err_msg=name)
         np.testing.assert_allclose(d1, d2, rtol=1e-12, atol=0, equal_nan=True,
                                    err_msg=name)
-    if montage_edges:
+    if not full_edges:
         assert fixed == 0
 
 

@@ -65,14 +65,23 @@ def test_pair_at_last_template_column_gets_one_more_column(tiny_field, tmp_path)
         MP.mDiff(f1, f2, str(theirs), tiny_field["hdr"], False, 1.0, 0)["status"] == "0"
     )
     tmpl = io.read_template(tiny_field["hdr"])
-    fixed = compute_difference(f1, f2, tmpl)
+    # by default, Montage's box
+    compat = compute_difference(f1, f2, tmpl)
+    write_difference(compat, tmp_path / "compat", tmpl)
+    assert_same_diff(tmp_path / "compat.fits", theirs)
+    # full_edges=True also differences the last template column and row
+    fixed = compute_difference(f1, f2, tmpl, full_edges=True)
     write_difference(fixed, tmp_path / "fixed", tmpl)
     assert_same_diff(
         tmp_path / "fixed.fits", theirs, drop_last_col=True, drop_last_row=True
     )
-    compat = compute_difference(f1, f2, tmpl, montage_edges=True)
-    write_difference(compat, tmp_path / "compat", tmpl)
-    assert_same_diff(tmp_path / "compat.fits", theirs)
+    # diffview 0.2's keyword still works, with a warning
+    with pytest.warns(DeprecationWarning, match="full_edges=True"):
+        old = compute_difference(f1, f2, tmpl, montage_edges=False)
+    np.testing.assert_array_equal(old.array, fixed.array)
+    with pytest.warns(DeprecationWarning, match="montage_edges"):
+        old = compute_difference(f1, f2, tmpl, montage_edges=True)
+    np.testing.assert_array_equal(old.array, compat.array)
 
 
 @pytest.mark.montage
@@ -162,8 +171,8 @@ def test_compute_differences_matches_montage_mdiffexec(tiny_field):
         root / "o",
         workers=1,
         quiet=True,
-        montage_edges=True,
     )
+    # 'd' reaches the template's last column and row: same boxes by default
     assert (r.count, r.failed) == (theirs["count"], theirs["failed"])
     assert sorted(os.listdir(root / "o")) == sorted(os.listdir(root / "m"))
     for name in os.listdir(root / "m"):
@@ -345,7 +354,7 @@ def pools(monkeypatch):
     made = []
 
     class InlinePool:
-        def __init__(self, max_workers):
+        def __init__(self, max_workers, **options):
             made.append(max_workers)
 
         def __enter__(self):
@@ -354,10 +363,13 @@ def pools(monkeypatch):
         def __exit__(self, *exc):
             return False
 
-        def submit(self, func, arg):
+        def submit(self, func, *args):
             fut = Future()
-            fut.set_result(func(arg))
+            fut.set_result(func(*args))
             return fut
+
+        def shutdown(self, *args, **kwargs):
+            pass
 
     monkeypatch.setattr(_parallel, "ProcessPoolExecutor", InlinePool)
     monkeypatch.setattr(_parallel, "default_workers", lambda: 2)
@@ -457,3 +469,34 @@ def test_pair_estimate_counts_overlap_pixels(tiny_field):
     (cost,) = _pair_seconds([(None, a, b, "o")], ctx)
     # a: columns 0-34, rows 0-24; b: columns 20-59, rows 10-39
     assert cost == pytest.approx(5e-4 + 15 * 15 * 5e-8, rel=1e-12)
+
+
+def test_compute_differences_default_is_the_montage_layers_mdiffexec(tiny_field):
+    # b and d reach the template's last column and row
+    from diffview.montage import mDiffExec
+
+    root = tiny_field["root"]
+    pairs = [
+        Overlap(0, 1, "a.fits", "b.fits", "diff.000000.000001.fits"),
+        Overlap(1, 3, "b.fits", "d.fits", "diff.000001.000003.fits"),
+    ]
+    io.write_diffs_table(pairs, root / "diffs.tbl")
+    for name in ("o", "m", "f"):
+        (root / name).mkdir()
+    r = compute_differences(tiny_field["proj"], root / "diffs.tbl",
+                            tiny_field["hdr"], root / "o", workers=1, quiet=True)
+    res = mDiffExec(str(tiny_field["proj"]), str(root / "diffs.tbl"),
+                    tiny_field["hdr"], str(root / "m"), quiet=True, workers=1)
+    assert res == {"status": "0", "count": 2, "failed": 0} and r.failed == 0
+    names = sorted(os.listdir(root / "m"))
+    assert sorted(os.listdir(root / "o")) == names and len(names) == 4
+    for name in names:
+        assert_same_diff(root / "o" / name, root / "m" / name)
+    # Montage's box: the b-d difference stops before the last column and row
+    tmpl = io.read_template(tiny_field["hdr"])
+    bd, hdr = read(root / "o" / "diff.000001.000003.fits")
+    assert bd.shape == (6, 4)
+    assert tmpl["CRPIX1"] - hdr["CRPIX1"] + bd.shape[1] == tmpl["NAXIS1"] - 1
+    compute_differences(tiny_field["proj"], root / "diffs.tbl", tiny_field["hdr"],
+                        root / "f", workers=1, quiet=True, full_edges=True)
+    assert read(root / "f" / "diff.000001.000003.fits")[0].shape == (7, 5)

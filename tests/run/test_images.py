@@ -62,7 +62,8 @@ def truth_01(v, a, *, factor=1.0, no_areas=False):
 
 def test_difference_of_arrays_is_the_hand_computed_mdiff(seeded):
     v, a, images = seeded
-    d = difference(images[0], images[1])
+    # every pixel of the overlap: the grid ends at the images' last row
+    d = difference(images[0], images[1], full_edges=True)
     value, area = truth_01(v, a)
     assert d.bounds == ((0, 4), (3, 5))
     assert d.crpix == (-2.0, 1.0)  # template CRPIX (1, 1) moved by the crop
@@ -81,25 +82,32 @@ def test_difference_of_arrays_is_the_hand_computed_mdiff(seeded):
     assert d.stats["max_diff"] == pytest.approx(np.nanmax(np.abs(value)), rel=1e-13)
 
 
-def test_difference_options_factor_no_areas_and_montage_edges(seeded):
+def test_difference_options_factor_no_areas_and_full_edges(seeded):
     v, a, images = seeded
-    scaled = difference(images[0], images[1], factor=2.0)
+    scaled = difference(images[0], images[1], factor=2.0, full_edges=True)
     np.testing.assert_allclose(
         scaled.array, truth_01(v, a, factor=2.0)[0], rtol=1e-13, equal_nan=True
     )
     # without areas, the zero area of image 1 no longer blanks its pixel
-    plain = difference(images[0], images[1], no_areas=True)
+    plain = difference(images[0], images[1], no_areas=True, full_edges=True)
     value, area = truth_01(v, a, no_areas=True)
     np.testing.assert_allclose(plain.array, v[0][:, 3:5] - v[1][:, 0:2],
                                rtol=1e-13, equal_nan=True)
     np.testing.assert_allclose(plain.array, value, rtol=1e-13, equal_nan=True)
     np.testing.assert_array_equal(plain.area, area)
     assert np.isfinite(plain.array[2, 0]) and np.isnan(plain.array[1, 1])
-    # Montage's edges drop the template's last row (the grid is 4 x 8 here)
-    edges = difference(images[0], images[1], montage_edges=True)
+    # by default Montage's box drops the grid's last row (the grid is 4 x 8)
+    edges = difference(images[0], images[1])
     assert edges.bounds == ((0, 3), (3, 5))
     np.testing.assert_allclose(edges.array, truth_01(v, a)[0][:3], rtol=1e-13,
                                equal_nan=True)
+    full = difference(images[0], images[1], full_edges=True)
+    assert full.bounds == ((0, 4), (3, 5))
+    np.testing.assert_allclose(full.array, truth_01(v, a)[0], rtol=1e-13,
+                               equal_nan=True)
+    with pytest.warns(DeprecationWarning, match="montage_edges"):
+        old = difference(images[0], images[1], montage_edges=False)
+    assert old.bounds == full.bounds
 
 
 def test_differences_pairs_indices_and_failures(seeded):
@@ -112,7 +120,13 @@ def test_differences_pairs_indices_and_failures(seeded):
     assert failed == {(1, 2): "Images don't overlap"}
     d = got[(0, 1)]
     assert (d.plus, d.minus) == (0, 1)
-    np.testing.assert_allclose(d.array, truth_01(v, a)[0], rtol=1e-13, equal_nan=True)
+    # Montage's box: the grid's last row is left out
+    assert d.bounds == ((0, 3), (3, 5))
+    np.testing.assert_allclose(d.array, truth_01(v, a)[0][:3], rtol=1e-13,
+                               equal_nan=True)
+    full, _ = differences(images, pairs, full_edges=True)
+    np.testing.assert_allclose(full[(0, 1)].array, truth_01(v, a)[0], rtol=1e-13,
+                               equal_nan=True)
     # swapping the pair swaps the sign; the indices follow the overlap given
     back, _ = differences(images, [Overlap(1, 0, "image1", "image0", "d")])
     assert (back[(1, 0)].plus, back[(1, 0)].minus) == (1, 0)

@@ -303,11 +303,14 @@ def test_quality_has_nothing_to_flag_on_m17(m17):
 def test_cli_bgmodel_and_bgexec_on_the_sample(small, tmp_path, capsys):
     s = small.sample
     corr = tmp_path / "corr.tbl"
-    assert main(["bgmodel", str(s.images_tbl), str(s.fits_tbl), str(corr)]) == 0
-    montage = as_dict(io.read_corrections_table(corr))
-    expected = as_dict(solve_montage(small.geo, read_own(small), mode=3))
-    for cid, vals in expected.items():
-        assert montage[cid] == pytest.approx(vals, abs=2e-5)
+    # no options: mode 0, as MontagePy's mBgModel; -t: mode 3 (toggle)
+    for flags, mode in (([], 0), (["-t"], 3)):
+        argv = ["bgmodel", *flags, str(s.images_tbl), str(s.fits_tbl), str(corr)]
+        assert main(argv) == 0
+        montage = as_dict(io.read_corrections_table(corr))
+        expected = as_dict(solve_montage(small.geo, read_own(small), mode=mode))
+        for cid, vals in expected.items():
+            assert montage[cid] == pytest.approx(vals, abs=2e-5)
     direct_tbl = tmp_path / "direct.tbl"
     args = ["bgmodel", "--direct", str(s.images_tbl), str(s.fits_tbl)]
     assert main([*args, str(direct_tbl)]) == 0
