@@ -2,7 +2,8 @@
 The ``diffview`` command line: the demo and Montage-style subcommands.
 
 Every subcommand is a thin translation of arguments to library calls. User
-errors print one line (``diffview: error: ...``) and exit with status 1;
+errors print one line (``diffview: error: ...``) and exit with status 1
+(``diffview --debug <command> ...`` shows the traceback instead);
 argument errors exit with status 2, as argparse does. Ctrl-C (SIGINT) stops
 a run within about a second with ``diffview: interrupted`` and status 130,
 SIGTERM with ``diffview: terminated`` and status 143 (128 + 15, what a shell
@@ -21,7 +22,7 @@ import sys
 import threading
 
 from diffview import __version__
-from diffview.errors import DiffviewError
+from diffview.errors import DiffviewError, InputError
 
 __all__ = ["main", "build_parser"]
 
@@ -31,7 +32,10 @@ def _overlaps_cmd(args) -> int:
     from diffview.geometry import find_overlaps
 
     table = io.read_table(args.images_tbl)
-    overlaps = find_overlaps(table, mode="exact" if args.exact else "quick")
+    try:
+        overlaps = find_overlaps(table, mode="exact" if args.exact else "quick")
+    except InputError as exc:
+        raise InputError(f"{args.images_tbl}: {exc}") from None
     io.write_diffs_table(overlaps, args.diffs_tbl)
     print(f"{len(overlaps)} overlapping pairs written to {args.diffs_tbl}")
     return 0
@@ -138,6 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
         "for mosaics, compatible with Montage.",
     )
     parser.add_argument("--version", action="version", version=__version__)
+    parser.add_argument(
+        "--debug",
+        dest="traceback",
+        action="store_true",
+        help="show the Python traceback of an error instead of one line",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     _register_core(sub)
     for register in _registrars():
@@ -153,6 +163,15 @@ def _on_sigterm(signum, frame):
     raise _Terminated
 
 
+def _one_line(exc: BaseException) -> str:
+    """Return the message of an error on one line; an OSError names its file."""
+    if isinstance(exc, OSError) and exc.filename is not None:
+        text = f"{exc.filename}: {exc.strerror or exc}"
+    else:
+        text = str(exc)
+    return " ".join(text.split())
+
+
 def main(argv=None) -> int:
     """
     Run the ``diffview`` command and return its exit status.
@@ -165,9 +184,10 @@ def main(argv=None) -> int:
     Returns
     -------
     int
-        0 on success, 1 after a user error (one line on stderr), 130 when
-        interrupted (SIGINT), 143 when terminated (SIGTERM). Argument errors
-        exit with status 2 (`SystemExit`).
+        0 on success, 1 after an error (one line on stderr, or the
+        traceback with the global ``--debug`` option), 130 when interrupted
+        (SIGINT), 143 when terminated (SIGTERM). Argument errors exit with
+        status 2 (`SystemExit`).
 
     Examples
     --------
@@ -179,8 +199,19 @@ def main(argv=None) -> int:
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
     try:
         return int(args.func(args) or 0)
-    except DiffviewError as exc:
-        print(f"diffview: error: {exc}", file=sys.stderr)
+    except (DiffviewError, OSError) as exc:
+        if args.traceback:
+            raise
+        print(f"diffview: error: {_one_line(exc)}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - a bug: one line, traceback on --debug
+        if args.traceback:
+            raise
+        print(
+            f"diffview: error: unexpected {type(exc).__name__}: {_one_line(exc)} "
+            "(rerun with --debug for the traceback)",
+            file=sys.stderr,
+        )
         return 1
     except _Terminated:
         print("diffview: terminated", file=sys.stderr)

@@ -17,6 +17,7 @@ import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.wcs import WCS
 
+from diffview.errors import InputError
 from diffview.models import Overlap
 
 __all__ = [
@@ -239,8 +240,8 @@ def footprints_from_table(table, *, need_wcs=False) -> list[Footprint]:
 
     Raises
     ------
-    ValueError
-        Neither corner columns nor a usable WCS.
+    InputError
+        Neither corner columns nor a usable WCS (a `ValueError` too).
 
     Examples
     --------
@@ -277,7 +278,7 @@ def footprints_from_table(table, *, need_wcs=False) -> list[Footprint]:
             out.append(footprint_from_wcs(wcs, shape, cntr=cntr, fname=fname,
                                           center=center))
         else:
-            raise ValueError("Not enough information to determine coverages "
+            raise InputError("Not enough information to determine coverages "
                              "(CDELTs or CD matrix)")
     return out
 

@@ -7,9 +7,15 @@ optional type line) and written in the fixed-width layouts Montage's programs
 write (``docs/montage-semantics.md`` §7.1, §7.2; departures §9.2), so that files go
 back and forth between diffview and MontagePy.
 
-One deliberate difference from Montage: a blank line inside a table is skipped,
+Deliberate differences from Montage: a blank line inside a table is skipped,
 where Montage reads it as a record of zeros (an image ``cntr = 0`` with no file
-name, or a fit of image 0 against image 0).
+name, or a fit of image 0 against image 0). A value that runs into a ``|``
+position is cut there, as Montage cuts it; when that (or anything else) leaves
+text in a numeric column, diffview raises `InputError` naming the file, the
+line and, for a cut value, the misalignment, where Montage's ``atoi`` would read
+0. A blank value in a numeric column reads as in Montage: 0 in an int column
+(NaN in a float one). A file over 1 GiB or a line over 1 MiB (a "table" that
+never ends: a FIFO, a device) is an `InputError` too.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import numpy as np
 from astropy.table import Table
 
 from diffview.errors import InputError
-from diffview.io.paths import atomic_path
+from diffview.io.paths import write_file
 
 __all__ = [
     "read_table",
@@ -33,6 +39,17 @@ __all__ = [
     "format_table",
     "write_table",
 ]
+
+#: Reading stops with an error past these sizes (a FIFO that never ends,
+#: a device file): no table is that large, and memory is bounded.
+_MAX_TABLE_BYTES = 1 << 30
+_MAX_LINE_BYTES = 1 << 20
+
+#: Columns that are integers in every Montage table that has them; without a
+#: type line they must still hold integers.
+_INT_COLUMNS = frozenset(
+    {"cntr", "cntr1", "cntr2", "id", "naxis1", "naxis2", "hdu", "npixel"}
+)
 
 _TYPES = {
     "i": int,
@@ -81,14 +98,41 @@ def _fields(line: str, ends: list[int]) -> list[str]:
     return out
 
 
-def _convert(values: list[str], kind, name: str, where: str):
+def _not_number(values, kind, name, where, ctx) -> InputError:
+    """Return the error for the first value of a column that is not a ``kind``."""
+    records, ends = ctx if ctx is not None else ([], [])
+    for n, v in enumerate(values):
+        try:
+            if v != "":
+                float(v) if kind is float else int(float(v))
+        except ValueError:
+            if n >= len(records):
+                break
+            line_no, line = records[n]
+            hint = next(
+                (
+                    f" (a value runs into the '|' at character {e + 1} of the "
+                    "header line: misaligned columns)"
+                    for e in ends
+                    if e < len(line) and not line[e].isspace()
+                ),
+                "",
+            )
+            return InputError(
+                f"{where}: line {line_no}: column {name!r} holds {v!r}, "
+                f"not a number{hint}"
+            )
+    return InputError(f"{where}: column {name!r} holds a value that is not a number")
+
+
+def _convert(values: list[str], kind, name: str, where: str, ctx=None):
     """Column values as int, float or str: the type line's, else inferred."""
     if kind is str:
         return np.array(values, dtype=str) if values else np.array([], dtype=str)
     if kind is None:
         for kind in (int, float, str):
             try:
-                return _convert(values, kind, name, where)
+                return _convert(values, kind, name, where, ctx)
             except InputError:
                 continue
     if kind is int and all(v == "" for v in values) and values:
@@ -99,17 +143,21 @@ def _convert(values: list[str], kind, name: str, where: str):
         return np.array(
             [float(v) if v != "" else math.nan for v in values], dtype=float
         )
-    except ValueError:
+    except (ValueError, OverflowError):
         if kind is float:
-            raise InputError(
-                f"{where}: column {name!r} holds a value that is not a number"
-            ) from None
+            raise _not_number(values, float, name, where, ctx) from None
         try:  # an int column written with a decimal point
-            return _convert(values, float, name, where)
+            return _convert(values, float, name, where, ctx)
         except InputError:
-            raise InputError(
-                f"{where}: column {name!r} holds a value that is not a number"
-            ) from None
+            raise _not_number(values, float, name, where, ctx) from None
+
+
+def _column(values, kind, name, where, ctx):
+    """Return `_convert`'s column, with integers in Montage's integer columns."""
+    col = _convert(values, kind, name, where, ctx)
+    if name in _INT_COLUMNS and col.dtype.kind not in "iuf":
+        raise _not_number(values, int, name, where, ctx)
+    return col
 
 
 def parse_table(text: str, source: str = "<string>") -> Table:
@@ -132,7 +180,8 @@ def parse_table(text: str, source: str = "<string>") -> Table:
     Raises
     ------
     InputError
-        No header line, or a numeric column holding text.
+        No header line, a repeated column name, or a numeric column holding
+        text; the message names ``source`` and the line.
 
     Examples
     --------
@@ -142,13 +191,15 @@ def parse_table(text: str, source: str = "<string>") -> Table:
     """
     lines = [ln.rstrip("\r") for ln in text.split("\n")]
     keywords, names, ends, kinds, k = _table_head(lines, source)
-    rows = [_fields(ln, ends) for ln in _records(lines, k)]
+    records = _records(lines, k)
+    rows = [_fields(ln, ends) for _, ln in records]
     cols = [
-        _convert([r[c] for r in rows], kinds[c], names[c], source)
+        _column([r[c] for r in rows], kinds[c], names[c], source, (records, ends))
         for c in range(len(names))
     ]
     table = Table(cols, names=names)
     table.meta["keywords"] = keywords
+    table.meta["lines"] = [n for n, _ in records]
     return table
 
 
@@ -170,7 +221,11 @@ def _table_head(lines: list[str], source: str):
         raise InputError(f"{source}: not an IPAC table (no '|' column header line)")
     names, ends = _bar_columns(lines[k])
     if not names or any(not n for n in names):
-        raise InputError(f"{source}: invalid column header line {lines[k]!r}")
+        raise InputError(
+            f"{source}: line {k + 1}: invalid column header line {lines[k][:80]!r}"
+        )
+    if len(set(names)) < len(names):
+        raise InputError(f"{source}: line {k + 1}: a column name is repeated")
     k += 1
     extra = []
     while k < len(lines) and lines[k].startswith("|"):
@@ -184,15 +239,15 @@ def _table_head(lines: list[str], source: str):
     return keywords, names, ends, kinds, k
 
 
-def _records(lines: list[str], k: int) -> list[str]:
+def _records(lines: list[str], k: int) -> list[tuple[int, str]]:
     r"""
-    Return the record lines of a table from line ``k``.
+    Return the record lines of a table from line ``k``, with 1-based numbers.
 
     Blank, ``\`` comment and ``|`` lines are skipped.
     """
     return [
-        ln
-        for ln in lines[k:]
+        (n, ln)
+        for n, ln in enumerate(lines[k:], start=k + 1)
         if ln.strip() and not ln.startswith("\\") and not ln.startswith("|")
     ]
 
@@ -231,11 +286,41 @@ def read_table(path: str | os.PathLike) -> Table:
 def _table_text(path) -> str:
     """Read a table file's text; InputError when it is missing or unreadable."""
     try:
-        return Path(path).read_text(errors="replace")
+        raw = _read_bounded(path, "table", _MAX_TABLE_BYTES)
     except FileNotFoundError:
         raise InputError(f"Table {path} not found") from None
     except OSError as exc:
         raise InputError(f"Cannot read table {path}: {exc.strerror or exc}") from None
+    return raw.decode("utf-8", errors="replace")
+
+
+def _read_bounded(path, what: str, limit: int) -> bytes:
+    """
+    Read a file of text lines, at most ``limit`` bytes and `_MAX_LINE_BYTES` a line.
+
+    Reads in chunks, so a FIFO or device that never ends fails with an
+    `InputError` instead of filling memory; OSError passes through.
+    """
+    chunks, total, carry, newlines = [], 0, 0, 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            total += len(chunk)
+            if total > limit:
+                raise InputError(
+                    f"{path}: larger than {limit} bytes; not a {what} "
+                    "(or a file that never ends)"
+                )
+            parts = chunk.split(b"\n")
+            lengths = [carry + len(parts[0])] + [len(p) for p in parts[1:]]
+            for i, n in enumerate(lengths):
+                if n > _MAX_LINE_BYTES:
+                    raise InputError(
+                        f"{path}: line {newlines + i + 1} is longer than "
+                        f"{_MAX_LINE_BYTES} bytes; not a {what}"
+                    )
+            carry, newlines = lengths[-1], newlines + len(parts) - 1
+            chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def read_table_columns(
@@ -296,8 +381,8 @@ def read_table_columns(
             continue
         c = cols.index(name)
         start = ends[c - 1] + 1 if c else 0
-        values = [ln[start : ends[c]].strip() for ln in records]
-        out[name] = _convert(values, kinds[c], name, source)
+        values = [ln[start : ends[c]].strip() for _, ln in records]
+        out[name] = _column(values, kinds[c], name, source, (records, ends))
     return out
 
 
@@ -380,6 +465,11 @@ def format_table(
     str
         The table's text, ending with a newline.
 
+    Raises
+    ------
+    InputError
+        A value (a file name) holds a line break, which would break the table.
+
     Examples
     --------
     >>> format_table({"id": [1, 22], "c": [0.5, -1.0]}, {"c": "%6.2f"}).splitlines()
@@ -390,6 +480,8 @@ def format_table(
     columns = {n: list(table[n]) for n in names}
     nrows = len(columns[names[0]]) if names else 0
     cells = {n: [_format_value(v, formats.get(n)) for v in columns[n]] for n in names}
+    for n in names:
+        _refuse_line_breaks(cells[n], n)
     tnames = {n: _type_name(table[n]) for n in names}
     widths = {
         n: max([len(n), len(tnames[n]) if types else 0] + [len(c) for c in cells[n]])
@@ -426,7 +518,7 @@ def write_table(
     Raises
     ------
     InputError
-        The folder of ``path`` does not exist.
+        The folder of ``path`` does not exist, or a value holds a line break.
 
     Examples
     --------
@@ -439,9 +531,18 @@ def write_table(
     _write_text(path, format_table(table, formats, keywords=keywords, types=types))
 
 
+def _refuse_line_breaks(values, column: str) -> None:
+    """Raise when a value to be written in a table holds a line break."""
+    for v in values:
+        if "\n" in str(v) or "\r" in str(v):
+            raise InputError(
+                f"{v!r}: a line break in a table value (column {column!r}) would "
+                "break the table; rename the file"
+            )
+
+
 def _write_text(path, text: str) -> None:
     path = Path(path)
     if not path.parent.is_dir():
         raise InputError(f"Cannot write {path}: folder {path.parent} does not exist")
-    with atomic_path(path) as tmp:
-        Path(tmp).write_text(text)
+    write_file(path, text.encode())

@@ -11,7 +11,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
-from diffview.io.ipac import _write_text, read_table, require_columns
+from diffview.errors import InputError
+from diffview.io.ipac import (
+    _refuse_line_breaks,
+    _write_text,
+    read_table,
+    require_columns,
+)
 from diffview.models import Correction, Overlap, PlaneFit
 
 __all__ = [
@@ -22,6 +28,28 @@ __all__ = [
     "read_corrections_table",
     "write_corrections_table",
 ]
+
+
+def _ints(table, column: str, path) -> list[int]:
+    """
+    Return a column as ints, as Montage's ``atoi`` reads it (blank 0, ``2.7`` 2).
+
+    Text raises `InputError` naming the file and the line.
+    """
+    lines = table.meta.get("lines") or [None] * len(table)
+    out = []
+    for value, n in zip(table[column], lines, strict=True):
+        try:
+            number = float(value) if str(value).strip() else 0.0
+        except ValueError:
+            number = None
+        if number is None or math.isinf(number):
+            raise InputError(
+                f"{path}: line {n}: column {column!r} holds {str(value)!r}, "
+                "not an integer"
+            )
+        out.append(0 if math.isnan(number) else int(number))
+    return out
 
 
 def write_diffs_table(overlaps: Sequence[Overlap], path) -> None:
@@ -38,7 +66,8 @@ def write_diffs_table(overlaps: Sequence[Overlap], path) -> None:
     Raises
     ------
     InputError
-        The folder of ``path`` does not exist.
+        The folder of ``path`` does not exist, or a file name holds a line
+        break (it would break the table).
 
     Examples
     --------
@@ -49,6 +78,8 @@ def write_diffs_table(overlaps: Sequence[Overlap], path) -> None:
     >>> read_diffs_table(p)[0].diff
     'diff.000000.000001.fits'
     """
+    for column in ("plus", "minus", "diff"):
+        _refuse_line_breaks([getattr(o, column) for o in overlaps], column)
     w = max([len(o.plus) for o in overlaps] + [len(o.minus) for o in overlaps] + [4])
     head = (
         "| cntr1 | cntr2 |"
@@ -103,15 +134,10 @@ def read_diffs_table(path) -> list[Overlap]:
     """
     table = read_table(path)
     require_columns(table, ["cntr1", "cntr2", "plus", "minus", "diff"], path)
+    cntr1, cntr2 = _ints(table, "cntr1", path), _ints(table, "cntr2", path)
     return [
-        Overlap(
-            int(r["cntr1"]),
-            int(r["cntr2"]),
-            str(r["plus"]),
-            str(r["minus"]),
-            str(r["diff"]),
-        )
-        for r in table
+        Overlap(c1, c2, str(r["plus"]), str(r["minus"]), str(r["diff"]))
+        for c1, c2, r in zip(cntr1, cntr2, table, strict=True)
     ]
 
 
@@ -246,21 +272,42 @@ def read_fits_table(path) -> list[PlaneFit]:
     table = read_table(path)
     cols = PlaneFit.columns()
     require_columns(table, cols[:5], path)
+    ints = {
+        c: _ints(table, c, path)
+        for c in ("plus", "minus", "npixel")
+        if c in table.colnames
+    }
+    _floats(table, [c for c in cols if c not in ints], path)
     out = []
-    for r in table:
+    for k, r in enumerate(table):
         vals = {c: (r[c] if c in table.colnames else math.nan) for c in cols}
-        vals["plus"], vals["minus"] = int(vals["plus"]), int(vals["minus"])
-        npix = vals["npixel"]
-        vals["npixel"] = int(npix) if math.isfinite(npix) else 0
+        vals.update({c: v[k] for c, v in ints.items()})
+        if "npixel" not in ints:
+            vals["npixel"] = 0
         out.append(
             PlaneFit(
                 **{
-                    c: (v if c in ("plus", "minus", "npixel") else float(v))
+                    c: (v if c in ("plus", "minus", "npixel") else _float(v))
                     for c, v in vals.items()
                 }
             )
         )
     return out
+
+
+def _floats(table, columns, path) -> None:
+    """Raise `InputError` (file and line) when a float column holds text."""
+    lines = table.meta.get("lines") or [None] * len(table)
+    for c in columns:
+        if c in table.colnames and table[c].dtype.kind not in "iuf":
+            for value, n in zip(table[c], lines, strict=True):
+                try:
+                    float(value) if str(value).strip() else None
+                except ValueError:
+                    raise InputError(
+                        f"{path}: line {n}: column {c!r} holds {str(value)!r}, "
+                        "not a number"
+                    ) from None
 
 
 def write_corrections_table(corrections: Iterable[Correction], path) -> None:
@@ -325,7 +372,14 @@ def read_corrections_table(path) -> list[Correction]:
     """
     table = read_table(path)
     require_columns(table, ["id", "a", "b", "c"], path)
+    _floats(table, ["a", "b", "c"], path)
+    ids = _ints(table, "id", path)
     return [
-        Correction(int(r["id"]), float(r["a"]), float(r["b"]), float(r["c"]))
-        for r in table
+        Correction(i, *(_float(r[c]) for c in "abc"))
+        for i, r in zip(ids, table, strict=True)
     ]
+
+
+def _float(value) -> float:
+    """Return a table value as a float; blank is NaN (checked by `_floats`)."""
+    return float(value) if str(value).strip() else math.nan

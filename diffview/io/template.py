@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import math
 
 from astropy.io import fits
 
 from diffview.errors import InputError
-from diffview.io.ipac import _write_text
+from diffview.io.ipac import _read_bounded, _write_text
+
+#: A template is a few dozen cards; reading stops with an error past this size
+#: (a FIFO or device that never ends).
+_MAX_TEMPLATE_BYTES = 16 << 20
 
 __all__ = ["read_template", "parse_template", "write_template"]
 
@@ -36,11 +40,16 @@ def _check_template(header: fits.Header, source: str) -> None:
     try:
         naxis = int(header["NAXIS"])
         n1, n2 = int(header["NAXIS1"]), int(header["NAXIS2"])
-        float(header["CRPIX1"]), float(header["CRPIX2"])
-    except (TypeError, ValueError):
+        crpix = float(header["CRPIX1"]), float(header["CRPIX2"])
+    except (TypeError, ValueError, OverflowError):
         raise InputError(
             f"Template {source}: NAXIS/CRPIX values are not numbers"
         ) from None
+    if not all(math.isfinite(v) for v in crpix):
+        raise InputError(
+            f"Template {source}: CRPIX1/CRPIX2 must be finite numbers, "
+            f"not {crpix[0]} {crpix[1]}"
+        )
     if naxis < 2 or n1 < 1 or n2 < 1:
         raise InputError(
             f"Template {source}: needs NAXIS >= 2 and positive NAXIS1/NAXIS2"
@@ -143,7 +152,8 @@ def read_template(path) -> fits.Header:
     ------
     InputError
         Missing file, a real FITS file (Montage refuses those too), a line
-        longer than 80 characters or missing keywords.
+        longer than 80 characters, missing keywords, a non-finite CRPIX, or a
+        file over 16 MiB (a file that never ends).
 
     Examples
     --------
@@ -159,7 +169,7 @@ def read_template(path) -> fits.Header:
     15.5
     """
     try:
-        raw = Path(path).read_bytes()
+        raw = _read_bounded(path, "template", _MAX_TEMPLATE_BYTES)
     except FileNotFoundError:
         raise InputError(f"Template {path} not found") from None
     except OSError as exc:

@@ -24,7 +24,7 @@ import numpy as np
 
 from diffview.errors import DiffviewError, InputError
 from diffview.geometry import orientation
-from diffview.io import atomic_path, read_plain_header
+from diffview.io import atomic_path, read_plain_header, write_file
 from diffview.render import (
     Overlay,
     OverlayPlans,
@@ -152,7 +152,10 @@ def parse_command(cmdstr) -> ViewerCommand:
     >>> c.overlays, c.mode
     ([('i.tbl', 'yellow', 1.0, 1.0)], 'gaussian-log')
     """
-    tokens = shlex.split(cmdstr) if isinstance(cmdstr, str) else list(cmdstr)
+    try:
+        tokens = shlex.split(cmdstr) if isinstance(cmdstr, str) else list(cmdstr)
+    except ValueError as exc:  # an unclosed quote, a trailing backslash
+        raise InputError(f"Invalid command string: {exc}") from None
     cmd = ViewerCommand()
     color, width, alpha = "gray", 1.0, 1.0
     i = 0
@@ -412,8 +415,7 @@ def run_command(cmd: ViewerCommand, out_file=None, out_fmt=None, *,
                                         beta=cmd.beta, saturate=cmd.saturate, hist=h),
         o, pending, ct=cmd.ct, saturate=cmd.saturate, png=bool(out) and fmt == "png")
     if png is not None:
-        with atomic_path(out) as tmp, open(tmp, "wb") as fh:
-            fh.write(png)
+        write_file(out, png)
     elif out:
         from PIL import Image
 
