@@ -25,6 +25,13 @@ import numpy as np
 from astropy.io import fits
 
 from diffview.errors import InputError
+from diffview.io.paths import (
+    _commit_temp,
+    _open_temp,
+    _output_error,
+    _output_target,
+    _write_all,
+)
 
 __all__ = [
     "read_plain_image",
@@ -357,8 +364,9 @@ def write_plain_image(path, array: np.ndarray, cards: Sequence[str]) -> None:
     A fast writer for many small files: ``cards`` are 80-character card
     images (``fits.Card.image``) without ``SIMPLE``, ``BITPIX``, ``NAXIS*``
     or ``END``, which are written here from ``array``. The file is written
-    under a temporary name beside ``path`` and renamed onto it, so an
-    interrupted write leaves no partial file.
+    under a temporary name beside ``path``, synced and renamed onto it, so
+    an interrupted or failed write leaves no partial file (symbolic links,
+    FIFOs and devices are handled as `diffview.io.atomic_path` does).
 
     Parameters
     ----------
@@ -373,6 +381,9 @@ def write_plain_image(path, array: np.ndarray, cards: Sequence[str]) -> None:
     ------
     InputError
         The folder of ``path`` does not exist.
+    diffview.errors.OutputError
+        The disk is full, an I/O error, or ``path`` is not a regular file;
+        the message is ``"<path>: <problem>"``.
 
     Examples
     --------
@@ -397,30 +408,27 @@ def write_plain_image(path, array: np.ndarray, cards: Sequence[str]) -> None:
     data = np.ascontiguousarray(array, dtype=">f8").tobytes()
     data += b"\0" * (-len(data) % 2880)
     path = Path(path)
-    # atomic_path's work, lighter, for many small files: a temporary name
-    # beside the target (created with the user's umask), then a rename
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    # atomic_path's work, lighter, for many small files: a new temporary
+    # file beside the target (the user's umask), written whole, synced, then
+    # renamed; a full disk or I/O error is an OutputError naming ``path``
+    if not path.parent.is_dir():
+        raise InputError(f"Cannot write {path}: folder {path.parent} does not exist")
+    target = _output_target(path)
+    fd, tmp = _open_temp(target, path)
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-    except FileNotFoundError:
-        if not path.parent.is_dir():
-            raise InputError(
-                f"Cannot write {path}: folder {path.parent} does not exist"
-            ) from None
-        raise
-    except BaseException:  # e.g. a worker's SIGTERM just after the file was made
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    try:
-        with open(fd, "wb", buffering=0) as fh:
+        with open(fd, "wb", buffering=0, closefd=False) as fh:
             _write_blocks(fh, text.encode("ascii"), data)
-        os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
+        os.close(fd)
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise _output_error(path, exc) from exc
         raise
+    _commit_temp(tmp, target, path, fd=fd)
 
 
 def _write_blocks(fh, header: bytes, data: bytes) -> None:
-    fh.write(header + data)
+    # one write per part, each looped until complete (a write may be short)
+    _write_all(fh.fileno(), header)
+    _write_all(fh.fileno(), data)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from diffview.io import atomic_path
+from diffview.io import write_file
 
 from ._pool import _Job, _row_blocks
 
@@ -231,6 +231,5 @@ def write_png(rgb: np.ndarray, path) -> str:
 def _write_file(payload: bytes, path) -> str:
     """Write bytes to ``path`` atomically; returns the path as a string."""
     path = str(path)
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        fh.write(payload)
+    write_file(path, payload)
     return path

@@ -16,7 +16,7 @@ from astropy.io import fits
 
 from diffview import io
 from diffview.core import overlap_box, template_offset
-from diffview.errors import DiffviewError, PairError
+from diffview.errors import DiffviewError, OutputError, PairError
 from diffview.io.paths import split_fits_name
 from diffview.models import Difference, Overlap
 from diffview.run._pairs import (
@@ -342,7 +342,7 @@ def _diff_task(task, ctx, reader):
         diff = _task_difference(reader, task, ctx)
         write_difference(diff, out, ctx["cards"])
         return True, "", diff.stats
-    except PairError as exc:
+    except (PairError, OutputError) as exc:  # OutputError: full disk, I/O error
         return False, f"{plus} - {minus}: {exc}", None
     except Exception as exc:  # one bad pair never stops the run; it is counted
         return False, f"{plus} - {minus}: {type(exc).__name__}: {exc}", None

@@ -2,6 +2,7 @@
 atomic outputs and independence from the number of workers."""
 
 import os
+import stat
 
 import numpy as np
 import pytest
@@ -500,3 +501,62 @@ def test_compute_differences_default_is_the_montage_layers_mdiffexec(tiny_field)
     compute_differences(tiny_field["proj"], root / "diffs.tbl", tiny_field["hdr"],
                         root / "f", workers=1, quiet=True, full_edges=True)
     assert read(root / "f" / "diff.000001.000003.fits")[0].shape == (7, 5)
+
+
+# ------------------------------------------------------------ failed writes
+
+
+def test_full_disk_fails_that_pair_only_and_leaves_no_partial_file(
+    tiny_field, monkeypatch
+):
+    """ENOSPC part-way through one pair's file: that pair is counted, named
+    and leaves nothing under its name; the other pairs are written."""
+    from diffview.io import _plain
+
+    root = tiny_field["root"]
+    (root / "o").mkdir()
+    os.mkfifo(root / "o" / "diff.000001.000002.fits")  # a FIFO: refused, kept
+    pairs = [
+        Overlap(0, 1, "a.fits", "b.fits", "diff.000000.000001.fits"),
+        Overlap(1, 2, "b.fits", "c.fits", "diff.000001.000002.fits"),
+        Overlap(1, 3, "b.fits", "d.fits", "diff.000001.000003.fits"),
+    ]
+    doomed, real_open, real_write = set(), _plain._open_temp, os.write
+
+    def open_temp(target, name=None):
+        fd, tmp = real_open(target, name)
+        if target.name == "diff.000000.000001.fits":
+            doomed.add(fd)
+        return fd, tmp
+
+    def write(fd, data):
+        if fd in doomed:
+            real_write(fd, memoryview(data)[:1000])
+            raise OSError(28, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(_plain, "_open_temp", open_temp)
+    monkeypatch.setattr(os, "write", write)
+    r = compute_differences(tiny_field["proj"], pairs, tiny_field["hdr"], root / "o",
+                            workers=1, quiet=True)
+    assert (r.count, r.failed) == (3, 2)
+    messages = [m for _, m in r.failures]
+    assert messages[0].endswith(
+        f"{root / 'o' / 'diff.000000.000001.fits'}: no space left on device")
+    assert messages[1].endswith(
+        f"{root / 'o' / 'diff.000001.000002.fits'}: is a FIFO (named pipe), "
+        "not a file; not written")
+    assert sorted(os.listdir(root / "o")) == [
+        "diff.000001.000002.fits",  # still the FIFO
+        "diff.000001.000003.fits",
+        "diff.000001.000003_area.fits",
+    ]
+    assert stat.S_ISFIFO(os.lstat(root / "o" / "diff.000001.000002.fits").st_mode)
+    # the completed pair is the difference a clean run writes
+    monkeypatch.setattr(os, "write", real_write)
+    (root / "clean").mkdir()
+    compute_differences(tiny_field["proj"], pairs[2:], tiny_field["hdr"],
+                        root / "clean", workers=1, quiet=True)
+    for name in ("diff.000001.000003.fits", "diff.000001.000003_area.fits"):
+        np.testing.assert_array_equal(read(root / "o" / name)[0],
+                                      read(root / "clean" / name)[0])
