@@ -242,7 +242,7 @@ class Explorer(ExplorerQueries):
             data = np.concatenate([view.plus.ravel(), view.minus.ravel()])
             data = np.asarray(data, float)
         else:
-            data = np.asarray(view.panel(panel), float)
+            data = np.asarray(view.range_data(panel, settings.partial), float)
         stretch = None
         if np.isfinite(data).any():
             s = settings
@@ -276,7 +276,8 @@ class Explorer(ExplorerQueries):
         Parameters
         ----------
         **changes
-            Fields of `DisplaySettings` (``mode``, ``vmin``, ``vmax``, ``ct``).
+            Fields of `DisplaySettings` (``mode``, ``vmin``, ``vmax``, ``ct``,
+            ``partial``).
 
         Returns
         -------

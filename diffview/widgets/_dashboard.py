@@ -187,6 +187,11 @@ class Dashboard(W.VBox):
             description="colours",
             layout=W.Layout(width="300px"),
         )
+        self.partial = W.Checkbox(
+            value=settings.partial,
+            description="range includes partly covered edge pixels",
+            indent=False,
+        )
         self.apply_button = _button("apply stretch", "dv-apply")
         self.quality_toggle = W.ToggleButton(
             value=False, description="colour by quality"
@@ -223,6 +228,7 @@ class Dashboard(W.VBox):
                 self.vmin,
                 self.vmax,
                 self.ct,
+                self.partial,
                 self.apply_button,
                 self.histogram.fig.canvas,
             ]
@@ -259,7 +265,7 @@ class Dashboard(W.VBox):
         self.worst_first.observe(self._on_measure, names="value")
         self.prev_button.on_click(lambda _: self.previous())
         self.next_button.on_click(lambda _: self.next())
-        for w in (self.mode, self.vmin, self.vmax, self.ct):
+        for w in (self.mode, self.vmin, self.vmax, self.ct, self.partial):
             w.observe(lambda _: self.apply_stretch(), names="value")
         self.apply_button.on_click(lambda _: self.apply_stretch())
         self.quality_toggle.observe(self._on_quality, names="value")
@@ -383,6 +389,7 @@ class Dashboard(W.VBox):
             vmin=self.vmin.value.strip(),
             vmax=self.vmax.value.strip(),
             ct=int(self.ct.value),
+            partial=bool(self.partial.value),
         )
 
     @_action

@@ -17,6 +17,7 @@ import numpy as np
 
 from diffview import io
 from diffview.core import fit_residual, template_offset
+from diffview.errors import DiffviewError
 from diffview.render import STRETCH_MODES as MODES
 from diffview.run import Workspace, read_difference_file
 
@@ -28,6 +29,7 @@ __all__ = [
     "DisplaySettings",
     "PairView",
     "read_pair_view",
+    "partial_pixels",
     "plane_level",
     "format_readout",
     "describe_fit",
@@ -69,11 +71,16 @@ class DisplaySettings:
         mViewer range strings (``'-2s'``, ``'99.5%'``, ``'max'``, values).
     ct : int
         mViewer colour table (0..12).
+    partial : bool
+        Let the partly covered pixels along a difference's edge (see
+        `partial_pixels`) set the display ranges of the difference and
+        residual panels and the histogram's; by default they are drawn but
+        left out of the ranges, which the interior sets.
 
     Examples
     --------
     >>> DisplaySettings()
-    DisplaySettings(mode='gaussian-log', vmin='-2s', vmax='max', ct=1)
+    DisplaySettings(mode='gaussian-log', vmin='-2s', vmax='max', ct=1, partial=False)
     >>> DisplaySettings(vmin="min").vmin
     'min'
     """
@@ -82,6 +89,7 @@ class DisplaySettings:
     vmin: str = "-2s"
     vmax: str = "max"
     ct: int = 1
+    partial: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,6 +112,9 @@ class PairView:
         The pair's plane fit.
     error : str
         Why the pair has no difference (empty when it has one).
+    partial : numpy.ndarray of bool, optional
+        The difference's partly covered pixels (`partial_pixels`); None:
+        none known.
 
     Examples
     --------
@@ -123,6 +134,7 @@ class PairView:
     bounds: tuple
     fit: object
     error: str = ""
+    partial: np.ndarray | None = None
 
     def panel(self, name: str) -> np.ndarray:
         """
@@ -138,6 +150,29 @@ class PairView:
         numpy.ndarray
         """
         return getattr(self, name)
+
+    def range_data(self, name: str, partial: bool = False) -> np.ndarray:
+        """
+        Return the pixels a panel's display range is computed from.
+
+        Parameters
+        ----------
+        name : str
+            ``'difference'`` or ``'residual'`` (any other panel is returned
+            whole).
+        partial : bool
+            Keep the partly covered pixels.
+
+        Returns
+        -------
+        numpy.ndarray
+            The panel's array, its partly covered pixels NaN unless
+            ``partial``.
+        """
+        data = self.panel(name)
+        if partial or self.partial is None or name not in ("difference", "residual"):
+            return data
+        return np.where(self.partial, np.nan, data)
 
     @property
     def level(self) -> float:
@@ -168,6 +203,67 @@ def plane_level(fit) -> float:
     2.5045
     """
     return fit.a * fit.boxx + fit.b * fit.boxy + fit.c
+
+
+def partial_pixels(
+    difference: np.ndarray, area: np.ndarray | None = None, full: float = 0.99
+) -> np.ndarray:
+    """
+    Find a difference's partly covered pixels (its 1-pixel frame).
+
+    Along an overlap's edge the two images cover a pixel in part and with
+    different areas, so Montage's area-weighted difference (exact, and kept
+    in the files) reads values far from the interior's there.
+
+    Parameters
+    ----------
+    difference : numpy.ndarray
+        The difference (NaN blank).
+    area : numpy.ndarray, optional
+        Its area image (``a1 + a2``, e.g. steradians); without one the
+        valid pixels next to a blank pixel or the array's edge are partial.
+    full : float
+        A pixel whose area is below ``full`` times the largest area is
+        partial.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        True at valid pixels partly covered.
+
+    Examples
+    --------
+    >>> d = np.ones((4, 5))
+    >>> area = np.full((4, 5), 2.0)
+    >>> area[0] = 1.3
+    >>> int(partial_pixels(d, area).sum()), int(partial_pixels(d).sum())
+    (5, 14)
+    """
+    valid = np.isfinite(difference)
+    if area is not None and area.shape == difference.shape:
+        a = np.where(valid & np.isfinite(area), area, 0.0)
+        top = float(a.max()) if a.size else 0.0
+        if top > 0:
+            return valid & (a < full * top)
+    inner = np.zeros_like(valid)
+    inner[1:-1, 1:-1] = (
+        valid[1:-1, 1:-1]
+        & valid[:-2, 1:-1]
+        & valid[2:, 1:-1]
+        & valid[1:-1, :-2]
+        & valid[1:-1, 2:]
+    )
+    return valid & ~inner
+
+
+def _read_area(path) -> np.ndarray | None:
+    area = io.area_name(str(path))
+    if not os.path.exists(area):
+        return None
+    try:
+        return io.read_image(area)[0]
+    except DiffviewError:
+        return None
 
 
 def _image_box(ws: Workspace, cntr: int, name: str, bounds) -> np.ndarray:
@@ -241,6 +337,7 @@ def read_pair_view(ws: Workspace, index: int) -> PairView:
         bounds,
         fit,
         ws.failures.get(key, ""),
+        partial_pixels(diff, _read_area(path)),
     )
 
 

@@ -36,6 +36,19 @@ def _extent(bounds) -> tuple[float, float, float, float]:
     return (i0 - 0.5, i1 - 0.5, j0 - 0.5, j1 - 0.5)
 
 
+def _reset_history(fig) -> None:
+    """
+    Make a figure's current view its toolbar's Home.
+
+    The toolbar's view history belongs to the pair shown: without this, Home
+    goes back to the first pair's limits, where a later pair has no pixel.
+    """
+    toolbar = getattr(fig.canvas, "toolbar", None)
+    if toolbar is not None:
+        toolbar.update()  # forget the views of the last pair
+        toolbar.push_current()
+
+
 def _clip_rgba(mask: np.ndarray) -> np.ndarray:
     rgba = np.zeros(mask.shape + (4,), dtype=np.float32)
     rgba[mask] = _CLIP_RGBA
@@ -209,6 +222,7 @@ class PairPanels:
             ax.set_ylim(extent[2], extent[3])
         finally:
             self._updating = False
+        _reset_history(self.fig)
         self.fig.canvas.draw_idle()
 
     def _aspect(self, ny: int, nx: int, max_stretch: float = 3.0) -> float:
@@ -322,10 +336,14 @@ class HistogramView:
         """
         Draw the selected pair's difference (an `Explorer` view).
 
+        Only the pixels the display range is computed from are counted: the
+        partly covered ones are left out unless ``explorer.stretch.partial``.
+
         Parameters
         ----------
         explorer : Explorer
-            The state: ``pair_view()`` and ``panel_stretch('difference')``.
+            The state: ``pair_view()``, ``stretch`` and
+            ``panel_stretch('difference')``.
         changes : frozenset of str
             What changed (`CHANGES`); redraws on a new selection or display.
         """
@@ -334,7 +352,8 @@ class HistogramView:
         view = explorer.pair_view()
         resolved = explorer.panel_stretch("difference")
         vmin, vmax = (resolved.vmin, resolved.vmax) if resolved else (0.0, 1.0)
-        self.show(view.difference, view.level, vmin, vmax)
+        data = view.range_data("difference", explorer.stretch.partial)
+        self.show(data, view.level, vmin, vmax)
 
     def show(self, data: np.ndarray, level: float, vmin: float, vmax: float) -> None:
         """
@@ -370,6 +389,7 @@ class HistogramView:
             f"fitted level {level:.4g}, display range {vmin:.4g} .. {vmax:.4g}",
             fontsize=7,
         )
+        _reset_history(self.fig)
         self.fig.canvas.draw_idle()
 
 
