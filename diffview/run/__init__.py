@@ -15,9 +15,7 @@ executor for big ones) and counts a bad pair or image instead of stopping.
 - the dashboard's data: `load_workspace`.
 """
 
-import importlib
-import sys
-import types
+from diffview.lazy import attach
 
 #: Public name -> the module that defines it, imported on first use (PEP 562),
 #: so that importing the package loads only what is used.
@@ -38,13 +36,13 @@ _LAZY = {
     "CorrectionsResult": ".corrections",
     "apply_corrections": ".corrections",
     "correct_file": ".corrections",
-    "DifferencesResult": ".differences",
-    "compute_difference": ".differences",
-    "compute_differences": ".differences",
-    "difference_cards": ".differences",
-    "difference_header": ".differences",
-    "template_cards": ".differences",
-    "write_difference": ".differences",
+    "DifferencesResult": "._differences",
+    "compute_difference": "._differences",
+    "compute_differences": "._differences",
+    "difference_cards": "._differences",
+    "difference_header": "._differences",
+    "template_cards": "._differences",
+    "write_difference": "._differences",
     "FitPlanesResult": ".fits",
     "differences_and_fits": ".fits",
     "fit_planes": ".fits",
@@ -112,29 +110,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    try:
-        module = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
-
-
-class _Package(types.ModuleType):
-    """Keep ``differences`` bound to the function, not to the submodule."""
-
-    def __setattr__(self, name, value):
-        # Importing the submodule ``.differences`` would bind its name here;
-        # the public `differences` (in-memory images) is the one from .images.
-        if name == "differences" and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
+__getattr__, __dir__ = attach(__name__, _LAZY, __all__)

@@ -21,6 +21,7 @@ from diffview import io
 from diffview.core.fit import fit_plane
 from diffview.errors import DiffviewError, PairError
 from diffview.io.paths import montage_file_path
+from diffview.run._differences import write_difference
 from diffview.run._pairs import (
     _flux_name,
     _full_edges,
@@ -32,7 +33,6 @@ from diffview.run._pairs import (
     resolve_inside,
 )
 from diffview.run._parallel import POOL_SECONDS, _file_seconds, pool_workers
-from diffview.run.differences import write_difference
 
 __all__ = [
     "FitPlanesResult",

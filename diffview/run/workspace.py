@@ -26,6 +26,7 @@ from diffview.errors import DiffviewError, PairError
 from diffview.geometry.overlaps import find_overlaps
 from diffview.io.paths import montage_file_path
 from diffview.models import Correction, Overlap, PlaneFit
+from diffview.run._differences import compute_difference, write_difference
 from diffview.run._folder import WorkFolder, find_work
 from diffview.run._preview import (
     PREVIEW_SIZE,
@@ -33,7 +34,6 @@ from diffview.run._preview import (
     _images_preview,
     _mosaic_preview,
 )
-from diffview.run.differences import compute_difference, write_difference
 from diffview.run.fits import read_difference_file
 
 # WorkFolder, find_work and Preview live in private modules (`_folder`,

@@ -146,7 +146,7 @@ def test_m17_has_the_tutorials_number_of_overlaps(m17_sample):
 
 def test_injected_planes_are_in_the_projected_images(small_sample):
     """Each overlap's mean difference equals the difference of the injected planes."""
-    from diffview.run.differences import compute_difference
+    from diffview.run import compute_difference
 
     s = small_sample
     tmpl = io.read_template(s.template)

@@ -435,8 +435,8 @@ def test_pool_rule_keeps_the_byte_and_pair_thresholds(tmp_path):
     of differences, differences+fits above 32 MiB of images, differences
     above 0.5 s of 0.5 ms per pair and 50 ns per overlap pixel."""
     from diffview.run import pool_workers
+    from diffview.run._differences import _pair_seconds
     from diffview.run._parallel import _file_seconds
-    from diffview.run.differences import _pair_seconds
     from diffview.run.fits import _DIFFFIT_SECONDS_PER_BYTE, _FIT_SECONDS_PER_BYTE
 
     def sized(name, size):
@@ -462,7 +462,7 @@ def test_pool_rule_keeps_the_byte_and_pair_thresholds(tmp_path):
 
 
 def test_pair_estimate_counts_overlap_pixels(tiny_field):
-    from diffview.run.differences import _pair_seconds
+    from diffview.run._differences import _pair_seconds
 
     tmpl = io.read_template(tiny_field["hdr"])
     ctx = {"shape": (40, 60), "crpix": (tmpl["CRPIX1"], tmpl["CRPIX2"])}
