@@ -10,7 +10,8 @@ images), `imgtbl` (``images.tbl``), `paths` (file names, atomic writes).
 Every public name is also here.
 """
 
-import importlib
+from diffview.deprecations import forward
+from diffview.lazy import attach
 
 #: Public name -> the module that defines it, imported on first use (PEP 562),
 #: so that importing the package loads only what is used.
@@ -93,18 +94,5 @@ __all__ = [
 ]
 
 
-def __getattr__(name):
-    try:
-        module = _LAZY[name]
-    except KeyError:
-        # 0.1 names that were renamed in 0.2 (diffview.deprecations.RENAMED)
-        from diffview.deprecations import forward
-
-        return forward(__name__, name)
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+# 0.1 names that were renamed in 0.2 (diffview.deprecations.RENAMED) forward
+__getattr__, __dir__ = attach(__name__, _LAZY, __all__, fallback=forward)

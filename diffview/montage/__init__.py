@@ -35,7 +35,7 @@ would run it:
 {'status': '0'}
 """
 
-import importlib
+from diffview.lazy import attach
 
 #: Name -> the private module that defines it. Each loads on first use, so
 #: ``import diffview.montage`` is cheap and ``from diffview.montage import
@@ -77,15 +77,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    try:
-        module = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = attach(__name__, _LAZY, __all__)
