@@ -12,6 +12,7 @@ from pathlib import Path
 from diffview.errors import OutputError
 
 __all__ = [
+    "remove_temporaries",
     "montage_file_path",
     "split_fits_name",
     "area_name",
@@ -259,11 +260,14 @@ def _open_temp(target: Path, name=None) -> tuple[int, str]:
     for _ in range(100):
         tmp = str(target.with_name(f".{target.name}.{os.getpid()}."
                                    f"{next(_COUNTER)}.part"))
+        _PENDING.add(tmp)  # before it exists: remove_temporaries() may run any time
         try:
             return os.open(tmp, flags, 0o666), tmp
         except FileExistsError:  # a stale file of a killed process, same pid
+            _PENDING.discard(tmp)
             continue
         except OSError as exc:
+            _PENDING.discard(tmp)
             raise _output_error(name or target, exc) from exc
     raise OutputError(
         errno.EEXIST, "cannot create a temporary file", str(name or target)
@@ -271,6 +275,40 @@ def _open_temp(target: Path, name=None) -> tuple[int, str]:
 
 
 _COUNTER = itertools.count()
+
+#: Temporary files this process has created and not yet renamed or removed.
+_PENDING: set[str] = set()
+
+
+def remove_temporaries() -> int:
+    """
+    Remove every temporary file this process is still writing.
+
+    A process that is being stopped (a pool worker on SIGTERM) calls this
+    before it exits, so that no ``.part`` file outlives it, wherever the
+    stop signal interrupted a write.
+
+    Returns
+    -------
+    int
+        How many temporary files were removed.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, os
+    >>> fd, tmp = _open_temp(pathlib.Path(tempfile.mkdtemp()) / "x.fits")
+    >>> os.close(fd); remove_temporaries() >= 1, os.path.exists(tmp)
+    (True, False)
+    """
+    removed = 0
+    for tmp in list(_PENDING):
+        try:
+            os.unlink(tmp)
+            removed += 1
+        except OSError:
+            pass
+        _PENDING.discard(tmp)
+    return removed
 
 
 def _write_all(fd: int, data) -> None:
@@ -340,9 +378,11 @@ def _commit_temp(tmp: str, target: Path, name=None, fd=None) -> None:
             if fd is not None:
                 os.close(fd)
         os.replace(tmp, target)
+        _PENDING.discard(tmp)
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        _PENDING.discard(tmp)
         if isinstance(exc, OSError):
             raise _output_error(name or target, exc) from exc
         raise

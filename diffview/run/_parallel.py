@@ -56,6 +56,14 @@ class _Stop(BaseException):
 def _on_sigterm(signum, frame):
     if _in_task:
         raise _Stop
+    _exit_stopped()
+
+
+def _exit_stopped() -> None:
+    """End a stopped worker, removing any temporary file it was writing."""
+    from diffview.io import remove_temporaries
+
+    remove_temporaries()
     os._exit(128 + signal.SIGTERM)
 
 
@@ -93,7 +101,7 @@ def _call(func: Callable, task):
     try:
         return func(task)
     except _Stop:
-        os._exit(128 + signal.SIGTERM)
+        _exit_stopped()
     finally:
         _in_task = False
 
