@@ -15,7 +15,6 @@ images, many small ones cheaply.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 from collections.abc import Sequence
@@ -28,8 +27,8 @@ from diffview.errors import InputError
 from diffview.io.paths import (
     _commit_temp,
     _open_temp,
-    _output_error,
     _output_target,
+    _temp_guard,
     _write_all,
 )
 
@@ -415,16 +414,8 @@ def write_plain_image(path, array: np.ndarray, cards: Sequence[str]) -> None:
         raise InputError(f"Cannot write {path}: folder {path.parent} does not exist")
     target = _output_target(path)
     fd, tmp = _open_temp(target, path)
-    try:
-        with open(fd, "wb", buffering=0, closefd=False) as fh:
-            _write_blocks(fh, text.encode("ascii"), data)
-    except BaseException as exc:
-        os.close(fd)
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise _output_error(path, exc) from exc
-        raise
+    with _temp_guard(tmp, path, fd), open(fd, "wb", buffering=0, closefd=False) as fh:
+        _write_blocks(fh, text.encode("ascii"), data)
     _commit_temp(tmp, target, path, fd=fd)
 
 

@@ -336,6 +336,28 @@ def _write_all(fd: int, data) -> None:
         view = view[n:]
 
 
+@contextlib.contextmanager
+def _temp_guard(tmp: str, name, fd: int | None = None):
+    """
+    Remove ``tmp`` (closing ``fd``) if the block fails; an OSError names ``name``.
+
+    Every writer's failure path: no temporary file is left behind or left in
+    the registry `remove_temporaries` empties, and a file-system error
+    becomes an `OutputError` naming the output, not the temporary file.
+    """
+    try:
+        yield
+    except BaseException as exc:
+        if fd is not None:
+            os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        _PENDING.discard(tmp)
+        if isinstance(exc, OSError):
+            raise _output_error(name, exc) from exc
+        raise
+
+
 def _commit_temp(tmp: str, target: Path, name=None, fd=None) -> None:
     """
     Make ``tmp`` durable and rename it onto ``target``; remove it on failure.
@@ -369,7 +391,7 @@ def _commit_temp(tmp: str, target: Path, name=None, fd=None) -> None:
     >>> _write_all(fd, b"ok"); _commit_temp(tmp, out, fd=fd); out.read_bytes()
     b'ok'
     """
-    try:
+    with _temp_guard(tmp, name or target):
         try:
             if fd is None:
                 fd = os.open(tmp, os.O_RDONLY | getattr(os, "O_BINARY", 0))
@@ -378,14 +400,7 @@ def _commit_temp(tmp: str, target: Path, name=None, fd=None) -> None:
             if fd is not None:
                 os.close(fd)
         os.replace(tmp, target)
-        _PENDING.discard(tmp)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        _PENDING.discard(tmp)
-        if isinstance(exc, OSError):
-            raise _output_error(name or target, exc) from exc
-        raise
+    _PENDING.discard(tmp)
     _sync_folder(target.parent)
 
 
@@ -444,14 +459,8 @@ def atomic_path(path: str | os.PathLike):
     target = _output_target(path)
     fd, tmp = _open_temp(target, path)
     os.close(fd)
-    try:
+    with _temp_guard(tmp, path):
         yield tmp
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise _output_error(path, exc) from exc
-        raise
     _commit_temp(tmp, target, path)
 
 
@@ -480,13 +489,6 @@ def write_file(path: str | os.PathLike, data) -> None:
     """
     target = _output_target(path)
     fd, tmp = _open_temp(target, path)
-    try:
+    with _temp_guard(tmp, path, fd):
         _write_all(fd, data)
-    except BaseException as exc:
-        os.close(fd)
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise _output_error(path, exc) from exc
-        raise
     _commit_temp(tmp, target, path, fd=fd)
