@@ -161,10 +161,19 @@ class MosaicView:
             self._updating = False
 
     def _on_draw(self, event) -> None:
-        """After a full draw: keep the picture without the selection, add it."""
-        canvas = self.fig.canvas
-        self._background = canvas.copy_from_bbox(self.fig.bbox)
-        self.ax.draw_artist(self.selected)
+        """
+        After a full draw: keep the picture without the selection, add it.
+
+        A draw for an export (``savefig``, the toolbar's Download) gets the
+        selection too, but it renders at the export's dpi into the canvas's
+        renderer: the background is dropped, so the next selection redraws
+        the whole figure instead of blitting over the export's pixels.
+        """
+        if event.canvas.is_saving():
+            self._background = None
+        else:
+            self._background = event.canvas.copy_from_bbox(self.fig.bbox)
+        self.selected.draw(event.renderer)
 
     def show_selected(self, outlines) -> None:
         """

@@ -144,3 +144,41 @@ def test_partly_covered_frame_does_not_set_the_display_range(tmp_path):
         assert (st.vmin, st.vmax) == pytest.approx((inner.min(), inner.max()))
     finally:
         dash.close()
+
+
+def _square(x0, y0, size):
+    return np.array(
+        [[x0, y0], [x0 + size, y0], [x0 + size, y0 + size], [x0, y0 + size], [x0, y0]],
+        float,
+    )
+
+
+def _screen(view):
+    return np.asarray(view.fig.canvas.buffer_rgba()).copy()
+
+
+def test_selection_after_an_export_leaves_every_outline_on_screen():
+    """The toolbar's Download (a savefig at its own dpi), then Next: the blit
+    must not restore the export's pixels (issue #15, bug 2)."""
+    import io
+
+    from diffview.widgets._mosaic import MosaicView
+
+    outlines = [_square(10 * i, 10 * i, 30) for i in range(6)]
+    view = MosaicView()
+    view.fig.canvas.draw_idle = view.fig.canvas.draw  # as the browser answers it
+    view.load(None, outlines)
+    view.ax.set_xlim(-5, 90)
+    view.ax.set_ylim(-5, 90)
+    view.fig.canvas.draw()
+    view.show_selected(outlines[:2])
+    view.fig.savefig(io.BytesIO(), format="png", dpi=40)
+    view.show_selected(outlines[2:4])  # Next
+    view.show_selected(outlines[4:6])  # Next again, blitted
+    after = _screen(view)
+    view.fig.canvas.draw()  # reference: a full draw with that selection
+    view.show_selected(outlines[4:6])
+    reference = _screen(view)
+    view.fig.canvas.close()
+    assert after.shape == reference.shape
+    assert not (after != reference).any(-1).sum()
