@@ -407,6 +407,8 @@ def voila(requirements, tmp_path_factory):
         "--Voila.ip=127.0.0.1",
         f"--Voila.port={port}",
         "--Voila.port_retries=0",
+        # diffview's template: the lab template without its CDN stylesheets
+        "--template=diffview",
         f"--token={token}",
         "--show_tracebacks=True",
     ]
@@ -417,6 +419,12 @@ def voila(requirements, tmp_path_factory):
 def _voila_errors(browser, url: str) -> tuple[list[str], object]:
     errors: list[str] = []
     page = browser.new_page(viewport={"width": 1500, "height": 2000})
+    page.remote = []  # what the page asked of any host but the server
+    page.on(
+        "request",
+        lambda r: None if r.url.startswith(("http://127.0.0.1", "data:", "blob:"))
+        else page.remote.append(r.url),
+    )
     page.set_default_timeout(STEP_S * 1000)
     page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
     page.on(
@@ -425,6 +433,11 @@ def _voila_errors(browser, url: str) -> tuple[list[str], object]:
     )
     page.goto(url, timeout=DASHBOARD_S * 1000)
     return errors, page
+
+
+#: True once the toolbar's icon font (Font Awesome, served by the template) loaded
+_ICON_FONT_LOADED = """() => Array.from(document.fonts).some(
+    f => f.family.replace(/"/g, '').startsWith('Font Awesome') && f.status === 'loaded')"""
 
 
 def test_dashboard_in_voila(voila):
@@ -462,6 +475,9 @@ def test_dashboard_in_voila(voila):
             _shot(page, "dashboard-next.png")
             assert second_img != first_img, "the displayed difference did not change"
             assert page.locator(".dv-error").inner_text().strip() == ""
+            # offline clusters: everything comes from the server (issue #15, bug 4)
+            assert page.remote == [], page.remote
+            assert page.evaluate(_ICON_FONT_LOADED)
         finally:
             browser.close()
     ours = [e for e in errors if e not in set(baseline)]
