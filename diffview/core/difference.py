@@ -2,8 +2,9 @@
 The difference of two projected images over their overlap (Montage's mDiff).
 
 Arrays in, a `~diffview.models.Difference` out; no files. The per-pixel
-loop is compiled (``mdiff`` of `diffview.core.kernels`). Images sit on a
-common template grid (see `diffview.core.grid`); boxes are
+rule runs in numpy for a process's first `NUMPY_PIXELS` pixels and in the
+compiled loop (``mdiff`` of `diffview.core.kernels`) after, with the same
+bits. Images sit on a common template grid (see `diffview.core.grid`); boxes are
 ``((jstart, jend), (istart, iend))`` in 0-based template pixels, ends
 exclusive. The pixel rules are Montage's (``docs/montage-semantics.md``
 §3.4):
@@ -18,11 +19,14 @@ exclusive. The pixel rules are Montage's (``docs/montage-semantics.md``
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from diffview.errors import PairError
 from diffview.models import Difference
 
+from . import _mdiff as _numpy_rule
 from ._loader import kernels
 from .grid import _full_edges, overlap_box, template_offset
 
@@ -31,6 +35,15 @@ __all__ = ["AREA_TOLERANCE", "difference_arrays", "difference_on_grid",
 
 #: Montage's area-consistency threshold (mDiff since module version 2.7).
 AREA_TOLERANCE = 0.333
+
+#: Pixels a process differences with numpy before it loads the compiled loop.
+#: Loading numba and its cached kernels costs ~0.5 s once per process; numpy
+#: costs ~50 ns per pixel more than the loop. Until a process has done about
+#: that much work, numpy is cheaper (a CLI run on a few hundred pairs, every
+#: mDiff call), after it the loop is (big jobs, warm sessions). Both give the
+#: same bits.
+NUMPY_PIXELS = 10_000_000
+_numpy_done = [0]
 
 
 def difference_arrays(v1, a1, v2, a2, *, factor=1.0):
@@ -71,8 +84,16 @@ def _mdiff(v1, a1, v2, a2, factor):
     # the kernel takes writable float64 arrays (read-only ones are copied)
     v1, a1, v2, a2 = (np.require(x, np.float64, ["W"]) for x in (v1, a1, v2, a2))
     value, area = np.empty(v1.shape), np.empty(v1.shape)
-    out = kernels().mdiff(v1, a1, v2, a2, factor, AREA_TOLERANCE, value, area)
+    out = _pixel_rule(v1.size)(v1, a1, v2, a2, factor, AREA_TOLERANCE, value, area)
     return value, area, out
+
+
+def _pixel_rule(pixels: int):
+    """Choose the compiled loop once loaded or worth loading, numpy before."""
+    if "diffview.core._kernels" in sys.modules or _numpy_done[0] >= NUMPY_PIXELS:
+        return kernels().mdiff
+    _numpy_done[0] += pixels
+    return _numpy_rule.numpy_mdiff
 
 
 def _crop(value, area, kept, box, template_crpix):
