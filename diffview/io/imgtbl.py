@@ -1,11 +1,13 @@
 """
 Image tables (``images.tbl``) from a folder of FITS files, as Montage's mImgtbl.
 
-The table holds what overlaps and outlines need: the WCS columns, the four
-corners ``ra1 .. dec4`` (pixel edges, J2000), ``size``, ``hdu`` and ``fname``
-(relative to the folder). Area files (``*_area.fits``) are skipped, as in
-Montage. diffview writes no cube columns (it works on 2-D images); Montage's
-readers do not need them (``docs/montage-semantics.md`` §7.3).
+The table has mImgtbl's rows in mImgtbl's order (directory order, or name
+order on request) and its columns: the WCS columns with Montage's
+``cdelt1, cdelt2, crota2`` (`scale_rotation`), the cube columns ``naxis ..
+crpix4`` (each keyword's text), the four corners ``ra1 .. dec4`` (pixel edges,
+J2000), ``size``, ``hdu`` and ``fname`` (relative to the folder). Area files
+(``*_area.fits``) are skipped, as in Montage (``docs/montage-semantics.md``
+§7.3).
 """
 
 from __future__ import annotations
@@ -16,12 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from astropy.coordinates import SkyCoord
 from astropy.io import fits
 from astropy.table import Table
 from astropy.wcs import WCS
 
 from diffview.errors import InputError
+from diffview.io._imgtbl_wcs import CUBE_KEYS, cube_values, scale_rotation
 from diffview.io.ipac import write_table
 
 __all__ = [
@@ -51,6 +53,7 @@ IMAGE_FORMATS = {
     "cdelt2": "%19.10e",
     "crota2": "%13.7f",
     "equinox": "%8.2f",
+    **{k.lower(): "%6s" if k.startswith("NAXIS") else "%22s" for k in CUBE_KEYS},
     **{f"{c}{k}": "%13.7f" for k in range(1, 5) for c in ("ra", "dec")},
     "size": "%12d",
     "hdu": "%6d",
@@ -76,6 +79,9 @@ _BASE = [
     "equinox",
 ]
 _CORNERS = [f"{c}{k}" for k in range(1, 5) for c in ("ra", "dec")]
+_CUBE = [k.lower() for k in CUBE_KEYS]
+#: Type line of the cube columns, which hold each keyword's text as written.
+_CUBE_TYPES = {c: "int" if c.startswith("naxis") else "double" for c in _CUBE}
 
 
 @dataclass
@@ -104,58 +110,78 @@ class ImageTableResult:
     badwcs: list
 
 
-def _fits_files(directory: Path, recursive: bool, area_files: bool) -> list[Path]:
-    pattern = "**/*" if recursive else "*"
+_FITS_SUFFIXES = tuple(
+    s + gz for s in (".fit", ".FIT", ".fits", ".FITS") for gz in ("", ".gz")
+)
+_AREA_SUFFIXES = tuple("_area" + s for s in _FITS_SUFFIXES)
+
+
+def _scan(directory: Path, recursive: bool, seen: set):
+    """
+    Yield the files of a folder in directory (``readdir``) order, as mImgtbl.
+
+    A sub-folder is searched where the directory lists it; a folder reached
+    twice (through a link) is searched once.
+    """
+    try:
+        st = directory.stat()
+        entries = os.scandir(directory)
+    except OSError:
+        return
+    if (st.st_dev, st.st_ino) in seen:
+        entries.close()
+        return
+    seen.add((st.st_dev, st.st_ino))
+    with entries:
+        for entry in entries:
+            path = directory / entry.name
+            try:
+                if entry.is_dir():
+                    if recursive:
+                        yield from _scan(path, recursive, seen)
+                elif entry.is_file():
+                    yield path
+            except OSError:
+                continue
+
+
+def _fits_files(
+    directory: Path, recursive: bool, area_files: bool, gzip: bool, sort: bool
+) -> list[Path]:
     out = []
-    for p in sorted(directory.glob(pattern)):
-        name = p.name.lower()
-        if not p.is_file() or not name.endswith((".fits", ".fit", ".fts", ".fits.gz")):
+    for p in _scan(directory, recursive, set()):
+        name = p.name
+        if not name.endswith(_FITS_SUFFIXES) or (not gzip and name.endswith(".gz")):
             continue
-        if not area_files and "_area.fit" in name:
+        if not area_files and name.endswith(_AREA_SUFFIXES):
             continue
         out.append(p)
-    return out
+    return sorted(out) if sort else out
 
 
-def _cdelt_crota(h: fits.Header) -> tuple[float, float, float]:
-    has_cd = any(k in h for k in ("CD1_1", "CD1_2", "CD2_1", "CD2_2"))
-    has_pc = any(k in h for k in ("PC1_1", "PC1_2", "PC2_1", "PC2_2"))
-    if has_cd or has_pc:
-        (cd11, cd12), (cd21, cd22) = (
-            WCS(h, naxis=2).wcs.get_cdelt()[:, None] * WCS(h, naxis=2).wcs.get_pc()
-            if has_pc and not has_cd
-            else (
-                (float(h.get("CD1_1", 0.0)), float(h.get("CD1_2", 0.0))),
-                (float(h.get("CD2_1", 0.0)), float(h.get("CD2_2", 0.0))),
-            )
-        )
-        cdelt2 = math.hypot(cd12, cd22)
-        cdelt1 = math.copysign(math.hypot(cd11, cd21), cd11 * cd22 - cd12 * cd21)
-        crota = math.degrees(math.atan2(-cd12, cd22))
-        if cd11 * cd22 - cd12 * cd21 > 0:  # flipped: wcstools turns the other way
-            crota = -crota
-        return cdelt1, cdelt2, crota % 360.0
-    cdelt1, cdelt2 = float(h["CDELT1"]), float(h["CDELT2"])
-    crota = float(h.get("CROTA2", 0.0))
-    if cdelt1 > 0 and cdelt2 > 0 and abs(crota) > 90:  # mImgtbl's normalisation
-        cdelt1, cdelt2 = -cdelt1, -cdelt2
-        crota = crota - 180 if crota > 0 else crota + 180
-    return cdelt1, cdelt2, crota % 360.0  # wcstools keeps rotations in [0, 360)
+def _sexagesimal_parts(value: float, prec: int) -> tuple[int, int, float]:
+    """
+    Return whole units, minutes and rounded seconds of ``value`` >= 0.
+
+    Rounded and carried as Montage's coordinate library does
+    (``degreeToHMS``/``degreeToDMS``).
+    """
+    whole = math.floor(value)
+    minutes = (value - whole) * 60.0
+    m = math.floor(minutes)
+    sec = math.floor((minutes - m) * 60.0 * 10**prec + 0.5) / 10**prec
+    if sec >= 60.0:
+        sec, m = sec - 60.0, m + 1
+    if m >= 60:
+        m, whole = m - 60, whole + 1
+    return int(whole), int(m), sec
 
 
 def _sexagesimal(ra: float, dec: float) -> tuple[str, str]:
-    c = SkyCoord(ra, dec, unit="deg")
-    h, m, s = c.ra.hms
+    h, m, s = _sexagesimal_parts(abs(ra) / 15.0, 2)
+    d, dm, ds = _sexagesimal_parts(abs(dec), 1)
     sign = "-" if dec < 0 else "+"
-    d, dm, ds = (abs(v) for v in c.dec.dms)
-    if round(s, 2) >= 60:
-        s, m = 0.0, m + 1
-    if round(ds, 1) >= 60:
-        ds, dm = 0.0, dm + 1
-    return (
-        f"{int(h):02d}h {int(m):02d}m {s:05.2f}s",
-        f"{sign}{int(d):02d}d {int(dm):02d}m {ds:04.1f}s",
-    )
+    return f"{h:02d}h {m:02d}m {s:05.2f}s", f"{sign}{d:02d}d {dm:02d}m {ds:04.1f}s"
 
 
 def _to_j2000(wcs: WCS, x, y) -> tuple[np.ndarray, np.ndarray]:
@@ -165,11 +191,12 @@ def _to_j2000(wcs: WCS, x, y) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _row(h: fits.Header, fname: str, size: int, hdu: int, corners: bool) -> dict:
+    """One row of the table; the cube columns are added by the caller."""
     wcs = WCS(h, naxis=2)
     if not wcs.has_celestial:
         raise ValueError("no celestial WCS")
     n1, n2 = int(h["NAXIS1"]), int(h["NAXIS2"])
-    cdelt1, cdelt2, crota = _cdelt_crota(h)
+    cdelt1, cdelt2, crota = scale_rotation(h, wcs)
     ra, dec = _to_j2000(wcs, [n1 / 2], [n2 / 2])
     cra, cdec = _sexagesimal(ra[0], dec[0])
     row = {
@@ -203,15 +230,22 @@ def _row(h: fits.Header, fname: str, size: int, hdu: int, corners: bool) -> dict
 
 
 def _image_hdus(path: Path):
+    """Yield ``(hdu, header, cube defaults)`` of each image HDU of a file.
+
+    Cube keywords missing from an HDU take the first HDU's values (mImgtbl).
+    """
     with fits.open(path, memmap=True, lazy_load_hdus=True) as hdul:
+        defaults = None
         for k, hdu in enumerate(hdul):
             h = hdu.header
+            if defaults is None:
+                defaults = cube_values(h)
             if (
                 h.get("NAXIS", 0) >= 2
                 and int(h.get("NAXIS1", 0)) > 0
                 and int(h.get("NAXIS2", 0)) > 0
             ):
-                yield k, h.copy()
+                yield k, h.copy(), defaults
 
 
 def make_image_table(
@@ -221,6 +255,9 @@ def make_image_table(
     corners: bool = True,
     area_files: bool = False,
     absolute: bool | None = None,
+    cubes: bool = True,
+    gzip: bool = True,
+    sort: bool = False,
 ) -> ImageTableResult:
     """
     Make the image table of every FITS image in a folder (mImgtbl).
@@ -239,10 +276,28 @@ def make_image_table(
         Write ``fname`` as a full path. Default: Montage's rule, full paths
         when ``directory`` is absolute, else relative to it (Montage's
         ``/name`` for a folder given with a trailing slash is not repeated).
+    cubes : bool
+        Add the cube columns ``naxis, naxis3, crval3, cdelt3, crpix3,
+        naxis4, crval4, cdelt4, crpix4`` (Montage's ``haveCubes``, on by
+        default): each keyword's text, empty where the header has none.
+    gzip : bool
+        Include ``*.fits.gz`` files (Montage's default; ``noGZIP`` turns it
+        off).
+    sort : bool
+        List files in name order (by path) instead of Montage's directory
+        order, so that ``cntr`` does not depend on the file system.
 
     Returns
     -------
     ImageTableResult
+
+    Notes
+    -----
+    Files are listed as mImgtbl lists them: in the order the directory gives
+    them (``readdir``, which ``os.scandir`` follows), each sub-folder searched
+    where it is listed; only names ending in ``.fit``, ``.fits``, ``.FIT`` or
+    ``.FITS`` (optionally ``.gz``) are read. A folder reached twice through
+    links is searched once (Montage would loop).
 
     Raises
     ------
@@ -264,7 +319,7 @@ def make_image_table(
     if not root.is_dir():
         raise InputError(f"Cannot access {directory}: not a folder")
     rows, badfits, badwcs = [], [], []
-    for path in _fits_files(root, recursive, area_files):
+    for path in _fits_files(root, recursive, area_files, gzip, sort):
         rel = str(path.relative_to(root))
         fname = str(root / rel) if absolute else rel
         try:
@@ -272,24 +327,33 @@ def make_image_table(
         except (OSError, ValueError, TypeError):
             badfits.append(rel)
             continue
-        for k, h in hdus:
+        for k, h, defaults in hdus:
             try:
-                rows.append(_row(h, fname, os.path.getsize(path), k, corners))
+                row = _row(h, fname, os.path.getsize(path), k, corners)
             except (KeyError, ValueError, TypeError, ArithmeticError):
                 badwcs.append(f"{rel}[{k}]")
-    return ImageTableResult(_rows_table(rows, corners), badfits, badwcs)
+                continue
+            rows.append(row | cube_values(h, defaults))
+    return ImageTableResult(_rows_table(rows, corners, cubes), badfits, badwcs)
 
 
-def _rows_table(rows: list[dict], corners: bool) -> Table:
+def _rows_table(rows: list[dict], corners: bool, cubes: bool) -> Table:
     for k, row in enumerate(rows):
         row["cntr"] = k
-    names = _BASE + (_CORNERS if corners else []) + ["size", "hdu", "fname"]
+    names = (
+        _BASE
+        + (_CUBE if cubes else [])
+        + (_CORNERS if corners else [])
+        + ["size", "hdu", "fname"]
+    )
     if not rows:
         return Table(names=names, dtype=[_dtype(n) for n in names])
     return Table(rows=[[r[n] for n in names] for r in rows], names=names)
 
 
-def headers_table(headers, fnames, *, corners: bool = True) -> Table:
+def headers_table(
+    headers, fnames, *, corners: bool = True, cubes: bool = True
+) -> Table:
     """
     Make the image table of headers not (yet) written to files.
 
@@ -304,6 +368,8 @@ def headers_table(headers, fnames, *, corners: bool = True) -> Table:
         The ``fname`` of each, as many as ``headers``.
     corners : bool
         Add the corner columns ``ra1 .. dec4``.
+    cubes : bool
+        Add the cube columns ``naxis .. crpix4``.
 
     Returns
     -------
@@ -325,16 +391,26 @@ def headers_table(headers, fnames, *, corners: bool = True) -> Table:
     >>> len(t), t["fname"][0]
     (6, np.str_('t0.fits'))
     """
-    rows = [_row(h, f, 0, 0, corners) for h, f in zip(headers, fnames, strict=True)]
-    return _rows_table(rows, corners)
+    rows = [
+        _row(h, f, 0, 0, corners) | cube_values(h)
+        for h, f in zip(headers, fnames, strict=True)
+    ]
+    return _rows_table(rows, corners, cubes)
 
 
 def _dtype(name: str):
     if name in ("cntr", "naxis1", "naxis2", "size", "hdu"):
         return np.int64
-    if name in ("cra", "cdec", "ctype1", "ctype2", "fname"):
+    if name in ("cra", "cdec", "ctype1", "ctype2", "fname", *_CUBE):
         return str
     return np.float64
+
+
+def _cube_text(value) -> str:
+    """Return a cube column's value as text: empty for a blank (NaN) read back."""
+    if isinstance(value, (float, np.floating)):
+        return "" if np.isnan(value) else repr(float(value))
+    return str(value)
 
 
 def write_images_table(table: Table, path) -> None:
@@ -367,4 +443,11 @@ def write_images_table(table: Table, path) -> None:
     True
     """
     formats = {n: IMAGE_FORMATS.get(n) for n in table.colnames}
-    write_table(table, path, formats, keywords={"datatype": "fitshdr"})
+    types = {n: t for n, t in _CUBE_TYPES.items() if n in table.colnames}
+    if types and any(table[n].dtype.kind != "U" for n in types):
+        table = table.copy(copy_data=False)
+        for n in types:
+            table[n] = [_cube_text(v) for v in table[n]]
+    write_table(
+        table, path, formats, keywords={"datatype": "fitshdr"}, type_names=types
+    )

@@ -440,6 +440,7 @@ def format_table(
     *,
     keywords: dict | None = None,
     types: bool = True,
+    type_names: dict | None = None,
 ) -> str:
     r"""
     Text of a fixed-width IPAC table in Montage's layout.
@@ -459,6 +460,10 @@ def format_table(
         ``\key = value`` lines written first.
     types : bool
         Write the type line (``int``, ``double``, ``char``).
+    type_names : dict, optional
+        Type per column name, for columns whose values are text but whose
+        type line says otherwise (mImgtbl's cube columns); others follow
+        the values' type.
 
     Returns
     -------
@@ -482,7 +487,7 @@ def format_table(
     cells = {n: [_format_value(v, formats.get(n)) for v in columns[n]] for n in names}
     for n in names:
         _refuse_line_breaks(cells[n], n)
-    tnames = {n: _type_name(table[n]) for n in names}
+    tnames = {n: _type_name(table[n]) for n in names} | dict(type_names or {})
     widths = {
         n: max([len(n), len(tnames[n]) if types else 0] + [len(c) for c in cells[n]])
         for n in names
@@ -497,7 +502,13 @@ def format_table(
 
 
 def write_table(
-    table, path, formats: dict | None = None, *, keywords=None, types: bool = True
+    table,
+    path,
+    formats: dict | None = None,
+    *,
+    keywords=None,
+    types: bool = True,
+    type_names: dict | None = None,
 ) -> None:
     r"""
     Write a table with `format_table`, atomically.
@@ -514,6 +525,8 @@ def write_table(
         ``\key = value`` lines written first.
     types : bool
         Write the type line.
+    type_names : dict, optional
+        Type per column name, as in `format_table`.
 
     Raises
     ------
@@ -528,7 +541,10 @@ def write_table(
     >>> read_table(p)["c"][0]
     np.float64(0.5)
     """
-    _write_text(path, format_table(table, formats, keywords=keywords, types=types))
+    text = format_table(
+        table, formats, keywords=keywords, types=types, type_names=type_names
+    )
+    _write_text(path, text)
 
 
 def _refuse_line_breaks(values, column: str) -> None:

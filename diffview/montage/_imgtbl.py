@@ -26,8 +26,9 @@ def mImgtbl(
     Write the image table of a folder (MontagePy's mImgtbl).
 
     The table has mImgtbl's columns and layout (``docs/montage-semantics.md``
-    §7.3), one row per image HDU, in file-name order (Montage uses directory
-    order).
+    §7.3), one row per image HDU, in mImgtbl's order: the order the
+    directory lists the files (``readdir``), sub-folders where they are
+    listed.
 
     Parameters
     ----------
@@ -40,9 +41,10 @@ def mImgtbl(
     processAreaFiles : bool
         Include ``*_area.fits`` files (skipped by default).
     haveCubes : bool
-        Ignored: diffview writes no cube columns.
+        Add the cube columns ``naxis, naxis3, crval3, cdelt3, crpix3, naxis4,
+        crval4, cdelt4, crpix4`` (each keyword's text, empty where missing).
     noGZIP : bool
-        Ignored: every FITS file found is read.
+        Skip ``*.gz`` files.
     showCorners : bool
         Add the corner columns ``ra1, dec1 ... ra4, dec4`` (MontagePy's
         default; the command line's is off).
@@ -82,6 +84,8 @@ def mImgtbl(
             recursive=recursiveMode,
             corners=showCorners,
             area_files=processAreaFiles,
+            cubes=haveCubes,
+            gzip=not noGZIP,
         )
         write_images_table(r.table, tblname)
     except DiffviewError as exc:

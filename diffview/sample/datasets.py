@@ -343,13 +343,13 @@ def write_sample(
         data = _render_tile(h, src, plane, twcs, p["noise"], rng)
         io.write_image(data, h, sample.raw_dir / names[k])
         planes[f"hdu0_{names[k]}"] = plane
-    raw = make_image_table(sample.raw_dir, absolute=False).table
+    raw = make_image_table(sample.raw_dir, absolute=False, sort=True).table
     write_images_table(raw, sample.raw_images_tbl)
     io.write_template(template, sample.template)
     project_images(
         raw, sample.raw_dir, template, sample.proj_dir, workers=workers, quiet=quiet
     )
-    proj = make_image_table(sample.proj_dir, absolute=False).table
+    proj = make_image_table(sample.proj_dir, absolute=False, sort=True).table
     write_images_table(proj, sample.images_tbl)
     sample.truth = {
         int(r["cntr"]): tuple(float(v) for v in planes[str(r["fname"])]) for r in proj

@@ -91,9 +91,11 @@ def _defaults(*argv):
 
 
 def test_every_default_is_montages():
-    # mImgtbl: no corners, no recursion, no area files
+    # mImgtbl: no corners, no recursion, no area files, cube columns, .gz
+    # files read, directory order
     got = _defaults("imgtbl", "dir", "images.tbl")
     assert (got["corners"], got["recursive"], got["area_files"]) == (False,) * 3
+    assert (got["cubes"], got["gzip"], got["sort"]) == (True, True, False)
     # mOverlaps: quick mode
     assert _defaults("overlaps", "images.tbl", "diffs.tbl")["exact"] is False
     # mDiffExec / mDiffFitExec: areas used, Montage's boxes, -p .

@@ -137,7 +137,8 @@ def test_exact_mode_lists_an_image_inside_an_earlier_one(tmp_path):
     tbl = tmp_path / "images.tbl"
     # diffview's table (sorted by name, no corners), read by Montage's mOverlaps;
     # mImgtbl lists files in directory order, which may put the small one first
-    write_images_table(make_image_table(tmp_path / "raw", corners=False).table, tbl)
+    raw = make_image_table(tmp_path / "raw", corners=False, sort=True)
+    write_images_table(raw.table, tbl)
     assert montage_pairs(tbl, tmp_path / "m.tbl", False) == []
     pairs = find_overlaps(io.read_table(tbl), mode="exact")
     assert [(o.cntr1, o.cntr2) for o in pairs] == [(0, 1)]
