@@ -104,6 +104,25 @@ def resolve_inside(folder, name: str, what: str) -> str:
     return path
 
 
+def _failure_text(exc: BaseException) -> str:
+    """
+    The message a loop records for a failed pair.
+
+    A `DiffviewError` says what is wrong in its own words; anything else
+    (a bug, an odd file) is named by its type, so that it can be reported.
+
+    Examples
+    --------
+    >>> _failure_text(PairError("Images don't overlap"))
+    "Images don't overlap"
+    >>> _failure_text(ValueError("operands could not be broadcast"))
+    'ValueError: operands could not be broadcast'
+    """
+    if isinstance(exc, DiffviewError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
 def _overlaps(table) -> list[Overlap]:
     """Read an overlap table's rows (a list of `Overlap` is taken as it is)."""
     if isinstance(table, (list, tuple)):

@@ -529,7 +529,7 @@ def test_colour_by_quality(dash):
 # --------------------------------------------------------------------------
 
 
-def test_flag_and_resolve_changes_corrections(dash, tmp_path):
+def test_flag_and_resolve_changes_corrections(dash):
     ex = dash.explorer
     before = {c.id: (c.a, c.b, c.c) for c in ex.corrections}
     dash.select(
@@ -554,15 +554,17 @@ def test_flag_and_resolve_changes_corrections(dash, tmp_path):
     assert list(table["flagged"]).count(True) == 5  # every pair of image 4
     assert not np.allclose(table["before"], table["after"])
     assert "before" in dash.residuals.value and "after" in dash.residuals.value
-    # export: Montage-readable tables
-    dash.export_path.value = str(tmp_path / "out")
+    # export: Montage-readable tables, below the work folder
+    dash.export_path.value = "exports/flag-test"
     dash.export_button.click()
     assert dash.error_text == ""
-    kept = io.read_fits_table(tmp_path / "out" / "fits.tbl")
+    out = ex.ws.folder.top / "exports" / "flag-test"
+    assert str(out) in dash.message_text
+    kept = io.read_fits_table(out / "fits.tbl")
     assert len(kept) == 11 - 5
-    corr = io.read_corrections_table(tmp_path / "out" / "corrections.tbl")
+    corr = io.read_corrections_table(out / "corrections.tbl")
     assert {c.id for c in corr} == set(after)
-    flags = io.read_table(tmp_path / "out" / "flags.tbl")
+    flags = io.read_table(out / "flags.tbl")
     assert list(flags["kind"]) == ["pair", "image"]
     assert list(flags["minus"]) == [4, -1]
     # removing a flag
