@@ -32,7 +32,10 @@ __all__ = ["image_array", "pixel_pair", "check_index", "check_items"]
 def _kind(obj) -> str:
     if isinstance(obj, np.ndarray):
         return f"an array of {obj.dtype} with shape {obj.shape}"
-    return "None" if obj is None else f"a {type(obj).__name__}"
+    if obj is None:
+        return "None"
+    name = type(obj).__name__
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
 
 
 def image_array(obj, what: str = "image", *, ndim: int = 2) -> np.ndarray:

@@ -93,7 +93,7 @@ class ExplorerQueries:
         return ov.cntr1, ov.cntr2
 
     def _index(self, index) -> int:
-        """A pair's position, checked (`InputError` for none or out of range)."""
+        """Check a pair's position (`InputError` for none or out of range)."""
         n = len(self.ws.overlaps)
         if index is None:
             why = ": this work folder has no overlap pairs" if n == 0 else ""
