@@ -32,10 +32,11 @@ __all__ = ["image_array", "pixel_pair", "check_index", "check_items"]
 def _kind(obj) -> str:
     if isinstance(obj, np.ndarray):
         return f"an array of {obj.dtype} with shape {obj.shape}"
-    if obj is None:
-        return "None"
-    name = type(obj).__name__
-    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
+    return "None" if obj is None else _a(type(obj).__name__)
+
+
+def _a(name: str) -> str:
+    return f"{'an' if name[:1] in tuple('aeiou') else 'a'} {name}"
 
 
 def image_array(obj, what: str = "image", *, ndim: int = 2) -> np.ndarray:
@@ -66,18 +67,20 @@ def image_array(obj, what: str = "image", *, ndim: int = 2) -> np.ndarray:
     >>> image_array(np.ones(3), "difference")
     Traceback (most recent call last):
     ...
-    diffview.errors.InputError: difference: expected a 2-D array (rows, columns), got an array of float64 with shape (3,)
+    diffview.errors.InputError: difference: expected a 2-D array (rows, columns), ...
     >>> image_array(np.array([["a", "b"]]), "plus")
     Traceback (most recent call last):
     ...
-    diffview.errors.InputError: plus: expected numbers, got an array of <U1 with shape (1, 2)
+    diffview.errors.InputError: plus: expected numbers, got an array of <U1 ...
     """
     if obj is None:
         raise InputError(f"{what}: expected a {ndim}-D array of numbers, got None")
     try:
         arr = np.asarray(obj)
     except (ValueError, TypeError) as exc:  # ragged nested lists
-        raise InputError(f"{what}: not a rectangular array of numbers ({exc})") from None
+        raise InputError(
+            f"{what}: not a rectangular array of numbers ({exc})"
+        ) from None
     if arr.dtype.kind not in "biuf":
         raise InputError(f"{what}: expected numbers, got {_kind(arr)}")
     if arr.ndim != ndim:
@@ -113,7 +116,7 @@ def pixel_pair(obj, what: str = "crpix") -> tuple[float, float]:
     >>> pixel_pair(None)
     Traceback (most recent call last):
     ...
-    diffview.errors.InputError: crpix: expected two finite numbers (CRPIX1, CRPIX2), got None
+    diffview.errors.InputError: crpix: expected two finite numbers ..., got None
     """
     try:
         a, b = (float(v) for v in obj)
@@ -199,7 +202,9 @@ def check_items(items, kind: type, what: str) -> list:
     diffview.errors.InputError: ids: item 1 is a str, expected int
     """
     if items is None or isinstance(items, (str, bytes)):
-        raise InputError(f"{what}: expected a list of {kind.__name__}, got {_kind(items)}")
+        raise InputError(
+            f"{what}: expected a list of {kind.__name__}, got {_kind(items)}"
+        )
     try:
         out = list(items)
     except TypeError:
@@ -209,6 +214,7 @@ def check_items(items, kind: type, what: str) -> list:
     for k, item in enumerate(out):
         if not isinstance(item, kind):
             raise InputError(
-                f"{what}: item {k} is a {type(item).__name__}, expected {kind.__name__}"
+                f"{what}: item {k} is {_a(type(item).__name__)}, "
+                f"expected {kind.__name__}"
             )
     return out

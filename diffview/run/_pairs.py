@@ -51,7 +51,7 @@ def check_output_dir(path) -> Path:
     ...
     diffview.errors.InputError: Cannot access /nonexistent/diffs
     """
-    if path is None or isinstance(path, bool) or not isinstance(path, (str, os.PathLike)):
+    if not isinstance(path, (str, os.PathLike)):
         raise InputError(f"output folder: expected a folder name, got {path!r}")
     p = Path(path)
     if not p.exists():

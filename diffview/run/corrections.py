@@ -232,13 +232,13 @@ def apply_corrections(
     """
     start = time.perf_counter()
     check_output_dir(corrdir)
-    table = io.read_table(images_table)
-    io.require_columns(table, ["cntr", "fname"], images_table)
     corrs = (
         check_items(corrections, Correction, "corrections")
         if isinstance(corrections, (list, tuple))
         else io.read_corrections_table(corrections)
     )
+    table = io.read_table(images_table)
+    io.require_columns(table, ["cntr", "fname"], images_table)
     by_id = {c.id: c for c in corrs}
     result = CorrectionsResult(count=len(table))
     tasks = []

@@ -217,7 +217,7 @@ class Explorer(ExplorerQueries):
             The selected index.
         """
         if not self.order:
-            raise InputError("no pairs")
+            raise InputError("no pair to go to: this work folder has no overlap pairs")
         pos = self.order.index(self.selected) if self.selected in self.order else -1
         return self.select(self.order[(pos + delta) % len(self.order)])
 

@@ -20,8 +20,8 @@ from diffview.render import TABLE_NAMES
 from diffview.run import Workspace, load_workspace
 from diffview.widgets._controller import Explorer
 from diffview.widgets._model import MEASURES, STRETCH_MODES
-from diffview.widgets._settings import DisplaySettings
 from diffview.widgets._mosaic import MosaicView
+from diffview.widgets._settings import DisplaySettings
 from diffview.widgets._textviews import (
     FlagPanel,
     MessageArea,

@@ -124,7 +124,7 @@ class ExplorerQueries:
         ''
         >>> ex.ws.failures[(0, 1)] = "Images don't overlap"
         >>> print(ex.load_report())
-        1 of ... pairs failed (rank by 'failed' to list them): 0 - 1: Images don't overlap
+        1 of ... pairs failed (rank by 'failed' to list them): 0 - 1: Images ...
         """
         n, failures = len(self.ws.overlaps), self.ws.failures
         parts = []

@@ -132,7 +132,7 @@ def check_ranges(resolved: dict, settings: DisplaySettings) -> None:
     >>> check_ranges({"difference": s}, DisplaySettings(vmin="max", vmax="min"))
     Traceback (most recent call last):
     ...
-    diffview.errors.InputError: display min 'max' (9) is above display max 'min' (0) on the difference panel
+    diffview.errors.InputError: display min 'max' (9) is above display max 'min' (0) ...
     """
     shown = {p: s for p, s in resolved.items() if s is not None}
     for panel, s in shown.items():
