@@ -74,6 +74,10 @@ class Dashboard(W.VBox):
     flags_view : FlagPanel
         The flag list (``flag_list``) and the residual table
         (``residuals``), also attributes of the dashboard.
+    messages : MessageArea
+        The error box (``error``, ``error_text``: what went wrong with the
+        last action) and the note line (``message``, ``message_text``:
+        failed pairs, no pairs, where an export went).
 
     Examples
     --------

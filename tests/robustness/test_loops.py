@@ -27,6 +27,7 @@ from diffview.run import (
     fit_planes,
     load_workspace,
 )
+from diffview.run import differences as diffview_differences
 from diffview.widgets import explore
 
 CORRUPT = "tile_0.fits missing or invalid FITS"
@@ -65,6 +66,11 @@ def hostile(tmp_path_factory):
     return make_hostile(tmp_path_factory.mktemp("hostile") / "work")
 
 
+def _inputs(work):
+    """Projected images, overlap table and template of a work folder."""
+    return work / "projected", work / "diffs.tbl", work / "template.hdr"
+
+
 def _by_pair(failures):
     return {(ov.cntr1, ov.cntr2): msg for ov, msg in failures}
 
@@ -77,9 +83,7 @@ def _check(failures):
 
 def test_differences_loop(hostile, tmp_path):
     r = compute_differences(
-        hostile / "projected",
-        hostile / "diffs.tbl",
-        hostile / "template.hdr",
+        *_inputs(hostile),
         tmp_path,
         quiet=True,
     )
@@ -91,9 +95,7 @@ def test_differences_loop(hostile, tmp_path):
 
 def test_differences_and_fits_loop(hostile, tmp_path):
     r = differences_and_fits(
-        hostile / "projected",
-        hostile / "diffs.tbl",
-        hostile / "template.hdr",
+        *_inputs(hostile),
         tmp_path,
         None,
         quiet=True,
@@ -105,9 +107,7 @@ def test_differences_and_fits_loop(hostile, tmp_path):
 
 def test_fits_loop(hostile, tmp_path):
     compute_differences(
-        hostile / "projected",
-        hostile / "diffs.tbl",
-        hostile / "template.hdr",
+        *_inputs(hostile),
         tmp_path,
         quiet=True,
     )
@@ -205,3 +205,28 @@ def test_dashboard_reports_which_pairs_failed_and_why(hostile):
         assert BLANK in d.selected.value
     finally:
         d.close()
+
+
+def test_in_memory_differences_loop():
+    from astropy.wcs import WCS
+
+    def grid(crpix1):
+        w = WCS(naxis=2)
+        w.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+        w.wcs.cdelt = [-1e-3, 1e-3]
+        w.wcs.crpix = [crpix1, 1]
+        return w
+
+    images = [
+        (np.full((4, 5), 3.0), grid(1)),
+        (np.ones((4, 5)), grid(-2)),  # overlaps image 0 by two columns
+        (np.full((4, 5), np.nan), grid(-2)),  # blank where it overlaps
+        (np.ones((4, 5)), grid(-20)),  # far to the right: empty box
+    ]
+    pairs = [
+        Overlap(a, b, f"image{a}", f"image{b}", "d")
+        for a, b in [(0, 3), (0, 2), (0, 1)]
+    ]
+    ok, failed = diffview_differences(images, pairs)
+    assert failed == {(0, 3): EMPTY_BOX, (0, 2): BLANK}
+    assert list(ok) == [(0, 1)] and float(ok[(0, 1)].array.mean()) == 2.0
