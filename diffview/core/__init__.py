@@ -25,6 +25,7 @@ from .background import (
     solve_montage,
 )
 from .blocks import block_average, preview
+from .checks import check_index, check_items, image_array, pixel_pair
 from .difference import (
     AREA_TOLERANCE,
     difference_arrays,
@@ -64,4 +65,8 @@ __all__ = [
     "predicted_residuals",
     "recovery_error",
     "SOLVER_MODES",
+    "image_array",
+    "pixel_pair",
+    "check_index",
+    "check_items",
 ]

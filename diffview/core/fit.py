@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from diffview.core._loader import kernels
-from diffview.errors import PairError
+from diffview.core.checks import image_array, pixel_pair
+from diffview.errors import InputError, PairError
 from diffview.models import Difference, PlaneFit
 
 __all__ = ["fit_plane", "fit_residual", "bounding_box", "FitResidual", "NITERATION"]
@@ -26,10 +27,17 @@ NITERATION = 20
 
 
 def _as_array_crpix(diff):
+    """``(array, crpix, ids)`` of a `Difference` or ``(array, crpix)``, checked."""
     if isinstance(diff, Difference):
-        return np.asarray(diff.array, dtype=float), diff.crpix, (diff.plus, diff.minus)
-    array, crpix = diff
-    return np.asarray(array, dtype=float), (float(crpix[0]), float(crpix[1])), (0, 0)
+        array, crpix, ids = diff.array, diff.crpix, (diff.plus, diff.minus)
+    elif isinstance(diff, (tuple, list)) and len(diff) == 2:
+        (array, crpix), ids = diff, (0, 0)
+    else:
+        raise InputError(
+            "difference: expected a Difference or (array, (crpix1, crpix2)), got "
+            + ("None" if diff is None else f"a {type(diff).__name__}")
+        )
+    return image_array(array, "difference"), pixel_pair(crpix), ids
 
 
 # --------------------------------------------------------------------------
@@ -143,6 +151,9 @@ def fit_plane(
 
     Raises
     ------
+    diffview.InputError
+        ``diff`` is not a `Difference` or a 2-D array of numbers with two
+        finite CRPIX values.
     diffview.PairError
         ``Too few pixels to fit`` (an axis shorter than 2, full fit),
         ``Singular Matrix-1``/``Singular Matrix-2`` (no pixels, or all valid

@@ -17,6 +17,7 @@ import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.wcs import WCS
 
+from diffview.core import check_items
 from diffview.errors import InputError
 from diffview.models import Overlap
 
@@ -386,6 +387,12 @@ def find_overlaps(images, *, mode="quick") -> list[Overlap]:
         Pairs ``(k, l)`` with k before l in table order, named
         ``diff.%06d.%06d.fits`` from the ``cntr`` values.
 
+    Raises
+    ------
+    diffview.InputError
+        An unknown ``mode``, or ``images`` neither a table nor a list of
+        `Footprint`.
+
     Notes
     -----
     Like Montage, the test is purely geometric: images that only touch are
@@ -408,9 +415,16 @@ def find_overlaps(images, *, mode="quick") -> list[Overlap]:
     [(0, 1, 'diff.000000.000001.fits')]
     """
     if mode not in ("quick", "exact"):
-        raise ValueError(f"mode must be 'quick' or 'exact', not {mode!r}")
-    if not isinstance(images, (list, tuple)):
+        raise InputError(f"mode must be 'quick' or 'exact', not {mode!r}")
+    if isinstance(images, (list, tuple)):
+        images = check_items(images, Footprint, "images")
+    elif hasattr(images, "colnames"):
         images = footprints_from_table(images, need_wcs=(mode == "exact"))
+    else:
+        raise InputError(
+            f"images: expected an image table (diffview.io.read_table('images.tbl'))"
+            f" or a list of Footprint, got {type(images).__name__}"
+        )
     test = _quick_overlap if mode == "quick" else _exact_overlap
     pairs = sorted(_candidates(images))
     out = []

@@ -43,13 +43,16 @@ class WorkFolder:
         Folder of the differences (created when differences are computed).
     diffs_tbl, fits_tbl, corrections_tbl, mosaic : Path or None
         Optional files; missing ones are computed in memory.
+    root : Path or None
+        The work folder itself (default: the image table's folder); the
+        dashboard's exports go below it.
 
     Examples
     --------
     >>> from pathlib import Path
     >>> f = WorkFolder(Path("p"), Path("images.tbl"), Path("t.hdr"), Path("d"))
-    >>> f.fits_tbl is None
-    True
+    >>> f.fits_tbl is None, f.top
+    (True, PosixPath('.'))
     """
 
     proj_dir: Path
@@ -60,6 +63,12 @@ class WorkFolder:
     fits_tbl: Path | None = None
     corrections_tbl: Path | None = None
     mosaic: Path | None = None
+    root: Path | None = None
+
+    @property
+    def top(self) -> Path:
+        """The work folder: ``root``, or the image table's folder."""
+        return self.root if self.root is not None else Path(self.images_tbl).parent
 
 
 def _first(root: Path, names) -> Path | None:
@@ -91,6 +100,7 @@ def _from_attributes(obj) -> WorkFolder:
         fits_tbl=get("fits_tbl"),
         corrections_tbl=get("corrections_tbl"),
         mosaic=get("mosaic"),
+        root=get("root"),
     )
 
 
@@ -143,6 +153,7 @@ def find_work(work) -> WorkFolder:
         fits_tbl=_first(root, _FIT_TABLES),
         corrections_tbl=_first(root, _CORRECTION_TABLES),
         mosaic=_first(root, _MOSAICS),
+        root=root,
     )
     return _check(folder, str(root))
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from diffview import io
-from diffview.core import difference_in_box, overlap_box, template_offset
+from diffview.core import check_items, difference_in_box, overlap_box, template_offset
 from diffview.errors import DiffviewError, InputError, PairError
 from diffview.io.paths import area_name, montage_file_path, split_fits_name
 from diffview.models import Difference, Overlap
@@ -51,6 +51,8 @@ def check_output_dir(path) -> Path:
     ...
     diffview.errors.InputError: Cannot access /nonexistent/diffs
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise InputError(f"output folder: expected a folder name, got {path!r}")
     p = Path(path)
     if not p.exists():
         raise InputError(f"Cannot access {path}")
@@ -104,10 +106,34 @@ def resolve_inside(folder, name: str, what: str) -> str:
     return path
 
 
+def _failure_text(exc: BaseException) -> str:
+    """
+    Describe a failed pair as the loops record it.
+
+    A `DiffviewError` says what is wrong in its own words; anything else
+    (a bug, an odd file) is named by its type, so that it can be reported.
+
+    Examples
+    --------
+    >>> _failure_text(PairError("Images don't overlap"))
+    "Images don't overlap"
+    >>> _failure_text(ValueError("operands could not be broadcast"))
+    'ValueError: operands could not be broadcast'
+    """
+    if isinstance(exc, DiffviewError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
 def _overlaps(table) -> list[Overlap]:
     """Read an overlap table's rows (a list of `Overlap` is taken as it is)."""
     if isinstance(table, (list, tuple)):
-        return list(table)
+        return check_items(table, Overlap, "overlap table")
+    if table is None or not isinstance(table, (str, os.PathLike)):
+        raise InputError(
+            "overlap table: expected a diffs.tbl file name or a list of Overlap, "
+            f"got {type(table).__name__}"
+        )
     return io.read_diffs_table(table)
 
 

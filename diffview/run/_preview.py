@@ -175,9 +175,9 @@ def _images_preview(ws: Workspace, size: int, progress: Progress) -> Preview:
         off = ws.image_offset(int(cntr))
         try:
             data, _ = io.read_image(ws.image_path(str(name)))
-        except DiffviewError:
-            continue
-        _accumulate(total, count, data, off, factor)
+            _accumulate(total, count, data, off, factor)
+        except (DiffviewError, ValueError, IndexError) as exc:
+            ws.problems.append(f"image {name} left out of the preview: {exc}")
     progress("preview", len(names), len(names))
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)

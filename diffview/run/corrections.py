@@ -17,11 +17,12 @@ import numpy as np
 from astropy.io import fits as afits
 
 from diffview import io
+from diffview.core import check_items
 from diffview.core.background import correct_image
 from diffview.errors import DiffviewError, PairError
 from diffview.io.paths import area_name, atomic_path
 from diffview.models import Correction
-from diffview.run._pairs import check_output_dir
+from diffview.run._pairs import _failure_text, check_output_dir
 from diffview.run._parallel import POOL_SECONDS, _file_seconds, pool_workers, run_tasks
 
 __all__ = ["CorrectionsResult", "correct_file", "apply_corrections"]
@@ -90,7 +91,8 @@ def correct_file(in_path, out_path, correction, *, no_areas: bool = False) -> No
     Raises
     ------
     diffview.PairError
-        The input or its area file is missing or not FITS.
+        The input or its area file is missing or not FITS, or their sizes
+        differ.
 
     Examples
     --------
@@ -109,6 +111,12 @@ def correct_file(in_path, out_path, correction, *, no_areas: bool = False) -> No
     in_path, out_path = str(in_path), str(out_path)
     data, header = _read_image(in_path, "Image file")
     area = None if no_areas else _read_image(area_name(in_path), "Area file")[0]
+    if area is not None and area.shape != data.shape:
+        sizes = ["x".join(map(str, a.shape)) for a in (area, data)]
+        raise PairError(
+            f"Area file {area_name(in_path)} has {sizes[0]} pixels, its image "
+            f"{sizes[1]}"
+        )
     crpix = (float(header.get("CRPIX1", 0.0)), float(header.get("CRPIX2", 0.0)))
     out = correct_image(data, crpix, correction, area)
     header = header.copy()
@@ -143,8 +151,8 @@ def _bg_task(task):
     try:
         correct_file(src, dst, corr, no_areas=no_areas)
         return None
-    except (PairError, OSError) as exc:
-        return f"{src}: {exc}"
+    except Exception as exc:  # one bad image (or a full disk) is counted
+        return f"{src}: {_failure_text(exc)}"
 
 
 def _task_inputs(tasks):
@@ -224,13 +232,13 @@ def apply_corrections(
     """
     start = time.perf_counter()
     check_output_dir(corrdir)
-    table = io.read_table(images_table)
-    io.require_columns(table, ["cntr", "fname"], images_table)
     corrs = (
-        list(corrections)
+        check_items(corrections, Correction, "corrections")
         if isinstance(corrections, (list, tuple))
         else io.read_corrections_table(corrections)
     )
+    table = io.read_table(images_table)
+    io.require_columns(table, ["cntr", "fname"], images_table)
     by_id = {c.id: c for c in corrs}
     result = CorrectionsResult(count=len(table))
     tasks = []

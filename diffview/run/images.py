@@ -18,6 +18,7 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 from diffview import io
+from diffview.core import check_index, check_items, image_array, pixel_pair
 from diffview.core import difference_on_grid as _difference
 from diffview.errors import DiffviewError, InputError, PairError
 from diffview.geometry.overlaps import find_overlaps, footprint_from_wcs
@@ -120,7 +121,8 @@ def as_projected(obj, *, name="") -> ProjectedImage:
     Raises
     ------
     diffview.InputError
-        An unreadable file, mismatched shapes or an unsupported object.
+        An unreadable file, an array that is not 2-D numbers, mismatched
+        shapes, a missing WCS or an unsupported object.
 
     Examples
     --------
@@ -133,15 +135,16 @@ def as_projected(obj, *, name="") -> ProjectedImage:
         return obj
     if isinstance(obj, (str, os.PathLike)):
         return _from_file(str(obj))
+    label = name or "image"
     if isinstance(obj, (fits.PrimaryHDU, fits.ImageHDU)):
-        data = np.asarray(obj.data, dtype=np.float64)
+        data = image_array(obj.data, f"{label} (HDU data)")
         return ProjectedImage(data, np.ones(data.shape), WCS(obj.header), name)
     if isinstance(obj, tuple) and len(obj) in (2, 3):
-        data = np.asarray(obj[0], dtype=np.float64)
+        data = image_array(obj[0], f"{label} data")
         area = (
             np.ones(data.shape)
             if len(obj) == 2
-            else np.asarray(obj[1], dtype=np.float64)
+            else image_array(obj[1], f"{label} area")
         )
         if area.shape != data.shape:
             raise InputError(
@@ -153,6 +156,22 @@ def as_projected(obj, *, name="") -> ProjectedImage:
         f"cannot use a {type(obj).__name__} as an image: give a file "
         "name, an HDU, (array, wcs) or (array, footprint, wcs)"
     )
+
+
+def _template(template) -> tuple[tuple[int, int], tuple[float, float]]:
+    """Check a ``(shape, crpix)`` template argument."""
+    try:
+        shape, crpix = template
+        rows, cols = (int(n) for n in shape)
+        ok = rows > 0 and cols > 0 and all(float(n) == int(n) for n in shape)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise InputError(
+            "template: expected ((rows, columns), (crpix1, crpix2)), got "
+            f"{template!r}"
+        )
+    return (rows, cols), pixel_pair(crpix, "template crpix")
 
 
 def _grid_key(wcs: WCS):
@@ -297,8 +316,8 @@ def difference(
     ...            full_edges=True).shape
     (4, 2)
     """
-    a, b = as_projected(plus), as_projected(minus)
-    shape, crpix = template if template is not None else common_grid([a, b])
+    a, b = as_projected(plus, name="plus"), as_projected(minus, name="minus")
+    shape, crpix = _template(template) if template is not None else common_grid([a, b])
     return _difference(
         (a.data, a.area, a.crpix),
         (b.data, b.area, b.crpix),
@@ -335,6 +354,13 @@ def differences(images, overlaps=None, *, no_areas=False, full_edges=False,
         ``{(cntr1, cntr2): message}`` for the others (e.g. images that only
         touch).
 
+    Raises
+    ------
+    diffview.InputError
+        An image `as_projected` refuses, images not on one grid, or an
+        overlap whose ``cntr1``/``cntr2`` is not a position in ``images``
+        (``-1`` is refused, never the last image).
+
     Examples
     --------
     >>> w = WCS(naxis=2); w.wcs.ctype = ["RA---TAN", "DEC--TAN"]
@@ -345,7 +371,20 @@ def differences(images, overlaps=None, *, no_areas=False, full_edges=False,
     ([(0, 1)], {})
     """
     full_edges = _full_edges(full_edges, montage_edges)
+    if images is None or isinstance(images, (str, bytes)) or not hasattr(
+        images, "__iter__"
+    ):
+        raise InputError(
+            f"images: expected a list of images, got {type(images).__name__}"
+        )
     ims = [as_projected(im, name=f"image{k}") for k, im in enumerate(images)]
+    if overlaps is not None:
+        overlaps = check_items(overlaps, Overlap, "overlaps")
+        for ov in overlaps:
+            check_index(ov.cntr1, len(ims), "cntr1")
+            check_index(ov.cntr2, len(ims), "cntr2")
+    if not ims:
+        return {}, {}
     grid = common_grid(ims)
     overlaps = image_overlaps(ims) if overlaps is None else overlaps
     results, failures = {}, {}

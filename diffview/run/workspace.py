@@ -22,12 +22,12 @@ from astropy.wcs import WCS
 from diffview import io
 from diffview.core import fit_plane, overlap_box, template_offset
 from diffview.core.background import ImageGeometry, image_geometry, solve_direct
-from diffview.errors import DiffviewError, PairError
+from diffview.errors import PairError
 from diffview.geometry.overlaps import find_overlaps
-from diffview.io.paths import montage_file_path
 from diffview.models import Correction, Overlap, PlaneFit
 from diffview.run._differences import compute_difference, write_difference
 from diffview.run._folder import WorkFolder, find_work
+from diffview.run._pairs import _failure_text, resolve_inside
 from diffview.run._preview import (
     PREVIEW_SIZE,
     Preview,
@@ -75,7 +75,11 @@ class Workspace:
     fits : dict
         ``(plus, minus) -> PlaneFit`` for the pairs that have one.
     failures : dict
-        ``(plus, minus) -> message`` for pairs without a difference or fit.
+        ``(plus, minus) -> message`` for pairs without a difference or fit
+        (a name in the overlap table leading outside its folder, a missing
+        or bad file, no overlap, no valid pixel, a failed fit).
+    problems : list of str
+        What went wrong outside the pairs (images left out of the preview).
     corrections : list of Correction
         Corrections solved (or read) from all the fits.
     preview : Preview or None
@@ -108,6 +112,7 @@ class Workspace:
     boxes: list
     fits: dict = field(default_factory=dict)
     failures: dict = field(default_factory=dict)
+    problems: list = field(default_factory=list)
     corrections: list = field(default_factory=list)
     preview: Preview | None = None
 
@@ -134,8 +139,14 @@ class Workspace:
         -------
         str
             The name joined to ``proj_dir`` with Montage's rules.
+
+        Raises
+        ------
+        diffview.PairError
+            The name is absolute or leads outside ``proj_dir`` (``../``):
+            the dashboard never reads or writes outside the work folder.
         """
-        return montage_file_path(str(self.folder.proj_dir), name)
+        return resolve_inside(str(self.folder.proj_dir), name, "image")
 
     def diff_path(self, ov: Overlap) -> str:
         """
@@ -150,8 +161,13 @@ class Workspace:
         -------
         str
             ``ov.diff`` joined to ``diff_dir`` with Montage's rules.
+
+        Raises
+        ------
+        diffview.PairError
+            The name is absolute or leads outside ``diff_dir``.
         """
-        return montage_file_path(str(self.folder.diff_dir), ov.diff)
+        return resolve_inside(str(self.folder.diff_dir), ov.diff, "difference")
 
     def image_offset(self, cntr: int) -> tuple[int, int] | None:
         """
@@ -216,23 +232,39 @@ def _read_overlaps(folder: WorkFolder, images) -> list[Overlap]:
     return find_overlaps(images)
 
 
+def _pair_paths(ws: Workspace, ov: Overlap) -> tuple[str, str, str]:
+    """Plus, minus and difference paths of a pair (PairError outside)."""
+    return ws.image_path(ov.plus), ws.image_path(ov.minus), ws.diff_path(ov)
+
+
+def _missing_diffs(ws: Workspace) -> list:
+    """``(overlap, paths)`` of the pairs to difference; refused names fail."""
+    todo = []
+    for ov in ws.overlaps:
+        try:
+            paths = _pair_paths(ws, ov)
+        except PairError as exc:
+            ws.failures[(ov.cntr1, ov.cntr2)] = str(exc)
+            continue
+        if not os.path.exists(paths[2]):
+            todo.append((ov, paths))
+    return todo
+
+
 def _compute_missing_diffs(ws: Workspace, progress: Progress) -> None:
-    missing = [ov for ov in ws.overlaps if not os.path.exists(ws.diff_path(ov))]
+    missing = _missing_diffs(ws)
     if missing:
         Path(ws.folder.diff_dir).mkdir(parents=True, exist_ok=True)
-    for k, ov in enumerate(missing):
+    for k, (ov, (plus, minus, out)) in enumerate(missing):
         progress("differences", k, len(missing))
         try:
             diff = compute_difference(
-                ws.image_path(ov.plus),
-                ws.image_path(ov.minus),
-                ws.template,
-                ids=(ov.cntr1, ov.cntr2),
+                plus, minus, ws.template, ids=(ov.cntr1, ov.cntr2)
             )
             # a copy: difference_header shares the template's Card objects
-            write_difference(diff, ws.diff_path(ov), ws.template.copy())
-        except PairError as exc:
-            ws.failures[(ov.cntr1, ov.cntr2)] = str(exc)
+            write_difference(diff, out, ws.template.copy())
+        except Exception as exc:  # one bad pair (or full disk) is counted
+            ws.failures[(ov.cntr1, ov.cntr2)] = _failure_text(exc)
     progress("differences", len(missing), len(missing))
 
 
@@ -258,8 +290,8 @@ def _fit_missing(ws: Workspace, progress: Progress) -> None:
             ws.fits[(ov.cntr1, ov.cntr2)] = fit_plane(
                 (array, crpix), ids=(ov.cntr1, ov.cntr2)
             )
-        except DiffviewError as exc:
-            ws.failures[(ov.cntr1, ov.cntr2)] = str(exc)
+        except Exception as exc:  # a bad difference file is counted
+            ws.failures[(ov.cntr1, ov.cntr2)] = _failure_text(exc)
     progress("fits", len(todo), len(todo))
 
 
@@ -285,7 +317,11 @@ def load_workspace(
     Read a work folder and compute what the dashboard needs but is missing.
 
     Missing difference files are computed and written to ``diff_dir``
-    (`compute_difference`); pairs without a fit are fitted
+    (`compute_difference`); a pair that cannot be differenced or fitted is
+    recorded in ``failures`` and the others go on. Nothing is read or
+    written outside the work folder's ``proj_dir`` and ``diff_dir``: a name
+    in the overlap table that is absolute or holds ``../`` fails its pair.
+    Pairs without a fit are fitted
     in memory (`diffview.core.fit_plane`); corrections are read from
     ``corrections.tbl`` or solved (`diffview.core.solve_direct`); the
     mosaic (or, without one, the average of the projected images) is

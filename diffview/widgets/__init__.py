@@ -21,12 +21,12 @@ from diffview.widgets._model import (
     CHANGES,
     MEASURES,
     STRETCH_MODES,
-    DisplaySettings,
     PairView,
     describe_fit,
     format_readout,
     read_pair_view,
 )
+from diffview.widgets._settings import DisplaySettings
 
 __all__ = [
     "explore",

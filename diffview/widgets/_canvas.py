@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 
 from diffview.core import block_average
 from diffview.render.mpl import MViewerNorm, montage_cmap
-from diffview.widgets._model import DisplaySettings
+from diffview.widgets._settings import DisplaySettings
 
 __all__ = ["PANEL_PIXELS", "new_figure", "make_norm", "display_array"]
 

@@ -20,17 +20,12 @@ import numpy as np
 
 from diffview import io
 from diffview.core import assess_fits, solve_direct, solve_montage
-from diffview.errors import InputError
+from diffview.errors import InputError, PairError
 from diffview.render import compute_stretch
-from diffview.run import Workspace, as_fits_list, load_workspace
-from diffview.widgets._model import (
-    CHANGES,
-    MEASURES,
-    PANELS,
-    STRETCH_MODES,
-    DisplaySettings,
-)
+from diffview.run import Workspace, as_fits_list, load_workspace, resolve_inside
+from diffview.widgets._model import CHANGES, MEASURES, PANELS
 from diffview.widgets._queries import ExplorerQueries
+from diffview.widgets._settings import DisplaySettings, check_ranges, checked_settings
 
 __all__ = ["Explorer"]
 
@@ -203,9 +198,7 @@ class Explorer(ExplorerQueries):
         int
             The selected index.
         """
-        if not 0 <= int(index) < len(self.ws.overlaps):
-            raise InputError(f"no pair {index}")
-        self.selected = int(index)
+        self.selected = self._index(index)
         self.notify({"selection"})
         return self.selected
 
@@ -224,7 +217,7 @@ class Explorer(ExplorerQueries):
             The selected index.
         """
         if not self.order:
-            raise InputError("no pairs")
+            raise InputError("no pair to go to: this work folder has no overlap pairs")
         pos = self.order.index(self.selected) if self.selected in self.order else -1
         return self.select(self.order[(pos + delta) % len(self.order)])
 
@@ -287,21 +280,23 @@ class Explorer(ExplorerQueries):
         Raises
         ------
         diffview.InputError
-            An unknown mode or an invalid range string; the settings are kept.
+            An unknown mode or colour table, a range string that is invalid
+            or not finite (``nan``, ``inf``), or a range whose min is above
+            its max on every panel of the selected pair; the settings and
+            the pictures are kept.
         """
-        new = replace(self.stretch, **changes)
-        if new.mode not in STRETCH_MODES:
-            raise InputError(f"unknown stretch mode {new.mode!r}")
-        resolved = None
+        new = checked_settings(replace(self.stretch, **changes))
+        resolved = {}
         if self.selected is not None:
-            resolved = [self._resolve(p, new) for p in PANELS]
-        if not resolved or all(s is None for s in resolved):
+            resolved = {p: self._resolve(p, new) for p in PANELS}
+        if all(s is None for s in resolved.values()):
             compute_stretch(
                 np.arange(4.0).reshape(2, 2),
                 vmin=new.vmin,
                 vmax=new.vmax,
                 mode=new.mode,
             )
+        check_ranges(resolved, new)
         self.stretch = new
         self.notify({"display"})
         return new
@@ -385,6 +380,40 @@ class Explorer(ExplorerQueries):
         self.notify({"corrections", "ranking"})
         return self.corrections
 
+    def export_folder(self, name) -> Path:
+        """
+        Resolve an export folder typed in the dashboard, inside the work folder.
+
+        Parameters
+        ----------
+        name : str
+            A folder name relative to the work folder (``diffview-export``,
+            ``exports/today``).
+
+        Returns
+        -------
+        pathlib.Path
+            The folder, below the work folder (whatever the kernel's current
+            folder is).
+
+        Raises
+        ------
+        diffview.InputError
+            An empty name, an absolute one or one leading outside the work
+            folder (``../``).
+        """
+        name = str(name).strip()
+        top = str(self.ws.folder.top)
+        if not name:
+            raise InputError(f"export folder: type a folder name, created in {top}")
+        try:
+            return Path(resolve_inside(top, name, "export folder"))
+        except PairError as exc:
+            raise InputError(
+                f"{exc}: exports are written inside the work folder; type a "
+                "relative name such as diffview-export"
+            ) from None
+
     def export(self, folder) -> dict:
         """
         Write the decision as Montage-readable tables.
@@ -392,7 +421,8 @@ class Explorer(ExplorerQueries):
         Parameters
         ----------
         folder : str or path-like
-            Created if missing.
+            Created if missing; used as given (the dashboard passes the name
+            typed by the user through `export_folder`).
 
         Returns
         -------

@@ -11,7 +11,6 @@ the views keep their last good picture.
 
 from __future__ import annotations
 
-import functools
 import html
 import threading
 
@@ -20,9 +19,18 @@ import ipywidgets as W
 from diffview.render import TABLE_NAMES
 from diffview.run import Workspace, load_workspace
 from diffview.widgets._controller import Explorer
-from diffview.widgets._model import MEASURES, STRETCH_MODES, DisplaySettings
+from diffview.widgets._model import MEASURES, STRETCH_MODES
 from diffview.widgets._mosaic import MosaicView
-from diffview.widgets._textviews import FlagPanel, PairTable, error_html
+from diffview.widgets._settings import DisplaySettings
+from diffview.widgets._textviews import (
+    FlagPanel,
+    MessageArea,
+    PairTable,
+    _action,
+    _button,
+    _event,
+    _text,
+)
 from diffview.widgets._views import HistogramView, PairPanels
 
 __all__ = ["Dashboard", "explore"]
@@ -32,44 +40,6 @@ _STAGES = {
     "fits": "fitting planes",
     "preview": "building the mosaic preview",
 }
-
-
-def _guard(clear: bool):
-    """Run a callback; show any exception in the dashboard's error area.
-
-    ``clear``: a user action, which first hides the last error.
-    """
-
-    def decorate(method):
-        @functools.wraps(method)
-        def wrapper(self, *args, **kwargs):
-            try:
-                if clear:
-                    self.clear_error()
-                return method(self, *args, **kwargs)
-            except Exception as exc:  # noqa: BLE001 - every error must reach the user
-                self.show_error(exc)
-                return None
-
-        return wrapper
-
-    return decorate
-
-
-_action = _guard(clear=True)
-_event = _guard(clear=False)
-
-
-def _button(description: str, css: str) -> W.Button:
-    b = W.Button(description=description, layout=W.Layout(width="auto"))
-    b.add_class(css)
-    return b
-
-
-def _text(value: str, description: str, width: str, **kw) -> W.Text:
-    return W.Text(
-        value=value, description=description, layout=W.Layout(width=width), **kw
-    )
 
 
 class Dashboard(W.VBox):
@@ -104,6 +74,10 @@ class Dashboard(W.VBox):
     flags_view : FlagPanel
         The flag list (``flag_list``) and the residual table
         (``residuals``), also attributes of the dashboard.
+    messages : MessageArea
+        The error box (``error``, ``error_text``: what went wrong with the
+        last action) and the note line (``message``, ``message_text``:
+        failed pairs, no pairs, where an export went).
 
     Examples
     --------
@@ -118,7 +92,6 @@ class Dashboard(W.VBox):
 
     def __init__(self, work, *, fits=None, corrections=None, background=False):
         self.explorer: Explorer | None = None
-        self._error_text = ""
         self._thread: threading.Thread | None = None
         self._build_views()
         self._build_controls()
@@ -153,8 +126,8 @@ class Dashboard(W.VBox):
         self.readout = W.HTML("move the cursor over a panel")
         self.readout.add_class("dv-readout")
         self.export_text = W.HTML("")
-        self.error = W.HTML("", layout=W.Layout(display="none"))
-        self.error.add_class("dv-error")
+        self.messages = MessageArea()
+        self.error, self.message = self.messages.error, self.messages.message
         self.progress = W.IntProgress(
             value=0, min=0, max=1, description="", layout=W.Layout(width="300px")
         )
@@ -249,6 +222,7 @@ class Dashboard(W.VBox):
             header,
             self.selected,
             self.error,
+            self.message,
             W.HBox([browser, stretch]),
             self.pairs.fig.canvas,
             self.readout,
@@ -303,6 +277,7 @@ class Dashboard(W.VBox):
         ):
             explorer.subscribe(view.render)
         explorer.notify()  # everything is new
+        self.messages.show_message(explorer.load_report())
         self._connect()  # last: no user action before the views are filled
 
     def wait(self, timeout: float | None = None) -> Dashboard:
@@ -337,19 +312,21 @@ class Dashboard(W.VBox):
             A `DiffviewError` (a user error) is shown without its traceback,
             anything else with the traceback under "details".
         """
-        self._error_text, self.error.value = error_html(exc)
-        self.error.layout.display = None
+        self.messages.show_error(exc)
 
     def clear_error(self) -> None:
         """Hide the error area."""
-        self._error_text = ""
-        self.error.value = ""
-        self.error.layout.display = "none"
+        self.messages.clear_error()
 
     @property
     def error_text(self) -> str:
         """The error shown (empty when none), as plain text."""
-        return self._error_text
+        return self.messages.error_text
+
+    @property
+    def message_text(self) -> str:
+        """The note shown (pairs that failed, no pairs, an export), as text."""
+        return self.messages.message_text
 
     # ------------------------------------------------------------------
     # Actions
@@ -425,11 +402,19 @@ class Dashboard(W.VBox):
 
     @_action
     def export(self) -> None:
-        """Write fits.tbl, corrections.tbl and flags.tbl to the export folder."""
-        paths = self.explorer.export(self.export_path.value)
+        """Write fits.tbl, corrections.tbl and flags.tbl below the work folder.
+
+        The folder typed in ``export_path`` is relative to the work folder
+        (never the kernel's current folder); an absolute name or one leading
+        outside (``../``) is refused in the error area.
+        """
+        folder = self.explorer.export_folder(self.export_path.value)
+        paths = self.explorer.export(folder)
         self.export_text.value = "written: " + ", ".join(
             html.escape(p) for p in paths.values()
         )
+        names = ", ".join(f"{k}.tbl" for k in paths)
+        self.messages.show_message(f"exported {names} to {folder}")
 
     @_event
     def _on_quality(self, change) -> None:

@@ -1,7 +1,6 @@
 """
 The values the dashboard's state is made of: pure Python, no widgets.
 
-`DisplaySettings` (what the user asked the pictures to look like),
 `PairView` (the arrays of one pair on the difference's grid, read by
 `read_pair_view`), the ranking measures and the readout and fit texts. The
 controller (`Explorer`) holds these; the views draw them.
@@ -17,7 +16,7 @@ import numpy as np
 
 from diffview import io
 from diffview.core import fit_residual, template_offset
-from diffview.errors import DiffviewError
+from diffview.errors import DiffviewError, PairError
 from diffview.render import STRETCH_MODES as MODES
 from diffview.run import Workspace, read_difference_file
 
@@ -26,7 +25,6 @@ __all__ = [
     "STRETCH_MODES",
     "PANELS",
     "CHANGES",
-    "DisplaySettings",
     "PairView",
     "read_pair_view",
     "partial_pixels",
@@ -56,40 +54,6 @@ PANELS = ("plus", "minus", "difference", "residual")
 CHANGES = frozenset(
     {"workspace", "ranking", "selection", "display", "flags", "corrections"}
 )
-
-
-@dataclass(frozen=True)
-class DisplaySettings:
-    """
-    How the pair panels are drawn, in mViewer's vocabulary.
-
-    Parameters
-    ----------
-    mode : str
-        Stretch mode, one of `STRETCH_MODES`.
-    vmin, vmax : str
-        mViewer range strings (``'-2s'``, ``'99.5%'``, ``'max'``, values).
-    ct : int
-        mViewer colour table (0..12).
-    partial : bool
-        Let the partly covered pixels along a difference's edge (see
-        `partial_pixels`) set the display ranges of the difference and
-        residual panels and the histogram's; by default they are drawn but
-        left out of the ranges, which the interior sets.
-
-    Examples
-    --------
-    >>> DisplaySettings()
-    DisplaySettings(mode='gaussian-log', vmin='-2s', vmax='max', ct=1, partial=False)
-    >>> DisplaySettings(vmin="min").vmin
-    'min'
-    """
-
-    mode: str = "gaussian-log"
-    vmin: str = "-2s"
-    vmax: str = "max"
-    ct: int = 1
-    partial: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -268,7 +232,10 @@ def _read_area(path) -> np.ndarray | None:
 
 def _image_box(ws: Workspace, cntr: int, name: str, bounds) -> np.ndarray:
     (j0, j1), (i0, i1) = bounds
-    ioff, joff = ws.image_offset(cntr)
+    offset = ws.image_offset(cntr)
+    if offset is None:
+        raise PairError(f"image {cntr} ({name}) is not in the image table")
+    ioff, joff = offset
     local = ((j0 - joff, j1 - joff), (i0 - ioff, i1 - ioff))
     return io.read_image_box(ws.image_path(name), local)[0]
 
@@ -298,7 +265,8 @@ def read_pair_view(ws: Workspace, index: int) -> PairView:
     PairView
         The difference file, the two projected images over its box and the
         residual of the pair's fit; blank arrays over the overlap box (and
-        the reason in ``error``) when the pair has no difference file.
+        the reason in ``error``) when the pair has no difference file, or
+        its files cannot be read or are named outside the work folder.
 
     Examples
     --------
@@ -312,10 +280,19 @@ def read_pair_view(ws: Workspace, index: int) -> PairView:
     """
     ov = ws.overlaps[index]
     key = (ov.cntr1, ov.cntr2)
+    try:
+        path = ws.diff_path(ov)
+        if not os.path.exists(path):
+            return _blank_view(ws, index, ws.failures.get(key, f"{path}: not found"))
+        return _pair_arrays(ws, index, path)
+    except DiffviewError as exc:  # a refused name, a bad file: shown blank
+        return _blank_view(ws, index, ws.failures.get(key) or str(exc))
+
+
+def _pair_arrays(ws: Workspace, index: int, path: str) -> PairView:
+    ov = ws.overlaps[index]
+    key = (ov.cntr1, ov.cntr2)
     fit = ws.fits.get(key)
-    path = ws.diff_path(ov)
-    if not os.path.exists(path):
-        return _blank_view(ws, index, ws.failures.get(key, f"{path}: not found"))
     diff, crpix = read_difference_file(path)
     ioff, joff = template_offset(ws.template_crpix, crpix)
     ny, nx = diff.shape

@@ -16,7 +16,7 @@ from collections import OrderedDict
 import numpy as np
 from astropy.table import Table
 
-from diffview.core import predicted_residuals
+from diffview.core import check_index, predicted_residuals
 from diffview.errors import InputError
 from diffview.geometry import (
     box_outline,
@@ -83,9 +83,69 @@ class ExplorerQueries:
         -------
         tuple of int
             ``(cntr1, cntr2)``.
+
+        Raises
+        ------
+        diffview.InputError
+            No pair selected (``index`` None) or no such pair.
         """
-        ov = self.ws.overlaps[index]
+        ov = self.ws.overlaps[self._index(index)]
         return ov.cntr1, ov.cntr2
+
+    def _index(self, index) -> int:
+        """Check a pair's position (`InputError` for none or out of range)."""
+        n = len(self.ws.overlaps)
+        if index is None:
+            why = ": this work folder has no overlap pairs" if n == 0 else ""
+            raise InputError(f"no pair selected{why}")
+        return check_index(index, n, "pair")
+
+    def load_report(self, shown: int = 5) -> str:
+        """
+        Say what the loaded work folder lacks: no pairs, failed pairs, problems.
+
+        Parameters
+        ----------
+        shown : int
+            Failed pairs named one by one; the others are counted.
+
+        Returns
+        -------
+        str
+            Empty when every pair has a difference and a fit.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from diffview.sample import write_sample
+        >>> from diffview.widgets import Explorer
+        >>> ex = Explorer(write_sample(tempfile.mkdtemp(), "small"))
+        >>> ex.load_report()
+        ''
+        >>> ex.ws.failures[(0, 1)] = "Images don't overlap"
+        >>> print(ex.load_report())
+        1 of ... pairs failed (rank by 'failed' to list them): 0 - 1: Images ...
+        """
+        n, failures = len(self.ws.overlaps), self.ws.failures
+        parts = []
+        if n == 0:
+            parts.append(
+                "no overlap pairs in this work folder: the images do not overlap "
+                "or the overlap table is empty, so there is nothing to compare"
+            )
+        elif failures:
+            items = [f"{a} - {b}: {msg}" for (a, b), msg in failures.items()]
+            more = len(items) - shown
+            text = "; ".join(items[:shown]) + (f"; and {more} more" if more > 0 else "")
+            head = (
+                f"every pair failed ({n} of {n})"
+                if len(failures) >= n
+                else f"{len(failures)} of {n} pairs failed (rank by 'failed' to "
+                "list them)"
+            )
+            parts.append(f"{head}: {text}")
+        parts.extend(self.ws.problems)
+        return "\n".join(parts)
 
     def fit(self, index: int):
         """Return the `PlaneFit` of pair ``index``, or None."""
@@ -177,7 +237,7 @@ class ExplorerQueries:
         -------
         PairView
         """
-        index = self.selected if index is None else int(index)
+        index = self._index(self.selected if index is None else index)
         if index in self._pairs:
             self._pairs.move_to_end(index)
             return self._pairs[index]

@@ -11,6 +11,7 @@ dashboard only about the user's own choices (`PairTable.on_choose`).
 
 from __future__ import annotations
 
+import functools
 import html
 import traceback
 from collections.abc import Callable
@@ -21,7 +22,7 @@ import numpy as np
 from diffview.errors import DiffviewError
 from diffview.widgets._model import describe_fit
 
-__all__ = ["PairTable", "FlagPanel", "residual_html", "error_html"]
+__all__ = ["PairTable", "FlagPanel", "MessageArea", "residual_html", "error_html"]
 
 
 class PairTable:
@@ -240,3 +241,113 @@ def error_html(exc: BaseException) -> tuple[str, str]:
         f'border:1px solid #a00">{body}</div>'
     )
     return text, box
+
+
+class MessageArea:
+    """
+    The dashboard's message area: an error box and a note line.
+
+    The error box shows what went wrong with the last user action (hidden
+    once the next one works); the note line what the user should know about
+    the data (pairs that failed, no pairs at all, where an export went).
+
+    Attributes
+    ----------
+    error : ipywidgets.HTML
+        The error box (hidden when empty).
+    message : ipywidgets.HTML
+        The note line (hidden when empty).
+
+    Examples
+    --------
+    >>> from diffview.errors import InputError
+    >>> area = MessageArea()
+    >>> area.show_error(InputError("no pair 99"))
+    >>> area.error_text, area.error.layout.display is None
+    ('InputError: no pair 99', True)
+    >>> area.show_message("3 of 11 pairs failed")
+    >>> area.message_text
+    '3 of 11 pairs failed'
+    """
+
+    def __init__(self):
+        self.error = W.HTML("", layout=W.Layout(display="none"))
+        self.error.add_class("dv-error")
+        self.message = W.HTML("", layout=W.Layout(display="none"))
+        self.message.add_class("dv-message")
+        self.error_text = ""
+        self.message_text = ""
+
+    def show_error(self, exc: BaseException) -> None:
+        """
+        Show an exception in the error box (see `error_html`).
+
+        Parameters
+        ----------
+        exc : BaseException
+            The exception.
+        """
+        self.error_text, self.error.value = error_html(exc)
+        self.error.layout.display = None
+
+    def clear_error(self) -> None:
+        """Hide the error box."""
+        self.error_text = ""
+        self.error.value = ""
+        self.error.layout.display = "none"
+
+    def show_message(self, text: str) -> None:
+        """
+        Show a note (empty: hide the note line); one line per line of text.
+
+        Parameters
+        ----------
+        text : str
+            The note.
+        """
+        self.message_text = text
+        self.message.value = "<br>".join(html.escape(t) for t in text.splitlines())
+        self.message.layout.display = None if text else "none"
+
+
+# --------------------------------------------------------------------------
+# The dashboard's controls and its guard around callbacks
+# --------------------------------------------------------------------------
+
+
+def _guard(clear: bool):
+    """Run a callback; show any exception in the dashboard's error area.
+
+    ``clear``: a user action, which first hides the last error.
+    """
+
+    def decorate(method):
+        @functools.wraps(method)
+        def wrapper(self, *args, **kwargs):
+            try:
+                if clear:
+                    self.clear_error()
+                return method(self, *args, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - every error must reach the user
+                self.show_error(exc)
+                return None
+
+        return wrapper
+
+    return decorate
+
+
+_action = _guard(clear=True)
+_event = _guard(clear=False)
+
+
+def _button(description: str, css: str) -> W.Button:
+    b = W.Button(description=description, layout=W.Layout(width="auto"))
+    b.add_class(css)
+    return b
+
+
+def _text(value: str, description: str, width: str, **kw) -> W.Text:
+    return W.Text(
+        value=value, description=description, layout=W.Layout(width=width), **kw
+    )

@@ -24,7 +24,8 @@ from diffview.widgets._canvas import (
     make_norm,
     new_figure,
 )
-from diffview.widgets._model import PANELS, DisplaySettings, PairView
+from diffview.widgets._model import PANELS, PairView
+from diffview.widgets._settings import DisplaySettings
 
 __all__ = ["PairPanels", "HistogramView", "histogram_window"]
 

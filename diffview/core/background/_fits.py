@@ -6,7 +6,11 @@ import math
 
 import numpy as np
 
+from diffview.core.checks import check_items
+from diffview.errors import InputError
 from diffview.models import PlaneFit
+
+from ._images import ImageGeometry
 
 __all__ = ["AREA_LIMIT"]
 
@@ -23,9 +27,26 @@ def _excluded(fit: PlaneFit, pairs: set, images: set) -> bool:
     )
 
 
-def _select(fits, exclude_pairs, exclude_images) -> list[PlaneFit]:
-    pairs = {(int(a), int(b)) for a, b in exclude_pairs}
-    images = {int(i) for i in exclude_images}
+def _select(fits, exclude_pairs, exclude_images, geometry=None, *,
+            need_geometry=False) -> list[PlaneFit]:
+    """Check a solver's arguments (`InputError`) and select the fits it uses."""
+    if not isinstance(geometry, ImageGeometry) and (
+        need_geometry or geometry is not None
+    ):
+        raise InputError(
+            f"images: expected an ImageGeometry (diffview.core.image_geometry of "
+            f"images.tbl){'' if need_geometry else ' or None'}, got "
+            f"{type(geometry).__name__}"
+        )
+    fits = check_items(fits, PlaneFit, "fits")
+    try:
+        pairs = {(int(a), int(b)) for a, b in exclude_pairs}
+        images = {int(i) for i in exclude_images}
+    except (TypeError, ValueError) as exc:
+        raise InputError(
+            "exclude_pairs must hold (plus, minus) pairs of image ids and "
+            f"exclude_images image ids ({exc})"
+        ) from None
     return [f for f in fits if not _excluded(f, pairs, images)]
 
 

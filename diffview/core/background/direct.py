@@ -126,7 +126,7 @@ def solve_direct(
         raise InputError(f"weighting must be 'area' or 'rms', not {weighting!r}")
     if regularize not in ("auto", None):
         raise InputError(f"regularize must be 'auto' or None, not {regularize!r}")
-    fits = _select(fits, exclude_pairs, exclude_images)
+    fits = _select(fits, exclude_pairs, exclude_images, images)
     if not useall:
         limit = AREA_LIMIT * images.mean_area if images is not None else 0.0
         fits = [f for f in fits if math.isfinite(f.rms) and not int(f.npixel) < limit]

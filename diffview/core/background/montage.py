@@ -171,7 +171,7 @@ def solve_montage(
     >>> [round(c.c, 3) for c in solve_montage(images, [f], mode=1)]
     [1.0, -1.0]
     """
-    fits = _select(fits, exclude_pairs, exclude_images)
+    fits = _select(fits, exclude_pairs, exclude_images, images, need_geometry=True)
     schedule = niteration_schedule(mode, niteration)
     if not fits:
         return []
