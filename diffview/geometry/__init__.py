@@ -12,6 +12,7 @@ _LAZY = {
     "great_circle_points": ".outlines",
     "image_outlines": ".outlines",
     "orientation": ".outlines",
+    "FOOTPRINT_COLUMNS": ".overlaps",
     "Footprint": ".overlaps",
     "diff_name": ".overlaps",
     "find_overlaps": ".overlaps",
@@ -24,6 +25,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "FOOTPRINT_COLUMNS",
     "Footprint",
     "footprints_from_table",
     "footprint_from_wcs",
