@@ -5,7 +5,7 @@ from diffview.lazy import attach
 #: Public name -> the module that defines it, imported on first use (PEP 562),
 #: so that importing the package loads only what is used.
 _LAZY = {
-    "CORNER_COLUMNS": ".outlines",
+    "CORNER_COLUMNS": ".overlaps",
     "Orientation": ".outlines",
     "box_outline": ".outlines",
     "footprint_outline": ".outlines",

@@ -30,6 +30,7 @@ from ._search import (
 )
 
 __all__ = [
+    "CORNER_COLUMNS",
     "FOOTPRINT_COLUMNS",
     "Footprint",
     "footprints_from_table",
@@ -217,11 +218,12 @@ def _row_shape(row, names):
     return n2, n1
 
 
-_CORNER_COLS = [f"{c}{k}" for k in range(1, 5) for c in ("ra", "dec")]
+#: An image table's corner columns, in drawing order.
+CORNER_COLUMNS = tuple(name for k in range(1, 5) for name in (f"ra{k}", f"dec{k}"))
 
 #: The image-table columns of mOverlaps' quick test on a table with corners:
 #: all `find_overlaps` reads of it (``diffview.io.read_table_columns``).
-FOOTPRINT_COLUMNS = ("cntr", "fname", "file", "ra", "dec", *_CORNER_COLS)
+FOOTPRINT_COLUMNS = ("cntr", "fname", "file", "ra", "dec", *CORNER_COLUMNS)
 
 
 def _colnames(table) -> list[str]:
@@ -283,7 +285,7 @@ def footprints_from_table(table, *, need_wcs=False) -> list[Footprint]:
     """
     table = _as_table(table)
     names = set(table.colnames)
-    has_corners = set(_CORNER_COLS) <= names
+    has_corners = set(CORNER_COLUMNS) <= names
     has_wcs = {"ctype1", "ctype2", "crval1", "crval2", "crpix1", "crpix2"} <= names
     if len(table) and not (has_corners or has_wcs):
         raise InputError("Not enough information to determine coverages "
@@ -440,7 +442,7 @@ def find_overlaps(images, *, mode="quick") -> list[Overlap]:
         cntrs, fnames = [f.cntr for f in images], [f.fname for f in images]
         corners = np.array([f.corners for f in images], float).reshape(-1, 4, 2)
         centers = np.array([f.center for f in images], float).reshape(-1, 2)
-    elif mode == "quick" and set(_CORNER_COLS) <= set(_colnames(images)):
+    elif mode == "quick" and set(CORNER_COLUMNS) <= set(_colnames(images)):
         cntrs, fnames = _cntrs(images), _fnames(images)
         corners, centers = _corner_arrays(images)
     else:
