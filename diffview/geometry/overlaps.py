@@ -423,6 +423,13 @@ def find_overlaps(images, *, mode="quick") -> list[Overlap]:
     image lying wholly inside an earlier one, diffview's exact mode tests both
     borders and lists such pairs.
 
+    mOverlaps compares every pair of images; here only the pairs a grid of
+    the centres' unit vectors puts near each other are tested, with the same
+    tests and bounding circles, so the pairs and their order are Montage's
+    and time grows with the number of images, not its square. Whether two
+    images whose edges exactly coincide "touch" is decided by rounding, here
+    as in Montage, and the two may differ on such zero-area pairs.
+
     Examples
     --------
     >>> from astropy.wcs import WCS

@@ -2,7 +2,8 @@
 
 Importable by the benchmark scripts (``import fields`` from a script in this
 folder) and by the tests (``from benchmarks.fields import ...``; ``tests`` is
-on pytest's path).
+on pytest's path); from a shell: ``python tests/benchmarks/fields.py survey
+DIR [-n 30000]`` or ``... pixels DIR [-n 400]``.
 
 * `write_survey_table` writes Montage's tables of a survey region **without
   pixels**: ``images.tbl`` as mImgtbl writes it (corners on) for projected
@@ -558,3 +559,24 @@ def write_pixel_field(
     _diffs_tbl(pairs, names, root / "diffs.tbl")
     _write_truth(root, lay, planes, n=n, seed=seed, center=list(center))
     return SurveyTable(root, lay, pairs, planes)
+
+
+def main(argv=None):
+    """Write a field from the command line (see ``--help``)."""
+    import argparse
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("kind", choices=["survey", "pixels"])
+    p.add_argument("root", help="folder to write")
+    p.add_argument("-n", type=int, help="images (survey 30000, pixels 400)")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    if args.kind == "survey":
+        out = write_survey_table(args.root, args.n or 30_000, seed=args.seed)
+    else:
+        out = write_pixel_field(args.root, args.n or 400, seed=args.seed)
+    print(f"{len(out.layout)} images, {len(out.pairs)} pairs in {out.root}")
+
+
+if __name__ == "__main__":
+    main()
