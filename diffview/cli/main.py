@@ -29,9 +29,13 @@ __all__ = ["main", "build_parser"]
 
 def _overlaps_cmd(args) -> int:
     from diffview import io
-    from diffview.geometry import find_overlaps
+    from diffview.geometry import CORNER_COLUMNS, FOOTPRINT_COLUMNS, find_overlaps
 
-    table = io.read_table(args.images_tbl)
+    # a table with corners: only the columns of the quick test
+    path = args.images_tbl
+    table = io.read_table_columns(path, FOOTPRINT_COLUMNS, optional=True)
+    if args.exact or not set(CORNER_COLUMNS) <= set(table):
+        table = io.read_table(path)
     try:
         overlaps = find_overlaps(table, mode="exact" if args.exact else "quick")
     except InputError as exc:

@@ -5,13 +5,14 @@ from diffview.lazy import attach
 #: Public name -> the module that defines it, imported on first use (PEP 562),
 #: so that importing the package loads only what is used.
 _LAZY = {
-    "CORNER_COLUMNS": ".outlines",
+    "CORNER_COLUMNS": ".overlaps",
     "Orientation": ".outlines",
     "box_outline": ".outlines",
     "footprint_outline": ".outlines",
     "great_circle_points": ".outlines",
     "image_outlines": ".outlines",
     "orientation": ".outlines",
+    "FOOTPRINT_COLUMNS": ".overlaps",
     "Footprint": ".overlaps",
     "diff_name": ".overlaps",
     "find_overlaps": ".overlaps",
@@ -24,6 +25,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "FOOTPRINT_COLUMNS",
     "Footprint",
     "footprints_from_table",
     "footprint_from_wcs",

@@ -38,10 +38,9 @@ from astropy.wcs import WCS
 
 from ._orientation import Orientation, _header, _increments, orientation
 from ._tan import _header_tan, _plain_tan, _tan_pixels
-from .overlaps import footprints_from_table
+from .overlaps import CORNER_COLUMNS, footprints_from_table
 
 __all__ = [
-    "CORNER_COLUMNS",
     "Orientation",
     "orientation",
     "great_circle_points",
@@ -266,10 +265,6 @@ def _outlines(corner_list, w, o, step, split, tan=None):
 
 def _outline(corners, w, o, step, split):
     return _outlines([corners], w, o, step, split)
-
-
-#: An image table's corner columns, in drawing order.
-CORNER_COLUMNS = tuple(name for k in range(1, 5) for name in (f"ra{k}", f"dec{k}"))
 
 
 def _table_corners(table) -> np.ndarray:

@@ -10,18 +10,29 @@ boxes in the template grid are `diffview.core.template_offset` and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from astropy.coordinates import SkyCoord
-from astropy.wcs import WCS
 
 from diffview.core import check_items
 from diffview.errors import InputError
 from diffview.models import Overlap
 
+if TYPE_CHECKING:  # astropy.wcs and astropy.coordinates load on first use
+    from astropy.wcs import WCS
+
+from ._search import (
+    candidate_pairs,
+    edge_normals,
+    footprint_radii,
+    quick_overlaps,
+    unit_vectors,
+)
+
 __all__ = [
+    "CORNER_COLUMNS",
+    "FOOTPRINT_COLUMNS",
     "Footprint",
     "footprints_from_table",
     "footprint_from_wcs",
@@ -55,12 +66,6 @@ def diff_name(cntr1: int, cntr2: int) -> str:
 # --------------------------------------------------------------------------
 # Sky footprints
 # --------------------------------------------------------------------------
-
-
-def _unit(ra, dec):
-    ra, dec = np.radians(ra), np.radians(dec)
-    return np.stack([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra),
-                     np.sin(dec)], axis=-1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,18 +106,17 @@ class Footprint:
     @property
     def vectors(self) -> np.ndarray:
         """Unit vectors of the four corners, shape (4, 3)."""
-        return _unit(self.corners[:, 0], self.corners[:, 1])
+        return unit_vectors(self.corners[:, 0], self.corners[:, 1])
 
     @property
     def center_vector(self) -> np.ndarray:
         """Unit vector of the centre."""
-        return _unit(*self.center)
+        return unit_vectors(*self.center)
 
     @property
     def radius(self) -> float:
         """Largest centre-to-corner angle, radians."""
-        dots = np.clip(self.vectors @ self.center_vector, -1, 1)
-        return float(np.arccos(dots).max())
+        return float(footprint_radii(self.vectors[None], self.center_vector[None])[0])
 
     def normals(self) -> np.ndarray:
         """
@@ -124,11 +128,7 @@ class Footprint:
             ``(4, 3)``; a unit vector ``v`` is inside the footprint when
             ``normals() @ v >= 0`` for all four edges.
         """
-        v = self.vectors
-        n = np.cross(v, np.roll(v, -1, axis=0))
-        sign = np.sign(n @ self.center_vector)
-        sign[sign == 0] = 1
-        return n * sign[:, None]
+        return edge_normals(self.vectors[None], self.center_vector[None])[0]
 
 
 def _edge_corners(shape):
@@ -139,6 +139,8 @@ def _edge_corners(shape):
 
 def _to_icrs(wcs: WCS, pix) -> np.ndarray:
     """Sky positions (RA, Dec in degrees, ICRS/J2000) of 1-based pixels."""
+    from astropy.coordinates import SkyCoord
+
     world = wcs.pixel_to_world(pix[:, 0] - 1, pix[:, 1] - 1)
     if not isinstance(world, SkyCoord):  # pragma: no cover - non-celestial
         raise ValueError("WCS is not celestial")
@@ -190,6 +192,8 @@ def footprint_from_wcs(wcs: WCS, shape, *, cntr=0, fname="", center=None
 
 
 def _wcs_from_row(row, names) -> WCS:
+    from astropy.wcs import WCS
+
     w = WCS(naxis=2)
     w.wcs.ctype = [str(row["ctype1"]), str(row["ctype2"])]
     w.wcs.crval = [float(row["crval1"]), float(row["crval2"])]
@@ -215,7 +219,32 @@ def _row_shape(row, names):
     return n2, n1
 
 
-_CORNER_COLS = [f"{c}{k}" for k in range(1, 5) for c in ("ra", "dec")]
+#: An image table's corner columns, in drawing order.
+CORNER_COLUMNS = tuple(name for k in range(1, 5) for name in (f"ra{k}", f"dec{k}"))
+
+#: The image-table columns of mOverlaps' quick test on a table with corners:
+#: all `find_overlaps` reads of it (``diffview.io.read_table_columns``).
+FOOTPRINT_COLUMNS = ("cntr", "fname", "file", "ra", "dec", *CORNER_COLUMNS)
+
+
+def _colnames(table) -> list[str]:
+    """Column names of an astropy Table or of a mapping of columns."""
+    return list(table.colnames if hasattr(table, "colnames") else table)
+
+
+def _nrows(table) -> int:
+    if hasattr(table, "colnames"):
+        return len(table)
+    return len(next(iter(table.values()), ()))
+
+
+def _as_table(table):
+    """Return an astropy Table of a mapping of columns (a Table as it is)."""
+    if hasattr(table, "colnames"):
+        return table
+    from astropy.table import Table
+
+    return Table(dict(table))
 
 
 def footprints_from_table(table, *, need_wcs=False) -> list[Footprint]:
@@ -229,8 +258,9 @@ def footprints_from_table(table, *, need_wcs=False) -> list[Footprint]:
 
     Parameters
     ----------
-    table : astropy.table.Table
-        The image table, as returned by `diffview.io.read_table`.
+    table : astropy.table.Table or mapping
+        The image table, as returned by `diffview.io.read_table`, or its
+        columns as `diffview.io.read_table_columns` returns them.
     need_wcs : bool
         Also build each row's WCS (exact mode needs it).
 
@@ -254,78 +284,84 @@ def footprints_from_table(table, *, need_wcs=False) -> list[Footprint]:
     >>> [(fp.cntr, fp.fname, fp.shape) for fp in footprints_from_table(t)]
     [(7, 'a.fits', (6, 10))]
     """
+    table = _as_table(table)
     names = set(table.colnames)
-    has_corners = set(_CORNER_COLS) <= names
+    has_corners = set(CORNER_COLUMNS) <= names
     has_wcs = {"ctype1", "ctype2", "crval1", "crval2", "crpix1", "crpix2"} <= names
-    fcol = "fname" if "fname" in names else ("file" if "file" in names else None)
+    if len(table) and not (has_corners or has_wcs):
+        raise InputError("Not enough information to determine coverages "
+                         "(CDELTs or CD matrix)")
+    cntrs, fnames = _cntrs(table), _fnames(table)
+    if has_corners:
+        corners, centers = _corner_arrays(table)
+    want_wcs = has_wcs and (need_wcs or not has_corners)
     out = []
-    for k, row in enumerate(table):
-        cntr = int(row["cntr"]) if "cntr" in names else k
-        fname = str(row[fcol]) if fcol else ""
-        want_wcs = has_wcs and (need_wcs or not has_corners)
-        wcs = _wcs_from_row(row, names) if want_wcs else None
-        shape = _row_shape(row, names) if wcs is not None else None
+    for k in range(len(table)):
+        wcs = shape = None
+        if want_wcs:
+            row = table[k]
+            wcs, shape = _wcs_from_row(row, names), _row_shape(row, names)
         if has_corners:
-            corners = np.array([[float(row[f"ra{i}"]), float(row[f"dec{i}"])]
-                                for i in range(1, 5)])
-            if {"ra", "dec"} <= names:
-                center = (float(row["ra"]), float(row["dec"]))
-            else:
-                center = tuple(_mean_direction(corners))
-            out.append(Footprint(cntr, fname, corners, center, wcs, shape))
-        elif wcs is not None:
+            out.append(Footprint(cntrs[k], fnames[k], corners[k],
+                                 tuple(centers[k].tolist()), wcs, shape))
+        else:
             center = ((float(row["ra"]), float(row["dec"]))
                       if {"ra", "dec"} <= names else None)
-            out.append(footprint_from_wcs(wcs, shape, cntr=cntr, fname=fname,
-                                          center=center))
-        else:
-            raise InputError("Not enough information to determine coverages "
-                             "(CDELTs or CD matrix)")
+            out.append(footprint_from_wcs(wcs, shape, cntr=cntrs[k],
+                                          fname=fnames[k], center=center))
     return out
 
 
-def _mean_direction(corners):
-    v = _unit(corners[:, 0], corners[:, 1]).sum(axis=0)
-    v /= np.linalg.norm(v)
-    return (float(np.degrees(np.arctan2(v[1], v[0])) % 360),
-            float(np.degrees(np.arcsin(v[2]))))
+def _cntrs(table) -> list[int]:
+    """Return the ``cntr`` of every row (the row number without a ``cntr`` column)."""
+    if "cntr" not in _colnames(table):
+        return list(range(_nrows(table)))
+    col = np.asarray(table["cntr"])
+    if col.dtype.kind in "iub":
+        return col.astype(np.int64).tolist()
+    try:
+        return [int(v) for v in col.tolist()]
+    except (TypeError, ValueError, OverflowError):
+        raise InputError("column 'cntr' holds a value that is not an integer "
+                         "(a blank, NaN or text)") from None
+
+
+def _fnames(table) -> list[str]:
+    names = _colnames(table)
+    fcol = "fname" if "fname" in names else ("file" if "file" in names else None)
+    if fcol is None:
+        return [""] * _nrows(table)
+    return [str(v) for v in table[fcol].tolist()]
+
+
+def _corner_arrays(table) -> tuple[np.ndarray, np.ndarray]:
+    """
+    Return corners ``(n, 4, 2)`` and centres ``(n, 2)`` of a table.
+
+    Corners from ``ra1 .. dec4``, centres from ``ra, dec`` or else the
+    corners' mean direction.
+    """
+
+    def col(name):
+        return np.asarray(table[name], dtype=float)
+
+    corners = np.stack([np.column_stack([col(f"ra{i}"), col(f"dec{i}")])
+                        for i in range(1, 5)], axis=1).reshape(-1, 4, 2)
+    if {"ra", "dec"} <= set(_colnames(table)):
+        return corners, np.column_stack([col("ra"), col("dec")])
+    return corners, _mean_directions(corners)
+
+
+def _mean_directions(corners) -> np.ndarray:
+    v = unit_vectors(corners[..., 0], corners[..., 1]).sum(axis=1)
+    v /= np.sqrt((v * v).sum(axis=1))[:, None]
+    return np.column_stack([np.degrees(np.arctan2(v[:, 1], v[:, 0])) % 360,
+                            np.degrees(np.arcsin(v[:, 2]))])
 
 
 # --------------------------------------------------------------------------
 # Pair tests
 # --------------------------------------------------------------------------
-
-
-def _corner_inside(k: Footprint, m: Footprint) -> bool:
-    """Tell whether some corner of k is inside (or on the boundary of) m."""
-    return bool(np.any(np.all(k.vectors @ m.normals().T >= 0, axis=1)))
-
-
-def _on_arc(p, a, b, n) -> bool:
-    return np.dot(np.cross(a, p), n) >= 0 and np.dot(np.cross(p, b), n) >= 0
-
-
-def _arcs_cross(a1, a2, b1, b2) -> bool:
-    na, nb = np.cross(a1, a2), np.cross(b1, b2)
-    p = np.cross(na, nb)
-    norm = np.linalg.norm(p)
-    if norm < 1e-15:  # same great circle: left to the corner tests
-        return False
-    p = p / norm
-    return any(_on_arc(q, a1, a2, na) and _on_arc(q, b1, b2, nb) for q in (p, -p))
-
-
-def _edges_cross(k: Footprint, m: Footprint) -> bool:
-    vk, vl = k.vectors, m.vectors
-    for i in range(4):
-        for j in range(4):
-            if _arcs_cross(vk[i], vk[(i + 1) % 4], vl[j], vl[(j + 1) % 4]):
-                return True
-    return False
-
-
-def _quick_overlap(k: Footprint, m: Footprint) -> bool:
-    return _corner_inside(k, m) or _corner_inside(m, k) or _edges_cross(k, m)
 
 
 def _border_points(shape) -> np.ndarray:
@@ -357,23 +393,16 @@ def _exact_overlap(k: Footprint, m: Footprint) -> bool:
     return _border_hits(k, m) or _border_hits(m, k)
 
 
-def _candidates(fps: Sequence[Footprint]):
-    centers = np.array([f.center_vector for f in fps])
-    radii = np.array([f.radius for f in fps])
-    dist = np.arccos(np.clip(centers @ centers.T, -1, 1))
-    ok = dist <= radii[:, None] + radii[None, :]
-    k, m = np.nonzero(np.triu(ok, 1))
-    return zip(k.tolist(), m.tolist(), strict=True)
-
-
 def find_overlaps(images, *, mode="quick") -> list[Overlap]:
     """
     Pairs of images whose footprints overlap, in Montage's ``diffs.tbl`` order.
 
     Parameters
     ----------
-    images : astropy.table.Table or sequence of Footprint
-        An image table (``images.tbl``) or footprints, e.g. from
+    images : astropy.table.Table, mapping or sequence of Footprint
+        An image table (``images.tbl``), its columns as a mapping (with
+        corners, `FOOTPRINT_COLUMNS` are enough: see
+        `diffview.io.read_table_columns`) or footprints, e.g. from
         `footprint_from_wcs`.
     mode : {'quick', 'exact'}
         ``'quick'`` is mOverlaps' great-circle test (corner inside the other
@@ -401,6 +430,13 @@ def find_overlaps(images, *, mode="quick") -> list[Overlap]:
     image lying wholly inside an earlier one, diffview's exact mode tests both
     borders and lists such pairs.
 
+    mOverlaps compares every pair of images; here only the pairs a grid of
+    the centres' unit vectors puts near each other are tested, with the same
+    tests and bounding circles, so the pairs and their order are Montage's
+    and time grows with the number of images, not its square. Whether two
+    images whose edges exactly coincide "touch" is decided by rounding, here
+    as in Montage, and the two may differ on such zero-area pairs.
+
     Examples
     --------
     >>> from astropy.wcs import WCS
@@ -418,19 +454,29 @@ def find_overlaps(images, *, mode="quick") -> list[Overlap]:
         raise InputError(f"mode must be 'quick' or 'exact', not {mode!r}")
     if isinstance(images, (list, tuple)):
         images = check_items(images, Footprint, "images")
-    elif hasattr(images, "colnames"):
-        images = footprints_from_table(images, need_wcs=(mode == "exact"))
-    else:
+        cntrs, fnames = [f.cntr for f in images], [f.fname for f in images]
+        corners = np.array([f.corners for f in images], float).reshape(-1, 4, 2)
+        centers = np.array([f.center for f in images], float).reshape(-1, 2)
+    elif not (hasattr(images, "colnames") or isinstance(images, dict)):
         raise InputError(
             f"images: expected an image table (diffview.io.read_table('images.tbl'))"
             f" or a list of Footprint, got {type(images).__name__}"
         )
-    test = _quick_overlap if mode == "quick" else _exact_overlap
-    pairs = sorted(_candidates(images))
-    out = []
-    for k, m in pairs:
-        a, b = images[k], images[m]
-        if test(a, b):
-            out.append(Overlap(a.cntr, b.cntr, a.fname, b.fname,
-                               diff_name(a.cntr, b.cntr)))
-    return out
+    elif mode == "quick" and set(CORNER_COLUMNS) <= set(_colnames(images)):
+        cntrs, fnames = _cntrs(images), _fnames(images)
+        corners, centers = _corner_arrays(images)
+    else:
+        return find_overlaps(footprints_from_table(images, need_wcs=mode == "exact"),
+                             mode=mode)
+    vectors = unit_vectors(corners[..., 0], corners[..., 1])
+    cvec = unit_vectors(centers[:, 0], centers[:, 1])
+    k, m = candidate_pairs(cvec, footprint_radii(vectors, cvec))
+    if mode == "quick":
+        keep = quick_overlaps(vectors, edge_normals(vectors, cvec), k, m)
+    else:
+        keep = np.array([_exact_overlap(images[a], images[b])
+                         for a, b in zip(k.tolist(), m.tolist(), strict=True)], bool)
+    digits = [f"{c:06d}" for c in cntrs]  # diff_name's, once per image
+    return [Overlap(cntrs[a], cntrs[b], fnames[a], fnames[b],
+                    f"diff.{digits[a]}.{digits[b]}.fits")
+            for a, b in zip(k[keep].tolist(), m[keep].tolist(), strict=True)]

@@ -24,12 +24,15 @@ import math
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from astropy.table import Table
 
 from diffview.errors import InputError
 from diffview.io.paths import write_file
+
+if TYPE_CHECKING:  # astropy.table loads with the first parsed table
+    from astropy.table import Table
 
 __all__ = [
     "read_table",
@@ -197,6 +200,8 @@ def parse_table(text: str, source: str = "<string>") -> Table:
         _column([r[c] for r in rows], kinds[c], names[c], source, (records, ends))
         for c in range(len(names))
     ]
+    from astropy.table import Table
+
     table = Table(cols, names=names)
     table.meta["keywords"] = keywords
     table.meta["lines"] = [n for n, _ in records]
@@ -406,6 +411,7 @@ def require_columns(table: Table, columns: Iterable[str], path) -> None:
 
     Examples
     --------
+    >>> from astropy.table import Table
     >>> require_columns(Table({"cntr": [1]}), ["cntr", "fname"], "images.tbl")
     Traceback (most recent call last):
     ...
@@ -481,7 +487,7 @@ def format_table(
     ['| id|     c|', '|int|double|', '   1   0.50 ', '  22  -1.00 ']
     """
     formats = formats or {}
-    names = list(table.colnames if isinstance(table, Table) else table.keys())
+    names = list(table.colnames if hasattr(table, "colnames") else table.keys())
     columns = {n: list(table[n]) for n in names}
     nrows = len(columns[names[0]]) if names else 0
     cells = {n: [_format_value(v, formats.get(n)) for v in columns[n]] for n in names}
@@ -549,8 +555,12 @@ def write_table(
 
 def _refuse_line_breaks(values, column: str) -> None:
     """Raise when a value to be written in a table holds a line break."""
+    values = [str(v) for v in values]
+    joined = "".join(values)
+    if "\n" not in joined and "\r" not in joined:
+        return
     for v in values:
-        if "\n" in str(v) or "\r" in str(v):
+        if "\n" in v or "\r" in v:
             raise InputError(
                 f"{v!r}: a line break in a table value (column {column!r}) would "
                 "break the table; rename the file"

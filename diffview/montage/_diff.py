@@ -27,6 +27,8 @@ def _error(msg) -> dict:
 
 def _overlap_mode(table, quickmode: bool) -> str:
     # Montage forces quick mode whenever the table carries corners.
+    if not hasattr(table, "colnames"):  # the quick test's columns alone
+        return "quick"
     has_corners = (_CORNERS | {"ra", "dec"}) <= set(table.colnames)
     return "quick" if quickmode or has_corners else "exact"
 
@@ -70,10 +72,12 @@ def mOverlaps(tblfile, difftbl, quickmode=False, debug=0):
     >>> mOverlaps(str(s.images_tbl), out) == {"status": "0", "count": len(s.overlaps)}
     True
     """
-    from diffview.geometry import find_overlaps  # astropy.coordinates: here only
+    from diffview.geometry import FOOTPRINT_COLUMNS, find_overlaps
 
-    try:
-        table = io.read_table(tblfile)
+    try:  # a table with corners: only the columns of the quick test
+        table = io.read_table_columns(tblfile, FOOTPRINT_COLUMNS, optional=True)
+        if not (_CORNERS | {"ra", "dec"}) <= set(table):
+            table = io.read_table(tblfile)
     except InputError:
         return _error(f"Invalid image metadata file: {tblfile}")
     try:

@@ -9,6 +9,7 @@ from conftest import MP, montage_imgtbl
 from diffview import io
 from diffview.core import overlap_box, template_offset
 from diffview.geometry.overlaps import (
+    FOOTPRINT_COLUMNS,
     diff_name,
     find_overlaps,
     footprint_from_wcs,
@@ -161,3 +162,116 @@ def test_footprints_from_corner_and_wcs_columns_agree(tmp_path):
         dist = np.abs(a.corners[:, None, :] - b.corners[None, :, :]).max(axis=2)
         assert np.all(dist.min(axis=1) < 1e-6)
         assert np.all(dist.min(axis=0) < 1e-6)
+
+
+# ------------------------------------------------------------ survey scale
+# Projected tiles of one TAN template (tests/benchmarks/fields.py): their edges
+# are great circles, so the overlapping pairs are exactly the intersecting
+# pixel rectangles (layout_pairs), in mOverlaps' order.
+
+REGIONS = {
+    "plain": (150.0, 2.0),
+    "ra-wrap": (0.0, 30.0),
+    "north-pole": (0.0, 89.7),
+    "south-pole": (180.0, -89.9),
+}
+
+
+def layout_table(path, lay):
+    from benchmarks.fields import write_images_tbl
+
+    write_images_tbl(lay, path, [f"f{k:04d}.fits" for k in range(len(lay))])
+    return path
+
+
+def pair_list(overlaps):
+    return [(o.cntr1, o.cntr2) for o in overlaps]
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_survey_tiles_give_the_true_pairs_across_ra_zero_and_poles(tmp_path, region):
+    from benchmarks.fields import layout_pairs, staggered_layout
+
+    lay = staggered_layout(300, center=REGIONS[region], shuffle=True, seed=2)
+    table = io.read_table(layout_table(tmp_path / "images.tbl", lay))
+    if region == "ra-wrap":
+        ra = np.asarray(table["ra1"])
+        assert ra.max() > 359.5 and ra.min() < 0.5
+    if "pole" in region:  # the pole is inside the region
+        assert np.ptp(np.asarray(table["ra"])) > 300
+    truth = [tuple(p) for p in layout_pairs(lay).tolist()]
+    assert len(truth) > 1300
+    assert pair_list(find_overlaps(table)) == truth
+    # the columns alone (what the CLI and mOverlaps read) give the same
+    cols = io.read_table_columns(
+        tmp_path / "images.tbl", FOOTPRINT_COLUMNS, optional=True
+    )
+    assert pair_list(find_overlaps(cols)) == truth
+
+
+@pytest.mark.montage
+@pytest.mark.parametrize("region", REGIONS)
+def test_survey_table_is_montages_byte_for_byte(tmp_path, region):
+    from benchmarks.fields import staggered_layout
+
+    from diffview.montage import mOverlaps
+
+    lay = staggered_layout(400, center=REGIONS[region], shuffle=True, seed=3)
+    tbl = layout_table(tmp_path / "images.tbl", lay)
+    assert MP.mOverlaps(str(tbl), str(tmp_path / "m.tbl"), False, 0)["status"] == "0"
+    res = mOverlaps(str(tbl), str(tmp_path / "d.tbl"))
+    assert res["count"] > 1800
+    assert (tmp_path / "d.tbl").read_text() == (tmp_path / "m.tbl").read_text()
+
+
+def edge_overlap(lay, k, m):
+    """Overlap of two tiles' pixel-edge rectangles (width, height)."""
+    w = min(lay.i0[k] + lay.naxis1[k], lay.i0[m] + lay.naxis1[m]) - max(
+        lay.i0[k], lay.i0[m]
+    )
+    h = min(lay.j0[k] + lay.naxis2[k], lay.j0[m] + lay.naxis2[m]) - max(
+        lay.j0[k], lay.j0[m]
+    )
+    return w, h
+
+
+@pytest.mark.montage
+def test_tiles_that_only_touch_are_the_only_differences_from_montage(tmp_path):
+    # Scans that abut exactly: neighbours across scans share an edge, a
+    # zero-area overlap decided by rounding (old diffview and Montage already
+    # differed on some); every pair with area is listed by both.
+    from benchmarks.fields import staggered_layout
+
+    lay = staggered_layout(300, step=(200, 200), tile=(1.5, 1.0), jitter=0, seed=4)
+    tbl = layout_table(tmp_path / "images.tbl", lay)
+    MP.mOverlaps(str(tbl), str(tmp_path / "m.tbl"), False, 0)
+    montage = set(pair_list(io.read_diffs_table(tmp_path / "m.tbl")))
+    ours = set(pair_list(find_overlaps(io.read_table(tbl))))
+    sizes = {p: edge_overlap(lay, *p) for p in ours | montage}
+    with_area = {p for p, (w, h) in sizes.items() if w > 0 and h > 0}
+    assert len(with_area) > 250
+    assert with_area <= ours and with_area <= montage
+    assert all(min(sizes[p]) == 0 for p in ours ^ montage)
+
+
+def test_a_large_image_among_small_ones_is_paired_with_all_it_touches(tmp_path):
+    from benchmarks.fields import layout_pairs, staggered_layout
+
+    lay = staggered_layout(200, shuffle=True, seed=5)
+    big = int(np.argmin(np.abs(lay.i0 - lay.i0.mean())))
+    lay.naxis1[big] = lay.naxis2[big] = 1500  # 5 x 5 tiles, radius 3.5 x theirs
+    table = io.read_table(layout_table(tmp_path / "images.tbl", lay))
+    pairs = pair_list(find_overlaps(table))
+    assert pairs == [tuple(p) for p in layout_pairs(lay).tolist()]
+    assert sum(big in p for p in pairs) > 25
+
+
+def test_blank_rows_take_part_in_no_pair(tmp_path):
+    from benchmarks.fields import staggered_layout
+
+    lay = staggered_layout(4, step=(50, 60), jitter=0)
+    table = io.read_table(layout_table(tmp_path / "images.tbl", lay))
+    assert len(find_overlaps(table)) == 6
+    table["ra2"][1] = np.nan
+    table["dec"][2] = np.nan
+    assert pair_list(find_overlaps(table)) == [(0, 3)]
