@@ -5,7 +5,7 @@ A quick north-up mosaic frame, and the mosaic steps' former home.
 direction (the sample generator's frame). Montage's own frame, the box of
 least area, is `diffview.run.bounding_header` (mMakeHdr); reprojection
 (`project_images`, mProjExec) lives in ``run/project.py`` and the coadd
-(`add_images`, `coadd`, mAdd) in ``run/coadd.py``; they are imported here
+(`add_images`, `coadd`, mAdd) in ``run/add.py``; they are imported here
 too so that old ``diffview.run.mosaic`` imports keep working.
 """
 
@@ -21,7 +21,7 @@ from diffview.errors import InputError
 from diffview.geometry.overlaps import footprints_from_table
 
 # Former home of these names: old imports keep working.
-from .coadd import coadd  # noqa: F401
+from .add import coadd  # noqa: F401
 from .project import (  # noqa: F401
     ProjectResult,
     pixel_solid_angle,
