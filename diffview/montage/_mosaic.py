@@ -258,8 +258,10 @@ def mProjectQL(
 
     Notes
     -----
-    Lanczos is not in ``reproject``; ``interp=1`` uses its bicubic spline
-    (``docs/montage-semantics.md`` §11.2).
+    ``interp=0`` gives Montage's pixels and area image exactly. Lanczos is
+    not in ``reproject``; ``interp=1`` uses its bicubic spline, where
+    MontagePy 2.3.0's Lanczos writes values near 1e284 at image edges and an
+    all-NaN area (``docs/montage-semantics.md`` §11.2, §9.2).
 
     Examples
     --------

@@ -174,7 +174,8 @@ def project_image(
         Pixel values are energies, not surface brightness: scale by the
         ratio of output to input pixel areas.
     areas : bool
-        Write the area file.
+        Write the area file (steradians; with interpolation, as mProjectQL,
+        1 where a value was interpolated and NaN elsewhere).
 
     Returns
     -------
@@ -209,7 +210,10 @@ def project_image(
     pix = pixel_solid_angle(out_h)
     scale = flux_scale * (pix / pixel_solid_angle(header) if energy_mode else 1.0)
     flux = np.where(good, flux * scale, np.nan)
-    area = np.where(good, frac, 0.0) * pix
+    if method == "exact":
+        area = np.where(good, frac, 0.0) * pix
+    else:  # mProjectQL's area image: 1 where a value was interpolated, else NaN
+        area = np.where(good, 1.0, np.nan)
     inner = _shrink(np.ones(shape, bool) if full_region else good)
     if inner is None:
         return False

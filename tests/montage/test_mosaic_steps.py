@@ -136,9 +136,15 @@ def test_mproject_and_quick_look_return_montages_dicts(small_sample, tmp_path):
         a, ha = fits.getdata(tmp_path / "m.fits", header=True)
         b, hb = fits.getdata(tmp_path / "d.fits", header=True)
         assert a.shape == b.shape and ha["CRPIX1"] == hb["CRPIX1"]
-        assert (tmp_path / "d_area.fits").exists() == (
-            tmp_path / "m_area.fits"
-        ).exists()
+        has_area = (tmp_path / "m_area.fits").exists()
+        assert (tmp_path / "d_area.fits").exists() == has_area
+        if name == "mProjectQL":  # nearest neighbour: Montage's pixels exactly
+            np.testing.assert_array_equal(a, b)
+            if has_area:
+                np.testing.assert_array_equal(
+                    fits.getdata(tmp_path / "m_area.fits"),
+                    fits.getdata(tmp_path / "d_area.fits"),
+                )
         for p in tmp_path.glob("*.fits"):
             p.unlink()
 
