@@ -113,9 +113,14 @@ def _register_core(sub) -> None:
 
 
 def _registrars():
-    from . import _fit, _imgtbl, _view
+    from . import _chain, _fit, _imgtbl, _view
 
-    return [_imgtbl.register_imgtbl, _fit.register_fit, _view.register_view]
+    return [
+        _imgtbl.register_imgtbl,
+        _fit.register_fit,
+        _view.register_view,
+        _chain.register,
+    ]
 
 
 def build_parser() -> argparse.ArgumentParser:

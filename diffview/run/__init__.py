@@ -12,6 +12,7 @@ executor for big ones) and counts a bad pair or image instead of stopping.
 - corrections: `correct_file` (mBackground), `apply_corrections` (mBgExec);
 - in-memory images: `difference`, `differences`, `as_projected`;
 - the mosaic: `make_template`, `project_images`, `coadd`;
+- the whole chain, raw images to mosaic, resumable: `make_mosaic`;
 - the dashboard's data: `load_workspace`.
 """
 
@@ -20,6 +21,11 @@ from diffview.lazy import attach
 #: Public name -> the module that defines it, imported on first use (PEP 562),
 #: so that importing the package loads only what is used.
 _LAZY = {
+    "MosaicFolder": ".chain",
+    "MosaicResult": ".chain",
+    "STAGES": ".chain",
+    "StageResult": ".chain",
+    "make_mosaic": ".chain",
     "WorkFolder": "._folder",
     "find_work": "._folder",
     "check_output_dir": "._pairs",
@@ -93,6 +99,11 @@ __all__ = [
     "ProjectResult",
     "coadd",
     "pixel_solid_angle",
+    "make_mosaic",
+    "MosaicFolder",
+    "MosaicResult",
+    "StageResult",
+    "STAGES",
     "WorkFolder",
     "Workspace",
     "Preview",
