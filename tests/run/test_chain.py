@@ -159,6 +159,18 @@ def test_before_projection_the_folder_says_what_is_missing(chain):
         load_workspace(chain["snaps"] / "template")
 
 
+def test_montages_tutorial_names_open_on_the_projected_table(chain, tmp_path):
+    # Montage's tutorial: images.tbl lists the raw images, pimages.tbl the
+    # projected ones
+    work = tmp_path / "work"
+    shutil.copytree(chain["work"], work)
+    os.rename(work / "images.tbl", work / "pimages.tbl")
+    os.rename(work / "rimages.tbl", work / "images.tbl")
+    ws = load_workspace(work)
+    assert ws.folder.images_tbl == work / "pimages.tbl"
+    assert len(ws.overlaps) == len(io.read_diffs_table(work / "diffs.tbl"))
+
+
 def test_user_mistakes_are_input_errors(chain, tmp_path):
     with pytest.raises(InputError, match="raw image folder not found"):
         make_mosaic(tmp_path / "nope", tmp_path / "w", quiet=True)
