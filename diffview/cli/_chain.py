@@ -6,6 +6,8 @@ __all__ = ["register"]
 
 
 def _mosaic_cmd(args) -> int:
+    import functools
+
     from diffview.run import make_mosaic
 
     result = make_mosaic(
@@ -14,7 +16,7 @@ def _mosaic_cmd(args) -> int:
         template=args.template,
         workers=args.workers,
         quiet=args.quiet,
-        log=print,
+        log=functools.partial(print, flush=True),
     )
     from diffview.io import read_table
 

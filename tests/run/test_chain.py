@@ -2,6 +2,9 @@
 
 import os
 import shutil
+import signal
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -133,6 +136,43 @@ def test_an_interrupted_run_resumes_where_it_stopped(chain, tmp_path):
     np.testing.assert_allclose(fits.getdata(work / "mosaic.fits"),
                                fits.getdata(chain["work"] / "mosaic.fits"),
                                atol=1e-9, equal_nan=True)
+
+
+def test_ctrl_c_on_the_command_stops_cleanly_and_a_rerun_resumes(chain, tmp_path):
+    work = tmp_path / "work"
+    shutil.copytree(chain["snaps"] / "template", work)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "diffview", "mosaic", "--quiet", str(chain["raw"]),
+         str(work)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in proc.stdout:  # Ctrl-C once the projection is done
+        if line.startswith("[3/9]"):
+            proc.send_signal(signal.SIGINT)
+            break
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.strip().splitlines()[-1] == "diffview: interrupted"
+    assert "Traceback" not in err
+    assert not list(work.rglob("*.part")) and not (work / "mosaic.fits").exists()
+    r = make_mosaic(chain["raw"], work, quiet=True)
+    assert r.stage("project").done == 0
+    assert r.stage("project").kept == len(chain["planes"])
+    np.testing.assert_allclose(fits.getdata(work / "mosaic.fits"),
+                               fits.getdata(chain["work"] / "mosaic.fits"),
+                               atol=1e-9, equal_nan=True)
+
+
+def test_the_dashboard_opens_right_after_projection(chain, tmp_path):
+    from diffview.widgets import explore
+
+    work = tmp_path / "work"
+    shutil.copytree(chain["snaps"] / "project", work)
+    d = explore(str(work), background=False)
+    try:
+        assert d.error_text == ""
+        assert len(d.explorer.overlaps) == len(io.read_diffs_table(
+            chain["work"] / "diffs.tbl"))
+    finally:
+        d.close()
 
 
 @pytest.mark.parametrize("stage", NAMES[2:])
