@@ -84,8 +84,17 @@ def _cfht(raw: Path) -> None:
 
 def montagepy_chain(raw: Path, work: Path) -> float:
     """MontagePy's tutorial chain; returns its wall time."""
-    from MontagePy.main import (mAdd, mBgExec, mBgModel, mDiffExec, mFitExec,
-                                mImgtbl, mMakeHdr, mOverlaps, mProjExec)
+    from MontagePy.main import (
+        mAdd,
+        mBgExec,
+        mBgModel,
+        mDiffExec,
+        mFitExec,
+        mImgtbl,
+        mMakeHdr,
+        mOverlaps,
+        mProjExec,
+    )
 
     work.mkdir()
     cwd = os.getcwd()
