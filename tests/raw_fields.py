@@ -103,7 +103,16 @@ def write_raw_field(folder, *, seed=0, noise=1.0, int16=(2,)):
 
 
 def write_bad_files(folder):
-    """A text file named .fits and an image without a celestial WCS."""
+    """A text file named .fits and an image without a celestial WCS (bad for
+    the image table), and a frame cut short (its header is good, its pixels
+    are not: bad for projection); returns the names of the first two."""
     (folder / "notes.fits").write_text("not a FITS file\n")
     fits.PrimaryHDU(np.ones((20, 20), np.float32)).writeto(folder / "nowcs.fits")
+    h = fits.getheader(folder / "frame01.fits")
+    h["OBJECT"] = "cut short"
+    data = fits.PrimaryHDU(np.ones((100, 120), np.float32), h)
+    whole = fits.HDUList([data])
+    whole.writeto(folder / "short.fits")
+    with open(folder / "short.fits", "r+b") as f:
+        f.truncate(2880 + 2880 * 2)
     return ["notes.fits", "nowcs.fits"]

@@ -48,7 +48,7 @@ def test_the_chain_writes_montages_layout_and_skips_bad_raw_files(chain):
                  "fits.tbl", "corrections.tbl", "mosaic.fits"):
         assert (work / name).is_file(), name
     n = len(chain["planes"])
-    assert len(io.read_table(work / "rimages.tbl")) == n
+    assert len(io.read_table(work / "rimages.tbl")) == n + 1  # short.fits too
     assert len(io.read_table(work / "images.tbl")) == n
     assert len(list((work / "projected").glob("hdu0_frame*_area.fits"))) == n
     assert len(list((work / "corrected").glob("hdu0_frame*_area.fits"))) == n
@@ -57,6 +57,10 @@ def test_the_chain_writes_montages_layout_and_skips_bad_raw_files(chain):
     assert imgtbl.failed == 2
     assert all(any(b in msg for msg in imgtbl.failures) for b in chain["bad"])
     assert any("notes.fits: not a readable FITS file" in ln for ln in chain["lines"])
+    # a frame whose pixels are cut short: counted when it is projected
+    project = r.stage("project")
+    assert (project.done, project.failed) == (n, 1)
+    assert "short.fits: cannot read pixels" in project.failures[0]
     # one listed pair shares no pixel: counted as Montage's mDiffExec counts it
     pairs = len(io.read_diffs_table(work / "diffs.tbl"))
     diff = r.stage("differences")
@@ -218,7 +222,8 @@ def test_user_mistakes_are_input_errors(chain, tmp_path):
         make_mosaic(chain["raw"], chain["raw"], quiet=True)
     junk = tmp_path / "junk"
     junk.mkdir()
-    write_bad_files(junk)
+    for name in chain["bad"]:
+        shutil.copy(chain["raw"] / name, junk / name)
     with pytest.raises(InputError, match="no FITS image with a celestial WCS"):
         make_mosaic(junk, tmp_path / "w2", quiet=True)
     (tmp_path / "file").write_text("x")
@@ -234,8 +239,10 @@ def test_a_given_template_is_used_and_images_off_it_are_skipped(chain, tmp_path)
     r = make_mosaic(chain["raw"], tmp_path / "w", template=hdr, quiet=True)
     assert fits.getdata(r.folder.mosaic).shape == (h["NAXIS2"], 110)
     project = r.stage("project")
-    assert project.failed >= 1 and project.done + project.failed == 6
-    assert all("does not fall on the template" in m for m in project.failures)
+    assert project.failed >= 2 and project.done + project.failed == 7
+    off = [m for m in project.failures if "short.fits" not in m]
+    assert len(off) == project.failed - 1
+    assert all("does not fall on the template" in m for m in off)
     assert len(io.read_table(r.folder.images_tbl)) == project.done
     # a rerun retries the images off the template, and changes nothing else
     again = make_mosaic(chain["raw"], tmp_path / "w", template=hdr, quiet=True)
