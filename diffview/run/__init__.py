@@ -11,7 +11,8 @@ executor for big ones) and counts a bad pair or image instead of stopping.
   (mDiffFitExec);
 - corrections: `correct_file` (mBackground), `apply_corrections` (mBgExec);
 - in-memory images: `difference`, `differences`, `as_projected`;
-- the mosaic: `make_template`, `project_images`, `coadd`;
+- the mosaic: `bounding_header` (mMakeHdr), `make_template`,
+  `project_images` (mProjExec), `add_images` (mAdd), `coadd`;
 - the whole chain, raw images to mosaic, resumable: `make_mosaic`;
 - the dashboard's data: `load_workspace`.
 """
@@ -59,12 +60,21 @@ _LAZY = {
     "difference": ".images",
     "differences": ".images",
     "image_overlaps": ".images",
-    "ProjectResult": ".mosaic",
-    "coadd": ".mosaic",
+    "ProjectResult": ".project",
+    "PROJECT_METHODS": ".project",
+    "pixel_solid_angle": ".project",
+    "project_image": ".project",
+    "project_images": ".project",
+    "projected_name": ".project",
+    "AddResult": ".add",
+    "COADD_MODES": ".add",
+    "add_images": ".add",
+    "coadd": ".add",
+    "mosaic_names": ".add",
     "make_template": ".mosaic",
-    "pixel_solid_angle": ".mosaic",
-    "project_image": ".mosaic",
-    "project_images": ".mosaic",
+    "BoundingHeader": ".header",
+    "bounding_header": ".header",
+    "format_bounding_header": ".header",
     "Workspace": ".workspace",
     "as_fits_list": ".workspace",
     "load_workspace": ".workspace",
@@ -104,6 +114,15 @@ __all__ = [
     "MosaicResult",
     "StageResult",
     "STAGES",
+    "projected_name",
+    "PROJECT_METHODS",
+    "AddResult",
+    "add_images",
+    "mosaic_names",
+    "COADD_MODES",
+    "BoundingHeader",
+    "bounding_header",
+    "format_bounding_header",
     "WorkFolder",
     "Workspace",
     "Preview",

@@ -257,3 +257,57 @@ def test_difffitexec_without_options_matches_mdifffitexec(edge_field):
             assert f.npixel == g.npixel
             assert (f.a, f.b, f.c) == pytest.approx((g.a, g.b, g.c), rel=1e-5,
                                                     abs=1e-9)
+
+
+@pytest.mark.montage
+def test_mosaic_steps_use_montages_command_defaults(small_sample, tmp_path, capsys):
+    """mkhdr writes mMakeHdr's file; project names files as mProjExec; add
+    uses area files and shrinks, as Montage's mAdd command (MontagePy's
+    function does neither)."""
+    from diffview.cli import main
+
+    raw = small_sample.raw_dir
+    tbl, hdr = tmp_path / "raw.tbl", tmp_path / "t.hdr"
+    montage_imgtbl(raw, tbl)
+    assert main(["mkhdr", str(tbl), str(hdr)]) == 0
+    assert MP.mMakeHdr(str(tbl), str(tmp_path / "m.hdr"))["status"] == "0"
+    assert hdr.read_text() == (tmp_path / "m.hdr").read_text()
+    (tmp_path / "proj").mkdir()
+    assert main(["project", "-p", str(raw), "--quiet", str(tbl), str(hdr),
+                 str(tmp_path / "proj"), str(tmp_path / "stats.tbl")]) == 0  # fmt: skip
+    assert "count=6, failed=0, nooverlap=0" in capsys.readouterr().out
+    assert len(list((tmp_path / "proj").glob("hdu0_tile_*_area.fits"))) == 6
+    assert list(io.read_table(tmp_path / "stats.tbl")["stat"]) == ["OK"] * 6
+    montage_imgtbl(tmp_path / "proj", tmp_path / "p.tbl")
+    args = [str(tmp_path / "p.tbl"), str(hdr)]
+    proj = str(tmp_path / "proj")
+    assert main(["add", "-p", proj, *args, str(tmp_path / "a.fit")]) == 0
+    assert sorted(p.name for p in tmp_path.glob("a*.fits")) == ["a.fits", "a_area.fits"]
+    ref = MP.mAdd(str(tmp_path / "proj"), *args, str(tmp_path / "m.fits"),
+                  shrink=True, haveAreas=True)  # fmt: skip
+    assert ref["status"] == "0"
+    a, m = fits.getdata(tmp_path / "a.fits"), fits.getdata(tmp_path / "m.fits")
+    np.testing.assert_allclose(a, m, rtol=1e-12)
+    assert main(["add", "-n", "-a", "median", "-e", "-p", str(tmp_path / "proj"),
+                 *args, str(tmp_path / "b.fits")]) == 0  # fmt: skip
+    MP.mAdd(str(tmp_path / "proj"), *args, str(tmp_path / "n.fits"), coadd=1)
+    np.testing.assert_array_equal(fits.getdata(tmp_path / "b.fits"),
+                                  fits.getdata(tmp_path / "n.fits"))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["mkhdr", "{t}/none.tbl", "{t}/t.hdr"], "Table {t}/none.tbl not found"),
+        (["mkhdr", "-e", "-4", "{r}", "{t}/t.hdr"], "Invalid pad string: -4"),
+        (["project", "{r}", "{h}", "{t}/nodir"], "Cannot access {t}/nodir"),
+        (["add", "{t}/none.tbl", "{h}", "{t}/m.fits"], "Table {t}/none.tbl not found"),
+    ],
+)
+def test_mosaic_step_errors_are_one_line(small_sample, tmp_path, args, message):
+    fill = dict(t=tmp_path, r=small_sample.raw_images_tbl, h=small_sample.template)
+    argv = [a.format(**fill) for a in args]
+    proc = subprocess.run([sys.executable, "-m", "diffview", *argv],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == f"diffview: error: {message.format(**fill)}"
