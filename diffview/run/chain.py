@@ -32,9 +32,11 @@ from diffview.errors import InputError
 from diffview.geometry import find_overlaps
 
 from ._differences import compute_differences
+from .add import add_images
 from .corrections import apply_corrections
 from .fits import fit_planes
-from .mosaic import coadd, make_template, project_images
+from .header import bounding_header
+from .project import project_images, projected_name
 
 __all__ = ["MosaicFolder", "StageResult", "MosaicResult", "make_mosaic", "STAGES"]
 
@@ -96,7 +98,8 @@ class MosaicFolder:
     corr_dir = property(lambda self: self.root / "corrected",
                         doc="Corrected images and their areas (mBgExec).")
     mosaic = property(lambda self: self.root / "mosaic.fits",
-                      doc="The background-matched mosaic (mAdd).")
+                      doc="The background-matched mosaic (mAdd; its area "
+                      "image is mosaic_area.fits).")
 
 
 @dataclass
@@ -256,16 +259,15 @@ def _template(run: _Run, st: StageResult) -> None:
     elif _fresh([f.template], [f.raw_images_tbl]):
         st.kept = 1
     else:
-        io.write_template(make_template(io.read_table(f.raw_images_tbl)), f.template)
+        made = bounding_header(io.read_table(f.raw_images_tbl))
+        io.write_file(f.template, made.text.encode())
         st.done = 1
     run.header = io.read_template(f.template)
 
 
 def _projected_name(row, colnames) -> str:
-    # mProjExec's names, as project_images writes them
     hdu = int(row["hdu"]) if "hdu" in colnames else 0
-    base = os.path.basename(io.split_fits_name(str(row["fname"])))
-    return f"hdu{hdu}_{base}.fits"
+    return projected_name(str(row["fname"]), hdu)
 
 
 def _project(run: _Run, st: StageResult) -> None:
@@ -395,7 +397,7 @@ def _coadd(run: _Run, st: StageResult) -> None:
         all(os.path.exists(p) for p in _pair(f.corr_dir / os.path.basename(str(n))))
         for n in table["fname"]
     ]
-    coadd(table[keep], f.corr_dir, run.header, out=f.mosaic)
+    add_images(table[keep], f.corr_dir, run.header, out=f.mosaic)
     st.done = int(sum(keep))
 
 
@@ -461,7 +463,8 @@ def make_mosaic(
         The work folder (created if missing; must not be ``raw_dir``).
     template : str, path-like or astropy.io.fits.Header, optional
         The mosaic's frame (a ``.hdr`` file or a header), written to
-        ``template.hdr``; default: `make_template` of the raw images.
+        ``template.hdr``; default: mMakeHdr's box of least area around the
+        raw images (`bounding_header`).
     workers, executor, quiet
         As for `compute_differences`: processes or an executor for the file
         stages; ``quiet`` also silences the stage lines.
