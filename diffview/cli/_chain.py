@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["register"]
+__all__ = ["register_mosaic"]
 
 
 def _mosaic_cmd(args) -> int:
@@ -29,7 +29,7 @@ def _mosaic_cmd(args) -> int:
     return 0
 
 
-def register(subparsers) -> None:
+def register_mosaic(subparsers) -> None:
     """
     Add the ``mosaic`` subcommand: the whole Montage chain on a raw folder.
 
@@ -46,7 +46,7 @@ def register(subparsers) -> None:
     --------
     >>> import argparse
     >>> parser = argparse.ArgumentParser()
-    >>> register(parser.add_subparsers())
+    >>> register_mosaic(parser.add_subparsers())
     >>> args = parser.parse_args(["mosaic", "raw", "work"])
     >>> args.rawdir, args.workdir, args.template
     ('raw', 'work', None)

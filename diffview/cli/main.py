@@ -120,7 +120,7 @@ def _registrars():
         _fit.register_fit,
         _view.register_view,
         _steps.register,
-        _chain.register,
+        _chain.register_mosaic,
     ]
 
 

@@ -22,6 +22,7 @@ from diffview.lazy import attach
 #: Public name -> the module that defines it, imported on first use (PEP 562),
 #: so that importing the package loads only what is used.
 _LAZY = {
+    "LAYOUT": ".chain",
     "MosaicFolder": ".chain",
     "MosaicResult": ".chain",
     "STAGES": ".chain",
@@ -110,6 +111,7 @@ __all__ = [
     "coadd",
     "pixel_solid_angle",
     "make_mosaic",
+    "LAYOUT",
     "MosaicFolder",
     "MosaicResult",
     "StageResult",

@@ -23,7 +23,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from diffview import io
@@ -31,6 +31,7 @@ from diffview.core import image_geometry, solve_montage
 from diffview.errors import InputError
 from diffview.geometry import find_overlaps
 
+from ._chain_folder import LAYOUT, MosaicFolder, MosaicResult, StageResult
 from ._differences import compute_differences
 from .add import add_images
 from .corrections import apply_corrections
@@ -38,7 +39,15 @@ from .fits import fit_planes
 from .header import bounding_header
 from .project import project_images, projected_name
 
-__all__ = ["MosaicFolder", "StageResult", "MosaicResult", "make_mosaic", "STAGES"]
+# the folder and result classes live in ``_chain_folder`` (exported here)
+__all__ = [
+    "MosaicFolder",
+    "StageResult",
+    "MosaicResult",
+    "make_mosaic",
+    "STAGES",
+    "LAYOUT",
+]
 
 #: The stages of `make_mosaic`, in order, with the Montage program each replaces.
 STAGES = (
@@ -52,134 +61,6 @@ STAGES = (
     ("corrections", "mBgExec"),
     ("coadd", "mAdd"),
 )
-
-
-@dataclass(frozen=True)
-class MosaicFolder:
-    """
-    Where `make_mosaic` reads and writes: Montage's tutorial layout.
-
-    The attribute names are those `diffview.run.find_work` and
-    `diffview.sample.Sample` use, so ``explore(folder)`` opens it.
-
-    Parameters
-    ----------
-    root : pathlib.Path
-        The work folder.
-    raw_dir : pathlib.Path
-        The raw images (read only).
-
-    Examples
-    --------
-    >>> f = MosaicFolder(Path("work"), Path("raw"))
-    >>> f.images_tbl.as_posix(), f.corr_dir.as_posix(), f.mosaic.name
-    ('work/images.tbl', 'work/corrected', 'mosaic.fits')
-    """
-
-    root: Path
-    raw_dir: Path
-
-    raw_images_tbl = property(lambda self: self.root / "rimages.tbl",
-                              doc="Image table of the raw images (mImgtbl).")
-    template = property(lambda self: self.root / "template.hdr",
-                        doc="The mosaic template (mMakeHdr).")
-    proj_dir = property(lambda self: self.root / "projected",
-                        doc="Projected images and their areas (mProjExec).")
-    images_tbl = property(lambda self: self.root / "images.tbl",
-                          doc="Image table of the projected images.")
-    diffs_tbl = property(lambda self: self.root / "diffs.tbl",
-                         doc="Overlapping pairs (mOverlaps).")
-    diff_dir = property(lambda self: self.root / "diffs",
-                        doc="Differences and their areas (mDiffExec).")
-    fits_tbl = property(lambda self: self.root / "fits.tbl",
-                        doc="Plane fits of the differences (mFitExec).")
-    corrections_tbl = property(lambda self: self.root / "corrections.tbl",
-                               doc="Background corrections (mBgModel).")
-    corr_dir = property(lambda self: self.root / "corrected",
-                        doc="Corrected images and their areas (mBgExec).")
-    mosaic = property(lambda self: self.root / "mosaic.fits",
-                      doc="The background-matched mosaic (mAdd; its area "
-                      "image is mosaic_area.fits).")
-
-
-@dataclass
-class StageResult:
-    """
-    What one stage of `make_mosaic` did.
-
-    Parameters
-    ----------
-    name : str
-        The stage (see `STAGES`).
-    done : int
-        Files or rows made in this run (0 for a skipped table stage).
-    kept : int
-        Files or tables already up to date, not redone.
-    failures : list of str
-        One message per bad file or pair, counted and skipped.
-    seconds : float
-        Wall-clock time.
-
-    Examples
-    --------
-    >>> StageResult("project", done=3, kept=1).failed
-    0
-    """
-
-    name: str
-    done: int = 0
-    kept: int = 0
-    failures: list = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def failed(self) -> int:
-        """Bad files or pairs (int)."""
-        return len(self.failures)
-
-
-@dataclass
-class MosaicResult:
-    """
-    Outcome of `make_mosaic`.
-
-    Parameters
-    ----------
-    folder : MosaicFolder
-        Where everything is.
-    stages : list of StageResult
-        One per stage, in `STAGES` order.
-
-    Examples
-    --------
-    >>> r = MosaicResult(MosaicFolder(Path("w"), Path("r")),
-    ...                  [StageResult("imgtbl", failures=["a.fits: bad FITS"])])
-    >>> r.failures, r.stage("imgtbl").done
-    (['a.fits: bad FITS'], 0)
-    """
-
-    folder: MosaicFolder
-    stages: list = field(default_factory=list)
-
-    @property
-    def failures(self) -> list:
-        """Every stage's messages, in order (list of str)."""
-        return [msg for s in self.stages for msg in s.failures]
-
-    def stage(self, name: str) -> StageResult:
-        """
-        Return the result of one stage.
-
-        Parameters
-        ----------
-        name : str
-            A name of `STAGES`.
-
-        Returns
-        -------
-        StageResult
-        """
-        return next(s for s in self.stages if s.name == name)
 
 
 # --------------------------------------------------------------------------
