@@ -1,6 +1,6 @@
 """Benchmark and real-data check: raw images to mosaic, diffview vs MontagePy.
 
-Run as a script: ``python tests/benchmarks/bench_mosaic.py [--set seeded|dss|cfht]``.
+Run as a script: ``python tests/benchmarks/bench_chain.py [--set seeded|dss|cfht]``.
 For each set it runs MontagePy's tutorial chain (mImgtbl, mMakeHdr, mProjExec,
 mImgtbl, mOverlaps, mDiffExec, mFitExec, mBgModel, mBgExec, mAdd with areas)
 and ``diffview.make_mosaic`` twice: on MontagePy's template (so that pixels
