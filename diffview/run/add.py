@@ -203,16 +203,17 @@ def _median_block(inputs, shape, crpix, rows, nominal):
     if not stack:
         return np.full((j1 - j0, shape[1]), np.nan), np.zeros((j1 - j0, shape[1]))
     stack, areas = np.array(stack), np.array(areas)
-    n = np.isfinite(stack).sum(axis=0)
-    with np.errstate(all="ignore"):
-        import warnings
+    return _stack_median(stack), areas.sum(axis=0)
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            med = np.nanmedian(stack, axis=0)
-            low = np.nanmin(stack, axis=0)
-    med = np.where(n == 2, low, med)  # two values: Montage keeps the lower one
-    return np.where(n > 0, med, np.nan), areas.sum(axis=0)
+
+def _stack_median(stack):
+    """Montage's median along axis 0, NaN ignored: two values give the lower."""
+    n = np.isfinite(stack).sum(axis=0)
+    ordered = np.sort(stack, axis=0)  # NaN sort last
+    lo = np.take_along_axis(ordered, np.maximum(n - 1, 0)[None] // 2, 0)[0]
+    hi = np.take_along_axis(ordered, n[None] // 2, 0)[0]
+    med = np.where(n == 2, lo, (lo + hi) / 2)
+    return np.where(n > 0, med, np.nan)
 
 
 def _median(inputs, shape, crpix, nominal):
