@@ -48,6 +48,7 @@ _LAZY = {
     "fit_planes": "diffview.run",
     "differences_and_fits": "diffview.run",
     "apply_corrections": "diffview.run",
+    "make_mosaic": "diffview.run",
     "fit_plane": "diffview.core",
     "solve_montage": "diffview.core",
     "solve_direct": "diffview.core",

@@ -117,13 +117,14 @@ def _register_core(sub) -> None:
 
 
 def _registrars():
-    from . import _fit, _imgtbl, _steps, _view
+    from . import _chain, _fit, _imgtbl, _steps, _view
 
     return [
         _imgtbl.register_imgtbl,
         _fit.register_fit,
         _view.register_view,
         _steps.register,
+        _chain.register_mosaic,
     ]
 
 

@@ -13,6 +13,7 @@ executor for big ones) and counts a bad pair or image instead of stopping.
 - in-memory images: `difference`, `differences`, `as_projected`;
 - the mosaic: `bounding_header` (mMakeHdr), `make_template`,
   `project_images` (mProjExec), `add_images` (mAdd), `coadd`;
+- the whole chain, raw images to mosaic, resumable: `make_mosaic`;
 - the dashboard's data: `load_workspace`.
 """
 
@@ -21,6 +22,12 @@ from diffview.lazy import attach
 #: Public name -> the module that defines it, imported on first use (PEP 562),
 #: so that importing the package loads only what is used.
 _LAZY = {
+    "LAYOUT": ".chain",
+    "MosaicFolder": ".chain",
+    "MosaicResult": ".chain",
+    "STAGES": ".chain",
+    "StageResult": ".chain",
+    "make_mosaic": ".chain",
     "WorkFolder": "._folder",
     "find_work": "._folder",
     "check_output_dir": "._pairs",
@@ -103,6 +110,12 @@ __all__ = [
     "ProjectResult",
     "coadd",
     "pixel_solid_angle",
+    "make_mosaic",
+    "LAYOUT",
+    "MosaicFolder",
+    "MosaicResult",
+    "StageResult",
+    "STAGES",
     "projected_name",
     "PROJECT_METHODS",
     "AddResult",

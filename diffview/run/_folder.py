@@ -16,7 +16,9 @@ from diffview.errors import InputError
 
 __all__ = ["WorkFolder", "find_work"]
 
-_IMAGE_TABLES = ("images.tbl", "pimages.tbl", "proj.tbl", "projected.tbl")
+# Montage's tutorials name the raw table images.tbl and the projected one
+# pimages.tbl: when both are there, the projected one is the one to open.
+_IMAGE_TABLES = ("pimages.tbl", "images.tbl", "proj.tbl", "projected.tbl")
 _DIFF_TABLES = ("diffs.tbl",)
 _FIT_TABLES = ("fits.tbl",)
 _CORRECTION_TABLES = ("corrections.tbl",)
@@ -111,7 +113,8 @@ def find_work(work) -> WorkFolder:
     Parameters
     ----------
     work : str, path-like, WorkFolder or object
-        A folder holding ``images.tbl`` (or ``pimages.tbl``), a ``.hdr``
+        A folder holding ``pimages.tbl`` or ``images.tbl`` (the image table
+        of the projected images; ``pimages.tbl`` first), a ``.hdr``
         template, the projected images (in ``projected/`` or next to the
         table), optional ``diffs.tbl``, ``fits.tbl``, ``corrections.tbl``,
         ``mosaic.fits`` and ``diffs/``; or any object with attributes

@@ -48,6 +48,8 @@ def test_montage_style_subcommands_chain(small_sample, tmp_path, capsys):
          "Template {t}/none.hdr not found"),
         (["diffexec", "-p", "{p}", "{d}", "{h}", "{t}/nodir"], "nodir"),
         (["imgtbl", "{t}/nodir", "{t}/x.tbl"], "not a folder"),
+        (["mosaic", "{t}/nodir", "{t}/work"], "{t}/nodir: raw image folder not found"),
+        (["mosaic", "{t}", "{t}"], "must not be the raw folder"),
     ],
 )
 def test_user_errors_are_one_line_without_traceback(small_sample, tmp_path, args,
@@ -62,6 +64,25 @@ def test_user_errors_are_one_line_without_traceback(small_sample, tmp_path, args
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("diffview: error: ")
     assert message.format(**fill) in lines[0]
+
+
+def test_mosaic_runs_the_chain_and_a_rerun_keeps_it(small_sample, tmp_path, capsys):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for p in small_sample.raw_dir.iterdir():
+        (raw / p.name).write_bytes(p.read_bytes())
+    (raw / "README.fits").write_text("not FITS")
+    work = tmp_path / "work"
+    assert main(["mosaic", "--quiet", str(raw), str(work)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [ln.split("]")[0] for ln in out if ln.startswith("[")] == [
+        f"[{k}/9" for k in range(1, 10)]
+    assert f"  {raw}/README.fits: not a readable FITS file" in out
+    n = len(small_sample.truth)
+    assert out[-1].startswith(f"mosaic: {work}/mosaic.fits from {n} images, 1 ")
+    assert main(["mosaic", "--quiet", str(raw), str(work)]) == 0
+    rerun = capsys.readouterr().out.splitlines()
+    assert sum("up to date" in ln for ln in rerun) == 9
 
 
 def test_bad_arguments_exit_2(capsys):
