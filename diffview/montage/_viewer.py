@@ -324,8 +324,8 @@ def _overlays(specs, header, o, montage_offsets: bool) -> list[Overlay]:
     for table, color, width, alpha in specs:
         # the outlines are known by the table file and the header (so their
         # pixels are found again without hashing 10^5 points)
-        made_of = table_outlines_key(table, header, None, False)
-        lines = table_outlines(table, header, split=False)
+        made_of = table_outlines_key(table, header, None, "sides")
+        lines = table_outlines(table, header, split="sides")
         if montage_offsets:
             lines = _montage_shift(lines, o.flip_y)
         source = None if made_of is None else ("imginfo", made_of, tuple(o),
