@@ -48,6 +48,7 @@ __all__ = [
     "great_circle_points",
     "footprint_outline",
     "image_outlines",
+    "arc_runs",
     "box_outline",
 ]
 
@@ -270,6 +271,59 @@ def _outlines(corner_list, w, o, step, split, tan=None):
         elif ks.sum() >= 2:
             out.append(np.column_stack([xs[ks], ys[ks]]))
     return out
+
+
+def arc_runs(lon0, lat0, lon1, lat1, header, *, orient: Orientation | None = None
+             ) -> list[np.ndarray]:
+    """
+    Draw great-circle arcs in a displayed image, each on its own, as mViewer.
+
+    Each arc from (lon0, lat0) to (lon1, lat1) (J2000 degrees, the image's
+    frame) is sampled every ``|CDELT2|/2`` degrees of the displayed image,
+    end point included, and projected; points off the image are dropped and
+    the arc's other points joined (``docs/montage-semantics.md`` §8.10).
+
+    Parameters
+    ----------
+    lon0, lat0, lon1, lat1 : array_like
+        The arcs' ends, degrees.
+    header : astropy.io.fits.Header
+        The displayed image.
+    orient : Orientation, optional
+        Precomputed `orientation` of ``header``.
+
+    Returns
+    -------
+    list of ndarray
+        (N, 2) arrays of displayed 0-based (x, y), one per arc with two
+        points or more on the image, in the arcs' order.
+
+    Examples
+    --------
+    >>> from astropy.io import fits
+    >>> h = fits.Header({"NAXIS": 2, "NAXIS1": 20, "NAXIS2": 10,
+    ...     "CTYPE1": "RA---TAN", "CTYPE2": "DEC--TAN", "CRVAL1": 10.0,
+    ...     "CRVAL2": 0.0, "CRPIX1": 10.5, "CRPIX2": 5.5,
+    ...     "CDELT1": -0.1, "CDELT2": 0.1})
+    >>> (run,) = arc_runs([10.3], [0.0], [9.7], [0.0], h)
+    >>> run[0].round(3).tolist(), run[-1].round(3).tolist(), len(run)
+    ([6.5, 4.5], [12.5, 4.5], 12)
+    """
+    h = _header(header)
+    tan = _header_tan(h)
+    w = None if tan is not None else WCS(h, naxis=2)
+    o = orient if orient is not None else orientation(h)
+    step = abs(_increments(h)[1]) * 0.5
+    lon0, lat0, lon1, lat1 = (np.atleast_1d(np.asarray(v, float))
+                              for v in (lon0, lat0, lon1, lat1))
+    if not lon0.size:
+        return []
+    arcs = _arcs(lon0, lat0, lon1, lat1, step, np.zeros(lon0.size, bool))
+    with np.errstate(invalid="ignore"):
+        x0, y0 = (np.asarray(v, float) for v in _world_to_pixel(w, arcs, tan))
+        keep = ((x0 >= -0.5) & (x0 <= o.nx - 0.5) & (y0 >= -0.5) & (y0 <= o.ny - 0.5))
+    x, y = o.to_display(x0, y0)
+    return _side_runs(x, y, keep, arcs[0][2])
 
 
 def _side_runs(x, y, keep, arc_id):
