@@ -39,7 +39,7 @@ __all__ = ["ViewerCommand", "parse_command", "parse_json", "run_command", "mView
 
 _UNSUPPORTED = {"-label", "-draw", "-colorcol", "-sizecol", "-shapecol", "-labelcol",
                 "-histfile", "-truecolor", "-tzero", "-imgalpha", "-brightness",
-                "-contrast", "-fontscale", "-file"}
+                "-contrast", "-file"}
 
 
 @dataclass
@@ -238,6 +238,10 @@ def parse_command(cmdstr) -> ViewerCommand:
             continue
         if t in ("-nowcs", "-debug"):
             i += 1
+            continue
+        if t == "-fontscale":      # sticky label size: diffview draws no text
+            number(t, "font scale")
+            i += 2
             continue
         j = extra_directive(tokens, i, cmd, color, width, alpha)
         if j is not None:
