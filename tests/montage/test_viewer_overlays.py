@@ -113,7 +113,8 @@ def colors(field):
     x, y = rng.uniform(-5, NX + 5, 40), rng.uniform(-5, NY + 5, 40)
     ra, dec = w.all_pix2world(x, y, 1)
     Table({"ra": ra, "dec": dec, "flux": rng.uniform(0.5, 20, 40),
-           "mag": rng.uniform(10, 15, 40)}).write(field / "cat.tbl", format="ascii.ipac")
+           "mag": rng.uniform(10, 15, 40)}).write(field / "cat.tbl",
+                                                   format="ascii.ipac")
     from MontagePy import _wrappers
 
     for name, img, lo, hi, mode in [("gl", "mosaic", "-1s", "max", "gaussian-log"),
@@ -195,11 +196,13 @@ def test_marks_catalogs_outlines_in_mviewer_order(colors):
 
 
 COLORS = [
-    "-red @r.fits min max -green @g.fits -1s 99% gaussian -blue @b.fits 1% max asinh 2s",
+    "-red @r.fits min max -green @g.fits -1s 99% gaussian "
+    "-blue @b.fits 1% max asinh 2s",
     "-red @r.fits 1% 99% log -blue @b.fits min max loglog",
-    "-t 2 -red @r.fits 1% 99% -green @g.fits 1% 99% gaussian-log -blue @b.fits min max",
-    "-saturate 128 -red @r.fits -2s max gl -green @g.fits min max -blue @b.fits min max "
-    "-symbol 10p box -color white -mark 275.196 -16.171",
+    "-t 2 -red @r.fits 1% 99% -green @g.fits 1% 99% gaussian-log "
+    "-blue @b.fits min max",
+    "-saturate 128 -red @r.fits -2s max gl -green @g.fits min max "
+    "-blue @b.fits min max -symbol 10p box -color white -mark 275.196 -16.171",
 ]
 
 
