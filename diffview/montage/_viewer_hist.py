@@ -11,6 +11,8 @@ are linear (mViewer reads no log power from it), and so are asinh ones
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from diffview.errors import InputError
@@ -19,6 +21,9 @@ from diffview.render import Stretch
 __all__ = ["stretch_from_histfile"]
 
 _MODES = {1: "gaussian", 2: "gaussian-log"}
+
+#: Line of the first histogram bin, counted from the ``Type`` line.
+_BINS = 273
 
 
 def _fields(line: str, n: int) -> list:
@@ -31,6 +36,28 @@ def _fields(line: str, n: int) -> list:
         except ValueError:
             break
     return out + [None] * (n - len(out))
+
+
+def _value_percent(body, rmin, rmax, delta, npix, value) -> float:
+    """
+    Return the percentile of a data value, from the file's cumulative counts.
+
+    As ``mViewer_valuePercentile``: linear between the counts below the
+    value's bin and below the next.
+    """
+    if None in (rmin, rmax, delta) or not npix:
+        return np.nan
+    if value <= rmin:
+        return 0.0
+    if value >= rmax:
+        return 100.0
+    ival = (value - rmin) / delta
+    i = int(ival)
+    frac = ival - i
+    lo, hi = (_fields(body[_BINS + k], 3)[2] for k in (i, i + 1))
+    if lo is None or hi is None:
+        return np.nan
+    return 100.0 * (lo / npix * (1.0 - frac) + hi / npix * frac)
 
 
 def stretch_from_histfile(path, *, saturate: int = 0) -> Stretch:
@@ -91,10 +118,11 @@ def stretch_from_histfile(path, *, saturate: int = 0) -> Stretch:
     if kind in _MODES:
         vals = [_fields(body[15 + j], 1)[0] for j in range(256)]
         thresholds = np.array([np.nan if v is None else v for v in vals], float)
-    if vmin == vmax:
-        vmax = vmin + 1.0
+    rmin, rmax, delta = (_fields(body[k], 1)[0] for k in (9, 10, 11))
+    percent = partial(_value_percent, body, rmin, rmax, delta, npix)
     return Stretch(vmin=vmin, vmax=vmax, mode=mode, thresholds=thresholds,
                    saturate=int(saturate), datamin=dmin, datamax=dmax,
                    median=median, sigma=sigma, npix=int(npix or 0),
+                   minpercent=percent(vmin), maxpercent=percent(vmax),
                    minsigma=(vmin - median) / sigma if sigma else np.nan,
                    maxsigma=(vmax - median) / sigma if sigma else np.nan)

@@ -231,9 +231,16 @@ def test_three_colour_identical(colors, cmd):
 ])
 def test_histfile_identical(colors, cmd):
     """Stretches read from mHistogram's files (printed to 6-7 digits, so not
-    the stretch computed from the image): identical pictures."""
+    the stretch computed from the image): identical pictures and returned
+    values (percentiles from the file's cumulative counts)."""
     am, ad = both(colors, cmd)
     assert (am == ad).all()
+    full = cmd.replace("@", str(colors) + "/")
+    rm = montage.mViewer(full, str(colors / "m.png"), mode=2)
+    rd = mViewer(full, str(colors / "d.png"), mode=2)
+    for k, v in rm.items():
+        if isinstance(v, float):
+            assert rd[k] == pytest.approx(v, rel=1e-12, abs=1e-12), k
     direct, _ = both(colors, "-ct 0 -gray @mosaic.fits -1s max gaussian-log")
     if "gl.hist" in cmd:
         assert (am != direct).any()
