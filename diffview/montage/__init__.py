@@ -54,7 +54,7 @@ _LAZY = {
     "mViewer": "._viewer",
     "ViewerCommand": "._viewer",
     "parse_command": "._viewer",
-    "parse_json": "._viewer",
+    "parse_json": "._viewer_json",
     "run_command": "._viewer",
 }
 
