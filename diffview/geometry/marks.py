@@ -239,8 +239,18 @@ def _grid_values(lonmin, lonmax, latmin, latmax):
     return _line_values(lon0, lonn + lsp, lsp), _line_values(lat0, latn + bsp, bsp)
 
 
+#: Most points a grid line may have (a grid of a degenerate WCS could ask for
+#: billions).
+_MAX_LINE_POINTS = 2_000_000
+
+
 def _walk(start: float, stop: float, step: float, last_beyond: bool) -> np.ndarray:
     """Sample a grid line from ``start`` by ``step``, as mViewer."""
+    if not step > 0.0 or (stop - start) / step > _MAX_LINE_POINTS:
+        from diffview.errors import InputError
+
+        raise InputError(f"coordinate grid of {abs(stop - start):g} degrees at "
+                         f"{step:g}-degree steps is too fine to draw")
     out, v = [start], start
     while True:
         v += step
@@ -331,14 +341,24 @@ def grid_lines(header, csys: str = "equatorial", *, orient: Orientation | None =
     return out
 
 
+def _c_call(f, x: float) -> float:
+    """``f(x)`` as C's libm gives it: NaN outside the domain, not an error."""
+    try:
+        return f(x)
+    except (ValueError, ZeroDivisionError):
+        return math.nan
+
+
 def _offset(clon: float, clat: float, rad: float, vang: float):
     """Return the point ``rad`` degrees from (clon, clat) at position angle ``vang``."""
     cosc = (math.cos(rad * _DTR) * math.cos((90.0 - clat) * _DTR)
             - math.sin(rad * _DTR) * math.sin((90.0 - clat) * _DTR)
             * math.cos(vang * _DTR))
-    colat = math.acos(cosc) / _DTR
-    sina = math.sin(rad * _DTR) * math.sin(vang * _DTR) / math.sin(colat * _DTR)
-    return clon + math.asin(sina) / _DTR, 90.0 - colat
+    colat = _c_call(math.acos, cosc) / _DTR
+    den = math.sin(colat * _DTR)
+    sina = (math.sin(rad * _DTR) * math.sin(vang * _DTR) / den if den != 0.0
+            else math.nan)
+    return clon + _c_call(math.asin, sina) / _DTR, 90.0 - colat
 
 
 def _polygon(clon, clat, radius, npnt, nmax, rot, starred):

@@ -127,6 +127,16 @@ def parse_json(text: str):
     >>> c.grids[0].csys, c.grids[0].color
     ('galactic', 'red')
     """
+    try:
+        return _parse_json(text)
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"Invalid JSON structure ({exc}).") from None
+
+
+def _parse_json(text: str):
+    """Do `parse_json`'s work (wrong-typed values raise what Python raises)."""
     from ._viewer import ViewerCommand
 
     try:
