@@ -49,7 +49,8 @@ def test_channels_and_histfiles():
 
 def test_json_layers():
     c = parse_json('{"gray_file": {"fits_file": "a.fits"}, "color": "red", '
-                   '"overlays": [{"type": "mark", "lon": "10p", "lat": "5", "symbol": "starred 5",'
+                   '"overlays": [{"type": "mark", "lon": "10p", "lat": "5", '
+                   '"symbol": "starred 5",'
                    ' "sym_size": "2"}, {"type": "catalog", "data_file": "c.tbl",'
                    ' "data_column": "m", "data_type": "mag", "data_ref": "12"}]}')
     assert c.marks[0].inpix and c.marks[0].symbol == (5, 0, 1, 0.0)
