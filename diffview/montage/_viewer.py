@@ -1,15 +1,17 @@
 """
 MontagePy-compatible ``mViewer``, built on `diffview.render`.
 
-Grayscale and pseudo-colour pictures with ``-imginfo`` outlines. The command
-grammar is mViewer's (``docs/montage-semantics.md`` §8.3), processed left to
-right with sticky ``-color``, ``-linewidth`` and ``-alpha``. What is
-implemented: ``-gray|-grey file min max [stretch [beta]]``, ``-ct N``,
-``-color``, ``-linewidth``, ``-alpha``, ``-imginfo table``, ``-csys``
-(equatorial only), ``-noflip``, ``-saturate v``, ``-out|-png|-jpeg file``,
-``-nowcs`` and ``-debug`` (accepted). Other directives (three-colour images,
-grids, catalogs, marks, labels, drawings, histogram files) are reported as not
-implemented.
+Grayscale, pseudo-colour and three-colour pictures with image outlines,
+coordinate grids, catalogs and marks. The command grammar is mViewer's
+(``docs/montage-semantics.md`` §8.3), processed left to right with sticky
+``-color``, ``-linewidth``, ``-alpha``, ``-csys`` and ``-symbol``. Read here:
+``-gray|-grey file min max [stretch [beta]]`` (or ``file -histfile hist``),
+``-ct N``, ``-color``, ``-linewidth``, ``-alpha``, ``-imginfo table``,
+``-noflip``, ``-saturate v``, ``-out|-png|-jpeg file``, ``-fontscale``,
+``-nowcs`` and ``-debug`` (accepted); `extra_directive` reads ``-grid``,
+``-symbol``, ``-scalecol``, ``-mark``, ``-catalog``, ``-csys``,
+``-red``/``-green``/``-blue`` and ``-t``. Text (labels), drawings and
+colour/size/shape/label columns are reported as not implemented.
 """
 
 from __future__ import annotations
