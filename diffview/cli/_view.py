@@ -1,12 +1,12 @@
 """
-CLI subcommand ``view``: mViewer's command grammar for grayscale pictures.
+CLI subcommand ``view``: mViewer's command grammar.
 
 ``diffview view -ct 1 -gray diff.fits -2s max gaussian-log -out diff.png``
 ``diffview view -color yellow -imginfo images.tbl -ct 1 -gray mosaic.fits min max
 gaussian-log -out mosaic.png``
 
 Directives are read left to right as in mViewer (``-color``, ``-linewidth``,
-``-alpha`` apply to the ``-imginfo`` tables after them); see
+``-alpha``, ``-symbol``, ``-csys`` apply to the overlays after them); see
 `diffview.montage.mViewer` for the implemented set and
 ``docs/montage-semantics.md`` §8.3-8.4 for the grammar.
 """
@@ -35,6 +35,21 @@ mViewer's directives, processed left to right:
   -linewidth W           overlay line width for what follows
   -alpha A               overlay opacity for what follows
   -imginfo TABLE         outline every image of an image table
+  -red|-green|-blue FILE MIN MAX [STRETCH]
+                         three-colour picture, each channel its own stretch
+                         (without -green: red/blue); -t P (1..4) keeps colours
+  -gray FILE -histfile H stretch read from an mHistogram file (also -red...)
+  -grid eq|ga|ec         coordinate grid (lines; labels are not drawn)
+  -symbol SIZE [SHAPE]   SIZE: N (character heights), Ns, Nm, Nd, Np (pixels);
+                         SHAPE: circle, box, triangle, diamond, pentagon,
+                         hexagon, septagon, octagon, plus, el, compass, or
+                         polygon|starred|skeletal [N [ROT]]
+  -mark RA DEC           a symbol at RA DEC (degrees; NNp: pixels)
+  -scalecol COL [REF [flux|mag|log]]
+                         catalog symbol scaling for the catalogs after it
+  -catalog TABLE [COL [REF [TYPE]]]
+                         a symbol at each ra/dec (lon/lat) row of a table
+  -csys eq|ga|ec         frame of the marks and catalogs after it
   -saturate V            grey level of blank pixels (default 0)
   -noflip                keep FITS row/column order
   -out|-png|-jpeg FILE   output picture (default: FILE with .png)
@@ -49,24 +64,26 @@ def _view_cmd(args) -> int:
     from diffview.montage import parse_command, run_command
 
     cmd = parse_command(tokens)
-    if cmd.gray is None:
-        raise InputError("view: no image given (use -gray FILE MIN MAX [STRETCH])")
+    first = cmd.gray or (cmd.red.file if cmd.red else None)
+    if first is None:
+        raise InputError("view: no image given (use -gray FILE MIN MAX [STRETCH] "
+                         "or -red/-green/-blue)")
     if cmd.out is None:
-        base = os.path.basename(cmd.gray)
+        base = os.path.basename(first)
         cmd.out = (base[:-5] if base.endswith(".fits") else base) + ".png"
     info = run_command(cmd)
     if info["message"]:
         print(f"diffview: note: {info['message']}", file=sys.stderr)
-    print(f'[struct stat="OK", module="mViewer", type="grayscale", '
-          f'nx={info["nx"]}, ny={info["ny"]}, '
-          f'grayminval={info["grayminval"]:g}, '
-          f'grayminpercent={info["grayminpercent"]:.2f}, '
-          f'grayminsigma={info["grayminsigma"]:.2f}, '
-          f'graymaxval={info["graymaxval"]:g}, '
-          f'graymaxpercent={info["graymaxpercent"]:.2f}, '
-          f'graymaxsigma={info["graymaxsigma"]:.2f}, '
-          f'graydatamin={info["graydatamin"]:g}, '
-          f'graydatamax={info["graydatamax"]:g}, '
+    keys = ["nx", "ny"]
+    for c in (("gray",) if info["type"] == "grayscale" else ("red", "green", "blue")):
+        keys += [f"{c}{k}" for k in ("minval", "minpercent", "minsigma", "maxval",
+                                      "maxpercent", "maxsigma")]
+    keys += (["graydatamin", "graydatamax"] if info["type"] == "grayscale"
+             else ["rdatamin", "rdatamax", "gdatamin", "gdatamax", "bdatamin",
+                   "bdatamax"])
+    fields = ", ".join(f"{k}={info[k]:.2f}" if "percent" in k or "sigma" in k
+                       else f"{k}={info[k]:g}" for k in keys)
+    print(f'[struct stat="OK", module="mViewer", type="{info["type"]}", {fields}, '
           f'flipX={info["flipX"]}, flipY={info["flipY"]}, '
           f'colortable={info["colortable"]}, out="{cmd.out}"]')
     return 0

@@ -6,6 +6,13 @@ from diffview.lazy import attach
 #: so that importing the package loads only what is used.
 _LAZY = {
     "CORNER_COLUMNS": ".overlaps",
+    "arc_runs": ".outlines",
+    "grid_lines": ".marks",
+    "symbol_arcs": ".marks",
+    "SYMBOL_SHAPES": ".marks",
+    "convert_sky": ".marks",
+    "sky_frame": ".marks",
+    "pixel_scale": ".marks",
     "Orientation": ".outlines",
     "box_outline": ".outlines",
     "footprint_outline": ".outlines",
@@ -37,7 +44,14 @@ __all__ = [
     "great_circle_points",
     "footprint_outline",
     "image_outlines",
+    "arc_runs",
     "box_outline",
+    "grid_lines",
+    "symbol_arcs",
+    "SYMBOL_SHAPES",
+    "convert_sky",
+    "sky_frame",
+    "pixel_scale",
 ]
 
 

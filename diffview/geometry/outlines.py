@@ -23,8 +23,9 @@ mViewer feeds 1-based WCS pixel coordinates to its 0-based line drawer, so
 its lines sit one column right of (and, with ``flipY``, one row above) the
 true edge; here outlines are at the true positions (the Montage-compatible
 `diffview.montage.mViewer` re-applies the shift). And where an outline
-leaves the displayed image mViewer joins the remaining points with a
-straight chord; here the outline is split into separate runs instead.
+leaves the displayed image mViewer joins the remaining points of each side
+with a straight chord; here the outline is split into separate runs instead
+(``split="sides"`` draws as mViewer does).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ __all__ = [
     "great_circle_points",
     "footprint_outline",
     "image_outlines",
+    "arc_runs",
     "box_outline",
 ]
 
@@ -151,9 +153,12 @@ def footprint_outline(corners, header, *, step=None, split=True,
         The displayed image.
     step : float, optional
         Sampling step in degrees (default ``|CDELT2|/2`` of the display).
-    split : bool
+    split : bool or "sides"
         Split the outline where it leaves the image (default); with False,
-        mViewer's behaviour: off-image points are dropped and the rest joined.
+        off-image points are dropped and the rest joined; with ``"sides"``,
+        mViewer's drawing: each side is a run of its own (off-image points
+        dropped, the side's other points joined), as ``mViewer_great_circle``
+        draws one curve per side.
     orient : Orientation, optional
         Precomputed `orientation` of ``header``.
 
@@ -230,27 +235,31 @@ def _outlines(corner_list, w, o, step, split, tan=None):
     """
     Outline many footprints with one WCS transformation.
 
-    ``tan`` is as `_world_to_pixel`'s.
+    ``tan`` is as `_world_to_pixel`'s; ``split`` as `footprint_outline`'s.
     """
     if not len(corner_list):
         return []
+    sides = split == "sides"
     c = np.asarray(corner_list, float)                 # (nimg, 4, 2)
     nxt = np.roll(c, -1, axis=1)
-    # sides 2-4 lose their first point (it is the previous side's end)
+    # sides 2-4 lose their first point (it is the previous side's end),
+    # except when each side is drawn on its own
     side = np.tile(np.arange(4), c.shape[0])
     arcs = _arcs(c[:, :, 0].ravel(), c[:, :, 1].ravel(), nxt[:, :, 0].ravel(),
-                 nxt[:, :, 1].ravel(), step, side != 0)
-    sizes = np.bincount(arcs[0][2] // 4, minlength=c.shape[0])
+                 nxt[:, :, 1].ravel(), step, (side != 0) & (not sides))
+    arc_id = arcs[0][2]
     with np.errstate(invalid="ignore"):
         x0, y0 = _world_to_pixel(w, arcs, tan)
         x0, y0 = np.asarray(x0, float), np.asarray(y0, float)
         # mViewer's test is strict; for true positions points on the image
         # edge (within rounding) are kept so edges are not broken up
-        tol = 1e-6 if split else 0.0
+        tol = 1e-6 if split is True else 0.0
         keep = ((x0 >= -0.5 - tol) & (x0 <= o.nx - 0.5 + tol)
                 & (y0 >= -0.5 - tol) & (y0 <= o.ny - 0.5 + tol))
     x, y = o.to_display(x0, y0)
-    ends = np.cumsum(sizes)[:-1]
+    if sides:
+        return _side_runs(x, y, keep, arc_id)
+    ends = np.cumsum(np.bincount(arc_id // 4, minlength=c.shape[0]))[:-1]
     if keep.all():                       # the usual case: one run per image
         return np.split(np.column_stack([x, y]), ends)
     out = []
@@ -261,6 +270,74 @@ def _outlines(corner_list, w, o, step, split, tan=None):
         elif ks.sum() >= 2:
             out.append(np.column_stack([xs[ks], ys[ks]]))
     return out
+
+
+def arc_runs(lon0, lat0, lon1, lat1, header, *, orient: Orientation | None = None
+             ) -> list[np.ndarray]:
+    """
+    Draw great-circle arcs in a displayed image, each on its own, as mViewer.
+
+    Each arc from (lon0, lat0) to (lon1, lat1) (J2000 degrees, the image's
+    frame) is sampled every ``|CDELT2|/2`` degrees of the displayed image,
+    end point included, and projected; points off the image are dropped and
+    the arc's other points joined (``docs/montage-semantics.md`` §8.10).
+
+    Parameters
+    ----------
+    lon0, lat0, lon1, lat1 : array_like
+        The arcs' ends, degrees.
+    header : astropy.io.fits.Header
+        The displayed image.
+    orient : Orientation, optional
+        Precomputed `orientation` of ``header``.
+
+    Returns
+    -------
+    list of ndarray
+        (N, 2) arrays of displayed 0-based (x, y), one per arc with two
+        points or more on the image, in the arcs' order.
+
+    Examples
+    --------
+    >>> from astropy.io import fits
+    >>> h = fits.Header({"NAXIS": 2, "NAXIS1": 20, "NAXIS2": 10,
+    ...     "CTYPE1": "RA---TAN", "CTYPE2": "DEC--TAN", "CRVAL1": 10.0,
+    ...     "CRVAL2": 0.0, "CRPIX1": 10.5, "CRPIX2": 5.5,
+    ...     "CDELT1": -0.1, "CDELT2": 0.1})
+    >>> (run,) = arc_runs([10.3], [0.0], [9.7], [0.0], h)
+    >>> run[0].round(3).tolist(), run[-1].round(3).tolist(), len(run)
+    ([6.5, 4.5], [12.5, 4.5], 12)
+    """
+    h = _header(header)
+    tan = _header_tan(h)
+    w = None if tan is not None else WCS(h, naxis=2)
+    o = orient if orient is not None else orientation(h)
+    step = abs(_increments(h)[1]) * 0.5
+    lon0, lat0, lon1, lat1 = (np.atleast_1d(np.asarray(v, float))
+                              for v in (lon0, lat0, lon1, lat1))
+    if not lon0.size:
+        return []
+    arcs = _arcs(lon0, lat0, lon1, lat1, step, np.zeros(lon0.size, bool))
+    with np.errstate(invalid="ignore"):
+        x0, y0 = (np.asarray(v, float) for v in _world_to_pixel(w, arcs, tan))
+        keep = ((x0 >= -0.5) & (x0 <= o.nx - 0.5) & (y0 >= -0.5) & (y0 <= o.ny - 0.5))
+    x, y = o.to_display(x0, y0)
+    return _side_runs(x, y, keep, arcs[0][2])
+
+
+def _side_runs(x, y, keep, arc_id):
+    """
+    Join the kept points of each side; one run per side with 2 points or more.
+
+    mViewer draws each side of an outline as its own curve
+    (``mViewer_great_circle``): points off the image are dropped and the
+    side's other points joined, but nothing joins two sides.
+    """
+    idx = np.flatnonzero(keep)
+    ids = arc_id.take(idx)
+    breaks = np.flatnonzero(np.diff(ids)) + 1
+    xy = np.column_stack([x.take(idx), y.take(idx)])
+    return [run for run in np.split(xy, breaks) if len(run) >= 2]
 
 
 def _outline(corners, w, o, step, split):
@@ -304,7 +381,7 @@ def image_outlines(table, wcs, *, rows=None, split=True) -> list[np.ndarray]:
         The displayed image (its header, or a WCS with ``pixel_shape``).
     rows : sequence of int, optional
         Row positions (0-based) to outline; default all.
-    split : bool
+    split : bool or "sides"
         See `footprint_outline`.
 
     Returns

@@ -57,9 +57,10 @@ _LAZY = {
     "mProjExec": "._mosaic",
     "mAdd": "._mosaic",
     "mViewer": "._viewer",
+    "mHistogram": "._histogram",
     "ViewerCommand": "._viewer",
     "parse_command": "._viewer",
-    "parse_json": "._viewer",
+    "parse_json": "._viewer_json",
     "run_command": "._viewer",
 }
 
@@ -80,6 +81,7 @@ __all__ = [
     "mProjExec",
     "mAdd",
     "mViewer",
+    "mHistogram",
     "ViewerCommand",
     "parse_command",
     "parse_json",

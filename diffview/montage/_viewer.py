@@ -1,48 +1,47 @@
 """
 MontagePy-compatible ``mViewer``, built on `diffview.render`.
 
-Grayscale and pseudo-colour pictures with ``-imginfo`` outlines. The command
-grammar is mViewer's (``docs/montage-semantics.md`` §8.3), processed left to
-right with sticky ``-color``, ``-linewidth`` and ``-alpha``. What is
-implemented: ``-gray|-grey file min max [stretch [beta]]``, ``-ct N``,
-``-color``, ``-linewidth``, ``-alpha``, ``-imginfo table``, ``-csys``
-(equatorial only), ``-noflip``, ``-saturate v``, ``-out|-png|-jpeg file``,
-``-nowcs`` and ``-debug`` (accepted). Other directives (three-colour images,
-grids, catalogs, marks, labels, drawings, histogram files) are reported as not
-implemented.
+Grayscale, pseudo-colour and three-colour pictures with image outlines,
+coordinate grids, catalogs and marks. The command grammar is mViewer's
+(``docs/montage-semantics.md`` §8.3), processed left to right with sticky
+``-color``, ``-linewidth``, ``-alpha``, ``-csys`` and ``-symbol``. Read here:
+``-gray|-grey file min max [stretch [beta]]`` (or ``file -histfile hist``),
+``-ct N``, ``-color``, ``-linewidth``, ``-alpha``, ``-imginfo table``,
+``-noflip``, ``-saturate v``, ``-out|-png|-jpeg file``, ``-fontscale``,
+``-nowcs`` and ``-debug`` (accepted); `extra_directive` reads ``-grid``,
+``-symbol``, ``-scalecol``, ``-mark``, ``-catalog``, ``-csys``,
+``-red``/``-green``/``-blue`` and ``-t``. Text (labels), drawings and
+colour/size/shape/label columns are reported as not implemented.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 from dataclasses import dataclass, field
 from functools import partial
 
-import numpy as np
-
 from diffview.errors import DiffviewError, InputError
 from diffview.geometry import orientation
 from diffview.io import atomic_path, read_plain_header, write_file
 from diffview.render import (
-    Overlay,
-    OverlayPlans,
     color_table,
     compute_stretch,
     draw_picture,
     load_image,
-    table_outlines,
-    table_outlines_key,
 )
+
+from ._viewer_color import color_picture
+from ._viewer_directives import Channel, extra_directive, sticky_defaults
+from ._viewer_hist import stretch_from_histfile
+from ._viewer_json import parse_json
+from ._viewer_layers import has_layers, overlay_job
 
 __all__ = ["ViewerCommand", "parse_command", "parse_json", "run_command", "mViewer"]
 
-_UNSUPPORTED = {"-red", "-green", "-blue", "-grid", "-catalog", "-mark", "-label",
-                "-draw", "-symbol", "-colorcol", "-scalecol", "-sizecol",
-                "-shapecol", "-labelcol", "-histfile", "-t", "-truecolor",
-                "-tzero", "-imgalpha", "-brightness", "-contrast", "-fontscale",
-                "-file"}
+_UNSUPPORTED = {"-label", "-draw", "-colorcol", "-sizecol", "-shapecol", "-labelcol",
+                "-histfile", "-truecolor", "-tzero", "-imgalpha", "-brightness",
+                "-contrast", "-file"}
 
 
 @dataclass
@@ -92,6 +91,14 @@ class ViewerCommand:
     out_fmt: str = "png"
     noflip: bool = False
     saturate: int = 0
+    gray_hist: str | None = None
+    red: Channel | None = None
+    green: Channel | None = None
+    blue: Channel | None = None
+    truecolor: float = 0.0
+    grids: list = field(default_factory=list)
+    marks: list = field(default_factory=list)
+    sticky: dict = field(default_factory=sticky_defaults, repr=False)
 
 
 class _CmdError(DiffviewError):
@@ -177,7 +184,9 @@ def parse_command(cmdstr) -> ViewerCommand:
         if t in ("-gray", "-grey"):
             need(3, t)
             if tokens[i + 2] == "-histfile":
-                raise InputError("-histfile is not implemented by diffview's mViewer")
+                cmd.gray, cmd.gray_hist = tokens[i + 1], tokens[i + 3]
+                i += 4
+                continue
             cmd.gray, cmd.vmin, cmd.vmax = tokens[i + 1], tokens[i + 2], tokens[i + 3]
             cmd.mode = "linear"
             i += 4
@@ -209,17 +218,11 @@ def parse_command(cmdstr) -> ViewerCommand:
             continue
         if t == "-imginfo":
             need(1, t)
+            if cmd.sticky["csys"] != "equatorial":
+                raise InputError("-imginfo after -csys other than equatorial is not "
+                                 "implemented by diffview's mViewer")
             cmd.overlays.append((tokens[i + 1], color, width, alpha))
             i += 2
-            continue
-        if t == "-csys":
-            need(1, t)
-            if not tokens[i + 1].lower().startswith("eq"):
-                raise InputError("-csys other than equatorial is not implemented by "
-                                 "diffview's mViewer")
-            i += 2
-            if i < len(tokens) and tokens[i][:1] in ("J", "j", "B", "b"):
-                i += 1
             continue
         if t in ("-out", "-png", "-jpeg"):
             need(1, t)
@@ -238,113 +241,22 @@ def parse_command(cmdstr) -> ViewerCommand:
         if t in ("-nowcs", "-debug"):
             i += 1
             continue
+        if t == "-fontscale":      # sticky label size: diffview draws no text
+            number(t, "font scale")
+            i += 2
+            continue
+        j = extra_directive(tokens, i, cmd, color, width, alpha)
+        if j is not None:
+            i = j
+            continue
         if t in _UNSUPPORTED:
             raise InputError(f"mViewer directive {t} is not implemented by diffview "
-                             "(implemented: -gray/-grey, -ct, -color, -linewidth, "
-                             "-alpha, -imginfo, -csys eq, -noflip, -saturate, "
+                             "(implemented: -gray/-grey, -red/-green/-blue, -t, -ct, "
+                             "-color, -linewidth, -alpha, -imginfo, -grid, -symbol, "
+                             "-scalecol, -mark, -catalog, -csys, -noflip, -saturate, "
                              "-out/-png/-jpeg)")
         raise InputError(f"Invalid 'directive': {t} (probably a misplaced argument)")
     return cmd
-
-
-def parse_json(text: str) -> ViewerCommand:
-    """
-    Parse mViewer's JSON form (``gray_file`` and ``imginfo`` overlays).
-
-    Parameters
-    ----------
-    text : str
-        The JSON text: a ``gray_file`` (or ``grey_file``) object with
-        ``fits_file``, ``stretch_min``, ``stretch_max``, ``stretch_mode``,
-        ``stretch_beta`` and ``color_table``; optional ``color``,
-        ``line_width``, ``noflip`` and ``overlays`` of type ``imginfo``.
-
-    Returns
-    -------
-    ViewerCommand
-        The command.
-
-    Raises
-    ------
-    InputError
-        Invalid JSON, no gray image, or overlays other than ``imginfo``.
-
-    Examples
-    --------
-    >>> c = parse_json('{"gray_file": {"fits_file": "a.fits", "stretch_min": "-1s",'
-    ...                ' "stretch_max": "max", "stretch_mode": "gaussian-log",'
-    ...                ' "color_table": 2}}')
-    >>> c.gray, c.mode, c.ct
-    ('a.fits', 'gaussian-log', 2)
-    """
-    try:
-        d = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"Invalid JSON ({exc})") from None
-    cmd = ViewerCommand()
-    g = d.get("gray_file") or d.get("grey_file")
-    if not g:
-        raise InputError("Grayscale/pseudocolor mode but no gray image given")
-    cmd.gray = str(g.get("fits_file", ""))
-    cmd.ct = int(g.get("color_table", 0))
-    if not 0 <= cmd.ct <= 12:
-        raise InputError("Color table index must be a number between 0 and 12")
-    cmd.vmin = str(g.get("stretch_min", "min"))
-    cmd.vmax = str(g.get("stretch_max", "max"))
-    mode = str(g.get("stretch_mode", "linear"))
-    if mode and not _stretch_token([mode, str(g.get("stretch_beta", "2s"))], 0, cmd):
-        cmd.mode = "linear"
-    color = d.get("color", "gray")
-    width = float(d.get("line_width", 1.0))
-    for ov in d.get("overlays", []):
-        if ov.get("type") != "imginfo":
-            raise InputError(f"overlay type '{ov.get('type')}' is not implemented by "
-                             "diffview's mViewer (only imginfo)")
-        cmd.overlays.append((ov.get("data_file"), ov.get("color", color),
-                             float(ov.get("line_width", width)),
-                             float(ov.get("alpha", 1.0))))
-    cmd.noflip = bool(d.get("noflip", False))
-    return cmd
-
-
-def _montage_shift(lines, flip_y: bool):
-    """
-    Shift outlines as mViewer's drawing does.
-
-    It draws 1-based WCS pixels with a 0-based line drawer: one column right,
-    and one row up when the picture is flipped.
-    """
-    dy = -1.0 if flip_y else 0.0
-    return [p + np.array([1.0, dy]) for p in lines]
-
-
-def _overlays(specs, header, o, montage_offsets: bool) -> list[Overlay]:
-    """Make the `-imginfo` overlays of a command on the image of ``header``."""
-    overlays = []
-    for table, color, width, alpha in specs:
-        # the outlines are known by the table file and the header (so their
-        # pixels are found again without hashing 10^5 points)
-        made_of = table_outlines_key(table, header, None, False)
-        lines = table_outlines(table, header, split=False)
-        if montage_offsets:
-            lines = _montage_shift(lines, o.flip_y)
-        source = None if made_of is None else ("imginfo", made_of, tuple(o),
-                                               montage_offsets)
-        overlays.append(Overlay(lines, color, width, alpha, source))
-    return overlays
-
-
-def _overlay_job(cmd: ViewerCommand, header, shape, montage_offsets: bool
-                 ) -> OverlayPlans:
-    """
-    Start drawing a command's overlays on a picture of ``shape`` with ``header``.
-
-    They are drawn on the render pool (mViewer draws its outlines unsmoothed:
-    ``densify`` only for true positions).
-    """
-    o = orientation(header, noflip=cmd.noflip)
-    return OverlayPlans(partial(_overlays, cmd.overlays, header, o, montage_offsets),
-                        shape, densify=not montage_offsets)
 
 
 def run_command(cmd: ViewerCommand, out_file=None, out_fmt=None, *,
@@ -382,6 +294,7 @@ def run_command(cmd: ViewerCommand, out_file=None, out_fmt=None, *,
     Examples
     --------
     >>> import tempfile, pathlib
+    >>> import numpy as np
     >>> from astropy.io import fits
     >>> d = pathlib.Path(tempfile.mkdtemp())
     >>> fits.writeto(d / "a.fits", np.arange(12.0).reshape(3, 4))
@@ -389,38 +302,36 @@ def run_command(cmd: ViewerCommand, out_file=None, out_fmt=None, *,
     >>> r["nx"], r["ny"], r["graymaxval"]
     (4, 3, 11.0)
     """
-    if not cmd.gray:
-        raise InputError("Grayscale/pseudocolor mode but no gray image given")
-    if not os.path.exists(cmd.gray):
-        raise InputError(f"File {cmd.gray} not found.")
-    for table, *_ in cmd.overlays:
-        if not os.path.exists(str(table)):
-            raise InputError(f"Invalid table file [{table}].")
     out = out_file or cmd.out
     fmt = (out_fmt or cmd.out_fmt or "png").lower()
     if out and fmt not in ("png", "jpeg", "jpg"):
         raise InputError(f"output format '{fmt}' is not implemented (png, jpeg)")
-    # the outlines are drawn while the pixels are read, when the header
+    for table, *_ in cmd.overlays:
+        if not os.path.exists(str(table)):
+            raise InputError(f"Invalid table file [{table}].")
+    if cmd.red or cmd.green or cmd.blue:
+        info = color_picture(cmd, montage_offsets)
+        _write_picture(info["rgb"], None, out, fmt)
+        return info
+    if not cmd.gray:
+        raise InputError("Grayscale/pseudocolor mode but no gray image given")
+    if not os.path.exists(cmd.gray):
+        raise InputError(f"File {cmd.gray} not found.")
+    # the overlays are drawn while the pixels are read, when the header
     # can be read first (a plain float image)
-    early = read_plain_header(cmd.gray) if cmd.overlays else None
+    drawn = has_layers(cmd)
+    early = read_plain_header(cmd.gray) if drawn else None
     shape = None if early is None else (int(early["NAXIS2"]), int(early["NAXIS1"]))
-    pending = (_overlay_job(cmd, early, shape, montage_offsets) if early is not None
+    pending = (overlay_job(cmd, early, shape, montage_offsets) if early is not None
                else None)
     data, header = load_image(cmd.gray)
     o = orientation(header, noflip=cmd.noflip)
-    if cmd.overlays and shape != data.shape:
-        pending = _overlay_job(cmd, header, data.shape, montage_offsets)
-    rgb, png, st = draw_picture(
-        data, lambda h: compute_stretch(data, cmd.vmin, cmd.vmax, cmd.mode,
-                                        beta=cmd.beta, saturate=cmd.saturate, hist=h),
-        o, pending, ct=cmd.ct, saturate=cmd.saturate, png=bool(out) and fmt == "png")
-    if png is not None:
-        write_file(out, png)
-    elif out:
-        from PIL import Image
-
-        with atomic_path(out) as tmp:
-            Image.fromarray(rgb, "RGB").save(tmp, format="JPEG", quality=85)
+    if drawn and shape != data.shape:
+        pending = overlay_job(cmd, header, data.shape, montage_offsets)
+    rgb, png, st = draw_picture(data, partial(_gray_stretch, cmd, data), o, pending,
+                                ct=cmd.ct, saturate=cmd.saturate,
+                                png=bool(out) and fmt == "png")
+    _write_picture(rgb, png, out, fmt)
     bunit = str(header.get("BUNIT", "")) if header is not None else ""
     info = {"type": "grayscale", "nx": int(rgb.shape[1]), "ny": int(rgb.shape[0]),
             **st.info(), "flipX": int(o.flip_x), "flipY": int(o.flip_y),
@@ -429,14 +340,43 @@ def run_command(cmd: ViewerCommand, out_file=None, out_fmt=None, *,
     return info
 
 
-_COLOR_KEYS = [f"{c}{k}" for c in ("blue", "green", "red")
-               for k in ("minval", "minpercent", "minsigma", "maxval", "maxpercent",
-                         "maxsigma")]
+def _gray_stretch(cmd: ViewerCommand, data, hist):
+    """Return the gray image's stretch: from its histogram file, or computed."""
+    if cmd.gray_hist:
+        return stretch_from_histfile(cmd.gray_hist, saturate=cmd.saturate)
+    return compute_stretch(data, cmd.vmin, cmd.vmax, cmd.mode, beta=cmd.beta,
+                           saturate=cmd.saturate, hist=hist)
+
+
+def _write_picture(rgb, png, out, fmt) -> None:
+    """Write the picture: PNG bytes already made, or encode it."""
+    if not out:
+        return
+    if png is not None:
+        write_file(out, png)
+        return
+    from PIL import Image
+
+    with atomic_path(out) as tmp:
+        if fmt == "png":
+            Image.fromarray(rgb, "RGB").save(tmp, format="PNG")
+        else:
+            Image.fromarray(rgb, "RGB").save(tmp, format="JPEG", quality=85)
+
+
+_LIMIT_KEYS = ("minval", "minpercent", "minsigma", "maxval", "maxpercent", "maxsigma")
+_GRAY_KEYS = [f"gray{k}" for k in _LIMIT_KEYS]
+_COLOR_KEYS = [f"{c}{k}" for c in ("blue", "green", "red") for k in _LIMIT_KEYS]
+_DATA_KEYS = ["graydatamin", "graydatamax", "bdatamin", "bdatamax", "gdatamin",
+              "gdatamax", "rdatamin", "rdatamax"]
 
 
 def mViewer(cmdstr, outFile, mode=0, outFmt="png", fontFile="", debug=0):
     """
-    Drop-in for ``MontagePy.main.mViewer`` (grayscale pictures, ``-imginfo``).
+    Drop-in for ``MontagePy.main.mViewer``.
+
+    Grayscale and three-colour pictures with image outlines, coordinate
+    grids, catalogs and marks.
 
     Parameters
     ----------
@@ -450,12 +390,14 @@ def mViewer(cmdstr, outFile, mode=0, outFmt="png", fontFile="", debug=0):
     outFmt : str
         ``'png'`` or ``'jpeg'``.
     fontFile, debug
-        Accepted for compatibility (no labels are drawn).
+        Accepted for compatibility (no text is drawn: grids come without
+        their labels).
 
     Returns
     -------
     dict
-        MontagePy's keys: ``status`` ``'0'``, ``type`` ``b'grayscale'``, ``nx``,
+        MontagePy's keys: ``status`` ``'0'``, ``type`` (``b'grayscale'`` or
+        ``b'color'``), ``nx``,
         ``ny``, ``gray*``/``red*``/``green*``/``blue*`` values, percentiles and
         sigmas, ``graydatamin/max``, ``flipX``, ``flipY``, ``colortable``,
         ``bunit``; or ``{'status': '1', 'msg': b'...'}``.
@@ -475,6 +417,7 @@ def mViewer(cmdstr, outFile, mode=0, outFmt="png", fontFile="", debug=0):
     Examples
     --------
     >>> import tempfile, pathlib
+    >>> import numpy as np
     >>> from astropy.io import fits
     >>> d = pathlib.Path(tempfile.mkdtemp())
     >>> fits.writeto(d / "a.fits", np.arange(12.0).reshape(3, 4))
@@ -502,16 +445,10 @@ def mViewer(cmdstr, outFile, mode=0, outFmt="png", fontFile="", debug=0):
     except DiffviewError as exc:
         msg = str(exc).split(" (accepted:")[0]
         return {"status": "1", "msg": msg.encode()}
-    r = {"status": "0", "type": b"grayscale", "nx": info["nx"], "ny": info["ny"]}
-    for k in ("grayminval", "grayminpercent", "grayminsigma", "graymaxval",
-              "graymaxpercent", "graymaxsigma"):
-        r[k] = float(info[k])
-    for k in _COLOR_KEYS:
-        r[k] = 0.0
-    r.update({"graydatamin": float(info["graydatamin"]),
-              "graydatamax": float(info["graydatamax"]),
-              "bdatamin": 0.0, "bdatamax": 0.0, "gdatamin": 0.0, "gdatamax": 0.0,
-              "rdatamin": 0.0, "rdatamax": 0.0, "flipX": info["flipX"],
-              "flipY": info["flipY"], "colortable": info["colortable"],
-              "bunit": info["bunit"].encode()})
+    r = {"status": "0", "type": info["type"].encode(), "nx": info["nx"],
+         "ny": info["ny"]}
+    for k in _GRAY_KEYS + _COLOR_KEYS + _DATA_KEYS:
+        r[k] = float(info.get(k, 0.0))
+    r.update({"flipX": info["flipX"], "flipY": info["flipY"],
+              "colortable": info["colortable"], "bunit": info["bunit"].encode()})
     return r

@@ -10,6 +10,7 @@ on its own, so that `import diffview.render` does not load matplotlib.
 """
 
 from ._arena import release_buffers, retain_heap
+from ._color import channel_values, compose_rgb
 from ._gauss import snpinv
 from ._histogram import NBIN, MontageHistogram, histogram
 from ._picture import OverlayPlans, Picture, draw_picture, render_rgb
@@ -48,6 +49,8 @@ __all__ = [
     "render_rgb",
     "draw_picture",
     "burn_overlay",
+    "channel_values",
+    "compose_rgb",
     "table_outlines",
     "table_outlines_key",
     "write_png",

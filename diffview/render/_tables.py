@@ -30,7 +30,7 @@ _CACHE: OrderedDict = OrderedDict()
 _CACHE_SIZE = 8
 
 
-def table_outlines_key(table, header, rows=None, split: bool = True):
+def table_outlines_key(table, header, rows=None, split=True):
     """
     Identify the outlines of rows of an image table file by what they are made of.
 
@@ -45,7 +45,7 @@ def table_outlines_key(table, header, rows=None, split: bool = True):
         The displayed image's header.
     rows : sequence of int, optional
         Row positions outlined (default all).
-    split : bool
+    split : bool or "sides"
         As `diffview.geometry.image_outlines`.
 
     Returns
@@ -69,10 +69,10 @@ def table_outlines_key(table, header, rows=None, split: bool = True):
         return None
     sel = None if rows is None else tuple(int(r) for r in rows)
     return (os.path.abspath(table), st.st_size, st.st_mtime_ns, st.st_ino,
-            header.tostring(), sel, bool(split))
+            header.tostring(), sel, split if split == "sides" else bool(split))
 
 
-def table_outlines(table, header, *, rows=None, split: bool = True) -> list:
+def table_outlines(table, header, *, rows=None, split=True) -> list:
     """
     Outline an image table's images in a displayed image, as mViewer's ``-imginfo``.
 
@@ -89,7 +89,7 @@ def table_outlines(table, header, *, rows=None, split: bool = True) -> list:
         The displayed image (its header, or a WCS with ``pixel_shape``).
     rows : sequence of int, optional
         Row positions (0-based) to outline; default all.
-    split : bool
+    split : bool or "sides"
         See `diffview.geometry.footprint_outline`.
 
     Returns

@@ -1,0 +1,175 @@
+"""
+mViewer's JSON form (MontagePy ``mViewer(..., mode=0|1)``).
+
+The keys MontagePy reads: ``gray_file`` or ``red_file``/``green_file``/
+``blue_file`` (``fits_file``, ``stretch_min``, ``stretch_max``,
+``stretch_mode``, ``stretch_beta``, ``color_table``), top-level ``color``,
+``line_width``, ``alpha``, ``symbol``, ``coord_sys``, ``color_table``,
+``true_color``, ``noflip``, and ``overlays`` of type ``imginfo``, ``grid``,
+``catalog`` and ``mark`` (``docs/montage-semantics.md`` §8.2).
+"""
+
+from __future__ import annotations
+
+import json
+
+from diffview.errors import InputError
+
+from ._viewer_directives import (
+    Catalog,
+    Channel,
+    Grid,
+    Mark,
+    csys_name,
+    parse_size,
+    parse_symbol,
+)
+
+__all__ = ["parse_json"]
+
+
+def _stretch(spec: dict, name: str):
+    """Read a ``*_file`` object as a `Channel`."""
+    from ._viewer import ViewerCommand, _stretch_token
+
+    if "fits_file" not in spec:
+        raise InputError(f"{name.capitalize()} file has no 'fits_file' attribute.")
+    c = ViewerCommand()
+    mode = str(spec.get("stretch_mode", "linear"))
+    if not (mode and _stretch_token([mode, str(spec.get("stretch_beta", "2s"))], 0, c)):
+        c.mode = "linear"
+    return Channel(str(spec["fits_file"]), str(spec.get("stretch_min", "min")),
+                   str(spec.get("stretch_max", "max")), c.mode, c.beta)
+
+
+def _symbol(ov: dict, st: dict):
+    """Read the symbol, size and units of a mark or catalog overlay."""
+    symbol = st["symbol"]
+    if "symbol" in ov:
+        words = str(ov["symbol"]).split()
+        if not words:
+            raise InputError("Invalid symbol attribute")
+        symbol, _ = parse_symbol(words, symbol[0])
+    size, units = st["size"], st["units"]
+    if "sym_size" in ov:
+        size, units = parse_size(str(ov["sym_size"]))
+    return symbol, size, units
+
+
+def _layer(ov: dict, k: int, cmd, st: dict, style):
+    """Add one overlay object to the command."""
+    kind = ov.get("type")
+    if kind is None:
+        raise InputError(f"Overlay {k} has no 'type' attribute.")
+    color = str(ov.get("color", style[0]))
+    width = float(ov.get("line_width", style[1]))
+    alpha = float(ov.get("alpha", style[2]))
+    csys = (csys_name(str(ov["coord_sys"]).split())[0] if "coord_sys" in ov
+            else st["csys"])
+    if kind == "grid":
+        if "coord_sys" not in ov:
+            raise InputError(f"Overlay {k} has no 'coord_sys' attribute.")
+        cmd.grids.append(Grid(csys, color, width, alpha))
+    elif kind in ("imginfo", "catalog"):
+        if "data_file" not in ov:
+            raise InputError(f"Overlay {k} has no 'data_file' attribute.")
+        if kind == "imginfo":
+            cmd.overlays.append((str(ov["data_file"]), color, width, alpha))
+            return
+        dtype = str(ov.get("data_type", "flux")).lower()
+        cmd.overlays.append(Catalog(
+            str(ov["data_file"]), color, width, alpha, *_symbol(ov, st),
+            str(ov.get("data_column", "")), float(ov.get("data_ref", 1.0)),
+            "mag" if dtype.startswith("mag") else "log" if dtype.startswith("log")
+            else "flux", csys))
+    elif kind == "mark":
+        for key in ("lon", "lat"):
+            if key not in ov:
+                raise InputError(f"Overlay {k} has no '{key}' attribute.")
+        lon, lat = str(ov["lon"]), str(ov["lat"])
+        cmd.marks.append(Mark(float(lon.rstrip("p")), float(lat.rstrip("p")),
+                              "p" in lon or "p" in lat, color, width, alpha,
+                              *_symbol(ov, st), csys))
+    else:
+        raise InputError(f"overlay type '{kind}' is not implemented by diffview's "
+                         "mViewer (imginfo, grid, catalog, mark)")
+
+
+def parse_json(text: str):
+    """
+    Parse mViewer's JSON form.
+
+    Parameters
+    ----------
+    text : str
+        The JSON text (see the module's description for the keys).
+
+    Returns
+    -------
+    ViewerCommand
+        The command.
+
+    Raises
+    ------
+    InputError
+        Invalid JSON, no image, an overlay without its required keys, or
+        overlay types diffview does not draw (``label``).
+
+    Examples
+    --------
+    >>> c = parse_json('{"gray_file": {"fits_file": "a.fits", "stretch_min": "-1s",'
+    ...                ' "stretch_max": "max", "stretch_mode": "gaussian-log",'
+    ...                ' "color_table": 2}}')
+    >>> c.gray, c.mode, c.ct
+    ('a.fits', 'gaussian-log', 2)
+    >>> c = parse_json('{"gray_file": {"fits_file": "a.fits"}, "overlays": ['
+    ...                '{"type": "grid", "coord_sys": "galactic", "color": "red"}]}')
+    >>> c.grids[0].csys, c.grids[0].color
+    ('galactic', 'red')
+    """
+    try:
+        return _parse_json(text)
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"Invalid JSON structure ({exc}).") from None
+
+
+def _parse_json(text: str):
+    """Do `parse_json`'s work (wrong-typed values raise what Python raises)."""
+    from ._viewer import ViewerCommand
+
+    try:
+        d = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"Invalid JSON ({exc})") from None
+    if not isinstance(d, dict):
+        raise InputError("Invalid JSON structure.")
+    cmd = ViewerCommand()
+    st = cmd.sticky
+    if "coord_sys" in d:
+        st["csys"] = csys_name(str(d["coord_sys"]).split())[0]
+    if "symbol" in d:
+        st["symbol"], _ = parse_symbol(str(d["symbol"]).split() or ["?"], 3)
+    cmd.ct = int(d.get("color_table", 0))
+    cmd.truecolor = float(d.get("true_color", 0.0))
+    g = d.get("gray_file") or d.get("grey_file")
+    if g:
+        ch = _stretch(g, "gray")
+        cmd.gray, cmd.vmin, cmd.vmax, cmd.mode, cmd.beta = ch[:5]
+        cmd.ct = int(g.get("color_table", cmd.ct))
+    for name in ("red", "green", "blue"):
+        if d.get(f"{name}_file"):
+            setattr(cmd, name, _stretch(d[f"{name}_file"], name))
+    if not 0 <= cmd.ct <= 12:
+        raise InputError("Color table index must be a number between 0 and 12")
+    if not (g or cmd.red or cmd.green or cmd.blue):
+        raise InputError("Grayscale/pseudocolor mode but no gray image given")
+    style = (str(d.get("color", "gray")), float(d.get("line_width", 1.0)),
+             float(d.get("alpha", 1.0)))
+    for k, ov in enumerate(d.get("overlays", [])):
+        if str(ov.get("visible", "true")).lower() in ("false", "no", "0"):
+            continue
+        _layer(ov, k, cmd, st, style)
+    cmd.noflip = bool(d.get("noflip", False))
+    return cmd

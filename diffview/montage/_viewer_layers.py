@@ -1,0 +1,301 @@
+"""
+The overlays of an mViewer command, in mViewer's drawing order.
+
+Grids first, then the ``-imginfo`` and ``-catalog`` layers in command order,
+then the ``-mark`` symbols (``docs/montage-semantics.md`` §8.10); each is
+one overlay, blended into the picture before the next is drawn. The lines are
+`diffview.geometry`'s (outlines, grid lines, symbol arcs), shifted as
+mViewer's drawing shifts them (`montage_shift`).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+from diffview.errors import InputError
+from diffview.geometry import (
+    arc_runs,
+    convert_sky,
+    grid_lines,
+    orientation,
+    pixel_scale,
+    sky_frame,
+    symbol_arcs,
+)
+from diffview.io import read_table
+from diffview.render import Overlay, OverlayPlans, table_outlines, table_outlines_key
+
+from ._viewer_directives import Catalog
+
+__all__ = ["montage_shift", "layer_overlays", "overlay_job", "has_layers"]
+
+_TO_DEG = {"fractional": None, "arcsec": 1.0 / 3600.0, "arcmin": 1.0 / 60.0,
+           "deg": 1.0, "pixels": None}
+
+
+def montage_shift(lines, flip_y: bool):
+    """
+    Shift lines as mViewer's drawing does.
+
+    It draws 1-based WCS pixels with a 0-based line drawer: one column right,
+    and one row up when the picture is flipped.
+
+    Parameters
+    ----------
+    lines : list of ndarray
+        (N, 2) displayed 0-based (x, y).
+    flip_y : bool
+        The picture's vertical flip.
+
+    Returns
+    -------
+    list of ndarray
+        The shifted lines.
+
+    Examples
+    --------
+    >>> montage_shift([np.zeros((2, 2))], True)[0].tolist()
+    [[1.0, -1.0], [1.0, -1.0]]
+    """
+    dy = -1.0 if flip_y else 0.0
+    return [p + np.array([1.0, dy]) for p in lines]
+
+
+def _char_height(header, shape):
+    """Return mViewer's character height and pixel scale (degrees)."""
+    ny, nx = shape
+    c1, c2 = pixel_scale(header)
+    if nx * c1 > ny * c2:
+        return 0.0025 * nx * c1, c1
+    return 0.0025 * ny * c2, c2
+
+
+def _size_deg(size: float, units: str, char: float, pix: float) -> float:
+    if units == "fractional":
+        return size * char
+    if units == "pixels":
+        return size * pix
+    return size * _TO_DEG[units]
+
+
+def _symbol_lines(header, o, centres, radii, symbol, csys):
+    """Arc runs of symbols of one shape at (lon, lat) centres in frame ``csys``."""
+    arcs = [symbol_arcs(lon, lat, r, *symbol) for (lon, lat), r in zip(centres, radii,
+                                                                          strict=True)]
+    if not arcs:
+        return []
+    a = np.concatenate(arcs)
+    img = sky_frame(header)
+    l0, b0 = convert_sky(a[:, 0], a[:, 1], csys, img)
+    l1, b1 = convert_sky(a[:, 2], a[:, 3], csys, img)
+    return arc_runs(l0, b0, l1, b1, header, orient=o)
+
+
+def _mark_lines(mark, header, o, char, pix):
+    lon, lat = mark.lon, mark.lat
+    if mark.inpix:
+        from astropy.wcs import WCS
+
+        nx, ny = int(header["NAXIS1"]), int(header["NAXIS2"])
+        x, y = lon, lat
+        while x < 0.0:
+            x += nx
+        while x > nx:
+            x -= nx
+        while y < 0.0:
+            y += ny
+        while y > ny:
+            y -= ny
+        lon, lat = (float(v) for v in WCS(header, naxis=2).all_pix2world(x, y, 1))
+    r = _size_deg(mark.size, mark.units, char, pix)
+    return _symbol_lines(header, o, [(lon, lat)], [r], mark.symbol, mark.csys)
+
+
+def _column(t, names, table):
+    lower = {c.lower(): c for c in t.colnames}
+    for n in names:
+        if n in t.colnames:
+            return t[n]
+        if n.lower() in lower:
+            return t[lower[n.lower()]]
+    return None
+
+
+def _catalog_sizes(cat: Catalog, t, char: float, pix: float):
+    """Each row's symbol radius (degrees) and whether it is drawn."""
+    n = len(t)
+    ok = np.ones(n, bool)
+    if cat.scale_col:
+        col = _column(t, [cat.scale_col], cat.table)
+        if col is None:
+            raise InputError(f"Cannot find flux/mag column [{cat.scale_col}] in table "
+                             f"[{cat.table}]")
+        ok &= ~np.ma.getmaskarray(col)
+        v = np.ma.filled(np.ma.asarray(col, float), np.nan)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if cat.scale_type == "mag":
+                flux = (cat.scale_val - v + 1.0) * cat.size
+            elif cat.scale_type == "log":
+                flux = np.log10(10.0 * v / cat.scale_val) * cat.size
+            else:
+                flux = v / cat.scale_val * cat.size
+    else:
+        flux = np.full(n, cat.size)
+    flux = np.array([_size_deg(f, cat.units, char, pix) for f in flux])
+    with np.errstate(invalid="ignore"):
+        flux = np.where(flux < 0.1 * char, 0.1 * char, flux)
+    return flux, ok & (cat.size > 0)
+
+
+def _catalog_lines(cat: Catalog, header, o, char, pix):
+    try:
+        t = read_table(cat.table)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"Invalid table file [{cat.table}].") from exc
+    ra = _column(t, ["ra", "lon"], cat.table)
+    dec = _column(t, ["dec", "lat"], cat.table)
+    if ra is None or dec is None:
+        raise InputError(f"Cannot find 'ra' and 'dec (or 'lon','lat') in table "
+                         f"[{cat.table}]")
+    radii, ok = _catalog_sizes(cat, t, char, pix)
+    ok &= ~(np.ma.getmaskarray(ra) | np.ma.getmaskarray(dec))
+    ra = np.ma.filled(np.ma.asarray(ra, float), np.nan)
+    dec = np.ma.filled(np.ma.asarray(dec, float), np.nan)
+    keep = np.flatnonzero(ok)
+    return _symbol_lines(header, o, list(zip(ra[keep], dec[keep], strict=True)),
+                         radii[keep], cat.symbol, cat.csys)
+
+
+def _imginfo(spec, header, o, montage_offsets):
+    table, color, width, alpha = spec
+    made_of = table_outlines_key(table, header, None, "sides")
+    lines = table_outlines(table, header, split="sides")
+    source = None if made_of is None else ("imginfo", made_of, tuple(o),
+                                           montage_offsets)
+    return lines, source
+
+
+def layer_overlays(cmd, header, shape, montage_offsets: bool) -> list[Overlay]:
+    """
+    Make a command's overlays on the image of ``header``, in mViewer's order.
+
+    Parameters
+    ----------
+    cmd : ViewerCommand
+        The command.
+    header : astropy.io.fits.Header
+        The displayed image's header.
+    shape : (ny, nx)
+        The picture's shape.
+    montage_offsets : bool
+        Shift the lines as mViewer draws them (`montage_shift`).
+
+    Returns
+    -------
+    list of Overlay
+        Grids, then image outlines and catalogs in command order, then marks.
+
+    Raises
+    ------
+    InputError
+        A catalog that cannot be read or lacks its columns.
+
+    Examples
+    --------
+    >>> from astropy.io import fits
+    >>> from diffview.montage import parse_command
+    >>> h = fits.Header({"NAXIS": 2, "NAXIS1": 50, "NAXIS2": 40,
+    ...     "CTYPE1": "RA---TAN", "CTYPE2": "DEC--TAN", "CRVAL1": 10.0,
+    ...     "CRVAL2": 0.0, "CRPIX1": 25.5, "CRPIX2": 20.5,
+    ...     "CDELT1": -0.001, "CDELT2": 0.001})
+    >>> c = parse_command("-mark 10 0 -color red -grid eq -gray a.fits min max")
+    >>> [ov.color for ov in layer_overlays(c, h, (40, 50), True)]
+    ['red', 'gray']
+    """
+    o = orientation(header, noflip=cmd.noflip)
+    char, pix = _char_height(header, shape)
+    made = []
+    for g in cmd.grids:
+        made.append((grid_lines(header, g.csys, orient=o), g, None))
+    for spec in cmd.overlays:
+        if isinstance(spec, Catalog):
+            made.append((_catalog_lines(spec, header, o, char, pix), spec, None))
+        else:
+            lines, source = _imginfo(spec, header, o, montage_offsets)
+            made.append((lines, spec, source))
+    for m in cmd.marks:
+        made.append((_mark_lines(m, header, o, char, pix), m, None))
+    out = []
+    for lines, spec, source in made:
+        if montage_offsets:
+            lines = montage_shift(lines, o.flip_y)
+        color, width, alpha = ((spec.color, spec.width, spec.alpha)
+                               if hasattr(spec, "alpha") else spec[1:4])
+        out.append(Overlay(lines, color, width, alpha, source))
+    return out
+
+
+def overlay_job(cmd, header, shape, montage_offsets: bool) -> OverlayPlans:
+    """
+    Start drawing a command's overlays on a picture of ``shape`` with ``header``.
+
+    They are drawn on the render pool (mViewer draws its lines unsmoothed:
+    ``densify`` only for true positions).
+
+    Parameters
+    ----------
+    cmd : ViewerCommand
+        The command.
+    header : astropy.io.fits.Header
+        The displayed image's header.
+    shape : (ny, nx)
+        The picture's shape.
+    montage_offsets : bool
+        As `layer_overlays`.
+
+    Returns
+    -------
+    OverlayPlans
+        The plans, worked out on the pool.
+
+    Examples
+    --------
+    >>> from astropy.io import fits
+    >>> from diffview.montage import parse_command
+    >>> h = fits.Header({"NAXIS": 2, "NAXIS1": 50, "NAXIS2": 40,
+    ...     "CTYPE1": "RA---TAN", "CTYPE2": "DEC--TAN", "CRVAL1": 10.0,
+    ...     "CRVAL2": 0.0, "CRPIX1": 25.5, "CRPIX2": 20.5,
+    ...     "CDELT1": -0.001, "CDELT2": 0.001})
+    >>> job = overlay_job(parse_command("-grid eq -gray a.fits 0 1"), h, (40, 50), True)
+    >>> len(job.result())
+    1
+    """
+    return OverlayPlans(partial(layer_overlays, cmd, header, shape, montage_offsets),
+                        shape, densify=not montage_offsets)
+
+
+def has_layers(cmd) -> bool:
+    """
+    Tell whether a command draws anything over its picture.
+
+    Parameters
+    ----------
+    cmd : ViewerCommand
+        The command.
+
+    Returns
+    -------
+    bool
+        True with image outlines, catalogs, grids or marks.
+
+    Examples
+    --------
+    >>> from diffview.montage import parse_command
+    >>> has_layers(parse_command("-gray a.fits 0 1")), has_layers(parse_command(
+    ...     "-grid eq -gray a.fits 0 1"))
+    (False, True)
+    """
+    return bool(cmd.overlays or cmd.grids or cmd.marks)
+
