@@ -52,9 +52,9 @@ _LAZY = {
     "mBackground": "._bg",
     "mBgExec": "._bg",
     "mViewer": "._viewer",
-    "ViewerCommand": "._viewer",
-    "parse_command": "._viewer",
-    "parse_json": "._viewer",
+    "ViewerCommand": "._command",
+    "parse_command": "._command",
+    "parse_json": "._command",
     "run_command": "._viewer",
 }
 
