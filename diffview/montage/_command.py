@@ -142,7 +142,7 @@ def _split_command(text: str) -> list[str]:
 
 
 def _saturation(token: str) -> int:
-    """mViewer's ``-saturate``: C's ``atof``, clamped to a grey level 0..255."""
+    """Read ``-saturate`` as mViewer does: C's ``atof``, clamped to 0..255."""
     v = c_atof(token)
     return 0 if math.isnan(v) else int(min(max(v, 0.0), 255.0))
 
@@ -366,7 +366,7 @@ def _json_object(value, what: str) -> dict:
 
 
 def _json_text(value, key: str) -> str:
-    """A JSON string or number as the text mViewer would read."""
+    """Return a JSON string or number as the text mViewer would read."""
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise InputError(f"JSON: '{key}' must be a string or a number, not "
                          f"{json.dumps(value)[:40]}")

@@ -34,6 +34,7 @@ from diffview.render import (
 )
 
 from ._command import ViewerCommand, parse_command, parse_json
+from ._contract import dropin
 
 __all__ = ["run_command", "mViewer"]
 
@@ -160,11 +161,15 @@ def run_command(cmd: ViewerCommand, out_file=None, out_fmt=None, *,
     return info
 
 
+#: mViewer's own JSON buffer is 800 kB; a longer file is an error.
+_MAX_JSON = 1 << 24
+
 _COLOR_KEYS = [f"{c}{k}" for c in ("blue", "green", "red")
                for k in ("minval", "minpercent", "minsigma", "maxval", "maxpercent",
                          "maxsigma")]
 
 
+@dropin
 def mViewer(cmdstr, outFile, mode=0, outFmt="png", fontFile="", debug=0):
     """
     Drop-in for ``MontagePy.main.mViewer`` (grayscale pictures, ``-imginfo``).
@@ -222,10 +227,15 @@ def mViewer(cmdstr, outFile, mode=0, outFmt="png", fontFile="", debug=0):
             cmd = parse_json(cmdstr)
         elif mode == 0:
             try:
-                with open(cmdstr) as fh:
-                    text = fh.read()
-            except OSError:
+                # an int would be read (and closed) as a file descriptor
+                with open(os.fspath(cmdstr), encoding="utf-8",
+                          errors="replace") as fh:
+                    text = fh.read(_MAX_JSON + 1)
+            except (OSError, TypeError):
                 raise InputError(f"Cannot open JSON file {cmdstr}") from None
+            if len(text) > _MAX_JSON:
+                raise InputError(f"JSON file {cmdstr} is larger than {_MAX_JSON} "
+                                 "characters (or never ends)")
             cmd = parse_json(text)
         else:
             raise InputError(f"Invalid mode {mode} (0 JSON file, 1 JSON, 2 command)")
