@@ -69,11 +69,13 @@ def _demo_cmd(args) -> int:
 
 
 def _add_common(p) -> None:
+    from ._fit import _workers_type
+
     p.add_argument(
         "--workers",
-        type=int,
+        type=_workers_type,
         default=None,
-        help="worker processes (default: all cores)",
+        help="worker processes (default: all cores; at most 4 per core)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
