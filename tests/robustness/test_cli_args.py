@@ -11,17 +11,15 @@ allocation.
 
 MontagePy's mViewer aborts the process on an error that follows a success
 and crashes on some inputs, so each of its calls runs in a forked child of
-one helper process (`_montagepy_viewer`).
+one helper process (``tests/montagepy_forked.py``).
 """
 
-import json
-import subprocess
-import sys
 import time
 
 import numpy as np
 import pytest
 from astropy.io import fits
+from montagepy_forked import forked_calls
 
 from conftest import tan_header
 from diffview.cli.main import main
@@ -29,48 +27,17 @@ from diffview.montage import mViewer, parse_command, parse_json
 
 PIL = pytest.importorskip("PIL.Image")
 
-# Runs MontagePy's mViewer on each command in a forked child (an abort or a
-# crash loses one answer, not the run), 20 s each at most.
-_MP_SCRIPT = r"""
-import json, os, signal, sys
-import MontagePy.main as m
-out = []
-for cmd, png in json.loads(sys.argv[1]):
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(r)
-        signal.alarm(20)
-        d = m.mViewer(cmd, png, mode=2)
-        keep = ("status", "msg", "grayminval", "graymaxval", "colortable")
-        d = {k: v.decode("latin-1") if isinstance(v, bytes) else v
-             for k, v in d.items() if k in keep}
-        os.write(w, json.dumps(d).encode())
-        os._exit(0)
-    os.close(w)
-    data = b""
-    while chunk := os.read(r, 65536):
-        data += chunk
-    os.close(r)
-    os.waitpid(pid, 0)
-    out.append(data.decode() or "null")
-print(json.dumps(out))
-"""
-
 
 def _montagepy_viewer(cmds_pngs):
-    """MontagePy's answers (dicts; None where it crashed or hung)."""
+    """MontagePy's answers (dicts; ``crashed``/``raised`` where it failed)."""
     pytest.importorskip("importlib_resources")
     from conftest import MP
 
     MP.mViewer  # noqa: B018 - skips cleanly without MontagePy
-    res = subprocess.run([sys.executable, "-c", _MP_SCRIPT, json.dumps(cmds_pngs)],
-                         capture_output=True, text=True, timeout=900, check=True)
-    out = [json.loads(s) for s in json.loads(res.stdout.splitlines()[-1])]
-    for d in out:
-        if d and "msg" in d:
-            d["msg"] = d["msg"].encode("latin-1")
-    return out
+    keep = ("status", "msg", "grayminval", "graymaxval", "colortable")
+    return forked_calls(
+        [("mViewer", [c, png], {"mode": 2}) for c, png in cmds_pngs], keep
+    )
 
 
 def _png(path) -> np.ndarray:
@@ -93,17 +60,57 @@ def img(tmp_path_factory):
 # Command strings (after "-gray <file> ") that MontagePy accepts or refuses;
 # diffview must decide the same, with the same range values when accepted.
 ACCEPTANCE = [
-    "+1 +max", "-1 +max", "min +2s", "+min max", "-max max", "med max",
-    "med+1 max-0.5", "med + 1 max", '"med +1" max', "' -1' max", "1e0 9e-1%",
-    "1 99.5%", "1 100%", "1 100.1%", "-1% max", "0.5s 2S", "-2s 3 s",
-    "min inf", "min -inf", "min 1e999", "min 0x10", "min .5", "min 5.",
-    "MIN MAX", "minimum maximum", "min maxx", "min max%", "min max+",
-    "min max+1e", "min max ", "  min   max  ", "'min' \"max\"",
-    "min max 'gaussian-log", 'min max "gl', "min max \\", 'min max"gl"',
-    "min\tmax", "min max linear -saturate x", "min max linear -saturate 1e99",
-    "min max asinh x", "min max asinh 2s", "min max asinh -1", "min max 1e11",
-    "min max 100", "min max -1", "5 1", "1 1", "min max -linewidth nan",
-    "min max -alpha inf", "min max -alpha -0.1", "min max -linewidth 1e11",
+    "+1 +max",
+    "-1 +max",
+    "min +2s",
+    "+min max",
+    "-max max",
+    "med max",
+    "med+1 max-0.5",
+    "med + 1 max",
+    '"med +1" max',
+    "' -1' max",
+    "1e0 9e-1%",
+    "1 99.5%",
+    "1 100%",
+    "1 100.1%",
+    "-1% max",
+    "0.5s 2S",
+    "-2s 3 s",
+    "min inf",
+    "min -inf",
+    "min 1e999",
+    "min 0x10",
+    "min .5",
+    "min 5.",
+    "MIN MAX",
+    "minimum maximum",
+    "min maxx",
+    "min max%",
+    "min max+",
+    "min max+1e",
+    "min max ",
+    "  min   max  ",
+    "'min' \"max\"",
+    "min max 'gaussian-log",
+    'min max "gl',
+    "min max \\",
+    'min max"gl"',
+    "min\tmax",
+    "min max linear -saturate x",
+    "min max linear -saturate 1e99",
+    "min max asinh x",
+    "min max asinh 2s",
+    "min max asinh -1",
+    "min max 1e11",
+    "min max 100",
+    "min max -1",
+    "5 1",
+    "1 1",
+    "min max -linewidth nan",
+    "min max -alpha inf",
+    "min max -alpha -0.1",
+    "min max -linewidth 1e11",
 ]
 CT = ["-ct 1.5", "-ct +1", "-ct -0", "-ct 1x", "-ct 13"]
 
@@ -113,28 +120,46 @@ def test_command_strings_accepted_as_montagepy_accepts(img):
     f = img / "m.fits"
     cmds = [f"-gray {f} {tail}" for tail in ACCEPTANCE]
     cmds += [f"{ct} -gray {f} min max" for ct in CT]
-    cmds += ['"a b"', '""', "a\"b c\"d", f'-gray "{f}"min max', "x"]
+    cmds += ['"a b"', '""', 'a"b c"d', f'-gray "{f}"min max', "x"]
     mp = _montagepy_viewer([(c, str(img / "mp.png")) for c in cmds])
     for cmd, rm in zip(cmds, mp, strict=True):
         rd = mViewer(cmd, str(img / "dv.png"), mode=2)
-        assert rm is not None, cmd
+        assert "status" in rm, (cmd, rm)
         assert rd["status"] == rm["status"], (cmd, rd, rm)
         assert isinstance(rd.get("msg", b""), bytes)
         if rm["status"] == "0":
             for k in ("grayminval", "graymaxval", "colortable"):
                 assert rd[k] == pytest.approx(rm[k], rel=1e-12), (cmd, k)
-        elif rm["msg"].startswith((b"'", b"display", b"leading", b"Invalid 'dir",
-                                   b"Color", b"Opacity", b"Too few")):
+        elif rm["msg"].startswith(
+            (
+                b"'",
+                b"display",
+                b"leading",
+                b"Invalid 'dir",
+                b"Color",
+                b"Opacity",
+                b"Too few",
+            )
+        ):
             assert rd["msg"] == rm["msg"], cmd
 
 
 @pytest.mark.montage
-@pytest.mark.parametrize("tail", [
-    "+1 +max", "-2s +max gaussian-log", "min max linear -saturate 300",
-    "min max linear -saturate -5", "min max linear -saturate 12.7",
-    "min max linear -saturate x", "min max linear -saturate inf",
-    "min 0x10", "min max 100", '"-1s" "99%" "gl"',
-])
+@pytest.mark.parametrize(
+    "tail",
+    [
+        "+1 +max",
+        "-2s +max gaussian-log",
+        "min max linear -saturate 300",
+        "min max linear -saturate -5",
+        "min max linear -saturate 12.7",
+        "min max linear -saturate x",
+        "min max linear -saturate inf",
+        "min 0x10",
+        "min max 100",
+        '"-1s" "99%" "gl"',
+    ],
+)
 def test_pixels_identical_to_montagepy(img, tail):
     cmd = f"-ct 1 -gray {img / 'm.fits'} {tail}"
     (rm,) = _montagepy_viewer([(cmd, str(img / "pm.png"))])
@@ -147,29 +172,56 @@ def test_plus_tokens_reach_view_command(img, capsys):
     """Before: argparse took ``+1``/``+max`` for options ('unrecognized
     arguments'); after: the directives bypass argparse."""
     out = img / "plus.png"
-    assert main(["view", "-gray", str(img / "m.fits"), "+1", "+max",
-                 "-out", str(out)]) == 0
+    assert (
+        main(["view", "-gray", str(img / "m.fits"), "+1", "+max", "-out", str(out)])
+        == 0
+    )
     assert "grayminval=1," in capsys.readouterr().out
     ref = mViewer(f"-gray {img / 'm.fits'} 1 max", str(img / "ref.png"), mode=2)
     assert ref["status"] == "0"
     np.testing.assert_array_equal(_png(out), _png(img / "ref.png"))
-    assert main(["--debug", "view", "-gray", str(img / "m.fits"), "-1", "+2s",
-                 "-out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "--debug",
+                "view",
+                "-gray",
+                str(img / "m.fits"),
+                "-1",
+                "+2s",
+                "-out",
+                str(out),
+            ]
+        )
+        == 0
+    )
 
 
 def test_montage_word_splitting():
     """mViewer's rules, not a shell's (checked against MontagePy above)."""
     c = parse_command("-gray 'a.fits' \"-1s\"junk max gl")
-    assert (c.gray, c.vmin, c.vmax, c.mode) == ("'a.fits'", "-1s", "max", "gaussian-log")
+    assert (c.gray, c.vmin, c.vmax, c.mode) == (
+        "'a.fits'",
+        "-1s",
+        "max",
+        "gaussian-log",
+    )
     c = parse_command('-gray "my file.fits" min "max')
     assert (c.gray, c.vmax) == ("my file.fits", "max")
     c = parse_command("-gray a\\ b.fits min gl")  # a backslash escapes nothing
     assert (c.gray, c.vmin, c.vmax) == ("a\\", "b.fits", "min")
 
 
-@pytest.mark.parametrize("cmd", ["-gray {f} nan max", "-gray {f} min nan",
-                                 "-gray {f} min max+nan", "-gray {f} min max asinh nan",
-                                 "-gray {f} NaN% max"])
+@pytest.mark.parametrize(
+    "cmd",
+    [
+        "-gray {f} nan max",
+        "-gray {f} min nan",
+        "-gray {f} min max+nan",
+        "-gray {f} min max asinh nan",
+        "-gray {f} NaN% max",
+    ],
+)
 def test_nan_ranges_one_line_error(img, cmd, capsys):
     """Before: ValueError traceback (MontagePy 2.3.0 segfaults); after: one line."""
     f = img / "m.fits"
@@ -190,7 +242,8 @@ def test_huge_log_pass_count_ends_with_the_limit_picture(img):
     assert r["status"] == "0" and time.monotonic() - t0 < 30
     data = fits.getdata(f)
     t = (np.clip(data, r["grayminval"], r["graymaxval"]) - r["grayminval"]) / (
-        r["graymaxval"] - r["grayminval"])
+        r["graymaxval"] - r["grayminval"]
+    )
     for _ in range(1200):  # more than enough for every double to reach >= 1
         t = np.log(9.0 * t + 1.0)
     grey = np.where(np.isfinite(data), np.clip(t * 255.0, 0, 255) + 0.5, 0).astype(int)
@@ -200,28 +253,39 @@ def test_huge_log_pass_count_ends_with_the_limit_picture(img):
     np.testing.assert_array_equal(got, grey)
 
 
-@pytest.mark.parametrize("value, grey", [("300", 255), ("-5", 0), ("12.7", 12),
-                                         ("x", 0), ("inf", 255), ("nan", 0)])
+@pytest.mark.parametrize(
+    "value, grey",
+    [("300", 255), ("-5", 0), ("12.7", 12), ("x", 0), ("inf", 255), ("nan", 0)],
+)
 def test_saturate_is_montage_atof_clamped(value, grey):
     """Before: OverflowError/ValueError tracebacks or an error for text;
     after: MontagePy's grey level (pixels compared above)."""
     assert parse_command(f"-saturate {value} -gray a.fits min max").saturate == grey
 
 
-@pytest.mark.parametrize("text", [
-    '[]', '"x"', '{"gray_file": "a.fits"}', '{"gray_file": {"fits_file": ["a"]}}',
-    '{"gray_file": {"fits_file": "a", "color_table": "x"}}',
-    '{"gray_file": {"fits_file": "a", "color_table": 1.5}}',
-    '{"gray_file": {"fits_file": "a", "color_table": NaN}}',
-    '{"gray_file": {"fits_file": "a", "stretch_min": null}}',
-    '{"gray_file": {"fits_file": "a", "stretch_min": {}}}',
-    '{"gray_file": {"fits_file": "a"}, "line_width": "wide"}',
-    '{"gray_file": {"fits_file": "a"}, "overlays": {"type": "imginfo"}}',
-    '{"gray_file": {"fits_file": "a"}, "overlays": [3]}',
-    '{"gray_file": {"fits_file": "a"}, "overlays": [{"type": "imginfo", "alpha": 9}]}',
-    '{"gray_file": {"fits_file": "a"}, "noflip": "maybe"}',
-    '{"gray_file": {"fits_file": "a"}', '[' * 100000, b'{"\xff": 1}',
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[]",
+        '"x"',
+        '{"gray_file": "a.fits"}',
+        '{"gray_file": {"fits_file": ["a"]}}',
+        '{"gray_file": {"fits_file": "a", "color_table": "x"}}',
+        '{"gray_file": {"fits_file": "a", "color_table": 1.5}}',
+        '{"gray_file": {"fits_file": "a", "color_table": NaN}}',
+        '{"gray_file": {"fits_file": "a", "stretch_min": null}}',
+        '{"gray_file": {"fits_file": "a", "stretch_min": {}}}',
+        '{"gray_file": {"fits_file": "a"}, "line_width": "wide"}',
+        '{"gray_file": {"fits_file": "a"}, "overlays": {"type": "imginfo"}}',
+        '{"gray_file": {"fits_file": "a"}, "overlays": [3]}',
+        '{"gray_file": {"fits_file": "a"}, '
+        '"overlays": [{"type": "imginfo", "alpha": 9}]}',
+        '{"gray_file": {"fits_file": "a"}, "noflip": "maybe"}',
+        '{"gray_file": {"fits_file": "a"}',
+        "[" * 100000,
+        b'{"\xff": 1}',
+    ],
+)
 def test_json_wrong_types_status_1(tmp_path, text):
     """Before: AttributeError/ValueError/TypeError tracebacks; after: a
     status-1 dict naming the key, and an InputError from parse_json."""
@@ -234,8 +298,10 @@ def test_json_wrong_types_status_1(tmp_path, text):
 
 
 def test_json_numbers_and_strings_accepted():
-    c = parse_json('{"gray_file": {"fits_file": "a", "color_table": "2", '
-                   '"stretch_min": -1, "stretch_max": 99.5}, "noflip": 1}')
+    c = parse_json(
+        '{"gray_file": {"fits_file": "a", "color_table": "2", '
+        '"stretch_min": -1, "stretch_max": 99.5}, "noflip": 1}'
+    )
     assert (c.ct, c.vmin, c.vmax, c.noflip) == (2, "-1", "99.5", True)
 
 
@@ -250,7 +316,11 @@ def test_bgmodel_absurd_iterations(small_sample, tmp_path, capsys):
     MemoryError"); after: one line naming the limit. ``-i 1e11`` is not an
     integer: argparse's status 2."""
     s = small_sample
-    args = [str(s.root / "images.tbl"), str(tmp_path / "f.tbl"), str(tmp_path / "c.tbl")]
+    args = [
+        str(s.root / "images.tbl"),
+        str(tmp_path / "f.tbl"),
+        str(tmp_path / "c.tbl"),
+    ]
     assert main(["fitexec", str(s.diffs_tbl), args[1], str(s.diff_dir), "--quiet"]) == 0
     capsys.readouterr()
     assert main(["bgmodel", "-i", "100000000000", *args]) == 1
@@ -284,13 +354,18 @@ def test_workers_capped(monkeypatch):
     assert args.workers == 8
 
 
-@pytest.mark.parametrize("argv", [
-    ["view", "-gray"], ["view", "-ct", "99", "-gray", "x", "min", "max"],
-    ["view", "-gray", "nothere.fits", "min", "max"], ["view", "-bogus"],
-    ["view", "-alpha", "2", "-gray", "x", "min", "max"],
-    ["bgmodel", "--exclude-pair", "1,2,3", "i", "f", "c"],
-    ["overlaps", "/nonexistent/i.tbl", "d.tbl"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["view", "-gray"],
+        ["view", "-ct", "99", "-gray", "x", "min", "max"],
+        ["view", "-gray", "nothere.fits", "min", "max"],
+        ["view", "-bogus"],
+        ["view", "-alpha", "2", "-gray", "x", "min", "max"],
+        ["bgmodel", "--exclude-pair", "1,2,3", "i", "f", "c"],
+        ["overlaps", "/nonexistent/i.tbl", "d.tbl"],
+    ],
+)
 def test_bad_arguments_one_line(argv, capsys):
     assert main(argv) == 1
     _one_line_error(capsys)

@@ -73,18 +73,35 @@ def test_accented_comment_template_every_pair(small_sample, tmp_path):
     hdr = _accented_template(small_sample.template, tmp_path / "t.hdr")
     out = tmp_path / "diffs"
     out.mkdir()
-    assert main(["diffexec", "-p", str(small_sample.proj_dir), "--quiet",
-                 str(small_sample.diffs_tbl), str(hdr), str(out)]) == 0
-    assert len(list(out.glob("diff.*[0-9].fits"))) == len(read_table(small_sample.diffs_tbl))
+    assert (
+        main(
+            [
+                "diffexec",
+                "-p",
+                str(small_sample.proj_dir),
+                "--quiet",
+                str(small_sample.diffs_tbl),
+                str(hdr),
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert len(list(out.glob("diff.*[0-9].fits"))) == len(
+        read_table(small_sample.diffs_tbl)
+    )
     assert str(read_template(hdr)["COMMENT"][0]).startswith("R  duit    Gen  ve")
 
 
-@pytest.mark.parametrize("encoding, expected", [("utf-8", "Gen  ve"),
-                                                ("latin-1", "Gen ve")])
-def test_template_non_ascii_bytes_read_as_spaces(small_sample, tmp_path, encoding,
-                                                 expected):
-    hdr = _accented_template(small_sample.template, tmp_path / "t.hdr",
-                             "COMMENT Genève\tx\n", encoding)
+@pytest.mark.parametrize(
+    "encoding, expected", [("utf-8", "Gen  ve"), ("latin-1", "Gen ve")]
+)
+def test_template_non_ascii_bytes_read_as_spaces(
+    small_sample, tmp_path, encoding, expected
+):
+    hdr = _accented_template(
+        small_sample.template, tmp_path / "t.hdr", "COMMENT Genève\tx\n", encoding
+    )
     assert str(read_template(hdr)["COMMENT"][0]) == expected + " x"
 
 
@@ -94,8 +111,9 @@ def test_template_line_of_81_bytes_refused_as_montagepy(small_sample, tmp_path):
     from conftest import MP
     from diffview.montage import mDiff
 
-    hdr = _accented_template(small_sample.template, tmp_path / "t.hdr",
-                             "COMMENT " + "é" * 72 + "\n")
+    hdr = _accented_template(
+        small_sample.template, tmp_path / "t.hdr", "COMMENT " + "é" * 72 + "\n"
+    )
     plus, minus = _first_pair(small_sample)
     rm = MP.mDiff(plus, minus, str(tmp_path / "m.fits"), str(hdr))
     rd = mDiff(plus, minus, str(tmp_path / "d.fits"), str(hdr))
@@ -120,14 +138,23 @@ def test_table_without_corner_columns_overlaps_as_montagepy(small_sample, tmp_pa
     from diffview.io import write_images_table
 
     t = read_table(small_sample.root / "images.tbl")
-    t = t[[c for c in t.colnames if c.rstrip("1234") not in ("ra", "dec")
-           or c in ("ra", "dec")]]
+    t = t[
+        [
+            c
+            for c in t.colnames
+            if c.rstrip("1234") not in ("ra", "dec") or c in ("ra", "dec")
+        ]
+    ]
     assert "ra1" not in t.colnames
     write_images_table(t, tmp_path / "i.tbl")
     assert main(["overlaps", str(tmp_path / "i.tbl"), str(tmp_path / "d.tbl")]) == 0
-    assert MP.mOverlaps(str(tmp_path / "i.tbl"), str(tmp_path / "m.tbl"))["status"] == "0"
+    assert (
+        MP.mOverlaps(str(tmp_path / "i.tbl"), str(tmp_path / "m.tbl"))["status"] == "0"
+    )
     d, m = read_table(tmp_path / "d.tbl"), read_table(tmp_path / "m.tbl")
-    assert sorted(zip(d["cntr1"], d["cntr2"])) == sorted(zip(m["cntr1"], m["cntr2"]))
+    assert sorted(zip(d["cntr1"], d["cntr2"], strict=True)) == sorted(
+        zip(m["cntr1"], m["cntr2"], strict=True)
+    )
     assert len(d) == len(read_table(small_sample.diffs_tbl))
 
 
@@ -139,8 +166,12 @@ def _spoil(path, out, row, column, text="abc"):
     k = heads[-1] + 1 + row
     fields = lines[k].split()
     old = fields[names.index(column)]
-    start = lines[k].index(" " + old + " ") + 1 if column != names[0] else lines[k].index(old)
-    lines[k] = lines[k][:start] + text.rjust(len(old)) + lines[k][start + len(old):]
+    start = (
+        lines[k].index(" " + old + " ") + 1
+        if column != names[0]
+        else lines[k].index(old)
+    )
+    lines[k] = lines[k][:start] + text.rjust(len(old)) + lines[k][start + len(old) :]
     out.write_text("\n".join(lines))
     return k + 1
 
@@ -149,22 +180,53 @@ def _spoil(path, out, row, column, text="abc"):
 def fitted(small_sample, tmp_path_factory):
     d = tmp_path_factory.mktemp("fitted")
     (d / "diffs").mkdir()
-    assert main(["difffitexec", "-p", str(small_sample.proj_dir), "--quiet",
-                 str(small_sample.diffs_tbl), str(small_sample.template), str(d / "diffs"),
-                 str(d / "fits.tbl")]) == 0
-    assert main(["bgmodel", str(small_sample.root / "images.tbl"), str(d / "fits.tbl"),
-                 str(d / "corr.tbl")]) == 0
+    assert (
+        main(
+            [
+                "difffitexec",
+                "-p",
+                str(small_sample.proj_dir),
+                "--quiet",
+                str(small_sample.diffs_tbl),
+                str(small_sample.template),
+                str(d / "diffs"),
+                str(d / "fits.tbl"),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "bgmodel",
+                str(small_sample.root / "images.tbl"),
+                str(d / "fits.tbl"),
+                str(d / "corr.tbl"),
+            ]
+        )
+        == 0
+    )
     return d
 
 
-def test_text_in_fits_table_one_line_naming_the_line(small_sample, fitted, tmp_path,
-                                                     capsys):
+def test_text_in_fits_table_one_line_naming_the_line(
+    small_sample, fitted, tmp_path, capsys
+):
     """Montage's atof reads 0 and goes on; diffview stops with one line naming
     the file, the line and the value (`diffview.io.ipac`'s module docstring)."""
     line = _spoil(fitted / "fits.tbl", tmp_path / "f.tbl", 1, "a")
     capsys.readouterr()
-    assert main(["bgmodel", str(small_sample.root / "images.tbl"), str(tmp_path / "f.tbl"),
-                 str(tmp_path / "c.tbl")]) == 1
+    assert (
+        main(
+            [
+                "bgmodel",
+                str(small_sample.root / "images.tbl"),
+                str(tmp_path / "f.tbl"),
+                str(tmp_path / "c.tbl"),
+            ]
+        )
+        == 1
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f"line {line}: column 'a' holds 'abc'" in err[0]
     assert not (tmp_path / "c.tbl").exists()
@@ -175,9 +237,20 @@ def test_text_in_corrections_table_one_line(small_sample, fitted, tmp_path, caps
     out = tmp_path / "corrected"
     out.mkdir()
     capsys.readouterr()
-    assert main(["bgexec", "-p", str(small_sample.proj_dir), "--quiet",
-                 str(small_sample.root / "images.tbl"), str(tmp_path / "c.tbl"),
-                 str(out)]) == 1
+    assert (
+        main(
+            [
+                "bgexec",
+                "-p",
+                str(small_sample.proj_dir),
+                "--quiet",
+                str(small_sample.root / "images.tbl"),
+                str(tmp_path / "c.tbl"),
+                str(out),
+            ]
+        )
+        == 1
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f"line {line}" in err[0] and "'1.0x'" in err[0]
 
@@ -187,7 +260,9 @@ def test_newline_in_file_name_refused_by_writers(small_sample, tmp_path, capsys)
     it, naming the file (Montage writes the broken table)."""
     proj = tmp_path / "proj"
     shutil.copytree(small_sample.proj_dir, proj)
-    shutil.copy(proj / read_table(small_sample.diffs_tbl)[0]["plus"], proj / "evil\nname.fits")
+    shutil.copy(
+        proj / read_table(small_sample.diffs_tbl)[0]["plus"], proj / "evil\nname.fits"
+    )
     assert main(["imgtbl", str(proj), str(tmp_path / "i.tbl")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "evil\\nname.fits'" in err[0] and "line break" in err[0]
@@ -205,7 +280,7 @@ def test_nan_crpix_counted_as_bad_wcs(small_sample, tmp_path, capsys):
     folder = tmp_path / "nan"
     folder.mkdir()
     card = b"CRPIX1  = " + b"NaN".rjust(20) + b" " * 50
-    (folder / "x.fits").write_bytes(raw[:k] + card + raw[k + 80:])
+    (folder / "x.fits").write_bytes(raw[:k] + card + raw[k + 80 :])
     shutil.copy(src, folder / "good.fits")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # astropy's notes on the odd card
@@ -280,18 +355,37 @@ def test_huge_file_of_zeros(tmp_path):
 
 # -- 6. property tests (extending tests/io/test_parsers_fuzz.py) -------------
 
-FUZZ = settings(max_examples=150, derandomize=True, database=None,
-                deadline=timedelta(milliseconds=800),
-                suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=150,
+    derandomize=True,
+    database=None,
+    deadline=timedelta(milliseconds=800),
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
-CARDS = st.sampled_from([b"SIMPLE  = T\n", b"BITPIX  = -64\n", b"NAXIS   = 2\n",
-                         b"NAXIS1  = 30\n", b"NAXIS2  = 20\n",
-                         b"CTYPE1  = 'RA---TAN'\n", b"CTYPE2  = 'DEC--TAN'\n",
-                         b"CRVAL1  = 275.0\n", b"CRVAL2  = -16.0\n",
-                         b"CRPIX1  = 15.5\n", b"CRPIX2  = 10.5\n",
-                         b"CDELT1  = -0.001\n", b"CDELT2  = 0.001\n",
-                         b"COMMENT G\xc3\xa9n\xc3\xa8ve\n", b"HISTORY \xff\xfe\x00\n",
-                         b"OBSERVER= 'Jos\xe9'\n", b"END\n", b"\t", b"\r\n"])
+CARDS = st.sampled_from(
+    [
+        b"SIMPLE  = T\n",
+        b"BITPIX  = -64\n",
+        b"NAXIS   = 2\n",
+        b"NAXIS1  = 30\n",
+        b"NAXIS2  = 20\n",
+        b"CTYPE1  = 'RA---TAN'\n",
+        b"CTYPE2  = 'DEC--TAN'\n",
+        b"CRVAL1  = 275.0\n",
+        b"CRVAL2  = -16.0\n",
+        b"CRPIX1  = 15.5\n",
+        b"CRPIX2  = 10.5\n",
+        b"CDELT1  = -0.001\n",
+        b"CDELT2  = 0.001\n",
+        b"COMMENT G\xc3\xa9n\xc3\xa8ve\n",
+        b"HISTORY \xff\xfe\x00\n",
+        b"OBSERVER= 'Jos\xe9'\n",
+        b"END\n",
+        b"\t",
+        b"\r\n",
+    ]
+)
 
 
 @FUZZ
@@ -309,10 +403,28 @@ def test_template_bytes_parse_or_input_error(raw):
     assert all(32 <= ord(ch) <= 126 for ch in text)
 
 
-TABLE_BYTES = st.lists(st.one_of(
-    st.sampled_from([b"|", b" ", b"\n", b"\\x = 1\n", b"|cntr|fname|\n", b"|int|char|\n",
-                     b"   1 a.fits\n", b"\xff", b"\x00", b"nan", b"-1", b"1e999"]),
-    st.binary(max_size=10)), max_size=40).map(b"".join)
+TABLE_BYTES = st.lists(
+    st.one_of(
+        st.sampled_from(
+            [
+                b"|",
+                b" ",
+                b"\n",
+                b"\\x = 1\n",
+                b"|cntr|fname|\n",
+                b"|int|char|\n",
+                b"   1 a.fits\n",
+                b"\xff",
+                b"\x00",
+                b"nan",
+                b"-1",
+                b"1e999",
+            ]
+        ),
+        st.binary(max_size=10),
+    ),
+    max_size=40,
+).map(b"".join)
 
 
 @FUZZ
@@ -332,9 +444,29 @@ def test_table_file_bytes_bounded(tmp_path_factory, raw):
     assert peak < 16 << 20
 
 
-RANGE = st.lists(st.sampled_from(["+", "-", " ", "1", "0x1p3", ".5", "e9", "%", "s",
-                                  "min", "max", "med", "nan", "inf", "99", "\t"]),
-                 max_size=8).map("".join)
+RANGE = st.lists(
+    st.sampled_from(
+        [
+            "+",
+            "-",
+            " ",
+            "1",
+            "0x1p3",
+            ".5",
+            "e9",
+            "%",
+            "s",
+            "min",
+            "max",
+            "med",
+            "nan",
+            "inf",
+            "99",
+            "\t",
+        ]
+    ),
+    max_size=8,
+).map("".join)
 
 
 @FUZZ
@@ -349,14 +481,36 @@ def test_range_strings_finite_or_range_error(text):
     assert not np.isnan(spec.value) and not np.isnan(spec.extra)
 
 
-WORDS = st.sampled_from(["-gray", "f.fits", "+1", "+max", "-2s", "-saturate", "inf",
-                         "-alpha", "2", "-ct", "+12", "99999999999", "\"", "'",
-                         "-linewidth", "nan", "gl", "asinh", "0x10", "²"])
+WORDS = st.sampled_from(
+    [
+        "-gray",
+        "f.fits",
+        "+1",
+        "+max",
+        "-2s",
+        "-saturate",
+        "inf",
+        "-alpha",
+        "2",
+        "-ct",
+        "+12",
+        "99999999999",
+        '"',
+        "'",
+        "-linewidth",
+        "nan",
+        "gl",
+        "asinh",
+        "0x10",
+        "²",
+    ]
+)
 
 
 @FUZZ
-@given(st.one_of(st.lists(WORDS, max_size=12),
-                 st.lists(WORDS, max_size=12).map(" ".join)))
+@given(
+    st.one_of(st.lists(WORDS, max_size=12), st.lists(WORDS, max_size=12).map(" ".join))
+)
 def test_view_arguments_parse_or_input_error(words):
     """Token lists (the CLI) and strings (mViewer): a command or InputError;
     a parsed saturation is a grey level."""
