@@ -32,6 +32,9 @@ _USAGE = ("Parameters: [-d] [-nowcs] [-noflip] [-ct color-table] "
 
 _SPACE = " \t\n\r"
 
+#: mViewer's message for a line width of 0 or less (its wording).
+_BAD_WIDTH = "Line width parameter must a number greater than zero."
+
 
 @dataclass
 class ViewerCommand:
@@ -236,6 +239,8 @@ def parse_command(cmdstr) -> ViewerCommand:
             continue
         if t == "-linewidth":
             width = number(t, "line width")
+            if width <= 0.0:
+                raise InputError(_BAD_WIDTH)
             i += 2
             continue
         if t == "-alpha":
@@ -350,10 +355,12 @@ def parse_json(text: str) -> ViewerCommand:
         alpha = _json_number(ov.get("alpha", 1.0), "alpha")
         if not 0.0 <= alpha <= 1.0:
             raise InputError("Opacity (alpha) must a number between zero and one.")
+        line_width = _json_number(ov.get("line_width", width), "line_width")
+        if line_width <= 0.0:
+            raise InputError(_BAD_WIDTH)
         cmd.overlays.append((_json_text(ov.get("data_file", ""), "data_file"),
                              _json_text(ov.get("color", color), "color"),
-                             _json_number(ov.get("line_width", width), "line_width"),
-                             alpha))
+                             line_width, alpha))
     cmd.noflip = _json_flag(d.get("noflip", False), "noflip")
     return cmd
 

@@ -75,7 +75,9 @@ def _overlay_job(cmd: ViewerCommand, header, shape, montage_offsets: bool
     ``densify`` only for true positions).
     """
     o = orientation(header, noflip=cmd.noflip)
-    return OverlayPlans(partial(_overlays, cmd.overlays, header, o, montage_offsets),
+    # mViewer draws nothing for a width that is NaN or past a C int (1e11)
+    specs = [spec for spec in cmd.overlays if spec[2] < 2.0**31]
+    return OverlayPlans(partial(_overlays, specs, header, o, montage_offsets),
                         shape, densify=not montage_offsets)
 
 

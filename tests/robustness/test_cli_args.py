@@ -109,6 +109,8 @@ ACCEPTANCE = [
     "1 1",
     "min max -linewidth nan",
     "min max -alpha inf",
+    "min max -linewidth -3",
+    "min max -linewidth 0",
     "min max -alpha -0.1",
     "min max -linewidth 1e11",
 ]
@@ -369,3 +371,41 @@ def test_workers_capped(monkeypatch):
 def test_bad_arguments_one_line(argv, capsys):
     assert main(argv) == 1
     _one_line_error(capsys)
+
+
+@pytest.mark.montage
+@pytest.mark.parametrize("width", ["1e11", "nan", "1e300"])
+def test_absurd_line_width_draws_nothing_as_montagepy(small_sample, tmp_path, width):
+    """Before: MemoryError (745 GiB) or ValueError tracebacks; after:
+    MontagePy's picture, which has no outlines at such widths."""
+    s = small_sample
+    cmd = f"-color red -linewidth {width} -imginfo {s.root / 'images.tbl'} "
+    cmd += f"-gray {s.mosaic} min max"
+    (rm,) = _montagepy_viewer([(cmd, str(tmp_path / "m.png"))])
+    rd = mViewer(cmd, str(tmp_path / "d.png"), mode=2)
+    assert rm["status"] == rd["status"] == "0"
+    plain = mViewer(f"-gray {s.mosaic} min max", str(tmp_path / "p.png"), mode=2)
+    assert plain["status"] == "0"
+    np.testing.assert_array_equal(_png(tmp_path / "d.png"), _png(tmp_path / "m.png"))
+    np.testing.assert_array_equal(_png(tmp_path / "d.png"), _png(tmp_path / "p.png"))
+
+
+def test_huge_line_width_one_line_error(small_sample, tmp_path, capsys):
+    """Before: MemoryError (261 GiB for width 1000); after: a one-line error
+    (MontagePy draws it, slowly; diffview bounds the drawing's memory)."""
+    s = small_sample
+    argv = [
+        "view",
+        "-linewidth",
+        "1000",
+        "-imginfo",
+        str(s.root / "images.tbl"),
+        "-gray",
+        str(s.mosaic),
+        "min",
+        "max",
+        "-out",
+        str(tmp_path / "w.png"),
+    ]
+    assert main(argv) == 1
+    assert "line width 1000 is too large" in _one_line_error(capsys)
