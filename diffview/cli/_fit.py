@@ -159,11 +159,29 @@ def _common(p, *, parallel: bool = True) -> None:
     if parallel:
         p.add_argument(
             "--workers",
-            type=int,
+            type=_workers_type,
             default=None,
-            help="worker processes (default: all cores)",
+            help="worker processes (default: all cores; at most 4 per core)",
         )
         p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _workers_type(text: str) -> int:
+    """
+    Read ``--workers``: an integer of at least 1, capped at 4 per core.
+
+    More processes than that only cost memory and start-up time (100000
+    would take minutes to start).
+    """
+    import os
+
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {n}")
+    return min(n, 4 * (os.cpu_count() or 1))
 
 
 def _add_edges_option(p) -> None:

@@ -73,11 +73,13 @@ def _demo_cmd(args) -> int:
 
 
 def _add_common(p) -> None:
+    from ._fit import _workers_type
+
     p.add_argument(
         "--workers",
-        type=int,
+        type=_workers_type,
         default=None,
-        help="worker processes (default: all cores)",
+        help="worker processes (default: all cores; at most 4 per core)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -182,6 +184,25 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(text.split())
 
 
+def _parse(argv) -> argparse.Namespace:
+    """
+    Parse the arguments; those after ``view`` are mViewer's, taken verbatim.
+
+    mViewer's range tokens may start with ``+`` or ``-`` (``+1``, ``-2s``,
+    ``+max``), which no argparse prefix can leave alone, so the ``view``
+    directives bypass argparse.
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    for k, a in enumerate(argv):
+        if a == "view":
+            args = build_parser().parse_args(argv[: k + 1])
+            args.directives = argv[k + 1 :]
+            return args
+        if not a.startswith("-"):
+            break
+    return build_parser().parse_args(argv)
+
+
 def main(argv=None) -> int:
     """
     Run the ``diffview`` command and return its exit status.
@@ -204,7 +225,7 @@ def main(argv=None) -> int:
     >>> main(["overlaps", "/nonexistent/images.tbl", "diffs.tbl"])
     1
     """
-    args = build_parser().parse_args(argv)
+    args = _parse(argv)
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
     try:

@@ -217,6 +217,7 @@ def _row(h: fits.Header, fname: str, size: int, hdu: int, corners: bool) -> dict
         "crota2": crota,
         "equinox": float(h.get("EQUINOX", h.get("EPOCH", 2000.0))),
     }
+    _require_finite(row, _WCS_NUMBERS)
     if corners:
         xs = [0.5, n1 + 0.5, n1 + 0.5, 0.5]
         ys = [0.5, 0.5, n2 + 0.5, n2 + 0.5]
@@ -225,8 +226,27 @@ def _row(h: fits.Header, fname: str, size: int, hdu: int, corners: bool) -> dict
         cra_, cdec_ = _to_j2000(wcs, xs, ys)
         for k in range(4):
             row[f"ra{k + 1}"], row[f"dec{k + 1}"] = cra_[k], cdec_[k]
+        _require_finite(row, [f"{c}{k}" for k in range(1, 5) for c in ("ra", "dec")])
     row.update(size=size, hdu=hdu, fname=fname)
     return row
+
+
+#: The numbers of a row that must be finite for its WCS to be usable.
+_WCS_NUMBERS = ("ra", "dec", "crpix1", "crpix2", "crval1", "crval2", "cdelt1",
+                "cdelt2", "crota2")
+
+
+def _require_finite(row: dict, names) -> None:
+    """
+    Raise ValueError (the image counts in ``badwcs``) for a non-finite number.
+
+    A ``CRPIX1 = NaN`` card gives a row of NaN positions that matches no
+    pair; Montage writes such a row and counts it as good, diffview counts it
+    in ``badwcs`` (``docs/montage-semantics.md`` §9.2).
+    """
+    bad = [n for n in names if not math.isfinite(row[n])]
+    if bad:
+        raise ValueError(f"non-finite {', '.join(bad)}")
 
 
 def _image_hdus(path: Path):

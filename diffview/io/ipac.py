@@ -307,6 +307,7 @@ def _read_bounded(path, what: str, limit: int) -> bytes:
     `InputError` instead of filling memory; OSError passes through.
     """
     chunks, total, carry, newlines = [], 0, 0, 0
+    path = os.fspath(path)  # an int would be read (and closed) as a descriptor
     with open(path, "rb") as f:
         while chunk := f.read(1 << 20):
             total += len(chunk)

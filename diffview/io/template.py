@@ -62,19 +62,48 @@ def _check_template(header: fits.Header, source: str) -> None:
         )
 
 
-def parse_template(text: str, source: str = "<string>") -> fits.Header:
+#: Montage (through CFITSIO) writes every byte of a card that is not
+#: printable ASCII as a space; line breaks stay.
+_TO_SPACE = bytes(
+    b if 32 <= b <= 126 or b in (10, 13) else 32 for b in range(256)
+)
+
+
+def _printable_lines(text, source: str) -> list[str]:
+    """
+    Lines of a template as Montage reads them: at most 80 bytes each.
+
+    Bytes that are not printable ASCII (accented letters of a COMMENT card in
+    UTF-8 or Latin-1, tabs, control characters) become spaces, as in the
+    headers Montage writes from such a template; the length is counted in
+    bytes, as Montage's ``montage_checkHdr`` counts it.
+    """
+    raw = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+    lines = raw.split(b"\n")
+    for n, line in enumerate(lines, start=1):
+        if len(line.rstrip(b"\r")) > 80:
+            raise InputError(
+                f"Template {source}: line {n} is longer than 80 characters "
+                "(FITS header lines cannot be longer)"
+            )
+    return [ln.translate(_TO_SPACE).decode("ascii").rstrip("\r") for ln in lines]
+
+
+def parse_template(text: str | bytes, source: str = "<string>") -> fits.Header:
     """
     Parse the text of a ``.hdr`` template (one card a line) and validate it.
 
     The checks are those of Montage's ``montage_checkHdr``: cards of at most
-    80 characters, ``BITPIX``, ``NAXIS`` >= 2, ``NAXIS1/2``, ``CTYPE1/2`` of one
+    80 bytes, ``BITPIX``, ``NAXIS`` >= 2, ``NAXIS1/2``, ``CTYPE1/2`` of one
     projection, ``CRPIX1/2``, ``CRVAL1/2`` and ``CDELT1/2`` or a CD matrix.
     Blank lines are skipped and reading stops at ``END``.
 
     Parameters
     ----------
-    text : str
-        The template's text.
+    text : str or bytes
+        The template's text (or a file's bytes). Characters that are not
+        printable ASCII (an accented name in a ``COMMENT`` card) read as
+        spaces, one per byte of their UTF-8 form, as Montage reads them.
     source : str
         Name used in error messages.
 
@@ -106,15 +135,11 @@ def parse_template(text: str, source: str = "<string>") -> fits.Header:
     ... END'''
     >>> parse_template(text)["NAXIS1"]
     30
+    >>> str(parse_template(text.replace("END", "COMMENT Genève"))["COMMENT"][0])
+    'Gen  ve'
     """
     cards = []
-    for n, line in enumerate(text.split("\n"), start=1):
-        line = line.rstrip("\r")
-        if len(line) > 80:
-            raise InputError(
-                f"Template {source}: line {n} is longer than 80 characters "
-                "(FITS header lines cannot be longer)"
-            )
+    for n, line in enumerate(_printable_lines(text, source), start=1):
         if not line.strip():
             continue
         if line.strip() == "END":
@@ -181,7 +206,7 @@ def read_template(path) -> fits.Header:
             f"Template {path} is a FITS file; a template is a text file "
             "of header cards, one per line (mMakeHdr, mGetHdr)"
         )
-    return parse_template(raw.decode("ascii", errors="replace"), str(path))
+    return parse_template(raw, str(path))
 
 
 def write_template(header: fits.Header, path) -> None:

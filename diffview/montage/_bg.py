@@ -14,11 +14,13 @@ from diffview.errors import DiffviewError, InputError
 from diffview.models import Correction
 from diffview.run import apply_corrections, correct_file
 
+from ._contract import dropin
 from ._fit import _check_writable, _debug_print, _error
 
 __all__ = ["mBgModel", "mBackground", "mBgExec"]
 
 
+@dropin
 def mBgModel(
     input_file,
     fit_file,
@@ -113,6 +115,7 @@ def mBgModel(
     return {"status": "0"}
 
 
+@dropin
 def mBackground(input_file, output_file, A, B, C, noAreas=False, debug=0):
     """
     Subtract a plane from one projected image (MontagePy's mBackground).
@@ -171,6 +174,7 @@ def mBackground(input_file, output_file, A, B, C, noAreas=False, debug=0):
     return {"status": "0"}
 
 
+@dropin
 def mBgExec(
     path,
     tblfile,

@@ -16,6 +16,8 @@ from diffview.run import (
     write_difference,
 )
 
+from ._contract import dropin
+
 __all__ = ["mOverlaps", "mDiff", "mDiffExec"]
 
 _CORNERS = {f"{c}{k}" for k in range(1, 5) for c in ("ra", "dec")}
@@ -33,6 +35,7 @@ def _overlap_mode(table, quickmode: bool) -> str:
     return "quick" if quickmode or has_corners else "exact"
 
 
+@dropin
 def mOverlaps(tblfile, difftbl, quickmode=False, debug=0):
     """
     List overlapping image pairs and write ``diffs.tbl`` (MontagePy's mOverlaps).
@@ -90,6 +93,7 @@ def mOverlaps(tblfile, difftbl, quickmode=False, debug=0):
     return {"status": "0", "count": len(overlaps)}
 
 
+@dropin
 def mDiff(
     input_file1,
     input_file2,
@@ -178,6 +182,7 @@ def _read_pairs(difffile):
     return io.read_diffs_table(difffile)
 
 
+@dropin
 def mDiffExec(
     path,
     difffile,

@@ -20,6 +20,8 @@ from diffview.run import (
     read_difference_file,
 )
 
+from ._contract import dropin
+
 __all__ = ["mFitplane", "mFitExec", "mDiffFitExec"]
 
 _FIT_KEYS = (
@@ -60,6 +62,7 @@ def _debug_print(debug, failures) -> None:
             print(msg)
 
 
+@dropin
 def mFitplane(input_file, nofit=False, levelOnly=False, border=0, debug=0):
     """
     Fit a plane to one difference image (MontagePy's mFitplane).
@@ -134,6 +137,7 @@ def mFitplane(input_file, nofit=False, levelOnly=False, border=0, debug=0):
     return {"status": "0", "msg": msg.encode(), **values}
 
 
+@dropin
 def mFitExec(
     tblfile,
     fitfile,
@@ -223,6 +227,7 @@ def mFitExec(
     }
 
 
+@dropin
 def mDiffFitExec(
     path,
     tblfile,

@@ -14,6 +14,8 @@ import os
 
 from diffview.errors import DiffviewError, InputError
 
+from ._contract import dropin
+
 __all__ = ["mHistogram", "write_histfile"]
 
 _COMMENT = "".join(line.replace("~", " ") + "\n" for line in (
@@ -119,6 +121,7 @@ def write_histfile(path, st, hist, minstr: str, maxstr: str) -> None:
     write_file(path, text.encode())
 
 
+@dropin
 def mHistogram(imgFile, histFile, minString, maxString, stretchType, xMin=0, xMax=0,
                yMin=0, yMax=0, grayLogPower=1, betaString="", debug=0):
     """

@@ -5,9 +5,12 @@ from __future__ import annotations
 from diffview.errors import DiffviewError
 from diffview.io import make_image_table, write_images_table
 
+from ._contract import dropin
+
 __all__ = ["mImgtbl"]
 
 
+@dropin
 def mImgtbl(
     pathname,
     tblname,

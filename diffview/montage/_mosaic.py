@@ -17,6 +17,7 @@ from diffview import io
 from diffview.errors import DiffviewError
 from diffview.run import add_images, bounding_header, project_image, project_images
 
+from ._contract import dropin
 from ._fit import _check_writable, _error
 
 __all__ = ["mMakeHdr", "mProject", "mProjectQL", "mProjExec", "mAdd"]
@@ -30,6 +31,7 @@ def _unsupported(**options) -> dict | None:
     return None
 
 
+@dropin
 def mMakeHdr(
     tblfile,
     template,
@@ -131,6 +133,7 @@ def _project(input_file, output_file, template_file, hdu, **options) -> dict:
     return {"status": "0", "time": float(round(time.time() - start))}
 
 
+@dropin
 def mProject(
     input_file,
     output_file,
@@ -208,6 +211,7 @@ def mProject(
     )
 
 
+@dropin
 def mProjectQL(
     input_file,
     output_file,
@@ -287,6 +291,7 @@ def mProjectQL(
     )
 
 
+@dropin
 def mProjExec(
     path,
     tblfile,
@@ -393,6 +398,7 @@ def mProjExec(
     }
 
 
+@dropin
 def mAdd(
     path,
     tblfile,

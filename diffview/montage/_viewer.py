@@ -17,7 +17,6 @@ colour/size/shape/label columns are reported as not implemented.
 from __future__ import annotations
 
 import os
-import shlex
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -31,11 +30,13 @@ from diffview.render import (
     load_image,
 )
 
+from ._contract import dropin
 from ._viewer_color import color_picture
 from ._viewer_directives import Channel, extra_directive, sticky_defaults
 from ._viewer_hist import stretch_from_histfile
 from ._viewer_json import parse_json
 from ._viewer_layers import has_layers, overlay_job
+from ._words import BAD_ALPHA, BAD_WIDTH, USAGE, saturation, split_command
 
 __all__ = ["ViewerCommand", "parse_command", "parse_json", "run_command", "mViewer"]
 
@@ -127,7 +128,7 @@ def _stretch_token(tokens, i, cmd: ViewerCommand) -> int:
     if t == "loglog":
         cmd.mode = "loglog"
         return 1
-    if t.isdigit():
+    if t.isascii() and t.isdigit():
         cmd.mode = t
         return 1
     return 0
@@ -140,7 +141,9 @@ def parse_command(cmdstr) -> ViewerCommand:
     Parameters
     ----------
     cmdstr : str or sequence of str
-        The command, split as a shell would (``shlex.split``), or its tokens.
+        The command, split into words as mViewer splits it (blanks separate
+        words; ``"..."`` makes one word, quotes removed; single quotes and
+        backslashes are plain characters; `split_command`), or its words.
 
     Returns
     -------
@@ -151,18 +154,30 @@ def parse_command(cmdstr) -> ViewerCommand:
     Raises
     ------
     InputError
-        Invalid or unimplemented directives, with mViewer's wording.
+        Invalid or unimplemented directives, with mViewer's wording; a
+        command string of fewer than two words (mViewer's usage message);
+        an ``-alpha`` outside 0..1, a ``-linewidth`` of 0 or less.
+
+    Notes
+    -----
+    ``-saturate`` is read with C's ``atof`` (text reads as 0) and clamped to
+    0..255, as mViewer does; ``-linewidth`` and ``-alpha`` must be numbers.
 
     Examples
     --------
     >>> c = parse_command("-color yellow -imginfo i.tbl -gray m.fits min max gl")
     >>> c.overlays, c.mode
     ([('i.tbl', 'yellow', 1.0, 1.0)], 'gaussian-log')
+    >>> c = parse_command('-gray "my file.fits" +1 +max -saturate 300')
+    >>> c.gray, c.vmin, c.vmax, c.saturate
+    ('my file.fits', '+1', '+max', 255)
     """
-    try:
-        tokens = shlex.split(cmdstr) if isinstance(cmdstr, str) else list(cmdstr)
-    except ValueError as exc:  # an unclosed quote, a trailing backslash
-        raise InputError(f"Invalid command string: {exc}") from None
+    if isinstance(cmdstr, str):
+        tokens = split_command(cmdstr)
+        if len(tokens) < 2:
+            raise InputError(USAGE)
+    else:
+        tokens = [str(t) for t in cmdstr]
     cmd = ViewerCommand()
     color, width, alpha = "gray", 1.0, 1.0
     i = 0
@@ -210,10 +225,14 @@ def parse_command(cmdstr) -> ViewerCommand:
             continue
         if t == "-linewidth":
             width = number(t, "line width")
+            if width <= 0.0:
+                raise InputError(BAD_WIDTH)
             i += 2
             continue
         if t == "-alpha":
             alpha = number(t, "alpha")
+            if not 0.0 <= alpha <= 1.0:
+                raise InputError(BAD_ALPHA)
             i += 2
             continue
         if t == "-imginfo":
@@ -231,7 +250,8 @@ def parse_command(cmdstr) -> ViewerCommand:
             i += 2
             continue
         if t == "-saturate":
-            cmd.saturate = int(number(t, "saturation value"))
+            need(1, t)
+            cmd.saturate = saturation(tokens[i + 1])
             i += 2
             continue
         if t == "-noflip":
@@ -367,10 +387,14 @@ def _write_picture(rgb, png, out, fmt) -> None:
 _LIMIT_KEYS = ("minval", "minpercent", "minsigma", "maxval", "maxpercent", "maxsigma")
 _GRAY_KEYS = [f"gray{k}" for k in _LIMIT_KEYS]
 _COLOR_KEYS = [f"{c}{k}" for c in ("blue", "green", "red") for k in _LIMIT_KEYS]
+
+#: mViewer's own JSON buffer is 800 kB; a longer file is an error.
+_MAX_JSON = 1 << 24
 _DATA_KEYS = ["graydatamin", "graydatamax", "bdatamin", "bdatamax", "gdatamin",
               "gdatamax", "rdatamin", "rdatamax"]
 
 
+@dropin
 def mViewer(cmdstr, outFile, mode=0, outFmt="png", fontFile="", debug=0):
     """
     Drop-in for ``MontagePy.main.mViewer``.
@@ -434,10 +458,15 @@ def mViewer(cmdstr, outFile, mode=0, outFmt="png", fontFile="", debug=0):
             cmd = parse_json(cmdstr)
         elif mode == 0:
             try:
-                with open(cmdstr) as fh:
-                    text = fh.read()
-            except OSError:
+                # an int would be read (and closed) as a file descriptor
+                with open(os.fspath(cmdstr), encoding="utf-8",
+                          errors="replace") as fh:
+                    text = fh.read(_MAX_JSON + 1)
+            except (OSError, TypeError):
                 raise InputError(f"Cannot open JSON file {cmdstr}") from None
+            if len(text) > _MAX_JSON:
+                raise InputError(f"JSON file {cmdstr} is larger than {_MAX_JSON} "
+                                 "characters (or never ends)")
             cmd = parse_json(text)
         else:
             raise InputError(f"Invalid mode {mode} (0 JSON file, 1 JSON, 2 command)")

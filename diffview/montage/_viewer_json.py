@@ -24,22 +24,77 @@ from ._viewer_directives import (
     parse_size,
     parse_symbol,
 )
+from ._words import BAD_ALPHA, BAD_WIDTH
 
 __all__ = ["parse_json"]
+
+
+def _text(value, key: str) -> str:
+    """Read a JSON string or number as the text mViewer would read."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise InputError(f"JSON: '{key}' must be a string or a number, not "
+                         f"{json.dumps(value)[:40]}")
+    return value if isinstance(value, str) else repr(value)
+
+
+def _number(value, key: str) -> float:
+    """Read a JSON number (or numeric string), naming the key when it is not one."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise InputError(f"JSON: '{key}' must be a number, not "
+                         f"{json.dumps(value)[:40]}")
+    try:
+        return float(value)
+    except ValueError:
+        raise InputError(f"JSON: '{key}' must be a number, not {value!r:.40}") from None
+
+
+def _integer(value, key: str) -> int:
+    v = _number(value, key)
+    if not v.is_integer():
+        raise InputError(f"JSON: '{key}' must be an integer, not {value!r:.40}")
+    return int(v)
+
+
+def _flag(value, key: str) -> bool:
+    """Read a JSON true/false (or 0/1, "true"/"false")."""
+    if isinstance(value, bool) or value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.lower() in ("true", "false", "0", "1"):
+        return value.lower() in ("true", "1")
+    raise InputError(f"JSON: '{key}' must be true or false, not {value!r:.40}")
+
+
+def _width(value) -> float:
+    width = _number(value, "line_width")
+    if not width > 0.0:
+        raise InputError(BAD_WIDTH)
+    return width
+
+
+def _alpha(value) -> float:
+    alpha = _number(value, "alpha")
+    if not 0.0 <= alpha <= 1.0:
+        raise InputError(BAD_ALPHA)
+    return alpha
 
 
 def _stretch(spec: dict, name: str):
     """Read a ``*_file`` object as a `Channel`."""
     from ._viewer import ViewerCommand, _stretch_token
 
+    if not isinstance(spec, dict):
+        raise InputError(f"JSON: '{name}_file' must be an object, not "
+                         f"{type(spec).__name__}")
     if "fits_file" not in spec:
         raise InputError(f"{name.capitalize()} file has no 'fits_file' attribute.")
     c = ViewerCommand()
-    mode = str(spec.get("stretch_mode", "linear"))
-    if not (mode and _stretch_token([mode, str(spec.get("stretch_beta", "2s"))], 0, c)):
+    mode = _text(spec.get("stretch_mode", "linear"), "stretch_mode")
+    beta = _text(spec.get("stretch_beta", "2s"), "stretch_beta")
+    if not (mode and _stretch_token([mode, beta], 0, c)):
         c.mode = "linear"
-    return Channel(str(spec["fits_file"]), str(spec.get("stretch_min", "min")),
-                   str(spec.get("stretch_max", "max")), c.mode, c.beta)
+    return Channel(_text(spec["fits_file"], "fits_file"),
+                   _text(spec.get("stretch_min", "min"), "stretch_min"),
+                   _text(spec.get("stretch_max", "max"), "stretch_max"), c.mode, c.beta)
 
 
 def _symbol(ov: dict, st: dict):
@@ -61,9 +116,9 @@ def _layer(ov: dict, k: int, cmd, st: dict, style):
     kind = ov.get("type")
     if kind is None:
         raise InputError(f"Overlay {k} has no 'type' attribute.")
-    color = str(ov.get("color", style[0]))
-    width = float(ov.get("line_width", style[1]))
-    alpha = float(ov.get("alpha", style[2]))
+    color = _text(ov.get("color", style[0]), "color")
+    width = _width(ov.get("line_width", style[1]))
+    alpha = _alpha(ov.get("alpha", style[2]))
     csys = (csys_name(str(ov["coord_sys"]).split())[0] if "coord_sys" in ov
             else st["csys"])
     if kind == "grid":
@@ -74,7 +129,8 @@ def _layer(ov: dict, k: int, cmd, st: dict, style):
         if "data_file" not in ov:
             raise InputError(f"Overlay {k} has no 'data_file' attribute.")
         if kind == "imginfo":
-            cmd.overlays.append((str(ov["data_file"]), color, width, alpha))
+            cmd.overlays.append((_text(ov["data_file"], "data_file"), color, width,
+                                 alpha))
             return
         dtype = str(ov.get("data_type", "flux")).lower()
         cmd.overlays.append(Catalog(
@@ -129,10 +185,10 @@ def parse_json(text: str):
     """
     try:
         return _parse_json(text)
-    except (TypeError, ValueError, AttributeError, KeyError) as exc:
+    except (TypeError, ValueError, AttributeError, KeyError, RecursionError) as exc:
         if isinstance(exc, InputError):
             raise
-        raise InputError(f"Invalid JSON structure ({exc}).") from None
+        raise InputError(f"Invalid JSON structure ({str(exc)[:200]}).") from None
 
 
 def _parse_json(text: str):
@@ -141,8 +197,8 @@ def _parse_json(text: str):
 
     try:
         d = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"Invalid JSON ({exc})") from None
+    except (ValueError, TypeError, RecursionError) as exc:  # also: not text
+        raise InputError(f"Invalid JSON ({str(exc)[:200]})") from None
     if not isinstance(d, dict):
         raise InputError("Invalid JSON structure.")
     cmd = ViewerCommand()
@@ -151,13 +207,13 @@ def _parse_json(text: str):
         st["csys"] = csys_name(str(d["coord_sys"]).split())[0]
     if "symbol" in d:
         st["symbol"], _ = parse_symbol(str(d["symbol"]).split() or ["?"], 3)
-    cmd.ct = int(d.get("color_table", 0))
+    cmd.ct = _integer(d.get("color_table", 0), "color_table")
     cmd.truecolor = float(d.get("true_color", 0.0))
     g = d.get("gray_file") or d.get("grey_file")
     if g:
         ch = _stretch(g, "gray")
         cmd.gray, cmd.vmin, cmd.vmax, cmd.mode, cmd.beta = ch[:5]
-        cmd.ct = int(g.get("color_table", cmd.ct))
+        cmd.ct = _integer(g.get("color_table", cmd.ct), "color_table")
     for name in ("red", "green", "blue"):
         if d.get(f"{name}_file"):
             setattr(cmd, name, _stretch(d[f"{name}_file"], name))
@@ -165,11 +221,17 @@ def _parse_json(text: str):
         raise InputError("Color table index must be a number between 0 and 12")
     if not (g or cmd.red or cmd.green or cmd.blue):
         raise InputError("Grayscale/pseudocolor mode but no gray image given")
-    style = (str(d.get("color", "gray")), float(d.get("line_width", 1.0)),
-             float(d.get("alpha", 1.0)))
-    for k, ov in enumerate(d.get("overlays", [])):
+    style = (_text(d.get("color", "gray"), "color"), _width(d.get("line_width", 1.0)),
+             _alpha(d.get("alpha", 1.0)))
+    overlays = d.get("overlays", [])
+    if not isinstance(overlays, list):
+        raise InputError("JSON: 'overlays' must be a list of objects")
+    for k, ov in enumerate(overlays):
+        if not isinstance(ov, dict):
+            raise InputError(f"JSON: overlay {k} must be an object, not "
+                             f"{type(ov).__name__}")
         if str(ov.get("visible", "true")).lower() in ("false", "no", "0"):
             continue
         _layer(ov, k, cmd, st, style)
-    cmd.noflip = bool(d.get("noflip", False))
+    cmd.noflip = _flag(d.get("noflip", False), "noflip")
     return cmd

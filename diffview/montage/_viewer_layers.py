@@ -233,6 +233,8 @@ def layer_overlays(cmd, header, shape, montage_offsets: bool) -> list[Overlay]:
             lines = montage_shift(lines, o.flip_y)
         color, width, alpha = ((spec.color, spec.width, spec.alpha)
                                if hasattr(spec, "alpha") else spec[1:4])
+        if not width < 2.0**31:  # mViewer draws nothing past a C int, or NaN
+            continue
         out.append(Overlay(lines, color, width, alpha, source))
     return out
 

@@ -15,7 +15,14 @@ from ._gauss import snpinv
 from ._histogram import NBIN, MontageHistogram, histogram
 from ._picture import OverlayPlans, Picture, draw_picture, render_rgb
 from ._png import write_png
-from ._range import STRETCH_MODES, RangeError, RangeSpec, parse_mode, parse_range
+from ._range import (
+    STRETCH_MODES,
+    RangeError,
+    RangeSpec,
+    c_atof,
+    parse_mode,
+    parse_range,
+)
 from ._raster import Overlay, burn_overlay
 from ._tables import table_outlines, table_outlines_key
 from ._view import ViewResult, load_image, render_png, view
@@ -29,6 +36,7 @@ __all__ = [
     "NBIN",
     "parse_range",
     "parse_mode",
+    "c_atof",
     "MontageHistogram",
     "histogram",
     "Stretch",

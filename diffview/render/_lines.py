@@ -16,7 +16,14 @@ import math
 
 import numpy as np
 
+from diffview.errors import InputError
+
 from ._arena import _borrow, _give_back
+
+#: Thick lines: at most this many candidate pixels in all (memory of the
+#: result) and per batch of segments (memory of the temporaries).
+_MAX_THICK_CELLS = 50_000_000
+_THICK_BATCH_CELLS = 1 << 18
 
 __all__: list[str] = []
 
@@ -109,11 +116,16 @@ def _thick_writes(x1, y1, x2, y2, width):
     x1, y1, x2, y2 = (np.asarray(v, float) for v in (x1, y1, x2, y2))
     r = width / 2.0
     k = int(math.ceil(r)) + 2
+    if x1.size * (2 * k + 2) ** 2 > _MAX_THICK_CELLS:
+        raise InputError(
+            f"line width {width:g} is too large to draw {x1.size} outline "
+            f"segments (at most {_MAX_THICK_CELLS} pixels in all)")
     offs = np.arange(-k, k + 2)
     sub = (np.arange(3) + 0.5) / 3.0 - 0.5
     out_i, out_j, out_b = [], [], []
-    for start in range(0, x1.size, 4096):
-        sl = slice(start, start + 4096)
+    batch = max(1, min(4096, _THICK_BATCH_CELLS // (2 * k + 2) ** 2))
+    for start in range(0, x1.size, batch):
+        sl = slice(start, start + batch)
         ax, ay, bx, by = x1[sl], y1[sl], x2[sl], y2[sl]
         ci, cj = np.floor(np.minimum(ax, bx)), np.floor(np.minimum(ay, by))
         pi = ci[:, None, None] + offs[None, :, None]

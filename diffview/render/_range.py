@@ -16,7 +16,8 @@ import numpy as np
 
 from diffview.errors import InputError
 
-__all__ = ["RangeError", "RangeSpec", "STRETCH_MODES", "parse_range", "parse_mode"]
+__all__ = ["RangeError", "RangeSpec", "STRETCH_MODES", "c_atof", "parse_range",
+           "parse_mode"]
 
 #: Canonical stretch names.
 STRETCH_MODES = ("linear", "log", "loglog", "gaussian", "gaussian-log", "asinh")
@@ -40,7 +41,8 @@ _ACCEPTED = ("accepted: a number (1e-3), N% (0..100), Ns (median + N sigma), "
 
 # The prefix that C's strtod() would consume (sign already removed by caller).
 _NUMBER = re.compile(
-    r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?|nan)",
+    r"[+-]?(?:(?P<hex>0x(?:[0-9a-f]+\.?[0-9a-f]*|\.[0-9a-f]+)(?:p[+-]?\d+)?)"
+    r"|(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?|inf(?:inity)?|nan)",
     re.IGNORECASE,
 )
 
@@ -83,7 +85,37 @@ def _strtod(text: str, pos: int):
     m = _NUMBER.match(text, pos)
     if not m:
         return None, pos
+    if m.group("hex"):
+        sign = -1.0 if m.group(0)[0] == "-" else 1.0
+        try:
+            return sign * float.fromhex(m.group("hex")), m.end()
+        except OverflowError:
+            return sign * math.inf, m.end()
     return float(m.group(0)), m.end()
+
+
+def c_atof(text) -> float:
+    """
+    Read a number as C's ``atof`` does: the longest leading number, else 0.
+
+    Parameters
+    ----------
+    text : str
+        The text (leading blanks skipped; decimal, hexadecimal, ``inf`` and
+        ``nan`` as C reads them).
+
+    Returns
+    -------
+    float
+        The number, or 0.0 when the text does not start with one.
+
+    Examples
+    --------
+    >>> c_atof("12.7x"), c_atof("x"), c_atof(" 0x10"), c_atof("1e999")
+    (12.7, 0.0, 16.0, inf)
+    """
+    value, _ = _strtod(str(text), 0)
+    return 0.0 if value is None else value
 
 
 def parse_range(text, kind: str = "display min") -> RangeSpec:
@@ -112,7 +144,9 @@ def parse_range(text, kind: str = "display min") -> RangeSpec:
     Notes
     -----
     Montage quirks kept: a sign before a keyword is ignored (``-max`` is
-    ``max``); ``N%`` must be within 0..100.
+    ``max``); ``N%`` must be within 0..100; numbers are read as C's
+    ``strtod`` reads them (``0x10``, ``inf``). ``nan`` is refused (MontagePy
+    2.3.0 crashes on it).
 
     Examples
     --------
@@ -141,6 +175,8 @@ def parse_range(text, kind: str = "display min") -> RangeSpec:
     while pos < len(s) and s[pos].isspace():
         pos += 1
     val, end = _strtod(s, pos)
+    if val is not None and math.isnan(val):
+        raise RangeError(f"{kind} '{s}' is not a number (NaN){hint}")
     if val is not None and not math.isfinite(val) and "n" not in s[pos:end].lower():
         raise RangeError(f"leading numeric term in {kind} '{s}' cannot be "
                          f"converted to a finite floating point number{hint}")
@@ -180,6 +216,8 @@ def parse_range(text, kind: str = "display min") -> RangeSpec:
         ev, end = _strtod(s, pos)
         if ev is None:
             raise RangeError(f"{kind} '{s}' contains trailing junk{hint}")
+        if math.isnan(ev):
+            raise RangeError(f"{kind} '{s}' is not a number (NaN){hint}")
         extra = ev * esign
         pos = end
     while pos < len(s) and s[pos].isspace():
@@ -242,8 +280,10 @@ def parse_mode(mode) -> tuple[str, int]:
         return "log", 1
     if low == "loglog":
         return "loglog", 2
-    if re.fullmatch(r"\d+", low):
-        return parse_mode(int(low))
+    if re.fullmatch(r"[0-9]+", low):
+        # beyond a few hundred passes every level is 0 or 255 (see
+        # `Stretch`), so a longer number is read as 10**18
+        return parse_mode(int(low) if len(low) < 19 else 10**18)
     raise InputError(
         f"stretch '{m}' is not known: use linear, log, loglog, an integer number "
         "of log passes, gaussian, gaussian-log or asinh (mViewer has no sqrt or "

@@ -131,8 +131,10 @@ class MViewerNorm(Normalize):
             t = np.sinh(g / 255.0 * s.beta) / s.beta
         else:
             t = g / 255.0
-            for _ in range(s.logpower):
+            for k in range(s.logpower):
                 t = (np.exp(t) - 1.0) / 9.0
+                if k % 16 == 15 and not t[1:].any():  # all levels reached 0
+                    break
         return s.vmin + t * (s.vmax - s.vmin)
 
     def inverse(self, value):

@@ -59,7 +59,7 @@ def test_json_layers():
 
 
 @pytest.mark.parametrize("cmd, msg", [
-    ("-grid", "Too few arguments following coordinate system flag"),
+    ("-grid", "Parameters: [-d] [-nowcs]"),  # MontagePy: usage, < 2 words
     ("-mark 1", "Too few arguments following -mark flag"),
     ("-symbol abc -gray @a.fits 0 1", "Invalid symbol size"),
     ("-symbol 5 foo -gray @a.fits 0 1", "Invalid symbol type"),

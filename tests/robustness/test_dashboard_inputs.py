@@ -38,7 +38,7 @@ def _picture(d):
     "field, text, problem",
     [
         # before: ValueError "cannot convert float NaN to integer" + traceback
-        ("vmin", "nan", "display min 'nan' is not a finite number"),
+        ("vmin", "nan", "display min 'nan' is not a number (NaN)"),
         # before: accepted; the norm became inf and matplotlib failed drawing
         ("vmin", "inf", "display min 'inf' is not a finite number"),
         # before: accepted silently, a norm with vmax -inf

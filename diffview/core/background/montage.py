@@ -27,6 +27,10 @@ __all__ = ["SOLVER_MODES", "niteration_schedule", "solve_montage"]
 SOLVER_MODES = {"all": 0, "level": 1, "flip": 2, "toggle": 3}
 _LEVEL, _SLOPE, _BOTH = 0, 1, 2
 
+#: Most iterations run: Montage's default is 10^4; 10^11 (``-i 1e11``) would
+#: take hours and, as a schedule, 745 GiB, so it is refused.
+_MAX_ITERATIONS = 10**7
+
 
 def niteration_schedule(mode: int, niteration: int) -> np.ndarray:
     """
@@ -39,11 +43,17 @@ def niteration_schedule(mode: int, niteration: int) -> np.ndarray:
         2 FLIP (blocks of ``ntoggle`` level then slope), 3 TOGGLE (level for
         the first half, then slope).
     niteration : int
-        Number of iterations; 0 means 10000.
+        Number of iterations; 0 means 10000, a negative number none (as in
+        Montage).
 
     Returns
     -------
     numpy.ndarray of int
+
+    Raises
+    ------
+    InputError
+        An unknown mode, or more than 10^7 iterations.
 
     Examples
     --------
@@ -52,7 +62,12 @@ def niteration_schedule(mode: int, niteration: int) -> np.ndarray:
     >>> niteration_schedule(0, 4).tolist()
     [0, 0, 2, 2]
     """
-    n = 10000 if niteration == 0 else int(niteration)
+    n = 10000 if niteration == 0 else max(int(niteration), 0)
+    if n > _MAX_ITERATIONS:
+        raise InputError(
+            f"{niteration} iterations: at most {_MAX_ITERATIONS} (Montage's "
+            "default is 10000)"
+        )
     it = np.arange(n)
     if mode == 1:
         return np.zeros(n, int)
