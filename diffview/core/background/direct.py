@@ -16,6 +16,7 @@ import numpy as np
 from diffview.errors import InputError
 from diffview.models import Correction, PlaneFit
 
+from . import _survey
 from ._evidence import _cycle_rank, _prior_forms, _solve_prior
 from ._fits import AREA_LIMIT, _box_moments, _fit_arrays, _select
 from ._images import ImageGeometry
@@ -156,7 +157,11 @@ def solve_direct(
     if regularize == "auto" and images is not None:
         dof = W.shape[1] * _cycle_rank(pidx, midx, len(ids))
         forms = _prior_forms(images, ids, scale, W.shape[1]) if dof >= 3 else None
-    if forms is None:
+    if len(ids) > _survey._LARGE:
+        u = _survey._solve_survey(
+            f, pidx, midx, W, target, len(ids), scale, lockmask, forms, nrobust
+        )
+    elif forms is None:
         u = _solve_plain(pidx, midx, W, target, len(ids), scale, lockmask, nrobust)
     else:
         u = _solve_prior(
