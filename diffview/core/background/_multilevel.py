@@ -110,6 +110,70 @@ def _aggregates(pos: np.ndarray, label: np.ndarray) -> np.ndarray:
     return agg.ravel()
 
 
+def _tentative(agg: np.ndarray, m: int, p: int, modes: np.ndarray):
+    """Tentative prolongator of smoothed aggregation.
+
+    The near-null ``modes`` (``n p x k``) on each aggregate, orthonormalised
+    (QR).
+
+    Returns the prolongator (``n p x m k``), the coarse modes (``m k x k``)
+    and a vector that is 1 on coarse unknowns an aggregate too small for all
+    modes leaves unused (to keep the coarse matrix invertible), else 0.
+    """
+    from scipy import sparse
+
+    k = modes.shape[1]
+    order = np.argsort(agg, kind="stable")
+    sizes = np.bincount(agg, minlength=m)
+    start = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    rows, cols, vals = [], [], []
+    coarse = np.zeros((m, k, k))
+    for size in np.unique(sizes):
+        groups = np.flatnonzero(sizes == size)
+        nodes = order[start[groups][:, None] + np.arange(size)]  # (g, size)
+        dofs = (nodes[:, :, None] * p + np.arange(p)).reshape(len(groups), -1)
+        q, r = np.linalg.qr(modes[dofs])  # (g, size p, j), (g, j, k)
+        j = q.shape[2]
+        keep = (
+            np.abs(np.diagonal(r, axis1=1, axis2=2))
+            > 1e-10 * np.maximum(np.abs(r).max(axis=(1, 2)), 1e-300)[:, None]
+        )
+        q = q * keep[:, None, :]
+        coarse[groups, :j] = r * keep[:, :, None]
+        rows.append(np.repeat(dofs, j, axis=1).ravel())
+        cols.append(np.tile(groups[:, None] * k + np.arange(j), (1, size * p)).ravel())
+        vals.append(q.reshape(len(groups), -1).ravel())
+    p0 = sparse.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(len(agg) * p, m * k),
+    )
+    used = np.abs(np.diagonal(coarse, axis1=1, axis2=2)) > 0
+    return p0, coarse.reshape(m * k, k), (~used).ravel().astype(float)
+
+
+def _plane_modes(pos: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Near-null modes of the plane unknowns (scaled by ``scale``).
+
+    The three common planes (the exact null space) and the tangent planes,
+    at every image's position, of the quadratics ``x^2``, ``xy``, ``y^2``:
+    smooth fields the differences measure only weakly.
+    """
+    n = len(pos)
+    if len(scale) == 1:
+        return np.ones((n, 1))
+    x, y = (pos / max(float(np.abs(pos).max()), 1.0)).T
+    length = 1.0 / max(float(np.abs(pos).max()), 1.0)
+    out = np.zeros((n, 3, 6))
+    out[:, :, :3] = np.eye(3) / scale[None, :, None]
+    # tangent plane of Q at (x, y): a = Qx, b = Qy, c = Q - Qx x - Qy y
+    # (a, b per pixel: the quadratics are in units of the largest |pos|)
+    out[:, 0, 3], out[:, 2, 3] = 2 * x * length, -(x * x)
+    out[:, 0, 4], out[:, 1, 4], out[:, 2, 4] = y * length, x * length, -x * y
+    out[:, 1, 5], out[:, 2, 5] = 2 * y * length, -(y * y)
+    out[:, :2, 3:] /= scale[None, :2, None]
+    return out.reshape(n * 3, 6)
+
+
 class _Multilevel:
     """Smoothed-aggregation V-cycle for a symmetric matrix, ``p`` unknowns a node.
 
@@ -123,12 +187,13 @@ class _Multilevel:
     negligible shift on the floating groups.
     """
 
-    def __init__(self, matrix, pos, p: int, label, floating, coarse=None):
+    def __init__(self, matrix, pos, p: int, label, floating, coarse=None, modes=None):
         from scipy import sparse
 
         self.levels = []
         matrix = matrix.tocsr()
         coarse = _COARSE if coarse is None else coarse
+        modes = np.tile(np.eye(p), (len(pos), 1)) if modes is None else modes
         while matrix.shape[0] > coarse and len(self.levels) < 12:
             n = matrix.shape[0] // p
             agg = _aggregates(pos, label)
@@ -138,15 +203,13 @@ class _Multilevel:
             dinv = _inverse_diagonal_blocks(matrix, p)
             da = (dinv @ matrix).tocsr()
             omega = 4.0 / 3.0 / _spectral_radius(da, n * p)
-            cols = (agg[:, None] * p + np.arange(p)).ravel()
-            p0 = sparse.csr_matrix(
-                (np.ones(n * p), (np.arange(n * p), cols)), shape=(n * p, m * p)
-            )
+            p0, modes, dummy = _tentative(agg, m, p, modes)
             prolong = (p0 - omega * (da @ p0)).tocsr()
             restrict = prolong.T.tocsr()
             self.levels.append((matrix, dinv, omega, prolong, restrict))
             matrix = (restrict @ matrix @ prolong).tocsr()
-            matrix = ((matrix + matrix.T) * 0.5).tocsr()
+            matrix = ((matrix + matrix.T) * 0.5 + sparse.diags(dummy)).tocsr()
+            p = modes.shape[1]
             count = np.bincount(agg, minlength=m)[:, None]
             pos = np.column_stack(
                 [np.bincount(agg, weights=pos[:, k], minlength=m) for k in (0, 1)]
@@ -180,8 +243,8 @@ def _pcg(matrix, rhs, cycle, project, x0, reduce=0.0, maxiter=300):
     """Preconditioned conjugate gradients in the range of ``project``.
 
     Stops when the residual is ``1e-11`` of the right-hand side, or
-    ``reduce`` of the starting residual. Returns the solution (``None`` if
-    it did not converge) and the number of iterations.
+    ``reduce`` of the starting residual. Returns the last iterate, whether it
+    converged, and the number of iterations.
     """
     rhs = project(rhs)
     x = project(np.array(x0, float))
@@ -191,7 +254,7 @@ def _pcg(matrix, rhs, cycle, project, x0, reduce=0.0, maxiter=300):
     d, rz = z.copy(), _dot(r, z)
     for it in range(maxiter):
         if _norm(r) <= bound:
-            return x, it
+            return x, True, it
         q = matrix @ d
         step = rz / _dot(d, q)
         x += step * d
@@ -199,14 +262,15 @@ def _pcg(matrix, rhs, cycle, project, x0, reduce=0.0, maxiter=300):
         z = project(cycle(r))
         rz, rz_old = _dot(r, z), rz
         d = z + (rz / rz_old) * d
-    return (x if _norm(r) <= bound else None), maxiter
+    return x, _norm(r) <= bound, maxiter
 
 
 class _Solver:
     """Solve a run of systems with the same unknowns (robust reweighting).
 
     Multilevel CG warm-started from the last answer, re-using the multilevel
-    hierarchy while CG converges about as fast as with a fresh one.
+    hierarchy until CG takes a few times as many iterations as with a fresh
+    one.
 
     ``label`` (each node's group of connected nodes) and ``floating`` (the
     groups whose matrix is singular by a common plane) describe the null
@@ -214,10 +278,11 @@ class _Solver:
     unknowns sum to zero). Without them the matrix must be positive definite.
     """
 
-    def __init__(self, pos: np.ndarray, p: int, label=None, floating=None):
+    def __init__(self, pos: np.ndarray, scale, label=None, floating=None):
         if label is None:
             label, floating = np.zeros(len(pos), int), np.zeros(1, bool)
-        self.pos, self.p, self.label, self.floating = pos, p, label, floating
+        self.pos, self.p, self.label, self.floating = pos, len(scale), label, floating
+        self.modes = _plane_modes(pos, np.asarray(scale, float))
         self.pre, self.fresh, self.last = None, {}, None
         grouped = floating[label]
         self.members, self.group = np.flatnonzero(grouped), label[grouped]
@@ -242,17 +307,22 @@ class _Solver:
         ``reduce``: enough inside an iteration whose systems change from pass
         to pass.
         """
-        x0 = np.zeros_like(rhs) if self.last is None else self.last
-        x, iters = None, 0
+        x = np.zeros_like(rhs) if self.last is None else self.last
+        done = False
         if self.pre is not None:
-            x, iters = _pcg(matrix, rhs, self.pre.cycle, self.project, x0, reduce)
-        if x is None or iters > 2 * self.fresh.get(reduce, iters) + 5:
+            # a stale hierarchy may take a few times the iterations of a fresh
+            # one (building one costs about as much as 20-50 iterations)
+            limit = 3 * self.fresh.get(reduce, 100) + 10
+            x, done, _ = _pcg(
+                matrix, rhs, self.pre.cycle, self.project, x, reduce, limit
+            )
+        if not done:
             args = (self.pos, self.p, self.label, self.floating)
-            self.pre = _Multilevel(matrix, *args)
-            x, iters = _pcg(matrix, rhs, self.pre.cycle, self.project, x0, reduce)
-            if x is None:  # not seen: factorise the whole system instead
-                self.pre = _Multilevel(matrix, *args, coarse=math.inf)
-                x, iters = _pcg(matrix, rhs, self.pre.cycle, self.project, x0)
+            self.pre = _Multilevel(matrix, *args, modes=self.modes)
+            x, done, iters = _pcg(matrix, rhs, self.pre.cycle, self.project, x, reduce)
             self.fresh = {reduce: iters}
+        if not done:  # not seen: factorise the whole system instead
+            self.pre = _Multilevel(matrix, *args, coarse=math.inf)
+            x = _pcg(matrix, rhs, self.pre.cycle, self.project, x)[0]
         self.last = x
         return x

@@ -105,7 +105,7 @@ class _Plain:
         floating = np.bincount(label, weights=lockmask, minlength=ncomp) == 0
         free = ~lockmask
         self.keep = (np.flatnonzero(free)[:, None] * p + np.arange(p)).ravel()
-        self.solver = _Solver(pos[free], p, label[free], floating)
+        self.solver = _Solver(pos[free], scale, label[free], floating)
         self.normal, self.scale, self.nimg = normal, scale, nimg
 
     def solve(self, W, reduce: float = 0.0) -> np.ndarray:
@@ -142,7 +142,7 @@ class _Prior:
             / np.bincount(self.red, minlength=nred)[:, None]
         )
         self.normal, self.scale = normal, scale
-        self.solver = _Solver(self.pos, p)
+        self.solver = _Solver(self.pos, scale)
 
     def solve(self, W, strengths, reduce: float = 0.0) -> np.ndarray:
         """Corrections for the fits weighted by ``W`` (see `_Solver.solve`)."""
