@@ -15,6 +15,7 @@ from mosaic_fields import (
     run_montage,
     truth_rms,
 )
+from survey_fields import make_survey, rms_per_image
 
 from diffview.core.background import (
     correct_image,
@@ -259,3 +260,78 @@ def test_robust_solve_ignores_a_wild_fit(mosaic):
         truth_rms(clean, t, imgs), abs=0.02
     )
     assert truth_rms(plain, t, imgs) > 10 * truth_rms(robust, t, imgs)
+
+
+# ------------------------------------------- direct solve at survey scale
+
+
+@pytest.fixture
+def survey_path(monkeypatch):
+    """Send every solve through the survey-scale path (multilevel CG with at
+    least two levels, prior strengths from a patch of ``patch`` images)."""
+    from diffview.core.background import _multilevel, _survey
+
+    def use(patch=10**6):
+        monkeypatch.setattr(_survey, "_LARGE", 0)
+        monkeypatch.setattr(_survey, "_PATCH", patch)
+        monkeypatch.setattr(_multilevel, "_COARSE", 30)
+
+    return use
+
+
+def plane_rms(corrs, truth, geo):
+    return np.nanmax(rms_per_image(corrs, truth, geo))
+
+
+def as_array(corrs):
+    return np.array([(c.a, c.b, c.c) for c in corrs])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "tol"),
+    [
+        ({"regularize": None, "robust": False}, 1e-6),
+        ({"robust": False}, 1e-6),
+        ({"level_only": True, "robust": False, "regularize": None}, 1e-6),
+        ({"locked": [3, 17], "regularize": None, "robust": False}, 1e-6),
+        ({"locked": [3], "robust": False}, 1e-6),
+        ({"regularize": None}, 1e-4),
+        ({}, 5e-3),  # the second evidence search starts from the first
+    ],
+)
+def test_survey_path_gives_the_exact_solve(survey_path, kwargs, tol):
+    # 60 images with wild fits: the same corrections (DN over each image)
+    # from the multilevel CG path as from the factorised one
+    geo, fits_, truth = make_survey(60, seed=2, wild=0.02)
+    exact = solve_direct(geo, fits_, **kwargs)
+    survey_path()
+    fast = solve_direct(geo, fits_, **kwargs)
+    assert [c.id for c in fast] == [c.id for c in exact]
+    assert plane_rms(fast, as_array(exact), geo) < tol
+    if "locked" in kwargs:
+        assert all(as_array(fast)[k].tolist() == [0, 0, 0] for k in kwargs["locked"])
+
+
+def test_survey_path_splits_disconnected_groups_like_the_exact_solve(survey_path):
+    # two fields with no overlap between them: each group's corrections sum
+    # to zero, as in the exact solve
+    geo, fits_, _ = make_survey(60, seed=3)
+    half = [f for f in fits_ if (f.plus < 30) == (f.minus < 30)]
+    exact = as_array(solve_direct(geo, half, regularize=None, robust=False))
+    survey_path()
+    fast = as_array(solve_direct(geo, half, regularize=None, robust=False))
+    assert np.abs(fast - exact).max() < 1e-6
+    assert np.abs(fast[:30].sum(axis=0)).max() < 1e-6
+
+
+def test_prior_strengths_from_a_patch_recover_the_planes(survey_path):
+    # the prior's strengths from 120 of 240 images: as close to the injected
+    # planes as with the evidence of every fit, and closer than least squares
+    geo, fits_, truth = make_survey(240, seed=4)
+    exact = np.median(rms_per_image(solve_direct(geo, fits_), truth, geo))
+    survey_path(patch=120)
+    fast = np.median(rms_per_image(solve_direct(geo, fits_), truth, geo))
+    plain = solve_direct(geo, fits_, regularize=None)
+    assert fast < 0.5
+    assert fast == pytest.approx(exact, abs=0.02)
+    assert fast < 0.8 * np.median(rms_per_image(plain, truth, geo))

@@ -15,7 +15,9 @@ to **subtract**, in Montage's plane coordinates ``x = i - CRPIX1``,
   least-squares problem, by default under a prior whose strengths are
   estimated from the fits (maximum evidence) and with bad fits down-weighted;
   ``regularize=None, robust=False`` gives the plain least-squares answer that
-  mBgModel's iteration converges to.
+  mBgModel's iteration converges to. Its cost grows linearly with the
+  images: survey fields of tens of thousands of images are solved by
+  multilevel conjugate gradients.
 
 Differences cannot tell the one plane common to all images: Montage fixes it
 implicitly through its iteration, `solve_direct` by the prior (the smallest

@@ -8,6 +8,7 @@ import numpy as np
 
 from ._images import ImageGeometry
 from ._linear import _assemble, _irls, _robust_plain, _tukey_weights
+from ._multilevel import _block_diagonal, _symmetric_lu
 
 __all__: list[str] = []
 
@@ -35,16 +36,6 @@ def _prior_forms(images: ImageGeometry, ids: np.ndarray, scale: np.ndarray, p: i
     return level, slope
 
 
-def _block_diag(blocks: np.ndarray):
-    from scipy import sparse
-
-    n, p, _ = blocks.shape
-    ii, jj = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
-    rows = (np.arange(n)[:, None, None] * p + ii[None]).ravel()
-    cols = (np.arange(n)[:, None, None] * p + jj[None]).ravel()
-    return sparse.csc_matrix((blocks.ravel(), (rows, cols)), shape=(n * p, n * p))
-
-
 def _cycle_rank(pidx, midx, nimg) -> int:
     """Independent loops of the overlap graph (fits beyond a spanning forest)."""
     from scipy import sparse
@@ -53,6 +44,42 @@ def _cycle_rank(pidx, midx, nimg) -> int:
     adj = sparse.coo_matrix((np.ones(len(pidx)), (pidx, midx)), shape=(nimg, nimg))
     ncomp, _ = connected_components(adj, directed=False)
     return len(pidx) - nimg + ncomp
+
+
+def _reduction(lockmask: np.ndarray, p: int):
+    """Map the images to the prior solve's blocks of unknowns.
+
+    Each free image has its own block; all locked images share one (they all
+    stay at zero, so they share one background). Returns each image's block,
+    the number of blocks and the sparse map from blocks to images' unknowns.
+    """
+    from scipy import sparse
+
+    nimg = len(lockmask)
+    nfree = int((~lockmask).sum())
+    nred = nfree + (1 if lockmask.any() else 0)
+    red = np.full(nimg, nfree)  # locked images share the last block
+    red[~lockmask] = np.arange(nfree)
+    rows = np.arange(nimg * p)
+    cols = (red[:, None] * p + np.arange(p)).ravel()
+    T = sparse.csc_matrix((np.ones(nimg * p), (rows, cols)), shape=(nimg * p, nred * p))
+    return red, nred, T
+
+
+def _merged_forms(forms, red: np.ndarray, nred: int):
+    """Sum each prior form over the images of every block.
+
+    Returns ``(merged forms, parameter count)`` pairs (level: one parameter
+    per block, slope: two).
+    """
+    out = []
+    for blocks, count in zip(forms, (nred, 2 * nred), strict=False):
+        if blocks is None:
+            continue
+        merged = np.zeros((nred,) + blocks.shape[1:])
+        np.add.at(merged, red, blocks)
+        out.append((merged, count))
+    return out
 
 
 class _Evidence:
@@ -69,48 +96,33 @@ class _Evidence:
     """
 
     def __init__(self, pidx, midx, W, target, nimg, scale, lockmask, forms):
-        from scipy import sparse
-
         normal, rhs = _assemble(pidx, midx, W, target, nimg, scale)
         p = W.shape[1]
-        nfree = int((~lockmask).sum())
-        nred = nfree + (1 if lockmask.any() else 0)
-        red = np.full(nimg, nfree)  # locked images share the last block
-        red[~lockmask] = np.arange(nfree)
+        red, nred, T = _reduction(lockmask, p)
         self.red, self.locked = red, bool(lockmask.any())
-        rows = np.arange(nimg * p)
-        cols = (red[:, None] * p + np.arange(p)).ravel()
-        T = sparse.csc_matrix(
-            (np.ones(nimg * p), (rows, cols)), shape=(nimg * p, nred * p)
-        )
         self.normal = (T.T @ normal.tocsc() @ T).tocsc()
         self.rhs = T.T @ rhs
         self.Ws = W * np.outer(scale, scale)[None]
         self.ts = target / scale[None, :]
         self.pidx, self.midx, self.nimg, self.p = pidx, midx, nimg, p
         self.nobs = p * len(pidx)
-        self.forms, self.counts, self.P = [], [], []
-        for blocks, count in zip(forms, (nred, 2 * nred), strict=False):
-            if blocks is None:
-                continue
-            merged = np.zeros((nred, p, p))
-            np.add.at(merged, red, blocks)
-            mat = _block_diag(merged)
+        self.forms, self.counts, self.P, self.norms = [], [], [], []
+        for merged, count in _merged_forms(forms, red, nred):
+            mat = _block_diagonal(merged)
             # dimensionless strengths: each form normalised to the data's scale
             norm = self.normal.diagonal().sum() / max(mat.diagonal().sum(), 1e-300)
             self.forms.append(merged * norm)
             self.P.append(mat * norm)
             self.counts.append(count)
+            self.norms.append(norm)
 
     def solve(self, loglam):
         """Corrections (scaled units), the factorisation, the strengths, ``v``."""
-        from scipy.sparse.linalg import splu
-
         lam = np.exp(loglam)
         h = self.normal.copy()
         for value, mat in zip(lam, self.P, strict=True):
             h = h + value * mat
-        lu = splu(h.tocsc())
+        lu = _symmetric_lu(h)
         v = lu.solve(self.rhs).reshape(-1, self.p)
         u = v[self.red]
         if self.locked:
@@ -132,7 +144,12 @@ class _Evidence:
         )
 
 
-def _maximise_evidence(evidence: _Evidence, start=None) -> np.ndarray:
+def _maximise_evidence(evidence: _Evidence, start=None, step=2.0) -> np.ndarray:
+    """Find the log strengths maximising the evidence.
+
+    Nelder-Mead from ``start`` with a first simplex ``step`` wide; a bounded
+    search when there is one strength.
+    """
     from scipy import optimize
 
     n = len(evidence.P)
@@ -146,7 +163,7 @@ def _maximise_evidence(evidence: _Evidence, start=None) -> np.ndarray:
             options={"xatol": 1e-2},
         )
         return np.array([res.x])
-    simplex = np.vstack([x0, x0 + 2.0 * np.eye(n)])
+    simplex = np.vstack([x0, x0 + step * np.eye(n)])
     res = optimize.minimize(
         evidence,
         x0,

@@ -140,26 +140,35 @@ def _irls(solve, weights, u, passes):
     return u, w
 
 
-def _robust_plain(pidx, midx, W, target, nimg, scale, lockmask, passes):
+def _robust(solve, pidx, midx, W, target, passes):
     """Huber from the least-squares start, then Tukey (redescending).
 
-    Huber converges from any start; the biweight then removes what Huber
-    only bounds: a few fits off by hundreds of DN still pull a Huber
-    solution by a fraction of a DN each.
+    ``solve(Ww)`` returns the least-squares solution (caller's units) for
+    the fits weighted by ``Ww``. Huber converges from any start; the
+    biweight then removes what Huber only bounds: a few fits off by hundreds
+    of DN still pull a Huber solution by a fraction of a DN each. Returns
+    the solution and the fits' robust weights.
     """
-
-    def solve(w):
-        Ww = W if w is None else W * w[:, None, None]
-        return _solve_once(pidx, midx, Ww, target, nimg, scale, lockmask)
-
-    u = solve(None)
+    u = solve(W)
     w = np.ones(len(pidx))
     if passes:
         for weights in (_huber_weights, _tukey_weights):
             u, w = _irls(
-                solve, lambda v, f=weights: f(pidx, midx, W, target, v), u, passes
+                lambda w: solve(W * w[:, None, None]),
+                lambda v, f=weights: f(pidx, midx, W, target, v),
+                u,
+                passes,
             )
     return u, w
+
+
+def _robust_plain(pidx, midx, W, target, nimg, scale, lockmask, passes):
+    """`_robust` on the exact (small-problem) least-squares solve."""
+
+    def solve(Ww):
+        return _solve_once(pidx, midx, Ww, target, nimg, scale, lockmask)
+
+    return _robust(solve, pidx, midx, W, target, passes)
 
 
 def _solve_plain(pidx, midx, W, target, nimg, scale, lockmask, nrobust):

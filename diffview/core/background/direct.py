@@ -16,6 +16,7 @@ import numpy as np
 from diffview.errors import InputError
 from diffview.models import Correction, PlaneFit
 
+from . import _survey
 from ._evidence import _cycle_rank, _prior_forms, _solve_prior
 from ._fits import AREA_LIMIT, _box_moments, _fit_arrays, _select
 from ._images import ImageGeometry
@@ -115,6 +116,17 @@ def solve_direct(
     The unknowns are scaled by the largest box coordinate before the solve,
     so the system is well conditioned whatever the image sizes.
 
+    Up to 1500 images every solve is a sparse factorisation and the prior's
+    strengths come from the evidence of every fit. Above that (survey
+    fields), the same estimator is computed in time linear in the images:
+    each solve is conjugate gradients preconditioned by a smoothed-aggregation
+    multilevel cycle, solved loosely inside the robust reweighting and fully
+    for the answer, and the strengths are those maximising the evidence of
+    the fits of an 800-image patch at the field's centre (three numbers
+    shared by the whole field, which such a patch pins down). The answers of
+    the two ways agree to 1e-6 DN without reweighting and to about 1e-3 DN
+    with it.
+
     Examples
     --------
     >>> f = PlaneFit(0, 1, 0., 0., 2.0, 1., 1., 0, 9, 0, 7, 4.5, 3.5, 80, 0.1,
@@ -156,7 +168,11 @@ def solve_direct(
     if regularize == "auto" and images is not None:
         dof = W.shape[1] * _cycle_rank(pidx, midx, len(ids))
         forms = _prior_forms(images, ids, scale, W.shape[1]) if dof >= 3 else None
-    if forms is None:
+    if len(ids) > _survey._LARGE:
+        u = _survey._solve_survey(
+            f, pidx, midx, W, target, len(ids), scale, lockmask, forms, nrobust
+        )
+    elif forms is None:
         u = _solve_plain(pidx, midx, W, target, len(ids), scale, lockmask, nrobust)
     else:
         u = _solve_prior(
