@@ -76,10 +76,10 @@ def checked_settings(new: DisplaySettings) -> DisplaySettings:
 
     Examples
     --------
-    >>> checked_settings(DisplaySettings(vmin="nan"))
+    >>> checked_settings(DisplaySettings(vmin="inf"))
     Traceback (most recent call last):
     ...
-    diffview.errors.InputError: display min 'nan' is not a finite number
+    diffview.errors.InputError: display min 'inf' is not a finite number
     >>> checked_settings(DisplaySettings(ct=13))
     Traceback (most recent call last):
     ...
