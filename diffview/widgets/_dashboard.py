@@ -20,6 +20,7 @@ import ipywidgets as W
 from diffview.render import TABLE_NAMES
 from diffview.run import Workspace, load_workspace
 from diffview.widgets._controller import Explorer
+from diffview.widgets._keys import KeyArea, _button, _text
 from diffview.widgets._model import MEASURES, STRETCH_MODES, DisplaySettings
 from diffview.widgets._mosaic import MosaicView
 from diffview.widgets._textviews import FlagPanel, PairTable, error_html
@@ -60,18 +61,6 @@ _action = _guard(clear=True)
 _event = _guard(clear=False)
 
 
-def _button(description: str, css: str) -> W.Button:
-    b = W.Button(description=description, layout=W.Layout(width="auto"))
-    b.add_class(css)
-    return b
-
-
-def _text(value: str, description: str, width: str, **kw) -> W.Text:
-    return W.Text(
-        value=value, description=description, layout=W.Layout(width=width), **kw
-    )
-
-
 class Dashboard(W.VBox):
     """
     The overlap-inspection dashboard: pairs, differences, fits, background model.
@@ -95,6 +84,9 @@ class Dashboard(W.VBox):
     explorer : Explorer or None
         The state and its actions (None until loaded).
     pairs : PairPanels
+    keyboard : KeyArea
+        The pair panels in a box that takes key presses (``box``), with
+        the blink (``keyboard.blink``).
     histogram : HistogramView
     mosaic : MosaicView
     browser : PairTable
@@ -144,6 +136,7 @@ class Dashboard(W.VBox):
         self.fit_text = self.browser.fit_text
         self.pairs = PairPanels()
         self.pairs.fig.canvas.add_class("dv-pairs")
+        self.keyboard = KeyArea(self)  # key presses, blink; holds the panels
         self.histogram = HistogramView()
         self.mosaic = MosaicView()
         self.mosaic.fig.canvas.add_class("dv-mosaic")
@@ -250,7 +243,7 @@ class Dashboard(W.VBox):
             self.selected,
             self.error,
             W.HBox([browser, stretch]),
-            self.pairs.fig.canvas,
+            self.keyboard.box,
             self.readout,
             W.HBox([W.VBox([self.quality_toggle, self.mosaic.fig.canvas]), quality]),
         ]
@@ -297,6 +290,7 @@ class Dashboard(W.VBox):
         for view in (
             self.browser,
             self.pairs,
+            self.keyboard,  # after the panels: a blinking panel keeps its frame
             self.histogram,
             self.mosaic,
             self.flags_view,
