@@ -105,7 +105,8 @@ class Blink:
         self.play.observe(self._on_playing, names="playing")
         self.cycle.observe(self._on_cycle, names="value")
         # zoom and pan re-cut the plus panel to plus: show the frame again
-        panels.axes[self.panel].callbacks.connect("xlim_changed", self._redo)
+        for limits in ("xlim_changed", "ylim_changed"):
+            panels.axes[self.panel].callbacks.connect(limits, self._redo)
 
     @property
     def frames(self) -> tuple[str, ...]:
@@ -130,7 +131,7 @@ class Blink:
         """Start when stopped, stop when running (the ``b`` key)."""
         self.stop() if self.playing else self.start()
 
-    def show(self, name: str) -> None:
+    def show(self, name: str, draw: bool = True) -> None:
         """
         Show one panel's image in the plus panel, at its norm.
 
@@ -138,6 +139,8 @@ class Blink:
         ----------
         name : {'plus', 'minus', 'difference', 'residual'}
             The image shown, cut to the panels' current region.
+        draw : bool
+            Draw the figure now (False: the caller draws, e.g. a zoom).
         """
         panels = self.panels
         if panels.view is None or panels._region is None:
@@ -150,6 +153,8 @@ class Blink:
         ax = panels.axes[self.panel]
         ax.set_title(name if name == self.panel else f"blink: {name}", fontsize=9)
         self.shown = name
+        if not draw:
+            return
         # Render and send now: ipympl's front end drops a draw_idle request
         # that arrives while it waits for the previous picture, and the
         # last frame (plus, after stop) would then never reach the screen.
@@ -185,4 +190,4 @@ class Blink:
 
     def _redo(self, ax) -> None:
         if self.shown != self.panel and not self.panels._updating:
-            self.show(self.shown)
+            self.show(self.shown, draw=False)  # the zoom or pan draws

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from diffview.sample import write_sample
-from diffview.widgets import explore
+from diffview.widgets import _views, explore
 from diffview.widgets._blink import CYCLES, RATES
 
 
@@ -104,13 +104,22 @@ def test_a_new_pair_keeps_blinking_on_its_own_images(dash):
     _assert_shows(dash, "plus")
 
 
-def test_zoom_while_blinking_shows_the_same_sky_region(dash):
+def test_zoom_while_blinking_shows_the_same_sky_region(dash, monkeypatch):
+    # panels of at most 16 pixels: block-averaged whole, re-cut when zoomed
+    monkeypatch.setattr(_views, "PANEL_PIXELS", 16)
+    dash.next()
+    assert dash.pairs.factor > 1
     blink = dash.keyboard.blink
     blink.start()
     _frame(blink, 1)
+    np.testing.assert_array_equal(_shown(dash), _shown(dash, "minus"))
     ax = dash.pairs.axes["plus"]
     x0, x1 = ax.get_xlim()
-    ax.set_xlim(x0, x0 + (x1 - x0) / 2)
+    y0, y1 = ax.get_ylim()
+    before = dash.pairs.images["minus"].get_extent()
+    ax.set_xlim(x0, x0 + (x1 - x0) / 4)  # zoomed in: a new cut, finer
+    ax.set_ylim(y0, y0 + (y1 - y0) / 4)
+    assert dash.pairs.images["minus"].get_extent() != before
     assert blink.shown == "minus"
     np.testing.assert_array_equal(_shown(dash), _shown(dash, "minus"))
     assert dash.pairs.images["plus"].get_extent() == (
