@@ -191,6 +191,7 @@ def check_dashboard(nb, root):
     model_id = views[0]["data"]["application/vnd.jupyter.widget-view+json"]["model_id"]
     assert not models or model_id in models
     assert "selected:" in stdout(nb) and "error shown:" in stdout(nb)
+    assert "blink shows: minus" in stdout(nb)  # keys and blink from code
 
 
 def check_quality(nb, root):

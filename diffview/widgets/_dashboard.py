@@ -19,6 +19,7 @@ import ipywidgets as W
 from diffview.render import TABLE_NAMES
 from diffview.run import Workspace, load_workspace
 from diffview.widgets._controller import Explorer
+from diffview.widgets._keys import KeyArea
 from diffview.widgets._model import MEASURES, STRETCH_MODES
 from diffview.widgets._mosaic import MosaicView
 from diffview.widgets._settings import DisplaySettings
@@ -65,6 +66,9 @@ class Dashboard(W.VBox):
     explorer : Explorer or None
         The state and its actions (None until loaded).
     pairs : PairPanels
+    keyboard : KeyArea
+        The pair panels in a box that takes key presses (``box``), with
+        the blink (``keyboard.blink``).
     histogram : HistogramView
     mosaic : MosaicView
     browser : PairTable
@@ -117,6 +121,7 @@ class Dashboard(W.VBox):
         self.fit_text = self.browser.fit_text
         self.pairs = PairPanels()
         self.pairs.fig.canvas.add_class("dv-pairs")
+        self.keyboard = KeyArea(self)  # key presses, blink; holds the panels
         self.histogram = HistogramView()
         self.mosaic = MosaicView()
         self.mosaic.fig.canvas.add_class("dv-mosaic")
@@ -224,7 +229,7 @@ class Dashboard(W.VBox):
             self.error,
             self.message,
             W.HBox([browser, stretch]),
-            self.pairs.fig.canvas,
+            self.keyboard.box,
             self.readout,
             W.HBox([W.VBox([self.quality_toggle, self.mosaic.fig.canvas]), quality]),
         ]
@@ -271,6 +276,7 @@ class Dashboard(W.VBox):
         for view in (
             self.browser,
             self.pairs,
+            self.keyboard,  # after the panels: a blinking panel keeps its frame
             self.histogram,
             self.mosaic,
             self.flags_view,

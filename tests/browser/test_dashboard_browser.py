@@ -482,3 +482,109 @@ def test_dashboard_in_voila(voila):
             browser.close()
     ours = [e for e in errors if e not in set(baseline)]
     assert ours == [], "\n".join(ours)
+
+
+# --------------------------------------------------------------------------
+# Keyboard navigation and blink (issue #15)
+# --------------------------------------------------------------------------
+
+_SELECTED_JS = "() => document.querySelector('.dv-selected').textContent"
+_CHANGED_JS = "t => document.querySelector('.dv-selected').textContent !== t"
+_CELLS_JS = "() => document.querySelectorAll('.jp-Cell').length"
+_WATCHED_JS = "() => !!document.querySelector('.dv-keys.ipyevents-watched')"
+#: the key area's outline while it holds the keyboard (ipyevents-watched)
+_RING_JS = """() => { const e = document.querySelector('.dv-keys');
+  const s = getComputedStyle(e);
+  return [e.classList.contains('ipyevents-watched'), s.outlineStyle, s.outlineColor];
+}"""
+
+
+def _press(page, key: str, pairs, before_img: str) -> tuple[str, str]:
+    """Press a key that changes the pair; the new (title, panels' pixels)."""
+    before = page.evaluate(_SELECTED_JS)
+    page.keyboard.press(key)
+    page.wait_for_function(_CHANGED_JS, arg=before)
+    return page.evaluate(_SELECTED_JS), _wait_canvas_change(
+        pairs, before_img, STEP_S, settle_s=0.5
+    )
+
+
+def _blink_frames(pairs, seconds: float) -> list[str]:
+    """The panels' pixels sampled every 50 ms, consecutive repeats dropped."""
+    frames: list[str] = []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        img = pairs.evaluate(_CANVAS_JS)
+        if not frames or img != frames[-1]:
+            frames.append(img)
+        time.sleep(0.05)
+    return frames
+
+
+def _check_keys(page) -> None:
+    pairs = page.locator(".dv-pairs")
+    img0 = _wait_canvas_change(pairs, "", STEP_S, settle_s=0.5)
+    first = page.evaluate(_SELECTED_JS)
+    cells = page.evaluate(_CELLS_JS)
+    box = page.locator(".dv-pairs canvas").first.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_function(_WATCHED_JS)
+    watched, style, colour = page.evaluate(_RING_JS)
+    assert watched and style == "solid" and colour == "rgb(26, 115, 232)", colour
+    second, img1 = _press(page, "ArrowRight", pairs, img0)
+    assert second != first and img1 != img0, "ArrowRight did not move to the next pair"
+    third, img2 = _press(page, "j", pairs, img1)
+    assert third not in (first, second) and img2 != img1, "j did not move on"
+    back, img3 = _press(page, "Home", pairs, img2)
+    assert back == first, "Home did not go back to the first pair"
+    # b: the plus panel alternates between plus and minus (500 ms a frame)
+    page.keyboard.press("b")
+    frames = _blink_frames(pairs, 2.2)
+    page.keyboard.press("b")
+    assert len(set(frames)) >= 2 and len(frames) >= 3, f"{len(frames)} frames"
+    blinked = [f for f in frames if f != img3]
+    assert blinked and img3 in frames[1:], "the blink did not alternate"
+    assert _wait_canvas_change(pairs, blinked[-1], STEP_S, settle_s=0.8) == img3
+    # the keys were the dashboard's: JupyterLab's b (insert cell) did nothing
+    assert page.evaluate(_CELLS_JS) == cells
+    # keys typed into a text box are typing, not navigation
+    reason = page.locator(".widget-text:has(label:text-is('reason')) input")
+    reason.click()
+    reason.press("End")
+    reason.type("jkb")
+    assert reason.input_value().endswith("jkb")
+    time.sleep(0.5)
+    assert page.evaluate(_SELECTED_JS) == first
+    assert page.evaluate(_CELLS_JS) == cells
+
+
+def test_keyboard_and_blink_in_the_browser(lab):
+    """Arrows, j, Home and b over the panels; typing in a text box is left alone."""
+    from playwright.sync_api import sync_playwright
+
+    base, token, url_path = lab
+    if not url_path.startswith("lab/"):
+        # one front end keeps the test short. Notebook 7 takes the keys too,
+        # but its command-mode shortcuts also see them (b inserts a cell):
+        # a known limit, see diffview/widgets/_keys.py
+        pytest.skip("keys are checked in JupyterLab")
+    _FRONT_END[0] = url_path.split("/")[0]
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = _launch(p)
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 2000})
+            page.set_default_timeout(STEP_S * 1000)
+            page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+            # a workspace of its own: only the dashboard's notebook is open
+            _open_dashboard(page, base, token, "lab/workspaces/keys/tree")
+            try:
+                _check_keys(page)
+            except Exception:
+                _shot(page, "keys-failure.png")
+                raise
+            _shot(page, "keys.png")
+            assert page.locator(".dv-error").inner_text().strip() == ""
+        finally:
+            browser.close()
+    assert errors == [], "\n".join(errors)

@@ -1,0 +1,191 @@
+"""
+Keyboard navigation of the dashboard, through ipyevents.
+
+ipywidgets sends no key presses to the kernel; `ipyevents.Event` does. While
+the pointer is over its source widget, ipyevents focuses that widget and
+takes every key press on the page (and stops the browser from using it:
+arrows do not scroll the notebook, ``b`` does not add a cell). That is why
+the source is a box around the pair panels and the blink controls, holding
+no text box: keys typed into the range or reason boxes are never taken. The
+box shows a blue outline while it holds the keyboard (ipyevents gives it
+the class ``ipyevents-watched``).
+
+Known limit: in Notebook 7 (not in JupyterLab 4) the notebook's own
+command-mode shortcuts see the key press first, so ``b`` also inserts a cell
+below and ``j``/``k`` move the cell cursor; the remedy is the attribute
+``data-lm-suppress-shortcuts`` on the area, which ipywidgets cannot set.
+
+Keys: ``→``, ``↓`` or ``j`` next pair; ``←``, ``↑`` or ``k`` previous pair;
+``Home`` / ``End`` first / last pair in ranked order; ``b`` blink on/off;
+``f`` flag the selected pair.
+"""
+
+from __future__ import annotations
+
+import ipywidgets as W
+
+from diffview.widgets._blink import Blink
+
+__all__ = ["KEYS", "KeyArea", "key_action"]
+
+#: Key (DOM ``KeyboardEvent.key``) -> action name.
+KEYS = {
+    "ArrowRight": "next",
+    "ArrowDown": "next",
+    "j": "next",
+    "ArrowLeft": "previous",
+    "ArrowUp": "previous",
+    "k": "previous",
+    "Home": "first",
+    "End": "last",
+    "b": "blink",
+    "f": "flag",
+}
+
+#: Elements whose key presses are typing, never commands.
+_TYPING = {"INPUT", "TEXTAREA", "SELECT"}
+
+_HINT = (
+    "<span class='dv-keys-hint'>keys with the pointer here: "
+    "<kbd>→</kbd>/<kbd>j</kbd> next, <kbd>←</kbd>/<kbd>k</kbd> previous, "
+    "<kbd>Home</kbd>/<kbd>End</kbd> first/last, <kbd>b</kbd> blink, "
+    "<kbd>f</kbd> flag pair</span>"
+)
+_STYLE = (
+    "<style>.dv-keys{outline:2px solid transparent;outline-offset:1px}"
+    ".dv-keys.ipyevents-watched,.dv-keys:focus{outline:2px solid #1a73e8}"
+    ".dv-keys-hint{font-size:11px;color:#555}"
+    ".dv-keys-hint kbd{border:1px solid #bbb;border-radius:3px;padding:0 3px}"
+    "</style>"
+)
+
+
+def key_action(event: dict) -> str | None:
+    """
+    Name the dashboard action of an ipyevents key message.
+
+    Parameters
+    ----------
+    event : dict
+        The message ipyevents sends (``event``, ``key``, ``ctrlKey``,
+        ``altKey``, ``metaKey``, ``target``: ``{'tagName': ...}``).
+
+    Returns
+    -------
+    str or None
+        A value of `KEYS`; None for other keys, key releases, keys with
+        Ctrl, Alt or Meta (the browser's and JupyterLab's shortcuts) and
+        keys typed into a text box.
+
+    Examples
+    --------
+    >>> key_action({"event": "keydown", "key": "j"})
+    'next'
+    >>> key_action({"event": "keydown", "key": "j", "ctrlKey": True}) is None
+    True
+    >>> key_action({"event": "keydown", "key": "j",
+    ...             "target": {"tagName": "INPUT"}}) is None
+    True
+    """
+    if event.get("event", "keydown") != "keydown":
+        return None
+    if any(event.get(m) for m in ("ctrlKey", "altKey", "metaKey")):
+        return None
+    if (event.get("target") or {}).get("tagName", "").upper() in _TYPING:
+        return None
+    return KEYS.get(event.get("key"))
+
+
+class KeyArea:
+    """
+    The pair panels and the blink controls, driven from the keyboard.
+
+    Parameters
+    ----------
+    dashboard : Dashboard
+        Its pair panels (``pairs``) are laid out in the area; its actions
+        (``next``, ``previous``, ``select``, ``flag_pair``) are what the
+        keys do.
+
+    Attributes
+    ----------
+    box : ipywidgets.VBox
+        The area to lay out (CSS class ``dv-keys``), the ipyevents source.
+    event : ipyevents.Event
+        Watches ``keydown`` on ``box``.
+    blink : Blink
+        Blinks the pair in the plus panel.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from diffview.sample import write_sample
+    >>> from diffview.widgets import Dashboard
+    >>> dash = Dashboard(write_sample(tempfile.mkdtemp(), "small"))
+    >>> dash.keyboard.press("End")
+    >>> dash.explorer.selected == dash.explorer.order[-1]
+    True
+    >>> dash.close()
+    """
+
+    def __init__(self, dashboard):
+        from ipyevents import Event
+
+        self.dashboard = dashboard
+        self.blink = Blink(dashboard.pairs)
+        hint = W.HTML(_STYLE + _HINT)
+        self.box = W.VBox(
+            [W.HBox([self.blink.controls, hint]), dashboard.pairs.fig.canvas]
+        )
+        self.box.add_class("dv-keys")
+        self.event = Event(
+            source=self.box, watched_events=["keydown"], prevent_default_action=True
+        )
+        self.event.on_dom_event(self.handle)
+
+    def render(self, explorer, changes) -> None:
+        """
+        Pass the explorer's changes to the blink (an `Explorer` view).
+
+        Parameters
+        ----------
+        explorer : Explorer
+            The state.
+        changes : frozenset of str
+            What changed.
+        """
+        self.blink.render(explorer, changes)
+
+    def handle(self, event: dict) -> None:
+        """
+        Do what a key press asks (an ipyevents callback).
+
+        Parameters
+        ----------
+        event : dict
+            The ipyevents message (see `key_action`).
+        """
+        action = key_action(event)
+        dash = self.dashboard
+        if action is None or dash.explorer is None:
+            return
+        if action == "blink":
+            self.blink.toggle_blink()
+        elif action == "flag":
+            dash.flag_pair()
+        elif action in ("first", "last"):
+            order = dash.explorer.order
+            dash.select(order[0] if action == "first" else order[-1])
+        else:
+            getattr(dash, action)()
+
+    def press(self, key: str) -> None:
+        """
+        Act as if ``key`` were pressed over the area.
+
+        Parameters
+        ----------
+        key : str
+            A DOM key name (``'j'``, ``'ArrowRight'``, ``'Home'`` ...).
+        """
+        self.handle({"event": "keydown", "key": key, "target": {"tagName": "DIV"}})
