@@ -104,6 +104,14 @@ def _call(func: Callable, task):
         _exit_stopped()
     finally:
         _in_task = False
+        _sync_written_folders()
+
+
+def _sync_written_folders() -> None:
+    """Make this process's renames durable (the folders' deferred syncs)."""
+    from diffview.io import sync_pending_folders
+
+    sync_pending_folders()
 
 
 def _stop_pool(pool: ProcessPoolExecutor) -> None:
@@ -320,6 +328,7 @@ def run_tasks(
             raise
         pool.shutdown()
     finally:
+        _sync_written_folders()
         if bar is not None:
             bar.close()
 
