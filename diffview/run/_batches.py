@@ -1,0 +1,193 @@
+"""
+Cut a run's tasks into batches for a pool or a cluster.
+
+`split_by_cost` batches contiguous pairs by their estimated cost (the same
+estimates `pool_workers` decides on), so that every task of a process pool
+or a dask cluster carries enough work for its overhead to stay small;
+`executor_workers` counts the workers they are spread over.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator, Sequence
+
+from diffview.run import _parallel
+
+__all__ = [
+    "TASK_SECONDS",
+    "chunked",
+    "executor_workers",
+    "split_by_cost",
+    "split_chunks",
+]
+
+#: Least estimated seconds of work in one task of a pool or a cluster: small
+#: pairs are batched up to this, so that what every task costs besides its
+#: work (a round trip to a dask scheduler is a few milliseconds, more under
+#: load; the estimates of `pool_workers` are on the low side) stays under a
+#: few per cent of it.
+TASK_SECONDS = 0.1
+
+
+def split_chunks(
+    items: Sequence, workers: int | None, executor=None, per_worker: int = 4
+) -> list[list]:
+    """
+    Contiguous chunks of ``items``, about ``per_worker`` per worker.
+
+    Neighbouring pairs share images, so contiguous chunks let a worker reuse
+    what it read; several chunks per worker keep the load balanced. One
+    worker and no executor gives one chunk.
+
+    Parameters
+    ----------
+    items : sequence
+        The tasks, in order.
+    workers : int or None
+        Workers of the run (None: all cores).
+    executor : concurrent.futures.Executor, optional
+        With an executor, chunks are made even for ``workers=1``.
+    per_worker : int
+        Chunks per worker.
+
+    Returns
+    -------
+    list of list
+        The chunks, in order; empty for no items.
+
+    Examples
+    --------
+    >>> [len(c) for c in split_chunks(list(range(10)), 2, per_worker=2)]
+    [3, 3, 3, 1]
+    """
+    n = _parallel.default_workers() if workers is None else max(1, int(workers))
+    if executor is None and n == 1:
+        return [list(items)] if len(items) else []
+    size = max(1, -(-len(items) // (per_worker * n)))
+    return [list(items[k : k + size]) for k in range(0, len(items), size)]
+
+
+def executor_workers(executor, workers: int | None = None) -> int:
+    """
+    Count the workers a run's tasks are spread over.
+
+    Parameters
+    ----------
+    executor : concurrent.futures.Executor or None
+        A process or thread pool (its ``max_workers``), the executor of a
+        dask client (the threads of the cluster's workers now), or None.
+    workers : int, optional
+        The run's ``workers``: when given, the answer.
+
+    Returns
+    -------
+    int
+        ``workers``, else what the executor tells, else all local cores
+        (`diffview.run.default_workers`; e.g. a dask cluster still starting its workers).
+
+    Examples
+    --------
+    >>> from concurrent.futures import ThreadPoolExecutor
+    >>> with ThreadPoolExecutor(3) as pool:
+    ...     executor_workers(pool), executor_workers(pool, 5)
+    (3, 5)
+    """
+    if workers is not None:
+        return max(1, int(workers))
+    count = getattr(executor, "_max_workers", None)
+    client = getattr(executor, "_client", None)  # dask's ClientExecutor
+    if not count and client is not None:
+        with contextlib.suppress(Exception):
+            count = sum(client.nthreads().values())
+    return int(count) if count else _parallel.default_workers()
+
+
+def split_by_cost(
+    items: Sequence,
+    costs: Sequence[float],
+    workers: int,
+    *,
+    per_worker: int = 4,
+    least: float | None = None,
+) -> list[list]:
+    """
+    Contiguous batches of ``items`` of about equal estimated cost.
+
+    Each batch holds about ``1 / (per_worker * workers)`` of the estimated
+    total, several per worker to balance the load, but at least ``least``
+    seconds (default `TASK_SECONDS`), so that small pairs travel many to a
+    task and the per-task overhead of a pool or a cluster stays small.
+    Contiguous batches let a worker reuse the images it read.
+
+    Parameters
+    ----------
+    items : sequence
+        The tasks, in order.
+    costs : sequence of float
+        Estimated seconds of each item in one process (as for
+        `pool_workers`).
+    workers : int
+        Workers of the run (`executor_workers`).
+    per_worker : int
+        Batches per worker when the work is big enough.
+    least : float, optional
+        Least estimated seconds of a batch (the last may be smaller).
+
+    Returns
+    -------
+    list of list
+        The batches, in order; empty for no items.
+
+    Examples
+    --------
+    >>> [len(b) for b in split_by_cost(range(10), [0.1] * 10, 1, least=0.3)]
+    [3, 3, 3, 1]
+    >>> [len(b) for b in split_by_cost(range(8), [1.0] * 8, 2, per_worker=2)]
+    [2, 2, 2, 2]
+    """
+    least = TASK_SECONDS if least is None else least
+    target = max(sum(costs) / (per_worker * max(1, workers)), least)
+    batches: list[list] = []
+    batch: list = []
+    total = 0.0
+    for item, cost in zip(items, costs, strict=True):
+        batch.append(item)
+        total += cost
+        if total >= target * (1 - 1e-9):
+            batches.append(batch)
+            batch, total = [], 0.0
+    if batch:
+        batches.append(batch)
+    return batches
+
+
+def chunked(items: Iterable, size: int) -> Iterator[list]:
+    """
+    Split ``items`` into lists of at most ``size`` elements.
+
+    Parameters
+    ----------
+    items : iterable
+        Anything iterable (consumed once).
+    size : int
+        Longest list.
+
+    Yields
+    ------
+    list
+        Consecutive items; only the last list may be shorter.
+
+    Examples
+    --------
+    >>> list(chunked(range(5), 2))
+    [[0, 1], [2, 3], [4]]
+    """
+    chunk: list = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
