@@ -24,10 +24,14 @@ __all__ = [
 
 #: Least estimated seconds of work in one task of a pool or a cluster: small
 #: pairs are batched up to this, so that what every task costs besides its
-#: work (a round trip to a dask scheduler is a few milliseconds, more under
-#: load; the estimates of `pool_workers` are on the low side) stays under a
-#: few per cent of it.
-TASK_SECONDS = 0.1
+#: work (a round trip to a dask scheduler takes 2-25 ms of a worker's time,
+#: more under load; the estimates of `pool_workers` are on the low side)
+#: stays under a few per cent of it.
+TASK_SECONDS = 0.2
+
+#: Most estimated seconds of work in one task, however few the workers: the
+#: progress bar moves at least this often and a lost worker loses little.
+_MOST_SECONDS = 5.0
 
 
 def split_chunks(
@@ -117,8 +121,9 @@ def split_by_cost(
     Each batch holds about ``1 / (per_worker * workers)`` of the estimated
     total, several per worker to balance the load, but at least ``least``
     seconds (default `TASK_SECONDS`), so that small pairs travel many to a
-    task and the per-task overhead of a pool or a cluster stays small.
-    Contiguous batches let a worker reuse the images it read.
+    task and the per-task overhead of a pool or a cluster stays small, and
+    at most 5 s, so that the progress bar moves. Contiguous batches let a
+    worker reuse the images it read.
 
     Parameters
     ----------
@@ -147,7 +152,8 @@ def split_by_cost(
     [2, 2, 2, 2]
     """
     least = TASK_SECONDS if least is None else least
-    target = max(sum(costs) / (per_worker * max(1, workers)), least)
+    share = sum(costs) / (per_worker * max(1, workers))
+    target = max(min(share, _MOST_SECONDS), least)
     batches: list[list] = []
     batch: list = []
     total = 0.0

@@ -2,7 +2,8 @@
 
 Run as a script::
 
-    python tests/benchmarks/bench_dask.py [--preset m17] [--work DIR] [--repeat 3]
+    python tests/benchmarks/bench_dask.py [--preset m17] [--grid 20x20]
+        [--work DIR] [--repeat 3] [--workers 2]
 
 On the ``m17`` sample (``diffview.sample.write_sample(dir, "m17")``, 101
 pairs) and, with ``--work DIR``, on any Montage work folder, it times
@@ -55,10 +56,17 @@ def _inputs(args, tmp: Path):
         if work.diffs_tbl is None:
             sys.exit(f"bench_dask: {args.work}: no diffs.tbl")
         return str(args.work), work.proj_dir, work.diffs_tbl, work.template
-    from diffview.sample import write_sample
+    from diffview.sample import PRESETS, write_sample
 
-    s = write_sample(tmp / args.preset, args.preset, quiet=True)
-    return f"sample {args.preset}", s.proj_dir, s.diffs_tbl, s.template
+    name = args.preset
+    if args.grid:  # m17's tiles on a bigger grid: many more pairs
+        ncols, nrows = (int(n) for n in args.grid.split("x"))
+        name = f"m17-{args.grid}"
+        PRESETS[name] = dict(PRESETS["m17"], ncols=ncols, nrows=nrows)
+    start = time.perf_counter()
+    s = write_sample(tmp / name, name, quiet=True)
+    print(f"  wrote sample {name} in {time.perf_counter() - start:.0f} s")
+    return f"sample {name}", s.proj_dir, s.diffs_tbl, s.template
 
 
 def _runs(proj, table, template, out: Path):
@@ -86,7 +94,9 @@ def _timed(func, **kw):
 
 def _compare(name, func, executor, args):
     pool, dask, tasks = [], [], 0
-    func(workers=args.workers)  # warm this process's pool path too
+    # warm: this process loads the compiled loops, so that the pool's forked
+    # workers start with them, as the cluster's workers have them by now
+    func(workers=1)
     for _ in range(args.repeat):
         r1, t = _timed(func, workers=args.workers)
         pool.append(t)
@@ -106,6 +116,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--preset", default="m17")
     parser.add_argument("--work", type=Path, help="a Montage work folder to time")
+    parser.add_argument("--grid", help="m17's layout on NxM tiles, e.g. 20x20")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
