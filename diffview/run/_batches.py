@@ -118,8 +118,8 @@ def split_by_cost(
     """
     Contiguous batches of ``items`` of about equal estimated cost.
 
-    Each batch holds about ``1 / (per_worker * workers)`` of the estimated
-    total, several per worker to balance the load, but at least ``least``
+    The batches hold equal shares of the estimated total, each about
+    ``1 / (per_worker * workers)`` of it, several per worker to balance the load, but at least ``least``
     seconds (default `TASK_SECONDS`), so that small pairs travel many to a
     task and the per-task overhead of a pool or a cluster stays small, and
     at most 5 s, so that the progress bar moves. Contiguous batches let a
@@ -137,7 +137,8 @@ def split_by_cost(
     per_worker : int
         Batches per worker when the work is big enough.
     least : float, optional
-        Least estimated seconds of a batch (the last may be smaller).
+        Least estimated seconds of a batch (about: batches share the total
+        equally).
 
     Returns
     -------
@@ -147,25 +148,32 @@ def split_by_cost(
     Examples
     --------
     >>> [len(b) for b in split_by_cost(range(10), [0.1] * 10, 1, least=0.3)]
-    [3, 3, 3, 1]
+    [3, 4, 3]
     >>> [len(b) for b in split_by_cost(range(8), [1.0] * 8, 2, per_worker=2)]
     [2, 2, 2, 2]
     """
     least = TASK_SECONDS if least is None else least
-    share = sum(costs) / (per_worker * max(1, workers))
-    target = max(min(share, _MOST_SECONDS), least)
-    batches: list[list] = []
-    batch: list = []
-    total = 0.0
-    for item, cost in zip(items, costs, strict=True):
-        batch.append(item)
-        total += cost
-        if total >= target * (1 - 1e-9):
-            batches.append(batch)
-            batch, total = [], 0.0
-    if batch:
-        batches.append(batch)
-    return batches
+    items, costs = list(items), [float(c) for c in costs]
+    if len(items) != len(costs):
+        raise ValueError(f"{len(items)} items but {len(costs)} costs")
+    total = sum(costs)
+    slots = per_worker * max(1, workers)
+    if total > 0:
+        target = max(min(total / slots, _MOST_SECONDS), least)
+        count = max(1, round(total / target)) if target > 0 else slots
+    else:
+        count = slots
+    count = min(count, len(items))
+    width = total / count if total > 0 else 0.0
+    batches: list[list] = [[] for _ in range(count)]
+    done = 0.0
+    for k, (item, cost) in enumerate(zip(items, costs, strict=True)):
+        # an item goes where the middle of its cost falls, so that batches
+        # hold equal shares and none is a runt
+        middle = (done + cost / 2) / width if width else k * count / len(items)
+        batches[min(int(middle), count - 1)].append(item)
+        done += cost
+    return [b for b in batches if b]
 
 
 def chunked(items: Iterable, size: int) -> Iterator[list]:

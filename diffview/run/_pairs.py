@@ -259,8 +259,11 @@ def _batches(tasks, costs, executor, workers) -> tuple[list, int | None]:
 
     One estimate for both decisions: ``costs`` (seconds of each task in this
     process) is read lazily, as far as `pool_workers` needs, and to the end
-    only for a pool or an executor, whose tasks are batched by it.
+    only for a pool or an executor, whose tasks are batched by it. A pool
+    of workers the caller asked for gets about four batches per worker,
+    however small the run.
     """
+    asked = workers is not None and executor is None
     costs = iter(costs)
     seen: list = []
     workers = pool_workers(workers, executor, _remembered(costs, seen))
@@ -268,7 +271,8 @@ def _batches(tasks, costs, executor, workers) -> tuple[list, int | None]:
         return ([list(tasks)] if len(tasks) else []), workers
     seen.extend(costs)
     spread = executor_workers(executor, workers)
-    return split_by_cost(tasks, seen, spread), workers
+    # asked-for workers all get work, however small the run
+    return split_by_cost(tasks, seen, spread, least=0.0 if asked else None), workers
 
 
 def _run_chunked(

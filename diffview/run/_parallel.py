@@ -214,7 +214,7 @@ def default_workers() -> int:
 
 def _progress(total: int, desc: str, quiet: bool, unit: str = "pair"):
     """
-    A progress bar counting units of work (pairs, images), or None if quiet.
+    Make a progress bar counting units of work (pairs, images), or None.
 
     ``tqdm.auto`` draws a widget in notebooks and text on a terminal. The
     rate (pairs/s) and the time left are averages over the whole run

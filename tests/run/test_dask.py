@@ -160,15 +160,18 @@ def test_executor_workers_counts_the_cluster(client):
 def test_batches_follow_the_estimated_cost():
     costs = [0.01] * 40 + [1.0] * 4  # forty small pairs, four big ones
     batches = split_by_cost(range(44), costs, 2, per_worker=2, least=0.2)
-    # a batch ends once it holds its share (a quarter of 4.4 s): the small
-    # pairs travel together
-    assert [len(b) for b in batches] == [41, 2, 1]
+    # each batch holds a quarter of the work (1.1 s): the small pairs travel
+    # together, the big ones alone
+    assert [len(b) for b in batches] == [41, 1, 1, 1]
     assert sum(batches, []) == list(range(44))
     # one worker, little work: one batch of at least `least` seconds
     assert split_by_cost(range(5), [0.01] * 5, 1, least=0.2) == [list(range(5))]
     # a big run on few workers is cut into tasks of at most 5 s
     assert len(split_by_cost(range(100), [1.0] * 100, 1)) == 20
     assert split_by_cost([], [], 4) == []
+    # unknown costs (all 0): one batch a slot
+    assert [len(b) for b in split_by_cost(range(9), [0.0] * 9, 1, per_worker=3)] == [
+        3, 3, 3]
 
 
 def test_progress_counts_pairs_as_batches_end(
