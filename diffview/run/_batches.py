@@ -25,9 +25,10 @@ __all__ = [
 #: Least estimated seconds of work in one task of a pool or a cluster: small
 #: pairs are batched up to this, so that what every task costs besides its
 #: work (a round trip to a dask scheduler takes 2-25 ms of a worker's time,
-#: more under load; the estimates of `pool_workers` are on the low side)
-#: stays under a few per cent of it.
-TASK_SECONDS = 0.2
+#: more under load) stays small. The estimates err low for differences,
+#: which write two files a pair (real runs take 2-10 times longer), high for
+#: one-pass fits; a higher floor would leave the workers of small runs idle.
+TASK_SECONDS = 0.05
 
 #: Most estimated seconds of work in one task, however few the workers: the
 #: progress bar moves at least this often and a lost worker loses little.
