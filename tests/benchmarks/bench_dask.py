@@ -12,7 +12,9 @@ pairs) and, with ``--work DIR``, on any Montage work folder, it times
 worker processes, in turns, and prints the medians, the tasks each run
 submitted and the overhead ratio (cluster / pool - 1; the target is under
 10 %). The cluster's start-up and its first (cold: imports, compiled
-kernels) run are printed apart. The load average (``uptime``) is printed
+kernels) run are printed apart. ``--malloc-trim 134217728`` gives the
+workers glibc's usual reuse of freed memory (dask's default setting makes
+the one-pass fits about twice as slow in its workers). The load average (``uptime``) is printed
 with the figures: on a shared machine they move with it.
 """
 
@@ -119,14 +121,28 @@ def main(argv=None) -> None:
     parser.add_argument("--grid", help="m17's layout on NxM tiles, e.g. 20x20")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--malloc-trim", type=int, metavar="BYTES",
+        help="the workers' MALLOC_TRIM_THRESHOLD_ (dask sets 65536, which "
+        "makes glibc map and zero every large array afresh)",
+    )
     args = parser.parse_args(argv)
+    import dask
     from distributed import Client, LocalCluster
+
+    if args.malloc_trim:
+        key = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
+        dask.config.set({key: args.malloc_trim})
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         name, proj, table, template = _inputs(args, tmp)
         runs = _runs(proj, table, template, tmp / "out")
-        print(f"bench_dask: {name}, {args.workers} workers, median of {args.repeat}")
+        trim = args.malloc_trim or "dask's default"
+        print(
+            f"bench_dask: {name}, {args.workers} workers, median of {args.repeat},"
+            f" MALLOC_TRIM_THRESHOLD_ {trim}"
+        )
         print(f"  load before: {_load()}")
         start = time.perf_counter()
         with (
