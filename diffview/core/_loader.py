@@ -36,8 +36,10 @@ def kernels():
     (True, 2)
     """
     module = sys.modules.get("diffview.core._kernels")
-    if module is not None:
+    if module is not None and not getattr(module.__spec__, "_initializing", False):
         return module
+    # another thread may be importing it (the threads of a dask worker): the
+    # import statement waits for it, where sys.modules holds it half-made
     notice = threading.Timer(COMPILE_NOTICE_AFTER, _compile_notice)
     notice.daemon = True
     notice.start()

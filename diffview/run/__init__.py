@@ -33,11 +33,14 @@ _LAZY = {
     "check_output_dir": "._pairs",
     "resolve_inside": "._pairs",
     "POOL_SECONDS": "._parallel",
-    "chunked": "._parallel",
+    "chunked": "._batches",
+    "executor_workers": "._batches",
+    "split_by_cost": "._batches",
+    "TASK_SECONDS": "._batches",
     "default_workers": "._parallel",
     "pool_workers": "._parallel",
     "run_tasks": "._parallel",
-    "split_chunks": "._parallel",
+    "split_chunks": "._batches",
     "PREVIEW_SIZE": "._preview",
     "Preview": "._preview",
     "preview_factor": "._preview",
@@ -139,6 +142,9 @@ __all__ = [
     "default_workers",
     "split_chunks",
     "chunked",
+    "executor_workers",
+    "split_by_cost",
+    "TASK_SECONDS",
 ]
 
 

@@ -30,7 +30,6 @@ from diffview.run._pairs import (
     check_output_dir,
     resolve_inside,
 )
-from diffview.run._parallel import pool_workers
 
 __all__ = [
     "compute_difference",
@@ -479,10 +478,10 @@ def compute_differences(
             result.failures.append((ov, err))
         else:
             tasks.append(task)
-    workers = pool_workers(workers, executor, _pair_seconds(tasks, ctx))
     done = _run_chunked(
         _diff_chunk,
         tasks,
+        costs=_pair_seconds(tasks, ctx),
         executor=executor,
         workers=workers,
         quiet=quiet,

@@ -20,7 +20,8 @@ from diffview.core import check_items, difference_in_box, overlap_box, template_
 from diffview.errors import DiffviewError, InputError, PairError
 from diffview.io.paths import area_name, montage_file_path, split_fits_name
 from diffview.models import Difference, Overlap
-from diffview.run._parallel import run_tasks, split_chunks
+from diffview.run._batches import executor_workers, split_by_cost
+from diffview.run._parallel import pool_workers, run_tasks
 
 __all__ = ["check_output_dir", "resolve_inside"]
 
@@ -245,13 +246,46 @@ def _task_difference(reader: io.BoxReader, task, ctx) -> Difference:
     )
 
 
-def _run_chunked(func, tasks, *, executor, workers, quiet, desc, context=None) -> list:
-    """
-    Run ``func`` on contiguous chunks of ``tasks``; the results in task order.
+def _remembered(costs, seen: list):
+    """Yield ``costs``, keeping what was yielded in ``seen``."""
+    for cost in costs:
+        seen.append(cost)
+        yield cost
 
-    ``context``, if given, is passed beside each chunk.
+
+def _batches(tasks, costs, executor, workers) -> tuple[list, int | None]:
     """
-    chunks = split_chunks(tasks, workers, executor)
+    Decide a run's workers (`pool_workers`) and batch its tasks by cost.
+
+    One estimate for both decisions: ``costs`` (seconds of each task in this
+    process) is read lazily, as far as `pool_workers` needs, and to the end
+    only for a pool or an executor, whose tasks are batched by it. A pool
+    of workers the caller asked for gets about four batches per worker,
+    however small the run.
+    """
+    asked = workers is not None and executor is None
+    costs = iter(costs)
+    seen: list = []
+    workers = pool_workers(workers, executor, _remembered(costs, seen))
+    if executor is None and workers == 1:
+        return ([list(tasks)] if len(tasks) else []), workers
+    seen.extend(costs)
+    spread = executor_workers(executor, workers)
+    # asked-for workers all get work, however small the run
+    return split_by_cost(tasks, seen, spread, least=0.0 if asked else None), workers
+
+
+def _run_chunked(
+    func, tasks, *, costs, executor, workers, quiet, desc, context=None
+) -> list:
+    """
+    Run ``func`` on contiguous batches of ``tasks``; the results in task order.
+
+    ``costs`` are the estimated seconds of each task (`_batches`);
+    ``context``, if given, is passed beside each batch. The progress bar
+    counts tasks (pairs) as each batch ends.
+    """
+    chunks, workers = _batches(tasks, costs, executor, workers)
     args = chunks if context is None else [(c, context) for c in chunks]
     out: list = []
     for part in run_tasks(

@@ -23,15 +23,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
 
 __all__ = [
     "POOL_SECONDS",
     "pool_workers",
     "run_tasks",
     "default_workers",
-    "split_chunks",
-    "chunked",
 ]
 
 #: A run estimated to take less than this many seconds in this process stays
@@ -223,19 +221,41 @@ def default_workers() -> int:
 
 
 def _progress(total: int, desc: str, quiet: bool, unit: str = "pair"):
+    """
+    Make a progress bar counting units of work (pairs, images), or None.
+
+    ``tqdm.auto`` draws a widget in notebooks and text on a terminal. The
+    rate (pairs/s) and the time left are averages over the whole run
+    (``smoothing=0``): with tasks of many pairs finishing in bursts, a
+    moving average would swing with every burst.
+    """
     if quiet:
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, unit=unit, leave=False)
+    return tqdm(total=total, desc=desc, unit=unit, leave=False, smoothing=0)
 
 
 def _ordered(futures, bar, sizes) -> Iterator:
-    for fut, size in zip(futures, sizes, strict=True):
-        result = fut.result()
-        if bar is not None:
-            bar.update(size)
-        yield result
+    """
+    Yield the futures' results in order; the bar counts tasks as they end.
+
+    A task that ends before the ones submitted earlier is counted at once,
+    so the bar and its rate follow the work done, not the order of results.
+    """
+    pending = dict(zip(futures, sizes, strict=True))
+
+    def count(done) -> None:
+        for fut in done:
+            size = pending.pop(fut, None)
+            if bar is not None and size is not None:
+                bar.update(size)
+
+    for fut in futures:
+        while not fut.done():
+            count(wait(list(pending), return_when=FIRST_COMPLETED)[0])
+        count([fut])
+        yield fut.result()
 
 
 def run_tasks(
@@ -331,72 +351,3 @@ def run_tasks(
         _sync_written_folders()
         if bar is not None:
             bar.close()
-
-
-def split_chunks(
-    items: Sequence, workers: int | None, executor=None, per_worker: int = 4
-) -> list[list]:
-    """
-    Contiguous chunks of ``items``, about ``per_worker`` per worker.
-
-    Neighbouring pairs share images, so contiguous chunks let a worker reuse
-    what it read; several chunks per worker keep the load balanced. One
-    worker and no executor gives one chunk.
-
-    Parameters
-    ----------
-    items : sequence
-        The tasks, in order.
-    workers : int or None
-        Workers of the run (None: all cores).
-    executor : concurrent.futures.Executor, optional
-        With an executor, chunks are made even for ``workers=1``.
-    per_worker : int
-        Chunks per worker.
-
-    Returns
-    -------
-    list of list
-        The chunks, in order; empty for no items.
-
-    Examples
-    --------
-    >>> [len(c) for c in split_chunks(list(range(10)), 2, per_worker=2)]
-    [3, 3, 3, 1]
-    """
-    n = default_workers() if workers is None else max(1, int(workers))
-    if executor is None and n == 1:
-        return [list(items)] if len(items) else []
-    size = max(1, -(-len(items) // (per_worker * n)))
-    return [list(items[k : k + size]) for k in range(0, len(items), size)]
-
-
-def chunked(items: Iterable, size: int) -> Iterator[list]:
-    """
-    Split ``items`` into lists of at most ``size`` elements.
-
-    Parameters
-    ----------
-    items : iterable
-        Anything iterable (consumed once).
-    size : int
-        Longest list.
-
-    Yields
-    ------
-    list
-        Consecutive items; only the last list may be shorter.
-
-    Examples
-    --------
-    >>> list(chunked(range(5), 2))
-    [[0, 1], [2, 3], [4]]
-    """
-    chunk: list = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk

@@ -21,7 +21,7 @@ from diffview import io
 from diffview.core.fit import fit_plane
 from diffview.errors import DiffviewError, PairError
 from diffview.io.paths import montage_file_path
-from diffview.run._differences import write_difference
+from diffview.run._differences import template_cards, write_difference
 from diffview.run._pairs import (
     _flux_name,
     _full_edges,
@@ -32,7 +32,7 @@ from diffview.run._pairs import (
     check_output_dir,
     resolve_inside,
 )
-from diffview.run._parallel import POOL_SECONDS, _file_seconds, pool_workers
+from diffview.run._parallel import POOL_SECONDS, _file_seconds
 
 __all__ = [
     "FitPlanesResult",
@@ -243,10 +243,14 @@ def fit_planes(
         (ov, montage_file_path(str(diffdir), ov.diff), level_only) for ov in overlaps
     ]
     result = FitPlanesResult(count=len(overlaps))
-    costs = _file_seconds((t[1] for t in tasks), _FIT_SECONDS_PER_BYTE)
-    workers = pool_workers(workers, executor, costs)
     outcomes = _run_chunked(
-        _fit_chunk, tasks, executor=executor, workers=workers, quiet=quiet, desc="fits"
+        _fit_chunk,
+        tasks,
+        costs=_file_seconds((t[1] for t in tasks), _FIT_SECONDS_PER_BYTE),
+        executor=executor,
+        workers=workers,
+        quiet=quiet,
+        desc="fits",
     )
     _collect(result, overlaps, outcomes)
     if fits_table is not None:
@@ -273,7 +277,7 @@ def _difffit_one(task, ctx, reader):
         return None, "diff", f"{plus} - {minus}: {type(exc).__name__}: {exc}"
     try:
         if ctx["keep_all"]:
-            write_difference(diff, out, ctx["template"])
+            write_difference(diff, out, ctx["cards"])
         return (
             fit_plane(diff, level_only=ctx["level_only"], ids=(ov.cntr1, ov.cntr2)),
             None,
@@ -283,6 +287,28 @@ def _difffit_one(task, ctx, reader):
         return None, "fit", f"{out}: {exc}"
     except Exception as exc:  # counted, never fatal
         return None, "fit", f"{out}: {type(exc).__name__}: {exc}"
+
+
+def _shared_image_seconds(tasks):
+    """
+    Estimated seconds of each pair task: its images' bytes, shared out.
+
+    Every image's `_DIFFFIT_SECONDS_PER_BYTE` cost is split evenly between
+    the pairs that read it, so that the costs add up to the images' (the
+    rule `pool_workers` applies) and each pair's reflects what it reads.
+    """
+    names = [(_flux_name(t[1]), _flux_name(t[2])) for t in tasks]
+    shares: dict = {}
+    for pair in names:
+        for name in pair:
+            shares[name] = shares.get(name, 0) + 1
+    seconds: dict = {}
+    for pair in names:
+        for name in pair:
+            if name not in seconds:
+                (cost,) = _file_seconds([name], _DIFFFIT_SECONDS_PER_BYTE)
+                seconds[name] = cost / shares[name]
+        yield seconds[pair[0]] + seconds[pair[1]]
 
 
 def _difffit_name(name: str) -> str:
@@ -396,17 +422,15 @@ def differences_and_fits(
     context = {
         "shape": shape,
         "crpix": crpix,
-        "template": template,
+        "cards": template_cards(template),  # a few kB a task, not a Header
         "opts": opts,
         "keep_all": keep_all,
         "level_only": level_only,
     }
-    images = sorted({_flux_name(name) for t in tasks for name in (t[1], t[2])})
-    costs = _file_seconds(images, _DIFFFIT_SECONDS_PER_BYTE)
-    workers = pool_workers(workers, executor, costs)
     outcomes = _run_chunked(
         _difffit_chunk,
         tasks,
+        costs=_shared_image_seconds(tasks),
         executor=executor,
         workers=workers,
         quiet=quiet,

@@ -409,14 +409,16 @@ def _every_run(s, out):
 def test_small_runs_stay_in_this_process_big_ones_use_a_pool(
     small_sample, tmp_path, pools, monkeypatch
 ):
-    from diffview.run import _parallel
+    from diffview.run import _batches, _parallel
 
     runs = _every_run(small_sample, tmp_path)
     for label, run in runs.items():
         run()
         assert pools == [], f"{label}: a pool for the small sample"
-    # the same runs, estimated to take longer than a pool's start-up
+    # the same runs, estimated to take longer than a pool's start-up (and
+    # worth several tasks: a pool of one task would not pay either)
     monkeypatch.setattr(_parallel, "POOL_SECONDS", 0.0)
+    monkeypatch.setattr(_batches, "TASK_SECONDS", 0.0)
     for label, run in runs.items():
         pools.clear()
         run()
