@@ -261,8 +261,8 @@ def parse_command(cmdstr) -> ViewerCommand:
         if t in ("-nowcs", "-debug"):
             i += 1
             continue
-        if t == "-fontscale":      # sticky label size: diffview draws no text
-            number(t, "font scale")
+        if t == "-fontscale":      # sticky label size (grid labels)
+            cmd.sticky["fontscale"] = number(t, "font scale")
             i += 2
             continue
         j = extra_directive(tokens, i, cmd, color, width, alpha)

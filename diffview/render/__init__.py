@@ -24,6 +24,7 @@ from ._range import (
     parse_range,
 )
 from ._raster import Overlay, burn_overlay
+from ._text import Label, label_coverage
 from ._tables import table_outlines, table_outlines_key
 from ._view import ViewResult, load_image, render_png, view
 from .colortables import NTABLES, TABLE_NAMES, color_rgb, color_table, overlay_rgb255
@@ -57,6 +58,8 @@ __all__ = [
     "render_rgb",
     "draw_picture",
     "burn_overlay",
+    "Label",
+    "label_coverage",
     "channel_values",
     "compose_rgb",
     "table_outlines",
