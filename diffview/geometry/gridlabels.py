@@ -3,9 +3,9 @@ The text labels of mViewer's coordinate grids: what they say and where.
 
 `grid_labels` follows ``mViewer_makeGrid`` and ``mViewer_coord_label``: each
 longitude line is labelled where it crosses the middle latitude line, every
-other latitude line (skipping the middle one) halfway between the two middle longitude
-lines, every other line from the middle one; every label lies along its line of constant latitude, reading left to
-right. The values are written as Montage writes them (`longitude_label`,
+other latitude line (skipping the middle one) halfway between the two middle
+longitude lines; every label lies along its line of constant latitude, reading
+left to right. The values are written as Montage writes them (`longitude_label`,
 `latitude_label`): sexagesimal hours for equatorial longitudes, degrees
 otherwise, trailing zero fields dropped (``docs/montage-semantics.md`` §8.10).
 """
@@ -171,7 +171,7 @@ def grid_labels(header, csys: str = "equatorial", *, orient=None) -> list:
     ...     "CTYPE1": "RA---TAN", "CTYPE2": "DEC--TAN", "CRVAL1": 10.0,
     ...     "CRVAL2": 0.0, "CRPIX1": 100.5, "CRPIX2": 50.5,
     ...     "CDELT1": -0.001, "CDELT2": 0.001})
-    >>> [(t, round(x, 1), round(y, 1), round(a, 1)) for t, x, y, a in grid_labels(h)][:2]
+    >>> [(t, round(x, 1), round(y, 1), a) for t, x, y, a in grid_labels(h)][:2]
     [('0h 39m 44s', 166.2, 49.5, 0.0), ('0h 39m 52s', 132.8, 49.5, 0.0)]
     """
     h = _header(header)

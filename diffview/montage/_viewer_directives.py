@@ -36,7 +36,7 @@ class Channel(NamedTuple):
 
 
 class Grid(NamedTuple):
-    """A coordinate grid (``-grid``): frame, colour, line width, opacity, label scale."""
+    """A coordinate grid (``-grid``): frame, colour, width, opacity, label scale."""
 
     csys: str
     color: str

@@ -185,7 +185,7 @@ def _imginfo(spec, header, o, montage_offsets):
 
 
 def _grid_text(header, grid, o, nx: int) -> tuple:
-    """A grid's labels at mViewer's size (``mViewer_makeGrid``)."""
+    """Place a grid's labels, at mViewer's size (``mViewer_makeGrid``)."""
     size = 11 if nx >= 600 else 9 if nx >= 400 else 8
     scaled = size * grid.fontscale
     size = max(1, int(min(scaled, 500.0))) if scaled == scaled else 1
@@ -249,7 +249,7 @@ def layer_overlays(cmd, header, shape, montage_offsets: bool) -> list[Overlay]:
         text = labels.get(id(spec), ())
         if montage_offsets:
             lines = montage_shift(lines, o.flip_y)
-            text = tuple(t._replace(x=t.x + 1.0, y=t.y - o.flip_y) for t in text)
+            text = tuple(t._replace(x=t.x + 1.0) for t in text)
         color, width, alpha = ((spec.color, spec.width, spec.alpha)
                                if hasattr(spec, "alpha") else spec[1:4])
         if not width < 2.0**31:  # mViewer draws nothing past a C int, or NaN

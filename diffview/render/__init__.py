@@ -24,8 +24,8 @@ from ._range import (
     parse_range,
 )
 from ._raster import Overlay, burn_overlay
-from ._text import Label, label_coverage
 from ._tables import table_outlines, table_outlines_key
+from ._text import Label, label_coverage
 from ._view import ViewResult, load_image, render_png, view
 from .colortables import NTABLES, TABLE_NAMES, color_rgb, color_table, overlay_rgb255
 from .stretch import Stretch, compute_stretch, grey_levels, symmetric_interval

@@ -48,14 +48,39 @@ class Label(NamedTuple):
     size: int = 9
 
 
-@lru_cache(maxsize=256)
-def _glyphs(text: str, size: int):
-    """Grey image of ``text`` (0..1), its baseline row and its advance width."""
+def _font(size: int):
     import matplotlib
     from matplotlib.ft2font import FT2Font
 
     font = FT2Font(f"{matplotlib.get_data_path()}/fonts/ttf/DejaVuSans.ttf")
     font.set_size(float(size), 100.0)
+    return font
+
+
+@lru_cache(maxsize=256)
+def _glyph_boxes(text: str, size: int) -> np.ndarray:
+    """Each glyph's pen offset along the baseline and ink box (x0, y0, x1, y1), y up."""
+    from matplotlib import ft2font
+
+    font = _font(size)
+    mode = getattr(getattr(ft2font, "Kerning", None), "DEFAULT", 0)
+    out, pen, prev = [], 0.0, None
+    for ch in text:
+        idx = font.get_char_index(ord(ch))
+        if prev is not None and idx:
+            pen += font.get_kerning(prev, idx, mode) / 64.0
+        g = font.load_char(ord(ch))
+        x0, y0, x1, y1 = (v / 64.0 for v in g.bbox)
+        out.append((pen, x0, y0, x1, y1))
+        pen += g.horiAdvance / 64.0
+        prev = idx
+    return np.array(out, float).reshape(-1, 5)
+
+
+@lru_cache(maxsize=256)
+def _glyphs(text: str, size: int):
+    """Grey image of ``text`` (0..1), its baseline row and its advance width."""
+    font = _font(size)
     font.set_text(text, 0.0)
     font.draw_glyphs_to_bitmap(antialiased=True)
     img = np.asarray(font.get_image(), dtype=np.float32) / 255.0
@@ -74,11 +99,9 @@ def _one_label(lab: Label, ny: int, nx: int, weight: np.ndarray, lock: np.ndarra
     # whole pixels, as mViewer's pen: upright glyphs land on pixel centres
     pen = np.array([math.floor(pen[0]) + 0.5,
                     math.floor(pen[1] + base - 0.5 + 0.5) - base + 0.5])
-    h, w = img.shape
-    corners = [pen + u * eu + v * ev for u in (-1.0, w + 1.0)
-               for v in (base - h - 1.0, base + 1.0)]
-    xs = [c[0] for c in corners]
-    ys = [-c[1] for c in corners]
+    box = _lock_box(_glyph_corners(lab, pen, eu, ev))
+    xs = [c[0] for c in box] + [pen[0] + img.shape[1] * eu[0]]
+    ys = [-c[1] for c in box] + [-pen[1] - img.shape[1] * eu[1]]
     c0, c1 = max(0, math.floor(min(xs))), min(nx - 1, math.ceil(max(xs)))
     r0, r1 = max(0, math.floor(min(ys))), min(ny - 1, math.ceil(max(ys)))
     if c0 > c1 or r0 > r1:
@@ -88,10 +111,76 @@ def _one_label(lab: Label, ny: int, nx: int, weight: np.ndarray, lock: np.ndarra
     dx, dy = cc - pen[0], -rr - pen[1]
     u = dx * eu[0] + dy * eu[1]
     v = dx * ev[0] + dy * ev[1]
-    inside = (u >= 0.0) & (u <= w + 1.0) & (v >= base - h - 1.0) & (v <= base + 1.0)
-    lock[r0:r1 + 1, c0:c1 + 1] |= inside
+    lock[r0:r1 + 1, c0:c1 + 1] |= _inside(box, cc, -rr)
     weight[r0:r1 + 1, c0:c1 + 1] = np.maximum(weight[r0:r1 + 1, c0:c1 + 1],
                                               _bilinear(img, u - 0.5, base - v - 0.5))
+
+
+def _glyph_corners(lab: Label, pen, eu, ev) -> np.ndarray:
+    """
+    List the corners mViewer gathers around its glyphs.
+
+    Each glyph's turned bitmap box: whole pixels, one more to the right and
+    below; y up.
+    """
+    out = []
+    for off, x0, y0, x1, y1 in _glyph_boxes(lab.text, int(lab.size)):
+        p = pen + off * eu
+        pts = np.array([p + x * eu + y * ev for x in (x0, x1) for y in (y0, y1)])
+        gx0, gy0 = np.floor(pts.min(0))
+        gx1, gy1 = np.ceil(pts.max(0))
+        out += [(gx0, gy1), (gx1 + 1, gy1), (gx1 + 1, gy0 - 1), (gx0, gy0 - 1)]
+    return np.array(out, float)
+
+
+def _hull(pts: np.ndarray) -> np.ndarray:
+    """Convex hull, counter-clockwise (monotone chain)."""
+    pts = sorted(set(map(tuple, pts)))
+    if len(pts) < 3:
+        return np.array(pts, float)
+
+    def half(seq):
+        h = []
+        for p in seq:
+            while len(h) >= 2 and ((h[-1][0] - h[-2][0]) * (p[1] - h[-2][1])
+                                   - (h[-1][1] - h[-2][1]) * (p[0] - h[-2][0])) <= 0:
+                h.pop()
+            h.append(p)
+        return h[:-1]
+
+    return np.array(half(pts) + half(pts[::-1]), float)
+
+
+def _lock_box(pts: np.ndarray) -> np.ndarray:
+    """Find the least-area box around points: 4 corners (``mViewer_boundingbox``)."""
+    hull = _hull(pts)
+    best = None
+    for k in range(len(hull)):
+        d = hull[(k + 1) % len(hull)] - hull[k]
+        n = math.hypot(*d)
+        if n == 0.0:
+            continue
+        e = d / n
+        f = np.array([-e[1], e[0]])
+        a, b = hull @ e, hull @ f
+        area = (a.max() - a.min()) * (b.max() - b.min())
+        if best is None or area < best[0]:
+            best = (area, e, f, a.min(), a.max(), b.min(), b.max())
+    _, e, f, a0, a1, b0, b1 = best
+    ends = ((a0, b0), (a1, b0), (a1, b1), (a0, b1))
+    return np.array([a * e + b * f for a, b in ends])
+
+
+def _inside(box: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Points strictly inside a rectangle given by its corners in order."""
+    ok = np.ones(x.shape, bool)
+    centre = box.mean(0)
+    for k in range(4):
+        p, q = box[k], box[(k + 1) % 4]
+        a, b = q[1] - p[1], p[0] - q[0]
+        c = -(a * p[0] + b * p[1])
+        ok &= (a * centre[0] + b * centre[1] + c) * (a * x + b * y + c) > 0.0
+    return ok
 
 
 def _bilinear(img: np.ndarray, col: np.ndarray, row: np.ndarray) -> np.ndarray:
