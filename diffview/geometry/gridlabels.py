@@ -2,10 +2,11 @@
 The text labels of mViewer's coordinate grids: what they say and where.
 
 `grid_labels` follows ``mViewer_makeGrid`` and ``mViewer_coord_label``: each
-longitude line is labelled where it crosses the middle latitude line, every
-other latitude line (skipping the middle one) halfway between the two middle
-longitude lines; every label lies along its line of constant latitude, reading
-left to right. The values are written as Montage writes them (`longitude_label`,
+longitude line (every other one when there are more than four) is labelled
+where it crosses the middle latitude line, each latitude line (likewise, the
+middle one skipped) halfway between the two middle longitude lines; every
+label lies along its line of constant latitude, reading left to right. The
+values are written as Montage writes them (`longitude_label`,
 `latitude_label`): sexagesimal hours for equatorial longitudes, degrees
 otherwise, trailing zero fields dropped (``docs/montage-semantics.md`` §8.10).
 """
@@ -126,18 +127,25 @@ def _label_spots(lonmin, lonmax, latmin, latmax, hours):
     nlat = math.floor((latn - lat0) / bsp + 0.5) + 1
     midlon = lon0 + (_c_div2(nlon - 1) + 0.5) * lsp
     midlat = lat0 + _c_div2(nlat - 1) * bsp
-    out = []
+    # every other line when there are more than four (MontagePy 2.3.0's
+    # mViewer; its published source labels every longitude line)
+    lon_every, lat_every = (2 if nlon > 4 else 1), (2 if nlat > 4 else 1)
+    out, use = [], 0
     for i in range(nlon):
+        use += 1
         lon = lon0 + i * lsp
         lon = lon + 360.0 if lon < 0.0 else lon
-        out.append((longitude_label(lon, hours), lon, midlat))
-    use = int(any(lat0 + i * bsp == midlat for i in range(1, nlat, 2)))
-    for i in range(nlat):     # every other latitude line, the middle one skipped
+        if use == lon_every:
+            out.append((longitude_label(lon, hours), lon, midlat))
+            use = 0
+    use = int(any(lat0 + i * bsp == midlat
+                  for i in range(lat_every - 1, nlat, lat_every)))
+    for i in range(nlat):     # the middle line (longitude labels) skipped
         use += 1
         lat = lat0 + i * bsp
         if lat == midlat:
             continue
-        if use >= 2:
+        if use >= lat_every:
             out.append((latitude_label(lat), midlon, lat))
             use = 0
     return out
@@ -171,8 +179,8 @@ def grid_labels(header, csys: str = "equatorial", *, orient=None) -> list:
     ...     "CTYPE1": "RA---TAN", "CTYPE2": "DEC--TAN", "CRVAL1": 10.0,
     ...     "CRVAL2": 0.0, "CRPIX1": 100.5, "CRPIX2": 50.5,
     ...     "CDELT1": -0.001, "CDELT2": 0.001})
-    >>> [(t, round(x, 1), round(y, 1), a) for t, x, y, a in grid_labels(h)][:2]
-    [('0h 39m 44s', 166.2, 49.5, 0.0), ('0h 39m 52s', 132.8, 49.5, 0.0)]
+    >>> [(t, round(x, 1), abs(round(a))) for t, x, y, a in grid_labels(h)][:2]
+    [('0h 39m 52s', 132.8, 0), ('0h 40m 08s', 66.2, 0)]
     """
     h = _header(header)
     o = orient if orient is not None else orientation(h)
