@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from ._orientation import _header, _increments, orientation
-from .marks import _ranges, _Sky, _spacing
+from .marks import _grid_starts, _ranges, _Sky
 
 __all__ = ["grid_labels", "longitude_label", "latitude_label"]
 
@@ -110,20 +110,8 @@ def _c_div2(n: int) -> int:
 
 def _label_spots(lonmin, lonmax, latmin, latmax, hours):
     """(text, lon, lat) of each label, in mViewer's order."""
-    lsp = _spacing(lonmax - lonmin)
-    lon0 = ((int(lonmin / lsp) + 1.0) * lsp if lonmin >= 0 else int(lonmin / lsp) * lsp)
-    nlon = math.floor((int(lonmax / lsp) * lsp - lon0) / lsp + 0.5) + 1
-    bsp = _spacing(latmax - latmin)
-    lat0 = int(latmin / bsp + 1.0) * bsp if latmin >= 0 else int(latmin / bsp) * bsp
-    if lat0 < latmin:
-        lat0 += bsp
-    latn = int(latmax / bsp) * bsp
-    if latn > latmax:
-        latn -= bsp
-    if latmax == 90.0:
-        latn = 90.0 - bsp
-    if latmin == -90.0:
-        lat0 = -90.0 + bsp
+    lon0, lonn, lsp, lat0, latn, bsp = _grid_starts(lonmin, lonmax, latmin, latmax)
+    nlon = math.floor((lonn - lon0) / lsp + 0.5) + 1
     nlat = math.floor((latn - lat0) / bsp + 0.5) + 1
     midlon = lon0 + (_c_div2(nlon - 1) + 0.5) * lsp
     midlat = lat0 + _c_div2(nlat - 1) * bsp
