@@ -219,8 +219,8 @@ def _line_values(start: float, stop: float, step: float) -> list:
     return out
 
 
-def _grid_values(lonmin, lonmax, latmin, latmax):
-    """Return the longitudes and latitudes of the grid lines."""
+def _grid_starts(lonmin, lonmax, latmin, latmax):
+    """First and last grid longitude and latitude and their spacings (mViewer's)."""
     lsp = _spacing(lonmax - lonmin)
     lon0 = ((int(lonmin / lsp) + 1.0) * lsp if lonmin >= 0
             else int(lonmin / lsp) * lsp)
@@ -236,6 +236,12 @@ def _grid_values(lonmin, lonmax, latmin, latmax):
         latn = 90.0 - bsp
     if latmin == -90.0:
         lat0 = -90.0 + bsp
+    return lon0, lonn, lsp, lat0, latn, bsp
+
+
+def _grid_values(lonmin, lonmax, latmin, latmax):
+    """Return the longitudes and latitudes of the grid lines."""
+    lon0, lonn, lsp, lat0, latn, bsp = _grid_starts(lonmin, lonmax, latmin, latmax)
     return _line_values(lon0, lonn + lsp, lsp), _line_values(lat0, latn + bsp, bsp)
 
 

@@ -10,8 +10,10 @@ coordinate grids, catalogs and marks. The command grammar is mViewer's
 ``-noflip``, ``-saturate v``, ``-out|-png|-jpeg file``, ``-fontscale``,
 ``-nowcs`` and ``-debug`` (accepted); `extra_directive` reads ``-grid``,
 ``-symbol``, ``-scalecol``, ``-mark``, ``-catalog``, ``-csys``,
-``-red``/``-green``/``-blue`` and ``-t``. Text (labels), drawings and
-colour/size/shape/label columns are reported as not implemented.
+``-red``/``-green``/``-blue`` and ``-t``. Grids come with their labels
+(`diffview.geometry.grid_labels`, sized by the sticky ``-fontscale``); other
+text (``-label``), drawings and colour/size/shape/label columns are reported
+as not implemented.
 """
 
 from __future__ import annotations
@@ -261,8 +263,8 @@ def parse_command(cmdstr) -> ViewerCommand:
         if t in ("-nowcs", "-debug"):
             i += 1
             continue
-        if t == "-fontscale":      # sticky label size: diffview draws no text
-            number(t, "font scale")
+        if t == "-fontscale":      # sticky label size (grid labels)
+            cmd.sticky["fontscale"] = number(t, "font scale")
             i += 2
             continue
         j = extra_directive(tokens, i, cmd, color, width, alpha)
@@ -414,8 +416,8 @@ def mViewer(cmdstr, outFile, mode=0, outFmt="png", fontFile="", debug=0):
     outFmt : str
         ``'png'`` or ``'jpeg'``.
     fontFile, debug
-        Accepted for compatibility (no text is drawn: grids come without
-        their labels).
+        Accepted for compatibility (grid labels are written in matplotlib's
+        DejaVu Sans, whatever the font file).
 
     Returns
     -------

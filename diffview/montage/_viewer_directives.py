@@ -36,12 +36,13 @@ class Channel(NamedTuple):
 
 
 class Grid(NamedTuple):
-    """A coordinate grid (``-grid``): frame, colour, line width, opacity."""
+    """A coordinate grid (``-grid``): frame, colour, width, opacity, label scale."""
 
     csys: str
     color: str
     width: float
     alpha: float
+    fontscale: float = 1.0
 
 
 class Mark(NamedTuple):
@@ -340,7 +341,8 @@ def extra_directive(tokens, i, cmd, color, width, alpha):
         return i + 1 + used
     if t == "-grid":
         csys, used = csys_name(tokens[i + 1:])
-        cmd.grids.append(Grid(csys, color, width, alpha))
+        cmd.grids.append(Grid(csys, color, width, alpha,
+                              cmd.sticky.get("fontscale", 1.0)))
         return i + 1 + used
     if t == "-mark":
         if i + 2 >= len(tokens):

@@ -18,6 +18,7 @@ from diffview.errors import InputError
 from diffview.geometry import (
     arc_runs,
     convert_sky,
+    grid_labels,
     grid_lines,
     orientation,
     pixel_scale,
@@ -25,7 +26,13 @@ from diffview.geometry import (
     symbol_arcs,
 )
 from diffview.io import read_table
-from diffview.render import Overlay, OverlayPlans, table_outlines, table_outlines_key
+from diffview.render import (
+    Label,
+    Overlay,
+    OverlayPlans,
+    table_outlines,
+    table_outlines_key,
+)
 
 from ._viewer_directives import Catalog
 
@@ -177,6 +184,15 @@ def _imginfo(spec, header, o, montage_offsets):
     return lines, source
 
 
+def _grid_text(header, grid, o, nx: int) -> tuple:
+    """Place a grid's labels, at mViewer's size (``mViewer_makeGrid``)."""
+    size = 11 if nx >= 600 else 9 if nx >= 400 else 8
+    scaled = size * grid.fontscale
+    size = max(1, int(min(scaled, 500.0))) if scaled == scaled else 1
+    return tuple(Label(t, x, y, a, size) for t, x, y, a in grid_labels(
+        header, grid.csys, orient=o))
+
+
 def layer_overlays(cmd, header, shape, montage_offsets: bool) -> list[Overlay]:
     """
     Make a command's overlays on the image of ``header``, in mViewer's order.
@@ -219,6 +235,7 @@ def layer_overlays(cmd, header, shape, montage_offsets: bool) -> list[Overlay]:
     made = []
     for g in cmd.grids:
         made.append((grid_lines(header, g.csys, orient=o), g, None))
+    labels = {id(g): _grid_text(header, g, o, shape[1]) for g in cmd.grids}
     for spec in cmd.overlays:
         if isinstance(spec, Catalog):
             made.append((_catalog_lines(spec, header, o, char, pix), spec, None))
@@ -229,13 +246,15 @@ def layer_overlays(cmd, header, shape, montage_offsets: bool) -> list[Overlay]:
         made.append((_mark_lines(m, header, o, char, pix), m, None))
     out = []
     for lines, spec, source in made:
+        text = labels.get(id(spec), ())
         if montage_offsets:
             lines = montage_shift(lines, o.flip_y)
+            text = tuple(t._replace(x=t.x + 1.0) for t in text)
         color, width, alpha = ((spec.color, spec.width, spec.alpha)
                                if hasattr(spec, "alpha") else spec[1:4])
         if not width < 2.0**31:  # mViewer draws nothing past a C int, or NaN
             continue
-        out.append(Overlay(lines, color, width, alpha, source))
+        out.append(Overlay(lines, color, width, alpha, source, text))
     return out
 
 

@@ -22,6 +22,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._lines import _compute_coverage
+from ._text import label_coverage
 from .colortables import overlay_rgb255
 
 __all__ = ["Overlay", "burn_overlay"]
@@ -47,6 +48,9 @@ class Overlay:
         Line width in pixels (1: mViewer's anti-aliased lines).
     alpha : float
         Opacity, 0..1.
+    labels : tuple of Label
+        Text drawn first; the lines leave the rectangles around it alone
+        (`label_coverage`).
     source : hashable, optional
         What the lines are known to be made of (for instance a
         `table_outlines_key` and the drawing's transformation): the pixels
@@ -64,6 +68,7 @@ class Overlay:
     linewidth: float = 1.0
     alpha: float = 1.0
     source: object = None
+    labels: tuple = ()
 
 
 def burn_overlay(rgb: np.ndarray, overlay: Overlay, *, densify: bool = True
@@ -120,10 +125,23 @@ def _burn_plan(overlay: Overlay, ny: int, nx: int, densify: bool) -> _Plan:
     col = overlay_rgb255(overlay.color)
     hit, weight = _coverage(overlay.lines, ny, nx, float(overlay.linewidth),
                             densify, bool(col.sum() == 0), overlay.source)
+    if overlay.labels:
+        hit, weight = _with_labels(overlay.labels, hit, weight, ny, nx)
     w = weight * min(1.0, max(0.0, float(overlay.alpha)))
     drawn = w > 0
     w = w[drawn][:, None]
     return _Plan(hit[drawn], w * col[None, :], 1.0 - w, col)
+
+
+def _with_labels(labels, hit, weight, ny: int, nx: int):
+    """Add labels' text to a coverage, lines cut where the labels lock pixels."""
+    text, lock = label_coverage(labels, ny, nx)
+    full = np.zeros(ny * nx, float)
+    keep = ~lock.reshape(-1)[hit]
+    full[hit[keep]] = weight[keep]
+    full = np.maximum(full, text.reshape(-1))
+    hit = np.flatnonzero(full)
+    return hit, full[hit]
 
 
 def _blend_rows(rgb: np.ndarray, plan: _Plan, r0: int, r1: int) -> None:
