@@ -87,7 +87,7 @@ def small_batches(monkeypatch):
     """Batches of about two pairs of the small sample, as big runs have."""
     from diffview.run import _batches
 
-    monkeypatch.setattr(_batches, "TASK_SECONDS", 2e-3)
+    monkeypatch.setattr(_batches, "TASK_SECONDS", 5e-4)
 
 
 def test_cluster_gives_the_local_pool_results_in_batches(
