@@ -20,6 +20,7 @@ __all__ = [
     "area_name",
     "atomic_path",
     "write_file",
+    "is_inside",
     "sync_folder_soon",
     "sync_pending_folders",
 ]
@@ -150,7 +151,30 @@ _KINDS = (
 )
 
 
-def _inside(where: str, folder: str) -> bool:
+def is_inside(where: str, folder: str) -> bool:
+    """
+    Tell whether an absolute path is ``folder`` itself or below it.
+
+    The test is on the names (no symbolic link is followed): both paths
+    should be absolute and normalised (``os.path.abspath``).
+
+    Parameters
+    ----------
+    where, folder : str
+        The path, and the folder it should be in.
+
+    Returns
+    -------
+    bool
+        True for ``folder`` and anything below it.
+
+    Examples
+    --------
+    >>> is_inside("/data/proj/a.fits", "/data/proj")
+    True
+    >>> is_inside("/data/projx/a.fits", "/data/proj")
+    False
+    """
     return where == folder or where.startswith(folder.rstrip(os.sep) + os.sep)
 
 
@@ -205,7 +229,7 @@ def _output_target(path: str | os.PathLike) -> Path:
     if stat.S_ISLNK(st.st_mode):
         folder = os.path.realpath(path.parent)
         target = Path(os.path.realpath(path))
-        if not _inside(str(target), folder):
+        if not is_inside(str(target), folder):
             raise OutputError(
                 None,
                 f"is a symbolic link to {target}, outside {path.parent}; not "

@@ -18,7 +18,7 @@ import numpy as np
 from diffview import io
 from diffview.core import check_items, difference_in_box, overlap_box, template_offset
 from diffview.errors import DiffviewError, InputError, PairError
-from diffview.io.paths import area_name, montage_file_path, split_fits_name
+from diffview.io.paths import area_name, is_inside, montage_file_path, split_fits_name
 from diffview.models import Difference, Overlap
 from diffview.run._batches import executor_workers, split_by_cost
 from diffview.run._parallel import pool_workers, run_tasks
@@ -98,11 +98,7 @@ def resolve_inside(folder, name: str, what: str) -> str:
     diffview.errors.PairError: image ../etc/x.fits is outside proj
     """
     path = montage_file_path(folder, name)
-    root = os.path.abspath(folder or ".")
-    where = os.path.abspath(path)
-    if not name or not (
-        where == root or where.startswith(root.rstrip(os.sep) + os.sep)
-    ):
+    if not name or not is_inside(os.path.abspath(path), os.path.abspath(folder or ".")):
         raise PairError(f"{what} {name or '(empty name)'} is outside {folder}")
     return path
 
