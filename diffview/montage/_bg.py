@@ -14,8 +14,8 @@ from diffview.errors import DiffviewError, InputError
 from diffview.models import Correction
 from diffview.run import apply_corrections, correct_file
 
-from ._contract import dropin
-from ._fit import _check_writable, _debug_print, _error
+from ._contract import dropin, error_dict
+from ._fit import _check_writable, _debug_print
 
 __all__ = ["mBgModel", "mBackground", "mBgExec"]
 
@@ -89,7 +89,7 @@ def mBgModel(
     True
     """
     if gap_dir:
-        return _error("gap_dir (HiPS gaps) is not supported by diffview")
+        return error_dict("gap_dir (HiPS gaps) is not supported by diffview")
     mode = int(bool(noslope)) if mode is None else int(mode)
     try:
         _check_writable(corr_file)
@@ -109,9 +109,9 @@ def mBgModel(
         )
         io.write_corrections_table(corrs, corr_file)
     except DiffviewError as exc:
-        return _error(exc)
+        return error_dict(exc)
     except OSError as exc:
-        return _error(f"Failed to open output {corr_file}: {exc}")
+        return error_dict(f"Failed to open output {corr_file}: {exc}")
     return {"status": "0"}
 
 
@@ -168,9 +168,9 @@ def mBackground(input_file, output_file, A, B, C, noAreas=False, debug=0):
             no_areas=bool(noAreas),
         )
     except DiffviewError as exc:
-        return _error(exc)
+        return error_dict(exc)
     except OSError as exc:
-        return _error(exc)
+        return error_dict(exc)
     return {"status": "0"}
 
 
@@ -253,7 +253,7 @@ def mBgExec(
             quiet=quiet,
         )
     except DiffviewError as exc:
-        return _error(exc)
+        return error_dict(exc)
     _debug_print(debug, result.failures)
     return {
         "status": "0",

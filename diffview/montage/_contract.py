@@ -14,11 +14,33 @@ import functools
 
 from diffview.errors import DiffviewError
 
-__all__ = ["dropin"]
+__all__ = ["dropin", "error_dict"]
 
 #: What a bad argument or file raises below the drop-ins.
 _BAD_INPUT = (DiffviewError, OSError, ValueError, TypeError, ArithmeticError,
               LookupError, MemoryError, RecursionError)
+
+
+def error_dict(msg) -> dict:
+    """
+    Return MontagePy's answer to a failure: status ``'1'`` and ``msg`` bytes.
+
+    Parameters
+    ----------
+    msg : str or Exception
+        What went wrong, in Montage's words where Montage has some.
+
+    Returns
+    -------
+    dict
+        ``{'status': '1', 'msg': b'...'}``.
+
+    Examples
+    --------
+    >>> error_dict("Invalid table file: d.tbl")
+    {'status': '1', 'msg': b'Invalid table file: d.tbl'}
+    """
+    return {"status": "1", "msg": str(msg).encode()}
 
 
 def dropin(func):

@@ -16,15 +16,11 @@ from diffview.run import (
     write_difference,
 )
 
-from ._contract import dropin
+from ._contract import dropin, error_dict
 
 __all__ = ["mOverlaps", "mDiff", "mDiffExec"]
 
 _CORNERS = {f"{c}{k}" for k in range(1, 5) for c in ("ra", "dec")}
-
-
-def _error(msg) -> dict:
-    return {"status": "1", "msg": str(msg).encode()}
 
 
 def _overlap_mode(table, quickmode: bool) -> str:
@@ -82,14 +78,14 @@ def mOverlaps(tblfile, difftbl, quickmode=False, debug=0):
         if not (_CORNERS | {"ra", "dec"}) <= set(table):
             table = io.read_table(tblfile)
     except InputError:
-        return _error(f"Invalid image metadata file: {tblfile}")
+        return error_dict(f"Invalid image metadata file: {tblfile}")
     try:
         overlaps = find_overlaps(table, mode=_overlap_mode(table, quickmode))
         io.write_diffs_table(overlaps, difftbl)
     except (DiffviewError, ValueError, KeyError) as exc:
-        return _error(exc)
+        return error_dict(exc)
     except OSError as exc:
-        return _error(f"Failed to open output {difftbl}: {exc.strerror or exc}")
+        return error_dict(f"Failed to open output {difftbl}: {exc.strerror or exc}")
     return {"status": "0", "count": len(overlaps)}
 
 
@@ -165,9 +161,9 @@ def mDiff(
         )
         write_difference(diff, output_file, template)
     except DiffviewError as exc:
-        return _error(exc)
+        return error_dict(exc)
     except OSError as exc:
-        return _error(exc)
+        return error_dict(exc)
     return {"status": "0", "time": 0.0, **diff.stats}
 
 
@@ -253,7 +249,7 @@ def mDiffExec(
         check_output_dir(diffdir)
         pairs = _read_pairs(difffile)
     except InputError as exc:
-        return _error(exc)
+        return error_dict(exc)
     try:
         tmpl = io.read_template(template)
     except InputError as exc:

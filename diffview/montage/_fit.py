@@ -20,7 +20,7 @@ from diffview.run import (
     read_difference_file,
 )
 
-from ._contract import dropin
+from ._contract import dropin, error_dict
 
 __all__ = ["mFitplane", "mFitExec", "mDiffFitExec"]
 
@@ -44,10 +44,6 @@ _FIT_KEYS = (
     "boxheight",
     "boxang",
 )
-
-
-def _error(msg) -> dict:
-    return {"status": "1", "msg": str(msg).encode()}
 
 
 def _check_writable(path) -> None:
@@ -130,7 +126,7 @@ def mFitplane(input_file, nofit=False, levelOnly=False, border=0, debug=0):
             nofit=bool(nofit),
         )
     except DiffviewError as exc:
-        return _error(exc)
+        return error_dict(exc)
     values = {k: getattr(fit, k) for k in _FIT_KEYS}
     values["npixel"] = float(values["npixel"])
     msg = ", ".join(f"{k}={v:g}" for k, v in values.items())
@@ -214,9 +210,9 @@ def mFitExec(
             quiet=quiet,
         )
     except DiffviewError as exc:
-        return _error(exc)
+        return error_dict(exc)
     except OSError as exc:
-        return _error(f"Can't open output file. {exc}")
+        return error_dict(f"Can't open output file. {exc}")
     _debug_print(debug, result.failures)
     return {
         "status": "0",
@@ -304,7 +300,7 @@ def mDiffFitExec(
     ('0', True, 0, 0)
     """
     if archive:
-        return _error("archive (S3) input is not supported by diffview")
+        return error_dict("archive (S3) input is not supported by diffview")
     try:
         check_output_dir(diffdir)
         _check_writable(fitfile)
@@ -324,7 +320,7 @@ def mDiffFitExec(
             quiet=quiet,
         )
     except DiffviewError as exc:
-        return _error(exc)
+        return error_dict(exc)
     _debug_print(debug, result.failures)
     return {
         "status": "0",

@@ -17,8 +17,8 @@ from diffview import io
 from diffview.errors import DiffviewError
 from diffview.run import add_images, bounding_header, project_image, project_images
 
-from ._contract import dropin
-from ._fit import _check_writable, _error
+from ._contract import dropin, error_dict
+from ._fit import _check_writable
 
 __all__ = ["mMakeHdr", "mProject", "mProjectQL", "mProjExec", "mAdd"]
 
@@ -27,7 +27,7 @@ def _unsupported(**options) -> dict | None:
     """Return an error dict naming the first option diffview lacks, or None."""
     for name, (value, default) in options.items():
         if value != default:
-            return _error(f"{name} is not supported by diffview")
+            return error_dict(f"{name} is not supported by diffview")
     return None
 
 
@@ -98,7 +98,7 @@ def mMakeHdr(
         try:
             images = io.read_table(tblfile)
         except DiffviewError:
-            return _error(f"Invalid table file: {tblfile}")
+            return error_dict(f"Invalid table file: {tblfile}")
         _check_writable(template)
         b = bounding_header(
             images,
@@ -112,9 +112,9 @@ def mMakeHdr(
         )
         io.write_file(template, b.text.encode())
     except DiffviewError as exc:
-        return _error(exc)
+        return error_dict(exc)
     except OSError as exc:
-        return _error(f"Can't open output header file. ({exc})")
+        return error_dict(f"Can't open output header file. ({exc})")
     return {"status": "0", **b.info}
 
 
@@ -125,11 +125,11 @@ def _project(input_file, output_file, template_file, hdu, **options) -> dict:
         _check_writable(output_file)
         ok = project_image(input_file, output_file, template, hdu=int(hdu), **options)
     except DiffviewError as exc:
-        return _error(exc)
+        return error_dict(exc)
     except OSError as exc:
-        return _error(f"{input_file}: {exc}")
+        return error_dict(f"{input_file}: {exc}")
     if not ok:
-        return _error("No overlap")
+        return error_dict("No overlap")
     return {"status": "0", "time": float(round(time.time() - start))}
 
 
@@ -369,12 +369,12 @@ def mProjExec(
     if bad:
         return bad
     if not os.path.isdir(projdir):
-        return _error(f"Output directory ({projdir}) does not exist")
+        return error_dict(f"Output directory ({projdir}) does not exist")
     try:
         try:
             images = io.read_table(tblfile)
         except DiffviewError:
-            return _error(f"Invalid image metadata file: {tblfile}")
+            return error_dict(f"Invalid image metadata file: {tblfile}")
         r = project_images(
             images,
             path,
@@ -387,7 +387,7 @@ def mProjExec(
             quiet=quiet,
         )
     except DiffviewError as exc:
-        return _error(exc)
+        return error_dict(exc)
     for msg in r.failed if debug else ():
         print(msg)
     return {
@@ -459,14 +459,14 @@ def mAdd(
     """
     start = time.time()
     if not os.path.isfile(template_file):
-        return _error("Template file not found.")
+        return error_dict("Template file not found.")
     if int(coadd) not in (0, 1, 2):
-        return _error(f"Invalid coadd mode {coadd} (0 mean, 1 median, 2 count)")
+        return error_dict(f"Invalid coadd mode {coadd} (0 mean, 1 median, 2 count)")
     try:
         try:
             images = io.read_table(tblfile)
         except DiffviewError:
-            return _error(f"Invalid image metadata file: {tblfile}")
+            return error_dict(f"Invalid image metadata file: {tblfile}")
         _check_writable(outfile)
         add_images(
             images,
@@ -478,7 +478,7 @@ def mAdd(
             shrink=bool(shrink),
         )
     except DiffviewError as exc:
-        return _error(exc)
+        return error_dict(exc)
     except OSError as exc:
-        return _error(f"{outfile}: {exc}")
+        return error_dict(f"{outfile}: {exc}")
     return {"status": "0", "time": float(round(time.time() - start))}
