@@ -22,6 +22,7 @@ from diffview.models import Correction, Overlap, PlaneFit
 
 __all__ = [
     "read_diffs_table",
+    "overlaps_from_table",
     "write_diffs_table",
     "read_fits_table",
     "write_fits_table",
@@ -132,7 +133,42 @@ def read_diffs_table(path) -> list[Overlap]:
     >>> read_diffs_table(p)
     [Overlap(cntr1=2, cntr2=5, plus='x.fits', minus='y.fits', diff='d.fits')]
     """
-    table = read_table(path)
+    return overlaps_from_table(read_table(path), path)
+
+
+def overlaps_from_table(table, path) -> list[Overlap]:
+    """
+    Make `Overlap` objects of a ``diffs.tbl`` already read (`read_table`).
+
+    For a caller that has checked the table itself (a drop-in giving
+    Montage's messages), so that the file is not read twice.
+
+    Parameters
+    ----------
+    table : astropy.table.Table
+        The table, as `read_table` returns it.
+    path : str or path-like
+        Its file, for messages.
+
+    Returns
+    -------
+    list of Overlap
+        One per record, in file order.
+
+    Raises
+    ------
+    InputError
+        A missing column (``cntr1 cntr2 plus minus diff``), or text in a
+        ``cntr`` column (naming the line).
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> t = Table({"cntr1": [2], "cntr2": [5], "plus": ["x.fits"],
+    ...            "minus": ["y.fits"], "diff": ["d.fits"]})
+    >>> overlaps_from_table(t, "d.tbl")
+    [Overlap(cntr1=2, cntr2=5, plus='x.fits', minus='y.fits', diff='d.fits')]
+    """
     require_columns(table, ["cntr1", "cntr2", "plus", "minus", "diff"], path)
     cntr1, cntr2 = _ints(table, "cntr1", path), _ints(table, "cntr2", path)
     return [

@@ -175,7 +175,7 @@ def _read_pairs(difffile):
     missing = [c for c in ("plus", "minus", "diff") if c not in table.colnames]
     if missing:
         raise InputError("Need columns: plus minus diff")
-    return io.read_diffs_table(difffile)
+    return io.overlaps_from_table(table, difffile)
 
 
 @dropin
