@@ -10,22 +10,25 @@ mViewer's drawing shifts them (`montage_shift`).
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from functools import partial
 
 import numpy as np
 
 from diffview.errors import InputError
 from diffview.geometry import (
+    MVIEWER_COLUMNS,
     arc_runs,
     convert_sky,
     grid_labels,
     grid_lines,
+    mviewer_outlines,
     orientation,
     pixel_scale,
     sky_frame,
     symbol_arcs,
 )
-from diffview.io import read_table
+from diffview.io import read_table, read_table_columns
 from diffview.render import (
     Label,
     Overlay,
@@ -175,13 +178,44 @@ def _catalog_lines(cat: Catalog, header, o, char, pix):
                          radii[keep], cat.symbol, cat.csys)
 
 
+#: mViewer-exact outlines of the last few table files (`_exact_imginfo`).
+_EXACT: OrderedDict = OrderedDict()
+
+
+def _exact_imginfo(table, header, flip: bool):
+    """
+    Outline a table file as mViewer draws it, in its drawing frame.
+
+    `diffview.geometry.mviewer_outlines` (WCSTools' arithmetic), kept for the
+    last few (table file, header, flip); None when not ported.
+    """
+    key = table_outlines_key(table, header, None, "sides")
+    key = None if key is None else (key, flip)
+    if key is not None and key in _EXACT:
+        return _EXACT[key]
+    cols = read_table_columns(table, list(MVIEWER_COLUMNS), optional=True)
+    lines = mviewer_outlines(cols, header, flip=flip)
+    if key is not None:
+        _EXACT[key] = lines
+        while len(_EXACT) > 8:
+            _EXACT.popitem(last=False)
+    return lines
+
+
 def _imginfo(spec, header, o, montage_offsets):
+    """Return an ``-imginfo`` layer's lines, their `Overlay.source` and frame."""
     table, color, width, alpha = spec
     made_of = table_outlines_key(table, header, None, "sides")
+    if montage_offsets and not o.flip_x:
+        lines = _exact_imginfo(table, header, o.flip_y)
+        if lines is not None:
+            source = None if made_of is None else ("imginfo-mviewer", made_of,
+                                                   tuple(o))
+            return [p.copy() for p in lines], source, "mviewer"
     lines = table_outlines(table, header, split="sides")
     source = None if made_of is None else ("imginfo", made_of, tuple(o),
                                            montage_offsets)
-    return lines, source
+    return lines, source, "display"
 
 
 def _grid_text(header, grid, o, nx: int) -> tuple:
@@ -234,27 +268,28 @@ def layer_overlays(cmd, header, shape, montage_offsets: bool) -> list[Overlay]:
     char, pix = _char_height(header, shape)
     made = []
     for g in cmd.grids:
-        made.append((grid_lines(header, g.csys, orient=o), g, None))
+        made.append((grid_lines(header, g.csys, orient=o), g, None, "display"))
     labels = {id(g): _grid_text(header, g, o, shape[1]) for g in cmd.grids}
     for spec in cmd.overlays:
         if isinstance(spec, Catalog):
-            made.append((_catalog_lines(spec, header, o, char, pix), spec, None))
+            made.append((_catalog_lines(spec, header, o, char, pix), spec, None,
+                         "display"))
         else:
-            lines, source = _imginfo(spec, header, o, montage_offsets)
-            made.append((lines, spec, source))
+            lines, source, frame = _imginfo(spec, header, o, montage_offsets)
+            made.append((lines, spec, source, frame))
     for m in cmd.marks:
-        made.append((_mark_lines(m, header, o, char, pix), m, None))
+        made.append((_mark_lines(m, header, o, char, pix), m, None, "display"))
     out = []
-    for lines, spec, source in made:
+    for lines, spec, source, frame in made:
         text = labels.get(id(spec), ())
-        if montage_offsets:
+        if montage_offsets and frame == "display":
             lines = montage_shift(lines, o.flip_y)
             text = tuple(t._replace(x=t.x + 1.0) for t in text)
         color, width, alpha = ((spec.color, spec.width, spec.alpha)
                                if hasattr(spec, "alpha") else spec[1:4])
         if not width < 2.0**31:  # mViewer draws nothing past a C int, or NaN
             continue
-        out.append(Overlay(lines, color, width, alpha, source, text))
+        out.append(Overlay(lines, color, width, alpha, source, text, frame))
     return out
 
 

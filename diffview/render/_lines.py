@@ -168,11 +168,13 @@ def _densify(p: np.ndarray, longest: float = 4.0, step: float = 0.5) -> np.ndarr
     return np.concatenate(parts)
 
 
-def _segments(lines, ny, densify=True):
+def _segments(lines, ny, densify=True, flip=True):
     """
-    Turn display polylines into segment end points in mViewer's drawing frame.
+    Turn polylines into segment end points in mViewer's drawing frame.
 
-    Column i, row j counted from the bottom row.
+    Column i, row j counted from the bottom row: displayed (x, y) are turned
+    (``flip``); lines given in the drawing frame (``flip=False``) are taken
+    as they are.
     """
     xs1, ys1, xs2, ys2 = [], [], [], []
     for line in lines:
@@ -181,7 +183,7 @@ def _segments(lines, ny, densify=True):
             continue
         if densify:
             p = _densify(p)
-        j = (ny - 1) - p[:, 1]
+        j = (ny - 1) - p[:, 1] if flip else p[:, 1]
         xs1.append(p[:-1, 0])
         ys1.append(j[:-1])
         xs2.append(p[1:, 0])
@@ -199,32 +201,53 @@ def _segments(lines, ny, densify=True):
 #: handing the interpreter lock over than they gain in parallel.
 _SEGMENT_CHUNK = 65536
 
+#: Bits of a write's drawing order in its combined key (`_keys`); above them,
+#: mViewer's truncated brightness of the write.
+_ORDER_BITS = 40
 
-def _compute_coverage(lines, ny, nx, width, densify, black):
+
+def _keys(b, order, mag: int) -> np.ndarray:
+    """
+    Rank writes as mViewer's ``setPixel`` keeps them.
+
+    A write replaces a pixel's unless ``int(mag * weight) > int(mag *
+    brightness)`` (``mag``: the sum of the colour's three 0..255 channels):
+    of a pixel's writes the last one of the highest truncated brightness stays
+    (for black, whose ``mag`` is 0, the last one). The key is that truncated
+    brightness above the write's drawing order.
+    """
+    with np.errstate(invalid="ignore"):
+        k = (mag * np.nan_to_num(b, nan=0.0)).astype(np.int64)
+    k <<= _ORDER_BITS
+    k |= np.asarray(order, np.int64)
+    return k
+
+
+def _compute_coverage(lines, ny, nx, width, densify, mag, flip=True):
     """
     Compute `_coverage` without the cache.
 
-    Pixels left with brightness 0 are not listed. The picture-sized weights come
-    from the arena (`_borrow`) and only their drawn pixels are reset afterwards.
+    ``mag`` is the colour's magnitude (`_keys`; 0 for black). Pixels left
+    with brightness 0 are not listed. The picture-sized arrays come from the
+    arena (`_borrow`) and only their drawn pixels are reset afterwards.
     """
-    seg = _segments(lines, ny, densify)
+    seg = _segments(lines, ny, densify, flip)
     if seg is None:
         return np.empty(0, np.intp), np.empty(0)
-    if width == 1.0 and not black:
-        plain = _plain_coverage(seg, ny, nx)
+    if width == 1.0:
+        plain = _plain_coverage(seg, ny, nx, int(mag))
         if plain is not None:
             return plain
     n = ny * nx + 1                          # last slot: writes off the picture
     weight = _borrow("weight", n, np.float64, 0.0)
     touched = _borrow("touched", n, np.bool_, False)
-    since = _borrow("since", n, np.float64, -1.0) if black else None
-    hit, w = _fold_segments(seg, weight[:n], touched[:n],
-                            None if since is None else since[:n], ny, nx, width, black)
+    best = _borrow("best", n, np.int64, -1)
+    hit, w = _fold_segments(seg, weight[:n], touched[:n], best[:n], ny, nx, width,
+                            int(mag))
     # given back only when clean (after an error they are dropped)
     _give_back("weight", weight)
     _give_back("touched", touched)
-    if since is not None:
-        _give_back("since", since)
+    _give_back("best", best)
     return hit, w
 
 
@@ -234,36 +257,44 @@ def _compute_coverage(lines, ny, nx, width, densify, black):
 _PAD_LO, _PAD_HI = 2, 3
 
 
-def _plain_coverage(seg, ny: int, nx: int):
+def _plain_coverage(seg, ny: int, nx: int, mag: int):
     """
-    Compute `_compute_coverage` of 1-pixel lines that are not black, if possible.
+    Compute `_compute_coverage` of 1-pixel lines, if possible.
 
-    When every write has a brightness above 0, the drawing order does not matter
-    (each pixel keeps its brightest write), so the writes are folded with one
-    ``maximum`` per kind, on a canvas with margins (`_PAD_LO`, `_PAD_HI`)
+    When every write has a brightness above 0 (no write resets its pixel),
+    each pixel keeps its best write by `_keys`, folded with one ``maximum``
+    per kind of write on a canvas with margins (`_PAD_LO`, `_PAD_HI`)
     instead of checked one by one. None (and the canvas left clean) when some
     write has brightness <= 0: that write resets its pixel, an order-dependent
     rule left to `_fold_segments`.
     """
     wide = nx + _PAD_LO + _PAD_HI
-    canvas = _borrow("weight", wide * (ny + _PAD_LO + _PAD_HI), np.float64, 0.0)
-    flat = canvas[:wide * (ny + _PAD_LO + _PAD_HI)]
-    # brightness > 0 (or NaN) as integers: same order, a faster maximum
-    bits = flat.view(np.int64)
+    size = wide * (ny + _PAD_LO + _PAD_HI)
+    keep_best = _borrow("best", size, np.int64, -1)
+    best = keep_best[:size]
+    canvas = _borrow("weight", size, np.float64, 0.0)
+    flat = canvas[:size]
     inside = _inside(seg, ny, nx)
     ordered = True
     for c0 in range(0, seg[0].size, _SEGMENT_CHUNK):
         part = (s[c0:c0 + _SEGMENT_CHUNK] for s in seg)
-        writes = _plain_writes(*part, ny, nx, clamp=not inside)
-        if any((b <= 0).any() for _, b in writes):
+        writes = _plain_writes(*part, ny, nx, clamp=not inside, first=c0)
+        if any((b <= 0).any() for _, b, _ in writes):
             ordered = False
             break
-        for lin, b in writes:                    # 1-d: ufunc.at's fast path
-            np.maximum.at(bits, lin.reshape(-1), b.reshape(-1).view(np.int64))
-    every = np.flatnonzero(bits != 0)            # NaN too (margin cells)
+        keys = [_keys(b.reshape(-1), o.reshape(-1), mag) for _, b, o in writes]
+        for (lin, _, _), k in zip(writes, keys, strict=True):   # 1-d: fast path
+            np.maximum.at(best, lin.reshape(-1), k)
+        for (lin, b, _), k in zip(writes, keys, strict=True):
+            lin = lin.reshape(-1)
+            won = best[lin] == k
+            flat[lin[won]] = b.reshape(-1)[won]
+    every = np.flatnonzero(best != -1)
     w = flat[every]
     flat[every] = 0.0
+    best[every] = -1
     _give_back("weight", canvas)
+    _give_back("best", keep_best)
     if not ordered:
         return None
     row, col = np.divmod(every, wide)
@@ -288,16 +319,19 @@ def _inside(seg, ny: int, nx: int) -> bool:
                     and max(y1.max(), y2.max()) <= ny)
 
 
-def _plain_writes(x1, y1, x2, y2, ny: int, nx: int, clamp: bool = True) -> list:
+def _plain_writes(x1, y1, x2, y2, ny: int, nx: int, clamp: bool = True,
+                  first: int = 0) -> list:
     """
-    Compute the writes of `_aa_writes` as canvas index and brightness arrays.
+    Compute the writes of `_aa_writes` as canvas index, brightness and order.
 
-    The same arithmetic and values, as ``(canvas index, brightness)`` array
-    pairs for `_plain_coverage`: the two ends of each segment, both pixels
-    across the line, without swapping the ends (the swap only names the far end,
-    which mViewer skips on long steep segments), then the in-between steps of
-    short ones. Pixels off the picture are clamped into the canvas's margins (no
-    need when ``clamp`` is False: all ends within a pixel of the picture).
+    The same arithmetic and values, as ``(canvas index, brightness, order)``
+    array triples for `_plain_coverage`: the two ends of each segment, both
+    pixels across the line, without swapping the ends (the swap only names
+    the end drawn first, and the far end mViewer skips on long steep
+    segments), then the in-between steps of short ones. Orders are
+    `_aa_writes`' (segments numbered from ``first``). Pixels off the picture
+    are clamped into the canvas's margins (no need when ``clamp`` is False:
+    all ends within a pixel of the picture).
     """
     wide = nx + _PAD_LO + _PAD_HI
     ends_x, ends_y = np.stack([x1, x2]), np.stack([y1, y2])     # (2, n)
@@ -318,15 +352,20 @@ def _plain_writes(x1, y1, x2, y2, ny: int, nx: int, clamp: bool = True) -> list:
     swap = a[0] > a[1]
     lin[0, far & swap] = 0                       # a margin cell
     lin[1, far & ~swap] = 0
-    out = [(lin, 1.0 - frac), (lin + np.where(hor, -wide, 1), frac)]
+    seg64 = (np.arange(first, first + x1.size, dtype=np.int64) * 64)
+    o = np.stack([seg64 + np.where(swap, 2, 0), seg64 + np.where(swap, 0, 2)])
+    out = [(lin, 1.0 - frac, o), (lin + np.where(hor, -wide, 1), frac, o + 1)]
     m = np.flatnonzero(short & (np.abs(ae[1] - ae[0]) >= 2))
     if m.size:
         lo = np.where(swap[m], 1, 0)
         ae1, ae2 = ae[lo, m], ae[1 - lo, m]
         bf = be[lo, m] + grad[m]
-        for i, j, bb, _ in _aa_steps(ae1, ae2, bf, grad[m], np.ones(m.size, bool),
-                                      hor[m], False):
-            out.append((_canvas_index(i, j, ny, nx, clamp), bb))
+        for i, j, bb, oo in _aa_steps(ae1, ae2, bf, grad[m], np.ones(m.size, bool),
+                                       hor[m], True):
+            # `_aa_steps` numbers the segments of ``m`` 0, 1, ...
+            idx = oo.astype(np.int64) >> 6
+            out.append((_canvas_index(i, j, ny, nx, clamp), bb,
+                        (m[idx] + first) * 64 + (oo.astype(np.int64) & 63)))
     return out
 
 
@@ -349,37 +388,34 @@ def _canvas_index(i, j, ny: int, nx: int, clamp: bool = True) -> np.ndarray:
     return lin.astype(np.intp)
 
 
-def _fold_segments(seg, weight, touched, since, ny, nx, width, black):
+def _fold_segments(seg, weight, touched, best, ny, nx, width, mag: int):
     """
     Draw segments chunk by chunk into clean arrays; return the drawn pixels.
 
-    The arrays are ``weight`` / ``touched`` / ``since`` (``since`` None
-    unless ``black``). Returns the drawn pixels and their weights, and
-    leaves the arrays clean again.
+    The arrays are ``weight`` / ``touched`` / ``best`` (the best `_keys` so
+    far, -1 for none); ``mag`` as `_keys`. Returns the drawn pixels and their
+    weights, and leaves the arrays clean again.
     """
     size = ny * nx
     count = 0
+    since = None
     for c0 in range(0, seg[0].size, _SEGMENT_CHUNK):
         part = [s[c0:c0 + _SEGMENT_CHUNK] for s in seg]
         if width == 1.0:
-            i, j, b, order = _aa_writes(*part, with_order=black)
-            if not black and (b <= 0).any():     # resets need the order
-                i, j, b, order = _aa_writes(*part)
-            if order is not None:
-                order += c0 * 64.0           # `_aa_writes` numbers from 0
+            i, j, b, order = _aa_writes(*part)
+            order = order.astype(np.int64) + c0 * 64   # `_aa_writes` numbers from 0
         else:
             i, j, b = _thick_writes(*part, width)
-            order = np.arange(count, count + i.size, dtype=float)
+            order = np.arange(count, count + i.size, dtype=np.int64)
             count += i.size
         lin = _flat_index(i, j, ny, nx)
         touched[lin] = True
-        since = _fold_writes(weight, since, lin, b, order, black)
+        since = _fold_writes(weight, best, since, lin, b, order, mag)
     every = np.flatnonzero(touched[:size + 1])
     w = weight[every]
     weight[every] = 0.0
     touched[every] = False
-    if since is not None:
-        since[every] = -1.0
+    best[every] = -1
     drawn = (w > 0) & (every < size)
     return every[drawn], w[drawn]
 
@@ -398,31 +434,26 @@ def _flat_index(i, j, ny: int, nx: int) -> np.ndarray:
     return np.where(ok, lin, ny * nx).astype(np.intp)
 
 
-def _fold_writes(weight, since, lin, b, order, black: bool):
+def _fold_writes(weight, best, since, lin, b, order, mag: int):
     """
     Fold a chunk of writes into the weights, by mViewer's rules.
 
-    The writes are in drawing order, after all earlier chunks. A black line's
-    write replaces the pixel; otherwise a zero-brightness write resets it and
-    the brightest later write stays. ``since`` is the order of each pixel's last
-    write (black) or last zero write (None until needed); returns it.
+    The writes are in drawing order, after all earlier chunks. A
+    zero-brightness write resets its pixel; of the later ones the best by
+    `_keys` stays. ``since`` is the order of each pixel's last zero write
+    (None until needed); returns it.
     """
-    if black:
-        if since is None:
-            since = np.full(weight.size, -1.0)
-        np.maximum.at(since, lin, order)
-        keep = order == since[lin]
-        weight[lin[keep]] = b[keep]
-        return since
     zb = b <= 0
     if zb.any():
         if since is None:
-            since = np.full(weight.size, -1.0)
+            since = np.full(weight.size, -1, np.int64)
         np.maximum.at(since, lin[zb], order[zb])
         weight[lin[zb]] = 0.0                # earlier chunks' writes are reset
+        best[lin[zb]] = -1
         pos = ~zb & (order > since[lin])
-        lin, b = lin[pos], b[pos]
-    with np.errstate(invalid="ignore"):      # NaN: off the picture
-        np.maximum.at(weight, lin, b)
+        lin, b, order = lin[pos], b[pos], order[pos]
+    keys = _keys(b, order, mag)
+    np.maximum.at(best, lin, keys)
+    won = best[lin] == keys
+    weight[lin[won]] = b[won]
     return since
-

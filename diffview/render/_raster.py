@@ -56,6 +56,10 @@ class Overlay:
         `table_outlines_key` and the drawing's transformation): the pixels
         they cover are then cached under it. None: the lines are identified
         by their points (hashed).
+    frame : str
+        ``"display"``: ``lines`` are displayed (x, y) as above; ``"mviewer"``:
+        they are in mViewer's drawing frame, as its line drawer receives them
+        (column x, row y counted from the bottom row).
 
     Examples
     --------
@@ -69,6 +73,7 @@ class Overlay:
     alpha: float = 1.0
     source: object = None
     labels: tuple = ()
+    frame: str = "display"
 
 
 def burn_overlay(rgb: np.ndarray, overlay: Overlay, *, densify: bool = True
@@ -124,7 +129,8 @@ def _burn_plan(overlay: Overlay, ny: int, nx: int, densify: bool) -> _Plan:
     """
     col = overlay_rgb255(overlay.color)
     hit, weight = _coverage(overlay.lines, ny, nx, float(overlay.linewidth),
-                            densify, bool(col.sum() == 0), overlay.source)
+                            densify, int(col.sum()), overlay.source,
+                            overlay.frame != "mviewer")
     if overlay.labels:
         hit, weight = _with_labels(overlay.labels, hit, weight, ny, nx)
     w = weight * min(1.0, max(0.0, float(overlay.alpha)))
@@ -178,25 +184,26 @@ def _lines_digest(lines) -> bytes:
     return d.digest()
 
 
-def _coverage(lines, ny: int, nx: int, width: float, densify: bool, black: bool,
-              source=None):
+def _coverage(lines, ny: int, nx: int, width: float, densify: bool, mag: int,
+              source=None, flip: bool = True):
     """
     Return the pixels an overlay leaves drawn and their brightness, cached.
 
     Flat indices of the pixels (increasing) and the brightness mViewer's
     drawer leaves there, cached per (lines, picture shape, width, densify,
-    black). The lines are
+    colour magnitude ``mag``, frame: ``flip`` for displayed lines). The lines
+    are
     identified by ``source`` (what they are made from, `Overlay.source`) when
     given, else by a digest of their values.
     """
     ident = ("source", source) if source is not None else _lines_digest(lines)
-    key = (ident, ny, nx, width, densify, black)
+    key = (ident, ny, nx, width, densify, int(mag), bool(flip))
     cached = _COVERAGE.get(key)
     if cached is not None:
         with contextlib.suppress(KeyError):      # evicted meanwhile by a thread
             _COVERAGE.move_to_end(key)
         return cached
-    cached = _compute_coverage(lines, ny, nx, width, densify, black)
+    cached = _compute_coverage(lines, ny, nx, width, densify, mag, flip)
     for a in cached:
         a.setflags(write=False)
     _COVERAGE[key] = cached

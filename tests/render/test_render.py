@@ -133,16 +133,16 @@ def test_burn_overlay_cached_coverage_is_the_computed_one():
 
     rng = np.random.default_rng(3)
     lines = [rng.uniform(-2, 30, (40, 2)), rng.uniform(0, 25, (7, 2))]
-    for black in (False, True):
-        hit, w = _compute_coverage(lines, 24, 28, 1.0, True, black)
-        a = _coverage(lines, 24, 28, 1.0, True, black)
-        b = _coverage([p.copy() for p in lines], 24, 28, 1.0, True, black)
+    for mag in (510, 0):                    # yellow, black
+        hit, w = _compute_coverage(lines, 24, 28, 1.0, True, mag)
+        a = _coverage(lines, 24, 28, 1.0, True, mag)
+        b = _coverage([p.copy() for p in lines], 24, 28, 1.0, True, mag)
         assert b is a and np.array_equal(a[0], hit) and np.array_equal(a[1], w)
     # other lines, or another shape: not the cached entry
     moved = [lines[0] + 0.25, lines[1]]
-    assert not np.array_equal(_coverage(moved, 24, 28, 1.0, True, False)[1],
-                              _coverage(lines, 24, 28, 1.0, True, False)[1])
-    assert _coverage(lines, 24, 29, 1.0, True, False)[0].max() < 24 * 29
+    assert not np.array_equal(_coverage(moved, 24, 28, 1.0, True, 510)[1],
+                              _coverage(lines, 24, 28, 1.0, True, 510)[1])
+    assert _coverage(lines, 24, 29, 1.0, True, 510)[0].max() < 24 * 29
     base = rng.integers(0, 256, (24, 28, 3)).astype(np.uint8)
     one, two = base.copy(), base.copy()
     burn_overlay(one, Overlay(lines, "cyan", alpha=0.7))
@@ -157,41 +157,46 @@ def test_coverage_scratch_arrays_are_reused_clean_and_released():
     rng = np.random.default_rng(5)
     lines = [rng.uniform(-2, 30, (60, 2)), rng.uniform(0, 25, (9, 2))]
     release_buffers()
-    fresh = [_compute_coverage(lines, 24, 28, 1.0, True, b) for b in (False, True)]
+    fresh = [_compute_coverage(lines, 24, 28, 1.0, True, m) for m in (510, 0)]
+    fresh.append(_compute_coverage([np.array([[0.0, 2.0], [6.0, 2.0]])], 24, 28,
+                                   1.0, False, 510))      # brightness 0: ordered
     kept = dict(_arena._ARENA)
-    assert set(kept) == {"weight", "touched", "since"}
+    assert set(kept) == {"weight", "touched", "best"}
     # one canvas for both paths: the picture with the plain path's margins
     pad = _lines._PAD_LO + _lines._PAD_HI
-    assert kept["weight"].size == (24 + pad) * (28 + pad)
-    # kept clean: all zeros (since: all -1), and used again as they are
+    assert kept["weight"].size == kept["best"].size == (24 + pad) * (28 + pad)
+    # kept clean: all zeros (best: all -1), and used again as they are
     assert not kept["weight"].any() and not kept["touched"].any()
-    assert (kept["since"] == -1).all()
-    again = [_compute_coverage(lines, 24, 28, 1.0, True, b) for b in (False, True)]
+    assert (kept["best"] == -1).all()
+    again = [_compute_coverage(lines, 24, 28, 1.0, True, m) for m in (510, 0)]
+    again.append(_compute_coverage([np.array([[0.0, 2.0], [6.0, 2.0]])], 24, 28,
+                                   1.0, False, 510))
     for (h1, w1), (h2, w2) in zip(fresh, again, strict=True):
         assert np.array_equal(h1, h2) and np.array_equal(w1, w2)
     assert all(_arena._ARENA[k] is kept[k] for k in kept)
     # a smaller picture uses the larger arrays; results as from fresh ones
-    small = _compute_coverage(lines, 12, 14, 1.0, True, False)
+    small = _compute_coverage(lines, 12, 14, 1.0, True, 510)
     assert _arena._ARENA["weight"] is kept["weight"]
     assert release_buffers() == sum(a.nbytes for a in kept.values())
     assert _arena._ARENA == {} and release_buffers() == 0
-    ref = _compute_coverage(lines, 12, 14, 1.0, True, False)
+    ref = _compute_coverage(lines, 12, 14, 1.0, True, 510)
     assert np.array_equal(small[0], ref[0]) and np.array_equal(small[1], ref[1])
 
 
-def _ordered_coverage(lines, ny, nx, densify=True):
+def _ordered_coverage(lines, ny, nx, densify=True, mag=510):
     """Coverage by the general, order-keeping fold (no fast path)."""
     from diffview.render._lines import _fold_segments, _segments
 
     n = ny * nx + 1
     return _fold_segments(_segments(lines, ny, densify), np.zeros(n),
-                          np.zeros(n, bool), None, ny, nx, 1.0, False)
+                          np.zeros(n, bool), np.full(n, -1, np.int64), ny, nx, 1.0,
+                          mag)
 
 
 @pytest.mark.parametrize("kind", ["inside", "near", "walk", "far", "nan"])
 def test_plain_coverage_is_the_ordered_fold(kind):
-    """The one-maximum fold of lines that are not black gives exactly the
-    weights of the write-by-write fold: lines in and out of the picture,
+    """The one-maximum fold gives exactly the weights of the write-by-write
+    fold, for black, yellow and grey lines: lines in and out of the picture,
     steep and flat, long and short, NaN gaps; writes of brightness 0 hand
     the lines over to the ordered fold."""
     from diffview.render._arena import _ARENA
@@ -218,20 +223,20 @@ def test_plain_coverage_is_the_ordered_fold(kind):
                 p = rng.uniform(-3, 40, (m, 2))
                 p[rng.random(m) < 0.2] = np.nan
             lines.append(p)
-        for densify in (True, False):
-            got = _plain_coverage(_segments(lines, ny, densify), ny, nx)
+        for densify, mag in ((True, 510), (False, (0, 381)[plain % 2])):
+            got = _plain_coverage(_segments(lines, ny, densify), ny, nx, mag)
             if got is None:
                 fallback += 1
                 continue
             plain += 1
-            ref = _ordered_coverage(lines, ny, nx, densify)
+            ref = _ordered_coverage(lines, ny, nx, densify, mag)
             assert np.array_equal(got[0], ref[0]) and np.array_equal(got[1], ref[1])
     assert plain > 250
     # the canvas goes back to the arena clean
     assert not _ARENA["weight"].any()
     # a write of brightness 0 (a line through pixel centres): the ordered fold
     line = np.array([[0.0, 2.0], [6.0, 2.0]])
-    assert _plain_coverage(_segments([line], 5, False), 5, 8) is None
+    assert _plain_coverage(_segments([line], 5, False), 5, 8, 510) is None
     assert not _ARENA["weight"].any()
 
 
@@ -241,8 +246,8 @@ def test_coverage_scratch_arrays_across_threads():
     from diffview.render._lines import _compute_coverage
 
     rng = np.random.default_rng(6)
-    jobs = [([rng.uniform(-2, 60, (80, 2))], bool(k % 2)) for k in range(24)]
-    ref = [_compute_coverage(lines, 50, 64, 1.0, True, black) for lines, black in jobs]
+    jobs = [([rng.uniform(-2, 60, (80, 2))], 510 * (k % 2)) for k in range(24)]
+    ref = [_compute_coverage(lines, 50, 64, 1.0, True, mag) for lines, mag in jobs]
     with ThreadPoolExecutor(4) as pool:
         got = list(pool.map(lambda job: _compute_coverage(job[0], 50, 64, 1.0, True,
                                                           job[1]), jobs))
