@@ -38,7 +38,14 @@ from ._viewer_directives import Channel, extra_directive, sticky_defaults
 from ._viewer_hist import stretch_from_histfile
 from ._viewer_json import parse_json
 from ._viewer_layers import has_layers, overlay_job
-from ._words import BAD_ALPHA, BAD_WIDTH, USAGE, saturation, split_command
+from ._words import (
+    BAD_ALPHA,
+    BAD_WIDTH,
+    DEFAULT_COLOR,
+    USAGE,
+    saturation,
+    split_command,
+)
 
 __all__ = ["ViewerCommand", "parse_command", "parse_json", "run_command", "mViewer"]
 
@@ -181,7 +188,7 @@ def parse_command(cmdstr) -> ViewerCommand:
     else:
         tokens = [str(t) for t in cmdstr]
     cmd = ViewerCommand()
-    color, width, alpha = "gray", 1.0, 1.0
+    color, width, alpha = DEFAULT_COLOR, 1.0, 1.0
     i = 0
 
     def need(n, name):

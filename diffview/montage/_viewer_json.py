@@ -24,7 +24,7 @@ from ._viewer_directives import (
     parse_size,
     parse_symbol,
 )
-from ._words import BAD_ALPHA, BAD_WIDTH
+from ._words import BAD_ALPHA, BAD_WIDTH, DEFAULT_COLOR
 
 __all__ = ["parse_json"]
 
@@ -221,7 +221,8 @@ def _parse_json(text: str):
         raise InputError("Color table index must be a number between 0 and 12")
     if not (g or cmd.red or cmd.green or cmd.blue):
         raise InputError("Grayscale/pseudocolor mode but no gray image given")
-    style = (_text(d.get("color", "gray"), "color"), _width(d.get("line_width", 1.0)),
+    color = _text(d["color"], "color") if "color" in d else DEFAULT_COLOR
+    style = (color, _width(d.get("line_width", 1.0)),
              _alpha(d.get("alpha", 1.0)))
     overlays = d.get("overlays", [])
     if not isinstance(overlays, list):

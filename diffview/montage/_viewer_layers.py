@@ -262,7 +262,7 @@ def layer_overlays(cmd, header, shape, montage_offsets: bool) -> list[Overlay]:
     ...     "CDELT1": -0.001, "CDELT2": 0.001})
     >>> c = parse_command("-mark 10 0 -color red -grid eq -gray a.fits min max")
     >>> [ov.color for ov in layer_overlays(c, h, (40, 50), True)]
-    ['red', 'gray']
+    ['red', (0.5, 0.5, 0.5)]
     """
     o = orientation(header, noflip=cmd.noflip)
     char, pix = _char_height(header, shape)

@@ -12,7 +12,12 @@ import math
 
 from diffview.render import c_atof
 
-__all__ = ["split_command", "saturation", "USAGE", "BAD_WIDTH", "BAD_ALPHA"]
+__all__ = ["DEFAULT_COLOR", "split_command", "saturation", "USAGE", "BAD_WIDTH",
+           "BAD_ALPHA"]
+
+#: mViewer's overlay colour before any ``-color``: 0.5 in each channel (127
+#: when drawn), where ``-color gray`` and unknown words give 128/255 (128).
+DEFAULT_COLOR = (0.5, 0.5, 0.5)
 
 #: mViewer's answer to a command of fewer than two words.
 USAGE = ("Parameters: [-d] [-nowcs] [-noflip] [-t(rue-color) power] "

@@ -139,11 +139,16 @@ def color_table(ct: int = 0) -> np.ndarray:
     return _build(ct)
 
 
+#: mViewer's grey (``-color gray``, and any word it does not know): 128/255.
+#: (Its overlay colour before any ``-color`` is 0.5 instead: 127 when drawn.)
+_GREY = 128.0 / 255.0
+
 _NAMES = {
     "black": (0.0, 0.0, 0.0), "white": (1.0, 1.0, 1.0), "red": (1.0, 0.0, 0.0),
     "green": (0.0, 1.0, 0.0), "blue": (0.0, 0.0, 1.0), "magenta": (1.0, 0.0, 1.0),
     "cyan": (0.0, 1.0, 1.0), "orange": (1.0, 155.0 / 255.0, 0.0),
-    "yellow": (1.0, 1.0, 0.0), "gray": (0.5, 0.5, 0.5), "grey": (0.5, 0.5, 0.5),
+    "yellow": (1.0, 1.0, 0.0), "gray": (_GREY, _GREY, _GREY),
+    "grey": (_GREY, _GREY, _GREY),
 }
 
 
@@ -165,8 +170,10 @@ def color_rgb(color) -> tuple[float, float, float]:
 
     Examples
     --------
-    >>> color_rgb("yellow"), color_rgb("#ff0000"), color_rgb("nonsense")
-    ((1.0, 1.0, 0.0), (1.0, 0.0, 0.0), (0.5, 0.5, 0.5))
+    >>> color_rgb("yellow"), color_rgb("#ff0000")
+    ((1.0, 1.0, 0.0), (1.0, 0.0, 0.0))
+    >>> color_rgb("nonsense") == color_rgb("gray") == (128 / 255,) * 3
+    True
     """
     if not isinstance(color, str):
         r, g, b = (float(x) for x in color)
@@ -175,7 +182,7 @@ def color_rgb(color) -> tuple[float, float, float]:
     h = s[1:] if s.startswith("#") else s
     if re.fullmatch(r"[0-9a-fA-F]{6}", h):
         return tuple(int(h[k:k + 2], 16) / 255.0 for k in (0, 2, 4))
-    return _NAMES.get(s.lower(), (0.5, 0.5, 0.5))
+    return _NAMES.get(s.lower(), (_GREY, _GREY, _GREY))
 
 
 def overlay_rgb255(color) -> np.ndarray:
@@ -194,7 +201,7 @@ def overlay_rgb255(color) -> np.ndarray:
 
     Examples
     --------
-    >>> overlay_rgb255("gray").tolist()
-    [127, 127, 127]
+    >>> overlay_rgb255("gray").tolist(), overlay_rgb255((0.5, 0.5, 0.5)).tolist()
+    ([128, 128, 128], [127, 127, 127])
     """
     return np.array([int(c * 255) for c in color_rgb(color)], dtype=np.int64)

@@ -246,11 +246,11 @@ def _both_viewers(cmd, out_dir, name):
 
 
 def test_the_seed_mviewer_commands_give_montagepys_pictures(chains):
-    """Issue #16 item 4 on the real frames: the difference pictures are
-    MontagePy's pixels. The corrected mosaic with two outline tables is on the
-    DSS pair; on the CFHT and synthetic sets the projected tiles' outlines
-    differ (up to 73 levels at ~1-2 % of the picture: open, issue #16), which
-    this test reports as an expected failure until it is fixed."""
+    """Issue #16 item 4: the difference pictures and the corrected mosaic
+    outlined by the projected (yellow) and the difference (black) images are
+    MontagePy's pixels, on the synthetic tiles (outlines on pixel edges and
+    corners), the skewed CFHT tiles (outlines along the last column) and the
+    DSS pair."""
     r = chains
     pytest.importorskip("importlib_resources")  # MontagePy's mViewer needs it
     shots = r / "shots"
@@ -268,12 +268,16 @@ def test_the_seed_mviewer_commands_give_montagepys_pictures(chains):
                 MP.mAdd(f"{r}/mcorr", f"{r}/c_images.tbl", f"{r}/template.hdr",
                         f"{r}/mosaic.fits")):
         assert res["status"] == "0", res
+    res = MP.mViewer(f"-ct 1 -gray {r}/mosaic.fits min max gaussian-log -out "
+                     f"{shots}/m_base.png", str(shots / "m_base.png"), mode=2)
+    assert res["status"] == "0", res
     mine, theirs = _both_viewers(
         f"-ct 1 -color yellow -imginfo {r}/m_images.tbl -color black "
         f"-imginfo {r}/dimages.tbl -gray {r}/mosaic.fits min max gaussian-log",
         shots, "mosaic")
     assert mine.shape == theirs.shape
     moved = (mine != theirs).any(-1)
-    if moved.any():
-        pytest.xfail(f"mosaic outlines: {int(moved.sum())} pixels differ, by up to "
-                     f"{int(np.abs(mine.astype(int) - theirs).max())} levels")
+    assert not moved.any(), (
+        f"mosaic outlines: {int(moved.sum())} pixels differ, by up to "
+        f"{int(np.abs(mine.astype(int) - theirs).max())} levels")
+    assert (mine != _png_pixels(shots / "m_base.png")).any()   # outlines drawn

@@ -63,7 +63,10 @@ def test_overlay_colours():
     assert color_rgb("orange") == (1.0, 155 / 255, 0.0)
     assert color_rgb("#00ff00") == (0.0, 1.0, 0.0)
     assert color_rgb("ffa080") == (1.0, 160 / 255, 128 / 255)
-    assert color_rgb("unknown-name") == (0.5, 0.5, 0.5)     # Montage: gray
+    assert color_rgb("unknown-name") == (128 / 255,) * 3     # Montage: gray
     assert color_rgb((0.1, 0.2, 0.3)) == (0.1, 0.2, 0.3)
     assert overlay_rgb255("ffa080").tolist() == [255, 160, 128]
-    assert overlay_rgb255("grey").tolist() == [127, 127, 127]
+    # mViewer's gray is 128/255 (128 drawn); its colour before any -color
+    # is 0.5 (127), which MontagePy's pictures show
+    assert overlay_rgb255("grey").tolist() == [128, 128, 128]
+    assert overlay_rgb255((0.5, 0.5, 0.5)).tolist() == [127, 127, 127]
