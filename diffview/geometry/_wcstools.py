@@ -7,22 +7,19 @@ great circles between its corners and projecting every point with WCSTools
 WCSTools too (``pix2wcs``). Outlines of projected tiles lie exactly on pixel
 edges, where the last bit of a coordinate decides which pixel a line end
 lands in: so the arithmetic here is Montage's, in its order, with the C
-library's trigonometry (numba calls libm, as Montage does; numpy's vectorised
-``arcsin``/``arctan2`` may differ in the last bit). Only what plain
-equatorial gnomonic images need is ported: ``wcsdeltset``/``wcscdset``,
-``matinv``, ``linfwd``/``linrev``, ``celset`` (TAN), ``sphfwd``/``sphrev``,
-``tanfwd``/``tanrev``, ``cosdeg`` ... ``atan2deg`` and
-``mViewer_great_circle``.
-
-The compiled loops are cached on disk (numba's ``cache=True``); import this
-module lazily (`mviewer_points` does).
+library's trigonometry (Python's ``math``; numpy's vectorised ``arcsin`` or
+``arctan2`` may differ from it in the last bit, and are used only where a
+check shows them equal, `_libm`). Only what plain equatorial gnomonic images
+need is ported: ``wcsdeltset``/``wcscdset``, ``matinv``, ``linfwd``/``linrev``,
+``celset`` (TAN), ``sphfwd``/``sphrev``, ``tanfwd``/``tanrev``, ``cosdeg`` ...
+``atan2deg`` and ``mViewer_great_circle``.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
-import numba
 import numpy as np
 
 __all__ = ["wcstools_tan", "mviewer_points", "tan_corners"]
@@ -34,259 +31,160 @@ _R2D = 180.0 / _PI
 _TOL = 1.0e-10     # WCSTRIG_TOL
 _SPH_TOL = 1.0e-5  # sph.c
 
-_JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
+
+@functools.cache
+def _libm(name: str):
+    """
+    Return an array function giving the C library's values of ``math.<name>``.
+
+    numpy's own ufunc when it agrees with the C library on a spread of test
+    values (the same implementation), else ``math.<name>`` element by element.
+    """
+    scalar = getattr(math, name)
+    ufunc = {"sin": np.sin, "cos": np.cos, "asin": np.arcsin, "acos": np.arccos,
+             "atan2": np.arctan2}[name]
+    t = np.random.default_rng(0).uniform(-1.0, 1.0, 512)
+    if name == "atan2":
+        same = all(ufunc(a, b) == scalar(a, b) for a, b in zip(t, t[::-1] * 3.0,
+                                                                 strict=True))
+    else:
+        u = t if name in ("asin", "acos") else t * 7.0
+        same = all(ufunc(v) == scalar(v) for v in u)
+    if same:
+        return ufunc
+    vec = np.frompyfunc(scalar, 2 if name == "atan2" else 1, 1)
+
+    def exact(*args):
+        return np.asarray(vec(*args), dtype=float)
+    return exact
 
 
-@numba.njit(**_JIT)
+def _deg_trig(name: str, angle, shift: float):
+    """``cosdeg`` (shift 0) or ``sindeg`` (shift 90): exact at quarter turns."""
+    a = np.atleast_1d(np.asarray(angle, float))
+    resid = np.fmod(a - shift, 360.0)
+    if not shift:
+        resid = np.abs(resid)
+    out = np.atleast_1d(_libm(name)(a * _D2R))
+    out[resid == 0.0] = 1.0
+    out[(resid == 90.0) | (resid == 270.0)] = 0.0
+    out[resid == 180.0] = -1.0
+    return out if np.ndim(angle) else out[0]
+
+
 def _cosdeg(angle):
-    resid = abs(np.fmod(angle, 360.0))
-    if resid == 0.0:
-        return 1.0
-    if resid == 90.0 or resid == 270.0:
-        return 0.0
-    if resid == 180.0:
-        return -1.0
-    return math.cos(angle * _D2R)
+    return _deg_trig("cos", angle, 0.0)
 
 
-@numba.njit(**_JIT)
 def _sindeg(angle):
-    resid = np.fmod(angle - 90.0, 360.0)
-    if resid == 0.0:
-        return 1.0
-    if resid == 90.0 or resid == 270.0:
-        return 0.0
-    if resid == 180.0:
-        return -1.0
-    return math.sin(angle * _D2R)
+    return _deg_trig("sin", angle, 90.0)
 
 
-@numba.njit(**_JIT)
+def _inv_deg(name, v, at_lo, at_zero, at_hi):
+    """``acosdeg``/``asindeg``: WCSTRIG's end values, else ``name(v)`` degrees."""
+    v = np.asarray(v, float)
+    with np.errstate(invalid="ignore"):
+        out = np.atleast_1d(_libm(name)(v) * _R2D)
+        w = np.atleast_1d(v)
+        out[(w <= -1.0) & (w + 1.0 > -_TOL)] = at_lo
+        out[w == 0.0] = at_zero
+        out[(w >= 1.0) & (w - 1.0 < _TOL)] = at_hi
+    return out if v.ndim else out[0]
+
+
 def _acosdeg(v):
-    if v >= 1.0:
-        if v - 1.0 < _TOL:
-            return 0.0
-    elif v == 0.0:
-        return 90.0
-    elif v <= -1.0:
-        if v + 1.0 > -_TOL:
-            return 180.0
-    return math.acos(v) * _R2D
+    return _inv_deg("acos", v, 180.0, 90.0, 0.0)
 
 
-@numba.njit(**_JIT)
 def _asindeg(v):
-    if v <= -1.0:
-        if v + 1.0 > -_TOL:
-            return -90.0
-    elif v == 0.0:
-        return 0.0
-    elif v >= 1.0:
-        if v - 1.0 < _TOL:
-            return 90.0
-    return math.asin(v) * _R2D
+    return _inv_deg("asin", v, -90.0, 0.0, 90.0)
 
 
-@numba.njit(**_JIT)
 def _atan2deg(y, x):
-    if y == 0.0:
-        if x >= 0.0:
-            return 0.0
-        if x < 0.0:
-            return 180.0
-    elif x == 0.0:
-        if y > 0.0:
-            return 90.0
-        if y < 0.0:
-            return -90.0
-    return math.atan2(y, x) * _R2D
+    scalar = not (np.ndim(y) or np.ndim(x))
+    y, x = np.broadcast_arrays(np.atleast_1d(np.asarray(y, float)),
+                               np.atleast_1d(np.asarray(x, float)))
+    out = np.atleast_1d(_libm("atan2")(y, x) * _R2D)
+    y0 = y == 0.0
+    out[y0 & (x >= 0.0)] = 0.0
+    out[y0 & (x < 0.0)] = 180.0
+    x0 = ~y0 & (x == 0.0)
+    out[x0 & (y > 0.0)] = 90.0
+    out[x0 & (y < 0.0)] = -90.0
+    return out[0] if scalar else out
 
 
-@numba.njit(**_JIT)
-def _native_lat(x, y, z, lat0, coslng, eul1, exact):
-    """Return the latitude of sphfwd/sphrev once x, y and z are known."""
-    if exact:
-        t = lat0 + coslng * eul1
-        if t > 90.0:
-            t = 180.0 - t
-        if t < -90.0:
-            t = -180.0 - t
-        return t
-    if abs(z) > 0.99:
-        if z < 0:
-            return -_acosdeg(math.sqrt(x * x + y * y))
-        return _acosdeg(math.sqrt(x * x + y * y))
-    return _asindeg(z)
-
-
-@numba.njit(**_JIT)
-def _sph(lng, lat, e0, e1, e2, e3, e4, forward):
+def _sph(lng, lat, e, forward: bool):
     """Run WCSLIB's sphfwd (celestial -> native) or sphrev (native -> celestial)."""
+    e0, e1, e2, e3, e4 = e
     coslat = _cosdeg(lat)
     sinlat = _sindeg(lat)
     d = lng - e0 if forward else lng - e2
     cosd = _cosdeg(d)
     sind = _sindeg(d)
     x = sinlat * e4 - coslat * e3 * cosd
-    if abs(x) < _SPH_TOL:
-        x = -_cosdeg(lat + e1) + coslat * e3 * (1.0 - cosd)
+    small = np.abs(x) < _SPH_TOL
+    if small.any():
+        x[small] = (-_cosdeg(lat[small] + e1)
+                    + coslat[small] * e3 * (1.0 - cosd[small]))
     y = -coslat * sind
-    if x != 0.0 or y != 0.0:
-        dout = _atan2deg(y, x)
-    elif forward:
-        dout = d - 180.0
-    else:
-        dout = d + 180.0
+    dout = np.where((x != 0.0) | (y != 0.0), _atan2deg(y, x),
+                    d - 180.0 if forward else d + 180.0)
     if forward:
         out = e2 + dout
-        if out > 180.0:
-            out -= 360.0
-        elif out < -180.0:
-            out += 360.0
+        out = np.where(out > 180.0, out - 360.0, np.where(out < -180.0, out + 360.0,
+                                                          out))
     else:
         out = e0 + dout
-        if e0 >= 0.0:
-            if out < 0.0:
-                out += 360.0
-        elif out > 0.0:
-            out -= 360.0
-        if out > 360.0:
-            out -= 360.0
-        elif out < -360.0:
-            out += 360.0
+        out = (np.where(out < 0.0, out + 360.0, out) if e0 >= 0.0
+               else np.where(out > 0.0, out - 360.0, out))
+        out = np.where(out > 360.0, out - 360.0, np.where(out < -360.0, out + 360.0,
+                                                          out))
     z = sinlat * e3 + coslat * e4 * cosd
-    return out, _native_lat(x, y, z, lat, cosd, e1, np.fmod(d, 180.0) == 0.0)
+    with np.errstate(invalid="ignore"):
+        big = np.abs(z) > 0.99
+    t = np.empty_like(z)
+    r = _acosdeg(np.sqrt(x[big] * x[big] + y[big] * y[big]))
+    t[big] = np.where(z[big] < 0, -r, r)
+    t[~big] = _asindeg(z[~big])
+    exact = np.fmod(d, 180.0) == 0.0
+    if exact.any():
+        te = lat[exact] + cosd[exact] * e1
+        te = np.where(te > 90.0, 180.0 - te, te)
+        t[exact] = np.where(te < -90.0, -180.0 - te, te)
+    return out, t
 
 
-@numba.njit(**_JIT)
 def _wcs2pix(lon, lat, p):
     """wcs2pix of a plain J2000 TAN WCS (``p``: `wcstools_tan`'s array)."""
-    phi, theta = _sph(lon, lat, p[0], p[1], p[2], p[3], p[4], True)
+    phi, theta = _sph(lon, lat, p[:5], True)
     s = _sindeg(theta)
-    if s <= 0.0:
-        return 0.0, 0.0, True
-    r = p[5] * _cosdeg(theta) / s
-    x = r * _sindeg(phi)
-    y = -r * _cosdeg(phi)
-    px = 0.0
-    px += p[6] * x
-    px += p[7] * y
-    py = 0.0
-    py += p[8] * x
-    py += p[9] * y
-    px += p[14]
-    py += p[15]
-    off = px < 0.5 or py < 0.5 or px > p[16] + 0.5 or py > p[17] + 0.5
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = p[5] * _cosdeg(theta) / s
+        x = r * _sindeg(phi)
+        y = -r * _cosdeg(phi)
+        px = p[6] * x + p[7] * y + p[14]
+        py = p[8] * x + p[9] * y + p[15]
+        off = ~(s > 0.0) | (px < 0.5) | (py < 0.5) | (px > p[16] + 0.5) | (
+            py > p[17] + 0.5)
     return px, py, off
 
 
-@numba.njit(**_JIT)
-def _pix2wcs(px, py, p):
+def _pix2wcs(px: float, py: float, p) -> tuple[float, float]:
     """pix2wcs of a plain J2000 TAN WCS (``p``: `wcstools_tan`'s array)."""
     t0 = px - p[14]
     t1 = py - p[15]
-    x = 0.0
-    y = 0.0
-    x += p[10] * t0
-    y += p[12] * t0
-    x += p[11] * t1
-    y += p[13] * t1
+    x = p[10] * t0 + p[11] * t1
+    y = p[12] * t0 + p[13] * t1
     r = math.sqrt(x * x + y * y)
-    phi = 0.0 if r == 0.0 else _atan2deg(x, -y)
-    theta = _atan2deg(p[5], r)
-    lng, lat = _sph(phi, theta, p[0], p[1], p[2], p[3], p[4], False)
+    phi = np.array([0.0 if r == 0.0 else float(_atan2deg(x, -y))])
+    theta = np.array([float(_atan2deg(p[5], r))])
+    lng, lat = (float(v[0]) for v in _sph(phi, theta, p[:5], False))
     if lng < 0.0:
         lng += 360.0
     elif lng > 360.0:
         lng -= 360.0
     return lng, lat
-
-
-@numba.njit(**_JIT)
-def _corners(params, shapes, out):
-    for k in range(params.shape[0]):
-        p = params[k]
-        n1 = shapes[k, 0]
-        n2 = shapes[k, 1]
-        xs = (0.5, n1 + 0.5, n1 + 0.5, 0.5)
-        ys = (0.5, 0.5, n2 + 0.5, n2 + 0.5)
-        for c in range(4):
-            out[k, c, 0], out[k, c, 1] = _pix2wcs(xs[c], ys[c], p)
-
-
-@numba.njit(**_JIT)
-def _arc_setup(lon0, lat0, lon1, lat1, dtr):
-    cos_lat0 = math.cos(lat0 * dtr)
-    sin_lat0 = math.sin(lat0 * dtr)
-    cos_lat1 = math.cos(lat1 * dtr)
-    sin_lat1 = math.sin(lat1 * dtr)
-    sin_dl = math.sin((lon1 - lon0) * dtr)
-    x0 = math.cos(lon0 * dtr) * cos_lat0
-    y0 = math.sin(lon0 * dtr) * cos_lat0
-    x = math.cos(lon1 * dtr) * cos_lat1
-    y = math.sin(lon1 * dtr) * cos_lat1
-    c = x0 * x + y0 * y + sin_lat0 * sin_lat1
-    if c > 1.0:
-        c = 1.0
-    if c < -1.0:
-        c = -1.0
-    s = math.sqrt(1.0 - c * c)
-    sin_phi = (sin_dl * cos_lat1) / s
-    cos_phi = (sin_lat1 - c * sin_lat0) / (s * cos_lat0)
-    theta_max = math.acos(c) / dtr
-    return cos_lat0, sin_lat0, sin_phi, cos_phi, theta_max
-
-
-@numba.njit(**_JIT)
-def _arc_count(theta_max, sz):
-    if theta_max < sz:
-        return 2
-    return int(theta_max / sz) + 1
-
-
-@numba.njit(**_JIT)
-def _points(corners, p, sz, flip, nypix):
-    """mViewer_great_circle of every side of every footprint: the kept points."""
-    dtr = math.atan(1.0) / 45.0
-    nimg = corners.shape[0]
-    total = 0
-    for k in range(nimg):
-        for s in range(4):
-            e = (s + 1) % 4
-            tm = _arc_setup(corners[k, s, 0], corners[k, s, 1], corners[k, e, 0],
-                            corners[k, e, 1], dtr)[4]
-            if tm == tm:
-                total += _arc_count(tm, sz)
-            else:
-                total += 2          # (int)(NaN) in C: n is garbage; draw nothing
-    xs = np.empty(total)
-    ys = np.empty(total)
-    side = np.empty(total, np.int64)
-    m = 0
-    for k in range(nimg):
-        for s in range(4):
-            e = (s + 1) % 4
-            lon0 = corners[k, s, 0]
-            cos_lat0, sin_lat0, sin_phi, cos_phi, tm = _arc_setup(
-                lon0, corners[k, s, 1], corners[k, e, 0], corners[k, e, 1], dtr)
-            if tm != tm:
-                continue
-            n = _arc_count(tm, sz)
-            for i in range(n):
-                arc = tm if i == n - 1 else i * sz
-                cosa = math.cos(arc * dtr)
-                sina = math.sin(arc * dtr)
-                lat = math.asin(cos_phi * sina * cos_lat0 + cosa * sin_lat0) / dtr
-                den = cosa * cos_lat0 - sin_lat0 * cos_phi * sina
-                lon = lon0 + math.atan2(sina * sin_phi, den) / dtr
-                px, py, off = _wcs2pix(lon, lat, p)
-                if off or px != px or py != py:
-                    continue
-                xs[m] = px
-                ys[m] = py if flip else nypix - py
-                side[m] = 4 * k + s
-                m += 1
-    return xs[:m], ys[:m], side[:m]
 
 
 def _matinv2(mat):
@@ -407,10 +305,34 @@ def tan_corners(params: np.ndarray, shapes: np.ndarray) -> np.ndarray:
     ndarray (n, 4, 2)
         RA, Dec of the four corners, degrees.
     """
-    out = np.empty((params.shape[0], 4, 2))
-    _corners(np.ascontiguousarray(params, float),
-             np.ascontiguousarray(shapes, float), out)
+    out = np.empty((len(params), 4, 2))
+    for k, (p, (n1, n2)) in enumerate(zip(params, shapes, strict=True)):
+        for c, (x, y) in enumerate(((0.5, 0.5), (n1 + 0.5, 0.5),
+                                    (n1 + 0.5, n2 + 0.5), (0.5, n2 + 0.5))):
+            out[k, c] = _pix2wcs(float(x), float(y), p)
     return out
+
+
+def _arc_setup(c):
+    """Compute the per-side terms of ``mViewer_great_circle`` for (n, 4, 2) corners."""
+    dtr = math.atan(1.0) / 45.0
+    lon0, lat0 = c[:, :, 0].ravel(), c[:, :, 1].ravel()
+    nxt = np.roll(c, -1, axis=1)
+    lon1, lat1 = nxt[:, :, 0].ravel(), nxt[:, :, 1].ravel()
+    cos_lat0, sin_lat0 = _libm("cos")(lat0 * dtr), _libm("sin")(lat0 * dtr)
+    cos_lat1, sin_lat1 = _libm("cos")(lat1 * dtr), _libm("sin")(lat1 * dtr)
+    sin_dl = _libm("sin")((lon1 - lon0) * dtr)
+    x0 = _libm("cos")(lon0 * dtr) * cos_lat0
+    y0 = _libm("sin")(lon0 * dtr) * cos_lat0
+    x = _libm("cos")(lon1 * dtr) * cos_lat1
+    y = _libm("sin")(lon1 * dtr) * cos_lat1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ct = np.clip(x0 * x + y0 * y + sin_lat0 * sin_lat1, -1.0, 1.0)
+        st = np.sqrt(1.0 - ct * ct)
+        sin_phi = (sin_dl * cos_lat1) / st
+        cos_phi = (sin_lat1 - ct * sin_lat0) / (st * cos_lat0)
+        theta_max = _libm("acos")(ct) / dtr
+    return dtr, lon0, cos_lat0, sin_lat0, sin_phi, cos_phi, theta_max
 
 
 def mviewer_points(corners, params: np.ndarray, ydelt: float, flip: bool):
@@ -437,4 +359,24 @@ def mviewer_points(corners, params: np.ndarray, ydelt: float, flip: bool):
         ``4 * row + side`` of each point.
     """
     c = np.ascontiguousarray(corners, float).reshape(-1, 4, 2)
-    return _points(c, params, abs(ydelt * 0.5), bool(flip), float(params[17]))
+    sz = abs(ydelt * 0.5)
+    dtr, lon0, cos_lat0, sin_lat0, sin_phi, cos_phi, tm = _arc_setup(c)
+    ok = ~np.isnan(tm)               # (int)(NaN) in C: a side with no points
+    with np.errstate(invalid="ignore"):
+        n = np.where(tm < sz, 2, (np.where(ok, tm, 0.0) / sz).astype(np.int64) + 1)
+    n = np.where(ok, n, 0)
+    side = np.repeat(np.arange(n.size), n)
+    i = np.arange(side.size) - np.repeat(np.cumsum(n) - n, n)
+    arc = i * sz
+    last = np.cumsum(n)[n > 0] - 1
+    arc[last] = tm[n > 0]
+    cosa, sina = _libm("cos")(arc * dtr), _libm("sin")(arc * dtr)
+    cl0, sl0 = cos_lat0.take(side), sin_lat0.take(side)
+    cp, sp = cos_phi.take(side), sin_phi.take(side)
+    lat = _libm("asin")(cp * sina * cl0 + cosa * sl0) / dtr
+    den = cosa * cl0 - sl0 * cp * sina
+    lon = lon0.take(side) + _libm("atan2")(sina * sp, den) / dtr
+    px, py, off = _wcs2pix(lon, lat, params)
+    keep = ~off & ~np.isnan(px) & ~np.isnan(py)
+    y = py if flip else params[17] - py
+    return px[keep], y[keep], side[keep]
