@@ -52,7 +52,13 @@ def _libm(name: str):
         same = all(ufunc(v) == scalar(v) for v in u)
     if same:
         return ufunc
-    vec = np.frompyfunc(scalar, 2 if name == "atan2" else 1, 1)
+    def c_like(*args):
+        try:
+            return scalar(*args)
+        except ValueError:                   # out of the domain: C gives NaN
+            return math.nan
+
+    vec = np.frompyfunc(c_like, 2 if name == "atan2" else 1, 1)
 
     def exact(*args):
         return np.asarray(vec(*args), dtype=float)

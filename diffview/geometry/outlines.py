@@ -22,7 +22,8 @@ Two deliberate differences from mViewer's drawing, both within one pixel:
 mViewer feeds 1-based WCS pixel coordinates to its 0-based line drawer, so
 its lines sit one column right of (and, with ``flipY``, one row above) the
 true edge; here outlines are at the true positions (the Montage-compatible
-`diffview.montage.mViewer` re-applies the shift). And where an outline
+`diffview.montage.mViewer` draws `diffview.geometry.mviewer_outlines`, mViewer's
+own arithmetic, or re-applies the shift). And where an outline
 leaves the displayed image mViewer joins the remaining points of each side
 with a straight chord; here the outline is split into separate runs instead
 (``split="sides"`` draws as mViewer does).

@@ -717,3 +717,26 @@ def test_view_outline_pixels_cached_by_table_file(field, tmp_path, monkeypatch):
     again = [view(field["path"], **kw).rgb, view(field["path"], max_size=50, **kw).rgb]
     assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
     assert first[1].shape[:2] == (30, 40)           # 120 x 90 averaged by 3
+
+
+def test_set_pixel_keeps_the_last_write_of_the_highest_truncated_brightness():
+    """mViewer's setPixel: a write is refused only when the pixel's
+    int(mag * weight) exceeds int(mag * brightness) (mag: the colour's channel
+    sum); a zero write resets. So a later, slightly dimmer write that truncates
+    alike replaces (yellow, mag 510), a dimmer one that does not is refused,
+    and for black (mag 0) the last write stays."""
+    from diffview.render._lines import _fold_writes
+
+    def fold(bs, mag):
+        weight, best = np.zeros(2), np.full(2, -1, np.int64)
+        lin = np.zeros(len(bs), np.intp)
+        _fold_writes(weight, best, None, lin, np.array(bs, float),
+                     np.arange(len(bs), dtype=np.int64), mag)
+        return weight[0]
+
+    assert fold([0.5, 0.5009], 510) == 0.5009           # 255 == 255: replaced
+    assert fold([0.5009, 0.5], 510) == 0.5              # same, the other way
+    assert fold([0.5, 0.4985], 510) == 0.5              # 255 > 254: refused
+    assert fold([0.3, 0.9, 0.2], 0) == 0.2              # black: the last
+    assert fold([0.9, 0.0, 0.2], 510) == 0.2            # a zero write resets
+    assert fold([0.9, 0.2, 0.0], 381) == 0.0
