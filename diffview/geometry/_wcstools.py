@@ -31,6 +31,11 @@ _R2D = 180.0 / _PI
 _TOL = 1.0e-10     # WCSTRIG_TOL
 _SPH_TOL = 1.0e-5  # sph.c
 
+#: Outline points past which `mviewer_points` runs compiled loops
+#: (``_wcstools_jit``): ``math`` element by element costs ~3-5 s per million
+#: points, loading numba ~0.9 s once.
+JIT_POINTS = 200_000
+
 
 @functools.cache
 def _libm(name: str):
@@ -371,6 +376,10 @@ def mviewer_points(corners, params: np.ndarray, ydelt: float, flip: bool):
     with np.errstate(invalid="ignore"):
         n = np.where(tm < sz, 2, (np.where(ok, tm, 0.0) / sz).astype(np.int64) + 1)
     n = np.where(ok, n, 0)
+    if n.sum() > JIT_POINTS:
+        from ._wcstools_jit import points
+
+        return points(c, params, sz, flip)
     side = np.repeat(np.arange(n.size), n)
     i = np.arange(side.size) - np.repeat(np.cumsum(n) - n, n)
     arc = i * sz

@@ -9,10 +9,9 @@ import pytest
 from astropy.io import fits
 from astropy.table import Table
 from astropy.wcs import WCS
+from test_viewer_overlays import both
 
-from conftest import MP as montage
 from conftest import tan_header
-from diffview.montage import mViewer
 
 PIL = pytest.importorskip("PIL.Image")
 pytest.importorskip("importlib_resources")
@@ -82,18 +81,6 @@ def _field(d, crota2: float):
 def field(request, tmp_path_factory):
     """A mosaic (upright, or turned as the CFHT frame) and three tables."""
     return _field(tmp_path_factory.mktemp("tiles"), request.param)
-
-
-def both(d, cmd):
-    """Run MontagePy and diffview on one command; return their pictures."""
-    cmd = cmd.replace("@", str(d) + "/")
-    rm = montage.mViewer(cmd, str(d / "m.png"), mode=2)
-    rd = mViewer(cmd, str(d / "d.png"), mode=2)
-    assert rm["status"] == "0", rm
-    assert rd["status"] == "0", rd
-    with PIL.open(d / "m.png") as a, PIL.open(d / "d.png") as b:
-        return (np.asarray(a.convert("RGB")).astype(int),
-                np.asarray(b.convert("RGB")).astype(int))
 
 
 GRAY = "-gray @mosaic.fits min max gaussian-log"
