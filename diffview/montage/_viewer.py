@@ -11,9 +11,9 @@ coordinate grids, catalogs and marks. The command grammar is mViewer's
 ``-nowcs`` and ``-debug`` (accepted); `extra_directive` reads ``-grid``,
 ``-symbol``, ``-scalecol``, ``-mark``, ``-catalog``, ``-csys``,
 ``-red``/``-green``/``-blue`` and ``-t``. Grids come with their labels
-(`diffview.geometry.grid_labels`, sized by the sticky ``-fontscale``); other
-text (``-label``), drawings and colour/size/shape/label columns are reported
-as not implemented.
+(`diffview.geometry.grid_labels`, sized by the sticky ``-fontscale``), and
+``-label x y text`` is written where mViewer places it (fonts differ);
+drawings and colour/size/shape/label columns are reported as not implemented.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ from ._words import (
 
 __all__ = ["ViewerCommand", "parse_command", "parse_json", "run_command", "mViewer"]
 
-_UNSUPPORTED = {"-label", "-draw", "-colorcol", "-sizecol", "-shapecol", "-labelcol",
+_UNSUPPORTED = {"-draw", "-colorcol", "-sizecol", "-shapecol", "-labelcol",
                 "-histfile", "-truecolor", "-tzero", "-imgalpha", "-brightness",
                 "-contrast", "-file"}
 
@@ -108,6 +108,7 @@ class ViewerCommand:
     truecolor: float = 0.0
     grids: list = field(default_factory=list)
     marks: list = field(default_factory=list)
+    labels: list = field(default_factory=list)     # -label: Text
     sticky: dict = field(default_factory=sticky_defaults, repr=False)
 
 
@@ -282,8 +283,8 @@ def parse_command(cmdstr) -> ViewerCommand:
             raise InputError(f"mViewer directive {t} is not implemented by diffview "
                              "(implemented: -gray/-grey, -red/-green/-blue, -t, -ct, "
                              "-color, -linewidth, -alpha, -imginfo, -grid, -symbol, "
-                             "-scalecol, -mark, -catalog, -csys, -noflip, -saturate, "
-                             "-out/-png/-jpeg)")
+                             "-scalecol, -mark, -catalog, -label, -csys, -noflip, "
+                             "-saturate, -out/-png/-jpeg)")
         raise InputError(f"Invalid 'directive': {t} (probably a misplaced argument)")
     return cmd
 

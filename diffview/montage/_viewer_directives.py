@@ -17,8 +17,8 @@ from typing import NamedTuple
 from diffview.errors import InputError
 from diffview.geometry import SYMBOL_SHAPES
 
-__all__ = ["Channel", "Grid", "Mark", "Catalog", "extra_directive", "parse_symbol",
-           "parse_size", "sticky_defaults", "csys_name"]
+__all__ = ["Channel", "Grid", "Mark", "Text", "Catalog", "extra_directive",
+           "parse_symbol", "parse_size", "sticky_defaults", "csys_name"]
 
 _UNITS = {"s": "arcsec", "m": "arcmin", "d": "deg", "p": "pixels"}
 _NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*([eE][-+]?\d+)?|\.\d+([eE][-+]?\d+)?)$")
@@ -58,6 +58,18 @@ class Mark(NamedTuple):
     size: float
     units: str
     csys: str
+
+
+class Text(NamedTuple):
+    """A text label (``-label``): position, text and style (sticky ``-fontscale``)."""
+
+    lon: float
+    lat: float
+    inpix: bool
+    text: str
+    color: str
+    alpha: float
+    fontscale: float = 1.0
 
 
 class Catalog(NamedTuple):
@@ -351,6 +363,13 @@ def extra_directive(tokens, i, cmd, color, width, alpha):
         cmd.marks.append(Mark(_atof(a), _atof(b), "p" in a or "p" in b, color, width,
                               alpha, st["symbol"], st["size"], st["units"], st["csys"]))
         return i + 3
+    if t == "-label":
+        if i + 3 >= len(tokens):
+            raise InputError("Too few arguments following -label flag")
+        a, b = tokens[i + 1], tokens[i + 2]
+        cmd.labels.append(Text(_atof(a), _atof(b), "p" in a or "p" in b, tokens[i + 3],
+                               color, alpha, st.get("fontscale", 1.0)))
+        return i + 4
     if t == "-catalog":
         if i + 1 >= len(tokens):
             raise InputError("Too few arguments following -catalog flag")

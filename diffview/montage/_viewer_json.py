@@ -14,12 +14,14 @@ from __future__ import annotations
 import json
 
 from diffview.errors import InputError
+from diffview.render import c_atof
 
 from ._viewer_directives import (
     Catalog,
     Channel,
     Grid,
     Mark,
+    Text,
     csys_name,
     parse_size,
     parse_symbol,
@@ -146,9 +148,28 @@ def _layer(ov: dict, k: int, cmd, st: dict, style):
         cmd.marks.append(Mark(float(lon.rstrip("p")), float(lat.rstrip("p")),
                               "p" in lon or "p" in lat, color, width, alpha,
                               *_symbol(ov, st), csys))
+    elif kind == "label":
+        cmd.labels.append(_label(ov, k, color, alpha, st))
     else:
         raise InputError(f"overlay type '{kind}' is not implemented by diffview's "
-                         "mViewer (imginfo, grid, catalog, mark)")
+                         "mViewer (imginfo, grid, catalog, mark, label)")
+
+
+def _label(ov: dict, k: int, color, alpha: float, st: dict) -> Text:
+    """Read a ``label`` overlay (``lon``, ``lat``, ``text``, ``font_scale``)."""
+    for key in ("lon", "lat", "text"):
+        if key not in ov:
+            raise InputError(f"Overlay {k} has no '{key}' attribute.")
+    try:
+        scale = float(ov.get("font_scale", st.get("fontscale", 1.0)))
+    except (TypeError, ValueError):
+        scale = 0.0
+    if not scale > 0.0:
+        raise InputError(f"Font scale (overlay {k}) parameter must a number greater "
+                         "than zero.")
+    lon, lat = str(ov["lon"]), str(ov["lat"])
+    return Text(c_atof(lon), c_atof(lat), "p" in lon or "p" in lat, str(ov["text"]),
+                color, alpha, scale)
 
 
 def parse_json(text: str):

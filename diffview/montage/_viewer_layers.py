@@ -10,6 +10,7 @@ mViewer's drawing shifts them (`montage_shift`).
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from functools import partial
 
@@ -33,6 +34,7 @@ from diffview.render import (
     Label,
     Overlay,
     OverlayPlans,
+    label_width,
     table_outlines,
     table_outlines_key,
 )
@@ -218,6 +220,31 @@ def _imginfo(spec, header, o, montage_offsets):
     return lines, source, "display"
 
 
+def _text_label(t, header, shape) -> Label:
+    """
+    Place a ``-label`` as ``mViewer_draw_label`` does.
+
+    At the position's whole pixels (mViewer's 1-based x, y from the bottom
+    row; a sky position through the WCS), at 14 points times the sticky
+    ``-fontscale`` (C ``int``, at least 1), the text starting half the width it
+    would have at 8 points left of the position, baseline 0.4 size below.
+    """
+    x, y = t.lon, t.lat
+    if not t.inpix:
+        from astropy.wcs import WCS
+
+        lon, lat = convert_sky(np.array([x]), np.array([y]), "equatorial",
+                               sky_frame(header))
+        x, y = (float(v[0]) for v in WCS(header, naxis=2).all_world2pix(lon, lat, 1))
+    if not (math.isfinite(x) and math.isfinite(y)):
+        x, y = -1e9, -1e9                        # nothing on the picture
+    scaled = 14.0 * t.fontscale
+    size = max(1, int(min(scaled, 500.0))) if scaled == scaled else 1
+    start = int(x) - label_width(t.text, 8) / 2.0
+    return Label(t.text, start + label_width(t.text, size) / 2.0,
+                 shape[0] - int(y), 0.0, size)
+
+
 def _grid_text(header, grid, o, nx: int) -> tuple:
     """Place a grid's labels, at mViewer's size (``mViewer_makeGrid``)."""
     size = 11 if nx >= 600 else 9 if nx >= 400 else 8
@@ -279,13 +306,16 @@ def layer_overlays(cmd, header, shape, montage_offsets: bool) -> list[Overlay]:
             made.append((lines, spec, source, frame))
     for m in cmd.marks:
         made.append((_mark_lines(m, header, o, char, pix), m, None, "display"))
+    for t in cmd.labels:
+        labels[id(t)] = (_text_label(t, header, shape),)
+        made.append(([], t, None, "mviewer"))
     out = []
     for lines, spec, source, frame in made:
         text = labels.get(id(spec), ())
         if montage_offsets and frame == "display":
             lines = montage_shift(lines, o.flip_y)
             text = tuple(t._replace(x=t.x + 1.0) for t in text)
-        color, width, alpha = ((spec.color, spec.width, spec.alpha)
+        color, width, alpha = ((spec.color, getattr(spec, "width", 1.0), spec.alpha)
                                if hasattr(spec, "alpha") else spec[1:4])
         if not width < 2.0**31:  # mViewer draws nothing past a C int, or NaN
             continue
@@ -353,5 +383,5 @@ def has_layers(cmd) -> bool:
     ...     "-grid eq -gray a.fits 0 1"))
     (False, True)
     """
-    return bool(cmd.overlays or cmd.grids or cmd.marks)
+    return bool(cmd.overlays or cmd.grids or cmd.marks or cmd.labels)
 

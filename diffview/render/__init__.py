@@ -25,7 +25,7 @@ from ._range import (
 )
 from ._raster import Overlay, burn_overlay
 from ._tables import table_outlines, table_outlines_key
-from ._text import Label, label_coverage
+from ._text import Label, label_coverage, label_width
 from ._view import ViewResult, load_image, render_png, view
 from .colortables import NTABLES, TABLE_NAMES, color_rgb, color_table, overlay_rgb255
 from .stretch import Stretch, compute_stretch, grey_levels, symmetric_interval
@@ -60,6 +60,7 @@ __all__ = [
     "burn_overlay",
     "Label",
     "label_coverage",
+    "label_width",
     "channel_values",
     "compose_rgb",
     "table_outlines",

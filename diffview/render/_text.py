@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["Label", "label_coverage"]
+__all__ = ["Label", "label_coverage", "label_width"]
 
 
 class Label(NamedTuple):
@@ -87,6 +87,30 @@ def _glyphs(text: str, size: int):
     img.setflags(write=False)
     width = font.get_width_height()[0] / 64.0
     return img, img.shape[0] - font.get_descent() / 64.0, width
+
+
+def label_width(text: str, size: int) -> float:
+    """
+    Measure a label's advance width, as written by `label_coverage`.
+
+    Parameters
+    ----------
+    text : str
+        The text.
+    size : int
+        Font size in points (100 dpi).
+
+    Returns
+    -------
+    float
+        Pixels from the first glyph's pen position to the last one's advance.
+
+    Examples
+    --------
+    >>> label_width("M17", 14) > label_width("M17", 8) > 0
+    True
+    """
+    return _glyphs(text, int(size))[2]
 
 
 def _one_label(lab: Label, ny: int, nx: int, weight: np.ndarray, lock: np.ndarray):

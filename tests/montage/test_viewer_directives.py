@@ -77,7 +77,8 @@ def test_json_layers():
     ("-grid eq B1950 -gray @a.fits 0 1", "(J2000 only)"),
     ("-gray @a.fits -histfile @nothere.hist", "Cannot open histogram file."),
     ("-gray @a.fits -histfile @bad.tbl", "not a histogram file"),
-    ("-label 1 2 text -gray @a.fits 0 1", "not implemented"),
+    ("-draw @a.fits -gray @a.fits 0 1", "not implemented"),
+    ("-gray @a.fits 0 1 -label 1 2", "Too few arguments following -label flag"),
 ])
 def test_errors_are_messages(img, cmd, msg):
     """Bad directives, files and values give mViewer's status 1 and a message,

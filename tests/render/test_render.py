@@ -502,7 +502,7 @@ def test_cli_view_errors_and_help(field, capsys):
     args = p.parse_args(["view", "-gray", str(field["path"]), "-2s", "max", "sqrt"])
     with pytest.raises(DiffviewError, match="Invalid 'directive': sqrt"):
         args.func(args)
-    args = p.parse_args(["view", "-label", "1", "2", "text"])
+    args = p.parse_args(["view", "-draw", "d.txt"])
     with pytest.raises(DiffviewError, match="not implemented"):
         args.func(args)
     args = p.parse_args(["view"])
