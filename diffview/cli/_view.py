@@ -39,7 +39,7 @@ mViewer's directives, processed left to right:
                          three-colour picture, each channel its own stretch
                          (without -green: red/blue); -t P (1..4) keeps colours
   -gray FILE -histfile H stretch read from an mHistogram file (also -red...)
-  -grid eq|ga|ec         coordinate grid (lines; labels are not drawn)
+  -grid eq|ga|ec         coordinate grid, labelled (sized by -fontscale F)
   -symbol SIZE [SHAPE]   SIZE: N (character heights), Ns, Nm, Nd, Np (pixels);
                          SHAPE: circle, box, triangle, diamond, pentagon,
                          hexagon, septagon, octagon, plus, el, compass, or
@@ -49,6 +49,8 @@ mViewer's directives, processed left to right:
                          catalog symbol scaling for the catalogs after it
   -catalog TABLE [COL [REF [TYPE]]]
                          a symbol at each ra/dec (lon/lat) row of a table
+  -label X Y TEXT        text at RA DEC (degrees; NNp: pixels), 14 points
+                         times -fontscale, in the -color and -alpha in force
   -csys eq|ga|ec         frame of the marks and catalogs after it
   -saturate V            grey level of blank pixels (default 0)
   -noflip                keep FITS row/column order
