@@ -4,18 +4,26 @@
 a small field, with three changes to how:
 
 * the normal equations are re-assembled for new robust weights from a
-  sparsity pattern worked out once (`_Normal`);
+  sparsity pattern worked out once, per pair of images, and a sparse map from
+  the fits' weights to the matrix entries (`_Normal`: one sparse product per
+  assembly); the prior is added into the diagonal blocks in place;
 * every solve is conjugate gradients preconditioned by a multilevel
-  V-cycle (`_multilevel`), warm-started from the previous robust pass, so
-  its cost grows linearly with the images where a factorisation grows
-  faster; the plane common to each group of images is fixed by holding one
-  image at zero and then moving the group's corrections to sum to zero,
-  which is the constrained answer of the exact solve;
+  V-cycle (`_multilevel`), warm-started from the previous robust pass and,
+  inside the reweighting, stopped at a residual of `_LOOSE` of the
+  right-hand side, so that passes whose weights barely moved take one to
+  three iterations; one hierarchy serves all the passes, its finest level
+  refreshed with each pass's matrix (rebuilt only if convergence slows to a
+  third of a fresh one's). Its cost grows linearly with the images where a
+  factorisation grows faster. The plane common to each group of images is
+  fixed by holding one image at zero and then moving the group's
+  corrections to sum to zero, which is the constrained answer of the exact
+  solve;
 * the prior's strengths are estimated by maximising the evidence of the
   fits of one connected patch of `_PATCH` images around the field's centre
   (the same model, on fewer fits: the strengths are three numbers shared by
-  the whole field, which a patch of this size pins down), then carried to
-  the whole field as absolute prior precisions.
+  the whole field, which a patch of this size pins down; each evaluation is
+  a sparse factorisation of the patch), then carried to the whole field as
+  absolute prior precisions.
 """
 
 from __future__ import annotations
@@ -80,15 +88,18 @@ class _Normal:
         first = self.indptr[brow_u * p][:, None, None]
         slots = first + a[None] * (p * per_row[brow_u])[:, None, None]
         slots = slots + rank[:, None, None] * p + b[None]
-        self.indices = ((blocks % nimg)[:, None, None] * p + b[None]).ravel()
-        self.indices = self.indices[np.argsort(slots.ravel(), kind="stable")]
-        # map: fit k's entry (a, b) -> the four blocks it adds to (signed)
-        entry = slots[bslot].reshape(4 * nfit, p * p)
-        sign = np.repeat([1.0, 1.0, -1.0, -1.0], nfit)
-        cols = np.tile(np.arange(nfit * p * p).reshape(nfit, p * p), (4, 1))
-        self.gather = sparse.csr_matrix(
-            (np.repeat(sign, p * p), (entry.ravel(), cols.ravel())),
-            shape=(len(self.indices), nfit * p * p),
+        self.indices = np.empty(slots.size, np.int64)  # slots: a permutation
+        self.indices[slots.ravel()] = ((blocks % nimg)[:, None, None] * p + b).ravel()
+        # map (one column per entry (a, b) of each fit's weight): the entries
+        # of the four blocks it adds to, with their signs
+        entry = slots[bslot].reshape(4, nfit * p * p).T
+        self.gather = sparse.csc_matrix(
+            (
+                np.tile([1.0, 1.0, -1.0, -1.0], nfit * p * p),
+                entry.ravel(),
+                np.arange(nfit * p * p + 1) * 4,
+            ),
+            shape=(slots.size, nfit * p * p),
         )
         dof = np.concatenate([pidx, midx])[:, None] * p + np.arange(p)
         self.rgather = sparse.csr_matrix(
@@ -179,7 +190,6 @@ class _Prior:
         if self.locked:
             u = u - v[-1]
         return u * self.scale[None, :]
-
 
     def _add(self, matrix, strengths):
         """``matrix`` plus the prior, added into its diagonal blocks in place.
