@@ -1,29 +1,40 @@
-"""Benchmark: the background solvers at survey scale (no pixels, no files).
+"""Benchmark: the background solvers at survey scale (no pixels).
 
 Run as a script::
 
     python tests/benchmarks/bench_solve.py [--sizes 7500 30000]
-        [--cases direct direct-plain montage] [--seed 0] [--timeout 600]
+        [--fields grid table] [--cases direct direct-plain montage]
+        [--seed 0] [--timeout 600] [--work DIR]
 
-A seeded in-memory survey (`make_survey`): two staggered layers of
-1000 x 1000 pixel tiles on a jittered grid, every tile overlapping its
-neighbours along edges and at corners (about 6 fits per image), each image
-with an injected background plane, each fit the difference of the two planes
-plus fit noise (about 0.3 DN over its box) and one fit in 200 wild (off by
-tens to hundreds of DN). Each case runs in a fresh subprocess that builds the
-survey, solves it through the core API (`image_geometry`-style
-`ImageGeometry` and a list of `PlaneFit`) and reports:
+Two seeded fields, each image with an injected background plane:
 
-* the solve's wall time (the survey's construction excluded),
-* the process's peak resident memory (``ru_maxrss``, survey included) and the
-  memory the survey alone took before the solve,
+* ``grid`` (`survey_fields.make_survey`, in memory): two staggered layers of
+  1000 x 1000 pixel tiles on a jittered grid, every tile overlapping its
+  neighbours along edges and at corners (about 6 fits per image), each fit
+  the difference of the two planes plus fit noise (about 0.3 DN over its
+  box) and one fit in 200 wild (off by tens to hundreds of DN);
+* ``table`` (`fields.write_survey_table`, Montage's files): projected TAN
+  tiles in staggered scans, about 5 fits per image, written as
+  ``images.tbl`` and ``fits.tbl`` (in ``--work``, made once per size) and
+  read back with `diffview.io` as a user would.
+
+Each case runs in a fresh subprocess that builds or reads the field, solves
+it through the core API (`ImageGeometry` and a list of `PlaneFit`) and
+reports:
+
+* the solve's wall and CPU time (user + system; the field's construction
+  excluded),
+* the process's peak resident memory (``VmHWM``, else ``ru_maxrss``; field
+  included) and the memory the field alone took before the solve,
 * the median over images of the rms, over each image's pixels, of the
   correction minus the injected plane (after removing the one plane common
   to all images, which differences cannot determine).
 
-Cases: ``direct`` is `solve_direct` with its defaults (prior with
-evidence-estimated strengths, robust weights: what the dashboard uses),
-``direct-plain`` is ``solve_direct(regularize=None, robust=False)``,
+Then, for each case and field, how the wall and CPU times grow from the
+smallest size to the largest (the target: 4x the images in at most 6x the
+time). Cases: ``direct`` is `solve_direct` with its defaults (prior with
+evidence-estimated strengths, robust weights: what the dashboard's re-solve
+uses), ``direct-plain`` is ``solve_direct(regularize=None, robust=False)``,
 ``montage`` is `solve_montage` (Montage's mBgModel, defaults).
 """
 
@@ -35,11 +46,13 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [os.path.join(_HERE, ".."), _HERE]
 from survey_fields import make_survey, rms_per_image  # noqa: E402
 
 _CASES = {
@@ -49,84 +62,147 @@ _CASES = {
 }
 
 
-def _child(case: str, nimages: int, seed: int) -> dict:
+def _field(field: str, nimages: int, seed: int, work: str):
+    """``(ImageGeometry, fits, truth)`` of a seeded field."""
+    if field == "grid":
+        return make_survey(nimages, seed)
+    from diffview import io
+    from diffview.core import image_geometry
+
+    root = os.path.join(work, f"table-{nimages}-{seed}")
+    geo = image_geometry(io.read_table(os.path.join(root, "images.tbl")))
+    fits = io.read_fits_table(os.path.join(root, "fits.tbl"))
+    with open(os.path.join(root, "truth.json")) as stream:
+        planes = json.load(stream)["planes"]
+    return geo, fits, np.array([planes[str(k)] for k in range(len(planes))])
+
+
+def _peak_mb() -> float:
+    """This process's peak resident memory (MB) since it started.
+
+    ``VmHWM``, which starts afresh with the program; ``ru_maxrss`` would
+    include the parent's memory at the fork.
+    """
+    try:
+        with open("/proc/self/status") as stream:
+            for line in stream:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _cpu() -> float:
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    return use.ru_utime + use.ru_stime
+
+
+def _child(case: str, field: str, nimages: int, seed: int, work: str) -> dict:
     import diffview.core as core
 
-    geo, fits, truth = make_survey(nimages, seed)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    geo, fits, truth = _field(field, nimages, seed, work)
+    before = _peak_mb()
     name, kwargs = _CASES[case]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu()
     corrections = getattr(core, name)(geo, fits, **kwargs)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, _cpu() - cpu
     rms = rms_per_image(corrections, truth, geo)
     return {
         "case": case,
+        "field": field,
         "images": len(truth),
         "fits": len(fits),
         "seconds": elapsed,
-        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "survey_mb": before / 1024,
+        "cpu": cpu,
+        "peak_mb": _peak_mb(),
+        "survey_mb": before,
         "median_rms": float(np.nanmedian(rms)),
         "solved": int(np.isfinite(rms).sum()),
     }
 
 
-def _run(case: str, nimages: int, seed: int, timeout: float) -> dict:
-    cmd = [sys.executable, __file__, "--child", case, str(nimages), str(seed)]
+def _run(case: str, field: str, nimages: int, seed: int, args) -> dict:
+    cmd = [sys.executable, __file__, "--child", case, field, str(nimages), str(seed)]
+    cmd += ["--work", args.work]
+    head = {"case": case, "field": field, "images": nimages}
     try:
         done = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=timeout, env=os.environ
+            cmd, capture_output=True, text=True, timeout=args.timeout, env=os.environ
         )
     except subprocess.TimeoutExpired:
-        return {"case": case, "images": nimages, "error": f"> {timeout:.0f} s"}
+        return {**head, "error": f"> {args.timeout:.0f} s"}
     if done.returncode:
         tail = (done.stderr.strip().splitlines() or ["?"])[-1]
-        return {"case": case, "images": nimages, "error": tail}
+        return {**head, "error": tail}
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _row(r: dict) -> str:
-    head = f"{r['case']:<13} {r['images']:>7}"
+    head = f"{r['case']:<13} {r['field']:<6} {r['images']:>7}"
     if "error" in r:
         return f"{head}  failed: {r['error']}"
     return (
-        f"{head} {r['fits']:>8} {r['seconds']:9.2f} {r['peak_mb']:9.0f}"
-        f" {r['survey_mb']:9.0f} {r['median_rms']:9.3f}"
+        f"{head} {r['fits']:>8} {r['seconds']:8.2f} {r['cpu']:8.2f}"
+        f" {r['peak_mb']:8.0f} {r['survey_mb']:9.0f} {r['median_rms']:8.3f}"
     )
+
+
+def _load() -> str:
+    return f"load average: {' '.join(f'{v:.2f}' for v in os.getloadavg())}"
+
+
+def _growth(results: dict, args) -> None:
+    small, large = min(args.sizes), max(args.sizes)
+    for field in args.fields:
+        for case in args.cases:
+            a, b = results[(case, field, small)], results[(case, field, large)]
+            if small < large and "seconds" in a and "seconds" in b:
+                print(
+                    f"{case} {field}: {large / small:.0f}x the images,"
+                    f" {b['seconds'] / a['seconds']:.1f}x the wall time,"
+                    f" {b['cpu'] / a['cpu']:.1f}x the CPU time"
+                )
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[7500, 30000])
+    parser.add_argument(
+        "--fields", nargs="+", default=["grid", "table"], choices=["grid", "table"]
+    )
     parser.add_argument("--cases", nargs="+", default=list(_CASES), choices=_CASES)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=600.0)
-    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--work", help="folder for the table field (made once)")
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        case, nimages, seed = args.child
-        print(json.dumps(_child(case, int(nimages), int(seed))))
+        case, field, nimages, seed = args.child
+        print(json.dumps(_child(case, field, int(nimages), int(seed), args.work)))
         return
-    print(f"load average: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    args.work = args.work or tempfile.mkdtemp(prefix="bench_solve-")
+    if "table" in args.fields:
+        from fields import write_survey_table
+
+        for n in args.sizes:
+            root = os.path.join(args.work, f"table-{n}-{args.seed}")
+            if not os.path.exists(os.path.join(root, "truth.json")):
+                write_survey_table(root, n, seed=args.seed)
+    print(_load())
     print(
-        f"{'case':<13} {'images':>7} {'fits':>8} {'solve s':>9} {'peak MB':>9}"
-        f" {'survey MB':>9} {'rms DN':>9}"
+        f"{'case':<13} {'field':<6} {'images':>7} {'fits':>8} {'wall s':>8}"
+        f" {'cpu s':>8} {'peak MB':>8} {'field MB':>9} {'rms DN':>8}"
     )
     results = {}
     for nimages in args.sizes:
-        for case in args.cases:
-            r = _run(case, nimages, args.seed, args.timeout)
-            results[(case, nimages)] = r
-            print(_row(r), flush=True)
-    sizes = sorted(args.sizes)
-    for case in args.cases:
-        small, large = results[(case, sizes[0])], results[(case, sizes[-1])]
-        if len(sizes) > 1 and "seconds" in small and "seconds" in large:
-            print(
-                f"{case}: {sizes[-1] / sizes[0]:.0f}x the images,"
-                f" {large['seconds'] / small['seconds']:.1f}x the time"
-            )
-    print(f"load average: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+        for field in args.fields:
+            for case in args.cases:
+                r = _run(case, field, nimages, args.seed, args)
+                results[(case, field, nimages)] = r
+                print(_row(r), flush=True)
+    _growth(results, args)
+    print(_load())
 
 
 if __name__ == "__main__":

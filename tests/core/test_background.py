@@ -335,3 +335,42 @@ def test_prior_strengths_from_a_patch_recover_the_planes(survey_path):
     assert fast < 0.5
     assert fast == pytest.approx(exact, abs=0.02)
     assert fast < 0.8 * np.median(rms_per_image(plain, truth, geo))
+
+
+@pytest.fixture(scope="module")
+def survey_2000():
+    # above the 1500 images where solve_direct takes the survey path: three
+    # multilevel levels, the prior's strengths from an 800-image patch
+    return make_survey(2000, seed=5, wild=0.01)
+
+
+def test_survey_path_at_scale_gives_the_exact_plain_solve(survey_2000, monkeypatch):
+    # the sparse path (normal equations from a block pattern, multilevel CG)
+    # against one factorised solve of the same equations
+    from diffview.core.background import _survey
+
+    geo, fits_, _ = survey_2000
+    kwargs = {"regularize": None, "robust": False}
+    fast = solve_direct(geo, fits_, **kwargs)
+    monkeypatch.setattr(_survey, "_LARGE", 10**9)
+    exact = solve_direct(geo, fits_, **kwargs)
+    assert [c.id for c in fast] == [c.id for c in exact] == list(range(2000))
+    assert plane_rms(fast, as_array(exact), geo) < 1e-6
+
+
+def test_survey_defaults_at_scale_recover_the_planes(survey_2000, monkeypatch):
+    # defaults (robust, prior): loose solves inside the reweighting, one
+    # multilevel hierarchy refreshed for each new set of weights, give the
+    # answer of solving every pass in full, within 0.5 DN of the injected
+    # planes and closer to them than robust least squares
+    from diffview.core.background import _survey
+
+    geo, fits_, truth = survey_2000
+    fast = solve_direct(geo, fits_)
+    plain = solve_direct(geo, fits_, regularize=None)
+    monkeypatch.setattr(_survey, "_LOOSE", 0.0)
+    full = solve_direct(geo, fits_)
+    assert plane_rms(fast, as_array(full), geo) < 2e-3
+    rms = np.median(rms_per_image(fast, truth, geo))
+    assert rms < 0.5
+    assert rms < 0.8 * np.median(rms_per_image(plain, truth, geo))

@@ -95,20 +95,21 @@ _FIELDS = (
 
 def _fit_arrays(fits: list[PlaneFit], mirror: bool = True) -> dict:
     """Fits as arrays, each followed by its mirror (minus, plus, -a, -b, -c)."""
-    rows = []
-    for f in fits:
-        rows.append((f.plus, f.minus, f.a, f.b, f.c))
-        if mirror:
-            rows.append((f.minus, f.plus, -f.a, -f.b, -f.c))
-    reps = 2 if mirror else 1
-    out = {
-        "plus": np.array([r[0] for r in rows], int),
-        "minus": np.array([r[1] for r in rows], int),
-    }
-    for k, name in enumerate(("a", "b", "c")):
-        out[name] = np.array([r[2 + k] for r in rows], float)
-    for name in _FIELDS[3:]:
-        out[name] = np.repeat([float(getattr(f, name)) for f in fits], reps)
-    out["npixel"] = np.trunc(out["npixel"]).astype(int)
-    out["rms"] = np.array([_rms_value(r) for r in out["rms"]], float)
+    from operator import attrgetter
+
+    get = attrgetter("plus", "minus", *_FIELDS)
+    table = np.array([get(f) for f in fits], float).reshape(len(fits), -1).T
+    cols = dict(zip(("plus", "minus") + _FIELDS, table, strict=True))
+    cols["plus"], cols["minus"] = cols["plus"].astype(int), cols["minus"].astype(int)
+    cols["npixel"] = np.trunc(cols["npixel"]).astype(int)
+    cols["rms"] = np.where(np.isfinite(cols["rms"]), cols["rms"], 1e99)
+    if not mirror:
+        return cols
+    swap = {"plus": "minus", "minus": "plus"}
+    out = {}
+    for name, col in cols.items():
+        other = cols[swap[name]] if name in swap else col
+        if name in ("a", "b", "c"):
+            other = -col
+        out[name] = np.column_stack([col, other]).ravel()
     return out

@@ -123,15 +123,21 @@ def _tukey_weights(pidx, midx, W, target, u, c=4.685, floor=1e-6):
     )
 
 
-def _irls(solve, weights, u, passes):
+def _irls(solve, weights, u, passes, settle=0.0):
     """Reweight and re-solve until the solution settles (at most ``passes``).
 
     ``solve(w)`` returns the solution in the caller's units, ``weights(u)``
-    the weights for a solution. Returns the solution and the last weights.
+    the weights for a solution. With ``settle`` > 0 the iteration also stops
+    when no weight moves by more than ``settle`` (for solves that are only
+    approximate, whose solutions never repeat exactly). Returns the solution
+    and the last weights.
     """
     w = None
     for _ in range(passes):
-        w = weights(u)
+        w_new = weights(u)
+        if settle and w is not None and np.max(np.abs(w_new - w)) <= settle:
+            break
+        w = w_new
         u_new = solve(w)
         done = np.allclose(u_new, u, rtol=1e-6, atol=1e-9)
         u = u_new
@@ -140,14 +146,14 @@ def _irls(solve, weights, u, passes):
     return u, w
 
 
-def _robust(solve, pidx, midx, W, target, passes):
+def _robust(solve, pidx, midx, W, target, passes, settle=0.0):
     """Huber from the least-squares start, then Tukey (redescending).
 
     ``solve(Ww)`` returns the least-squares solution (caller's units) for
     the fits weighted by ``Ww``. Huber converges from any start; the
     biweight then removes what Huber only bounds: a few fits off by hundreds
     of DN still pull a Huber solution by a fraction of a DN each. Returns
-    the solution and the fits' robust weights.
+    the solution and the fits' robust weights (``settle``: see `_irls`).
     """
     u = solve(W)
     w = np.ones(len(pidx))
@@ -158,6 +164,7 @@ def _robust(solve, pidx, midx, W, target, passes):
                 lambda v, f=weights: f(pidx, midx, W, target, v),
                 u,
                 passes,
+                settle,
             )
     return u, w
 

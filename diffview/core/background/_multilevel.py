@@ -40,22 +40,34 @@ def _block_diagonal(blocks: np.ndarray):
     from scipy import sparse
 
     n, p, _ = blocks.shape
-    ii, jj = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
-    rows = (np.arange(n)[:, None, None] * p + ii[None]).ravel()
-    cols = (np.arange(n)[:, None, None] * p + jj[None]).ravel()
-    return sparse.csr_matrix((blocks.ravel(), (rows, cols)), shape=(n * p, n * p))
-
-
-def _inverse_diagonal_blocks(matrix, p: int):
-    """Invert the ``p x p`` diagonal blocks, as a sparse block-diagonal matrix."""
-    coo = matrix.tocoo()
-    same = coo.row // p == coo.col // p
-    blocks = np.zeros((matrix.shape[0] // p, p, p))
-    np.add.at(
-        blocks,
-        (coo.row[same] // p, coo.row[same] % p, coo.col[same] % p),
-        coo.data[same],
+    indices = (np.arange(n)[:, None, None] * p + np.zeros((p, 1), int)) + np.arange(p)
+    indptr = np.arange(n * p + 1) * p
+    return sparse.csr_matrix(
+        (np.array(blocks, float).ravel(), indices.ravel(), indptr), shape=(n * p, n * p)
     )
+
+
+def _block_entries(matrix, p: int):
+    """Where the ``p x p`` diagonal blocks of a canonical CSR matrix sit.
+
+    Returns the positions in ``matrix.data`` of their entries and, for each,
+    its block, row and column in the block.
+    """
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    at = np.flatnonzero(rows // p == matrix.indices // p)
+    return at, rows[at] // p, rows[at] % p, matrix.indices[at] % p
+
+
+def _inverse_diagonal_blocks(matrix, p: int, entries=None):
+    """Invert the ``p x p`` diagonal blocks, as a sparse block-diagonal matrix.
+
+    ``entries`` is `_block_entries` of the matrix's pattern, if known.
+    """
+    matrix = matrix.tocsr()
+    matrix.sum_duplicates()
+    at, block, a, b = _block_entries(matrix, p) if entries is None else entries
+    blocks = np.zeros((matrix.shape[0] // p, p, p))
+    blocks[block, a, b] = matrix.data[at]
     try:
         inverse = np.linalg.inv(blocks)
     except np.linalg.LinAlgError:
@@ -190,7 +202,7 @@ class _Multilevel:
     def __init__(self, matrix, pos, p: int, label, floating, coarse=None, modes=None):
         from scipy import sparse
 
-        self.levels = []
+        self.levels, self.p, self.entries = [], p, None
         matrix = matrix.tocsr()
         coarse = _COARSE if coarse is None else coarse
         modes = np.tile(np.eye(p), (len(pos), 1)) if modes is None else modes
@@ -220,6 +232,28 @@ class _Multilevel:
         shift = np.repeat(floating[label], p) * matrix.diagonal() * 1e-10
         self.coarse = _symmetric_lu(matrix + sparse.diags(shift))
 
+    def refresh(self, matrix) -> bool:
+        """Smooth with ``matrix`` on the finest level, keeping the coarse ones.
+
+        For a matrix with the same pattern and new fit weights: reweighting
+        changes the solution locally, which the smoother handles, far more
+        than the smooth modes the coarse levels correct. Returns False (and
+        changes nothing) when there is no coarse level.
+        """
+        if not self.levels:
+            return False
+        matrix = matrix.tocsr()
+        matrix.sum_duplicates()
+        old, _, omega, prolong, restrict = self.levels[0]
+        if self.entries is None or not (
+            np.array_equal(matrix.indptr, old.indptr)
+            and np.array_equal(matrix.indices, old.indices)
+        ):
+            self.entries = _block_entries(matrix, self.p)
+        dinv = _inverse_diagonal_blocks(matrix, self.p, self.entries)
+        self.levels[0] = (matrix, dinv, omega, prolong, restrict)
+        return True
+
     def _smooth(self, level, x, b):
         matrix, dinv, omega, _, _ = level
         return x + omega * (dinv @ (b - matrix @ x))
@@ -239,22 +273,31 @@ class _Multilevel:
         return x
 
 
-def _pcg(matrix, rhs, cycle, project, x0, reduce=0.0, maxiter=300):
+def _pcg(matrix, rhs, cycle, project, x0, reduce=0.0, slow=1.0, maxiter=300):
     """Preconditioned conjugate gradients in the range of ``project``.
 
-    Stops when the residual is ``1e-11`` of the right-hand side, or
-    ``reduce`` of the starting residual. Returns the last iterate, whether it
-    converged, and the number of iterations.
+    Stops when the residual is ``max(1e-11, reduce)`` of the right-hand
+    side (a warm start ``x0`` close to the answer needs few iterations), or,
+    after five iterations, when the residual shrinks by less than ``slow``
+    per iteration on average (a preconditioner gone stale). Returns the last
+    iterate, whether it converged, and the mean residual reduction per
+    iteration.
     """
     rhs = project(rhs)
     x = project(np.array(x0, float))
     r = rhs - matrix @ x
-    bound = max(1e-11 * _norm(rhs), reduce * _norm(r), 1e-300)
+    first = max(_norm(r), 1e-300)
+    bound = max(max(1e-11, reduce) * _norm(rhs), 1e-300)
     z = project(cycle(r))
     d, rz = z.copy(), _dot(r, z)
+    rate = 0.0
     for it in range(maxiter):
-        if _norm(r) <= bound:
-            return x, True, it
+        norm = _norm(r)
+        rate = (norm / first) ** (1.0 / it) if it else 0.0
+        if norm <= bound:
+            return x, True, rate
+        if it >= 5 and rate > slow:
+            return x, False, rate
         q = matrix @ d
         step = rz / _dot(d, q)
         x += step * d
@@ -262,7 +305,7 @@ def _pcg(matrix, rhs, cycle, project, x0, reduce=0.0, maxiter=300):
         z = project(cycle(r))
         rz, rz_old = _dot(r, z), rz
         d = z + (rz / rz_old) * d
-    return x, _norm(r) <= bound, maxiter
+    return x, _norm(r) <= bound, rate
 
 
 class _Solver:
@@ -283,7 +326,7 @@ class _Solver:
             label, floating = np.zeros(len(pos), int), np.zeros(1, bool)
         self.pos, self.p, self.label, self.floating = pos, len(scale), label, floating
         self.modes = _plane_modes(pos, np.asarray(scale, float))
-        self.pre, self.fresh, self.last = None, {}, None
+        self.pre, self.slow, self.last = None, 1.0, None
         grouped = floating[label]
         self.members, self.group = np.flatnonzero(grouped), label[grouped]
         self.count = np.maximum(np.bincount(self.group, minlength=len(floating)), 1)
@@ -301,26 +344,26 @@ class _Solver:
         return x.ravel()
 
     def solve(self, matrix, rhs: np.ndarray, reduce: float = 0.0) -> np.ndarray:
-        """Solve ``matrix x = rhs``.
+        """Solve ``matrix x = rhs``, from the last answer.
 
-        With ``reduce`` > 0, only cut the residual of the last answer by
-        ``reduce``: enough inside an iteration whose systems change from pass
-        to pass.
+        With ``reduce`` > 0, stop at a residual of ``reduce`` of the
+        right-hand side: enough inside an iteration whose systems change from
+        pass to pass, and few iterations once they stop changing.
         """
         x = np.zeros_like(rhs) if self.last is None else self.last
         done = False
-        if self.pre is not None:
-            # a stale hierarchy may take a few times the iterations of a fresh
-            # one (building one costs about as much as 20-50 iterations)
-            limit = 3 * self.fresh.get(reduce, 100) + 10
+        if self.pre is not None and self.pre.refresh(matrix):
+            # coarse levels of an earlier matrix converge slower than fresh
+            # ones; they are rebuilt (about the cost of 20-50 iterations) once
+            # the rate per iteration is that of 3x the iterations
             x, done, _ = _pcg(
-                matrix, rhs, self.pre.cycle, self.project, x, reduce, limit
+                matrix, rhs, self.pre.cycle, self.project, x, reduce, self.slow
             )
         if not done:
             args = (self.pos, self.p, self.label, self.floating)
             self.pre = _Multilevel(matrix, *args, modes=self.modes)
-            x, done, iters = _pcg(matrix, rhs, self.pre.cycle, self.project, x, reduce)
-            self.fresh = {reduce: iters}
+            x, done, rate = _pcg(matrix, rhs, self.pre.cycle, self.project, x, reduce)
+            self.slow = min(max(rate, 0.05) ** (1.0 / 3.0), 0.9)
         if not done:  # not seen: factorise the whole system instead
             self.pre = _Multilevel(matrix, *args, coarse=math.inf)
             x = _pcg(matrix, rhs, self.pre.cycle, self.project, x)[0]

@@ -4,18 +4,26 @@
 a small field, with three changes to how:
 
 * the normal equations are re-assembled for new robust weights from a
-  sparsity pattern worked out once (`_Normal`);
+  sparsity pattern worked out once, per pair of images, and a sparse map from
+  the fits' weights to the matrix entries (`_Normal`: one sparse product per
+  assembly); the prior is added into the diagonal blocks in place;
 * every solve is conjugate gradients preconditioned by a multilevel
-  V-cycle (`_multilevel`), warm-started from the previous robust pass, so
-  its cost grows linearly with the images where a factorisation grows
-  faster; the plane common to each group of images is fixed by holding one
-  image at zero and then moving the group's corrections to sum to zero,
-  which is the constrained answer of the exact solve;
+  V-cycle (`_multilevel`), warm-started from the previous robust pass and,
+  inside the reweighting, stopped at a residual of `_LOOSE` of the
+  right-hand side, so that passes whose weights barely moved take one to
+  three iterations; one hierarchy serves all the passes, its finest level
+  refreshed with each pass's matrix (rebuilt only if convergence slows to a
+  third of a fresh one's). Its cost grows linearly with the images where a
+  factorisation grows faster. The plane common to each group of images is
+  fixed by holding one image at zero and then moving the group's
+  corrections to sum to zero, which is the constrained answer of the exact
+  solve;
 * the prior's strengths are estimated by maximising the evidence of the
   fits of one connected patch of `_PATCH` images around the field's centre
   (the same model, on fewer fits: the strengths are three numbers shared by
-  the whole field, which a patch of this size pins down), then carried to
-  the whole field as absolute prior precisions.
+  the whole field, which a patch of this size pins down; each evaluation is
+  a sparse factorisation of the patch), then carried to the whole field as
+  absolute prior precisions.
 """
 
 from __future__ import annotations
@@ -29,13 +37,14 @@ from ._evidence import (
     _reduction,
 )
 from ._linear import _irls, _robust, _tukey_weights
-from ._multilevel import _block_diagonal, _Solver
+from ._multilevel import _block_entries, _Solver
 
 __all__: list[str] = []
 
 _LARGE = 1500  # images above which solve_direct takes this path
 _PATCH = 800  # images of the patch the prior's strengths are estimated on
-_LOOSE = 1e-4  # residual cut of each solve inside the robust iterations
+_LOOSE = 1e-6  # residual (of the right-hand side) of the robust passes' solves
+_SETTLE = 1e-3  # robust passes end when no fit's weight moves more than this
 
 
 def _positions(f: dict, pidx, midx, nimg: int) -> np.ndarray:
@@ -51,21 +60,54 @@ def _positions(f: dict, pidx, midx, nimg: int) -> np.ndarray:
 
 
 class _Normal:
-    """Normal equations of the fits, re-assembled quickly for new weights."""
+    """Normal equations of the fits, re-assembled quickly for new weights.
+
+    The sparsity pattern is worked out once, per pair of images (a dense
+    ``p x p`` block each), and so is a sparse map from the fits' weight
+    entries to the matrix entries: assembling for new weights is then two
+    sparse products.
+    """
 
     def __init__(self, pidx, midx, nimg: int, p: int, target, scale):
-        ii, jj = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
-        rows, cols = [], []
-        for a, b in ((pidx, pidx), (midx, midx), (pidx, midx), (midx, pidx)):
-            rows.append((a[:, None, None] * p + ii[None]).ravel())
-            cols.append((b[:, None, None] * p + jj[None]).ravel())
-        self.size = nimg * p
-        key = np.concatenate(rows) * self.size + np.concatenate(cols)
-        unique, self.slot = np.unique(key, return_inverse=True)
-        self.indices = unique % self.size
-        self.indptr = np.searchsorted(unique // self.size, np.arange(self.size + 1))
-        self.rslot = np.concatenate(
-            [(idx[:, None] * p + np.arange(p)).ravel() for idx in (pidx, midx)]
+        from scipy import sparse
+
+        nfit, self.size = len(pidx), nimg * p
+        # blocks: (image, image) pairs, in row-major order
+        brow = np.concatenate([pidx, midx, pidx, midx])
+        bcol = np.concatenate([pidx, midx, midx, pidx])
+        blocks, bslot = np.unique(brow * nimg + bcol, return_inverse=True)
+        brow_u = blocks // nimg
+        per_row = np.bincount(brow_u, minlength=nimg)
+        row_start = np.concatenate([[0], np.cumsum(per_row)])
+        # scalar CSR: block row i holds rows i p + a, each p * per_row[i] long
+        length = np.repeat(p * per_row, p)
+        self.indptr = np.concatenate([[0], np.cumsum(length)])
+        rank = np.arange(len(blocks)) - row_start[brow_u]  # block's place in row
+        a, b = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
+        # entry (a, b) of every block: its position in the CSR data
+        first = self.indptr[brow_u * p][:, None, None]
+        slots = first + a[None] * (p * per_row[brow_u])[:, None, None]
+        slots = slots + rank[:, None, None] * p + b[None]
+        self.indices = np.empty(slots.size, np.int64)  # slots: a permutation
+        self.indices[slots.ravel()] = ((blocks % nimg)[:, None, None] * p + b).ravel()
+        # map (one column per entry (a, b) of each fit's weight): the entries
+        # of the four blocks it adds to, with their signs
+        entry = slots[bslot].reshape(4, nfit * p * p).T
+        self.gather = sparse.csc_matrix(
+            (
+                np.tile([1.0, 1.0, -1.0, -1.0], nfit * p * p),
+                entry.ravel(),
+                np.arange(nfit * p * p + 1) * 4,
+            ),
+            shape=(slots.size, nfit * p * p),
+        )
+        dof = np.concatenate([pidx, midx])[:, None] * p + np.arange(p)
+        self.rgather = sparse.csr_matrix(
+            (
+                np.repeat([1.0, -1.0], nfit * p),
+                (dof.ravel(), np.tile(np.arange(nfit * p), 2)),
+            ),
+            shape=(self.size, nfit * p),
         )
         self.ts = target / scale[None, :]
         self.scale2 = np.outer(scale, scale)[None]
@@ -74,16 +116,9 @@ class _Normal:
         """Matrix (CSR) and right-hand side in scaled unknowns."""
         from scipy import sparse
 
-        Ws = (W * self.scale2).ravel()
-        data = np.bincount(
-            self.slot,
-            weights=np.concatenate([Ws, Ws, -Ws, -Ws]),
-            minlength=len(self.indices),
-        )
-        Wt = np.einsum("kij,kj->ki", W * self.scale2, self.ts).ravel()
-        rhs = np.bincount(
-            self.rslot, weights=np.concatenate([Wt, -Wt]), minlength=self.size
-        )
+        Ws = W * self.scale2
+        data = self.gather @ Ws.ravel()
+        rhs = self.rgather @ np.einsum("kij,kj->ki", Ws, self.ts).ravel()
         shape = (self.size, self.size)
         return sparse.csr_matrix((data, self.indices, self.indptr), shape=shape), rhs
 
@@ -129,9 +164,8 @@ class _Prior:
         p = len(scale)
         self.red, nred, self.T = _reduction(lockmask, p)
         self.locked = bool(lockmask.any())
-        self.mats = [
-            _block_diagonal(m) for m, _ in _merged_forms(forms, self.red, nred)
-        ]
+        self.blocks = [m for m, _ in _merged_forms(forms, self.red, nred)]
+        self.entries = None
         self.pos = (
             np.column_stack(
                 [
@@ -149,14 +183,32 @@ class _Prior:
         matrix, rhs = self.normal.assemble(W)
         if self.locked:
             matrix, rhs = (self.T.T @ matrix @ self.T).tocsr(), self.T.T @ rhs
-        for value, mat in zip(strengths, self.mats, strict=True):
-            matrix = matrix + value * mat
         p = len(self.scale)
-        v = self.solver.solve(matrix.tocsr(), rhs, reduce).reshape(-1, p)
+        v = self.solver.solve(self._add(matrix, strengths), rhs, reduce)
+        v = v.reshape(-1, p)
         u = v[self.red]
         if self.locked:
             u = u - v[-1]
         return u * self.scale[None, :]
+
+    def _add(self, matrix, strengths):
+        """``matrix`` plus the prior, added into its diagonal blocks in place.
+
+        Every image has fits, so its whole diagonal block is in the pattern
+        (the pattern's entries are found once).
+        """
+        matrix.sum_duplicates()
+        if self.entries is None or not (
+            np.array_equal(matrix.indptr, self.entries[0])
+            and np.array_equal(matrix.indices, self.entries[1])
+        ):
+            at, block, a, b = _block_entries(matrix, len(self.scale))
+            values = [m[block, a, b] for m in self.blocks]
+            self.entries = (matrix.indptr.copy(), matrix.indices.copy(), at, values)
+        at, values = self.entries[2:]
+        for value, add in zip(strengths, values, strict=True):
+            matrix.data[at] += value * add
+        return matrix
 
 
 def _patch(pidx, midx, nimg: int, pos: np.ndarray):
@@ -210,9 +262,9 @@ def _solve_survey(f, pidx, midx, W, target, nimg, scale, lockmask, forms, nrobus
     plain = _Plain(normal, pidx, midx, lockmask, pos, scale)
     w = np.ones(len(pidx))
     if nrobust:
-        w = _robust(lambda Ww: plain.solve(Ww, _LOOSE), pidx, midx, W, target, nrobust)[
-            1
-        ]
+        w = _robust(
+            lambda Ww: plain.solve(Ww, _LOOSE), pidx, midx, W, target, nrobust, _SETTLE
+        )[1]
     if forms is None:
         return plain.solve(W * w[:, None, None])
     prior = _Prior(normal, lockmask, forms, pos, scale)
@@ -225,6 +277,7 @@ def _solve_survey(f, pidx, midx, W, target, nimg, scale, lockmask, forms, nrobus
             lambda v: _tukey_weights(pidx, midx, W, target, v),
             u,
             nrobust,
+            _SETTLE,
         )[1]
         args = (pidx, midx, W * w[:, None, None], target, scale, lockmask, forms, pos)
         strengths = _patch_strengths(*args, start=loglam)[1]

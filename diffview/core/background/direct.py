@@ -120,9 +120,10 @@ def solve_direct(
     strengths come from the evidence of every fit. Above that (survey
     fields), the same estimator is computed in time linear in the images:
     each solve is conjugate gradients preconditioned by a smoothed-aggregation
-    multilevel cycle, solved loosely inside the robust reweighting and fully
-    for the answer, and the strengths are those maximising the evidence of
-    the fits of an 800-image patch at the field's centre (three numbers
+    multilevel cycle (one hierarchy for all the robust passes, refreshed with
+    each pass's weights), solved loosely inside the robust reweighting and
+    fully for the answer, and the strengths are those maximising the evidence
+    of the fits of an 800-image patch at the field's centre (three numbers
     shared by the whole field, which such a patch pins down). The answers of
     the two ways agree to 1e-6 DN without reweighting and to about 1e-3 DN
     with it.
