@@ -22,11 +22,11 @@ from diffview.widgets._controller import Explorer
 from diffview.widgets._keys import KeyArea
 from diffview.widgets._model import MEASURES, STRETCH_MODES
 from diffview.widgets._mosaic import MosaicView
+from diffview.widgets._pairtable import PairTable
 from diffview.widgets._settings import DisplaySettings
 from diffview.widgets._textviews import (
     FlagPanel,
     MessageArea,
-    PairTable,
     _action,
     _button,
     _event,
@@ -72,9 +72,10 @@ class Dashboard(W.VBox):
     histogram : HistogramView
     mosaic : MosaicView
     browser : PairTable
-        The ranked table (``table``), the selected pair's title
-        (``selected``) and fit (``fit_text``), also attributes of the
-        dashboard.
+        The pair table, sortable by column and filtered (``box``), one
+        page at a time (``table``: the rows of the page), the selected
+        pair's title (``selected``) and fit (``fit_text``), also attributes
+        of the dashboard.
     flags_view : FlagPanel
         The flag list (``flag_list``) and the residual table
         (``residuals``), also attributes of the dashboard.
@@ -97,6 +98,7 @@ class Dashboard(W.VBox):
     def __init__(self, work, *, fits=None, corrections=None, background=False):
         self.explorer: Explorer | None = None
         self._thread: threading.Thread | None = None
+        self._syncing = False  # a control set by the dashboard, not the user
         self._build_views()
         self._build_controls()
         super().__init__(self._layout())
@@ -195,7 +197,7 @@ class Dashboard(W.VBox):
         browser = W.VBox(
             [
                 W.HBox([self.measure, self.worst_first]),
-                self.table,
+                self.browser.box,
                 W.HBox([self.prev_button, self.next_button]),
                 self.fit_text,
             ]
@@ -240,6 +242,8 @@ class Dashboard(W.VBox):
 
     def _connect(self) -> None:
         self.browser.on_choose(self.select)
+        self.browser.on_sort(self.sort_table)
+        self.browser.on_filter(self._on_filter)
         self.measure.observe(self._on_measure, names="value")
         self.worst_first.observe(self._on_measure, names="value")
         self.prev_button.on_click(lambda _: self.previous())
@@ -362,7 +366,32 @@ class Dashboard(W.VBox):
 
     @_action
     def _on_measure(self, change) -> None:
+        if self._syncing:
+            return
         self.explorer.ranking(self.measure.value, self.worst_first.value)
+
+    @_action
+    def sort_table(self, column: str) -> None:
+        """
+        Sort the pair table by a column (again: the other way).
+
+        Parameters
+        ----------
+        column : str
+            A key of `diffview.widgets.Explorer.sort_table`'s columns.
+        """
+        self.explorer.sort_table(column)
+        if column in MEASURES:  # the ranking follows a measure's column
+            self._syncing = True
+            try:
+                self.measure.value = column
+                self.worst_first.value = self.explorer.descending
+            finally:
+                self._syncing = False
+
+    @_action
+    def _on_filter(self, values: dict) -> None:
+        self.explorer.filter_table(**values)
 
     @_action
     def apply_stretch(self) -> None:
