@@ -20,6 +20,7 @@ from diffview.render import TABLE_NAMES
 from diffview.run import Workspace, load_workspace
 from diffview.widgets._controller import Explorer
 from diffview.widgets._keys import KeyArea
+from diffview.widgets._layout import DEFAULT_WIDTH, dashboard_layout, fit_figures
 from diffview.widgets._model import MEASURES, STRETCH_MODES
 from diffview.widgets._mosaic import MosaicView
 from diffview.widgets._pairtable import PairTable
@@ -79,6 +80,9 @@ class Dashboard(W.VBox):
     flags_view : FlagPanel
         The flag list (``flag_list``) and the residual table
         (``residuals``), also attributes of the dashboard.
+    probe : WidthProbe
+        Reports the width the dashboard is given; the figures follow it
+        (`diffview.widgets._layout`).
     messages : MessageArea
         The error box (``error``, ``error_text``: what went wrong with the
         last action) and the note line (``message``, ``message_text``:
@@ -101,8 +105,10 @@ class Dashboard(W.VBox):
         self._syncing = False  # a control set by the dashboard, not the user
         self._build_views()
         self._build_controls()
-        super().__init__(self._layout())
+        super().__init__(dashboard_layout(self), layout=W.Layout(width="100%"))
         self.add_class("dv-dashboard")
+        fit_figures(self, DEFAULT_WIDTH)  # until the browser tells its width
+        self.probe.observe(self._on_width, names="width")
         if isinstance(work, (Explorer, Workspace)):
             self._ready(work if isinstance(work, Explorer) else Explorer(work))
         elif background:
@@ -190,51 +196,6 @@ class Dashboard(W.VBox):
         self.resolve_button = _button("re-solve without flagged", "dv-resolve")
         self.export_path = _text("diffview-export", "folder", "300px")
         self.export_button = _button("export tables", "dv-export")
-
-    def _layout(self) -> list:
-        title = W.HTML("<b>diffview</b>: overlap inspection")
-        header = W.HBox([title, self.progress, self.progress_label])
-        browser = W.VBox(
-            [
-                W.HBox([self.measure, self.worst_first]),
-                self.browser.box,
-                W.HBox([self.prev_button, self.next_button]),
-                self.fit_text,
-            ]
-        )
-        stretch = W.VBox(
-            [
-                self.mode,
-                self.vmin,
-                self.vmax,
-                self.ct,
-                self.partial,
-                self.apply_button,
-                self.histogram.fig.canvas,
-            ]
-        )
-        quality = W.VBox(
-            [
-                W.HBox([self.flag_reason, self.flag_pair_button]),
-                W.HBox([self.flag_plus_button, self.flag_minus_button]),
-                self.flag_list,
-                W.HBox([self.unflag_button]),
-                W.HBox([self.method, self.resolve_button]),
-                self.residuals,
-                W.HBox([self.export_path, self.export_button]),
-                self.export_text,
-            ]
-        )
-        return [
-            header,
-            self.selected,
-            self.error,
-            self.message,
-            W.HBox([browser, stretch]),
-            self.keyboard.box,
-            self.readout,
-            W.HBox([W.VBox([self.quality_toggle, self.mosaic.fig.canvas]), quality]),
-        ]
 
     # ------------------------------------------------------------------
     # Wiring: each user action calls one action of the explorer
@@ -450,6 +411,10 @@ class Dashboard(W.VBox):
         )
         names = ", ".join(f"{k}.tbl" for k in paths)
         self.messages.show_message(f"exported {names} to {folder}")
+
+    @_event
+    def _on_width(self, change) -> None:
+        fit_figures(self, change["new"])
 
     @_event
     def _on_quality(self, change) -> None:

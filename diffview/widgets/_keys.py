@@ -190,7 +190,10 @@ class KeyArea:
         self.guard = shortcut_guard()
         self.box = W.VBox(
             [
-                W.HBox([self.blink.controls, hint, self.guard]),
+                W.HBox(
+                    [self.blink.controls, hint, self.guard],
+                    layout=W.Layout(flex_flow="row wrap"),
+                ),
                 dashboard.pairs.fig.canvas,
             ]
         )

@@ -30,7 +30,7 @@ _STYLE = (
     ".dv-table select,.dv-table-head button{font-family:"
     "'DejaVu Sans Mono',Menlo,Consolas,monospace;font-size:12px}"
     ".dv-table select{padding-left:2px}"
-    ".dv-table-head{padding-left:6px}"
+    ".dv-table-head{padding-left:4px}"
     ".dv-table-head button{padding:0!important;margin:0!important;"
     "text-align:left;height:22px;background:#eef1f5}"
     ".dv-legend{font-size:11px;color:#444;line-height:1.3}"
