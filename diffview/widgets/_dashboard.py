@@ -18,9 +18,10 @@ import ipywidgets as W
 
 from diffview.render import TABLE_NAMES
 from diffview.run import Workspace, load_workspace
+from diffview.widgets._build import build_work, is_raw_folder
 from diffview.widgets._controller import Explorer
 from diffview.widgets._keys import KeyArea
-from diffview.widgets._layout import DEFAULT_WIDTH, dashboard_layout, fit_figures
+from diffview.widgets._layout import dashboard_layout
 from diffview.widgets._model import MEASURES, STRETCH_MODES
 from diffview.widgets._mosaic import MosaicView
 from diffview.widgets._pairtable import PairTable
@@ -55,12 +56,15 @@ class Dashboard(W.VBox):
     Parameters
     ----------
     work : str, path-like, object, Workspace or Explorer
-        A Montage work folder (see `explore`), or data already loaded.
+        A Montage work folder or a folder of raw images (see `explore`), or
+        data already loaded.
     fits, corrections : list, optional
         Fits and corrections already in memory.
     background : bool
         Compute what is missing in a thread (the widget shows a progress bar
         and fills in when done); otherwise before returning.
+    work_dir : str or path-like, optional
+        Where the work folder of raw images is built (see `explore`).
 
     Attributes
     ----------
@@ -99,16 +103,17 @@ class Dashboard(W.VBox):
     >>> dash.close()
     """
 
-    def __init__(self, work, *, fits=None, corrections=None, background=False):
+    def __init__(
+        self, work, *, fits=None, corrections=None, background=False, work_dir=None
+    ):
         self.explorer: Explorer | None = None
+        self._work_dir, self._built = work_dir, ""
         self._thread: threading.Thread | None = None
         self._syncing = False  # a control set by the dashboard, not the user
         self._build_views()
         self._build_controls()
         super().__init__(dashboard_layout(self), layout=W.Layout(width="100%"))
         self.add_class("dv-dashboard")
-        fit_figures(self, DEFAULT_WIDTH)  # until the browser tells its width
-        self.probe.observe(self._on_width, names="width")
         if isinstance(work, (Explorer, Workspace)):
             self._ready(work if isinstance(work, Explorer) else Explorer(work))
         elif background:
@@ -229,6 +234,8 @@ class Dashboard(W.VBox):
 
     @_event
     def _load(self, work, fits, corrections) -> None:
+        if is_raw_folder(work):  # raw images: build the work folder first
+            work, self._built = build_work(work, self._work_dir, self._progress)
         ws = load_workspace(
             work, fits=fits, corrections=corrections, progress=self._progress
         )
@@ -248,7 +255,8 @@ class Dashboard(W.VBox):
         ):
             explorer.subscribe(view.render)
         explorer.notify()  # everything is new
-        self.messages.show_message(explorer.load_report())
+        report = [self._built, explorer.load_report()]
+        self.messages.show_message("\n".join(t for t in report if t))
         self._connect()  # last: no user action before the views are filled
 
     def wait(self, timeout: float | None = None) -> Dashboard:
@@ -333,22 +341,13 @@ class Dashboard(W.VBox):
 
     @_action
     def sort_table(self, column: str) -> None:
-        """
-        Sort the pair table by a column (again: the other way).
-
-        Parameters
-        ----------
-        column : str
-            A key of `diffview.widgets.Explorer.sort_table`'s columns.
-        """
+        """Sort the pair table by a column (again: the other way round)."""
         self.explorer.sort_table(column)
-        if column in MEASURES:  # the ranking follows a measure's column
+        if column in MEASURES:  # the ranking controls follow, not re-ranking
             self._syncing = True
-            try:
-                self.measure.value = column
-                self.worst_first.value = self.explorer.descending
-            finally:
-                self._syncing = False
+            self.measure.value = column
+            self.worst_first.value = self.explorer.descending
+            self._syncing = False
 
     @_action
     def _on_filter(self, values: dict) -> None:
@@ -413,10 +412,6 @@ class Dashboard(W.VBox):
         self.messages.show_message(f"exported {names} to {folder}")
 
     @_event
-    def _on_width(self, change) -> None:
-        fit_figures(self, change["new"])
-
-    @_event
     def _on_quality(self, change) -> None:
         self.mosaic.set_quality_visible(bool(change["new"]))
 
@@ -448,7 +443,9 @@ class Dashboard(W.VBox):
         super().close()
 
 
-def explore(work, *, fits=None, corrections=None, background=True) -> Dashboard:
+def explore(
+    work, *, fits=None, corrections=None, background=True, work_dir=None
+) -> Dashboard:
     """
     Open the overlap-inspection dashboard on a Montage work folder.
 
@@ -460,13 +457,20 @@ def explore(work, *, fits=None, corrections=None, background=True) -> Dashboard:
         ``diffs.tbl``, ``diffs/``, ``fits.tbl``, ``corrections.tbl`` and
         ``mosaic.fits``; or an object with those paths as attributes (e.g.
         `diffview.sample.write_sample`'s result), or a loaded `Workspace`
-        or `Explorer`. Missing differences are computed into ``diffs/``;
-        missing fits, corrections and the mosaic preview in memory.
+        or `Explorer`, or a folder of raw images (see ``work_dir``). Missing
+        differences are computed into ``diffs/``; missing fits, corrections
+        and the mosaic preview in memory.
     fits, corrections : list, optional
         Fits (`~diffview.PlaneFit`, e.g. ``differences_and_fits(...).fits``) and
         corrections (`~diffview.Correction`) already in memory.
     background : bool
         Compute in a thread while the dashboard shows a progress bar.
+    work_dir : str or path-like, optional
+        When ``work`` is a folder of raw FITS images (no image table): the
+        work folder built from them with `diffview.run.make_mosaic`
+        (template, reprojection, tables, differences, fits, background
+        model, mosaic), with a progress bar; default ``<raw>-work`` beside
+        it. Built once: the next call finds it up to date.
 
     Returns
     -------
@@ -482,4 +486,10 @@ def explore(work, *, fits=None, corrections=None, background=True) -> Dashboard:
     True
     >>> dash.close()
     """
-    return Dashboard(work, fits=fits, corrections=corrections, background=background)
+    return Dashboard(
+        work,
+        fits=fits,
+        corrections=corrections,
+        background=background,
+        work_dir=work_dir,
+    )

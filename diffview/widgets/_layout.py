@@ -178,7 +178,8 @@ def dashboard_layout(d) -> list:
     -------
     list of ipywidgets.Widget
         The dashboard's rows; rows wrap on a narrow page. The last is the
-        dashboard's `WidthProbe` (``d.probe``).
+        dashboard's `WidthProbe` (``d.probe``): the figures follow the width
+        it reports (`fit_figures`).
 
     Examples
     --------
@@ -224,6 +225,15 @@ def dashboard_layout(d) -> list:
     )
     mosaic = W.VBox([d.quality_toggle, d.mosaic.fig.canvas])
     d.probe = WidthProbe()
+    fit_figures(d, DEFAULT_WIDTH)  # until the browser tells its width
+
+    def follow(change):
+        try:
+            fit_figures(d, change["new"])
+        except Exception as exc:  # noqa: BLE001 - shown, as every callback's
+            d.show_error(exc)
+
+    d.probe.observe(follow, names="width")
     return [
         header,
         d.selected,
