@@ -213,6 +213,13 @@ class TableState:
     column: str = "score"
     descending: bool = True
     table_filter: TableFilter = TableFilter()
+    columns: dict | None = None
+
+    def measure_values(self) -> list[float]:
+        """Return the ranking measure of every pair, in table order (cached)."""
+        if self.columns is None:
+            self.columns = self._columns()
+        return [float(v) for v in self.columns[self.measure]]
 
     def _columns(self) -> dict:
         n = len(self.overlaps)
@@ -250,9 +257,14 @@ class TableState:
         )
         return f"pair {k} {c1} - {c2} {c1} − {c2} {self.verdict(k)} {reason}".lower()
 
-    def _rank(self) -> None:
-        """Recompute the columns and the order (sorted, filtered; NaN last)."""
-        self.columns = self._columns()
+    def _rank(self, fresh: bool = True) -> None:
+        """Order the pairs (sorted, filtered; NaN last).
+
+        ``fresh``: compute the columns again first (the measures changed:
+        loaded, re-solved); a sort or a filter reuses them.
+        """
+        if fresh or self.columns is None:
+            self.columns = self._columns()
         values = self._sort_values()
         sign = -1.0 if self.descending else 1.0
         keyed = np.where(np.isfinite(values), sign * values, np.inf)
@@ -291,7 +303,7 @@ class TableState:
         if column in MEASURES:
             self.measure = column
         self.column, self.descending = column, bool(descending)
-        self._rank()
+        self._rank(fresh=False)
         self.notify({"ranking"})
         return self.order
 
@@ -363,7 +375,7 @@ class TableState:
             changes.get("flagged_only", self.table_filter.flagged_only)
         )
         self.table_filter = replace(self.table_filter, **changes)
-        self._rank()
+        self._rank(fresh=False)
         self.notify({"ranking"})
         return self.order
 
@@ -374,6 +386,6 @@ class TableState:
             [self.is_flagged(k) for k in range(len(self.overlaps))], float
         )
         if self.column == "flag" or self.table_filter.active:
-            self._rank()
+            self._rank(fresh=False)
             changes.add("ranking")
         self.notify(changes)
