@@ -233,9 +233,11 @@ class KeyArea:
             self.blink.toggle_blink()
         elif action == "flag":
             dash.flag_pair()
-        elif action in ("first", "last"):
-            order = dash.explorer.order
+        elif action in ("first", "last") and dash.explorer.order:
+            order = dash.explorer.order  # the table's rows, sorted and filtered
             dash.select(order[0] if action == "first" else order[-1])
+        elif action in ("first", "last"):
+            dash.next()  # no row: the error box says why
         else:
             getattr(dash, action)()
 

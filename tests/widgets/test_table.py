@@ -275,3 +275,18 @@ def test_figures_follow_the_reported_width(dash):
     assert all(w + 44 <= 500 for w, _ in figure_sizes(500).values())
     assert _px(dash.pairs.fig)[0] + 44 <= 500
     assert dash.error_text == ""
+
+
+def test_keys_walk_the_filtered_table_and_an_empty_one_says_why(dash):
+    ex = dash.explorer
+    dash.browser.flagged_only.value = True
+    assert ex.order == []
+    for key in ("Home", "End", "j"):
+        dash.keyboard.press(key)
+        assert "no pair passes the table's filter" in dash.error_text, key
+    ex.flag_pair(3)
+    ex.flag_pair(5)
+    dash.keyboard.press("End")
+    assert ex.selected == ex.order[-1] and ex.selected in (3, 5)
+    dash.keyboard.press("Home")
+    assert ex.selected == ex.order[0] and dash.error_text == ""
