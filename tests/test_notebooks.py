@@ -192,6 +192,7 @@ def check_dashboard(nb, root):
     assert not models or model_id in models
     assert "selected:" in stdout(nb) and "error shown:" in stdout(nb)
     assert "blink shows: minus" in stdout(nb)  # keys and blink from code
+    assert "pixels▼ ->" in stdout(nb) and "hidden by the filter" in stdout(nb)
 
 
 def check_quality(nb, root):

@@ -23,9 +23,10 @@ from diffview.core import assess_fits, solve_direct, solve_montage
 from diffview.errors import InputError, PairError
 from diffview.render import compute_stretch
 from diffview.run import Workspace, as_fits_list, load_workspace, resolve_inside
-from diffview.widgets._model import CHANGES, MEASURES, PANELS
+from diffview.widgets._model import CHANGES, PANELS
 from diffview.widgets._queries import ExplorerQueries
 from diffview.widgets._settings import DisplaySettings, check_ranges, checked_settings
+from diffview.widgets._table import TableState
 
 __all__ = ["Explorer"]
 
@@ -37,7 +38,7 @@ def _group(panel: str) -> str:
     return "images" if panel in ("plus", "minus") else panel
 
 
-class Explorer(ExplorerQueries):
+class Explorer(TableState, ExplorerQueries):
     """
     State and actions of the overlap-inspection dashboard.
 
@@ -53,10 +54,16 @@ class Explorer(ExplorerQueries):
         The work folder's data.
     measure : str
         The ranking measure (a key of `MEASURES`).
+    column : str
+        The table's sorted column (a key of `COLUMNS`; `sort_table`).
     descending : bool
-        Largest measure first.
+        Largest first.
+    table_filter : TableFilter
+        Which pairs the table shows (`filter_table`).
     order : list of int
-        Pair indices in ranked order.
+        The pairs the table shows, in its order (all of them, ranked by
+        ``measure``, until the table is sorted or filtered); next and
+        previous walk it.
     selected : int or None
         Index of the selected pair.
     stretch : DisplaySettings
@@ -90,6 +97,7 @@ class Explorer(ExplorerQueries):
             workspace = load_workspace(workspace)
         super().__init__(workspace)
         self.measure = "score"
+        self.column = "score"  # the table's sorted column (`sort_table`)
         self.descending = True
         self.stretch = DisplaySettings()
         self.flagged_pairs: dict = {}
@@ -144,42 +152,6 @@ class Explorer(ExplorerQueries):
         )
         self.quality = {(q.plus, q.minus): q for q in qual}
 
-    def _rank(self) -> None:
-        values = np.array(self.measure_values(), float)
-        sign = -1.0 if self.descending else 1.0
-        keyed = np.where(np.isfinite(values), sign * values, np.inf)
-        self.order = [int(k) for k in np.argsort(keyed, kind="stable")]
-
-    def ranking(
-        self, measure: str | None = None, descending: bool | None = None
-    ) -> list[int]:
-        """
-        Rank the pairs by a measure (NaN last); sets the current order.
-
-        Parameters
-        ----------
-        measure : str, optional
-            One of `MEASURES` (default: the current one).
-        descending : bool, optional
-            Largest first (worst first for every measure but ``npixel``).
-
-        Returns
-        -------
-        list of int
-            Pair indices in ranked order (also ``order``).
-        """
-        if measure is not None:
-            if measure not in MEASURES:
-                raise InputError(
-                    f"unknown measure {measure!r}; use one of " + ", ".join(MEASURES)
-                )
-            self.measure = measure
-        if descending is not None:
-            self.descending = bool(descending)
-        self._rank()
-        self.notify({"ranking"})
-        return self.order
-
     # ------------------------------------------------------------------
     # Selection
     # ------------------------------------------------------------------
@@ -217,7 +189,12 @@ class Explorer(ExplorerQueries):
             The selected index.
         """
         if not self.order:
-            raise InputError("no pair to go to: this work folder has no overlap pairs")
+            why = (
+                "no pair passes the table's filter; clear it"
+                if self.overlaps
+                else "this work folder has no overlap pairs"
+            )
+            raise InputError(f"no pair to go to: {why}")
         pos = self.order.index(self.selected) if self.selected in self.order else -1
         return self.select(self.order[(pos + delta) % len(self.order)])
 
@@ -318,7 +295,7 @@ class Explorer(ExplorerQueries):
         """
         index = self.selected if index is None else index
         self.flagged_pairs[self.key(index)] = reason
-        self.notify({"flags"})
+        self._flags_changed()
 
     def flag_image(self, cntr: int, reason: str = "bad image") -> None:
         """
@@ -334,7 +311,7 @@ class Explorer(ExplorerQueries):
         if self._image_row(int(cntr)) is None:
             raise InputError(f"no image {cntr}")
         self.flagged_images[int(cntr)] = reason
-        self.notify({"flags"})
+        self._flags_changed()
 
     def unflag(self, item) -> None:
         """
@@ -348,7 +325,7 @@ class Explorer(ExplorerQueries):
         kind, key = item
         table = self.flagged_pairs if kind == "pair" else self.flagged_images
         table.pop(tuple(key) if kind == "pair" else int(key), None)
-        self.notify({"flags"})
+        self._flags_changed()
 
     def resolve(self, method: str = "direct") -> list:
         """

@@ -18,15 +18,17 @@ import ipywidgets as W
 
 from diffview.render import TABLE_NAMES
 from diffview.run import Workspace, load_workspace
+from diffview.widgets._build import build_work, is_raw_folder
 from diffview.widgets._controller import Explorer
 from diffview.widgets._keys import KeyArea
+from diffview.widgets._layout import dashboard_layout
 from diffview.widgets._model import MEASURES, STRETCH_MODES
 from diffview.widgets._mosaic import MosaicView
+from diffview.widgets._pairtable import PairTable
 from diffview.widgets._settings import DisplaySettings
 from diffview.widgets._textviews import (
     FlagPanel,
     MessageArea,
-    PairTable,
     _action,
     _button,
     _event,
@@ -54,12 +56,15 @@ class Dashboard(W.VBox):
     Parameters
     ----------
     work : str, path-like, object, Workspace or Explorer
-        A Montage work folder (see `explore`), or data already loaded.
+        A Montage work folder or a folder of raw images (see `explore`), or
+        data already loaded.
     fits, corrections : list, optional
         Fits and corrections already in memory.
     background : bool
         Compute what is missing in a thread (the widget shows a progress bar
         and fills in when done); otherwise before returning.
+    work_dir : str or path-like, optional
+        Where the work folder of raw images is built (see `explore`).
 
     Attributes
     ----------
@@ -72,12 +77,16 @@ class Dashboard(W.VBox):
     histogram : HistogramView
     mosaic : MosaicView
     browser : PairTable
-        The ranked table (``table``), the selected pair's title
-        (``selected``) and fit (``fit_text``), also attributes of the
-        dashboard.
+        The pair table, sortable by column and filtered (``box``), one
+        page at a time (``table``: the rows of the page), the selected
+        pair's title (``selected``) and fit (``fit_text``), also attributes
+        of the dashboard.
     flags_view : FlagPanel
         The flag list (``flag_list``) and the residual table
         (``residuals``), also attributes of the dashboard.
+    probe : WidthProbe
+        Reports the width the dashboard is given; the figures follow it
+        (`diffview.widgets._layout`).
     messages : MessageArea
         The error box (``error``, ``error_text``: what went wrong with the
         last action) and the note line (``message``, ``message_text``:
@@ -94,12 +103,16 @@ class Dashboard(W.VBox):
     >>> dash.close()
     """
 
-    def __init__(self, work, *, fits=None, corrections=None, background=False):
+    def __init__(
+        self, work, *, fits=None, corrections=None, background=False, work_dir=None
+    ):
         self.explorer: Explorer | None = None
+        self._work_dir, self._built = work_dir, ""
         self._thread: threading.Thread | None = None
+        self._syncing = False  # a control set by the dashboard, not the user
         self._build_views()
         self._build_controls()
-        super().__init__(self._layout())
+        super().__init__(dashboard_layout(self), layout=W.Layout(width="100%"))
         self.add_class("dv-dashboard")
         if isinstance(work, (Explorer, Workspace)):
             self._ready(work if isinstance(work, Explorer) else Explorer(work))
@@ -189,57 +202,14 @@ class Dashboard(W.VBox):
         self.export_path = _text("diffview-export", "folder", "300px")
         self.export_button = _button("export tables", "dv-export")
 
-    def _layout(self) -> list:
-        title = W.HTML("<b>diffview</b>: overlap inspection")
-        header = W.HBox([title, self.progress, self.progress_label])
-        browser = W.VBox(
-            [
-                W.HBox([self.measure, self.worst_first]),
-                self.table,
-                W.HBox([self.prev_button, self.next_button]),
-                self.fit_text,
-            ]
-        )
-        stretch = W.VBox(
-            [
-                self.mode,
-                self.vmin,
-                self.vmax,
-                self.ct,
-                self.partial,
-                self.apply_button,
-                self.histogram.fig.canvas,
-            ]
-        )
-        quality = W.VBox(
-            [
-                W.HBox([self.flag_reason, self.flag_pair_button]),
-                W.HBox([self.flag_plus_button, self.flag_minus_button]),
-                self.flag_list,
-                W.HBox([self.unflag_button]),
-                W.HBox([self.method, self.resolve_button]),
-                self.residuals,
-                W.HBox([self.export_path, self.export_button]),
-                self.export_text,
-            ]
-        )
-        return [
-            header,
-            self.selected,
-            self.error,
-            self.message,
-            W.HBox([browser, stretch]),
-            self.keyboard.box,
-            self.readout,
-            W.HBox([W.VBox([self.quality_toggle, self.mosaic.fig.canvas]), quality]),
-        ]
-
     # ------------------------------------------------------------------
     # Wiring: each user action calls one action of the explorer
     # ------------------------------------------------------------------
 
     def _connect(self) -> None:
         self.browser.on_choose(self.select)
+        self.browser.on_sort(self.sort_table)
+        self.browser.on_filter(self._on_filter)
         self.measure.observe(self._on_measure, names="value")
         self.worst_first.observe(self._on_measure, names="value")
         self.prev_button.on_click(lambda _: self.previous())
@@ -264,6 +234,8 @@ class Dashboard(W.VBox):
 
     @_event
     def _load(self, work, fits, corrections) -> None:
+        if is_raw_folder(work):  # raw images: build the work folder first
+            work, self._built = build_work(work, self._work_dir, self._progress)
         ws = load_workspace(
             work, fits=fits, corrections=corrections, progress=self._progress
         )
@@ -283,7 +255,8 @@ class Dashboard(W.VBox):
         ):
             explorer.subscribe(view.render)
         explorer.notify()  # everything is new
-        self.messages.show_message(explorer.load_report())
+        report = [self._built, explorer.load_report()]
+        self.messages.show_message("\n".join(t for t in report if t))
         self._connect()  # last: no user action before the views are filled
 
     def wait(self, timeout: float | None = None) -> Dashboard:
@@ -362,7 +335,23 @@ class Dashboard(W.VBox):
 
     @_action
     def _on_measure(self, change) -> None:
+        if self._syncing:
+            return
         self.explorer.ranking(self.measure.value, self.worst_first.value)
+
+    @_action
+    def sort_table(self, column: str) -> None:
+        """Sort the pair table by a column (again: the other way round)."""
+        self.explorer.sort_table(column)
+        if column in MEASURES:  # the ranking controls follow, not re-ranking
+            self._syncing = True
+            self.measure.value = column
+            self.worst_first.value = self.explorer.descending
+            self._syncing = False
+
+    @_action
+    def _on_filter(self, values: dict) -> None:
+        self.explorer.filter_table(**values)
 
     @_action
     def apply_stretch(self) -> None:
@@ -454,7 +443,9 @@ class Dashboard(W.VBox):
         super().close()
 
 
-def explore(work, *, fits=None, corrections=None, background=True) -> Dashboard:
+def explore(
+    work, *, fits=None, corrections=None, background=True, work_dir=None
+) -> Dashboard:
     """
     Open the overlap-inspection dashboard on a Montage work folder.
 
@@ -466,13 +457,20 @@ def explore(work, *, fits=None, corrections=None, background=True) -> Dashboard:
         ``diffs.tbl``, ``diffs/``, ``fits.tbl``, ``corrections.tbl`` and
         ``mosaic.fits``; or an object with those paths as attributes (e.g.
         `diffview.sample.write_sample`'s result), or a loaded `Workspace`
-        or `Explorer`. Missing differences are computed into ``diffs/``;
-        missing fits, corrections and the mosaic preview in memory.
+        or `Explorer`, or a folder of raw images (see ``work_dir``). Missing
+        differences are computed into ``diffs/``; missing fits, corrections
+        and the mosaic preview in memory.
     fits, corrections : list, optional
         Fits (`~diffview.PlaneFit`, e.g. ``differences_and_fits(...).fits``) and
         corrections (`~diffview.Correction`) already in memory.
     background : bool
         Compute in a thread while the dashboard shows a progress bar.
+    work_dir : str or path-like, optional
+        When ``work`` is a folder of raw FITS images (no image table): the
+        work folder built from them with `diffview.run.make_mosaic`
+        (template, reprojection, tables, differences, fits, background
+        model, mosaic), with a progress bar; default ``<raw>-work`` beside
+        it. Built once: the next call finds it up to date.
 
     Returns
     -------
@@ -488,4 +486,10 @@ def explore(work, *, fits=None, corrections=None, background=True) -> Dashboard:
     True
     >>> dash.close()
     """
-    return Dashboard(work, fits=fits, corrections=corrections, background=background)
+    return Dashboard(
+        work,
+        fits=fits,
+        corrections=corrections,
+        background=background,
+        work_dir=work_dir,
+    )

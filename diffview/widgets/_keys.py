@@ -10,10 +10,13 @@ no text box: keys typed into the range or reason boxes are never taken. The
 box shows a blue outline while it holds the keyboard (ipyevents gives it
 the class ``ipyevents-watched``).
 
-Known limit: in Notebook 7 (not in JupyterLab 4) the notebook's own
-command-mode shortcuts see the key press first, so ``b`` also inserts a cell
-below and ``j``/``k`` move the cell cursor; the remedy is the attribute
-``data-lm-suppress-shortcuts`` on the area, which ipywidgets cannot set.
+Notebook 7 (unlike JupyterLab 4) lets its command-mode shortcuts see a key
+press before ipyevents does (``b`` would insert a cell, ``j``/``k`` move the
+cell cursor). Lumino, which runs those shortcuts, ignores key presses whose
+target sits in an element with the attribute ``data-lm-suppress-shortcuts``;
+ipywidgets cannot set attributes, so a hidden `ShortcutGuard` (an anywidget:
+a few lines of JavaScript shipped from the kernel, nothing fetched) sets it
+on the area.
 
 Keys: ``→``, ``↓`` or ``j`` next pair; ``←``, ``↑`` or ``k`` previous pair;
 ``Home`` / ``End`` first / last pair in ranked order; ``b`` blink on/off;
@@ -26,7 +29,7 @@ import ipywidgets as W
 
 from diffview.widgets._blink import Blink
 
-__all__ = ["KEYS", "KeyArea", "key_action"]
+__all__ = ["KEYS", "KeyArea", "key_action", "shortcut_guard"]
 
 #: Key (DOM ``KeyboardEvent.key``) -> action name.
 KEYS = {
@@ -58,6 +61,53 @@ _STYLE = (
     ".dv-keys-hint kbd{border:1px solid #bbb;border-radius:3px;padding:0 3px}"
     "</style>"
 )
+
+
+#: Marks the enclosing ``.dv-keys`` box for Lumino (JupyterLab, Notebook 7):
+#: no application shortcut for the key presses whose target is inside it.
+#: Retried while the view is not yet in the page.
+GUARD_ESM = """
+function render({ el }) {
+  el.style.display = "none";
+  let tries = 0;
+  const mark = () => {
+    const area = el.closest(".dv-keys");
+    if (area) {
+      area.setAttribute("data-lm-suppress-shortcuts", "true");
+    } else if (++tries < 200) {
+      setTimeout(mark, 50);
+    }
+  };
+  mark();
+}
+export default { render };
+"""
+
+
+def shortcut_guard():
+    """
+    Return a hidden widget that turns Lumino's shortcuts off in its key area.
+
+    Returns
+    -------
+    anywidget.AnyWidget
+        To be laid out inside the ``.dv-keys`` box: it sets
+        ``data-lm-suppress-shortcuts`` on the box, so that Notebook 7's
+        command-mode keys (``b``, ``j``, ``k`` ...) leave the dashboard's
+        key presses alone.
+
+    Examples
+    --------
+    >>> guard = shortcut_guard()
+    >>> "data-lm-suppress-shortcuts" in guard._esm
+    True
+    """
+    import anywidget
+
+    class ShortcutGuard(anywidget.AnyWidget):
+        _esm = GUARD_ESM
+
+    return ShortcutGuard()
 
 
 def key_action(event: dict) -> str | None:
@@ -115,6 +165,9 @@ class KeyArea:
         Watches ``keydown`` on ``box``.
     blink : Blink
         Blinks the pair in the plus panel.
+    guard : anywidget.AnyWidget
+        Keeps Lumino's shortcuts (Notebook 7's) off the area
+        (`shortcut_guard`).
 
     Examples
     --------
@@ -134,8 +187,15 @@ class KeyArea:
         self.dashboard = dashboard
         self.blink = Blink(dashboard.pairs)
         hint = W.HTML(_STYLE + _HINT)
+        self.guard = shortcut_guard()
         self.box = W.VBox(
-            [W.HBox([self.blink.controls, hint]), dashboard.pairs.fig.canvas]
+            [
+                W.HBox(
+                    [self.blink.controls, hint, self.guard],
+                    layout=W.Layout(flex_flow="row wrap"),
+                ),
+                dashboard.pairs.fig.canvas,
+            ]
         )
         self.box.add_class("dv-keys")
         self.event = Event(
@@ -173,9 +233,11 @@ class KeyArea:
             self.blink.toggle_blink()
         elif action == "flag":
             dash.flag_pair()
-        elif action in ("first", "last"):
-            order = dash.explorer.order
+        elif action in ("first", "last") and dash.explorer.order:
+            order = dash.explorer.order  # the table's rows, sorted and filtered
             dash.select(order[0] if action == "first" else order[-1])
+        elif action in ("first", "last"):
+            dash.next()  # no row: the error box says why
         else:
             getattr(dash, action)()
 

@@ -1,12 +1,11 @@
 """
 The dashboard's text views.
 
-The ranked pair table with the selected pair's title and fit, and the flag
-list with the residual table of a re-solve.
+The flag list with the residual table of a re-solve, and the message area
+(the pair table is `diffview.widgets._pairtable`).
 
 Each is an `Explorer` view (``render(explorer, changes)``) owning its
-ipywidgets; the table and the flag list are also inputs, and tell the
-dashboard only about the user's own choices (`PairTable.on_choose`).
+ipywidgets.
 """
 
 from __future__ import annotations
@@ -14,100 +13,13 @@ from __future__ import annotations
 import functools
 import html
 import traceback
-from collections.abc import Callable
 
 import ipywidgets as W
 import numpy as np
 
 from diffview.errors import DiffviewError
-from diffview.widgets._model import describe_fit
 
-__all__ = ["PairTable", "FlagPanel", "MessageArea", "residual_html", "error_html"]
-
-
-class PairTable:
-    """
-    The pairs in ranked order, the selected pair's title and its fit.
-
-    Attributes
-    ----------
-    table : ipywidgets.Select
-        ``(label, index)`` of every pair, the selected one chosen.
-    selected : ipywidgets.HTML
-        Title of the selected pair (its label, images and any error).
-    fit_text : ipywidgets.HTML
-        Its plane fit and quality verdict.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from diffview.sample import write_sample
-    >>> from diffview.widgets import Explorer
-    >>> ex = Explorer(write_sample(tempfile.mkdtemp(), "small"))
-    >>> view = PairTable()
-    >>> ex.subscribe(view.render)
-    >>> ex.notify()
-    >>> view.table.value == ex.selected
-    True
-    """
-
-    def __init__(self):
-        self.table = W.Select(options=[], rows=14, layout=W.Layout(width="340px"))
-        self.table.add_class("dv-table")
-        self.selected = W.HTML("loading…")
-        self.selected.add_class("dv-selected")
-        self.fit_text = W.HTML("")
-        self._updating = False
-
-    def on_choose(self, callback: Callable[[int], None]) -> None:
-        """
-        Call ``callback(index)`` when the user chooses a pair in the table.
-
-        Parameters
-        ----------
-        callback : callable
-            Not called for the table's own updates.
-        """
-
-        def observe(change):
-            if not self._updating and change["new"] is not None:
-                callback(change["new"])
-
-        self.table.observe(observe, names="value")
-
-    def render(self, explorer, changes) -> None:
-        """
-        Show the ranking and the selected pair (an `Explorer` view).
-
-        Parameters
-        ----------
-        explorer : Explorer
-            The state: ``table_rows()``, ``selected``, the pair's label,
-            arrays (for a missing difference's reason), fit and verdict.
-        changes : frozenset of str
-            What changed (`CHANGES`).
-        """
-        ex = explorer
-        self._updating = True
-        try:
-            if changes & {"workspace", "ranking", "flags", "corrections"}:
-                self.table.options = ex.table_rows()
-            self.table.value = ex.selected
-        finally:
-            self._updating = False
-        if ex.selected is None:
-            return
-        view = ex.pair_view()
-        ov = ex.overlaps[ex.selected]
-        label = html.escape(ex.pair_label(ex.selected))
-        text = f"<b>{label}</b>  {ov.plus} − {ov.minus}"
-        if view.error:
-            text += f'  <span style="color:#a00">{html.escape(view.error)}</span>'
-        self.selected.value = text
-        self.fit_text.value = (
-            f"{html.escape(describe_fit(view.fit))}"
-            f"<br>verdict: {html.escape(ex.verdict())}"
-        )
+__all__ = ["FlagPanel", "MessageArea", "residual_html", "error_html"]
 
 
 class FlagPanel:

@@ -146,3 +146,13 @@ def test_every_key_is_documented_in_the_hint(dash):
     for key in ("→", "←", "j", "k", "Home", "End", "b", "f"):
         assert f"<kbd>{key}</kbd>" in hint
     assert set(KEYS.values()) == {"next", "previous", "first", "last", "blink", "flag"}
+
+
+def test_key_area_holds_the_shortcut_guard(dash):
+    """Notebook 7: a hidden anywidget in the key area marks it with
+    data-lm-suppress-shortcuts (the browser test checks that b adds no cell)."""
+    guard = dash.keyboard.guard
+    assert guard in set(_widgets(dash.keyboard.box))
+    assert 'el.closest(".dv-keys")' in guard._esm
+    assert 'setAttribute("data-lm-suppress-shortcuts", "true")' in guard._esm
+    assert "http" not in guard._esm  # nothing fetched: works offline

@@ -143,7 +143,10 @@ def test_ranking_is_sorted_by_measure(dash):
     npix = [ex.measures(k)["npixel"] for k in ex.order]
     assert npix == sorted(npix)
     assert [v for _, v in dash.table.options] == ex.order
-    assert "pixel count" in dash.table.options[0][0]
+    # the table's pixels column, sorted smallest first, shows the counts
+    assert dash.browser.headers["npixel"].description == "pixels▲"
+    shown = [int(t.split()[4]) for t, _ in dash.table.options]  # pair, c1 − c2
+    assert shown == npix
 
 
 def test_selecting_a_pair_updates_every_panel(dash, work):

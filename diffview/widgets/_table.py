@@ -1,0 +1,391 @@
+"""
+The pair table's model: its columns, sorting, filtering and pages.
+
+Pure Python and numpy, no widgets. `TableState` is the part of `Explorer`
+that orders the pairs: the sorted column (any of `COLUMNS`, a ranking
+measure or not), the direction, and the filter (`TableFilter`: flagged
+only, a text, a minimum pixel count). Its ``order`` is what the table shows
+and what next/previous walk. Every column is computed once per change of
+ranking, flags or corrections, as arrays, so sorting and filtering thousands
+of pairs costs milliseconds; only the visible page is formatted
+(`format_rows`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from diffview.errors import InputError
+from diffview.widgets._model import MEASURES
+
+__all__ = [
+    "COLUMNS",
+    "QUALITY_LEGEND",
+    "TableFilter",
+    "TableState",
+    "format_rows",
+    "header_text",
+]
+
+#: Table columns: name -> (header, width in characters, explanation). The
+#: names shared with `MEASURES` sort the same way as the ranking.
+COLUMNS = {
+    "pair": ("pair", 5, "position of the pair in the overlap table (diffs.tbl)"),
+    "images": ("images", 10, "plus − minus: the ids (cntr) of the two images"),
+    "npixel": ("pixels", 7, "pixels of the plane fit"),
+    "rms": ("rms", 7, "rms of the plane fit's residual (DN): noise and structure"),
+    "offset": ("offset", 7, "|c|: level of the fitted plane at the reference (DN)"),
+    "slope": ("slope", 7, "|(a, b)|: gradient of the fitted plane (DN per pixel)"),
+    "residual": (
+        "resid",
+        7,
+        "|fit − solved corrections|, mean over the box (DN): what the background "
+        "model leaves of this pair's difference",
+    ),
+    "score": (
+        "score",
+        7,
+        "quality score: the worst quality test over its limit; above 1 the pair "
+        "is suspect (!)",
+    ),
+    "flag": ("flag", 4, "F: flagged by you (left out of the re-solve)"),
+}
+
+#: What the quality score and the mosaic's colouring mean, for the legend.
+QUALITY_LEGEND = (
+    "<b>score</b> = the worst of five tests over its limit: <i>noisy</i> (fit rms "
+    "over the expected noise), <i>few pixels</i>, <i>thin strip</i>, "
+    "<i>extrapolates</i> (the plane's error at the images' far corners), "
+    "<i>disagrees</i> (fit minus solved corrections); above 1 = suspect (!). "
+    "<b>colour by quality</b> paints every overlap on the mosaic by the "
+    "<i>rank by</i> measure: "
+    '<span style="background:linear-gradient(90deg,#1a9850,#ffffbf,#d73027);'
+    'padding:0 14px">&nbsp;</span> green small, red large.'
+)
+
+_NBSP = "\u00a0"  # option texts collapse ordinary spaces
+
+
+@dataclass(frozen=True)
+class TableFilter:
+    """
+    Which pairs the table shows.
+
+    Attributes
+    ----------
+    flagged_only : bool
+        Only the pairs flagged (themselves or through an image).
+    text : str
+        Only the rows whose pair number, images, verdict or flag reason
+        contain this text (case-insensitive; empty: all).
+    min_pixels : int
+        Only the pairs whose fit has at least this many pixels.
+
+    Examples
+    --------
+    >>> TableFilter().active
+    False
+    >>> TableFilter(min_pixels=100).active
+    True
+    """
+
+    flagged_only: bool = False
+    text: str = ""
+    min_pixels: int = 0
+
+    @property
+    def active(self) -> bool:
+        """True when some pair may be hidden."""
+        return self.flagged_only or bool(self.text.strip()) or self.min_pixels > 0
+
+
+def _fmt(value: float, width: int) -> str:
+    """Format a number in at most ``width`` characters (3, 2 or 1 digits)."""
+    if not math.isfinite(value):
+        return "–"
+    for digits in (3, 2, 1):
+        text = f"{value:.{digits}g}"
+        if len(text) <= width:
+            return text
+    return f"{value:.0e}"
+
+
+def format_rows(state, indices) -> list[tuple[str, int]]:
+    """
+    Format table rows: ``(text, index)`` with the columns aligned.
+
+    Parameters
+    ----------
+    state : TableState
+        The explorer (its ``columns`` arrays).
+    indices : sequence of int
+        The pairs to format (the visible page).
+
+    Returns
+    -------
+    list of (str, int)
+        Column texts padded with non-breaking spaces (to be shown in a
+        monospaced font).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from diffview.sample import write_sample
+    >>> from diffview.widgets import Explorer
+    >>> ex = Explorer(write_sample(tempfile.mkdtemp(), "small"))
+    >>> text, index = format_rows(ex, ex.order[:1])[0]
+    >>> index == ex.order[0] and text.startswith(str(index))
+    True
+    """
+    cols = state.columns
+    rows = []
+    for k in indices:
+        cells = []
+        for name, (_, width, _) in COLUMNS.items():
+            value = cols[name][k]
+            if name == "images":
+                cell = value
+            elif name == "flag":
+                cell = "F" if value else ""
+            elif name in ("pair", "npixel"):
+                cell = str(int(value))
+            else:
+                cell = _fmt(float(value), width - 2)
+                if name == "score" and value > 1:
+                    cell += "!"
+            cells.append(cell.ljust(width))
+        rows.append(("".join(cells).rstrip().replace(" ", _NBSP), int(k)))
+    return rows
+
+
+def header_text(name: str, column: str, descending: bool) -> str:
+    """
+    Return the header of a column, with an arrow on the sorted one.
+
+    Parameters
+    ----------
+    name : str
+        A key of `COLUMNS`.
+    column : str
+        The sorted column.
+    descending : bool
+        Largest first.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> header_text("rms", "rms", True), header_text("pair", "rms", True)
+    ('rms▼', 'pair')
+    """
+    head = COLUMNS[name][0]
+    if name != column:
+        return head
+    return head + ("▼" if descending else "▲")
+
+
+class TableState:
+    """
+    Sorting and filtering of the pairs (a base of `Explorer`).
+
+    Uses the explorer's ``measures``, ``is_flagged``, ``key``, ``verdict``
+    and flags; sets ``column``, ``descending``, ``table_filter``,
+    ``columns`` and ``order``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from diffview.sample import write_sample
+    >>> from diffview.widgets import Explorer
+    >>> ex = Explorer(write_sample(tempfile.mkdtemp(), "small"))
+    >>> order = ex.sort_table("pair", descending=False)
+    >>> order == sorted(order)
+    True
+    >>> ex.filter_table(min_pixels=10**9)
+    []
+    """
+
+    column: str = "score"
+    descending: bool = True
+    table_filter: TableFilter = TableFilter()
+    columns: dict | None = None
+
+    def measure_values(self) -> list[float]:
+        """Return the ranking measure of every pair, in table order (cached)."""
+        if self.columns is None:
+            self.columns = self._columns()
+        return [float(v) for v in self.columns[self.measure]]
+
+    def _columns(self) -> dict:
+        n = len(self.overlaps)
+        rows = [self.measures(k) for k in range(n)]
+        cols = {m: np.array([r[m] for r in rows], float) for m in MEASURES}
+        cols["pair"] = np.arange(n, dtype=float)
+        cols["images"] = ["{} − {}".format(*self.key(k)) for k in range(n)]
+        cols["flag"] = np.array([self.is_flagged(k) for k in range(n)], float)
+        return cols
+
+    def _sort_values(self) -> np.ndarray:
+        if self.column == "images":
+            keys = [self.key(k) for k in range(len(self.overlaps))]
+            ranks = {key: r for r, key in enumerate(sorted(keys))}
+            return np.array([ranks[key] for key in keys], float)
+        return np.asarray(self.columns[self.column], float)
+
+    def _visible(self) -> np.ndarray:
+        f, cols = self.table_filter, self.columns
+        keep = np.ones(len(self.overlaps), bool)
+        if f.flagged_only:
+            keep &= cols["flag"] > 0
+        if f.min_pixels > 0:
+            keep &= np.nan_to_num(cols["npixel"]) >= f.min_pixels
+        text = f.text.strip().lower()
+        if text:
+            keep &= np.array([text in self._row_text(k) for k in range(keep.size)])
+        return keep
+
+    def _row_text(self, k: int) -> str:
+        c1, c2 = self.key(k)
+        reason = self.flagged_pairs.get((c1, c2), "")
+        reason += " ".join(
+            self.flagged_images.get(c, "") for c in (c1, c2) if c in self.flagged_images
+        )
+        return f"pair {k} {c1} - {c2} {c1} − {c2} {self.verdict(k)} {reason}".lower()
+
+    def _rank(self, fresh: bool = True) -> None:
+        """Order the pairs (sorted, filtered; NaN last).
+
+        ``fresh``: compute the columns again first (the measures changed:
+        loaded, re-solved); a sort or a filter reuses them.
+        """
+        if fresh or self.columns is None:
+            self.columns = self._columns()
+        values = self._sort_values()
+        sign = -1.0 if self.descending else 1.0
+        keyed = np.where(np.isfinite(values), sign * values, np.inf)
+        ranked = np.argsort(keyed, kind="stable")
+        keep = self._visible()
+        self.order = [int(k) for k in ranked if keep[k]]
+        self.shown_all = len(self.order) == len(self.overlaps)
+
+    def sort_table(self, column: str, descending: bool | None = None) -> list[int]:
+        """
+        Sort the table by a column (a measure also becomes the ranking).
+
+        Parameters
+        ----------
+        column : str
+            A key of `COLUMNS` or `MEASURES`.
+        descending : bool, optional
+            Largest first (default: reverse the direction when the column is
+            already the sorted one, else largest first for measures and
+            smallest first for ``pair`` and ``images``).
+
+        Returns
+        -------
+        list of int
+            The pairs shown, in order (also ``order``).
+        """
+        if column not in COLUMNS and column not in MEASURES:
+            raise InputError(
+                f"unknown column {column!r}; use one of " + ", ".join(COLUMNS)
+            )
+        if descending is None:
+            if column == self.column:
+                descending = not self.descending
+            else:
+                descending = column not in ("pair", "images")
+        if column in MEASURES:
+            self.measure = column
+        self.column, self.descending = column, bool(descending)
+        self._rank(fresh=False)
+        self.notify({"ranking"})
+        return self.order
+
+    def ranking(
+        self, measure: str | None = None, descending: bool | None = None
+    ) -> list[int]:
+        """
+        Rank the pairs by a measure (NaN last); sets the current order.
+
+        Parameters
+        ----------
+        measure : str, optional
+            One of `MEASURES` (default: the current one).
+        descending : bool, optional
+            Largest first (worst first for every measure but ``npixel``;
+            default: as before).
+
+        Returns
+        -------
+        list of int
+            Pair indices in ranked order (also ``order``), filtered as the
+            table is (`filter_table`).
+        """
+        measure = self.measure if measure is None else measure
+        if measure not in MEASURES:
+            raise InputError(
+                f"unknown measure {measure!r}; use one of " + ", ".join(MEASURES)
+            )
+        if descending is None:
+            descending = self.descending
+        return self.sort_table(measure, descending)
+
+    def filter_table(self, **changes) -> list[int]:
+        """
+        Choose which pairs the table shows (and next/previous walk).
+
+        Parameters
+        ----------
+        **changes
+            Fields of `TableFilter`: ``flagged_only``, ``text``,
+            ``min_pixels``.
+
+        Returns
+        -------
+        list of int
+            The pairs shown, in order (also ``order``); the selection is
+            kept even when its pair is hidden.
+
+        Raises
+        ------
+        diffview.InputError
+            An unknown field or a negative or non-integer pixel count.
+        """
+        unknown = set(changes) - {"flagged_only", "text", "min_pixels"}
+        if unknown:
+            raise InputError(f"unknown table filter {sorted(unknown)}")
+        pixels = changes.get("min_pixels", self.table_filter.min_pixels)
+        try:
+            pixels = int(str(pixels).strip() or 0)
+        except ValueError:
+            raise InputError(
+                f"minimum pixels {pixels!r} is not a whole number"
+            ) from None
+        if pixels < 0:
+            raise InputError(f"minimum pixels {pixels} is negative")
+        changes["min_pixels"] = pixels
+        changes["text"] = str(changes.get("text", self.table_filter.text))
+        changes["flagged_only"] = bool(
+            changes.get("flagged_only", self.table_filter.flagged_only)
+        )
+        self.table_filter = replace(self.table_filter, **changes)
+        self._rank(fresh=False)
+        self.notify({"ranking"})
+        return self.order
+
+    def _flags_changed(self) -> None:
+        """After a flag: re-rank when the table depends on flags."""
+        changes = {"flags"}
+        self.columns["flag"] = np.array(
+            [self.is_flagged(k) for k in range(len(self.overlaps))], float
+        )
+        if self.column == "flag" or self.table_filter.active:
+            self._rank(fresh=False)
+            changes.add("ranking")
+        self.notify(changes)
