@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 import queue
 import threading
-from concurrent.futures import Future
 from pathlib import Path
 from typing import NamedTuple
 
@@ -39,7 +38,78 @@ from diffview.io.paths import (
     sync_pending_folders,
 )
 
-__all__ = ["GroupCommit", "commit_staged", "discard_staged", "stage_file"]
+__all__ = [
+    "GroupCommit",
+    "Outcome",
+    "commit_staged",
+    "discard_staged",
+    "stage_file",
+]
+
+
+class Outcome:
+    """
+    The outcome of a unit handed to a `GroupCommit` (a minimal future).
+
+    Examples
+    --------
+    >>> done = Outcome()
+    >>> done.set(None); done.done(), done.exception()
+    (True, None)
+    """
+
+    __slots__ = ("_event", "_error")
+
+    def __init__(self):
+        self._event = threading.Event()
+        self._error: BaseException | None = None
+
+    def set(self, error: BaseException | None) -> None:
+        """
+        Record the unit's end: None when committed, else what failed.
+
+        Parameters
+        ----------
+        error : BaseException or None
+            Why the unit left nothing.
+        """
+        self._error = error
+        self._event.set()
+
+    def done(self) -> bool:
+        """
+        Tell whether the unit has ended.
+
+        Returns
+        -------
+        bool
+            True once committed or failed.
+        """
+        return self._event.is_set()
+
+    def exception(self) -> BaseException | None:
+        """
+        Wait for the unit's end; what failed, or None.
+
+        Returns
+        -------
+        BaseException or None
+            An `OutputError` naming the file whose sync or rename failed.
+        """
+        self._event.wait()
+        return self._error
+
+    def result(self) -> None:
+        """
+        Wait for the unit's end; raise what failed.
+
+        Raises
+        ------
+        diffview.errors.OutputError
+            The unit's sync or rename failed.
+        """
+        if self.exception() is not None:
+            raise self._error
 
 
 class StagedFile(NamedTuple):
@@ -233,12 +303,12 @@ class GroupCommit:
         self._slots = threading.BoundedSemaphore(max(1, int(depth)))
         self._lock = threading.Lock()
         self._live: dict[int, list[StagedFile]] = {}
-        self._futures: list[Future] = []
+        self._futures: list[Outcome] = []
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._started = 0
         self._aborted = False
 
-    def submit(self, files) -> Future:
+    def submit(self, files) -> Outcome:
         """
         Commit one unit of staged files in the background.
 
@@ -249,9 +319,10 @@ class GroupCommit:
 
         Returns
         -------
-        concurrent.futures.Future
-            Its result is None; its exception an `OutputError` naming the
-            file whose sync or rename failed (the unit left nothing).
+        Outcome
+            A future: its ``exception()`` waits and is None, or an
+            `OutputError` naming the file whose sync or rename failed (the
+            unit left nothing).
 
         Examples
         --------
@@ -261,13 +332,13 @@ class GroupCommit:
         ...     group.submit([stage_file(d / "a.bin", [b"x"])]).result()
         """
         files = list(files)
-        future: Future = Future()
+        future = Outcome()
         if self._threads == 0:
             try:
                 commit_staged(files)
-                future.set_result(None)
+                future.set(None)
             except OutputError as exc:
-                future.set_exception(exc)
+                future.set(exc)
             return future
         try:
             self._slots.acquire()
@@ -290,11 +361,12 @@ class GroupCommit:
         while (item := self._queue.get()) is not None:
             self._commit(*item)
 
-    def _commit(self, key: int, files, future: Future) -> None:
+    def _commit(self, key: int, files, future: Outcome) -> None:
         try:
-            future.set_result(self._sync_and_rename(key, files))
+            self._sync_and_rename(key, files)
+            future.set(None)
         except BaseException as exc:  # a failed unit, or a bug: never lost
-            future.set_exception(exc)
+            future.set(exc)
         finally:
             self._slots.release()
 

@@ -376,7 +376,7 @@ def pools(monkeypatch):
         def shutdown(self, *args, **kwargs):
             pass
 
-    monkeypatch.setattr(_parallel, "ProcessPoolExecutor", InlinePool)
+    monkeypatch.setattr(_parallel, "_process_pool", InlinePool)
     monkeypatch.setattr(_parallel, "default_workers", lambda: 2)
     return made
 
