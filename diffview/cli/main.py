@@ -203,6 +203,14 @@ def _parse(argv) -> argparse.Namespace:
     return build_parser().parse_args(argv)
 
 
+def _remove_temporaries() -> None:
+    """After a stop: no temporary file of this process outlives it."""
+    if "diffview.io.paths" in sys.modules:  # nothing was written otherwise
+        from diffview.io import remove_temporaries
+
+        remove_temporaries()
+
+
 def main(argv=None) -> int:
     """
     Run the ``diffview`` command and return its exit status.
@@ -245,9 +253,11 @@ def main(argv=None) -> int:
         )
         return 1
     except _Terminated:
+        _remove_temporaries()
         print("diffview: terminated", file=sys.stderr)
         return 128 + signal.SIGTERM
     except KeyboardInterrupt:
+        _remove_temporaries()
         print("diffview: interrupted", file=sys.stderr)
         return 130
     finally:

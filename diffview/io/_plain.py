@@ -9,35 +9,23 @@ They are returned as float64 the way CFITSIO reads them for Montage:
 ``value = raw * BSCALE + BZERO`` in double precision, and integer pixels
 equal to ``BLANK`` become NaN. Unscaled float images (what Montage and
 diffview write) skip the scaling. Anything else returns None here and goes
-through astropy in `diffview.io.images`. `write_plain_image` writes float64
-images, many small ones cheaply.
+through astropy in `diffview.io.images`. Writing is in `_plainwrite`.
 """
 
 from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 from astropy.io import fits
 
-from diffview.errors import InputError
-from diffview.io.paths import (
-    _commit_temp,
-    _open_temp,
-    _output_target,
-    _temp_guard,
-    _write_all,
-)
+from diffview.io._plainwrite import card_image, write_plain_image  # noqa: F401 - doctests
 
 __all__ = [
     "read_plain_image",
     "read_plain_header_image",
     "read_plain_header",
-    "card_image",
-    "write_plain_image",
 ]
 
 _LAYOUT_KEYS = {
@@ -319,107 +307,3 @@ def _pread(fd: int, nbytes: int, offset: int) -> bytes:
         return os.pread(fd, nbytes, offset)
     os.lseek(fd, offset, os.SEEK_SET)  # pragma: no cover - Windows
     return os.read(fd, nbytes)  # pragma: no cover
-
-
-def card_image(key: str, value) -> str:
-    """
-    Format an 80-character FITS card image for an int, float or bool value.
-
-    Much cheaper than ``astropy.io.fits.Card(...).image`` when writing many
-    small files. Floats are written with ``repr`` (all digits), upper case.
-
-    Parameters
-    ----------
-    key : str
-        The keyword, at most 8 characters.
-    value : bool, int or float
-        The value.
-
-    Returns
-    -------
-    str
-        The card, 80 characters, without a comment.
-
-    Examples
-    --------
-    >>> card_image("CRPIX1", 289.2434).rstrip()
-    'CRPIX1  =             289.2434'
-    """
-    if isinstance(value, bool):
-        text = "T" if value else "F"
-    elif isinstance(value, (int, np.integer)):
-        text = str(int(value))
-    else:
-        text = repr(float(value)).upper()
-        if "." not in text and "E" not in text and "N" not in text:
-            text += ".0"
-    return f"{key:<8}= {text:>20}".ljust(80)
-
-
-def write_plain_image(path, array: np.ndarray, cards: Sequence[str]) -> None:
-    """
-    Write a float64 image with the given header card images, atomically.
-
-    A fast writer for many small files: ``cards`` are 80-character card
-    images (``fits.Card.image``) without ``SIMPLE``, ``BITPIX``, ``NAXIS*``
-    or ``END``, which are written here from ``array``. The file is written
-    under a temporary name beside ``path``, synced and renamed onto it, so
-    an interrupted or failed write leaves no partial file (symbolic links,
-    FIFOs and devices are handled as `diffview.io.atomic_path` does).
-
-    Parameters
-    ----------
-    path : str or path-like
-        The FITS file written.
-    array : numpy.ndarray
-        2-D pixels, written as big-endian float64 (``BITPIX = -64``).
-    cards : sequence of str
-        The other header cards, 80 characters each.
-
-    Raises
-    ------
-    InputError
-        The folder of ``path`` does not exist.
-    diffview.errors.OutputError
-        The disk is full, an I/O error, or ``path`` is not a regular file;
-        the message is ``"<path>: <problem>"``.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "d.fits"
-    >>> write_plain_image(p, np.ones((2, 3)), [fits.Card("CRPIX1", 2.0).image])
-    >>> fits.getheader(p)["CRPIX1"], fits.getdata(p).shape
-    (2.0, (2, 3))
-    """
-    ny, nx = array.shape
-    head = [
-        card_image("SIMPLE", True),
-        card_image("BITPIX", -64),
-        card_image("NAXIS", 2),
-        card_image("NAXIS1", nx),
-        card_image("NAXIS2", ny),
-        *cards,
-        "END".ljust(80),
-    ]
-    text = "".join(head)
-    text += " " * (-len(text) % 2880)
-    data = np.ascontiguousarray(array, dtype=">f8").tobytes()
-    data += b"\0" * (-len(data) % 2880)
-    path = Path(path)
-    # atomic_path's work, lighter, for many small files: a new temporary
-    # file beside the target (the user's umask), written whole, synced, then
-    # renamed; a full disk or I/O error is an OutputError naming ``path``
-    if not path.parent.is_dir():
-        raise InputError(f"Cannot write {path}: folder {path.parent} does not exist")
-    target = _output_target(path)
-    fd, tmp = _open_temp(target, path)
-    with _temp_guard(tmp, path, fd), open(fd, "wb", buffering=0, closefd=False) as fh:
-        _write_blocks(fh, text.encode("ascii"), data)
-    _commit_temp(tmp, target, path, fd=fd)
-
-
-def _write_blocks(fh, header: bytes, data: bytes) -> None:
-    # one write per part, each looped until complete (a write may be short)
-    _write_all(fh.fileno(), header)
-    _write_all(fh.fileno(), data)

@@ -155,7 +155,7 @@ def mDiff(
     ('0', ['max_diff', 'max_pixel', 'min_diff', 'min_pixel', 'status', 'time'])
     """
     try:
-        template = io.read_template(template_file)
+        template = io.read_template_grid(template_file)
         diff = compute_difference(
             input_file1, input_file2, template, no_areas=bool(noAreas), factor=factor
         )
@@ -251,7 +251,7 @@ def mDiffExec(
     except InputError as exc:
         return error_dict(exc)
     try:
-        tmpl = io.read_template(template)
+        tmpl = io.read_template_grid(template)
     except InputError as exc:
         if debug:
             print(f"template {template}: {exc}")

@@ -12,8 +12,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from astropy.io import fits
-
 from diffview import io
 from diffview.core import overlap_box, template_offset
 from diffview.errors import DiffviewError, OutputError, PairError
@@ -26,7 +24,7 @@ from diffview.run._pairs import (
     _overlaps,
     _run_chunked,
     _task_difference,
-    _template_geometry,
+    _template_grid,
     check_output_dir,
     resolve_inside,
 )
@@ -67,8 +65,8 @@ def compute_difference(
     ----------
     plus, minus : str or path-like
         Projected images ``X.fits``; their areas are ``X_area.fits``.
-    template : astropy.io.fits.Header or str
-        The mosaic template (a header, or a ``.hdr`` file name).
+    template : str, path-like, astropy.io.fits.Header or diffview.io.TemplateGrid
+        The mosaic template (a ``.hdr`` file name, a header or a grid).
     no_areas : bool
         Ignore the area files (Montage's ``-n``).
     factor : float
@@ -101,6 +99,7 @@ def compute_difference(
 
     >>> import os, tempfile
     >>> import numpy as np
+    >>> from astropy.io import fits
     >>> work = tempfile.mkdtemp()
     >>> for name, value, crpix1 in (("a", 5.0, 1.0), ("b", 2.0, -1.0)):
     ...     h = fits.Header({"CRPIX1": crpix1, "CRPIX2": 1.0})
@@ -113,16 +112,14 @@ def compute_difference(
     >>> d.bounds, d.array.tolist(), d.crpix
     (((0, 2), (2, 3)), [[3.0], [3.0]], (-1.0, 1.0))
     """
-    if not isinstance(template, fits.Header):
-        template = io.read_template(template)
-    tshape, tcrpix = _template_geometry(template)
+    grid = _template_grid(template)
     with io.BoxReader(keep=4) as reader:
         return _difference_files(
             reader,
             plus,
             minus,
-            tshape,
-            tcrpix,
+            grid.shape,
+            grid.crpix,
             no_areas=no_areas,
             factor=factor,
             full_edges=_full_edges(full_edges, montage_edges),
@@ -130,7 +127,7 @@ def compute_difference(
         )
 
 
-def difference_header(diff: Difference, template: fits.Header) -> fits.Header:
+def difference_header(diff: Difference, template):
     """
     FITS header of a difference: every template card, then the crop geometry.
 
@@ -138,7 +135,7 @@ def difference_header(diff: Difference, template: fits.Header) -> fits.Header:
     ----------
     diff : Difference
         The difference (its shape and CRPIX are used).
-    template : astropy.io.fits.Header
+    template : astropy.io.fits.Header or diffview.io.TemplateGrid
         The mosaic template.
 
     Returns
@@ -150,6 +147,7 @@ def difference_header(diff: Difference, template: fits.Header) -> fits.Header:
     Examples
     --------
     >>> import numpy as np
+    >>> from astropy.io import fits
     >>> from diffview.models import Difference
     >>> t = fits.Header({"NAXIS": 2, "NAXIS1": 10, "NAXIS2": 8, "CRPIX1": 5.0,
     ...                  "CRPIX2": 4.0})
@@ -159,6 +157,8 @@ def difference_header(diff: Difference, template: fits.Header) -> fits.Header:
     >>> h["NAXIS1"], h["NAXIS2"], h["CRPIX1"], h["BITPIX"]
     (3, 2, 2.0, -64)
     """
+    from astropy.io import fits
+
     hdr = fits.Header()
     hdr["SIMPLE"] = True
     hdr["BITPIX"] = -64
@@ -173,13 +173,13 @@ def difference_header(diff: Difference, template: fits.Header) -> fits.Header:
 _GEOMETRY_KEYS = ("SIMPLE", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "END", "EXTEND")
 
 
-def template_cards(template: fits.Header) -> list[str]:
+def template_cards(template) -> list[str]:
     """
     Select the template's card images that a difference header copies.
 
     Parameters
     ----------
-    template : astropy.io.fits.Header
+    template : astropy.io.fits.Header or diffview.io.TemplateGrid
         The mosaic template.
 
     Returns
@@ -190,10 +190,13 @@ def template_cards(template: fits.Header) -> list[str]:
 
     Examples
     --------
+    >>> from astropy.io import fits
     >>> t = fits.Header({"NAXIS": 2, "NAXIS1": 10, "CRPIX1": 5.0})
     >>> [c.split("=")[0].strip() for c in template_cards(t)]
     ['CRPIX1']
     """
+    if isinstance(template, io.TemplateGrid):
+        return [c for c in template.cards if c[:8].rstrip() not in _GEOMETRY_KEYS]
     return [card.image for card in template.cards if card.keyword not in _GEOMETRY_KEYS]
 
 
@@ -222,7 +225,7 @@ def difference_cards(diff: Difference, cards: list[str]) -> list[str]:
     >>> from diffview.models import Difference
     >>> d = Difference(np.zeros((2, 3)), np.ones((2, 3)), (2.0, 1.0),
     ...                ((3, 5), (3, 6)))
-    >>> difference_cards(d, [fits.Card("CRPIX1", 5.0).image])[0].split("/")[0].strip()
+    >>> difference_cards(d, [io.card_image("CRPIX1", 5.0)])[0].split("/")[0].strip()
     'CRPIX1  =                  2.0'
     """
     crpix = {
@@ -242,9 +245,10 @@ def write_difference(diff: Difference, out, template) -> tuple[str, str]:
     Write ``out`` (``.fits`` appended if missing) and its ``_area.fits``.
 
     Both files are float64 with the template's cards (``template`` is a
-    header, or its `template_cards` computed once for many pairs); each is
-    written under a temporary name and renamed, so an interrupted run leaves
-    no partial file.
+    header, a `diffview.io.TemplateGrid`, or its `template_cards` computed
+    once for many pairs). They are written whole under temporary names,
+    synced and renamed, both or neither, so an interrupted run leaves no
+    partial file and no difference without its area.
 
     Parameters
     ----------
@@ -252,7 +256,7 @@ def write_difference(diff: Difference, out, template) -> tuple[str, str]:
         The difference to write.
     out : str or path-like
         Name of the difference file.
-    template : astropy.io.fits.Header or list of str
+    template : astropy.io.fits.Header, diffview.io.TemplateGrid or list of str
         The template, or its `template_cards`.
 
     Returns
@@ -264,6 +268,7 @@ def write_difference(diff: Difference, out, template) -> tuple[str, str]:
     --------
     >>> import tempfile, os
     >>> import numpy as np
+    >>> from astropy.io import fits
     >>> from diffview.models import Difference
     >>> t = fits.Header({"NAXIS": 2, "NAXIS1": 4, "NAXIS2": 2, "CRPIX1": 1.0,
     ...                  "CRPIX2": 1.0})
@@ -273,13 +278,26 @@ def write_difference(diff: Difference, out, template) -> tuple[str, str]:
     >>> os.path.basename(flux), os.path.basename(area)
     ('d.fits', 'd_area.fits')
     """
+    names, staged = _stage_difference(diff, out, template)
+    io.commit_staged(staged)
+    return names
+
+
+def _stage_difference(diff: Difference, out, template):
+    """Stage a difference's two files (not committed); their names and files."""
     base = split_fits_name(str(out))
     cards = template if isinstance(template, list) else template_cards(template)
     cards = difference_cards(diff, cards)
     names = (base + ".fits", base + "_area.fits")
-    for name, array in zip(names, (diff.array, diff.area), strict=True):
-        io.write_plain_image(name, array, cards)
-    return names
+    staged = io.stage_plain_images(
+        zip(names, (diff.array, diff.area), (cards, cards), strict=True)
+    )
+    return names, staged
+
+
+def _write_later(diff: Difference, out, cards, group):
+    """Stage a pair's two files and hand them to ``group``; its future."""
+    return group.submit(_stage_difference(diff, out, cards)[1])
 
 
 # --------------------------------------------------------------------------
@@ -335,22 +353,40 @@ class DifferencesResult:
         return {"status": "0", "count": self.count, "failed": self.failed}
 
 
-def _diff_task(task, ctx, reader):
+def _diff_task(task, ctx, reader, group):
+    """Difference one pair and hand its files to ``group``.
+
+    Returns ``(ok, message, stats, future)``; the future (None for a failed
+    pair) tells whether the files were committed.
+    """
     _, plus, minus, out = task
     try:
         diff = _task_difference(reader, task, ctx)
-        write_difference(diff, out, ctx["cards"])
-        return True, "", diff.stats
+        return True, "", diff.stats, _write_later(diff, out, ctx["cards"], group)
     except (PairError, OutputError) as exc:  # OutputError: full disk, I/O error
-        return False, f"{plus} - {minus}: {exc}", None
+        return False, f"{plus} - {minus}: {exc}", None, None
     except Exception as exc:  # one bad pair never stops the run; it is counted
-        return False, f"{plus} - {minus}: {type(exc).__name__}: {exc}", None
+        return False, f"{plus} - {minus}: {type(exc).__name__}: {exc}", None, None
+
+
+def _committed(task, outcome):
+    """Return a pair's outcome once its files are committed (or failed to be)."""
+    ok, msg, stats, future = outcome
+    failed = future.exception() if future is not None else None
+    if failed is None:
+        return ok, msg, stats
+    _, plus, minus, _ = task
+    if isinstance(failed, DiffviewError):
+        return False, f"{plus} - {minus}: {failed}", None
+    return False, f"{plus} - {minus}: {type(failed).__name__}: {failed}", None
 
 
 def _diff_chunk(chunk):
     tasks, ctx = chunk
-    with io.BoxReader() as reader:  # neighbouring pairs share images
-        return [_diff_task(t, ctx, reader) for t in tasks]
+    # neighbouring pairs share images; the pairs' files are synced together
+    with io.BoxReader() as reader, io.GroupCommit() as group:
+        done = [_diff_task(t, ctx, reader, group) for t in tasks]
+    return [_committed(t, d) for t, d in zip(tasks, done, strict=True)]
 
 
 def _pair_task(ov: Overlap, path, diffdir):
@@ -414,8 +450,9 @@ def compute_differences(
         Folder of the projected images (mDiffExec's ``-p``).
     diffs_table : str, path-like or list of Overlap
         The overlap table written by mOverlaps (or `find_overlaps` output).
-    template : str or astropy.io.fits.Header
-        The mosaic template ``.hdr``.
+    template : str, path-like, astropy.io.fits.Header or diffview.io.TemplateGrid
+        The mosaic template ``.hdr`` (read without astropy when its cards
+        are plain, `diffview.io.read_template_grid`).
     diffdir : str or path-like
         Existing output folder.
     no_areas : bool
@@ -459,15 +496,13 @@ def compute_differences(
     """
     start = time.perf_counter()
     full_edges = _full_edges(full_edges, montage_edges)
-    if not isinstance(template, fits.Header):
-        template = io.read_template(template)
+    grid = _template_grid(template)
     check_output_dir(diffdir)
     overlaps = _overlaps(diffs_table)
-    shape, crpix = _template_geometry(template)
     ctx = {
-        "shape": shape,
-        "crpix": crpix,
-        "cards": template_cards(template),
+        "shape": grid.shape,
+        "crpix": grid.crpix,
+        "cards": template_cards(grid),
         "opts": {"no_areas": no_areas, "full_edges": full_edges},
     }
     result = DifferencesResult(count=len(overlaps))

@@ -10,6 +10,7 @@ and the chunked execution live here.
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from pathlib import Path
 
@@ -144,6 +145,28 @@ def _template_geometry(template):
         (int(template["NAXIS2"]), int(template["NAXIS1"])),
         (float(template["CRPIX1"]), float(template["CRPIX2"])),
     )
+
+
+def _is_header(obj) -> bool:
+    """Tell whether ``obj`` is an astropy header (without importing astropy)."""
+    fits = sys.modules.get("astropy.io.fits")
+    return fits is not None and isinstance(obj, fits.Header)
+
+
+def _template_grid(template) -> io.TemplateGrid:
+    """
+    Get the pixel grid and cards of a template: a ``.hdr`` file, header or grid.
+
+    A file is read with `diffview.io.read_template_grid` (no astropy for a
+    template of plain cards); anything but a header or a grid is taken for
+    a file name, so that a bad one fails as `diffview.io.read_template` does.
+    """
+    if isinstance(template, io.TemplateGrid):
+        return template
+    if _is_header(template):
+        images = [card.image for card in template.cards]
+        return io.TemplateGrid(*_template_geometry(template), images)
+    return io.read_template_grid(template)
 
 
 def _geometry(reader: io.BoxReader, path: str, label: str):

@@ -23,7 +23,10 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # concurrent.futures is imported only for a pool or an executor
+    from concurrent.futures import Executor, ProcessPoolExecutor
 
 __all__ = [
     "POOL_SECONDS",
@@ -110,6 +113,15 @@ def _sync_written_folders() -> None:
     from diffview.io import sync_pending_folders
 
     sync_pending_folders()
+
+
+def _process_pool(workers: int) -> ProcessPoolExecutor:
+    """Start a pool of worker processes (concurrent.futures loads only here)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(
+        max_workers=workers, initializer=_init_worker, initargs=(os.getpid(),)
+    )
 
 
 def _stop_pool(pool: ProcessPoolExecutor) -> None:
@@ -224,16 +236,35 @@ def _progress(total: int, desc: str, quiet: bool, unit: str = "pair"):
     """
     Make a progress bar counting units of work (pairs, images), or None.
 
-    ``tqdm.auto`` draws a widget in notebooks and text on a terminal. The
-    rate (pairs/s) and the time left are averages over the whole run
+    ``tqdm.auto`` draws a widget in notebooks and text on a terminal; into
+    a file or a pipe (a log, a batch job) no bar is drawn, as tqdm itself
+    does with ``disable=None``, and tqdm is not imported. The rate
+    (pairs/s) and the time left are averages over the whole run
     (``smoothing=0``): with tasks of many pairs finishing in bursts, a
     moving average would swing with every burst.
     """
-    if quiet:
+    if quiet or not _shows_progress():
         return None
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=desc, unit=unit, leave=False, smoothing=0)
+
+
+def _shows_progress() -> bool:
+    """
+    Tell whether a progress bar is seen: on a terminal or in a notebook.
+
+    Examples
+    --------
+    >>> isinstance(_shows_progress(), bool)
+    True
+    """
+    if "ipykernel" in sys.modules:  # a Jupyter kernel: tqdm.auto's widget
+        return True
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # no stderr, or a closed one
+        return False
 
 
 def _ordered(futures, bar, sizes) -> Iterator:
@@ -243,6 +274,8 @@ def _ordered(futures, bar, sizes) -> Iterator:
     A task that ends before the ones submitted earlier is counted at once,
     so the bar and its rate follow the work done, not the order of results.
     """
+    from concurrent.futures import FIRST_COMPLETED, wait
+
     pending = dict(zip(futures, sizes, strict=True))
 
     def count(done) -> None:
@@ -330,9 +363,7 @@ def run_tasks(
                     bar.update(size)
                 yield result
             return
-        pool = ProcessPoolExecutor(
-            max_workers=nworkers, initializer=_init_worker, initargs=(os.getpid(),)
-        )
+        pool = _process_pool(nworkers)
         try:
             # Workers start (fork) inside submit: block the stop signals
             # meanwhile so that none arrives before a worker's handlers are

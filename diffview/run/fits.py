@@ -15,20 +15,19 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from astropy.io import fits as afits
 
 from diffview import io
 from diffview.core.fit import fit_plane
 from diffview.errors import DiffviewError, PairError
 from diffview.io.paths import montage_file_path
-from diffview.run._differences import template_cards, write_difference
+from diffview.run._differences import _write_later, template_cards
 from diffview.run._pairs import (
     _flux_name,
     _full_edges,
     _overlaps,
     _run_chunked,
     _task_difference,
-    _template_geometry,
+    _template_grid,
     check_output_dir,
     resolve_inside,
 )
@@ -113,6 +112,7 @@ def read_difference_file(path) -> tuple[np.ndarray, tuple[float, float]]:
     Examples
     --------
     >>> import os, tempfile
+    >>> from astropy.io import fits as afits
     >>> name = os.path.join(tempfile.mkdtemp(), "d.fits")
     >>> afits.PrimaryHDU(np.arange(6.0).reshape(2, 3),
     ...                  afits.Header({"CRPIX1": 4.0, "CRPIX2": -1.0})).writeto(name)
@@ -261,32 +261,46 @@ def fit_planes(
 
 def _difffit_chunk(chunk):
     tasks, context = chunk
-    with io.BoxReader() as reader:  # neighbouring pairs share images
-        return [_difffit_one(t, context, reader) for t in tasks]
+    # neighbouring pairs share images; kept differences are synced together
+    with io.BoxReader() as reader, io.GroupCommit() as group:
+        done = [_difffit_one(t, context, reader, group) for t in tasks]
+    return [_kept(t, d) for t, d in zip(tasks, done, strict=True)]
 
 
-def _difffit_one(task, ctx, reader):
+def _difffit_one(task, ctx, reader, group):
+    """Difference and fit one pair; ``(fit, failed step, message, future)``.
+
+    The future (None unless the difference is kept) tells whether its files
+    were committed.
+    """
     ov, plus, minus, out = task
     try:
         # only the overlap box of each image is read, as compute_differences
         # does: less to read than whole images, no image-sized memory per pair
         diff = _task_difference(reader, task, ctx)
     except PairError as exc:
-        return None, "diff", f"{plus} - {minus}: {exc}"
+        return None, "diff", f"{plus} - {minus}: {exc}", None
     except Exception as exc:  # counted, never fatal
-        return None, "diff", f"{plus} - {minus}: {type(exc).__name__}: {exc}"
+        return None, "diff", f"{plus} - {minus}: {type(exc).__name__}: {exc}", None
     try:
+        kept = None
         if ctx["keep_all"]:
-            write_difference(diff, out, ctx["cards"])
-        return (
-            fit_plane(diff, level_only=ctx["level_only"], ids=(ov.cntr1, ov.cntr2)),
-            None,
-            None,
-        )
+            kept = _write_later(diff, out, ctx["cards"], group)
+        fit = fit_plane(diff, level_only=ctx["level_only"], ids=(ov.cntr1, ov.cntr2))
+        return fit, None, None, kept
     except (PairError, OSError) as exc:
-        return None, "fit", f"{out}: {exc}"
+        return None, "fit", f"{out}: {exc}", None
     except Exception as exc:  # counted, never fatal
-        return None, "fit", f"{out}: {type(exc).__name__}: {exc}"
+        return None, "fit", f"{out}: {type(exc).__name__}: {exc}", None
+
+
+def _kept(task, outcome):
+    """Return a pair's outcome once its kept difference is committed (or failed)."""
+    fit, step, msg, future = outcome
+    failed = future.exception() if future is not None else None
+    if failed is None:
+        return fit, step, msg
+    return None, "fit", f"{task[3]}: {failed}"
 
 
 def _shared_image_seconds(tasks):
@@ -399,8 +413,7 @@ def differences_and_fits(
     True
     """
     start = time.perf_counter()
-    if not isinstance(template, afits.Header):
-        template = io.read_template(template)
+    grid = _template_grid(template)
     check_output_dir(diffdir)
     overlaps = _overlaps(diffs_table)
     opts = {"no_areas": no_areas,
@@ -418,11 +431,10 @@ def differences_and_fits(
             continue
         tasks.append((ov, plus, minus, out))
         order.append(ov)
-    shape, crpix = _template_geometry(template)
     context = {
-        "shape": shape,
-        "crpix": crpix,
-        "cards": template_cards(template),  # a few kB a task, not a Header
+        "shape": grid.shape,
+        "crpix": grid.crpix,
+        "cards": template_cards(grid),  # a few kB a task, not a Header
         "opts": opts,
         "keep_all": keep_all,
         "level_only": level_only,

@@ -107,3 +107,47 @@ def test_os_error_names_the_file(tmp_path, capsys):
     # a folder given as the table to read
     assert main(["overlaps", str(tmp_path), str(tmp_path / "d.tbl")]) == 1
     assert str(tmp_path) in _one_error_line(capsys)
+
+
+#: What a small ``diffview diffexec`` has no use for: the compiled loops and
+#: scipy (numpy differences a few hundred pairs faster than numba loads), a
+#: progress bar into a pipe, astropy's tables and WCS (plain templates and
+#: tables are read without them).
+UNUSED_BY_DIFFEXEC = [
+    "numba",
+    "scipy",
+    "tqdm",
+    "astropy.wcs",
+    pytest.param(
+        "astropy.table",
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="io.read_diffs_table still builds an astropy Table "
+            "(table reading is another change of issue #17)",
+        ),
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def diffexec_modules(small_sample, tmp_path_factory):
+    """The modules a fresh ``diffview diffexec`` on the small sample loaded."""
+    out = tmp_path_factory.mktemp("diffexec-modules")
+    argv = ["diffexec", "-p", str(small_sample.proj_dir), str(small_sample.diffs_tbl),
+            str(small_sample.template), str(out)]
+    code = ("import sys\nfrom diffview.cli import main\n"
+            f"status = main({argv!r})\n"
+            "print(status, *sys.modules)\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, check=True)  # stderr a pipe, not a terminal
+    status, *modules = run.stdout.split("\n")[-2].split()
+    assert status == "0", run.stderr
+    assert len(list(out.glob("*_area.fits"))) == len(small_sample.overlaps)
+    return set(modules)
+
+
+@pytest.mark.parametrize("module", UNUSED_BY_DIFFEXEC)
+def test_a_small_diffexec_loads_only_what_it_uses(diffexec_modules, module):
+    loaded = sorted(m for m in diffexec_modules
+                    if m == module or m.startswith(module + "."))
+    assert loaded == []

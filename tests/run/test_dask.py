@@ -192,6 +192,7 @@ def test_progress_counts_pairs_as_batches_end(
         return bar
 
     monkeypatch.setattr(_parallel, "_progress", keep)
+    monkeypatch.setattr(_parallel, "_shows_progress", lambda: True)  # a terminal
     pairs = small_sample.overlaps
     (tmp_path / "d").mkdir()
     r = compute_differences(

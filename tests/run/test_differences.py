@@ -244,24 +244,28 @@ def test_interrupted_run_leaves_no_partial_file_and_rerun_completes(
     pairs = [Overlap(0, 1, "a.fits", "b.fits", "diff.000000.000001.fits")]
     tmpl = io.read_template(tiny_field["hdr"])
     calls = {"n": 0}
-    from diffview.io import _plain as dvio_impl
-    real_write = dvio_impl._write_blocks
+    from diffview.io import _plainwrite as writer
+    real_write = writer._write_blocks
 
-    def dying_write(fh, header, data):
+    def dying_write(path, header, data):
         calls["n"] += 1
         if calls["n"] == 2:  # die half-way through the area file
-            fh.write(header[:100])
-            raise KeyboardInterrupt
-        return real_write(fh, header, data)
+            def parts():
+                yield header[:100]
+                raise KeyboardInterrupt
+            return writer.stage_file(path, parts())
+        return real_write(path, header, data)
 
-    monkeypatch.setattr(dvio_impl, "_write_blocks", dying_write)
+    monkeypatch.setattr(writer, "_write_blocks", dying_write)
     with pytest.raises(KeyboardInterrupt):
         compute_differences(
             tiny_field["proj"], pairs, tmpl, root / "o", workers=1, quiet=True
         )
-    # the flux file was complete and renamed; no truncated area file exists
-    assert sorted(os.listdir(root / "o")) == ["diff.000000.000001.fits"]
-    monkeypatch.setattr(dvio_impl, "_write_blocks", real_write)
+    # a pair's files are committed together: the complete difference file
+    # went with its truncated area file, and no temporary file is left
+    assert os.listdir(root / "o") == []
+    assert calls["n"] == 2
+    monkeypatch.setattr(writer, "_write_blocks", real_write)
     r = compute_differences(
         tiny_field["proj"], pairs, tmpl, root / "o", workers=1, quiet=True
     )
@@ -372,7 +376,7 @@ def pools(monkeypatch):
         def shutdown(self, *args, **kwargs):
             pass
 
-    monkeypatch.setattr(_parallel, "ProcessPoolExecutor", InlinePool)
+    monkeypatch.setattr(_parallel, "_process_pool", InlinePool)
     monkeypatch.setattr(_parallel, "default_workers", lambda: 2)
     return made
 
@@ -513,7 +517,7 @@ def test_full_disk_fails_that_pair_only_and_leaves_no_partial_file(
 ):
     """ENOSPC part-way through one pair's file: that pair is counted, named
     and leaves nothing under its name; the other pairs are written."""
-    from diffview.io import _plain
+    from diffview.io import _commit
 
     root = tiny_field["root"]
     (root / "o").mkdir()
@@ -523,7 +527,7 @@ def test_full_disk_fails_that_pair_only_and_leaves_no_partial_file(
         Overlap(1, 2, "b.fits", "c.fits", "diff.000001.000002.fits"),
         Overlap(1, 3, "b.fits", "d.fits", "diff.000001.000003.fits"),
     ]
-    doomed, real_open, real_write = set(), _plain._open_temp, os.write
+    doomed, real_open, real_write = set(), _commit._open_temp, os.write
 
     def open_temp(target, name=None):
         fd, tmp = real_open(target, name)
@@ -537,7 +541,7 @@ def test_full_disk_fails_that_pair_only_and_leaves_no_partial_file(
             raise OSError(28, "No space left on device")
         return real_write(fd, data)
 
-    monkeypatch.setattr(_plain, "_open_temp", open_temp)
+    monkeypatch.setattr(_commit, "_open_temp", open_temp)
     monkeypatch.setattr(os, "write", write)
     r = compute_differences(tiny_field["proj"], pairs, tiny_field["hdr"], root / "o",
                             workers=1, quiet=True)
