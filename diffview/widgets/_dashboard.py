@@ -32,7 +32,8 @@ from diffview.widgets._textviews import (
     _event,
     _text,
 )
-from diffview.widgets._views import HistogramView, PairPanels
+from diffview.widgets._histview import HistogramView
+from diffview.widgets._views import PairPanels
 
 __all__ = ["Dashboard", "explore"]
 
@@ -120,7 +121,6 @@ class Dashboard(W.VBox):
         self.table, self.selected = self.browser.table, self.browser.selected
         self.fit_text = self.browser.fit_text
         self.pairs = PairPanels()
-        self.pairs.fig.canvas.add_class("dv-pairs")
         self.keyboard = KeyArea(self)  # key presses, blink; holds the panels
         self.histogram = HistogramView()
         self.mosaic = MosaicView()
@@ -254,7 +254,7 @@ class Dashboard(W.VBox):
         self.unflag_button.on_click(lambda _: self.unflag())
         self.resolve_button.on_click(lambda _: self.resolve())
         self.export_button.on_click(lambda _: self.export())
-        self.pairs.fig.canvas.mpl_connect("motion_notify_event", self._on_move)
+        self.pairs.mpl_connect("motion_notify_event", self._on_move)
         self.mosaic.fig.canvas.mpl_connect("button_press_event", self._on_click)
 
     def _progress(self, stage: str, done: int, total: int) -> None:
@@ -449,7 +449,8 @@ class Dashboard(W.VBox):
 
     def close(self) -> None:
         """Close the figures' canvases and the widgets."""
-        for view in (self.pairs, self.histogram, self.mosaic):
+        self.pairs.close()
+        for view in (self.histogram, self.mosaic):
             view.fig.canvas.close()
         super().close()
 

@@ -135,7 +135,7 @@ class KeyArea:
         self.blink = Blink(dashboard.pairs)
         hint = W.HTML(_STYLE + _HINT)
         self.box = W.VBox(
-            [W.HBox([self.blink.controls, hint]), dashboard.pairs.fig.canvas]
+            [W.HBox([self.blink.controls, hint]), dashboard.pairs.widget]
         )
         self.box.add_class("dv-keys")
         self.event = Event(
