@@ -17,11 +17,12 @@ the current state.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import io
 import math
-import threading
 import time
+from base64 import b64encode
 
 import numpy as np
 from ipympl.backend_nbagg import Canvas, FigureManager
@@ -36,6 +37,7 @@ from diffview.widgets._settings import DisplaySettings
 __all__ = [
     "PANEL_PIXELS",
     "PanelCanvas",
+    "held_draws",
     "new_figure",
     "make_norm",
     "display_array",
@@ -116,8 +118,50 @@ _NUM = [1000]
 ACK_TIMEOUT = 0.5
 
 
+#: Canvases whose requests wait for the end of `held_draws` (None: none held).
+_HELD: dict | None = None
+
+
+@contextlib.contextmanager
+def held_draws():
+    """
+    Merge the draw requests made inside into one per canvas, made at the end.
+
+    Zooming one of several figures whose axes are shared asks each of them
+    to draw once per changed limit; under this context each canvas is
+    asked once.
+
+    Yields
+    ------
+    None
+
+    Examples
+    --------
+    >>> fig = new_figure((1.0, 1.0))
+    >>> with held_draws():
+    ...     fig.canvas.draw_idle()
+    ...     fig.canvas.draw_idle()
+    ...     fig.canvas.draws
+    0
+    >>> fig.canvas.draws
+    1
+    >>> fig.canvas.close()
+    """
+    global _HELD
+    outer = _HELD is None
+    if outer:
+        _HELD = {}
+    try:
+        yield
+    finally:
+        if outer:
+            held, _HELD = _HELD, None
+            for canvas in held:
+                canvas.request(canvas._want or "draw")
+
+
 def _kernel_loop():
-    """The running asyncio loop of this thread (a kernel's), else None."""
+    """The asyncio loop running in this thread (a kernel's), else None."""
     try:
         return asyncio.get_running_loop()
     except RuntimeError:
@@ -163,7 +207,6 @@ class PanelCanvas(Canvas):
         self._want = None  # None, "send" (a blitted buffer) or "draw"
         self._sent_at = None  # monotonic time of the frame not yet acknowledged
         self._scheduled = False
-        self._loop = _kernel_loop()
 
     # -- requests ------------------------------------------------------
     def draw_idle(self, *args, **kwargs) -> None:
@@ -185,13 +228,12 @@ class PanelCanvas(Canvas):
         """
         if self._want != "draw":
             self._want = what
-        loop = self._loop
-        if loop is not None and not loop.is_running():
-            loop = None
-        if loop is None:
+        if _HELD is not None:
+            _HELD[self] = None
+            return
+        loop = _kernel_loop()
+        if loop is None:  # no event loop in this thread (a script, a test)
             self.flush()
-        elif threading.current_thread() is not threading.main_thread():
-            loop.call_soon_threadsafe(self.flush)
         elif not self._scheduled:
             self._scheduled = True
             loop.call_soon(self.flush)
@@ -202,9 +244,10 @@ class PanelCanvas(Canvas):
         if self._want is None:
             return
         waited = None if self._sent_at is None else time.monotonic() - self._sent_at
-        if waited is not None and waited < ACK_TIMEOUT:
-            if self._loop is not None and self._loop.is_running():
-                self._loop.call_later(ACK_TIMEOUT - waited + 0.01, self.flush)
+        loop = _kernel_loop()
+        if waited is not None and waited < ACK_TIMEOUT and loop is not None:
+            # the browser's answer flushes; if it never comes, this does
+            loop.call_later(ACK_TIMEOUT - waited + 0.01, self.flush)
             return
         if self._want == "draw" or not self.draws:
             self.draw()
@@ -226,11 +269,18 @@ class PanelCanvas(Canvas):
         self.sends += 1
         if self.manager is None:  # not on a page (no FigureManager)
             return
+        if self.syncing_data_url:
+            # No browser yet: the picture it starts from. (ipympl's own
+            # send_binary would set it without the "data:" prefix, a broken
+            # image on which the page's first resize fails: blank canvas.)
+            png = self.get_diff_image()
+            if png is not None:
+                self._data_url = "data:image/png;base64," + b64encode(png).decode()
+            return
         self.manager.refresh_all()
-        if not self.syncing_data_url:  # a browser shows this canvas
-            self._sent_at = time.monotonic()
-            # answered after the frame is taken in: the acknowledgement
-            self.send_event("draw")
+        self._sent_at = time.monotonic()
+        # answered after the frame is taken in: the acknowledgement
+        self.send_event("draw")
 
     def handle_draw(self, event) -> None:
         """

@@ -39,7 +39,9 @@ class HistogramView:
         self.ax = self.fig.add_axes((0.16, 0.2, 0.8, 0.72))
         self.ax.tick_params(labelsize=7)
         self.ax.xaxis.set_major_locator(MaxNLocator(5))
+        # no count labels: the counts say little, and text is most of a draw
         self.ax.yaxis.set_major_locator(MaxNLocator(4))
+        self.ax.yaxis.set_ticklabels([])
         self.ax.set_xlabel(
             "difference (red: fitted level, dashed: display range)", fontsize=7
         )

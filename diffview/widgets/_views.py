@@ -26,6 +26,7 @@ from diffview.core import block_average
 from diffview.widgets._canvas import (
     PANEL_PIXELS,
     _cmap,
+    held_draws,
     make_norm,
     new_figure,
 )
@@ -81,17 +82,17 @@ def _clip_rgba(mask: np.ndarray) -> np.ndarray:
     return rgba
 
 
-def panel_units(explorer) -> str:
+def panel_units(ws) -> str:
     """
     The pixel unit of a work folder's images (``BUNIT``), '' when unknown.
 
     The template's ``BUNIT`` when it has one, else the first projected
-    image's (read once per workspace).
+    image's.
 
     Parameters
     ----------
-    explorer : Explorer
-        Its workspace (``ws``): the template header, the image table.
+    ws : Workspace
+        The template header (``template``) and the image table.
 
     Returns
     -------
@@ -101,22 +102,11 @@ def panel_units(explorer) -> str:
     Examples
     --------
     >>> from types import SimpleNamespace
-    >>> ws = SimpleNamespace(template={"BUNIT": "MJy/sr"})
-    >>> panel_units(SimpleNamespace(ws=ws))
+    >>> panel_units(SimpleNamespace(template={"BUNIT": "MJy/sr"}))
     'MJy/sr'
     """
-    ws = explorer.ws
-    cached = getattr(ws, "_dv_units", None)
-    if cached is not None:
-        return cached
     units = str(ws.template.get("BUNIT", "") or "").strip()
-    if not units:
-        units = _image_units(ws)
-    try:
-        ws._dv_units = units
-    except AttributeError:  # a read-only workspace: read again next time
-        pass
-    return units
+    return units or _image_units(ws)
 
 
 def _image_units(ws) -> str:
@@ -198,11 +188,12 @@ class PairPanels:
             np.zeros((2, 2, 4), np.float32), origin="lower", interpolation="nearest"
         )
         self._build_colorbar(size)
-        self.axes["plus"].xaxis.set_major_locator(MaxNLocator(4, integer=True))
-        self.axes["plus"].yaxis.set_major_locator(MaxNLocator(4, integer=True))
+        self.axes["plus"].xaxis.set_major_locator(MaxNLocator(3, integer=True))
+        self.axes["plus"].yaxis.set_major_locator(MaxNLocator(3, integer=True))
         self.view: PairView | None = None
         self._region = None
         self._updating = False
+        self._units = (None, "")
         # zoom and pan re-cut the visible pixels (shared: one callback is enough)
         self.axes["plus"].callbacks.connect("xlim_changed", self._on_limits)
         self.axes["plus"].callbacks.connect("ylim_changed", self._on_limits)
@@ -225,7 +216,7 @@ class PairPanels:
             extent=(0.0, 1.0, 0.0, 1.0),
         )
         self.colorbar_ax.yaxis.set_visible(False)
-        self.colorbar_ax.xaxis.set_major_locator(MaxNLocator(6))
+        self.colorbar_ax.xaxis.set_major_locator(MaxNLocator(5))
         self.colorbar_ax.tick_params(labelsize=7, pad=1)
         self.colorbar_fig.canvas.add_class("dv-colorbar")
 
@@ -297,9 +288,9 @@ class PairPanels:
         if explorer.selected is None or not changes & {"selection", "display"}:
             return
         resolved = {name: explorer.panel_stretch(name) for name in PANELS}
-        self.show(
-            explorer.pair_view(), explorer.stretch, resolved, panel_units(explorer)
-        )
+        if self._units[0] is not explorer.ws:  # read once per work folder
+            self._units = (explorer.ws, panel_units(explorer.ws))
+        self.show(explorer.pair_view(), explorer.stretch, resolved, self._units[1])
 
     def show(
         self,
@@ -323,10 +314,13 @@ class PairPanels:
         units : str
             The pixel unit, for the colour bar's label ('' when unknown).
         """
+        with held_draws():  # shared limits ask every panel to draw, twice
+            self._show(view, settings, resolved or {}, units)
+
+    def _show(self, view, settings, resolved, units) -> None:
         self.view = view
         extent = _extent(view.bounds)
         cmap = _cmap(settings.ct)
-        resolved = resolved or {}
         both = np.concatenate([view.plus.ravel(), view.minus.ravel()])
         norms = {"plus": make_norm(both, settings, resolved.get("plus"))}
         norms["minus"] = norms["plus"]  # one norm for both images
