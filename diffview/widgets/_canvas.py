@@ -161,7 +161,7 @@ def held_draws():
 
 
 def _kernel_loop():
-    """The asyncio loop running in this thread (a kernel's), else None."""
+    """Return the asyncio loop running in this thread (a kernel's), or None."""
     try:
         return asyncio.get_running_loop()
     except RuntimeError:
@@ -284,7 +284,7 @@ class PanelCanvas(Canvas):
 
     def handle_draw(self, event) -> None:
         """
-        The browser took the last frame: ship what waits, if anything.
+        Ship what waits, if anything: the browser took the last frame.
 
         The browser sends ``draw`` in answer to the ``draw`` event sent
         after each frame, so it acknowledges that frame. Nothing is sent
@@ -299,7 +299,7 @@ class PanelCanvas(Canvas):
         self.flush()
 
     def get_diff_image(self):
-        """The rendered figure as a PNG (whole frames, fast compression)."""
+        """Encode the rendered figure as a PNG (a whole frame, fast compression)."""
         if not self._png_is_old:
             return None
         from PIL import Image

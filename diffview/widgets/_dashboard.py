@@ -19,6 +19,7 @@ import ipywidgets as W
 from diffview.render import TABLE_NAMES
 from diffview.run import Workspace, load_workspace
 from diffview.widgets._controller import Explorer
+from diffview.widgets._histview import HistogramView
 from diffview.widgets._keys import KeyArea
 from diffview.widgets._model import MEASURES, STRETCH_MODES
 from diffview.widgets._mosaic import MosaicView
@@ -32,7 +33,6 @@ from diffview.widgets._textviews import (
     _event,
     _text,
 )
-from diffview.widgets._histview import HistogramView
 from diffview.widgets._views import PairPanels
 
 __all__ = ["Dashboard", "explore"]

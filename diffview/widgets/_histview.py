@@ -1,6 +1,7 @@
 """
-The selected pair's histogram: the difference, its fitted level and the
-display range, on its own canvas.
+The selected pair's histogram, on its own canvas.
+
+The difference's values, its fitted level and the display range.
 """
 
 from __future__ import annotations

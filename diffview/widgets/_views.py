@@ -84,7 +84,7 @@ def _clip_rgba(mask: np.ndarray) -> np.ndarray:
 
 def panel_units(ws) -> str:
     """
-    The pixel unit of a work folder's images (``BUNIT``), '' when unknown.
+    Read the pixel unit of a work folder's images (``BUNIT``; '' if none).
 
     The template's ``BUNIT`` when it has one, else the first projected
     image's.

@@ -188,8 +188,9 @@ def _hover(page) -> float | None:
     box = canvas.bounding_box()
     before = page.locator(".dv-readout").inner_text()
     page.evaluate(MARK)
-    fx = 0.1 + 0.3 * (hash(before) % 3) / 2
-    page.mouse.move(box["x"] + fx * box["width"], box["y"] + 0.45 * box["height"])
+    # the plus panel's canvas: its axes are centred at 57 % of its width
+    fx = 0.5 + 0.14 * (hash(before) % 3) / 2
+    page.mouse.move(box["x"] + fx * box["width"], box["y"] + 0.5 * box["height"])
     return _wait(page, READOUT_CHANGED, before, 5.0)
 
 

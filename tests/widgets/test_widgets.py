@@ -229,12 +229,14 @@ def test_pixel_readout_under_cursor(dash, work):
     ex = dash.explorer
     (j0, j1), (i0, i1) = ex.pair_view().bounds
     x, y = i0 + 3, j0 + 2
-    _event(dash.pairs.figs["difference"], dash.pairs.axes["difference"], "motion_notify_event", x, y)
+    fig, ax = dash.pairs.figs["difference"], dash.pairs.axes["difference"]
+    _event(fig, ax, "motion_notify_event", x, y)
     diff = ex.pair_view().difference
     ra, dec = ex.ws.wcs.pixel_to_world_values(x, y)
     assert dash.readout.value == format_readout("difference", x, y, ra, dec, diff[2, 3])
     assert f"x={x} y={y}" in dash.readout.value
-    _event(dash.pairs.figs["plus"], dash.pairs.axes["plus"], "motion_notify_event", x, y)
+    fig, ax = dash.pairs.figs["plus"], dash.pairs.axes["plus"]
+    _event(fig, ax, "motion_notify_event", x, y)
     assert dash.readout.value.startswith("plus ")
     assert f"value={ex.pair_view().plus[2, 3]:.6g}" in dash.readout.value
 
