@@ -72,7 +72,7 @@ class Blink:
     ('minus', 2.0)
     >>> blink.stop(); blink.shown
     'plus'
-    >>> panels.fig.canvas.close()
+    >>> panels.close()
     """
 
     panel = "plus"
@@ -159,7 +159,7 @@ class Blink:
         # Render and send now: ipympl's front end drops a draw_idle request
         # that arrives while it waits for the previous picture, and the
         # last frame (plus, after stop) would then never reach the screen.
-        panels.fig.canvas.draw()
+        panels.figs[self.panel].canvas.draw()
 
     def render(self, explorer, changes) -> None:
         """

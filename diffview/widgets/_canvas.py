@@ -1,17 +1,32 @@
 """
 What the dashboard's figures share.
 
-ipympl canvases, cached colour tables, mViewer norms and the block-averaged
-arrays handed to ``imshow``.
+ipympl canvases that draw from the kernel (`PanelCanvas`), cached colour
+tables, mViewer norms and the block-averaged arrays handed to ``imshow``.
+
+ipympl's own redraw is a round trip: ``draw_idle`` asks the browser, the
+browser asks back for a picture unless it still waits for one (a request
+that arrives then is dropped), and the kernel renders and ships a PNG. A
+`PanelCanvas` renders and ships at once instead, one full frame at a time:
+while a picture is on its way, further requests are remembered (not
+dropped) and the last state is drawn when the browser acknowledges the
+picture, so a burst of clicks costs one or two frames and always ends on
+the current state.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
+import io
 import math
+import time
+from base64 import b64encode
 
 import numpy as np
 from ipympl.backend_nbagg import Canvas, FigureManager
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
@@ -19,7 +34,14 @@ from diffview.core import block_average
 from diffview.render.mpl import MViewerNorm, montage_cmap
 from diffview.widgets._settings import DisplaySettings
 
-__all__ = ["PANEL_PIXELS", "new_figure", "make_norm", "display_array"]
+__all__ = [
+    "PANEL_PIXELS",
+    "PanelCanvas",
+    "held_draws",
+    "new_figure",
+    "make_norm",
+    "display_array",
+]
 
 #: Longest side of an array handed to imshow in the pair panels.
 PANEL_PIXELS = 400
@@ -91,35 +113,237 @@ def display_array(array: np.ndarray, max_pixels: int = PANEL_PIXELS) -> np.ndarr
 
 _NUM = [1000]
 
+#: Seconds after which a picture the browser has not acknowledged is taken as
+#: lost (a closed tab, a hidden output) and the next one is sent anyway.
+ACK_TIMEOUT = 0.5
 
-def new_figure(size) -> Figure:
+
+#: Canvases whose requests wait for the end of `held_draws` (None: none held).
+_HELD: dict | None = None
+
+
+@contextlib.contextmanager
+def held_draws():
     """
-    Make a figure on its own ipympl canvas, outside pyplot's registry.
+    Merge the draw requests made inside into one per canvas, made at the end.
+
+    Zooming one of several figures whose axes are shared asks each of them
+    to draw once per changed limit; under this context each canvas is
+    asked once.
+
+    Yields
+    ------
+    None
+
+    Examples
+    --------
+    >>> fig = new_figure((1.0, 1.0))
+    >>> with held_draws():
+    ...     fig.canvas.draw_idle()
+    ...     fig.canvas.draw_idle()
+    ...     fig.canvas.draws
+    0
+    >>> fig.canvas.draws
+    1
+    >>> fig.canvas.close()
+    """
+    global _HELD
+    outer = _HELD is None
+    if outer:
+        _HELD = {}
+    try:
+        yield
+    finally:
+        if outer:
+            held, _HELD = _HELD, None
+            for canvas in held:
+                canvas.request(canvas._want or "draw")
+
+
+def _kernel_loop():
+    """Return the asyncio loop running in this thread (a kernel's), or None."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+class PanelCanvas(Canvas):
+    """
+    An ipympl canvas that renders in the kernel and ships whole frames.
+
+    Requests (``draw_idle``, `blit`) made while one user
+    action runs are merged into one frame, drawn once the action returns;
+    while a frame is on its way to the browser the next waits for the
+    browser's answer (or `ACK_TIMEOUT`). Frames are full PNG images at a
+    fast compression, so a frame the browser skips loses nothing.
+
+    Parameters
+    ----------
+    figure : matplotlib.figure.Figure
+        The figure drawn.
+
+    Attributes
+    ----------
+    draws : int
+        Full renders so far (a test counts which canvases redrew).
+    sends : int
+        Frames shipped (renders and blits).
+
+    Examples
+    --------
+    >>> fig = Figure(figsize=(1.0, 1.0))
+    >>> canvas = PanelCanvas(fig)
+    >>> canvas.draw_idle()  # no event loop running: drawn at once
+    >>> canvas.draws, canvas.sends
+    (1, 1)
+    >>> canvas.close()
+    """
+
+    def __init__(self, figure, *args, **kwargs):
+        super().__init__(figure, *args, **kwargs)
+        self.draws = 0
+        self.sends = 0
+        self._want = None  # None, "send" (a blitted buffer) or "draw"
+        self._sent_at = None  # monotonic time of the frame not yet acknowledged
+        self._scheduled = False
+
+    # -- requests ------------------------------------------------------
+    def draw_idle(self, *args, **kwargs) -> None:
+        """Redraw soon: after the running action, and the browser's answer."""
+        self.request("draw")
+
+    def blit(self, bbox=None) -> None:
+        """Ship the renderer's buffer (drawn into by blitting) soon."""
+        self.request("send")
+
+    def request(self, what: str) -> None:
+        """
+        Ask for a frame: ``'draw'`` (render and ship) or ``'send'`` (ship).
+
+        Parameters
+        ----------
+        what : {'draw', 'send'}
+            A render supersedes a send.
+        """
+        if self._want != "draw":
+            self._want = what
+        if _HELD is not None:
+            _HELD[self] = None
+            return
+        loop = _kernel_loop()
+        if loop is None:  # no event loop in this thread (a script, a test)
+            self.flush()
+        elif not self._scheduled:
+            self._scheduled = True
+            loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Render or ship what was asked for, unless a frame is in flight."""
+        self._scheduled = False
+        if self._want is None:
+            return
+        waited = None if self._sent_at is None else time.monotonic() - self._sent_at
+        loop = _kernel_loop()
+        if waited is not None and waited < ACK_TIMEOUT and loop is not None:
+            # the browser's answer flushes; if it never comes, this does
+            loop.call_later(ACK_TIMEOUT - waited + 0.01, self.flush)
+            return
+        if self._want == "draw" or not self.draws:
+            self.draw()
+        else:
+            self._ship()
+
+    # -- frames --------------------------------------------------------
+    def draw(self) -> None:
+        """Render the figure now and ship it."""
+        self._want = None
+        self.draws += 1
+        FigureCanvasAgg.draw(self)
+        self._ship()
+
+    def _ship(self) -> None:
+        self._want = None
+        self._png_is_old = True
+        self._force_full = True
+        self.sends += 1
+        if self.manager is None:  # not on a page (no FigureManager)
+            return
+        if self.syncing_data_url:
+            # No browser yet: the picture it starts from. (ipympl's own
+            # send_binary would set it without the "data:" prefix, a broken
+            # image on which the page's first resize fails: blank canvas.)
+            png = self.get_diff_image()
+            if png is not None:
+                self._data_url = "data:image/png;base64," + b64encode(png).decode()
+            return
+        self.manager.refresh_all()
+        self._sent_at = time.monotonic()
+        # answered after the frame is taken in: the acknowledgement
+        self.send_event("draw")
+
+    def handle_draw(self, event) -> None:
+        """
+        Ship what waits, if anything: the browser took the last frame.
+
+        The browser sends ``draw`` in answer to the ``draw`` event sent
+        after each frame, so it acknowledges that frame. Nothing is sent
+        when nothing changed (an answer to an answer would never end).
+
+        Parameters
+        ----------
+        event : dict
+            The browser's message.
+        """
+        self._sent_at = None
+        self.flush()
+
+    def get_diff_image(self):
+        """Encode the rendered figure as a PNG (a whole frame, fast compression)."""
+        if not self._png_is_old:
+            return None
+        from PIL import Image
+
+        self._png_is_old = False
+        self.set_image_mode("full")
+        pixels = np.asarray(self.get_renderer().buffer_rgba())
+        self._last_buff = pixels.view(np.uint32).squeeze(2)
+        with io.BytesIO() as png:
+            Image.fromarray(pixels).save(png, format="png", compress_level=1)
+            return png.getvalue()
+
+
+def new_figure(size, toolbar: bool = True) -> Figure:
+    """
+    Make a figure on its own `PanelCanvas`, outside pyplot's registry.
 
     Parameters
     ----------
     size : tuple of float
         Width and height, inches.
+    toolbar : bool
+        Show the toolbar (on the left).
 
     Returns
     -------
     matplotlib.figure.Figure
-        ``fig.canvas`` is the widget to lay out (toolbar on the left, no
-        header, footer or resize handle).
+        ``fig.canvas`` is the widget to lay out (no header, footer or resize
+        handle).
 
     Examples
     --------
     >>> fig = new_figure((2.0, 1.0))
-    >>> fig.canvas.toolbar_position
-    'left'
+    >>> fig.canvas.toolbar_position, fig.canvas.toolbar_visible
+    ('left', True)
     >>> fig.canvas.close()
     """
     fig = Figure(figsize=size)
-    canvas = Canvas(fig)
+    canvas = PanelCanvas(fig)
     _NUM[0] += 1
     FigureManager(canvas, _NUM[0])  # gives the canvas its toolbar
     canvas.header_visible = False
     canvas.footer_visible = False
     canvas.toolbar_position = "left"
+    canvas.toolbar_visible = bool(toolbar)
     canvas.resizable = False
     return fig

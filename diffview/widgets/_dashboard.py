@@ -20,6 +20,7 @@ from diffview.render import TABLE_NAMES
 from diffview.run import Workspace, load_workspace
 from diffview.widgets._build import build_work, is_raw_folder
 from diffview.widgets._controller import Explorer
+from diffview.widgets._histview import HistogramView
 from diffview.widgets._keys import KeyArea
 from diffview.widgets._layout import dashboard_layout
 from diffview.widgets._model import MEASURES, STRETCH_MODES
@@ -34,7 +35,7 @@ from diffview.widgets._textviews import (
     _event,
     _text,
 )
-from diffview.widgets._views import HistogramView, PairPanels
+from diffview.widgets._views import PairPanels
 
 __all__ = ["Dashboard", "explore"]
 
@@ -133,7 +134,6 @@ class Dashboard(W.VBox):
         self.table, self.selected = self.browser.table, self.browser.selected
         self.fit_text = self.browser.fit_text
         self.pairs = PairPanels()
-        self.pairs.fig.canvas.add_class("dv-pairs")
         self.keyboard = KeyArea(self)  # key presses, blink; holds the panels
         self.histogram = HistogramView()
         self.mosaic = MosaicView()
@@ -224,7 +224,7 @@ class Dashboard(W.VBox):
         self.unflag_button.on_click(lambda _: self.unflag())
         self.resolve_button.on_click(lambda _: self.resolve())
         self.export_button.on_click(lambda _: self.export())
-        self.pairs.fig.canvas.mpl_connect("motion_notify_event", self._on_move)
+        self.pairs.mpl_connect("motion_notify_event", self._on_move)
         self.mosaic.fig.canvas.mpl_connect("button_press_event", self._on_click)
 
     def _progress(self, stage: str, done: int, total: int) -> None:
@@ -438,7 +438,8 @@ class Dashboard(W.VBox):
 
     def close(self) -> None:
         """Close the figures' canvases and the widgets."""
-        for view in (self.pairs, self.histogram, self.mosaic):
+        self.pairs.close()
+        for view in (self.histogram, self.mosaic):
             view.fig.canvas.close()
         super().close()
 

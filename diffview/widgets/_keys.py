@@ -194,7 +194,7 @@ class KeyArea:
                     [self.blink.controls, hint, self.guard],
                     layout=W.Layout(flex_flow="row wrap"),
                 ),
-                dashboard.pairs.fig.canvas,
+                dashboard.pairs.widget,
             ]
         )
         self.box.add_class("dv-keys")

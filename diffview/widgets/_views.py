@@ -1,19 +1,24 @@
 """
 The selected pair's figures, built once and updated in place.
 
-Plus | minus | difference | residual panels and the difference's histogram.
+Plus | minus | difference | residual panels and the difference's colour
+bar (its histogram: `diffview.widgets._histview`).
 
-Each view owns one figure and its artists and draws what the `Explorer`
-says (``render(explorer, changes)``, subscribed to its actions); updates
-only call ``set_data``, ``set_norm``, ``set_extent`` and ``draw_idle``, so
-visiting pairs creates no new artists (and no memory growth). Arrays larger
-than the canvas are block-averaged before ``imshow``.
+Each panel is a figure on its own canvas, so that a change ships only the
+pictures that changed (a blink redraws the plus panel alone) and the browser
+decodes small images side by side. Each view owns its figures and artists
+and draws what the `Explorer` says (``render(explorer, changes)``,
+subscribed to its actions); updates only call ``set_data``, ``set_norm``,
+``set_extent`` and ``draw_idle``, so visiting pairs creates no new artists
+(and no memory growth). Arrays larger than a panel on screen are
+block-averaged to its size before ``set_data``.
 """
 
 from __future__ import annotations
 
 import math
 
+import ipywidgets as W
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
@@ -21,15 +26,23 @@ from diffview.core import block_average
 from diffview.widgets._canvas import (
     PANEL_PIXELS,
     _cmap,
+    held_draws,
     make_norm,
     new_figure,
 )
 from diffview.widgets._model import PANELS, PairView
 from diffview.widgets._settings import DisplaySettings
 
-__all__ = ["PairPanels", "HistogramView", "histogram_window"]
+__all__ = ["PairPanels", "panel_units", "reset_history"]
 
 _CLIP_RGBA = (1.0, 0.1, 0.1, 0.8)
+
+#: Size of one pair panel, inches (its own canvas).
+PANEL_SIZE = (2.45, 2.45)
+
+#: The axes box of every panel, the same in each so one zoom fits them all
+#: (room on the left and below for the plus panel's tick labels).
+_PANEL_RECT = (0.17, 0.1, 0.8, 0.8)
 
 
 def _extent(bounds) -> tuple[float, float, float, float]:
@@ -37,12 +50,25 @@ def _extent(bounds) -> tuple[float, float, float, float]:
     return (i0 - 0.5, i1 - 0.5, j0 - 0.5, j1 - 0.5)
 
 
-def _reset_history(fig) -> None:
+def reset_history(fig) -> None:
     """
     Make a figure's current view its toolbar's Home.
 
     The toolbar's view history belongs to the pair shown: without this, Home
     goes back to the first pair's limits, where a later pair has no pixel.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        On an ipympl canvas (a figure without a toolbar is left alone).
+
+    Examples
+    --------
+    >>> fig = new_figure((1.0, 1.0))
+    >>> reset_history(fig)
+    >>> len(fig.canvas.toolbar._nav_stack)
+    1
+    >>> fig.canvas.close()
     """
     toolbar = getattr(fig.canvas, "toolbar", None)
     if toolbar is not None:
@@ -50,10 +76,56 @@ def _reset_history(fig) -> None:
         toolbar.push_current()
 
 
+
+def _set_pixels(fig, width: int, height: int) -> bool:
+    """Give a figure a size in pixels; False when it had it already."""
+    old_w, old_h = fig.get_size_inches() * fig.dpi
+    if abs(old_w - width) < 1 and abs(old_h - height) < 1:
+        return False
+    fig.set_size_inches(width / fig.dpi, height / fig.dpi, forward=True)
+    return True
+
 def _clip_rgba(mask: np.ndarray) -> np.ndarray:
     rgba = np.zeros(mask.shape + (4,), dtype=np.float32)
     rgba[mask] = _CLIP_RGBA
     return rgba
+
+
+def panel_units(ws) -> str:
+    """
+    Read the pixel unit of a work folder's images (``BUNIT``; '' if none).
+
+    The template's ``BUNIT`` when it has one, else the first projected
+    image's.
+
+    Parameters
+    ----------
+    ws : Workspace
+        The template header (``template``) and the image table.
+
+    Returns
+    -------
+    str
+        E.g. ``'DN'``.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> panel_units(SimpleNamespace(template={"BUNIT": "MJy/sr"}))
+    'MJy/sr'
+    """
+    units = str(ws.template.get("BUNIT", "") or "").strip()
+    return units or _image_units(ws)
+
+
+def _image_units(ws) -> str:
+    from astropy.io import fits
+
+    try:
+        path = ws.image_path(str(ws.images["fname"][0]))
+        return str(fits.getheader(path).get("BUNIT", "") or "").strip()
+    except Exception:  # noqa: BLE001 - no unit is an answer, not an error
+        return ""
 
 
 class PairPanels:
@@ -61,26 +133,30 @@ class PairPanels:
     Plus | minus | difference | residual, sharing zoom and pan.
 
     Template pixel coordinates on both axes (pixel centres at integers), so a
-    cursor position is a template pixel in every panel. Every panel follows
-    the display settings (the colour bar follows the difference's); plus and
+    cursor position is a template pixel in every panel; square pixels (the
+    sky's aspect ratio). Every panel follows the display settings; plus and
     minus share one norm resolved on both images. Pixels the fit clipped are
-    drawn red over the residual.
+    drawn red over the residual. A colour bar under the panels shows the
+    difference's colours along its display range, labelled with the unit
+    (``BUNIT``), the stretch and its range.
 
     Parameters
     ----------
-    figsize : tuple of float
-        Figure size, inches.
+    size : tuple of float
+        Size of one panel, inches.
 
     Attributes
     ----------
-    fig : matplotlib.figure.Figure
-        On its own ipympl canvas (``fig.canvas`` is the widget).
-    axes, images : dict
-        Panel name -> Axes and -> AxesImage.
+    figs, axes, images : dict
+        Panel name -> Figure (each on its own ipympl canvas), Axes and
+        AxesImage.
     clip : matplotlib.image.AxesImage
         The clipped pixels over the residual.
     colorbar : matplotlib.image.AxesImage
-        The difference's colours along its data range.
+        The difference's colours along its display range (on
+        ``colorbar_fig``, axes ``colorbar_ax``).
+    widget : ipywidgets.VBox
+        The panels and the colour bar, to lay out (CSS class ``dv-pairs``).
 
     Examples
     --------
@@ -88,36 +164,31 @@ class PairPanels:
     >>> view = PairView(0, blank, blank, blank, blank, blank > 5,
     ...                 ((10, 13), (20, 24)), None)
     >>> panels = PairPanels()
-    >>> panels.show(view, DisplaySettings(mode="linear", vmin="min"))
+    >>> panels.show(view, DisplaySettings(mode="linear", vmin="min"), units="DN")
     >>> panels.images["difference"].get_extent()
     [19.5, 23.5, 9.5, 12.5]
-    >>> panels.fig.canvas.close()
+    >>> panels.colorbar_ax.get_xlabel()
+    'difference (DN), linear stretch min .. max: 0 .. 11'
+    >>> panels.close()
     """
 
-    def __init__(self, figsize=(10.0, 3.2)):
-        self.fig = new_figure(figsize)
-        grid = self.fig.add_gridspec(
-            2,
-            4,
-            height_ratios=(1, 0.06),
-            hspace=0.35,
-            left=0.05,
-            right=0.99,
-            top=0.92,
-            bottom=0.1,
-        )
+    def __init__(self, size=PANEL_SIZE):
+        self.figs: dict = {}
         self.axes: dict = {}
         self.images: dict = {}
         first = None
-        for k, name in enumerate(PANELS):
-            ax = self.fig.add_subplot(grid[0, k], sharex=first, sharey=first)
+        for name in PANELS:
+            # one toolbar (Home, zoom, pan) for the four: they share limits
+            fig = new_figure(size, toolbar=first is None)
+            ax = fig.add_axes(_PANEL_RECT, sharex=first, sharey=first)
             first = first or ax
             ax.set_title(name, fontsize=9)
             ax.tick_params(labelsize=7)
-            self.axes[name] = ax
+            self.figs[name], self.axes[name] = fig, ax
             self.images[name] = ax.imshow(
                 np.zeros((2, 2)), origin="lower", interpolation="nearest"
             )
+            fig.canvas.add_class(f"dv-panel-{name}")
         for ax in list(self.axes.values())[1:]:
             # ticks on the first panel only: tick labels dominate the draw time
             ax.xaxis.set_visible(False)
@@ -125,10 +196,27 @@ class PairPanels:
         self.clip = self.axes["residual"].imshow(
             np.zeros((2, 2, 4), np.float32), origin="lower", interpolation="nearest"
         )
-        # The colour bar: the difference's norm and colours along a linear
-        # data axis, so a non-linear stretch shows as where the colours change
-        # (one small image: a third of the draw time of a matplotlib Colorbar).
-        self.colorbar_ax = self.fig.add_subplot(grid[1, 2:])
+        self._build_colorbar(size)
+        self.axes["plus"].xaxis.set_major_locator(MaxNLocator(3, integer=True))
+        self.axes["plus"].yaxis.set_major_locator(MaxNLocator(3, integer=True))
+        self.view: PairView | None = None
+        self._region = None
+        self._updating = False
+        self._units = (None, "")
+        # zoom and pan re-cut the visible pixels (shared: one callback is enough)
+        self.axes["plus"].callbacks.connect("xlim_changed", self._on_limits)
+        self.axes["plus"].callbacks.connect("ylim_changed", self._on_limits)
+        row = W.HBox([self.figs[name].canvas for name in PANELS])
+        self.colorbar_fig.canvas.layout.align_self = "flex-end"
+        self.widget = W.VBox([row, self.colorbar_fig.canvas])
+        self.widget.add_class("dv-pairs")
+
+    def _build_colorbar(self, size) -> None:
+        # The difference's norm and colours along a linear data axis, so a
+        # non-linear stretch shows as where the colours change (one small
+        # image: a third of the draw time of a matplotlib Colorbar).
+        self.colorbar_fig = new_figure((2 * size[0], 0.72), toolbar=False)
+        self.colorbar_ax = self.colorbar_fig.add_axes((0.05, 0.62, 0.9, 0.3))
         self.colorbar = self.colorbar_ax.imshow(
             np.linspace(0.0, 1.0, 512)[None, :],
             aspect="auto",
@@ -137,16 +225,44 @@ class PairPanels:
             extent=(0.0, 1.0, 0.0, 1.0),
         )
         self.colorbar_ax.yaxis.set_visible(False)
-        self.colorbar_ax.xaxis.set_major_locator(MaxNLocator(6))
-        self.colorbar_ax.tick_params(labelsize=7)
-        self.axes["plus"].xaxis.set_major_locator(MaxNLocator(4, integer=True))
-        self.axes["plus"].yaxis.set_major_locator(MaxNLocator(4, integer=True))
-        self.view: PairView | None = None
-        self._region = None
-        self._updating = False
-        # zoom and pan re-cut the visible pixels (shared: one callback is enough)
-        self.axes["plus"].callbacks.connect("xlim_changed", self._on_limits)
-        self.axes["plus"].callbacks.connect("ylim_changed", self._on_limits)
+        self.colorbar_ax.xaxis.set_major_locator(MaxNLocator(5))
+        self.colorbar_ax.tick_params(labelsize=7, pad=1)
+        self.colorbar_fig.canvas.add_class("dv-colorbar")
+
+    @property
+    def canvases(self) -> list:
+        """Every canvas: the four panels, then the colour bar."""
+        return [self.figs[n].canvas for n in PANELS] + [self.colorbar_fig.canvas]
+
+    @property
+    def toolbar(self):
+        """The panels' toolbar (on the plus panel; the others follow its zoom)."""
+        return self.figs["plus"].canvas.toolbar
+
+    def mpl_connect(self, name: str, callback) -> list:
+        """
+        Connect a matplotlib event of every panel's canvas.
+
+        Parameters
+        ----------
+        name : str
+            E.g. ``'motion_notify_event'``.
+        callback : callable
+            Called with the event (``event.inaxes`` names the panel, see
+            `panel_at`).
+
+        Returns
+        -------
+        list of int
+            The connection ids, one per panel.
+        """
+        return [self.figs[n].canvas.mpl_connect(name, callback) for n in PANELS]
+
+    def close(self) -> None:
+        """Close every canvas and the layout."""
+        for canvas in self.canvases:
+            canvas.close()
+        self.widget.close()
 
     def panel_at(self, ax) -> str | None:
         """
@@ -181,9 +297,17 @@ class PairPanels:
         if explorer.selected is None or not changes & {"selection", "display"}:
             return
         resolved = {name: explorer.panel_stretch(name) for name in PANELS}
-        self.show(explorer.pair_view(), explorer.stretch, resolved)
+        if self._units[0] is not explorer.ws:  # read once per work folder
+            self._units = (explorer.ws, panel_units(explorer.ws))
+        self.show(explorer.pair_view(), explorer.stretch, resolved, self._units[1])
 
-    def show(self, view: PairView, settings: DisplaySettings, resolved=None) -> None:
+    def show(
+        self,
+        view: PairView,
+        settings: DisplaySettings,
+        resolved=None,
+        units: str = "",
+    ) -> None:
         """
         Draw a pair (replaces arrays and norms in place).
 
@@ -196,11 +320,16 @@ class PairPanels:
         resolved : dict, optional
             Panel name -> stretch already resolved for it (or None when the
             panel has no finite pixel); computed here when not given.
+        units : str
+            The pixel unit, for the colour bar's label ('' when unknown).
         """
+        with held_draws():  # shared limits ask every panel to draw, twice
+            self._show(view, settings, resolved or {}, units)
+
+    def _show(self, view, settings, resolved, units) -> None:
         self.view = view
         extent = _extent(view.bounds)
         cmap = _cmap(settings.ct)
-        resolved = resolved or {}
         both = np.concatenate([view.plus.ravel(), view.minus.ravel()])
         norms = {"plus": make_norm(both, settings, resolved.get("plus"))}
         norms["minus"] = norms["plus"]  # one norm for both images
@@ -210,39 +339,75 @@ class PairPanels:
             im = self.images[name]
             im.set_cmap(cmap)
             im.set_norm(norms[name])
-        self._show_colorbar(norms["difference"], cmap)
+        self._show_colorbar(norms["difference"], cmap, settings, units)
         self._region = None
-        self._show_region(extent)
-        aspect = self._aspect(*view.difference.shape)
-        for a in self.axes.values():
-            a.set_aspect(aspect, adjustable="box")
         ax = self.axes["plus"]
         self._updating = True
         try:
+            ax.set_aspect(1.0, adjustable="box")  # shared: every panel
             ax.set_xlim(extent[0], extent[1])
             ax.set_ylim(extent[2], extent[3])
         finally:
             self._updating = False
-        _reset_history(self.fig)
-        self.fig.canvas.draw_idle()
+        self._show_region(extent)
+        for name in PANELS:
+            reset_history(self.figs[name])
+            self.figs[name].canvas.draw_idle()
 
-    def _aspect(self, ny: int, nx: int, max_stretch: float = 3.0) -> float:
+    def fit_width(self, width: int, height: int) -> bool:
         """
-        Pixel aspect filling a panel, pixels stretched at most ``max_stretch``.
+        Size the four panels and the colour bar to a width (CSS pixels).
 
-        Thin strips would otherwise be slivers.
+        Parameters
+        ----------
+        width, height : int
+            Room for the row of panels (the toolbar excluded) and its
+            height: each panel is square, a quarter of the width at most.
+
+        Returns
+        -------
+        bool
+            True when the panels changed size (the shown pixels are re-cut
+            for the new size).
+
+        Examples
+        --------
+        >>> panels = PairPanels()
+        >>> panels.fit_width(800, 300), panels.fit_width(800, 300)
+        (True, False)
+        >>> fig = panels.figs["minus"]
+        >>> round(fig.get_size_inches()[0] * fig.dpi)
+        196
+        >>> panels.close()
         """
+        side = max(96, min(int(width) // 4 - 4, int(height)))
+        changed = False
+        for fig in self.figs.values():
+            changed |= _set_pixels(fig, side, side)
+        bar = self.colorbar_fig
+        changed |= _set_pixels(bar, 2 * side, round(bar.get_size_inches()[1] * bar.dpi))
+        if changed:
+            self._region = None
+            self._on_limits(self.axes["plus"])
+            for canvas in self.canvases:
+                canvas.draw_idle()
+        return changed
+
+    @property
+    def screen_pixels(self) -> int:
+        """Longest side of a panel's axes on screen, pixels (at most PANEL_PIXELS)."""
+        fig = self.figs["plus"]
         pos = self.axes["plus"].get_position(original=True)
-        w, h = self.fig.get_size_inches()
-        fill = (pos.height * h) / (pos.width * w) * nx / max(ny, 1)
-        return float(np.clip(fill, 1.0 / max_stretch, max_stretch))
+        w, h = fig.get_size_inches() * fig.dpi
+        side = round(max(pos.width * w, pos.height * h))
+        return int(min(PANEL_PIXELS, max(64, side)))
 
     def _show_region(self, limits) -> None:
         """
         Show the pixels inside ``limits`` (left, right, bottom, top).
 
-        Arrays larger than `PANEL_PIXELS` are block-averaged; zooming in
-        shows the visible part at up to full resolution.
+        Arrays larger than the panel on screen are block-averaged; zooming
+        in shows the visible part at up to full resolution.
         """
         view = self.view
         (j0, _), (i0, _) = view.bounds
@@ -253,9 +418,10 @@ class PairPanels:
         c1 = int(np.clip(np.ceil(x1 + 0.5) - i0, c0 + 1, nx))
         r0 = int(np.clip(np.floor(y0 + 0.5) - j0, 0, ny - 1))
         r1 = int(np.clip(np.ceil(y1 + 0.5) - j0, r0 + 1, ny))
-        if max(ny, nx) <= PANEL_PIXELS:  # always shown whole, at full resolution
+        screen = self.screen_pixels
+        if max(ny, nx) <= screen:  # always shown whole, at full resolution
             r0, r1, c0, c1 = 0, ny, 0, nx
-        factor = max(1, math.ceil(max(r1 - r0, c1 - c0) / PANEL_PIXELS))
+        factor = max(1, math.ceil(max(r1 - r0, c1 - c0) / screen))
         region = (r0, r1, c0, c1, factor)
         if region == self._region:
             return
@@ -285,7 +451,7 @@ class PairPanels:
         """Block-averaging factor of the arrays shown now (1: full resolution)."""
         return self._region[4] if self._region else 1
 
-    def _show_colorbar(self, norm, cmap) -> None:
+    def _show_colorbar(self, norm, cmap, settings, units) -> None:
         lo, hi = float(norm.vmin), float(norm.vmax)
         if not hi > lo:
             hi = lo + 1.0
@@ -294,147 +460,11 @@ class PairPanels:
         self.colorbar.set_cmap(cmap)
         self.colorbar.set_norm(norm)
         self.colorbar_ax.set_xlim(lo, hi)
-
-
-class HistogramView:
-    """
-    Histogram of the difference with the fitted level and the display range.
-
-    Parameters
-    ----------
-    figsize : tuple of float
-        Figure size, inches.
-    bins : int
-        Number of bins.
-
-    Examples
-    --------
-    >>> h = HistogramView()
-    >>> h.show(np.arange(100.0), 40.0, 10.0, 90.0)
-    >>> int(h.steps.get_data().values.sum()), float(h.level.get_xdata()[0])
-    (100, 40.0)
-    >>> h.fig.canvas.close()
-    """
-
-    def __init__(self, figsize=(4.2, 2.6), bins: int = 100):
-        self.fig = new_figure(figsize)
-        self.ax = self.fig.add_axes((0.16, 0.2, 0.8, 0.72))
-        self.ax.tick_params(labelsize=7)
-        self.ax.xaxis.set_major_locator(MaxNLocator(5))
-        self.ax.yaxis.set_major_locator(MaxNLocator(4))
-        self.ax.set_xlabel(
-            "difference (red: fitted level, dashed: display range)", fontsize=7
-        )
-        self.bins = bins
-        self.steps = self.ax.stairs(
-            np.zeros(1), np.array([0.0, 1.0]), fill=True, color="0.6"
-        )
-        self.level = self.ax.axvline(0.0, color="red", lw=1.5, label="fit level")
-        self.lo = self.ax.axvline(0.0, color="k", lw=1, ls="--", label="display range")
-        self.hi = self.ax.axvline(1.0, color="k", lw=1, ls="--")
-
-    def render(self, explorer, changes) -> None:
-        """
-        Draw the selected pair's difference (an `Explorer` view).
-
-        Only the pixels the display range is computed from are counted: the
-        partly covered ones are left out unless ``explorer.stretch.partial``.
-
-        Parameters
-        ----------
-        explorer : Explorer
-            The state: ``pair_view()``, ``stretch`` and
-            ``panel_stretch('difference')``.
-        changes : frozenset of str
-            What changed (`CHANGES`); redraws on a new selection or display.
-        """
-        if explorer.selected is None or not changes & {"selection", "display"}:
-            return
-        view = explorer.pair_view()
-        resolved = explorer.panel_stretch("difference")
-        vmin, vmax = (resolved.vmin, resolved.vmax) if resolved else (0.0, 1.0)
-        data = view.range_data("difference", explorer.stretch.partial)
-        self.show(data, view.level, vmin, vmax)
-
-    def show(self, data: np.ndarray, level: float, vmin: float, vmax: float) -> None:
-        """
-        Histogram of an array with a level and a display range marked.
-
-        Parameters
-        ----------
-        data : numpy.ndarray
-            The values (NaN ignored).
-        level : float
-            The fitted level (NaN: not drawn).
-        vmin, vmax : float
-            The display range.
-        """
-        finite = data[np.isfinite(data)]
-        marks = [level] if np.isfinite(level) else []
-        lo, hi = histogram_window(finite, marks, (vmin, vmax))
-        if finite.size:
-            # pixels beyond the window are counted in the end bins
-            counts, edges = np.histogram(
-                np.clip(finite, lo, hi), bins=self.bins, range=(lo, hi)
-            )
-        else:
-            counts, edges = np.zeros(1), np.array([lo, hi])
-        self.steps.set_data(counts, edges)
-        self.level.set_xdata([level, level])
-        self.level.set_visible(bool(np.isfinite(level)))
-        self.lo.set_xdata([vmin, vmin])
-        self.hi.set_xdata([vmax, vmax])
-        self.ax.set_xlim(lo, hi)
-        self.ax.set_ylim(0, max(1.0, float(counts.max())) * 1.08)
-        self.ax.set_title(
-            f"fitted level {level:.4g}, display range {vmin:.4g} .. {vmax:.4g}",
+        unit = f" ({units})" if units else " (no BUNIT)"
+        self.colorbar_ax.set_xlabel(
+            f"difference{unit}, {settings.mode} stretch "
+            f"{settings.vmin} .. {settings.vmax}: {lo:.4g} .. {hi:.4g}",
             fontsize=7,
+            labelpad=1,
         )
-        _reset_history(self.fig)
-        self.fig.canvas.draw_idle()
-
-
-def histogram_window(
-    values: np.ndarray, marks=(), optional=(), width: float = 6.0
-) -> tuple[float, float]:
-    """
-    Choose a histogram's range: the bulk of the values and the marks.
-
-    Parameters
-    ----------
-    values : numpy.ndarray
-        Finite values.
-    marks : sequence of float
-        Values always inside the range (e.g. the fitted level).
-    optional : sequence of float
-        Values inside the range when within twice the width (e.g. the
-        display range).
-    width : float
-        Half-width in robust sigmas about the median.
-
-    Returns
-    -------
-    tuple of float
-        ``(lo, hi)``, padded by 3 %.
-
-    Examples
-    --------
-    >>> v = np.r_[np.random.default_rng(0).normal(0, 1, 1000), 500.0]
-    >>> lo, hi = histogram_window(v, marks=[8.0], optional=[500.0])
-    >>> bool(v.min() - 1 < lo < v.min()), bool(8 < hi < 9)  # 500 left out
-    (True, True)
-    """
-    if values.size == 0:
-        return 0.0, 1.0
-    p16, med, p84 = np.percentile(values, (16, 50, 84))
-    sigma = (p84 - p16) / 2 or float(np.ptp(values)) / 2 or 1.0
-    lo, hi = med - width * sigma, med + width * sigma
-    lo = max(lo, float(values.min()))
-    hi = min(hi, float(values.max()))
-    for x in optional:
-        if np.isfinite(x) and abs(x - med) <= 2 * width * sigma:
-            lo, hi = min(lo, x), max(hi, x)
-    for x in marks:
-        lo, hi = min(lo, x), max(hi, x)
-    pad = 0.03 * ((hi - lo) or 1.0)
-    return float(lo - pad), float(hi + pad)
+        self.colorbar_fig.canvas.draw_idle()

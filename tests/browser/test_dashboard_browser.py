@@ -239,6 +239,8 @@ def lab(request, requirements, tmp_path_factory):
         yield base, token, url_path
 
 
+PANEL_NAMES = ("plus", "minus", "difference", "residual")
+
 _FRONT_END = ["lab"]  # prefix of the screenshots of the current test
 
 _CANVAS_JS = """el => { const c = el.querySelector('canvas');
@@ -524,6 +526,24 @@ def _blink_frames(pairs, seconds: float) -> list[str]:
     return frames
 
 
+#: The pixels of each pair panel's canvas (each panel is its own canvas).
+_PANELS_JS = """() => ['plus', 'minus', 'difference', 'residual'].map(n => {
+  const c = document.querySelector('.dv-panel-' + n + ' canvas');
+  return c ? c.toDataURL() : ''; })"""
+
+
+def _all_panels_change(page, before: list, timeout_s: float) -> list:
+    """The four panels' pixels once every one differs from ``before``."""
+    deadline = time.monotonic() + timeout_s
+    now = page.evaluate(_PANELS_JS)
+    while time.monotonic() < deadline:
+        if all(a != b for a, b in zip(now, before, strict=True)):
+            return now
+        time.sleep(0.1)
+        now = page.evaluate(_PANELS_JS)
+    return now
+
+
 def _check_keys(page) -> None:
     pairs = page.locator(".dv-pairs")
     img0 = _wait_canvas_change(pairs, "", STEP_S, settle_s=0.5)
@@ -534,15 +554,22 @@ def _check_keys(page) -> None:
     page.wait_for_function(_WATCHED_JS)
     watched, style, colour = page.evaluate(_RING_JS)
     assert watched and style == "solid" and colour == "rgb(26, 115, 232)", colour
+    panels0 = page.evaluate(_PANELS_JS)
     second, img1 = _press(page, "ArrowRight", pairs, img0)
     assert second != first and img1 != img0, "ArrowRight did not move to the next pair"
+    panels1 = _all_panels_change(page, panels0, STEP_S)
+    stale = [n for n, a, b in zip(PANEL_NAMES, panels0, panels1, strict=True) if a == b]
+    assert not stale, f"panels still showing the last pair: {stale}"
     third, img2 = _press(page, "j", pairs, img1)
     assert third not in (first, second) and img2 != img1, "j did not move on"
     back, img3 = _press(page, "Home", pairs, img2)
     assert back == first, "Home did not go back to the first pair"
-    # b: the plus panel alternates between plus and minus (500 ms a frame)
+    # b: the plus panel alternates between plus and minus (500 ms a frame);
+    # the other panels' canvases are not redrawn
+    others = page.evaluate(_PANELS_JS)[1:]
     page.keyboard.press("b")
     frames = _blink_frames(pairs, 2.2)
+    assert page.evaluate(_PANELS_JS)[1:] == others, "a blink redrew another panel"
     page.keyboard.press("b")
     assert len(set(frames)) >= 2 and len(frames) >= 3, f"{len(frames)} frames"
     blinked = [f for f in frames if f != img3]

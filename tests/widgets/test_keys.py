@@ -73,7 +73,8 @@ def test_the_key_area_holds_the_panels_and_no_text_box(dash):
     assert ev.source is box and ev.watched_events == ["keydown"]
     assert ev.prevent_default_action
     inside = list(_widgets(box))
-    assert dash.pairs.fig.canvas in inside and box in list(_widgets(dash))
+    assert dash.pairs.widget in inside
+    assert all(c in inside for c in dash.pairs.canvases) and box in list(_widgets(dash))
     assert not [w for w in inside if isinstance(w, (W.Text, W.Textarea))]
     assert all(w not in inside for w in (dash.vmin, dash.vmax, dash.flag_reason))
     assert "dv-keys" in box._dom_classes

@@ -31,7 +31,7 @@ def test_home_shows_the_current_pair_whole(sample):
     dash = Dashboard(sample)
     try:
         ex, panels = dash.explorer, dash.pairs
-        toolbar = panels.fig.canvas.toolbar
+        toolbar = panels.toolbar
         first = ex.selected
         ax = panels.axes["difference"]
         # a zoom as the toolbar makes it: the view before and after on the stack

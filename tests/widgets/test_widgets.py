@@ -232,12 +232,14 @@ def test_pixel_readout_under_cursor(dash, work):
     ex = dash.explorer
     (j0, j1), (i0, i1) = ex.pair_view().bounds
     x, y = i0 + 3, j0 + 2
-    _event(dash.pairs.fig, dash.pairs.axes["difference"], "motion_notify_event", x, y)
+    fig, ax = dash.pairs.figs["difference"], dash.pairs.axes["difference"]
+    _event(fig, ax, "motion_notify_event", x, y)
     diff = ex.pair_view().difference
     ra, dec = ex.ws.wcs.pixel_to_world_values(x, y)
     assert dash.readout.value == format_readout("difference", x, y, ra, dec, diff[2, 3])
     assert f"x={x} y={y}" in dash.readout.value
-    _event(dash.pairs.fig, dash.pairs.axes["plus"], "motion_notify_event", x, y)
+    fig, ax = dash.pairs.figs["plus"], dash.pairs.axes["plus"]
+    _event(fig, ax, "motion_notify_event", x, y)
     assert dash.readout.value.startswith("plus ")
     assert f"value={ex.pair_view().plus[2, 3]:.6g}" in dash.readout.value
 
@@ -261,8 +263,11 @@ def test_large_pair_is_averaged_and_zoom_shows_full_resolution():
     panels = PairPanels()
     panels.show(view, DisplaySettings())
     shown = np.asarray(panels.images["difference"].get_array())
-    assert max(shown.shape) <= PANEL_PIXELS and panels.factor == 3
-    assert shown.shape == (400, 100)
+    # averaged to the panel's size on screen (196 pixels), not beyond
+    screen = panels.screen_pixels
+    assert screen == 196 and panels.factor == 7
+    assert shown.shape == (172, 43)
+    np.testing.assert_allclose(shown[5, 7], big[35:42, 49:56].mean())
     # zoom on 80 x 60 template pixels: the visible part at full resolution
     ax = panels.axes["residual"]
     ax.set_xlim(99.5, 159.5)
@@ -279,8 +284,8 @@ def test_large_pair_is_averaged_and_zoom_shows_full_resolution():
     # zooming out again averages again
     ax.set_xlim(49.5, 349.5)
     ax.set_ylim(99.5, 1299.5)
-    assert panels.factor == 3
-    panels.fig.canvas.close()
+    assert panels.factor == 7
+    panels.close()
 
 
 def test_mosaic_zoom_reads_the_mosaic_at_finer_resolution(tmp_path):
@@ -472,7 +477,7 @@ def test_callback_errors_appear_in_the_dashboard(dash, monkeypatch):
 
 def test_memory_does_not_grow_per_pair_visited(dash):
     ex = dash.explorer
-    figs = (dash.pairs.fig, dash.histogram.fig, dash.mosaic.fig)
+    figs = (*dash.pairs.figs.values(), dash.histogram.fig, dash.mosaic.fig)
 
     def artists():  # images, lines, collections, patches (ticks vary with limits)
         return [

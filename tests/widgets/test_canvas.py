@@ -1,0 +1,179 @@
+"""The dashboard's canvases: frames drawn in the kernel, bursts merged, the
+last state always reaching the browser; which canvas redraws for what."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+import pytest
+
+from diffview.sample import write_sample
+from diffview.widgets import Dashboard
+from diffview.widgets._canvas import ACK_TIMEOUT, held_draws, new_figure
+from diffview.widgets._model import PANELS
+
+
+def _browser_canvas():
+    """A canvas as on a page: a browser took its first frame, a loop runs."""
+    fig = new_figure((1.0, 1.0))
+    canvas = fig.canvas
+    canvas.syncing_data_url = False  # ipympl: the front end said 'initialized'
+    image = fig.add_axes((0, 0, 1, 1)).imshow(np.zeros((2, 2)), vmin=0, vmax=9)
+    drawn = []  # the image's data at each render
+    canvas.mpl_connect("draw_event", lambda e: drawn.append(image.get_array()[0, 0]))
+    return canvas, image, drawn
+
+
+def test_a_burst_is_one_frame_then_the_last_state_after_the_answer():
+    """ipympl dropped a redraw asked while a picture was in flight (a stale
+    picture after fast Next); here requests wait and the last one is drawn."""
+
+    async def scenario():
+        canvas, image, drawn = _browser_canvas()
+        for k in (1, 2, 3):  # one action, three changes: one frame
+            image.set_data(np.full((2, 2), k))
+            canvas.draw_idle()
+        assert canvas.draws == 0  # drawn when the action returns
+        await asyncio.sleep(0)
+        assert drawn == [3] and canvas.sends == 1
+        for k in (4, 5):  # while frame 3 is on its way: remembered
+            image.set_data(np.full((2, 2), k))
+            canvas.draw_idle()
+            await asyncio.sleep(0.01)
+        assert drawn == [3]
+        canvas.handle_draw({"type": "draw"})  # the browser's answer to frame 3
+        assert drawn == [3, 5]
+        canvas.handle_draw({"type": "draw"})  # answer to frame 5: nothing new
+        await asyncio.sleep(0.01)
+        assert drawn == [3, 5] and canvas.sends == 2
+        # nothing in flight: the next request is drawn at once
+        image.set_data(np.full((2, 2), 6))
+        canvas.draw_idle()
+        await asyncio.sleep(0)
+        assert drawn == [3, 5, 6]
+        # no answer to frame 6 (a closed tab): the next goes after the timeout
+        image.set_data(np.full((2, 2), 7))
+        canvas.draw_idle()
+        await asyncio.sleep(0.01)
+        assert drawn == [3, 5, 6]
+        t0 = time.monotonic()
+        while drawn[-1] != 7 and time.monotonic() - t0 < 3 * ACK_TIMEOUT:
+            await asyncio.sleep(0.05)
+        assert drawn == [3, 5, 6, 7]
+        assert time.monotonic() - t0 > 0.5 * ACK_TIMEOUT
+        canvas.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_blit_ships_the_buffer_without_rendering():
+    fig = new_figure((1.0, 1.0))
+    fig.canvas.draw()
+    fig.canvas.blit(fig.bbox)
+    assert (fig.canvas.draws, fig.canvas.sends) == (1, 2)
+    with held_draws():  # a render asked with a blit: one render
+        fig.canvas.blit(fig.bbox)
+        fig.canvas.draw_idle()
+    assert (fig.canvas.draws, fig.canvas.sends) == (2, 3)
+    fig.canvas.close()
+
+
+def test_frames_are_whole_pngs():
+    fig = new_figure((1.0, 0.5))
+    fig.canvas.draw()
+    fig.canvas._png_is_old = True
+    png = fig.canvas.get_diff_image()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and fig.canvas._current_image_mode == "full"
+    assert fig.canvas.get_diff_image() is None  # nothing new
+    fig.canvas.close()
+
+
+@pytest.fixture(scope="module")
+def dash(tmp_path_factory):
+    d = Dashboard(write_sample(tmp_path_factory.mktemp("canvas"), "small"))
+    yield d
+    d.close()
+
+
+def _counts(dash):
+    return {
+        **{n: dash.pairs.figs[n].canvas.draws for n in PANELS},
+        "colorbar": dash.pairs.colorbar_fig.canvas.draws,
+        "histogram": dash.histogram.fig.canvas.draws,
+        "mosaic": dash.mosaic.fig.canvas.draws,
+    }
+
+
+def _redrawn(dash, action):
+    before = _counts(dash)
+    action()
+    after = _counts(dash)
+    return {k: after[k] - before[k] for k in after if after[k] != before[k]}
+
+
+def test_next_redraws_each_panel_once_and_the_mosaic_not_at_all(dash):
+    redrawn = _redrawn(dash, dash.next)
+    assert redrawn == {**dict.fromkeys(PANELS, 1), "colorbar": 1, "histogram": 1}
+    view = dash.explorer.pair_view()
+    for name in PANELS:  # the small sample's pairs fit a panel: full resolution
+        np.testing.assert_array_equal(
+            np.ma.filled(dash.pairs.images[name].get_array().astype(float), np.nan),
+            view.panel(name),
+        )
+
+
+def test_a_blink_frame_redraws_the_plus_panel_only(dash):
+    blink = dash.keyboard.blink
+    blink.start()
+    try:
+        redrawn = _redrawn(dash, lambda: setattr(blink.play, "value", 1))
+    finally:
+        blink.stop()
+    assert redrawn == {"plus": 1}
+
+
+def test_a_zoom_redraws_the_four_panels(dash):
+    ax = dash.pairs.axes["residual"]
+    x0, x1 = ax.get_xlim()
+    with held_draws():  # as one toolbar zoom, merged by the kernel's loop
+        redrawn = _redrawn(dash, lambda: ax.set_xlim(x0, (x0 + x1) / 2))
+    assert redrawn == {}  # held
+    after = _counts(dash)
+    assert {n: after[n] for n in PANELS} != {}  # drawn at the end
+    assert dash.pairs.axes["plus"].get_xlim() == pytest.approx((x0, (x0 + x1) / 2))
+
+
+def test_colour_bar_has_units_stretch_and_range(dash):
+    ex = dash.explorer
+    ex.ws.template["BUNIT"] = "DN"
+    dash.pairs._units = (None, "")  # read the units again
+    dash.apply_stretch()  # nothing changed: no redraw
+    dash.vmin.value = "min"
+    norm = dash.pairs.images["difference"].norm
+    lo, hi = float(norm.vmin), float(norm.vmax)
+    diff = ex.pair_view().range_data("difference")  # no partly covered edge
+    assert (lo, hi) == pytest.approx((np.nanmin(diff), np.nanmax(diff)))
+    assert dash.pairs.colorbar_ax.get_xlim() == pytest.approx((lo, hi))
+    label = dash.pairs.colorbar_ax.get_xlabel()
+    stretch = f"gaussian-log stretch min .. max: {lo:.4g} .. {hi:.4g}"
+    assert label == f"difference (DN), {stretch}"
+    del ex.ws.template["BUNIT"]
+    dash.pairs._units = (None, "")
+    dash.vmin.value = "-2s"
+    assert "(no BUNIT)" in dash.pairs.colorbar_ax.get_xlabel()
+
+
+def test_pixels_are_square(dash):
+    for ax in dash.pairs.axes.values():
+        assert ax.get_aspect() == 1.0
+    bbox = dash.pairs.axes["difference"].get_window_extent()
+    (x0, x1), (y0, y1) = (
+        dash.pairs.axes["difference"].get_xlim(),
+        dash.pairs.axes["difference"].get_ylim(),
+    )
+    dash.pairs.figs["difference"].canvas.draw()
+    bbox = dash.pairs.axes["difference"].get_window_extent()
+    per_x, per_y = bbox.width / abs(x1 - x0), bbox.height / abs(y1 - y0)
+    assert per_x == pytest.approx(per_y, rel=0.02)
