@@ -2,8 +2,9 @@
 Compiled per-pixel loops (numba) of mDiff, mFitplane and mBgModel.
 
 mDiff's pixel rule, mFitplane's clipped fit and its bounding box are here;
-mBgModel's iterations (``_kernels_bg``) are re-exported, so
-`diffview.core.kernels` returns all of them.
+mBgModel's iterations (``_kernels_bg``) are loaded on their own (a command
+loads only the loops it runs), and reached from here too as ``bg_iterate``,
+loaded on first access.
 
 mFitplane's clipping refits a plane up to 20 times, each time over the
 pixels within ``2 rms`` of the previous plane. In numpy every pass is ~10
@@ -25,9 +26,8 @@ import numba
 import numpy as np
 
 from ._jit import _B1, _B2, _BOOL, _F, _F1, _F2, _FAST, _I, _JIT
-from ._kernels_bg import bg_iterate
 
-__all__ = [
+__all__ = [  # noqa: F822 (bg_iterate: module __getattr__)
     "clip_fit",
     "row_end_points",
     "hull_box",
@@ -39,6 +39,16 @@ __all__ = [
 
 STATUS_OK = 0
 STATUS_SINGULAR = 2
+
+
+def __getattr__(name: str):
+    """Load mBgModel's loop (``bg_iterate``) on first access (PEP 562)."""
+    if name == "bg_iterate":
+        from ._kernels_bg import bg_iterate
+
+        return bg_iterate
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 @numba.njit(**_JIT)
 def _collect(array, crpix1, crpix2, border, xs, ys, zs, flat):
