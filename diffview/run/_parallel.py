@@ -23,7 +23,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, wait
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # multiprocessing (~0.1 s) loads with the first pool
+    from concurrent.futures import ProcessPoolExecutor
 
 __all__ = [
     "POOL_SECONDS",
@@ -36,6 +40,10 @@ __all__ = [
 #: in this process: starting a pool of workers (20-100 ms, plus importing
 #: diffview in each) would cost more than it saves.
 POOL_SECONDS = 0.5
+
+#: Seconds a run goes without a progress bar: a shorter run never shows one
+#: (nor imports tqdm, ~0.1 s of a fresh process).
+_BAR_DELAY = 0.5
 
 #: How often a worker without ``PR_SET_PDEATHSIG`` checks that its parent lives.
 _WATCH_SECONDS = 0.5
@@ -224,16 +232,53 @@ def _progress(total: int, desc: str, quiet: bool, unit: str = "pair"):
     """
     Make a progress bar counting units of work (pairs, images), or None.
 
-    ``tqdm.auto`` draws a widget in notebooks and text on a terminal. The
-    rate (pairs/s) and the time left are averages over the whole run
+    ``tqdm.auto`` draws a widget in notebooks and text on a terminal, once
+    the run has lasted `_BAR_DELAY` seconds (`_DelayedBar`). The rate
+    (pairs/s) and the time left are averages over the whole run
     (``smoothing=0``): with tasks of many pairs finishing in bursts, a
     moving average would swing with every burst.
     """
     if quiet:
         return None
-    from tqdm.auto import tqdm
+    return _DelayedBar(total=total, desc=desc, unit=unit)
 
-    return tqdm(total=total, desc=desc, unit=unit, leave=False, smoothing=0)
+
+class _DelayedBar:
+    """A progress bar that appears once its run has lasted `_BAR_DELAY` seconds.
+
+    Counts like a ``tqdm`` bar (``update``, ``close``, ``n``, ``total``);
+    the ``tqdm`` bar is made (and tqdm imported) at the first update after
+    the delay, with the work done so far and the run's start time, so that
+    its rate and time left are the whole run's.
+    """
+
+    smoothing = 0
+
+    def __init__(self, total: int, desc: str, unit: str):
+        self.total, self.desc, self.unit = total, desc, unit
+        self.n = 0
+        self.bar = None
+        self._start = time.monotonic()
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+        if self.bar is not None:
+            self.bar.update(n)
+        elif time.monotonic() - self._start >= _BAR_DELAY:
+            self.bar = self._show()
+
+    def _show(self):
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=self.total, desc=self.desc, unit=self.unit, leave=False,
+                   smoothing=self.smoothing)
+        bar.start_t -= time.monotonic() - self._start  # the run's start
+        bar.update(self.n)
+        return bar
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _ordered(futures, bar, sizes) -> Iterator:
@@ -330,6 +375,8 @@ def run_tasks(
                     bar.update(size)
                 yield result
             return
+        from concurrent.futures import ProcessPoolExecutor
+
         pool = ProcessPoolExecutor(
             max_workers=nworkers, initializer=_init_worker, initargs=(os.getpid(),)
         )
