@@ -2,14 +2,17 @@
 mFitplane's clipped fit and bounding box in numpy (no compiled loop to load).
 
 The same algorithm as the compiled loops of ``_kernels`` (``clip_fit``,
-``row_end_points``, ``hull_box``), with the same signatures and results:
-the valid pixels are collected once, row-major, as the rows ``x - x0,
-y - y0, 1, z`` of one array, so that each clipping pass is a handful of
-whole-array calls (a selection, a 4 x 4 Gram product, a matrix-vector
-product for the residuals). The pixel ranges, centres, reference sums and
-the bounding box are bit-identical to the loops'; the plane and rms agree to
-rounding (numpy and the loop add the moment sums in different orders), far
-below what ``fits.tbl`` prints (``docs/montage-semantics.md`` §4.1).
+``row_end_points``), with the same signatures and results: the valid pixels
+are collected once, row-major, as the rows ``x - x0, y - y0, 1, z`` of one
+array, so that each clipping pass is a handful of whole-array calls (a 4 x 4
+Gram product less that of the clipped pixels, a matrix-vector product for
+the residuals). The pixel counts, ranges, centres and row end points are
+bit-identical to the loops'; the plane and rms agree to rounding (numpy and
+the loop add the moment sums in different orders), far below what
+``fits.tbl`` prints (``docs/montage-semantics.md`` §4.1). mFitplane's
+rectangle around the convex hull of the row end points (``hull_box``) is
+here only, for both paths: a few dozen points, cheaper in Python than a
+loop is to compile.
 
 For a typical difference of a few thousand pixels this costs a fraction of a
 millisecond, against 0.5-1 s to import numba and load the compiled loops in
@@ -320,7 +323,7 @@ def numpy_hull_box(x, y):
     """
     Find mFitplane's minimum-area rectangle of row end points, in numpy.
 
-    The compiled ``hull_box``: ``(ok, xcen, ycen, width, height, angle)``;
+    Montage's ``pixbounds``: ``(ok, xcen, ycen, width, height, angle)``;
     ``ok`` is False when the points' hull has fewer than 3 vertices, and
     the rest is 0 when no edge gives a box of non-zero area.
 

@@ -36,10 +36,11 @@ COMPILE_NOTICE_AFTER = 2.0
 #: itself imports scipy).
 LOAD_SECONDS = 0.5
 
-#: The modules of compiled loops, by group: the pixel loops of differences
-#: and fits, and mBgModel's iterations.
+#: The modules of compiled loops, by group: plane fits (and the way to every
+#: loop, `kernels`' default), mDiff's pixel rule, mBgModel's iterations.
 _GROUPS = {
     "pixels": "diffview.core._kernels",
+    "diff": "diffview.core._kernels_diff",
     "background": "diffview.core._kernels_bg",
 }
 
@@ -60,12 +61,13 @@ def kernels(group: str = "pixels"):
 
     Parameters
     ----------
-    group : {"pixels", "background"}
-        ``"pixels"``: ``mdiff`` (mDiff's pixel rule), ``clip_fit``
-        (mFitplane's clipped fit), ``row_end_points`` and ``hull_box`` (its
-        bounding box), and the status codes ``STATUS_OK``,
-        ``STATUS_SINGULAR``; its ``bg_iterate`` loads the other group.
-        ``"background"``: ``bg_iterate`` (mBgModel's iterations) alone.
+    group : {"pixels", "diff", "background"}
+        ``"pixels"``: ``clip_fit`` (mFitplane's clipped fit),
+        ``row_end_points`` (the row scan of its bounding box), the status
+        codes ``STATUS_OK``, ``STATUS_SINGULAR``, and ``mdiff`` and
+        ``bg_iterate``, which load their groups on first access.
+        ``"diff"``: ``mdiff`` (mDiff's pixel rule) alone. ``"background"``:
+        ``bg_iterate`` (mBgModel's iterations) alone.
 
     Returns
     -------
@@ -118,7 +120,7 @@ def use_compiled(seconds: float, group: str = "pixels") -> bool:
     ----------
     seconds : float
         Estimated seconds numpy spends beyond the compiled loops on the work.
-    group : {"pixels", "background"}
+    group : {"pixels", "diff", "background"}
         The loops the work would run in (see `kernels`).
 
     Returns
@@ -153,7 +155,7 @@ def plan_compiled(seconds: float, group: str = "pixels") -> bool:
     seconds : float
         Estimated seconds numpy would spend beyond the compiled loops on the
         whole job.
-    group : {"pixels", "background"}
+    group : {"pixels", "diff", "background"}
         The loops the job runs in.
 
     Returns

@@ -3,7 +3,7 @@ The difference of two projected images over their overlap (Montage's mDiff).
 
 Arrays in, a `~diffview.models.Difference` out; no files. The per-pixel
 rule runs in numpy until the compiled loop (``mdiff`` of
-`diffview.core.kernels`) pays for its loading (`diffview.core.use_compiled`),
+``diffview.core.kernels("diff")``) pays for its loading (`diffview.core.use_compiled`),
 and in the loop after, with the same bits. Images sit on a common template
 grid (see `diffview.core.grid`); boxes are ``((jstart, jend), (istart,
 iend))`` in 0-based template pixels, ends exclusive. The pixel rules are
@@ -85,8 +85,8 @@ def _mdiff(v1, a1, v2, a2, factor):
 
 def _pixel_rule(pixels: int):
     """Choose the compiled loop once loaded or worth loading, numpy before."""
-    if use_compiled(pixels * DIFF_SECONDS_PER_PIXEL):
-        return kernels().mdiff
+    if use_compiled(pixels * DIFF_SECONDS_PER_PIXEL, "diff"):
+        return kernels("diff").mdiff
     return _numpy_rule.numpy_mdiff
 
 

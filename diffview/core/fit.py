@@ -43,11 +43,15 @@ FIT_SECONDS_PER_PIXEL = 200e-9
 def _loops(pixels: int):
     """``(clip_fit, row_end_points, hull_box)`` for a difference of ``pixels``.
 
+    ``hull_box`` is always numpy's (a handful of points).
+
     The compiled loops when they pay (`use_compiled`), numpy's otherwise.
     """
     if use_compiled(pixels * FIT_SECONDS_PER_PIXEL):
         k = kernels()
-        return k.clip_fit, k.row_end_points, k.hull_box
+        # the hull of the few row end points is cheap in numpy (and costly
+        # to compile)
+        return k.clip_fit, k.row_end_points, numpy_hull_box
     return numpy_clip_fit, numpy_row_end_points, numpy_hull_box
 
 
