@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, wait
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # multiprocessing (~0.1 s) loads with the first pool
+if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
 
 __all__ = [
@@ -118,6 +118,24 @@ def _sync_written_folders() -> None:
     from diffview.io import sync_pending_folders
 
     sync_pending_folders()
+
+
+def __getattr__(name: str):
+    """``ProcessPoolExecutor``, imported with the first pool (PEP 562).
+
+    Importing it loads multiprocessing (~0.1 s), which a run in this
+    process never uses.
+    """
+    if name == "ProcessPoolExecutor":
+        from concurrent.futures import ProcessPoolExecutor
+
+        return ProcessPoolExecutor
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _pool_type():
+    """Return the process pool class (`__getattr__`'s, or a test's stand-in)."""
+    return sys.modules[__name__].ProcessPoolExecutor
 
 
 def _stop_pool(pool: ProcessPoolExecutor) -> None:
@@ -375,9 +393,7 @@ def run_tasks(
                     bar.update(size)
                 yield result
             return
-        from concurrent.futures import ProcessPoolExecutor
-
-        pool = ProcessPoolExecutor(
+        pool = _pool_type()(
             max_workers=nworkers, initializer=_init_worker, initargs=(os.getpid(),)
         )
         try:
