@@ -145,14 +145,14 @@ def read_difference_file(path) -> tuple[np.ndarray, tuple[float, float]]:
 
 
 # Time one process spends per byte of input, set so that `pool_workers`
-# starts a pool above 16 MiB of differences (plane fits in numpy), 128 MiB
+# starts a pool above 16 MiB of differences (plane fits in numpy), 64 MiB
 # (plane fits in the compiled loops) or 32 MiB of images (differences and
-# fits): one core fits ~40 MB of differences a second in numpy, ~250 MB in
+# fits): one core fits ~40 MB of differences a second in numpy, ~140 MB in
 # the loops, or differences and fits ~120 MB of images, and below these
 # sizes a pool costs more than it saves. Powers of two, so the byte
 # thresholds are exact.
 _FIT_SECONDS_PER_BYTE = POOL_SECONDS / (16 * 2**20)
-_FIT_COMPILED_SECONDS_PER_BYTE = POOL_SECONDS / (128 * 2**20)
+_FIT_COMPILED_SECONDS_PER_BYTE = POOL_SECONDS / (64 * 2**20)
 _DIFFFIT_SECONDS_PER_BYTE = POOL_SECONDS / (32 * 2**20)
 
 #: Bytes of a difference file per pixel (float64 images, as Montage's mDiff
@@ -232,7 +232,7 @@ def fit_planes(
     executor, workers, quiet
         As for `compute_differences`; with neither ``executor`` nor
         ``workers``, `pool_workers` keeps runs of less than 16 MiB of
-        differences in this process (128 MiB once they run in the compiled
+        differences in this process (64 MiB once they run in the compiled
         loops).
 
     Returns
