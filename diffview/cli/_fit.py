@@ -98,7 +98,7 @@ def _bgmodel_cmd(args) -> int:
 
     mode = (1 if args.level else 2 if args.flip else 3 if args.toggle
             else SOLVER_MODES[args.mode])
-    images = io.read_table(args.images_tbl)
+    images = io.read_plain_table(args.images_tbl)
     geo = image_geometry(
         images,
         locked=args.lock,

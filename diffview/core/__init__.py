@@ -4,7 +4,8 @@ Nothing here reads or writes a file, draws, or imports astropy, matplotlib
 or ipywidgets: template-grid offsets and overlap boxes, differences (mDiff's
 arithmetic), plane fits (mFitplane), background solvers (mBgModel and a
 direct solve), quality measures, NaN-aware block averages, and the compiled
-pixel loops (`kernels`).
+pixel loops (`kernels`) with their numpy twins and the one rule that
+chooses between them (`use_compiled`, `plan_compiled`).
 
 Conventions: plane coordinates are Montage's, ``x = i - CRPIX1`` and
 ``y = j - CRPIX2`` with 0-based pixel indices ``i`` (column) and ``j`` (row);
@@ -12,7 +13,13 @@ boxes and bounds are ``((ymin, ymax), (xmin, xmax))`` in 0-based template
 pixels, max exclusive.
 """
 
-from ._loader import COMPILE_NOTICE_AFTER, kernels
+from ._loader import (
+    COMPILE_NOTICE_AFTER,
+    LOAD_SECONDS,
+    kernels,
+    plan_compiled,
+    use_compiled,
+)
 from .background import (
     SOLVER_MODES,
     ImageGeometry,
@@ -32,7 +39,14 @@ from .difference import (
     difference_in_box,
     difference_on_grid,
 )
-from .fit import NITERATION, FitResidual, bounding_box, fit_plane, fit_residual
+from .fit import (
+    FIT_SECONDS_PER_PIXEL,
+    NITERATION,
+    FitResidual,
+    bounding_box,
+    fit_plane,
+    fit_residual,
+)
 from .grid import overlap_box, template_offset
 from .quality import FitQuality, Thresholds, assess_fits, plane_error
 
@@ -48,6 +62,7 @@ __all__ = [
     "bounding_box",
     "FitResidual",
     "NITERATION",
+    "FIT_SECONDS_PER_PIXEL",
     "FitQuality",
     "Thresholds",
     "assess_fits",
@@ -56,6 +71,9 @@ __all__ = [
     "preview",
     "kernels",
     "COMPILE_NOTICE_AFTER",
+    "LOAD_SECONDS",
+    "use_compiled",
+    "plan_compiled",
     "ImageGeometry",
     "image_geometry",
     "solve_montage",

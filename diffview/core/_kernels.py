@@ -1,9 +1,14 @@
 """
 Compiled per-pixel loops (numba) of mDiff, mFitplane and mBgModel.
 
-mDiff's pixel rule, mFitplane's clipped fit and its bounding box are here;
-mBgModel's iterations (``_kernels_bg``) are re-exported, so
-`diffview.core.kernels` returns all of them.
+mFitplane's clipped fit and the row scan of its bounding box are here (the
+convex hull and rectangle of the few row end points run in numpy, ``_fitplane``:
+compiling them took 8 s of a fresh install's first big fit, for ~30
+microseconds a fit); mDiff's pixel rule
+(``_kernels_diff``) and mBgModel's iterations (``_kernels_bg``) are loaded
+on their own (a command loads, and on a fresh install compiles, only the
+loops it runs), and reached from here too as ``mdiff`` and ``bg_iterate``,
+loaded on first access.
 
 mFitplane's clipping refits a plane up to 20 times, each time over the
 pixels within ``2 rms`` of the previous plane. In numpy every pass is ~10
@@ -24,13 +29,11 @@ import math
 import numba
 import numpy as np
 
-from ._jit import _B1, _B2, _BOOL, _F, _F1, _F2, _FAST, _I, _JIT
-from ._kernels_bg import bg_iterate
+from ._jit import _B1, _B2, _BOOL, _F, _F2, _FAST, _I, _JIT
 
-__all__ = [
+__all__ = [  # noqa: F822 (mdiff, bg_iterate: module __getattr__)
     "clip_fit",
     "row_end_points",
-    "hull_box",
     "mdiff",
     "bg_iterate",
     "STATUS_OK",
@@ -39,6 +42,20 @@ __all__ = [
 
 STATUS_OK = 0
 STATUS_SINGULAR = 2
+
+
+def __getattr__(name: str):
+    """Load ``mdiff`` and ``bg_iterate`` on first access (PEP 562)."""
+    if name == "mdiff":
+        from ._kernels_diff import mdiff
+
+        return mdiff
+    if name == "bg_iterate":
+        from ._kernels_bg import bg_iterate
+
+        return bg_iterate
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 @numba.njit(**_JIT)
 def _collect(array, crpix1, crpix2, border, xs, ys, zs, flat):
@@ -266,231 +283,3 @@ def row_end_points(valid, crpix1, crpix2):
             ys[m] = ys[m + 1] = j - crpix2
             m += 2
     return xs[:m], ys[:m]
-
-
-@numba.njit(**_JIT)
-def _staircase(v):
-    """Rows whose ``v`` beats every row above it or every row below it."""
-    n = len(v)
-    keep = np.zeros(n, np.bool_)
-    best = math.inf
-    for k in range(n):
-        if v[k] < best:
-            keep[k] = True
-            best = v[k]
-    best = math.inf
-    for k in range(n - 1, -1, -1):
-        if v[k] < best:
-            keep[k] = True
-            best = v[k]
-    return keep
-
-
-@numba.njit(**_JIT)
-def _hull_candidates(x, y):
-    """Keep the row end points that can be convex-hull vertices.
-
-    These are the staircase corners: a left end point with rows above and
-    below reaching as far left lies inside the hull, and likewise on the
-    right.
-    """
-    left, right, rows = x[0::2], x[1::2], y[0::2]
-    keep_l, keep_r = _staircase(left), _staircase(-right)
-    return (
-        np.concatenate((left[keep_l], right[keep_r])),
-        np.concatenate((rows[keep_l], rows[keep_r])),
-    )
-
-
-@numba.njit(**_JIT)
-def _cross(px, py, o, a, b):
-    return (px[a] - px[o]) * (py[b] - py[o]) - (py[a] - py[o]) * (px[b] - px[o])
-
-
-@numba.njit(**_JIT)
-def _chain(px, py, order, step):
-    """One half of Andrew's monotone chain over ``order`` (indices)."""
-    stack = np.empty(len(order), np.int64)
-    top = 0
-    for p in order[::step]:
-        while top >= 2 and _cross(px, py, stack[top - 2], stack[top - 1], p) <= 0:
-            top -= 1
-        stack[top] = p
-        top += 1
-    return stack[:top]
-
-
-@numba.njit(**_JIT)
-def _hull_stack(x, y):
-    """Strict convex hull in the order Montage's Graham stack is walked.
-
-    Montage starts at the lowest (then rightmost) point, sorts the others
-    counter-clockwise and pops collinear points; its stack is then walked
-    from the last vertex pushed back to that start point.
-    """
-    by_y = np.argsort(y, kind="mergesort")
-    order = by_y[np.argsort(x[by_y], kind="mergesort")]  # by x, then y
-    uniq = np.empty(len(order), np.int64)
-    m = 0
-    for p in order:
-        if m == 0 or x[p] != x[uniq[m - 1]] or y[p] != y[uniq[m - 1]]:
-            uniq[m] = p
-            m += 1
-    uniq = uniq[:m]
-    if m < 3:
-        return x[uniq], y[uniq]
-    ccw = np.concatenate((_chain(x, y, uniq, 1)[:-1], _chain(x, y, uniq, -1)[:-1]))
-    n = len(ccw)
-    start = 0
-    for k in range(1, n):
-        p, s = ccw[k], ccw[start]
-        if y[p] < y[s] or (y[p] == y[s] and x[p] > x[s]):
-            start = k
-    hull = np.empty(n, np.int64)
-    for k in range(n):  # from start, then reversed
-        hull[n - 1 - k] = ccw[(start + k) % n]
-    return x[hull], y[hull]
-
-
-@numba.njit(**_JIT)
-def _edge_box(hx, hy, k):
-    """Montage's rectangle on hull edge k: (area, w, h, A, B, C1..C4)."""
-    n = len(hx)
-    xc, yc, xn, yn = hx[k], hy[k], hx[(k + 1) % n], hy[(k + 1) % n]
-    A, B = yc - yn, xn - xc
-    C1 = xc * yn - xn * yc
-    norm = math.sqrt(A * A + B * B)
-    A, B, C1 = A / norm, B / norm, C1 / norm
-    dmax, far = -1.0, 0
-    for p in range(n):
-        d = abs(A * hx[p] + B * hy[p] + C1)
-        if d > dmax:
-            dmax, far = d, p
-    C2 = -A * hx[far] - B * hy[far]
-    C3, C4 = math.inf, -math.inf
-    for p in range(n):
-        proj = B * hx[p] - A * hy[p]
-        C3, C4 = min(C3, proj), max(C4, proj)
-    h, w = abs(C1 - C2), abs(C3 - C4)
-    return w * h, w, h, A, B, C1, C2, C3, C4
-
-
-@numba.njit([(_F1, _F1)], **_JIT)
-def hull_box(x, y):
-    """
-    Find mFitplane's minimum-area rectangle of row end points ``x, y``.
-
-    Returns ``(ok, xcen, ycen, width, height, angle)``; ``ok`` is False when
-    the points' hull has fewer than 3 vertices (the caller's axis-aligned
-    case) or no edge gives a box of non-zero area (then the rest is 0).
-    """
-    hx, hy = _hull_stack(*_hull_candidates(x, y))
-    if len(hx) < 3:
-        return False, 0.0, 0.0, 0.0, 0.0, 0.0
-    best = -1
-    area = math.inf
-    for k in range(len(hx)):
-        box = _edge_box(hx, hy, k)
-        if box[0] > 0.0 and (best < 0 or box[0] < area):
-            best, area = k, box[0]
-    if best < 0:
-        return True, 0.0, 0.0, 0.0, 0.0, 0.0
-    _, w, h, A, B, C1, C2, C3, C4 = _edge_box(hx, hy, best)
-    xcen = (
-        (-A * C1 + B * C3)
-        + (-A * C2 + B * C3)
-        + (-A * C2 + B * C4)
-        + (-A * C1 + B * C4)
-    ) / 4.0
-    ycen = (
-        (-B * C1 - A * C3)
-        + (-B * C2 - A * C3)
-        + (-B * C2 - A * C4)
-        + (-B * C1 - A * C4)
-    ) / 4.0
-    theta = math.atan2(A, B) * 45.0 / math.atan(1.0)
-    return True, xcen, ycen, w, h, -1.0 * theta
-
-
-@numba.njit(**_JIT)
-def _ok(v, a):
-    # ``not a <= 0``: a NaN area passes, as in Montage (it then turns the
-    # running area mean into NaN and so disables the area filter)
-    return math.isfinite(v) and not a <= 0.0
-
-
-@numba.njit(**_JIT)
-def _area_means(v1, a1, v2, a2):
-    """Compute Montage's mean areas.
-
-    Image 1 over its valid pixels, image 2 over the pixels valid in both;
-    NaN when either set is empty.
-    """
-    n1 = n2 = 0
-    s1 = s2 = 0.0
-    ny, nx = v1.shape
-    for j in range(ny):
-        for i in range(nx):
-            if _ok(v1[j, i], a1[j, i]):
-                n1 += 1
-                s1 += a1[j, i]
-                if _ok(v2[j, i], a2[j, i]):
-                    n2 += 1
-                    s2 += a2[j, i]
-    if n1 == 0 or n2 == 0:
-        return math.nan
-    return s1 / n1 + s2 / n2
-
-
-@numba.njit([(_F2, _F2, _F2, _F2, _F, _F, _F2, _F2)], **_JIT)
-def mdiff(v1, a1, v2, a2, factor, tolerance, value, area):
-    """
-    Apply mDiff's pixel rules to two co-registered boxes.
-
-    Fills ``value`` with ``2 (v1 a1 - factor v2 a2) / (a1 + a2)`` (NaN where
-    dropped) and ``area`` with ``a1 + a2`` (0 where dropped). A pixel is kept
-    when valid in both images (finite value, area not <= 0) with a finite,
-    non-zero total area within ``tolerance`` (relative) of the sum of the mean
-    areas.
-
-    Returns
-    -------
-    tuple
-        ``(kept, row0, row1, col0, col1, min_pixel, max_pixel, min_diff,
-        max_diff)``: the count of kept pixels, their bounding rows/columns
-        (end exclusive), the extremes of ``v a`` over either image's pixels
-        with finite value and positive area, and of ``|value|`` over the kept
-        ones (NaN when there are none).
-    """
-    amean = _area_means(v1, a1, v2, a2)
-    ny, nx = v1.shape
-    kept = 0
-    r0, r1, c0, c1 = ny, 0, nx, 0
-    pmin, pmax, dmin, dmax = math.inf, -math.inf, math.inf, -math.inf
-    for j in range(ny):
-        for i in range(nx):
-            x1, w1, x2, w2 = v1[j, i], a1[j, i], v2[j, i], a2[j, i]
-            if math.isfinite(x1) and w1 > 0.0:
-                pmin, pmax = min(pmin, x1 * w1), max(pmax, x1 * w1)
-            if math.isfinite(x2) and w2 > 0.0:
-                pmin, pmax = min(pmin, x2 * w2), max(pmax, x2 * w2)
-            value[j, i] = math.nan
-            area[j, i] = 0.0
-            if not (_ok(x1, w1) and _ok(x2, w2)):
-                continue
-            total = w1 + w2
-            if not math.isfinite(total) or total == 0.0:
-                continue
-            if abs(total - amean) / amean > tolerance:
-                continue
-            d = 2.0 * (x1 * w1 - factor * x2 * w2) / total
-            value[j, i] = d
-            area[j, i] = total
-            kept += 1
-            r0, r1, c0, c1 = min(r0, j), max(r1, j + 1), min(c0, i), max(c1, i + 1)
-            dmin, dmax = min(dmin, abs(d)), max(dmax, abs(d))
-    if pmin > pmax:
-        pmin = pmax = math.nan
-    if kept == 0:
-        dmin = dmax = math.nan
-    return kept, r0, r1, c0, c1, pmin, pmax, dmin, dmax

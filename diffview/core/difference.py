@@ -2,12 +2,12 @@
 The difference of two projected images over their overlap (Montage's mDiff).
 
 Arrays in, a `~diffview.models.Difference` out; no files. The per-pixel
-rule runs in numpy for a process's first `NUMPY_PIXELS` pixels and in the
-compiled loop (``mdiff`` of `diffview.core.kernels`) after, with the same
-bits. Images sit on a common template grid (see `diffview.core.grid`); boxes are
-``((jstart, jend), (istart, iend))`` in 0-based template pixels, ends
-exclusive. The pixel rules are Montage's (``docs/montage-semantics.md``
-§3.4):
+rule runs in numpy until the compiled loop (``mdiff`` of
+``diffview.core.kernels("diff")``) pays for its loading (`diffview.core.use_compiled`),
+and in the loop after, with the same bits. Images sit on a common template
+grid (see `diffview.core.grid`); boxes are ``((jstart, jend), (istart,
+iend))`` in 0-based template pixels, ends exclusive. The pixel rules are
+Montage's (``docs/montage-semantics.md`` §3.4):
 
 * a pixel is blank when its value is NaN or +-inf or its area is <= 0;
 * value ``2 (v1 a1 - f v2 a2) / (a1 + a2)``, area ``a1 + a2``;
@@ -19,15 +19,13 @@ exclusive. The pixel rules are Montage's (``docs/montage-semantics.md``
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 
 from diffview.errors import PairError
 from diffview.models import Difference
 
 from . import _mdiff as _numpy_rule
-from ._loader import kernels
+from ._loader import kernels, use_compiled
 from .grid import _full_edges, overlap_box, template_offset
 
 __all__ = ["AREA_TOLERANCE", "difference_arrays", "difference_on_grid",
@@ -36,14 +34,11 @@ __all__ = ["AREA_TOLERANCE", "difference_arrays", "difference_on_grid",
 #: Montage's area-consistency threshold (mDiff since module version 2.7).
 AREA_TOLERANCE = 0.333
 
-#: Pixels a process differences with numpy before it loads the compiled loop.
-#: Loading numba and its cached kernels costs ~0.5 s once per process; numpy
-#: costs ~50 ns per pixel more than the loop. Until a process has done about
-#: that much work, numpy is cheaper (a CLI run on a few hundred pairs, every
-#: mDiff call), after it the loop is (big jobs, warm sessions). Both give the
-#: same bits.
-NUMPY_PIXELS = 10_000_000
-_numpy_done = [0]
+#: Seconds per pixel numpy's rule spends beyond the compiled loop (~50 ns): a
+#: process differences about ``LOAD_SECONDS / 50 ns`` (10 million) pixels
+#: with numpy before loading the loop pays (a CLI run on a few hundred pairs,
+#: every mDiff call stay in numpy; big jobs and warm sessions use the loop).
+DIFF_SECONDS_PER_PIXEL = 50e-9
 
 
 def difference_arrays(v1, a1, v2, a2, *, factor=1.0):
@@ -90,9 +85,8 @@ def _mdiff(v1, a1, v2, a2, factor):
 
 def _pixel_rule(pixels: int):
     """Choose the compiled loop once loaded or worth loading, numpy before."""
-    if "diffview.core._kernels" in sys.modules or _numpy_done[0] >= NUMPY_PIXELS:
-        return kernels().mdiff
-    _numpy_done[0] += pixels
+    if use_compiled(pixels * DIFF_SECONDS_PER_PIXEL, "diff"):
+        return kernels("diff").mdiff
     return _numpy_rule.numpy_mdiff
 
 

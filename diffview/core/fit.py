@@ -1,8 +1,11 @@
 """
 Plane fits of differences, exactly as Montage's mFitplane computes them.
 
-Arrays in, `~diffview.PlaneFit` out; the per-pixel loops are compiled
-(`diffview.core.kernels`). No file is read here (`diffview.run.fit_planes`
+Arrays in, `~diffview.PlaneFit` out. The clipping loop and the bounding
+box run in numpy (``_fitplane``) until a process has done enough fitting for
+the compiled loops (`diffview.core.kernels`) to pay for their loading, and
+in the loops after (`diffview.core.use_compiled`); both give the same fits
+to rounding. No file is read here (`diffview.run.fit_planes`
 does the files); Montage's algorithm is in ``docs/montage-semantics.md``
 §4.1. Coordinates are Montage's plane coordinates ``x = i - CRPIX1``,
 ``y = j - CRPIX2`` with 0-based ``i``, ``j`` and the
@@ -15,7 +18,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from diffview.core._loader import kernels
+from diffview.core._fitplane import (
+    STATUS_SINGULAR,
+    numpy_clip_fit,
+    numpy_hull_box,
+    numpy_row_end_points,
+)
+from diffview.core._loader import kernels, use_compiled
 from diffview.core.checks import image_array, pixel_pair
 from diffview.errors import InputError, PairError
 from diffview.models import Difference, PlaneFit
@@ -24,6 +33,26 @@ __all__ = ["fit_plane", "fit_residual", "bounding_box", "FitResidual", "NITERATI
 
 #: Montage's fixed number of clipping iterations.
 NITERATION = 20
+
+#: Seconds per pixel of a difference that the numpy fit spends beyond the
+#: compiled loop (about 0.25 against 0.02 microseconds a pixel, clipping
+#: iterations, bounding box and all, on a 2-core machine).
+FIT_SECONDS_PER_PIXEL = 200e-9
+
+
+def _loops(pixels: int):
+    """``(clip_fit, row_end_points, hull_box)`` for a difference of ``pixels``.
+
+    ``hull_box`` is always numpy's (a handful of points).
+
+    The compiled loops when they pay (`use_compiled`), numpy's otherwise.
+    """
+    if use_compiled(pixels * FIT_SECONDS_PER_PIXEL):
+        k = kernels()
+        # the hull of the few row end points is cheap in numpy (and costly
+        # to compile)
+        return k.clip_fit, k.row_end_points, numpy_hull_box
+    return numpy_clip_fit, numpy_row_end_points, numpy_hull_box
 
 
 def _as_array_crpix(diff):
@@ -72,10 +101,16 @@ def bounding_box(valid: np.ndarray, crpix) -> tuple[float, float, float, float, 
     >>> bounding_box(np.ones((14, 6), bool), (1.0, 1.0))
     (1.5, 5.5, 13.0, 5.0, 90.0)
     """
+    return _bounding_box(valid, crpix, _loops(np.size(valid)))
+
+
+def _bounding_box(valid, crpix, loops):
+    """`bounding_box` with the given loops (`_loops`)."""
+    _, row_end_points, hull_box = loops
     valid = np.require(valid, bool, ["W"])  # the kernels take writable arrays
-    x, y = kernels().row_end_points(valid, float(crpix[0]), float(crpix[1]))
+    x, y = row_end_points(valid, float(crpix[0]), float(crpix[1]))
     if len(x) >= 3:
-        ok, *box = kernels().hull_box(x, y)
+        ok, *box = hull_box(x, y)
         if ok:
             return tuple(box)
     if len(x) == 0:
@@ -93,14 +128,15 @@ def bounding_box(valid: np.ndarray, crpix) -> tuple[float, float, float, float, 
 EXACT = 1e-10
 
 
-def _clip_fit(array, crpix, border, level_only, keep=None, niter=NITERATION):
-    """Run the compiled clipping loop.
+def _clip_fit(array, crpix, border, level_only, keep=None, niter=NITERATION,
+              loops=None):
+    """Run the clipping loop (``loops``, else `_loops`' choice).
 
-    ``keep`` (flat bool) receives the last fit set. Returns the kernel's
+    ``keep`` (flat bool) receives the last fit set. Returns the loop's
     tuple without its status.
     """
-    k = kernels()
-    out = k.clip_fit(
+    clip_fit = (loops or _loops(np.size(array)))[0]
+    out = clip_fit(
         np.require(array, np.float64, ["W"]),  # the kernel takes writable arrays
         float(crpix[0]),
         float(crpix[1]),
@@ -110,7 +146,7 @@ def _clip_fit(array, crpix, border, level_only, keep=None, niter=NITERATION):
         EXACT,
         np.zeros(0, bool) if keep is None else keep,
     )
-    if out[0] == k.STATUS_SINGULAR:
+    if out[0] == STATUS_SINGULAR:
         raise PairError("Singular Matrix-2")
     return out[1:]
 
@@ -189,11 +225,14 @@ def fit_plane(
     ny, nx = array.shape
     if not level_only and (nx < 2 or ny < 2):
         raise PairError("Too few pixels to fit")
-    box = bounding_box(np.isfinite(array), crpix)
+    loops = _loops(array.size)
+    box = _bounding_box(np.isfinite(array), crpix, loops)
     if nofit:
-        _, _, _, _, npix, *ranges = _clip_fit(array, crpix, border, False, niter=0)
+        _, _, _, _, npix, *ranges = _clip_fit(array, crpix, border, False, niter=0,
+                                              loops=loops)
         return _make_fit(ids, (0.0, 0.0, 0.0), crpix, ranges, npix, 0.0, box)
-    a, b, c, rms, npix, *ranges = _clip_fit(array, crpix, border, level_only)
+    a, b, c, rms, npix, *ranges = _clip_fit(array, crpix, border, level_only,
+                                            loops=loops)
     return _make_fit(ids, (a, b, c), crpix, ranges, npix, rms, box)
 
 

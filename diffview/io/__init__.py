@@ -38,6 +38,9 @@ _LAZY = {
     "format_table": ".ipac",
     "parse_table": ".ipac",
     "read_table": ".ipac",
+    "read_plain_table": ".ipac",
+    "PlainTable": "._ipac_read",
+    "parse_plain_table": "._ipac_read",
     "read_table_columns": ".ipac",
     "require_columns": ".ipac",
     "write_table": ".ipac",
@@ -65,8 +68,11 @@ _LAZY = {
 
 __all__ = [
     "read_table",
+    "read_plain_table",
+    "PlainTable",
     "read_table_columns",
     "parse_table",
+    "parse_plain_table",
     "require_columns",
     "format_table",
     "write_table",

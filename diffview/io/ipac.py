@@ -20,7 +20,6 @@ never ends: a FIFO, a device) is an `InputError` too.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -29,6 +28,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from diffview.errors import InputError
+from diffview.io._ipac_read import (
+    PlainTable,
+    _column,
+    _records,
+    _table_head,
+    parse_plain_table,
+)
 from diffview.io.paths import write_file
 
 if TYPE_CHECKING:  # astropy.table loads with the first parsed table
@@ -36,6 +42,7 @@ if TYPE_CHECKING:  # astropy.table loads with the first parsed table
 
 __all__ = [
     "read_table",
+    "read_plain_table",
     "read_table_columns",
     "parse_table",
     "require_columns",
@@ -48,119 +55,9 @@ __all__ = [
 _MAX_TABLE_BYTES = 1 << 30
 _MAX_LINE_BYTES = 1 << 20
 
-#: Columns that are integers in every Montage table that has them; without a
-#: type line they must still hold integers.
-_INT_COLUMNS = frozenset(
-    {"cntr", "cntr1", "cntr2", "id", "naxis1", "naxis2", "hdu", "npixel"}
-)
-
-_TYPES = {
-    "i": int,
-    "int": int,
-    "integer": int,
-    "long": int,
-    "d": float,
-    "double": float,
-    "r": float,
-    "real": float,
-    "f": float,
-    "float": float,
-    "c": str,
-    "char": str,
-    "s": str,
-    "date": str,
-}
-
-
 # --------------------------------------------------------------------------
 # Reading IPAC tables
 # --------------------------------------------------------------------------
-
-
-def _bar_columns(line: str) -> tuple[list[str], list[int]]:
-    """Names and bar positions of a ``|`` header line (Montage's rules)."""
-    bars = [k for k, ch in enumerate(line) if ch == "|"]
-    if line.startswith("|"):
-        bars = bars[1:]
-        start = 0
-    else:
-        start = -1
-    names, ends, prev = [], [], start
-    for b in bars:
-        names.append(line[prev + 1 : b].strip())
-        ends.append(b)
-        prev = b
-    return names, ends
-
-
-def _fields(line: str, ends: list[int]) -> list[str]:
-    out, prev = [], -1
-    for e in ends:
-        out.append(line[prev + 1 : e].strip() if prev + 1 < len(line) else "")
-        prev = e
-    return out
-
-
-def _not_number(values, kind, name, where, ctx) -> InputError:
-    """Return the error for the first value of a column that is not a ``kind``."""
-    records, ends = ctx if ctx is not None else ([], [])
-    for n, v in enumerate(values):
-        try:
-            if v != "":
-                float(v) if kind is float else int(float(v))
-        except ValueError:
-            if n >= len(records):
-                break
-            line_no, line = records[n]
-            hint = next(
-                (
-                    f" (a value runs into the '|' at character {e + 1} of the "
-                    "header line: misaligned columns)"
-                    for e in ends
-                    if e < len(line) and not line[e].isspace()
-                ),
-                "",
-            )
-            return InputError(
-                f"{where}: line {line_no}: column {name!r} holds {v!r}, "
-                f"not a number{hint}"
-            )
-    return InputError(f"{where}: column {name!r} holds a value that is not a number")
-
-
-def _convert(values: list[str], kind, name: str, where: str, ctx=None):
-    """Column values as int, float or str: the type line's, else inferred."""
-    if kind is str:
-        return np.array(values, dtype=str) if values else np.array([], dtype=str)
-    if kind is None:
-        for kind in (int, float, str):
-            try:
-                return _convert(values, kind, name, where, ctx)
-            except InputError:
-                continue
-    if kind is int and all(v == "" for v in values) and values:
-        kind = float
-    try:
-        if kind is int:
-            return np.array([int(v) if v != "" else 0 for v in values], dtype=np.int64)
-        return np.array(
-            [float(v) if v != "" else math.nan for v in values], dtype=float
-        )
-    except (ValueError, OverflowError):
-        if kind is float:
-            raise _not_number(values, float, name, where, ctx) from None
-        try:  # an int column written with a decimal point
-            return _convert(values, float, name, where, ctx)
-        except InputError:
-            raise _not_number(values, float, name, where, ctx) from None
-
-
-def _column(values, kind, name, where, ctx):
-    """Return `_convert`'s column, with integers in Montage's integer columns."""
-    col = _convert(values, kind, name, where, ctx)
-    if name in _INT_COLUMNS and col.dtype.kind not in "iuf":
-        raise _not_number(values, int, name, where, ctx)
-    return col
 
 
 def parse_table(text: str, source: str = "<string>") -> Table:
@@ -192,69 +89,12 @@ def parse_table(text: str, source: str = "<string>") -> Table:
     >>> t["cntr"][0], str(t["fname"][0])
     (np.int64(3), 'a.fits')
     """
-    lines = [ln.rstrip("\r") for ln in text.split("\n")]
-    keywords, names, ends, kinds, k = _table_head(lines, source)
-    records = _records(lines, k)
-    rows = [_fields(ln, ends) for _, ln in records]
-    cols = [
-        _column([r[c] for r in rows], kinds[c], names[c], source, (records, ends))
-        for c in range(len(names))
-    ]
+    plain = parse_plain_table(text, source)
     from astropy.table import Table
 
-    table = Table(cols, names=names)
-    table.meta["keywords"] = keywords
-    table.meta["lines"] = [n for n, _ in records]
+    table = Table(list(plain.columns.values()), names=plain.colnames)
+    table.meta.update(plain.meta)
     return table
-
-
-def _table_head(lines: list[str], source: str):
-    """
-    Read an IPAC table's header.
-
-    Returns (keywords, column names, bar positions, column types from the
-    type line or None, index of the first line after the header lines).
-    """
-    keywords, k = {}, 0
-    while k < len(lines) and (lines[k].startswith("\\") or not lines[k].strip()):
-        head = lines[k][1:]
-        if "=" in head:
-            key, _, value = head.partition("=")
-            keywords[key.strip()] = value.strip().strip("'\"")
-        k += 1
-    if k == len(lines) or not lines[k].startswith("|") and "|" not in lines[k]:
-        raise InputError(f"{source}: not an IPAC table (no '|' column header line)")
-    names, ends = _bar_columns(lines[k])
-    if not names or any(not n for n in names):
-        raise InputError(
-            f"{source}: line {k + 1}: invalid column header line {lines[k][:80]!r}"
-        )
-    if len(set(names)) < len(names):
-        raise InputError(f"{source}: line {k + 1}: a column name is repeated")
-    k += 1
-    extra = []
-    while k < len(lines) and lines[k].startswith("|"):
-        extra.append(_fields(" " + lines[k][1:], ends))
-        k += 1
-    kinds = (
-        [_TYPES.get(t.lower()) if t else None for t in extra[0]]
-        if extra
-        else [None] * len(names)
-    )
-    return keywords, names, ends, kinds, k
-
-
-def _records(lines: list[str], k: int) -> list[tuple[int, str]]:
-    r"""
-    Return the record lines of a table from line ``k``, with 1-based numbers.
-
-    Blank, ``\`` comment and ``|`` lines are skipped.
-    """
-    return [
-        (n, ln)
-        for n, ln in enumerate(lines[k:], start=k + 1)
-        if ln.strip() and not ln.startswith("\\") and not ln.startswith("|")
-    ]
 
 
 def read_table(path: str | os.PathLike) -> Table:
@@ -286,6 +126,43 @@ def read_table(path: str | os.PathLike) -> Table:
     np.float64(2.5)
     """
     return parse_table(_table_text(path), str(path))
+
+
+def read_plain_table(path: str | os.PathLike) -> PlainTable:
+    r"""
+    Read an IPAC table file into numpy columns, without astropy.
+
+    The same rules, values and errors as `read_table`, in a `PlainTable`
+    (``colnames``, ``meta``, ``len`` and a numpy array per column name)
+    instead of an ``astropy.table.Table``: for readers of Montage's run
+    tables (``diffs.tbl``, ``fits.tbl``, ``images.tbl``) in a fresh process.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The table file.
+
+    Returns
+    -------
+    PlainTable
+        One column per header field, ``\key = value`` lines in
+        ``meta["keywords"]``, record line numbers in ``meta["lines"]``.
+
+    Raises
+    ------
+    InputError
+        Missing or unreadable file, or not an IPAC table.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.tbl"
+    >>> _ = p.write_text("| id |  a   |\n    1   2.5\n")
+    >>> t = read_plain_table(p)
+    >>> t.colnames, t["a"].tolist(), t.meta["lines"]
+    (['id', 'a'], [2.5], [2])
+    """
+    return parse_plain_table(_table_text(path), str(path))
 
 
 def _table_text(path) -> str:

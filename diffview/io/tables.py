@@ -3,7 +3,8 @@ Montage's run tables: ``diffs.tbl``, ``fits.tbl`` and ``corrections.tbl``.
 
 Each is written in the fixed-width layout of the Montage program that makes
 it (mOverlaps, mFitExec, mBgModel; ``docs/montage-semantics.md`` §4.4, §5.5,
-§6.1) and read back with `read_table`'s rules, into diffview's record types.
+§6.1) and read back with `read_table`'s rules, into diffview's record types
+(through `read_plain_table`: no astropy).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from diffview.errors import InputError
 from diffview.io.ipac import (
     _refuse_line_breaks,
     _write_text,
-    read_table,
+    read_plain_table,
     require_columns,
 )
 from diffview.models import Correction, Overlap, PlaneFit
@@ -37,9 +38,12 @@ def _ints(table, column: str, path) -> list[int]:
 
     Text raises `InputError` naming the file and the line.
     """
+    values = table[column]
+    if getattr(values, "dtype", None) is not None and values.dtype.kind in "iu":
+        return [int(v) for v in values.tolist()]  # ints already: nothing to check
     lines = table.meta.get("lines") or [None] * len(table)
     out = []
-    for value, n in zip(table[column], lines, strict=True):
+    for value, n in zip(values, lines, strict=True):
         try:
             number = float(value) if str(value).strip() else 0.0
         except ValueError:
@@ -133,20 +137,21 @@ def read_diffs_table(path) -> list[Overlap]:
     >>> read_diffs_table(p)
     [Overlap(cntr1=2, cntr2=5, plus='x.fits', minus='y.fits', diff='d.fits')]
     """
-    return overlaps_from_table(read_table(path), path)
+    return overlaps_from_table(read_plain_table(path), path)
 
 
 def overlaps_from_table(table, path) -> list[Overlap]:
     """
-    Make `Overlap` objects of a ``diffs.tbl`` already read (`read_table`).
+    Make `Overlap` objects of a ``diffs.tbl`` already read.
 
-    For a caller that has checked the table itself (a drop-in giving
-    Montage's messages), so that the file is not read twice.
+    The table is `read_table`'s or `read_plain_table`'s, for a caller that
+    has checked it itself (a drop-in giving Montage's messages), so that the
+    file is not read twice.
 
     Parameters
     ----------
-    table : astropy.table.Table
-        The table, as `read_table` returns it.
+    table : astropy.table.Table or PlainTable
+        The table, as `read_table` or `read_plain_table` returns it.
     path : str or path-like
         Its file, for messages.
 
@@ -171,10 +176,16 @@ def overlaps_from_table(table, path) -> list[Overlap]:
     """
     require_columns(table, ["cntr1", "cntr2", "plus", "minus", "diff"], path)
     cntr1, cntr2 = _ints(table, "cntr1", path), _ints(table, "cntr2", path)
+    names = [_texts(table[c]) for c in ("plus", "minus", "diff")]
     return [
-        Overlap(c1, c2, str(r["plus"]), str(r["minus"]), str(r["diff"]))
-        for c1, c2, r in zip(cntr1, cntr2, table, strict=True)
+        Overlap(c1, c2, plus, minus, diff)
+        for c1, c2, plus, minus, diff in zip(cntr1, cntr2, *names, strict=True)
     ]
+
+
+def _texts(column) -> list[str]:
+    """Return a column's values as ``str`` (numbers as they print)."""
+    return [str(v) for v in column]
 
 
 _FIT_WIDTHS = (
@@ -305,7 +316,7 @@ def read_fits_table(path) -> list[PlaneFit]:
     >>> f.minus, f.c, f.npixel
     (1, 1.5, 0)
     """
-    table = read_table(path)
+    table = read_plain_table(path)
     cols = PlaneFit.columns()
     require_columns(table, cols[:5], path)
     ints = {
@@ -314,21 +325,25 @@ def read_fits_table(path) -> list[PlaneFit]:
         if c in table.colnames
     }
     _floats(table, [c for c in cols if c not in ints], path)
-    out = []
-    for k, r in enumerate(table):
-        vals = {c: (r[c] if c in table.colnames else math.nan) for c in cols}
-        vals.update({c: v[k] for c, v in ints.items()})
-        if "npixel" not in ints:
-            vals["npixel"] = 0
-        out.append(
-            PlaneFit(
-                **{
-                    c: (v if c in ("plus", "minus", "npixel") else _float(v))
-                    for c, v in vals.items()
-                }
-            )
-        )
-    return out
+    values = {
+        c: ints[c] if c in ints else _float_column(table, c) for c in cols
+    }
+    if "npixel" not in ints:
+        values["npixel"] = [0] * len(table)
+    return [PlaneFit(*row) for row in zip(*(values[c] for c in cols), strict=True)]
+
+
+def _float_column(table, column: str) -> list[float]:
+    """Return a float column's values (blank NaN), all NaN when it is missing.
+
+    Text has been refused by `_floats`.
+    """
+    if column not in table.colnames:
+        return [math.nan] * len(table)
+    values = table[column]
+    if values.dtype.kind in "iuf":
+        return [float(v) for v in values.tolist()]
+    return [_float(v) for v in values]
 
 
 def _floats(table, columns, path) -> None:
@@ -406,14 +421,12 @@ def read_corrections_table(path) -> list[Correction]:
     >>> read_corrections_table(p)
     [Correction(id=4, a=0.0, b=0.0, c=-1.25)]
     """
-    table = read_table(path)
+    table = read_plain_table(path)
     require_columns(table, ["id", "a", "b", "c"], path)
     _floats(table, ["a", "b", "c"], path)
     ids = _ints(table, "id", path)
-    return [
-        Correction(i, *(_float(r[c]) for c in "abc"))
-        for i, r in zip(ids, table, strict=True)
-    ]
+    planes = [_float_column(table, c) for c in "abc"]
+    return [Correction(i, *abc) for i, *abc in zip(ids, *planes, strict=True)]
 
 
 def _float(value) -> float:

@@ -94,7 +94,7 @@ def mBgModel(
     try:
         _check_writable(corr_file)
         try:
-            images = io.read_table(input_file)
+            images = io.read_plain_table(input_file)
         except InputError:
             raise InputError(f"Invalid image metadata file: {input_file}") from None
         geo = image_geometry(images, name=input_file, need_geometry=mode != 1)

@@ -198,10 +198,10 @@ def mFitExec(
     """
     try:
         _check_writable(fitfile)
-        table = io.read_table(tblfile)
+        table = io.read_plain_table(tblfile)
         io.require_columns(table, ["cntr1", "cntr2", "diff"], tblfile)
         result = fit_planes(
-            tblfile,
+            io.overlaps_from_table(table, tblfile),  # the file is parsed once
             fitfile,
             diffdir,
             level_only=bool(levelOnly),
@@ -304,11 +304,11 @@ def mDiffFitExec(
     try:
         check_output_dir(diffdir)
         _check_writable(fitfile)
-        table = io.read_table(tblfile)
+        table = io.read_plain_table(tblfile)
         io.require_columns(table, ["cntr1", "cntr2", "plus", "minus", "diff"], tblfile)
         result = differences_and_fits(
             path,
-            tblfile,
+            io.overlaps_from_table(table, tblfile),  # the file is parsed once
             template,
             diffdir,
             fitfile,

@@ -40,6 +40,10 @@ __all__ = [
 #: diffview in each) would cost more than it saves.
 POOL_SECONDS = 0.5
 
+#: Seconds a run goes without a progress bar: a shorter run never shows one
+#: (nor imports tqdm, ~0.1 s of a fresh process).
+_BAR_DELAY = 0.5
+
 #: How often a worker without ``PR_SET_PDEATHSIG`` checks that its parent lives.
 _WATCH_SECONDS = 0.5
 
@@ -117,11 +121,27 @@ def _sync_written_folders() -> None:
 
 def _process_pool(workers: int) -> ProcessPoolExecutor:
     """Start a pool of worker processes (concurrent.futures loads only here)."""
-    from concurrent.futures import ProcessPoolExecutor
-
-    return ProcessPoolExecutor(
+    return _pool_type()(
         max_workers=workers, initializer=_init_worker, initargs=(os.getpid(),)
     )
+
+
+def __getattr__(name: str):
+    """``ProcessPoolExecutor``, imported with the first pool (PEP 562).
+
+    Importing it loads multiprocessing (~0.1 s), which a run in this
+    process never uses.
+    """
+    if name == "ProcessPoolExecutor":
+        from concurrent.futures import ProcessPoolExecutor
+
+        return ProcessPoolExecutor
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _pool_type():
+    """Return the process pool class (`__getattr__`'s, or a test's stand-in)."""
+    return sys.modules[__name__].ProcessPoolExecutor
 
 
 def _stop_pool(pool: ProcessPoolExecutor) -> None:
@@ -236,18 +256,55 @@ def _progress(total: int, desc: str, quiet: bool, unit: str = "pair"):
     """
     Make a progress bar counting units of work (pairs, images), or None.
 
-    ``tqdm.auto`` draws a widget in notebooks and text on a terminal; into
-    a file or a pipe (a log, a batch job) no bar is drawn, as tqdm itself
-    does with ``disable=None``, and tqdm is not imported. The rate
+    ``tqdm.auto`` draws a widget in notebooks and text on a terminal, once
+    the run has lasted `_BAR_DELAY` seconds (`_DelayedBar`); into a file or
+    a pipe (a log, a batch job) no bar is drawn, as tqdm itself does with
+    ``disable=None``, and tqdm is not imported. The rate
     (pairs/s) and the time left are averages over the whole run
     (``smoothing=0``): with tasks of many pairs finishing in bursts, a
     moving average would swing with every burst.
     """
     if quiet or not _shows_progress():
         return None
-    from tqdm.auto import tqdm
+    return _DelayedBar(total=total, desc=desc, unit=unit)
 
-    return tqdm(total=total, desc=desc, unit=unit, leave=False, smoothing=0)
+
+class _DelayedBar:
+    """A progress bar that appears once its run has lasted `_BAR_DELAY` seconds.
+
+    Counts like a ``tqdm`` bar (``update``, ``close``, ``n``, ``total``);
+    the ``tqdm`` bar is made (and tqdm imported) at the first update after
+    the delay, with the work done so far and the run's start time, so that
+    its rate and time left are the whole run's.
+    """
+
+    smoothing = 0
+
+    def __init__(self, total: int, desc: str, unit: str):
+        self.total, self.desc, self.unit = total, desc, unit
+        self.n = 0
+        self.bar = None
+        self._start = time.monotonic()
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+        if self.bar is not None:
+            self.bar.update(n)
+        elif time.monotonic() - self._start >= _BAR_DELAY:
+            self.bar = self._show()
+
+    def _show(self):
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=self.total, desc=self.desc, unit=self.unit, leave=False,
+                   smoothing=self.smoothing)
+        bar.start_t -= time.monotonic() - self._start  # the run's start
+        bar.update(self.n)
+        return bar
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _shows_progress() -> bool:

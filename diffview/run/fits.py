@@ -6,6 +6,12 @@ File-level plane fitting over a whole mosaic.
 keeping the difference files unless asked (mDiffFitExec). Pairs run in
 contiguous chunks on `run_tasks` (process pool, any executor, progress bar);
 one bad pair is counted, never fatal; tables are written atomically.
+
+A run estimates its work from the sizes of its files, once, for two
+decisions: whether its fits pay for loading the compiled loops
+(`diffview.core.plan_compiled`; a small run fits in numpy and never imports
+numba) and whether a pool of workers pays (`pool_workers`). astropy is
+imported only for what needs it (a template header, a non-plain FITS file).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from diffview import io
+from diffview.core import FIT_SECONDS_PER_PIXEL, plan_compiled
 from diffview.core.fit import fit_plane
 from diffview.errors import DiffviewError, PairError
 from diffview.io.paths import montage_file_path
@@ -139,20 +146,36 @@ def read_difference_file(path) -> tuple[np.ndarray, tuple[float, float]]:
 
 
 # Time one process spends per byte of input, set so that `pool_workers`
-# starts a pool above 16 MiB of differences (plane fits) or 32 MiB of images
-# (differences and fits): one core fits ~50 MB of differences a second, or
-# differences and fits ~120 MB of images, and below these sizes a pool costs
-# more than it saves. Powers of two, so the byte thresholds are exact.
+# starts a pool above 16 MiB of differences (plane fits in numpy), 64 MiB
+# (plane fits in the compiled loops) or 32 MiB of images (differences and
+# fits): one core fits ~40 MB of differences a second in numpy, ~140 MB in
+# the loops, or differences and fits ~120 MB of images, and below these
+# sizes a pool costs more than it saves. Powers of two, so the byte
+# thresholds are exact.
 _FIT_SECONDS_PER_BYTE = POOL_SECONDS / (16 * 2**20)
+_FIT_COMPILED_SECONDS_PER_BYTE = POOL_SECONDS / (64 * 2**20)
 _DIFFFIT_SECONDS_PER_BYTE = POOL_SECONDS / (32 * 2**20)
+
+#: Bytes of a difference file per pixel (float64 images, as Montage's mDiff
+#: and diffview write them).
+_BYTES_PER_PIXEL = 8
+
+
+def _plan_fits(nbytes: float) -> bool:
+    """Load the compiled loops when fitting ``nbytes`` of differences pays.
+
+    Returns whether they are loaded (`diffview.core.plan_compiled`).
+    """
+    return plan_compiled(nbytes / _BYTES_PER_PIXEL * FIT_SECONDS_PER_PIXEL)
 
 
 def _fit_chunk(tasks):
+    _plan_fits(sum(t[3] for t in tasks))  # in a worker: its own share
     return [_fit_task(t) for t in tasks]
 
 
 def _fit_task(task):
-    ov, path, level_only = task
+    ov, path, level_only, _ = task
     if not os.path.isfile(path):
         return None, "missing", f"{path}: file not found"
     try:
@@ -210,7 +233,8 @@ def fit_planes(
     executor, workers, quiet
         As for `compute_differences`; with neither ``executor`` nor
         ``workers``, `pool_workers` keeps runs of less than 16 MiB of
-        differences in this process.
+        differences in this process (64 MiB once they run in the compiled
+        loops).
 
     Returns
     -------
@@ -239,14 +263,20 @@ def fit_planes(
     """
     start = time.perf_counter()
     overlaps = _overlaps(diffs_table)
+    paths = [montage_file_path(str(diffdir), ov.diff) for ov in overlaps]
+    sizes = list(_file_seconds(paths, 1.0))  # bytes (0: missing)
     tasks = [
-        (ov, montage_file_path(str(diffdir), ov.diff), level_only) for ov in overlaps
+        (ov, path, level_only, size)
+        for ov, path, size in zip(overlaps, paths, sizes, strict=True)
     ]
+    # before any pool starts, so that forked workers inherit the loops
+    compiled = executor is None and _plan_fits(sum(sizes))
+    per_byte = _FIT_COMPILED_SECONDS_PER_BYTE if compiled else _FIT_SECONDS_PER_BYTE
     result = FitPlanesResult(count=len(overlaps))
     outcomes = _run_chunked(
         _fit_chunk,
         tasks,
-        costs=_file_seconds((t[1] for t in tasks), _FIT_SECONDS_PER_BYTE),
+        costs=[size * per_byte for size in sizes],
         executor=executor,
         workers=workers,
         quiet=quiet,

@@ -18,6 +18,7 @@ from mosaic_fields import (
 from survey_fields import make_survey, rms_per_image
 
 from diffview.core.background import (
+    ImageGeometry,
     correct_image,
     image_geometry,
     niteration_schedule,
@@ -25,8 +26,17 @@ from diffview.core.background import (
     solve_direct,
     solve_montage,
 )
+from diffview.core.background import montage as bg_montage
 from diffview.errors import InputError
 from diffview.models import Correction, PlaneFit
+
+
+@pytest.fixture(params=["numpy", "compiled"])
+def iterations(request, monkeypatch):
+    """Run mBgModel's iterations in numpy or in the compiled loop (both must pass)."""
+    compiled = request.param == "compiled"
+    monkeypatch.setattr(bg_montage, "use_compiled", lambda seconds, group: compiled)
+    return request.param
 
 
 @pytest.fixture(scope="module")
@@ -97,14 +107,14 @@ def test_schedules_follow_montage_rules():
     assert (niteration_schedule(0, 0) == 0).sum() == 2500
 
 
-def test_two_images_split_the_offset():
+def test_two_images_split_the_offset(iterations):
     corrs = solve_montage(image_geometry(geo_table(2)), [level_fit(0, 1, 2.0)], mode=1)
     assert [(c.id, round(c.c, 5)) for c in corrs] == [(0, 1.0), (1, -1.0)]
     direct = solve_direct(image_geometry(geo_table(2)), [level_fit(0, 1, 2.0)])
     assert [c.c for c in direct] == pytest.approx([1.0, -1.0])
 
 
-def test_locked_image_stays_put_and_lock_is_by_cntr_value():
+def test_locked_image_stays_put_and_lock_is_by_cntr_value(iterations):
     t = geo_table(2, locked=[0, 1])
     t["cntr"] = [5, 9]  # non-contiguous: Montage would index row 9
     fits_ = [level_fit(5, 9, 2.0)]
@@ -114,7 +124,7 @@ def test_locked_image_stays_put_and_lock_is_by_cntr_value():
     assert direct == pytest.approx({5: 2.0, 9: 0.0})
 
 
-def test_rejection_of_small_and_nonfinite_fits_unless_useall():
+def test_rejection_of_small_and_nonfinite_fits_unless_useall(iterations):
     geo = image_geometry(geo_table(3))  # mean area 80: limit 0.08 pixel
     fits_ = [
         level_fit(0, 1, 2.0),
@@ -159,12 +169,61 @@ def test_correct_image_and_predicted_residuals():
     assert (r[0].a, r[0].b, r[0].c) == pytest.approx((0.0, 0.0, 1.0))
 
 
+def _random_fits(rng, n=12):
+    """Fits between neighbouring images of a row, with slopes, rotated boxes,
+    rejected fits (NaN rms, too few pixels) and an image with no fit."""
+    fits_ = []
+    for k in range(n - 2):  # image n - 1 has no fit
+        for m in (k + 1, k + 2):
+            if m >= n - 1:
+                continue
+            a, b, c = rng.normal(0, [1e-3, 1e-3, 3.0])
+            rms = float("nan") if rng.random() < 0.1 else 0.5
+            npixel = 0 if rng.random() < 0.1 else int(rng.integers(100, 4000))
+            fits_.append(PlaneFit(
+                k, m, a, b, c, 1.0, 1.0, 0, 60, 0, 40, 30.0, 20.0, npixel, rms,
+                rng.uniform(-50, 50), rng.uniform(-50, 50), rng.uniform(5, 60),
+                rng.uniform(5, 60), rng.uniform(-90, 90)))
+    return fits_
+
+
+@pytest.mark.parametrize("mode", [0, 1, 2, 3])
+def test_numpy_iterations_are_the_compiled_loop(monkeypatch, mode):
+    """The same corrections to rounding (far below what corrections.tbl prints),
+    with locked images, rejected fits and an image without fits."""
+    rng = np.random.default_rng(mode)
+    n = 12
+    geo = ImageGeometry(np.arange(n), np.full(n, 60), np.full(n, 40),
+                        np.ones(n), np.ones(n), np.arange(n) == 4)
+    fits_ = _random_fits(rng, n)
+    got = {}
+    for compiled in (False, True):
+        monkeypatch.setattr(bg_montage, "use_compiled", lambda s, g, c=compiled: c)
+        got[compiled] = as_dict(solve_montage(geo, fits_, mode=mode, niteration=3000))
+    assert sorted(got[False]) == sorted(got[True]) and len(got[True]) == n - 1
+    assert got[True][4] == (0.0, 0.0, 0.0)  # locked
+    for cid, vals in got[True].items():
+        assert got[False][cid] == pytest.approx(vals, rel=1e-6, abs=1e-9), cid
+
+
+def test_small_solves_stay_in_numpy_and_large_ones_are_compiled(monkeypatch):
+    from diffview.core import _loader
+    from diffview.core.background._iterate import MAX_IMAGES, numpy_bg_iterate
+
+    monkeypatch.setattr(_loader, "_loaded", lambda: False)
+    monkeypatch.setattr(_loader, "_numpy_spent", [0.0])
+    assert bg_montage._iterate(10000, 40, 300) is numpy_bg_iterate
+    assert bg_montage._iterate(10000, 300, 3000) is not numpy_bg_iterate
+    # past MAX_IMAGES the dense matrix would be too big, however few iterations
+    assert bg_montage._iterate(1, MAX_IMAGES + 1, 10) is not numpy_bg_iterate
+
+
 # ---------------------------------------------------------------- parity and truth
 
 
 @pytest.mark.montage
 @pytest.mark.parametrize("mode", [0, 1])
-def test_parity_with_mbgmodel(mosaic, mode):
+def test_parity_with_mbgmodel(mosaic, mode, iterations):
     ref = read_corr_tbl(mosaic["root"] / f"corr{mode}.tbl")
     mine = as_dict(solve_montage(mosaic["geo"], mosaic["fits"], mode=mode))
     assert sorted(mine) == sorted(ref)

@@ -6,6 +6,8 @@ from astropy.io import fits
 
 from conftest import MP
 from diffview import Difference
+from diffview.core import _fitplane, _loader, fit
+from diffview.core._loader import kernels
 from diffview.core.fit import bounding_box, fit_plane, fit_residual
 from diffview.errors import PairError
 
@@ -31,12 +33,20 @@ FIELDS = [
 ]
 
 
+@pytest.fixture(params=["numpy", "compiled"])
+def loops(request, monkeypatch):
+    """Run the test's fits in numpy or in the compiled loops (both must pass)."""
+    compiled = request.param == "compiled"
+    monkeypatch.setattr(fit, "use_compiled", lambda seconds: compiled)
+    return request.param
+
+
 def plane(shape, a, b, c, crpix):
     j, i = np.mgrid[0 : shape[0], 0 : shape[1]]
     return a * (i - crpix[0]) + b * (j - crpix[1]) + c
 
 
-def test_perfect_plane_is_recovered_exactly():
+def test_perfect_plane_is_recovered_exactly(loops):
     z = plane((5, 7), 0.1, 0.2, 4.05, (5.5, 2.5))
     f = fit_plane((z, (5.5, 2.5)))
     assert (f.a, f.b, f.c) == pytest.approx((0.1, 0.2, 4.05), abs=1e-12)
@@ -52,7 +62,7 @@ def test_montage_plane_frame_uses_zero_based_index_minus_crpix():
     assert f.c == pytest.approx(4.05, abs=1e-12)
 
 
-def test_one_outlier_is_clipped_and_npixel_drops_by_one():
+def test_one_outlier_is_clipped_and_npixel_drops_by_one(loops):
     z = plane((7, 12), 0.3, -0.1, 2.0, (2.0, 3.0))
     z[3, 5] += 40.0
     f = fit_plane((z, (2.0, 3.0)))
@@ -71,7 +81,7 @@ def test_noisy_outlier_clipping_counts_from_the_rms_pass(rng):
     assert f.npixel <= base.npixel and f.c == pytest.approx(1.0, abs=0.01)
 
 
-def test_all_pixels_on_one_line_is_singular():
+def test_all_pixels_on_one_line_is_singular(loops):
     z = np.full((5, 7), np.nan)
     z[2, :] = np.arange(7.0)
     with pytest.raises(PairError, match="Singular Matrix"):
@@ -167,7 +177,7 @@ def _random_diff(rng, k):
 
 
 @pytest.mark.montage
-def test_parity_with_mfitplane_on_random_footprints(tmp_path, rng):
+def test_parity_with_mfitplane_on_random_footprints(tmp_path, rng, loops):
     compared = 0
     for k in range(40):
         z, crpix = _random_diff(rng, k)
@@ -186,7 +196,7 @@ def test_parity_with_mfitplane_on_random_footprints(tmp_path, rng):
 
 
 @pytest.mark.montage
-def test_parity_boxes_of_rectangles(tmp_path):
+def test_parity_boxes_of_rectangles(tmp_path, loops):
     for shape, crpix in (
         ((14, 6), (1.0, 1.0)),
         ((6, 14), (3.0, 2.0)),
@@ -219,7 +229,7 @@ def _montage_loop(z, crpix, level_only=False):
 
 
 @pytest.mark.montage
-def test_large_difference_matches_mfitplane(tmp_path, rng):
+def test_large_difference_matches_mfitplane(tmp_path, rng, loops):
     j, i = np.mgrid[0:150, 0:230]
     z = 0.01 * i - 0.02 * j + 300 + rng.normal(0, 1, i.shape) + 2 * np.sin(i / 25.0)
     z[rng.random(i.shape) < 0.03] = 150.0
@@ -232,7 +242,7 @@ def test_large_difference_matches_mfitplane(tmp_path, rng):
 
 
 @pytest.mark.montage
-def test_heavy_tails_match_mfitplane_and_the_plain_loop(tmp_path, rng):
+def test_heavy_tails_match_mfitplane_and_the_plain_loop(tmp_path, rng, loops):
     """Clipped sets that keep moving for many iterations: the early stop at a
     repeated state gives Montage's 20-iteration numbers, and the residual's
     clipped mask is the complement of the last fit set."""
@@ -272,3 +282,60 @@ def test_read_only_and_strided_inputs_give_the_same_fit():
         tol = 1e-6 if arr.dtype == np.float32 else 1e-12
         assert (got.a, got.b, got.c) == pytest.approx((ref.a, ref.b, ref.c), rel=tol)
         assert got.npixel == ref.npixel and got.boxwidth == ref.boxwidth
+
+
+# ------------------------------------------------ numpy and the compiled loops
+
+
+def _hostile_difference(rng, k):
+    """A difference with NaN, +-inf, outliers, empty rows, odd shapes."""
+    ny, nx = rng.integers(1, 50, 2)
+    j, i = np.mgrid[0:ny, 0:nx]
+    z = 0.03 * i - 0.02 * j + rng.normal(0, 1, (ny, nx)) * 10 ** rng.uniform(-3, 3)
+    bad = rng.random((ny, nx)) < rng.uniform(0, 0.6)
+    z[bad] = rng.choice([np.nan, np.inf, -np.inf, 1e6, -3e4], bad.sum())
+    if k % 4 == 0:
+        z[rng.integers(0, ny)] = np.nan  # an empty row
+    if k % 7 == 0:
+        z[:] = 2.5  # a perfect (flat) plane
+    crpix = (float(rng.uniform(-80, 80)), float(rng.uniform(-80, 80)))
+    return z, crpix
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_numpy_fit_is_the_compiled_fit(seed):
+    """Same status, counts, ranges, centres and box (bit for bit), same
+    plane and rms to rounding, same last fit set, on hostile differences."""
+    rng = np.random.default_rng(seed)
+    k_loops = kernels()
+    for k in range(150):
+        z, (c1, c2) = _hostile_difference(rng, k)
+        border, level = int(k % 5 == 0), bool(k % 3 == 0)
+        niter = 0 if k % 11 == 0 else 20
+        keeps = np.zeros(z.size, bool), np.zeros(z.size, bool)
+        got = _fitplane.numpy_clip_fit(z, c1, c2, border, level, niter, 1e-10, keeps[0])
+        want = k_loops.clip_fit(z, c1, c2, border, level, niter, 1e-10, keeps[1])
+        assert got[0] == want[0] and got[5] == want[5], k
+        assert got[6:] == pytest.approx(want[6:], nan_ok=True, rel=0, abs=0), k
+        # rounding: relative to the numbers, and to the largest pixel summed
+        zmax = float(np.abs(z[np.isfinite(z)]).max(initial=1.0))
+        assert got[1:5] == pytest.approx(
+            want[1:5], rel=1e-9, abs=1e-12 * zmax, nan_ok=True
+        ), k
+        assert np.array_equal(*keeps), k
+        valid = np.isfinite(z)
+        x, y = _fitplane.numpy_row_end_points(valid, c1, c2)
+        wx, wy = k_loops.row_end_points(valid, c1, c2)
+        assert np.array_equal(x, wx) and np.array_equal(y, wy)
+
+
+def test_a_small_fit_stays_in_numpy_and_a_big_one_is_compiled(monkeypatch):
+    # a fresh process: nothing loaded, nothing spent in numpy yet
+    monkeypatch.setattr(_loader, "_loaded", lambda: False)
+    monkeypatch.setattr(_loader, "_numpy_spent", [0.0])
+    assert fit._loops(12)[0] is _fitplane.numpy_clip_fit
+    assert _loader._numpy_spent[0] == pytest.approx(12 * fit.FIT_SECONDS_PER_PIXEL)
+    big = int(_loader.LOAD_SECONDS / fit.FIT_SECONDS_PER_PIXEL) + 1
+    assert fit._loops(big) == (
+        kernels().clip_fit, kernels().row_end_points, _fitplane.numpy_hull_box
+    )

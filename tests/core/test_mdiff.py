@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from diffview.core import AREA_TOLERANCE, difference
+from diffview.core import AREA_TOLERANCE, _loader, difference
 from diffview.core._kernels import mdiff as loop_mdiff
 from diffview.core._mdiff import numpy_mdiff
 
@@ -40,12 +40,18 @@ def test_numpy_rule_is_bit_identical_to_the_compiled_loop(seed):
 
 
 def test_a_process_switches_to_the_loop_after_its_numpy_budget(monkeypatch):
-    monkeypatch.setattr(difference, "_numpy_done", [0])
-    monkeypatch.setattr(difference, "NUMPY_PIXELS", 100)
-    monkeypatch.delitem(sys.modules, "diffview.core._kernels")
-    assert difference._pixel_rule(60) is numpy_mdiff
-    assert difference._pixel_rule(60) is numpy_mdiff  # 120 done: budget spent
-    assert difference._pixel_rule(60) is loop_mdiff
+    # the shared rule (core._loader.use_compiled): numpy until what numpy
+    # spent beyond the loop would reach the cost of loading it; here 100 pixels
+    monkeypatch.setattr(_loader, "_numpy_spent", [0.0])
+    budget = 100 * difference.DIFF_SECONDS_PER_PIXEL
+    monkeypatch.setattr(_loader, "LOAD_SECONDS", budget)
+    for name in _loader._GROUPS.values():  # a fresh process: no loops loaded
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    assert difference._pixel_rule(40) is numpy_mdiff
+    assert difference._pixel_rule(40) is numpy_mdiff  # 80 spent
+    rule = difference._pixel_rule(40)  # 120 would pass the budget: the loop
+    assert rule is not numpy_mdiff and rule is _loader.kernels().mdiff
+    assert difference._pixel_rule(10**9) is rule  # loaded: the loop from now on
 
 
 def test_a_small_mdiffexec_in_a_fresh_process_skips_numba(small_sample, tmp_path):

@@ -122,3 +122,44 @@ def test_a_fifo_that_never_ends_fails_instead_of_filling_memory(tmp_path, monkey
 def test_read_table_columns_keeps_values():
     t = io.parse_table("| a |  b |\n|int|double|\n  1   2.5\n")
     assert np.asarray(t["b"]).tolist() == [2.5]
+
+
+PLAIN_CASES = [
+    HEAD + TYPES + GOOD + "      1       2   b.fits  c.fits  e.fits   \n",
+    "| a |  f |\n  1   abcdefg\n",
+    "|cntr| f |\n|int |char|\n  3   a\n      b\n",
+    "\\x = 'y'\n|  id |      a |  n |\n| int | double | i  |\n   4     -1.5      \n\n",
+    "|     n|  f |\n|   int|char|\n     1   x\n    2y   x\n",
+    "|cntr| f |\n  0   a\n  x   b\n",
+    "no header here\n",
+    "| a | a |\n 1  2\n",
+]
+
+
+@pytest.mark.parametrize("text", PLAIN_CASES)
+def test_a_plain_table_holds_what_the_astropy_table_holds(text):
+    """read_plain_table's columns (no astropy) are read_table's, and so are
+    its errors: one parser feeds both."""
+    try:
+        want = io.parse_table(text, "t.tbl")
+    except InputError as exc:
+        with pytest.raises(InputError) as got:
+            io.parse_plain_table(text, "t.tbl")
+        assert str(got.value) == str(exc)
+        return
+    got = io.parse_plain_table(text, "t.tbl")
+    assert got.colnames == want.colnames and len(got) == len(want)
+    assert got.meta == {k: want.meta[k] for k in ("keywords", "lines")}
+    for name in want.colnames:
+        assert got[name].dtype == want[name].dtype
+        nan = got[name].dtype.kind == "f"
+        assert np.array_equal(got[name], np.asarray(want[name]), equal_nan=nan)
+
+
+def test_read_plain_table_reads_files_with_read_tables_rules(tmp_path):
+    p = tmp_path / "diffs.tbl"
+    p.write_text(HEAD + TYPES + GOOD)
+    t = io.read_plain_table(p)
+    assert t["cntr2"].tolist() == [1] and t["diff"].tolist() == ["d.fits"]
+    with pytest.raises(InputError, match="not found"):
+        io.read_plain_table(tmp_path / "missing.tbl")

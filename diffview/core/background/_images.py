@@ -70,8 +70,10 @@ def image_geometry(
 
     Parameters
     ----------
-    table : astropy.table.Table
-        ``images.tbl`` as read by `diffview.io.read_table`.
+    table : astropy.table.Table or diffview.io.PlainTable
+        ``images.tbl`` as read by `diffview.io.read_table` or
+        `diffview.io.read_plain_table` (any table with ``colnames`` and
+        columns by name).
     locked : iterable of int
         Extra ``cntr`` values to lock (added to a ``locked`` column if any).
     name : str

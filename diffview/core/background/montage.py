@@ -4,7 +4,9 @@ Montage's iterative background solve (mBgModel).
 Each iteration moves every image half-way to the least-squares answer of its
 neighbours' fits, with Montage's fitting modes, rejection rules, float32
 solves and locked images (``docs/montage-semantics.md`` §6.1); see
-`solve_montage`.
+`solve_montage`. The iterations run in numpy (``_iterate``) for a few
+hundred images or fewer, unless the compiled loop pays for its loading
+(`diffview.core.use_compiled`).
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from diffview.core._loader import kernels
+from diffview.core._loader import kernels, use_compiled
 from diffview.errors import InputError
 from diffview.models import Correction, PlaneFit
 
 from ._fits import AREA_LIMIT, _box_moments, _fit_arrays, _select
 from ._images import ImageGeometry
+from ._iterate import numpy_bg_iterate, numpy_extra_seconds
 
 __all__ = ["SOLVER_MODES", "niteration_schedule", "solve_montage"]
 
@@ -220,7 +223,7 @@ def solve_montage(
     )
     locked = _locked_by_id(images, ids_sorted)
     corr = np.zeros((ncorr, 3))
-    kernels().bg_iterate(
+    _iterate(len(schedule), ncorr, len(pidx))(
         schedule.astype(np.int64),
         f["a"].copy(),
         f["b"].copy(),
@@ -237,6 +240,14 @@ def solve_montage(
         corr,
     )
     return [Correction(int(i), *map(float, corr[k])) for k, i in enumerate(ids_sorted)]
+
+
+def _iterate(niteration: int, nimage: int, nfit: int):
+    """Choose mBgModel's iterations: the compiled loop when it pays, else numpy's."""
+    extra = numpy_extra_seconds(niteration, nimage, nfit)
+    if use_compiled(extra, "background"):
+        return kernels("background").bg_iterate
+    return numpy_bg_iterate
 
 
 def _locked_by_id(images: ImageGeometry, ids_sorted: np.ndarray) -> np.ndarray:
