@@ -89,7 +89,8 @@ def executor_workers(executor, workers: int | None = None) -> int:
     -------
     int
         ``workers``, else what the executor tells, else all local cores
-        (`diffview.run.default_workers`; e.g. a dask cluster still starting its workers).
+        (`diffview.run.default_workers`; e.g. a dask cluster still starting
+        its workers).
 
     Examples
     --------
@@ -120,11 +121,11 @@ def split_by_cost(
     Contiguous batches of ``items`` of about equal estimated cost.
 
     The batches hold equal shares of the estimated total, each about
-    ``1 / (per_worker * workers)`` of it, several per worker to balance the load, but at least ``least``
-    seconds (default `TASK_SECONDS`), so that small pairs travel many to a
-    task and the per-task overhead of a pool or a cluster stays small, and
-    at most 5 s, so that the progress bar moves. Contiguous batches let a
-    worker reuse the images it read.
+    ``1 / (per_worker * workers)`` of it, several per worker to balance the
+    load, but at least ``least`` seconds (default `TASK_SECONDS`), so that
+    small pairs travel many to a task and the per-task overhead of a pool or
+    a cluster stays small, and at most 5 s, so that the progress bar moves.
+    Contiguous batches let a worker reuse the images it read.
 
     Parameters
     ----------

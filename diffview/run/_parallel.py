@@ -25,6 +25,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
 
+from diffview.run._heap import keep_heap
+
 __all__ = [
     "POOL_SECONDS",
     "pool_workers",
@@ -110,6 +112,21 @@ def _sync_written_folders() -> None:
     from diffview.io import sync_pending_folders
 
     sync_pending_folders()
+
+
+def _on_executor(func: Callable, task):
+    """
+    Run one task on an executor's worker, as `_call` does on the pool's.
+
+    glibc's reuse of freed memory is kept for the task where the worker was
+    started without it (`keep_heap`: dask's workers), and the folders it
+    wrote are synced before its result goes back: a worker that is killed
+    when the cluster closes runs no exit handlers.
+    """
+    try:
+        return keep_heap(func, task)
+    finally:
+        _sync_written_folders()
 
 
 def _stop_pool(pool: ProcessPoolExecutor) -> None:
@@ -314,7 +331,7 @@ def run_tasks(
         if executor is not None:
             futures = []
             try:
-                futures.extend(executor.submit(func, t) for t in tasks)
+                futures.extend(executor.submit(_on_executor, func, t) for t in tasks)
                 yield from _ordered(futures, bar, sizes)
             except BaseException:
                 for fut in futures:
