@@ -201,27 +201,3 @@ def test_progress_counts_pairs_as_batches_end(
     assert r.count == bar.total == bar.n == sum(updates) == len(pairs)
     assert 1 < len(updates) < len(pairs)  # one update a batch, in pairs
     assert bar.unit == "pair" and bar.smoothing == 0
-
-
-def test_tasks_keep_the_heap_in_workers_started_as_dask_starts_them(
-    small_sample, tmp_path, client, fake_libc
-):
-    from diffview.run import _heap
-
-    (tmp_path / "local").mkdir()
-    (tmp_path / "dask").mkdir()
-    args = (small_sample.proj_dir, small_sample.overlaps, small_sample.template)
-    local = differences_and_fits(*args, tmp_path / "local", None, quiet=True, workers=1)
-    assert fake_libc.calls == []  # this process's own run is left alone
-    dask = differences_and_fits(
-        *args, tmp_path / "dask", None, quiet=True, executor=client.get_executor()
-    )
-    assert dask.fits == local.fits and dask.failed == 0
-    # every task ran with glibc's usual thresholds; the last one to end gave
-    # the memory back and restored dask's setting
-    trim, mmap = _heap._M_TRIM_THRESHOLD, _heap._M_MMAP_THRESHOLD
-    assert fake_libc.calls[:2] == [
-        ("mallopt", trim, 64 * 2**20), ("mallopt", mmap, 32 * 2**20)]
-    assert fake_libc.calls[-3:] == [
-        ("trim", 0), ("mallopt", trim, 65536), ("mallopt", mmap, 128 * 1024)]
-    assert _heap._running == 0

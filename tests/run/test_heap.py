@@ -97,6 +97,31 @@ def test_processes_without_the_setting_are_left_alone():
     assert r["plain"] < 200 * 20 and r["kept"] < 200 * 20
 
 
+class FakeLibc:
+    """Records the malloc settings `keep_heap` makes."""
+
+    def __init__(self):
+        self.calls: list = []
+
+    def mallopt(self, param, value):
+        self.calls.append(("mallopt", param, value.value))
+        return 1
+
+    def malloc_trim(self, pad):
+        self.calls.append(("trim", pad.value))
+        return 1
+
+
+@pytest.fixture
+def fake_libc(monkeypatch):
+    """A process started as dask starts its workers, with a recording libc."""
+    libc = FakeLibc()
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    monkeypatch.setattr(_heap, "_glibc", lambda: libc)
+    return libc
+
+
 def test_overlapping_tasks_restore_the_settings_once_at_the_end(fake_libc):
     started, release = threading.Barrier(3), threading.Event()  # 2 tasks + this
 
@@ -151,3 +176,39 @@ def test_a_task_on_an_executor_syncs_the_folders_it_wrote(tmp_path):
 
     pending = _parallel._on_executor(write_two, tmp_path)
     assert pending == [tmp_path] and tmp_path not in paths._UNSYNCED
+
+
+def test_tasks_keep_the_heap_in_workers_started_as_dask_starts_them(
+    small_sample, tmp_path, fake_libc
+):
+    distributed = pytest.importorskip("distributed")
+    from diffview.run import differences_and_fits
+
+    (tmp_path / "local").mkdir()
+    (tmp_path / "dask").mkdir()
+    args = (small_sample.proj_dir, small_sample.overlaps, small_sample.template)
+    local = differences_and_fits(*args, tmp_path / "local", None, quiet=True, workers=1)
+    assert fake_libc.calls == []  # this process's own run is left alone
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        dask = differences_and_fits(
+            *args, tmp_path / "dask", None, quiet=True, executor=client.get_executor()
+        )
+    assert dask.fits == local.fits and dask.failed == 0
+    # every task ran with glibc's usual thresholds; the last one to end gave
+    # the memory back and restored dask's setting
+    trim, mmap = _heap._M_TRIM_THRESHOLD, _heap._M_MMAP_THRESHOLD
+    assert fake_libc.calls[:2] == [
+        ("mallopt", trim, 64 * 2**20),
+        ("mallopt", mmap, 32 * 2**20),
+    ]
+    assert fake_libc.calls[-3:] == [
+        ("trim", 0),
+        ("mallopt", trim, 65536),
+        ("mallopt", mmap, 128 * 1024),
+    ]
+    assert _heap._running == 0
