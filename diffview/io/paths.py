@@ -481,8 +481,11 @@ def sync_pending_folders() -> None:
     --------
     >>> sync_pending_folders()
     """
-    while _UNSYNCED:
-        folder = _UNSYNCED.pop()
+    while True:
+        try:
+            folder = _UNSYNCED.pop()
+        except KeyError:  # none left (another thread may have taken the last)
+            return
         _SYNCED_AT[folder] = time.monotonic()
         _sync_folder(folder)
 

@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # concurrent.futures is imported only for a pool or an executor
     from concurrent.futures import Executor, ProcessPoolExecutor
 
+from diffview.run._heap import keep_heap
+
 __all__ = [
     "POOL_SECONDS",
     "pool_workers",
@@ -142,6 +144,21 @@ def __getattr__(name: str):
 def _pool_type():
     """Return the process pool class (`__getattr__`'s, or a test's stand-in)."""
     return sys.modules[__name__].ProcessPoolExecutor
+
+
+def _on_executor(func: Callable, task):
+    """
+    Run one task on an executor's worker, as `_call` does on the pool's.
+
+    glibc's reuse of freed memory is kept for the task where the worker was
+    started without it (`keep_heap`: dask's workers), and the folders it
+    wrote are synced before its result goes back: a worker that is killed
+    when the cluster closes runs no exit handlers.
+    """
+    try:
+        return keep_heap(func, task)
+    finally:
+        _sync_written_folders()
 
 
 def _stop_pool(pool: ProcessPoolExecutor) -> None:
@@ -404,7 +421,7 @@ def run_tasks(
         if executor is not None:
             futures = []
             try:
-                futures.extend(executor.submit(func, t) for t in tasks)
+                futures.extend(executor.submit(_on_executor, func, t) for t in tasks)
                 yield from _ordered(futures, bar, sizes)
             except BaseException:
                 for fut in futures:

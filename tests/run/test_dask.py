@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from diffview.models import Overlap
 from diffview.run import (
     compute_differences,
     differences_and_fits,
