@@ -19,8 +19,6 @@ from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
-from astropy.io import fits
-from astropy.utils.exceptions import AstropyUserWarning
 
 from diffview.errors import InputError
 from diffview.io._plain import (
@@ -32,6 +30,11 @@ from diffview.io._plain import (
     _to_float,
 )
 from diffview.io.paths import atomic_path
+from diffview.lazy import module
+
+#: astropy loads only where a file is not plain (`diffview.io._plain`) or a
+#: Header is asked for: ~0.3 s of a command's fresh process.
+fits = module("astropy.io.fits")
 
 __all__ = [
     "read_image",
@@ -50,7 +53,7 @@ _READ_LIMIT = 4 << 20
 def _open(path, hdu: int):
     try:
         with warnings.catch_warnings():  # a truncated file is reported below
-            warnings.simplefilter("ignore", AstropyUserWarning)
+            warnings.simplefilter("ignore", _astropy_warning())
             # raw pixels: scaled here in float64 as CFITSIO does (astropy
             # would scale to float32 and refuses to map scaled data)
             hdul = fits.open(
@@ -459,3 +462,10 @@ class BoxReader:
         """Close the files, if still open."""
         with contextlib.suppress(Exception):
             self.close()
+
+
+def _astropy_warning() -> type:
+    """Return astropy's user warning class (imported with astropy, when needed)."""
+    from astropy.utils.exceptions import AstropyUserWarning
+
+    return AstropyUserWarning

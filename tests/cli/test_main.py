@@ -111,21 +111,15 @@ def test_os_error_names_the_file(tmp_path, capsys):
 
 #: What a small ``diffview diffexec`` has no use for: the compiled loops and
 #: scipy (numpy differences a few hundred pairs faster than numba loads), a
-#: progress bar into a pipe, astropy's tables and WCS (plain templates and
-#: tables are read without them).
+#: progress bar into a pipe, astropy's FITS, tables and WCS (plain images,
+#: templates and tables are read and written without them).
 UNUSED_BY_DIFFEXEC = [
     "numba",
     "scipy",
     "tqdm",
     "astropy.wcs",
-    pytest.param(
-        "astropy.table",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="io.read_diffs_table still builds an astropy Table "
-            "(table reading is another change of issue #17)",
-        ),
-    ),
+    "astropy.table",
+    "astropy.io.fits",
 ]
 
 
