@@ -204,16 +204,18 @@ def _exact_imginfo(table, header, flip: bool):
     return lines
 
 
-def _imginfo(spec, header, o, montage_offsets):
+def _imginfo(spec, header, o, montage_offsets, draw_header=None):
     """Return an ``-imginfo`` layer's lines, their `Overlay.source` and frame."""
     table, color, width, alpha = spec
-    made_of = table_outlines_key(table, header, None, "sides")
     if montage_offsets and not o.flip_x:
-        lines = _exact_imginfo(table, header, o.flip_y)
+        draw = header if draw_header is None else draw_header
+        made_of = table_outlines_key(table, draw, None, "sides")
+        lines = _exact_imginfo(table, draw, o.flip_y)
         if lines is not None:
             source = None if made_of is None else ("imginfo-mviewer", made_of,
                                                    tuple(o))
             return [p.copy() for p in lines], source, "mviewer"
+    made_of = table_outlines_key(table, header, None, "sides")
     lines = table_outlines(table, header, split="sides")
     source = None if made_of is None else ("imginfo", made_of, tuple(o),
                                            montage_offsets)
@@ -254,7 +256,8 @@ def _grid_text(header, grid, o, nx: int) -> tuple:
         header, grid.csys, orient=o))
 
 
-def layer_overlays(cmd, header, shape, montage_offsets: bool) -> list[Overlay]:
+def layer_overlays(cmd, header, shape, montage_offsets: bool,
+                   draw_header=None) -> list[Overlay]:
     """
     Make a command's overlays on the image of ``header``, in mViewer's order.
 
@@ -268,6 +271,10 @@ def layer_overlays(cmd, header, shape, montage_offsets: bool) -> list[Overlay]:
         The picture's shape.
     montage_offsets : bool
         Shift the lines as mViewer draws them (`montage_shift`).
+    draw_header : astropy.io.fits.Header, optional
+        The header mViewer projects ``-imginfo`` outlines with when it is not
+        the picture's (a three-colour picture's last channel); default
+        ``header``.
 
     Returns
     -------
@@ -302,7 +309,8 @@ def layer_overlays(cmd, header, shape, montage_offsets: bool) -> list[Overlay]:
             made.append((_catalog_lines(spec, header, o, char, pix), spec, None,
                          "display"))
         else:
-            lines, source, frame = _imginfo(spec, header, o, montage_offsets)
+            lines, source, frame = _imginfo(spec, header, o, montage_offsets,
+                                            draw_header)
             made.append((lines, spec, source, frame))
     for m in cmd.marks:
         made.append((_mark_lines(m, header, o, char, pix), m, None, "display"))
