@@ -86,6 +86,7 @@ class Catalog(NamedTuple):
     scale_val: float
     scale_type: str
     csys: str
+    size_col: str = ""
 
 
 def sticky_defaults() -> dict:
@@ -96,7 +97,8 @@ def sticky_defaults() -> dict:
     -------
     dict
         ``symbol`` (vertices, vertices drawn, kind, rotation), ``size``,
-        ``units``, ``scale_col``, ``scale_val``, ``scale_type``, ``csys``.
+        ``units``, ``scale_col``, ``scale_val``, ``scale_type``, ``csys``,
+        ``size_col``.
 
     Examples
     --------
@@ -105,7 +107,7 @@ def sticky_defaults() -> dict:
     """
     return {"symbol": (3, 0, 0, 0.0), "size": 0.5, "units": "fractional",
             "scale_col": "", "scale_val": 1.0, "scale_type": "flux",
-            "csys": "equatorial"}
+            "csys": "equatorial", "size_col": ""}
 
 
 def _c_number(text: str):
@@ -348,6 +350,11 @@ def extra_directive(tokens, i, cmd, color, width, alpha):
             return i + 2
         st.update(scale_val=1.0, scale_type="flux")
         return _scale_args(tokens, i + 1, st, st)
+    if t == "-sizecol":
+        if i + 1 >= len(tokens):
+            raise InputError("No symbol size column given.")
+        st["size_col"] = "" if tokens[i + 1] == "none" else tokens[i + 1]
+        return i + 2
     if t == "-csys":
         st["csys"], used = csys_name(tokens[i + 1:])
         return i + 1 + used
@@ -377,7 +384,8 @@ def extra_directive(tokens, i, cmd, color, width, alpha):
         j = _scale_args(tokens, i + 2, st, sc)
         cmd.overlays.append(Catalog(tokens[i + 1], color, width, alpha, st["symbol"],
                                     st["size"], st["units"], sc["scale_col"],
-                                    sc["scale_val"], sc["scale_type"], st["csys"]))
+                                    sc["scale_val"], sc["scale_type"], st["csys"],
+                                    st["size_col"]))
         return j
     if t in ("-red", "-green", "-blue"):
         ch, j = _channel(tokens, i, t)

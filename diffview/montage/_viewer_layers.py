@@ -158,7 +158,36 @@ def _catalog_sizes(cat: Catalog, t, char: float, pix: float):
     flux = np.array([_size_deg(f, cat.units, char, pix) for f in flux])
     with np.errstate(invalid="ignore"):
         flux = np.where(flux < 0.1 * char, 0.1 * char, flux)
-    return flux, ok & (cat.size > 0)
+    return flux, ok & (_row_sizes(cat, t) > 0)
+
+
+def _row_sizes(cat: Catalog, t):
+    """
+    Return each row's symbol size as mViewer reads ``-sizecol``.
+
+    It only decides whether the symbol is drawn (its radius stays the
+    catalog's). A value is a number with an optional unit letter (s, m, d, p); one that
+    does not read as a positive number takes the catalog's size.
+    """
+    n = len(t)
+    if not cat.size_col:
+        return np.full(n, cat.size)
+    col = _column(t, [cat.size_col], cat.table)
+    if col is None:
+        raise InputError(f"Cannot find symbol size column [{cat.size_col}] in table "
+                         f"[{cat.table}]")
+    blank = np.ma.getmaskarray(col)
+    out = np.full(n, cat.size)
+    for k in np.flatnonzero(~blank):
+        text = str(col[k]).strip()
+        text = text[:-1] if text[-1:] in ("s", "m", "d", "p") else text
+        try:
+            v = float(text) if "_" not in text else 0.0   # C's strtod, not Python's
+        except ValueError:
+            continue
+        if v > 0:
+            out[k] = v
+    return out
 
 
 def _catalog_lines(cat: Catalog, header, o, char, pix):

@@ -1,0 +1,69 @@
+"""Catalog column directives (``-sizecol``) against MontagePy's mViewer.
+
+mViewer reads ``-sizecol`` per row only to decide whether a symbol is drawn:
+the radius stays the catalog's (§8.10), so a catalog whose sticky size is
+``none`` draws the rows with a positive size, at the smallest symbol size.
+"""
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from astropy.table import Table
+from astropy.wcs import WCS
+
+from conftest import MP as montage
+from conftest import tan_header
+from diffview.montage import mViewer, parse_command
+
+PIL = pytest.importorskip("PIL.Image")
+
+
+def read_png(path) -> np.ndarray:
+    with PIL.open(path) as im:
+        return np.asarray(im.convert("RGB")).astype(int)
+
+
+@pytest.fixture(scope="module")
+def field(tmp_path_factory):
+    d = tmp_path_factory.mktemp("catcols")
+    rng = np.random.default_rng(17)
+    h = tan_header(60, 40, 30.5, 20.5, crval=(275.196, -16.171))
+    fits.writeto(d / "img.fits", rng.normal(10.0, 1.0, (40, 60)), h)
+    x, y = rng.uniform(3, 57, 6), rng.uniform(3, 37, 6)
+    ra, dec = WCS(h).all_pix2world(x, y, 1)
+    Table({"ra": ra, "dec": dec,
+           "sz": ["20s", "3p", "bad", "0", "-2m", "1_0"]}).write(d / "cat.tbl",
+                                                                  format="ascii.ipac")
+    return d
+
+
+@pytest.mark.montage
+@pytest.mark.parametrize("symbol", ["-symbol 8p circle", "-symbol none",
+                                    "-symbol 2m box", "-symbol none -sizecol none"])
+def test_sizecol_identical(field, symbol):
+    pytest.importorskip("importlib_resources")
+    cmd = (f"-color red {symbol.replace('-sizecol none', '')} -sizecol sz "
+           f"{'-sizecol none' if 'sizecol none' in symbol else ''} "
+           f"-catalog {field}/cat.tbl -gray {field}/img.fits min max")
+    rm = montage.mViewer(cmd, str(field / "m.png"), mode=2)
+    rd = mViewer(cmd, str(field / "d.png"), mode=2)
+    assert rm["status"] == rd["status"] == "0", (rm, rd)
+    m, d = read_png(field / "m.png"), read_png(field / "d.png")
+    assert (m == d).all(), np.argwhere((m != d).any(-1))[:5].tolist()
+
+
+@pytest.mark.montage
+def test_sizecol_missing_column_as_montage(field):
+    pytest.importorskip("importlib_resources")
+    cmd = f"-sizecol nosuch -catalog {field}/cat.tbl -gray {field}/img.fits min max"
+    rm = montage.mViewer(cmd, str(field / "m.png"), mode=2)
+    rd = mViewer(cmd, str(field / "d.png"), mode=2)
+    assert rd == {"status": "1", "msg": (f"Cannot find symbol size column [nosuch] in "
+                                         f"table [{field}/cat.tbl]").encode()}
+    assert rm["msg"] == rd["msg"]
+
+
+def test_sizecol_is_sticky_until_none():
+    c = parse_command("-sizecol sz -catalog a.tbl -catalog b.tbl -sizecol none "
+                      "-catalog c.tbl -gray x.fits min max")
+    assert [o.size_col for o in c.overlays] == ["sz", "sz", ""]
