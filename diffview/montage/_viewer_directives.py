@@ -87,6 +87,7 @@ class Catalog(NamedTuple):
     scale_type: str
     csys: str
     size_col: str = ""
+    shape_col: str = ""
 
 
 def sticky_defaults() -> dict:
@@ -98,7 +99,7 @@ def sticky_defaults() -> dict:
     dict
         ``symbol`` (vertices, vertices drawn, kind, rotation), ``size``,
         ``units``, ``scale_col``, ``scale_val``, ``scale_type``, ``csys``,
-        ``size_col``.
+        ``size_col``, ``shape_col``.
 
     Examples
     --------
@@ -107,7 +108,7 @@ def sticky_defaults() -> dict:
     """
     return {"symbol": (3, 0, 0, 0.0), "size": 0.5, "units": "fractional",
             "scale_col": "", "scale_val": 1.0, "scale_type": "flux",
-            "csys": "equatorial", "size_col": ""}
+            "csys": "equatorial", "size_col": "", "shape_col": ""}
 
 
 def _c_number(text: str):
@@ -350,10 +351,10 @@ def extra_directive(tokens, i, cmd, color, width, alpha):
             return i + 2
         st.update(scale_val=1.0, scale_type="flux")
         return _scale_args(tokens, i + 1, st, st)
-    if t == "-sizecol":
+    if t in ("-sizecol", "-shapecol"):
         if i + 1 >= len(tokens):
-            raise InputError("No symbol size column given.")
-        st["size_col"] = "" if tokens[i + 1] == "none" else tokens[i + 1]
+            raise InputError(f"No symbol {t[1:-3]} column given.")
+        st[t[1:-3] + "_col"] = "" if tokens[i + 1] == "none" else tokens[i + 1]
         return i + 2
     if t == "-csys":
         st["csys"], used = csys_name(tokens[i + 1:])
@@ -385,7 +386,7 @@ def extra_directive(tokens, i, cmd, color, width, alpha):
         cmd.overlays.append(Catalog(tokens[i + 1], color, width, alpha, st["symbol"],
                                     st["size"], st["units"], sc["scale_col"],
                                     sc["scale_val"], sc["scale_type"], st["csys"],
-                                    st["size_col"]))
+                                    st["size_col"], st["shape_col"]))
         return j
     if t in ("-red", "-green", "-blue"):
         ch, j = _channel(tokens, i, t)

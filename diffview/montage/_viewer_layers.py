@@ -39,7 +39,7 @@ from diffview.render import (
     table_outlines_key,
 )
 
-from ._viewer_directives import Catalog
+from ._viewer_directives import Catalog, parse_symbol
 
 __all__ = ["montage_shift", "layer_overlays", "overlay_job", "has_layers"]
 
@@ -205,8 +205,37 @@ def _catalog_lines(cat: Catalog, header, o, char, pix):
     ra = np.ma.filled(np.ma.asarray(ra, float), np.nan)
     dec = np.ma.filled(np.ma.asarray(dec, float), np.nan)
     keep = np.flatnonzero(ok)
-    return _symbol_lines(header, o, list(zip(ra[keep], dec[keep], strict=True)),
-                         radii[keep], cat.symbol, cat.csys)
+    symbols = _row_symbols(cat, t)
+    lines = []
+    for sym in dict.fromkeys(symbols[k] for k in keep):
+        rows = [k for k in keep if symbols[k] == sym]
+        lines += _symbol_lines(header, o, [(ra[k], dec[k]) for k in rows],
+                               radii[rows], sym, cat.csys)
+    return lines
+
+
+def _row_symbols(cat: Catalog, t) -> list:
+    """
+    Return each row's symbol shape as mViewer reads ``-shapecol``.
+
+    A value is read as ``-symbol``'s shape words (`parse_symbol`); a blank or
+    unreadable one takes the catalog's shape.
+    """
+    if not cat.shape_col:
+        return [cat.symbol] * len(t)
+    col = _column(t, [cat.shape_col], cat.table)
+    if col is None:
+        raise InputError(f"Cannot find symbol shape column [{cat.shape_col}] in table "
+                         f"[{cat.table}]")
+    blank = np.ma.getmaskarray(col)
+    out = []
+    for k in range(len(t)):
+        words = [] if blank[k] else str(col[k]).split()
+        try:
+            out.append(parse_symbol(words, cat.symbol[0])[0] if words else cat.symbol)
+        except InputError:
+            out.append(cat.symbol)
+    return out
 
 
 #: mViewer-exact outlines of the last few table files (`_exact_imginfo`).

@@ -1,8 +1,9 @@
-"""Catalog column directives (``-sizecol``) against MontagePy's mViewer.
+"""Catalog column directives (``-sizecol``, ``-shapecol``) against MontagePy's mViewer.
 
 mViewer reads ``-sizecol`` per row only to decide whether a symbol is drawn:
 the radius stays the catalog's (§8.10), so a catalog whose sticky size is
 ``none`` draws the rows with a positive size, at the smallest symbol size.
+``-shapecol`` gives each row its own ``-symbol`` shape words.
 """
 
 import numpy as np
@@ -32,7 +33,8 @@ def field(tmp_path_factory):
     x, y = rng.uniform(3, 57, 6), rng.uniform(3, 37, 6)
     ra, dec = WCS(h).all_pix2world(x, y, 1)
     Table({"ra": ra, "dec": dec,
-           "sz": ["20s", "3p", "bad", "0", "-2m", "1_0"]}).write(d / "cat.tbl",
+           "sz": ["20s", "3p", "bad", "0", "-2m", "1_0"],
+           "shp": ["box", "starred 5 36", "bogus", "skeletal 4", "el", "3"]}).write(d / "cat.tbl",
                                                                   format="ascii.ipac")
     return d
 
@@ -53,17 +55,37 @@ def test_sizecol_identical(field, symbol):
 
 
 @pytest.mark.montage
-def test_sizecol_missing_column_as_montage(field):
+@pytest.mark.parametrize("symbol", ["-symbol 8p circle", "-symbol 6p",
+                                    "-symbol 2m compass", "-symbol 1m box -sizecol sz"])
+def test_shapecol_identical(field, symbol):
+    """Named shapes, kinds with vertices and rotation, unreadable and kind-only
+    values (the catalog's vertex count)."""
     pytest.importorskip("importlib_resources")
-    cmd = f"-sizecol nosuch -catalog {field}/cat.tbl -gray {field}/img.fits min max"
+    cmd = (f"-color red {symbol} -shapecol shp -catalog {field}/cat.tbl "
+           f"-gray {field}/img.fits min max")
     rm = montage.mViewer(cmd, str(field / "m.png"), mode=2)
     rd = mViewer(cmd, str(field / "d.png"), mode=2)
-    assert rd == {"status": "1", "msg": (f"Cannot find symbol size column [nosuch] in "
+    assert rm["status"] == rd["status"] == "0", (rm, rd)
+    m, d = read_png(field / "m.png"), read_png(field / "d.png")
+    assert (m == d).all(), np.argwhere((m != d).any(-1))[:5].tolist()
+
+
+@pytest.mark.montage
+@pytest.mark.parametrize("kind", ["size", "shape"])
+def test_missing_column_as_montage(field, kind):
+    pytest.importorskip("importlib_resources")
+    cmd = (f"-{kind}col nosuch -catalog {field}/cat.tbl "
+           f"-gray {field}/img.fits min max")
+    rm = montage.mViewer(cmd, str(field / "m.png"), mode=2)
+    rd = mViewer(cmd, str(field / "d.png"), mode=2)
+    assert rd == {"status": "1", "msg": (f"Cannot find symbol {kind} column [nosuch] in "
                                          f"table [{field}/cat.tbl]").encode()}
     assert rm["msg"] == rd["msg"]
 
 
-def test_sizecol_is_sticky_until_none():
-    c = parse_command("-sizecol sz -catalog a.tbl -catalog b.tbl -sizecol none "
-                      "-catalog c.tbl -gray x.fits min max")
-    assert [o.size_col for o in c.overlays] == ["sz", "sz", ""]
+def test_columns_are_sticky_until_none():
+    c = parse_command("-sizecol sz -catalog a.tbl -shapecol sh -catalog b.tbl "
+                      "-sizecol none -catalog c.tbl -shapecol none -catalog d.tbl "
+                      "-gray x.fits min max")
+    assert [o.size_col for o in c.overlays] == ["sz", "sz", "", ""]
+    assert [o.shape_col for o in c.overlays] == ["", "sh", "sh", ""]
