@@ -49,7 +49,7 @@ from ._words import (
 
 __all__ = ["ViewerCommand", "parse_command", "parse_json", "run_command", "mViewer"]
 
-_UNSUPPORTED = {"-draw", "-colorcol", "-labelcol",
+_UNSUPPORTED = {"-draw", "-labelcol",
                 "-histfile", "-truecolor", "-tzero", "-imgalpha", "-brightness",
                 "-contrast", "-file"}
 
@@ -283,7 +283,7 @@ def parse_command(cmdstr) -> ViewerCommand:
             raise InputError(f"mViewer directive {t} is not implemented by diffview "
                              "(implemented: -gray/-grey, -red/-green/-blue, -t, -ct, "
                              "-color, -linewidth, -alpha, -imginfo, -grid, -symbol, "
-                             "-scalecol, -sizecol, -shapecol, -mark, -catalog, -label, -csys, -noflip, "
+                             "-scalecol, -sizecol, -shapecol, -colorcol, -mark, -catalog, -label, -csys, -noflip, "
                              "-saturate, -out/-png/-jpeg)")
         raise InputError(f"Invalid 'directive': {t} (probably a misplaced argument)")
     return cmd

@@ -88,6 +88,7 @@ class Catalog(NamedTuple):
     csys: str
     size_col: str = ""
     shape_col: str = ""
+    color_col: str = ""
 
 
 def sticky_defaults() -> dict:
@@ -99,7 +100,7 @@ def sticky_defaults() -> dict:
     dict
         ``symbol`` (vertices, vertices drawn, kind, rotation), ``size``,
         ``units``, ``scale_col``, ``scale_val``, ``scale_type``, ``csys``,
-        ``size_col``, ``shape_col``.
+        ``size_col``, ``shape_col``, ``color_col``.
 
     Examples
     --------
@@ -108,7 +109,8 @@ def sticky_defaults() -> dict:
     """
     return {"symbol": (3, 0, 0, 0.0), "size": 0.5, "units": "fractional",
             "scale_col": "", "scale_val": 1.0, "scale_type": "flux",
-            "csys": "equatorial", "size_col": "", "shape_col": ""}
+            "csys": "equatorial", "size_col": "", "shape_col": "",
+            "color_col": ""}
 
 
 def _c_number(text: str):
@@ -351,9 +353,10 @@ def extra_directive(tokens, i, cmd, color, width, alpha):
             return i + 2
         st.update(scale_val=1.0, scale_type="flux")
         return _scale_args(tokens, i + 1, st, st)
-    if t in ("-sizecol", "-shapecol"):
+    if t in ("-sizecol", "-shapecol", "-colorcol"):
         if i + 1 >= len(tokens):
-            raise InputError(f"No symbol {t[1:-3]} column given.")
+            raise InputError("No color column given." if t == "-colorcol" else
+                             f"No symbol {t[1:-3]} column given.")
         st[t[1:-3] + "_col"] = "" if tokens[i + 1] == "none" else tokens[i + 1]
         return i + 2
     if t == "-csys":
@@ -386,7 +389,8 @@ def extra_directive(tokens, i, cmd, color, width, alpha):
         cmd.overlays.append(Catalog(tokens[i + 1], color, width, alpha, st["symbol"],
                                     st["size"], st["units"], sc["scale_col"],
                                     sc["scale_val"], sc["scale_type"], st["csys"],
-                                    st["size_col"], st["shape_col"]))
+                                    st["size_col"], st["shape_col"],
+                                    st["color_col"]))
         return j
     if t in ("-red", "-green", "-blue"):
         ch, j = _channel(tokens, i, t)

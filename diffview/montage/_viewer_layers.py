@@ -206,12 +206,31 @@ def _catalog_lines(cat: Catalog, header, o, char, pix):
     dec = np.ma.filled(np.ma.asarray(dec, float), np.nan)
     keep = np.flatnonzero(ok)
     symbols = _row_symbols(cat, t)
-    lines = []
-    for sym in dict.fromkeys(symbols[k] for k in keep):
-        rows = [k for k in keep if symbols[k] == sym]
-        lines += _symbol_lines(header, o, [(ra[k], dec[k]) for k in rows],
-                               radii[rows], sym, cat.csys)
-    return lines
+    colors = _row_colors(cat, t)
+    groups = {}
+    for k in keep:
+        groups.setdefault(colors[k], []).append(k)
+    out = []
+    for color, rows in groups.items():
+        lines = []
+        for sym in dict.fromkeys(symbols[k] for k in rows):
+            these = [k for k in rows if symbols[k] == sym]
+            lines += _symbol_lines(header, o, [(ra[k], dec[k]) for k in these],
+                                   radii[these], sym, cat.csys)
+        out.append((color, lines))
+    return out or [(cat.color, [])]
+
+
+def _row_colors(cat: Catalog, t) -> list:
+    """Return each row's colour: its ``-colorcol`` value, else the catalog's."""
+    if not cat.color_col:
+        return [cat.color] * len(t)
+    col = _column(t, [cat.color_col], cat.table)
+    if col is None:
+        raise InputError(f"Cannot find color column [{cat.color_col}] in table "
+                         f"[{cat.table}]")
+    blank = np.ma.getmaskarray(col)
+    return [cat.color if blank[k] else str(col[k]).strip() for k in range(len(t))]
 
 
 def _row_symbols(cat: Catalog, t) -> list:
@@ -364,8 +383,8 @@ def layer_overlays(cmd, header, shape, montage_offsets: bool,
     labels = {id(g): _grid_text(header, g, o, shape[1]) for g in cmd.grids}
     for spec in cmd.overlays:
         if isinstance(spec, Catalog):
-            made.append((_catalog_lines(spec, header, o, char, pix), spec, None,
-                         "display"))
+            made += [(lines, spec._replace(color=color), None, "display")
+                     for color, lines in _catalog_lines(spec, header, o, char, pix)]
         else:
             lines, source, frame = _imginfo(spec, header, o, montage_offsets,
                                             draw_header)
