@@ -283,7 +283,8 @@ def parse_command(cmdstr) -> ViewerCommand:
             raise InputError(f"mViewer directive {t} is not implemented by diffview "
                              "(implemented: -gray/-grey, -red/-green/-blue, -t, -ct, "
                              "-color, -linewidth, -alpha, -imginfo, -grid, -symbol, "
-                             "-scalecol, -sizecol, -shapecol, -colorcol, -mark, -catalog, -label, -csys, -noflip, "
+                             "-scalecol, -sizecol, -shapecol, -colorcol, -mark, "
+                             "-catalog, -label, -csys, -noflip, "
                              "-saturate, -out/-png/-jpeg)")
         raise InputError(f"Invalid 'directive': {t} (probably a misplaced argument)")
     return cmd
