@@ -165,7 +165,7 @@ def color_picture(cmd, montage_offsets: bool = True) -> dict:
     shape, offsets = _union(grids)
     header, o = _overlay_frame(loaded[cmd.blue.file][1], shape, cmd.noflip)
     info, values = {}, []
-    for (name, ch), off in zip(channels, offsets):
+    for (name, ch), off in zip(channels, offsets, strict=True):
         data = loaded[ch.file][0]
         st = _stretch(ch, data, cmd.saturate)
         for k, v in st.info().items():

@@ -34,11 +34,11 @@ def field(tmp_path_factory):
     fits.writeto(d / "img.fits", rng.normal(10.0, 1.0, (40, 80)), h)
     x, y = np.array([6.0, 19, 32, 45, 58, 71]), rng.uniform(3, 37, 6)
     ra, dec = WCS(h).all_pix2world(x, y, 1)
-    Table({"ra": ra, "dec": dec,
-           "sz": ["20s", "3p", "bad", "0", "-2m", "1_0"],
-           "shp": ["box", "starred 5 36", "bogus", "skeletal 4", "el", "3"],
-           "col": ["green", "ff00ff", "bogus", "#0000ff", "FF8000", "cyan"]}).write(d / "cat.tbl",
-                                                                  format="ascii.ipac")
+    t = Table({"ra": ra, "dec": dec,
+               "sz": ["20s", "3p", "bad", "0", "-2m", "1_0"],
+               "shp": ["box", "starred 5 36", "bogus", "skeletal 4", "el", "3"],
+               "col": ["green", "ff00ff", "bogus", "#0000ff", "FF8000", "cyan"]})
+    t.write(d / "cat.tbl", format="ascii.ipac")
     return d
 
 
@@ -92,8 +92,8 @@ def test_colorcol_identical(field, symbol):
 
 
 @pytest.mark.montage
-@pytest.mark.parametrize("kind, what", [("size", "symbol size"), ("shape", "symbol shape"),
-                                        ("color", "color")])
+@pytest.mark.parametrize("kind, what", [("size", "symbol size"),
+                                        ("shape", "symbol shape"), ("color", "color")])
 def test_missing_column_as_montage(field, kind, what):
     pytest.importorskip("importlib_resources")
     cmd = (f"-{kind}col nosuch -catalog {field}/cat.tbl "

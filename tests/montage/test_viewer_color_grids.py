@@ -68,8 +68,10 @@ CASES = [
     "-color red -imginfo @img.tbl -red @c.fits min max -green @e.fits min max "
     "-blue @f.fits min max",
     "-color yellow -imginfo @img.tbl -red @c.fits min max -blue @g.fits min max",
-    "-noflip -color yellow -imginfo @img.tbl -red @c.fits min max -blue @g.fits min max",
-    "-noflip -color yellow -imginfo @img.tbl -red @h.fits min max -blue @c.fits min max",
+    "-noflip -color yellow -imginfo @img.tbl "
+    "-red @c.fits min max -blue @g.fits min max",
+    "-noflip -color yellow -imginfo @img.tbl "
+    "-red @h.fits min max -blue @c.fits min max",
     "-color red -mark 275.196 -16.171 -symbol 3p circle -color green "
     "-mark 275.1965 -16.1715 -red @e.fits min max -blue @f.fits min max",
     "-noflip -symbol 5p circle -color red -mark 275.196 -16.171 "
@@ -107,14 +109,16 @@ def test_other_projection_refused_as_montage(grids, change, colour):
            "-red @g.fits min max -green @x.fits min max -blue @g.fits min max")
     rm, rd = both(grids, cmd)
     assert rm["status"] == rd["status"] == "1"
-    assert rd["msg"] == (f"Red and {colour} FITS images don't have matching projections "
-                         "(use -nowcs flag if you still want to proceed).").encode()
+    assert rd["msg"] == (f"Red and {colour} FITS images don't have matching "
+                         "projections (use -nowcs flag if you still want to "
+                         "proceed).").encode()
     assert rm["msg"].startswith(rd["msg"])
 
 
 @pytest.mark.parametrize("change, layers", [
     ({"CTYPE1": "RA---SIN", "CTYPE2": "DEC--SIN"}, ""),
-    ({"CRVAL1": 275.2, "CRVAL2": -16.17}, "-color red -imginfo @img.tbl -mark 275.196 -16.171 "),
+    ({"CRVAL1": 275.2, "CRVAL2": -16.17},
+     "-color red -imginfo @img.tbl -mark 275.196 -16.171 "),
 ])
 def test_other_projection_type_or_centre_accepted_as_montage(grids, change, layers):
     """MontagePy compares CDELT and rotation only: a SIN blue, or one about
