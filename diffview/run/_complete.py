@@ -72,6 +72,11 @@ class CompletionJob:
         positions), and with ``indices`` None after each stage.
     chunk : int
         Most pairs in one task.
+    preview_size : int
+        Longest side of the preview.
+    lock : threading.RLock, optional
+        Held while results are written into the workspace (share the
+        lock of whoever reads it from another thread).
 
     Attributes
     ----------
@@ -103,6 +108,7 @@ class CompletionJob:
         on_update: Callable | None = None,
         chunk: int = CHUNK,
         preview_size: int = PREVIEW_SIZE,
+        lock=None,
     ):
         self.ws = ws
         self.executor, self.workers = executor, workers
@@ -111,7 +117,7 @@ class CompletionJob:
         self.preview_size = preview_size
         self.on_update = on_update
         self.chunk = max(1, int(chunk))
-        self.lock = threading.RLock()
+        self.lock = lock if lock is not None else threading.RLock()
         self._cancel = threading.Event()
         self._priority: deque = deque()
         self._thread: threading.Thread | None = None
@@ -296,8 +302,13 @@ class CompletionJob:
         ws = self.ws
         ov = ws.overlaps[k]
         try:
-            return (k, ov, ws.image_path(ov.plus), ws.image_path(ov.minus),
-                    ws.diff_path(ov))
+            return (
+                k,
+                ov,
+                ws.image_path(ov.plus),
+                ws.image_path(ov.minus),
+                ws.diff_path(ov),
+            )
         except PairError as exc:
             self._apply([(k, None, str(exc))])
             return None
@@ -349,8 +360,10 @@ class CompletionJob:
             "opts": {"no_areas": False, "full_edges": False},
         }
         workers = _parallel.pool_workers(self.workers, self.executor, self._costs())
-        spread = 1 if workers == 1 and self.executor is None else (
-            _parallel.default_workers() if workers is None else workers
+        spread = (
+            1
+            if workers == 1 and self.executor is None
+            else (_parallel.default_workers() if workers is None else workers)
         )
         per_task = -(-len(self._todo) // (4 * spread))
         self._chunk_size = max(1, min(self.chunk, per_task))

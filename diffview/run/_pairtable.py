@@ -198,6 +198,23 @@ class PairBoxes(Sequence):
         self.valid = np.asarray(valid, bool).reshape(-1)
 
     @classmethod
+    def from_list(cls, boxes) -> PairBoxes:
+        """
+        Make the array of a list of boxes (``((j0, j1), (i0, i1))`` or None).
+
+        Parameters
+        ----------
+        boxes : sequence
+
+        Returns
+        -------
+        PairBoxes
+        """
+        rows = [(b[0][0], b[0][1], b[1][0], b[1][1]) if b else (0,) * 4 for b in boxes]
+        valid = [b is not None for b in boxes]
+        return cls(np.array(rows, np.int64).reshape(-1, 4), valid)
+
+    @classmethod
     def compute(cls, pairs: PairList, geometry, template_shape, template_crpix):
         """
         Compute Montage's overlap box of every pair at once.

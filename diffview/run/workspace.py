@@ -373,6 +373,14 @@ def make_preview(ws: Workspace, preview_size: int = PREVIEW_SIZE, progress=None)
     Returns
     -------
     Preview
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from diffview.sample import write_sample
+    >>> ws = open_workspace(write_sample(tempfile.mkdtemp(), "small", quiet=True))
+    >>> make_preview(ws).array.shape == ws.template_shape
+    True
     """
     progress = progress or _noop
     mosaic = ws.folder.mosaic

@@ -11,6 +11,8 @@ the state back. Pure Python: neither matplotlib nor ipywidgets is imported.
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import replace
@@ -23,6 +25,8 @@ from diffview.core import assess_fits, solve_direct, solve_montage
 from diffview.errors import InputError, PairError
 from diffview.render import compute_stretch
 from diffview.run import Workspace, as_fits_list, load_workspace, resolve_inside
+from diffview.widgets._follow import JobFollower
+from diffview.widgets._measures import PairMeasures
 from diffview.widgets._model import CHANGES, MEASURES, PANELS
 from diffview.widgets._queries import ExplorerQueries
 from diffview.widgets._settings import DisplaySettings, check_ranges, checked_settings
@@ -37,7 +41,18 @@ def _group(panel: str) -> str:
     return "images" if panel in ("plus", "minus") else panel
 
 
-class Explorer(ExplorerQueries):
+def _locked(method):
+    """Run an action holding the explorer's lock (a background job writes too)."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self.lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+class Explorer(JobFollower, ExplorerQueries):
     """
     State and actions of the overlap-inspection dashboard.
 
@@ -46,6 +61,9 @@ class Explorer(ExplorerQueries):
     workspace : Workspace or str or path-like or object
         A loaded `Workspace`, or anything `load_workspace` accepts (loaded
         synchronously).
+    assess : bool
+        Assess the fits' quality now; False leaves it to the end of the
+        background job (`follow`) that completes an opened workspace.
 
     Attributes
     ----------
@@ -69,6 +87,12 @@ class Explorer(ExplorerQueries):
         Method of the last `resolve` (None before any).
     quality : dict
         ``(plus, minus) -> FitQuality`` under the current corrections.
+    pair_measures : PairMeasures
+        Every ranking measure of every pair, as arrays.
+    job : diffview.run.CompletionJob or None
+        The background job completing the workspace (see `follow`).
+    lock : threading.RLock
+        Held by every action and by the job's updates.
 
     Examples
     --------
@@ -85,10 +109,13 @@ class Explorer(ExplorerQueries):
     [['selection']]
     """
 
-    def __init__(self, workspace):
+    def __init__(self, workspace, *, assess: bool = True):
         if not isinstance(workspace, Workspace):
             workspace = load_workspace(workspace)
         super().__init__(workspace)
+        self.lock = threading.RLock()
+        self.quality: dict = {}
+        self.pair_measures = PairMeasures(workspace)
         self.measure = "score"
         self.descending = True
         self.stretch = DisplaySettings()
@@ -99,9 +126,10 @@ class Explorer(ExplorerQueries):
         self.solver: str | None = None
         self._views: list[Callable] = []
         self._stretches: OrderedDict = OrderedDict()
-        self._assess()
+        if assess:
+            self._assess()
         self._rank()
-        self.selected = self.order[0] if self.order else None
+        self.selected = self.order[0] if len(self.order) else None
 
     # ------------------------------------------------------------------
     # Views
@@ -129,8 +157,9 @@ class Explorer(ExplorerQueries):
             Names from `CHANGES`.
         """
         changes = frozenset(changes)
-        for view in self._views:
-            view(self, changes)
+        with self.lock:
+            for view in self._views:
+                view(self, changes)
 
     # ------------------------------------------------------------------
     # Ranking
@@ -143,13 +172,12 @@ class Explorer(ExplorerQueries):
             corrections=self.corrections or None,
         )
         self.quality = {(q.plus, q.minus): q for q in qual}
+        self.pair_measures.set_quality(self.quality)
 
     def _rank(self) -> None:
-        values = np.array(self.measure_values(), float)
-        sign = -1.0 if self.descending else 1.0
-        keyed = np.where(np.isfinite(values), sign * values, np.inf)
-        self.order = [int(k) for k in np.argsort(keyed, kind="stable")]
+        self.order = self.pair_measures.order(self.measure, self.descending)
 
+    @_locked
     def ranking(
         self, measure: str | None = None, descending: bool | None = None
     ) -> list[int]:
@@ -184,6 +212,7 @@ class Explorer(ExplorerQueries):
     # Selection
     # ------------------------------------------------------------------
 
+    @_locked
     def select(self, index: int) -> int:
         """
         Select a pair.
@@ -202,6 +231,7 @@ class Explorer(ExplorerQueries):
         self.notify({"selection"})
         return self.selected
 
+    @_locked
     def step(self, delta: int) -> int:
         """
         Select the next (``+1``) or previous (``-1``) pair in ranked order.
@@ -216,7 +246,7 @@ class Explorer(ExplorerQueries):
         int
             The selected index.
         """
-        if not self.order:
+        if not len(self.order):
             raise InputError("no pair to go to: this work folder has no overlap pairs")
         pos = self.order.index(self.selected) if self.selected in self.order else -1
         return self.select(self.order[(pos + delta) % len(self.order)])
@@ -262,6 +292,7 @@ class Explorer(ExplorerQueries):
         """
         return self._resolve(panel, self.stretch)
 
+    @_locked
     def set_stretch(self, **changes) -> DisplaySettings:
         """
         Change the display settings; validated on the selected pair first.
@@ -305,6 +336,7 @@ class Explorer(ExplorerQueries):
     # Flags, re-solve, export
     # ------------------------------------------------------------------
 
+    @_locked
     def flag_pair(self, index: int | None = None, reason: str = "bad pair") -> None:
         """
         Flag a pair as bad.
@@ -320,6 +352,7 @@ class Explorer(ExplorerQueries):
         self.flagged_pairs[self.key(index)] = reason
         self.notify({"flags"})
 
+    @_locked
     def flag_image(self, cntr: int, reason: str = "bad image") -> None:
         """
         Flag an image as bad: all its pairs are left out of the solve.
@@ -336,6 +369,7 @@ class Explorer(ExplorerQueries):
         self.flagged_images[int(cntr)] = reason
         self.notify({"flags"})
 
+    @_locked
     def unflag(self, item) -> None:
         """
         Remove a flag.
@@ -350,6 +384,7 @@ class Explorer(ExplorerQueries):
         table.pop(tuple(key) if kind == "pair" else int(key), None)
         self.notify({"flags"})
 
+    @_locked
     def resolve(self, method: str = "direct") -> list:
         """
         Solve the background model again without the flagged pairs and images.
@@ -414,6 +449,7 @@ class Explorer(ExplorerQueries):
                 "relative name such as diffview-export"
             ) from None
 
+    @_locked
     def export(self, folder) -> dict:
         """
         Write the decision as Montage-readable tables.

@@ -17,11 +17,13 @@ import threading
 import ipywidgets as W
 
 from diffview.render import TABLE_NAMES
-from diffview.run import Workspace, load_workspace
+from diffview.run import CompletionJob, Workspace
 from diffview.widgets._controller import Explorer
 from diffview.widgets._keys import KeyArea
+from diffview.widgets._loading import Loading
 from diffview.widgets._model import MEASURES, STRETCH_MODES
 from diffview.widgets._mosaic import MosaicView
+from diffview.widgets._progress import ProgressView
 from diffview.widgets._settings import DisplaySettings
 from diffview.widgets._textviews import (
     FlagPanel,
@@ -36,14 +38,7 @@ from diffview.widgets._views import HistogramView, PairPanels
 
 __all__ = ["Dashboard", "explore"]
 
-_STAGES = {
-    "differences": "computing differences",
-    "fits": "fitting planes",
-    "preview": "building the mosaic preview",
-}
-
-
-class Dashboard(W.VBox):
+class Dashboard(Loading, W.VBox):
     """
     The overlap-inspection dashboard: pairs, differences, fits, background model.
 
@@ -58,8 +53,16 @@ class Dashboard(W.VBox):
     fits, corrections : list, optional
         Fits and corrections already in memory.
     background : bool
-        Compute what is missing in a thread (the widget shows a progress bar
-        and fills in when done); otherwise before returning.
+        Open at once and compute what is missing (differences, fits, the
+        preview, corrections) in the background while the user browses
+        (`diffview.run.CompletionJob`: a progress bar with pairs/s and time
+        left, the table and mosaic filling in, a selected pair computed
+        first); otherwise compute it all before returning.
+    executor : concurrent.futures.Executor, optional
+        Where the background job's chunks run (default: a process pool
+        when it pays).
+    workers : int, optional
+        Size of that pool (1: the job's own thread).
 
     Attributes
     ----------
@@ -94,8 +97,18 @@ class Dashboard(W.VBox):
     >>> dash.close()
     """
 
-    def __init__(self, work, *, fits=None, corrections=None, background=False):
+    def __init__(
+        self,
+        work,
+        *,
+        fits=None,
+        corrections=None,
+        background=False,
+        executor=None,
+        workers=None,
+    ):
         self.explorer: Explorer | None = None
+        self.job: CompletionJob | None = None
         self._thread: threading.Thread | None = None
         self._build_views()
         self._build_controls()
@@ -104,10 +117,7 @@ class Dashboard(W.VBox):
         if isinstance(work, (Explorer, Workspace)):
             self._ready(work if isinstance(work, Explorer) else Explorer(work))
         elif background:
-            self._thread = threading.Thread(
-                target=self._load, args=(work, fits, corrections), daemon=True
-            )
-            self._thread.start()
+            self._open(work, fits, corrections, executor, workers)
         else:
             self._load(work, fits, corrections)
 
@@ -133,10 +143,9 @@ class Dashboard(W.VBox):
         self.export_text = W.HTML("")
         self.messages = MessageArea()
         self.error, self.message = self.messages.error, self.messages.message
-        self.progress = W.IntProgress(
-            value=0, min=0, max=1, description="", layout=W.Layout(width="300px")
-        )
-        self.progress_label = W.Label("")
+        self.progress_view = ProgressView()
+        self.progress = self.progress_view.bar
+        self.progress_label = self.progress_view.label
 
     def _build_controls(self) -> None:
         settings = DisplaySettings()
@@ -191,7 +200,9 @@ class Dashboard(W.VBox):
 
     def _layout(self) -> list:
         title = W.HTML("<b>diffview</b>: overlap inspection")
-        header = W.HBox([title, self.progress, self.progress_label])
+        header = W.HBox(
+            [title, self.progress, self.progress_label, self.progress_view.stop]
+        )
         browser = W.VBox(
             [
                 W.HBox([self.measure, self.worst_first]),
@@ -257,22 +268,9 @@ class Dashboard(W.VBox):
         self.pairs.fig.canvas.mpl_connect("motion_notify_event", self._on_move)
         self.mosaic.fig.canvas.mpl_connect("button_press_event", self._on_click)
 
-    def _progress(self, stage: str, done: int, total: int) -> None:
-        self.progress.max = max(total, 1)
-        self.progress.value = min(done, self.progress.max)
-        self.progress_label.value = f"{_STAGES.get(stage, stage)} {done}/{total}"
-
-    @_event
-    def _load(self, work, fits, corrections) -> None:
-        ws = load_workspace(
-            work, fits=fits, corrections=corrections, progress=self._progress
-        )
-        self._ready(Explorer(ws))
-
     def _ready(self, explorer: Explorer) -> None:
         self.explorer = explorer
-        self.progress.layout.display = "none"
-        self.progress_label.value = ""
+        self.progress_view.hide()
         for view in (
             self.browser,
             self.pairs,
@@ -285,24 +283,6 @@ class Dashboard(W.VBox):
         explorer.notify()  # everything is new
         self.messages.show_message(explorer.load_report())
         self._connect()  # last: no user action before the views are filled
-
-    def wait(self, timeout: float | None = None) -> Dashboard:
-        """
-        Wait for a background load to finish.
-
-        Parameters
-        ----------
-        timeout : float, optional
-            Seconds to wait at most.
-
-        Returns
-        -------
-        Dashboard
-            This dashboard.
-        """
-        if self._thread is not None:
-            self._thread.join(timeout)
-        return self
 
     # ------------------------------------------------------------------
     # Errors
@@ -448,13 +428,24 @@ class Dashboard(W.VBox):
             self.select(index)
 
     def close(self) -> None:
-        """Close the figures' canvases and the widgets."""
+        """Stop the background job (no worker left), close canvases and widgets."""
+        if self.job is not None:
+            self.job.cancel("dashboard closed")
+            self.job.wait(10)
         for view in (self.pairs, self.histogram, self.mosaic):
             view.fig.canvas.close()
         super().close()
 
 
-def explore(work, *, fits=None, corrections=None, background=True) -> Dashboard:
+def explore(
+    work,
+    *,
+    fits=None,
+    corrections=None,
+    background=True,
+    executor=None,
+    workers=None,
+) -> Dashboard:
     """
     Open the overlap-inspection dashboard on a Montage work folder.
 
@@ -472,7 +463,13 @@ def explore(work, *, fits=None, corrections=None, background=True) -> Dashboard:
         Fits (`~diffview.PlaneFit`, e.g. ``differences_and_fits(...).fits``) and
         corrections (`~diffview.Correction`) already in memory.
     background : bool
-        Compute in a thread while the dashboard shows a progress bar.
+        Open at once and compute what is missing in the background while
+        the dashboard shows its progress (see `Dashboard`).
+    executor : concurrent.futures.Executor, optional
+        Where the background job's chunks run (e.g. a dask client's
+        executor).
+    workers : int, optional
+        Size of the local process pool of the background job.
 
     Returns
     -------
@@ -488,4 +485,11 @@ def explore(work, *, fits=None, corrections=None, background=True) -> Dashboard:
     True
     >>> dash.close()
     """
-    return Dashboard(work, fits=fits, corrections=corrections, background=background)
+    return Dashboard(
+        work,
+        fits=fits,
+        corrections=corrections,
+        background=background,
+        executor=executor,
+        workers=workers,
+    )

@@ -24,11 +24,12 @@ from diffview.geometry import (
     footprints_from_table,
     orientation,
 )
-from diffview.run import as_fits_list
+from diffview.run import PairBoxes, as_fits_list
 from diffview.widgets._model import (
     MEASURES,
     PANELS,
     PairView,
+    _blank_view,
     format_readout,
     plane_level,
     read_pair_view,
@@ -62,8 +63,10 @@ class ExplorerQueries:
 
     def __init__(self, workspace):
         self.ws = workspace
+        self.job = None  # a CompletionJob computing what the workspace lacks
         self._pairs: OrderedDict = OrderedDict()
         self._outlines: list | None = None
+        self._boxes: list | None = None
 
     @property
     def overlaps(self) -> list:
@@ -164,23 +167,30 @@ class ExplorerQueries:
         -------
         dict
             ``measure -> value`` for every key of `MEASURES` (NaN where not
-            defined).
+            defined, or not computed yet).
         """
-        f, q = self.fit(index), self.quality.get(self.key(index))
-        nan = math.nan
-        return {
-            "score": q.score if q else nan,
-            "rms": f.rms if f else nan,
-            "offset": abs(f.c) if f else nan,
-            "slope": math.hypot(f.a, f.b) if f else nan,
-            "npixel": f.npixel if f else 0,
-            "residual": abs(q.residual) if q else nan,
-            "failed": 0.0 if f else 1.0,
-        }
+        index = self._index(index)
+        return {m: self.pair_measures.value(index, m) for m in MEASURES}
 
-    def measure_values(self) -> list[float]:
+    def measure_values(self) -> np.ndarray:
         """Return the current ranking measure of every pair, in table order."""
-        return [self.measures(k)[self.measure] for k in range(len(self.overlaps))]
+        return self.pair_measures.arrays[self.measure]
+
+    def pending(self, index: int) -> bool:
+        """
+        Tell whether a pair's difference and fit are still being computed.
+
+        Parameters
+        ----------
+        index : int
+            Position in the overlap table.
+
+        Returns
+        -------
+        bool
+        """
+        job = self.job
+        return job is not None and job.status(index) in ("pending", "computing")
 
     def pair_label(self, index: int) -> str:
         """
@@ -196,16 +206,30 @@ class ExplorerQueries:
         str
         """
         cntr1, cntr2 = self.key(index)
-        value = self.measures(index)[self.measure]
         flag = " [flagged]" if self.is_flagged(index) else ""
+        if self.pending(index):
+            return f"pair {index}: {cntr1} - {cntr2} (computing…){flag}"
+        value = self.pair_measures.value(index, self.measure)
         return (
             f"pair {index}: {cntr1} - {cntr2} "
             f"({MEASURES[self.measure]} {value:.4g}){flag}"
         )
 
-    def table_rows(self) -> list[tuple[str, int]]:
-        """``(label, index)`` of every pair in ranked order."""
-        return [(self.pair_label(k), k) for k in self.order]
+    def table_rows(self, start: int = 0, stop: int | None = None) -> list:
+        """
+        Return ``(label, index)`` of the pairs in ranked order (a window of them).
+
+        Parameters
+        ----------
+        start, stop : int, optional
+            Ranks of the first and past the last row (default: every row);
+            a table showing a window of a big ranking asks for that window.
+
+        Returns
+        -------
+        list of tuple
+        """
+        return [(self.pair_label(k), k) for k in self.order[start:stop]]
 
     def verdict(self, index: int | None = None) -> str:
         """
@@ -238,6 +262,10 @@ class ExplorerQueries:
         PairView
         """
         index = self._index(self.selected if index is None else index)
+        if self.pending(index):  # not cached: read again once computed
+            where = self.job.prioritise(index)
+            why = "computing… (next)" if where == "pending" else "computing…"
+            return _blank_view(self.ws, index, why)
         if index in self._pairs:
             self._pairs.move_to_end(index)
             return self._pairs[index]
@@ -310,29 +338,45 @@ class ExplorerQueries:
             The smallest box wins where several hold the point; None if no
             box does.
         """
-        best, best_area = None, math.inf
-        for k, box in enumerate(self.ws.boxes):
-            if box is None:
-                continue
-            (j0, j1), (i0, i1) = box
-            if i0 - 0.5 <= x < i1 - 0.5 and j0 - 0.5 <= y < j1 - 0.5:
-                area = (j1 - j0) * (i1 - i0)
-                if area < best_area:
-                    best, best_area = k, area
-        return best
+        boxes = self._box_table()
+        (j0, j1, i0, i1), valid = boxes.array.T, boxes.valid
+        inside = valid & (i0 - 0.5 <= x) & (x < i1 - 0.5)
+        inside &= (j0 - 0.5 <= y) & (y < j1 - 0.5)
+        if not inside.any():
+            return None
+        area = np.where(inside, (j1 - j0) * (i1 - i0), np.iinfo(np.int64).max)
+        return int(np.argmin(area))  # the first of equal smallest boxes
 
     def outlines_by_image(self) -> list[list[np.ndarray]]:
         """Outline runs of each image (table order), (N, 2) template pixel x, y."""
         if self._outlines is None:
+            on_grid = _on_template_grid(self.ws.images, self.ws.template)
+            if on_grid.all():  # projected images: their pixel rectangles
+                self._outlines = [[r] for r in self._rectangles()]
+                return self._outlines
             header = self.ws.template
             orient = orientation(header)
+            rects = self._rectangles()
             self._outlines = []
-            for fp in footprints_from_table(self.ws.images):
+            for k, fp in enumerate(footprints_from_table(self.ws.images)):
+                if on_grid[k]:
+                    self._outlines.append([rects[k]])
+                    continue
                 runs = footprint_outline(fp.corners, header, orient=orient, split=False)
                 self._outlines.append(
                     [np.column_stack(orient.to_fits(r[:, 0], r[:, 1])) for r in runs]
                 )
         return self._outlines
+
+    def _rectangles(self) -> np.ndarray:
+        """Each image's pixel rectangle in template pixels, ``(n, 5, 2)`` x, y."""
+        g, (c1, c2) = self.ws.geometry, self.ws.template_crpix
+        x0 = np.trunc(c1 - np.asarray(g.crpix1, float)) - 0.5
+        y0 = np.trunc(c2 - np.asarray(g.crpix2, float)) - 0.5
+        x1, y1 = x0 + np.asarray(g.naxis1), y0 + np.asarray(g.naxis2)
+        xs = np.stack([x0, x1, x1, x0, x0], 1)
+        ys = np.stack([y0, y0, y1, y1, y0], 1)
+        return np.stack([xs, ys], axis=2)
 
     def image_outlines(self) -> list[np.ndarray]:
         """Every image's outline, (N, 2) arrays of template pixel x, y."""
@@ -370,10 +414,21 @@ class ExplorerQueries:
         return out
 
     def overlap_boxes(self) -> list[tuple[int, np.ndarray]]:
-        """``(index, outline)`` of every overlap box."""
-        return [
-            (k, box_outline(b)) for k, b in enumerate(self.ws.boxes) if b is not None
-        ]
+        """``(index, outline)`` of every overlap box (computed once)."""
+        if self._boxes is None:
+            boxes = self._box_table()
+            k = np.flatnonzero(boxes.valid)
+            j0, j1, i0, i1 = boxes.array[k].T.astype(float) - 0.5
+            xy = np.stack(  # as box_outline: (x, y) corners, first repeated last
+                [np.stack([i0, i1, i1, i0, i0], 1), np.stack([j0, j0, j1, j1, j0], 1)],
+                axis=2,
+            )
+            self._boxes = list(zip(k.tolist(), xy, strict=True))
+        return self._boxes
+
+    def _box_table(self) -> PairBoxes:
+        boxes = self.ws.boxes
+        return boxes if isinstance(boxes, PairBoxes) else PairBoxes.from_list(boxes)
 
     def _flagged_key(self, c1, c2) -> bool:
         return (
@@ -415,3 +470,30 @@ class ExplorerQueries:
             "after": [plane_level(f) for f in after],
         }
         return Table(rows)
+
+
+def _on_template_grid(images, template) -> np.ndarray:
+    """
+    Tell which images share the template's projection, scale and rotation.
+
+    Such an image's pixels are template pixels shifted by a whole number
+    (mProjExec's output), so its outline is its pixel rectangle.
+    """
+    n = len(images)
+    try:
+        same = np.ones(n, bool)
+        for k in ("ctype1", "ctype2"):
+            names = np.char.strip(np.asarray(images[k], str))
+            same &= names == str(template[k.upper()])
+        for k in ("crval1", "crval2", "cdelt1", "cdelt2"):
+            want = float(template[k.upper()])
+            got = np.asarray(images[k], float)
+            same &= np.abs(got - want) <= 1e-9 * max(abs(want), 1.0)
+        rot = float(template.get("CROTA2", 0.0))
+        if "crota2" in images.colnames:
+            same &= np.abs(np.asarray(images["crota2"], float) - rot) <= 1e-9
+        elif rot:
+            same[:] = False
+        return same & ("PC1_2" not in template) & ("CD1_1" not in template)
+    except (KeyError, ValueError, TypeError):
+        return np.zeros(n, bool)
