@@ -290,12 +290,27 @@ class CompletionJob:
 
             self.progress.stage = stage
             self._tell(None)
-            corrections = solve_direct(ws.geometry, list(ws.fits.values()))
+            corrections = solve_direct(ws.geometry, self._fits_in_order())
             with self.lock:
                 ws.corrections = corrections
         else:
             return
         self._tell(None)
+
+    def _fits_in_order(self) -> list:
+        """
+        List the fits as `load_workspace` does for its solve.
+
+        Those the workspace came with first, then the job's in table order
+        (not in the order the workers finished them), so that the solve
+        does not depend on the workers.
+        """
+        ws = self.ws
+        mine = [ws.overlaps[int(k)] for k in np.flatnonzero(self._state == _DONE)]
+        mine = [(o.cntr1, o.cntr2) for o in mine]
+        computed = set(mine)
+        given = [f for key, f in ws.fits.items() if key not in computed]
+        return given + [ws.fits[key] for key in mine if key in ws.fits]
 
     def _task(self, k: int):
         """Make the task of pair ``k``; a name outside the folder fails the pair."""
@@ -367,6 +382,10 @@ class CompletionJob:
         )
         per_task = -(-len(self._todo) // (4 * spread))
         self._chunk_size = max(1, min(self.chunk, per_task))
+        if self.executor is None:  # loaded once here (and forked to every worker)
+            from diffview.core import kernels
+
+            kernels()
         start = time.perf_counter()
         self._clock = lambda: time.perf_counter() - start
         if spread == 1 and self.executor is None:

@@ -84,6 +84,8 @@ class JobFollower:
         idx = np.concatenate(self._fresh)
         self._fresh = []
         self.pair_measures.update(idx, self.job.pending())
+        for k in idx.tolist():
+            self._pairs.pop(k, None)  # a "computing…" view kept meanwhile
         self._rank()
         self._flushed = time.monotonic()
         changes = {"ranking"}

@@ -262,10 +262,10 @@ class ExplorerQueries:
         PairView
         """
         index = self._index(self.selected if index is None else index)
-        if self.pending(index):  # not cached: read again once computed
-            where = self.job.prioritise(index)
-            why = "computing… (next)" if where == "pending" else "computing…"
-            return _blank_view(self.ws, index, why)
+        if self.pending(index):  # cached until its result comes in (_flush)
+            self.job.prioritise(index)
+            if index not in self._pairs:
+                self._pairs[index] = _blank_view(self.ws, index, "computing…")
         if index in self._pairs:
             self._pairs.move_to_end(index)
             return self._pairs[index]
