@@ -303,34 +303,53 @@ class FitMap(MutableMapping):
     [nan, 2.5]
     """
 
-    def __init__(self, columns: Mapping | None = None):
+    def __init__(self, columns: Mapping | None = None, *, path=None):
         columns = dict(columns or {})
         n = len(columns["plus"]) if "plus" in columns else 0
-        cols = {}
-        for name in PlaneFit.columns():
-            default = 0 if name in _FIT_INTS else np.nan
-            value = columns.get(name)
-            kind = np.int64 if name in _FIT_INTS else float
-            cols[name] = (
-                np.full(n, default, kind) if value is None else np.asarray(value, kind)
-            )
-        keys = pair_keys(cols["plus"], cols["minus"])
+        keys = pair_keys(columns.get("plus", []), columns.get("minus", []))
         # a key given twice: the last row wins, as a dict built row by row
-        last = len(keys) - 1 - np.unique(keys[::-1], return_index=True)[1]
-        self._cols = {k: v[last] for k, v in cols.items()}
-        self._keys = keys[last]  # sorted (np.unique)
+        self._last = len(keys) - 1 - np.unique(keys[::-1], return_index=True)[1]
+        self._keys = keys[self._last]  # sorted (np.unique)
+        self._n, self._path = n, path
+        self._cols: dict = {}
+        self._take(columns, fill=path is None)
         self._gone = np.zeros(len(self._keys), bool)
         self._extra: dict = {}
 
+    def _take(self, columns: Mapping, fill: bool) -> None:
+        """Keep the given columns (in key order); with ``fill`` the rest too."""
+        for name in PlaneFit.columns():
+            value = columns.get(name)
+            if value is None and (not fill or name in self._cols):
+                continue
+            kind = np.int64 if name in _FIT_INTS else float
+            if value is None:
+                value = np.full(self._n, 0 if name in _FIT_INTS else np.nan, kind)
+            self._cols[name] = np.asarray(value, kind)[self._last]
+
+    def _all_columns(self) -> dict:
+        """Every column, the ones not read at first read from the file now."""
+        if self._path is not None:
+            names = [n for n in PlaneFit.columns() if n not in self._cols]
+            cols = io.read_table_columns(self._path, names, optional=True)
+            self._take(_int_columns(cols), fill=True)
+            self._path = None
+        return self._cols
+
     @classmethod
-    def read(cls, path) -> FitMap:
+    def read(cls, path, names=("rms", "npixel")) -> FitMap:
         """
         Read a ``fits.tbl`` into columns (no `PlaneFit` per row).
+
+        Only ``plus minus a b c`` and ``names`` are read now; the other
+        columns when a whole `PlaneFit` is first asked for.
 
         Parameters
         ----------
         path : str or path-like
             The table.
+        names : sequence of str
+            More columns to read now (for `column`).
 
         Returns
         -------
@@ -341,15 +360,12 @@ class FitMap(MutableMapping):
         diffview.InputError
             As `diffview.io.read_fits_table`.
         """
-        names = PlaneFit.columns()
-        cols = io.read_table_columns(path, names, optional=True)
-        missing = [n for n in names[:5] if n not in cols]
+        first = PlaneFit.columns()[:5]
+        cols = io.read_table_columns(path, [*first, *names], optional=True)
+        missing = [n for n in first if n not in cols]
         if missing:
             raise InputError(f"{path}: need columns: {' '.join(missing)}")
-        for name in _FIT_INTS:
-            if name in cols and cols[name].dtype.kind == "f":
-                cols[name] = np.trunc(np.nan_to_num(cols[name])).astype(np.int64)
-        return cls(cols)
+        return cls(_int_columns(cols), path=path)
 
     def _row(self, key) -> int:
         c1, c2 = key
@@ -362,7 +378,8 @@ class FitMap(MutableMapping):
         row = self._row(key)
         if row < 0:
             raise KeyError(key)
-        values = {n: self._cols[n][row] for n in PlaneFit.columns()}
+        cols = self._all_columns()
+        values = {n: cols[n][row] for n in PlaneFit.columns()}
         return PlaneFit(
             **{n: int(v) if n in _FIT_INTS else float(v) for n, v in values.items()}
         )
@@ -416,7 +433,8 @@ class FitMap(MutableMapping):
             pos = np.where((pos >= 0) & ~self._gone[np.maximum(pos, 0)], pos, -1)
         out = np.full(len(keys), np.nan)
         has = pos >= 0
-        out[has] = self._cols[name][pos[has]]
+        column = self._cols[name] if name in self._cols else self._all_columns()[name]
+        out[has] = column[pos[has]]
         if self._extra:
             extra = list(self._extra.items())
             ek = pair_keys([k[0] for k, _ in extra], [k[1] for k, _ in extra])
@@ -425,3 +443,11 @@ class FitMap(MutableMapping):
             at = _lookup(ek[order], np.asarray(keys, np.int64))
             out[at >= 0] = values[order[at[at >= 0]]]
         return out
+
+
+def _int_columns(cols: dict) -> dict:
+    """Montage's integer fit columns as int64 (``2.7`` is 2, blank 0)."""
+    for name in _FIT_INTS:
+        if name in cols and cols[name].dtype.kind == "f":
+            cols[name] = np.trunc(np.nan_to_num(cols[name])).astype(np.int64)
+    return cols

@@ -165,14 +165,18 @@ class Explorer(JobFollower, ExplorerQueries):
     # Ranking
     # ------------------------------------------------------------------
 
-    def _assess(self) -> None:
-        qual = assess_fits(
-            as_fits_list(self.ws),
-            images=self.ws.geometry,
-            corrections=self.corrections or None,
-        )
-        self.quality = {(q.plus, q.minus): q for q in qual}
+    def _assess(self, quality: dict | None = None) -> None:
+        if quality is None:
+            quality = self._quality(as_fits_list(self.ws), self.corrections)
+        self.quality = quality
         self.pair_measures.set_quality(self.quality)
+
+    def _quality(self, fits, corrections) -> dict:
+        """``(plus, minus) -> FitQuality`` of some fits under some corrections."""
+        qual = assess_fits(
+            fits, images=self.ws.geometry, corrections=corrections or None
+        )
+        return {(q.plus, q.minus): q for q in qual}
 
     def _rank(self) -> None:
         self.order = self.pair_measures.order(self.measure, self.descending)

@@ -15,6 +15,8 @@ import time
 
 import numpy as np
 
+from diffview.run import as_fits_list
+
 __all__ = ["JobFollower"]
 
 
@@ -23,7 +25,7 @@ class JobFollower:
     Take a `diffview.run.CompletionJob`'s results as they arrive (mixin).
 
     Uses the explorer's ``lock``, ``ws``, ``pair_measures``, ``selected``,
-    ``notify``, ``_assess`` and ``_rank``.
+    ``notify``, ``_quality``, ``_assess`` and ``_rank``.
     """
 
     def follow(self, job, interval: float | None = None) -> None:
@@ -46,7 +48,7 @@ class JobFollower:
             self._interval = interval or max(1.0, len(self.overlaps) / 5000)
             self._preview_seen = self.ws.preview
             self._corrections_seen = self.ws.corrections
-            self._assessed = False
+            self._assessed = self._reassess = False
             self.pair_measures.mark_pending(job.pending())
             self._rank()
 
@@ -74,7 +76,19 @@ class JobFollower:
                     self.notify(self._flush())
                 return
             changes = self._flush() | self._stage_changes(job)
-            if changes:
+            reassess = self._reassess
+            self._reassess = False
+            corrections = self.corrections
+        if reassess:  # outside the lock: the user browses meanwhile
+            quality = self._quality(as_fits_list(self.ws), corrections)
+            with self.lock:
+                if job is not self.job:
+                    return
+                self._assess(quality)
+                self._rank()
+                changes |= {"ranking", "corrections"}
+        if changes:
+            with self.lock:
                 self.notify(changes)
 
     def _flush(self) -> set:
@@ -94,7 +108,7 @@ class JobFollower:
         return changes
 
     def _stage_changes(self, job) -> set:
-        """Take what a stage brought: a preview, corrections, the quality."""
+        """Take what a stage brought: a preview, corrections (quality: later)."""
         ws, changes, reassess = self.ws, set(), False
         if ws.preview is not None and ws.preview is not self._preview_seen:
             self._preview_seen = ws.preview
@@ -107,8 +121,5 @@ class JobFollower:
             reassess = True
         if not self._assessed and not job.pending().any():
             self._assessed = reassess = True
-        if reassess:
-            self._assess()
-            self._rank()
-            changes |= {"ranking", "corrections"}
+        self._reassess = reassess
         return changes
