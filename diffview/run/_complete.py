@@ -31,7 +31,14 @@ import numpy as np
 from diffview.errors import PairError
 from diffview.run import _parallel
 from diffview.run._differences import template_cards
-from diffview.run._jobparts import JobProgress, complete_chunk, has_fit, init_job_worker
+from diffview.run._jobparts import (
+    JobProgress,
+    complete_chunk,
+    has_fit,
+    init_job_worker,
+    run_apart,
+    solve,
+)
 from diffview.run._pairs import _failure_text, _template_geometry
 from diffview.run._pairtable import pair_keys
 from diffview.run._preview import PREVIEW_SIZE
@@ -42,6 +49,9 @@ __all__ = ["CompletionJob", "JobProgress"]
 #: Most pairs in one task: small, so that results arrive often, a pair the
 #: user asks for waits for little, and a cancel loses little.
 CHUNK = 16
+
+#: Fits from which the corrections are solved in a process of their own.
+SOLVE_APART = 20_000
 
 _NOTHING, _WAITING, _SUBMITTED, _DONE = 0, 1, 2, 3
 
@@ -286,11 +296,15 @@ class CompletionJob:
             with self.lock:
                 ws.preview = preview
         elif stage == "corrections" and self.solve and len(ws.fits):
-            from diffview.core.background import solve_direct
-
             self.progress.stage = stage
             self._tell(None)
-            corrections = solve_direct(ws.geometry, self._fits_in_order())
+            fits = self._fits_in_order()
+            if len(fits) < SOLVE_APART or self.executor is not None:
+                corrections = solve(ws.geometry, fits)
+            else:
+                corrections = run_apart(solve, (ws.geometry, fits), self._cancel)
+            if corrections is None:  # cancelled
+                return
             with self.lock:
                 ws.corrections = corrections
         else:

@@ -13,6 +13,7 @@ import contextlib
 import math
 import os
 import signal
+from concurrent.futures import ProcessPoolExecutor, wait
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +26,15 @@ from diffview.run._pairs import _failure_text, _task_difference
 from diffview.run._pairtable import pair_keys
 from diffview.run.fits import read_difference_file
 
-__all__ = ["JobProgress", "complete_chunk", "init_job_worker", "has_fit"]
+__all__ = [
+    "JobProgress",
+    "complete_chunk",
+    "init_job_worker",
+    "has_fit",
+    "solve",
+    "call_with",
+    "run_apart",
+]
 
 _interrupted = False  # set in a worker by SIGINT (a kernel interrupt)
 
@@ -197,3 +206,84 @@ def has_fit(fits, keys: np.ndarray) -> np.ndarray:
         return np.isfinite(fits.column("plus", keys))
     have = pair_keys(*zip(*fits, strict=True)) if len(fits) else np.array([], np.int64)
     return np.isin(keys, have)
+
+
+def solve(geometry, fits) -> list:
+    """
+    Solve the corrections of a work folder as `load_workspace` does.
+
+    Parameters
+    ----------
+    geometry : ImageGeometry
+        The images.
+    fits : list of PlaneFit
+        Every fit.
+
+    Returns
+    -------
+    list of Correction
+        `diffview.core.background.solve_direct`'s.
+    """
+    from diffview.core.background import solve_direct
+
+    return solve_direct(geometry, fits)
+
+
+def call_with(arg):
+    """
+    Call ``func(*args)`` for ``arg = (func, args)`` (a pool task of one argument).
+
+    Parameters
+    ----------
+    arg : tuple
+        ``(func, args)``.
+
+    Returns
+    -------
+    object
+        What ``func`` returns.
+
+    Examples
+    --------
+    >>> call_with((max, (2, 5)))
+    5
+    """
+    func, args = arg
+    return func(*args)
+
+
+def run_apart(func, args: tuple, cancelled):
+    """
+    Run ``func(*args)`` in a worker process of its own; None if cancelled.
+
+    A long solve in a process ends with the job that asked for it (a thread
+    cannot be stopped) and leaves the kernel's interpreter free.
+
+    Parameters
+    ----------
+    func : callable
+        A picklable top-level function.
+    args : tuple
+        Its arguments.
+    cancelled : threading.Event
+        Set: the worker is stopped and None returned.
+
+    Returns
+    -------
+    object or None
+    """
+    pool = ProcessPoolExecutor(
+        max_workers=1, initializer=init_job_worker, initargs=(os.getpid(),)
+    )
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, _parallel._STOP_SIGNALS)
+    try:
+        fut = pool.submit(_parallel._call, call_with, (func, args))
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    try:
+        while not cancelled.is_set():
+            if wait([fut], timeout=0.25)[0]:
+                return fut.result()
+        return None
+    finally:
+        _parallel._stop_pool(pool)

@@ -177,3 +177,20 @@ def test_an_interrupted_worker_cancels_the_job(work):
     assert p.stage == "cancelled" and p.done == 0 and "interrupted" in p.text()
     assert all(job.status(k) == "pending" for k in range(11))
     assert len(ws.fits) == 0 and ws.preview is None
+
+
+def test_a_big_solve_runs_in_a_process_of_its_own(work, reference, monkeypatch):
+    from diffview.run import _complete
+
+    monkeypatch.setattr(_complete, "SOLVE_APART", 1)
+    ws = open_workspace(work, fits=list(reference.fits.values()))
+    job = CompletionJob(ws, workers=1, preview=False).run()
+    assert job.progress.stage == "done"
+    assert [(c.id, c.a, c.b, c.c) for c in ws.corrections] == [
+        (c.id, c.a, c.b, c.c) for c in reference.corrections
+    ]
+    _no_workers_left()
+    stop = threading.Event()
+    stop.set()  # a cancelled job: the worker is stopped, nothing returned
+    assert _jobparts.run_apart(max, (1, 2), stop) is None
+    _no_workers_left()
