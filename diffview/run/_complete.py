@@ -36,13 +36,13 @@ from diffview.run._jobparts import (
     complete_chunk,
     has_fit,
     init_job_worker,
+    pair_costs,
     run_apart,
     solve,
 )
 from diffview.run._pairs import _failure_text, _template_geometry
 from diffview.run._pairtable import pair_keys
 from diffview.run._preview import PREVIEW_SIZE
-from diffview.run.fits import _shared_image_seconds
 
 __all__ = ["CompletionJob", "JobProgress"]
 
@@ -226,6 +226,21 @@ class CompletionJob:
         ov = self.ws.overlaps[index]
         return "ready" if (ov.cntr1, ov.cntr2) in self.ws.fits else "failed"
 
+    def is_pending(self, index: int) -> bool:
+        """
+        Tell whether a pair has no result yet (``pending`` or ``computing``).
+
+        Parameters
+        ----------
+        index : int
+            Position in the overlap table.
+
+        Returns
+        -------
+        bool
+        """
+        return int(self._state[index]) in (_WAITING, _SUBMITTED)
+
     def pending(self) -> np.ndarray:
         """
         Tell which pairs have no result yet.
@@ -388,7 +403,9 @@ class CompletionJob:
             "cards": template_cards(ws.template),
             "opts": {"no_areas": False, "full_edges": False},
         }
-        workers = _parallel.pool_workers(self.workers, self.executor, self._costs())
+        workers = _parallel.pool_workers(
+            self.workers, self.executor, pair_costs(self.ws, self._todo)
+        )
         spread = (
             1
             if workers == 1 and self.executor is None
@@ -407,20 +424,6 @@ class CompletionJob:
         else:
             self._on_pool(spread)
         self.progress.seconds = self._clock()
-
-    def _costs(self):
-        """Estimated seconds of the pairs to do (for `pool_workers`)."""
-        ws = self.ws
-
-        def tasks():
-            for k in self._todo:
-                ov = ws.overlaps[int(k)]
-                try:
-                    yield (None, ws.image_path(ov.plus), ws.image_path(ov.minus))
-                except PairError:
-                    yield (None, "", "")
-
-        return _shared_image_seconds(list(tasks()))
 
     def _in_thread(self) -> None:
         while not self.cancelled:

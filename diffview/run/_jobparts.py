@@ -20,11 +20,12 @@ import numpy as np
 
 from diffview import io
 from diffview.core import fit_plane
+from diffview.errors import DiffviewError
 from diffview.run import _parallel
 from diffview.run._differences import write_difference
 from diffview.run._pairs import _failure_text, _task_difference
 from diffview.run._pairtable import pair_keys
-from diffview.run.fits import read_difference_file
+from diffview.run.fits import _shared_image_seconds, read_difference_file
 
 __all__ = [
     "JobProgress",
@@ -34,6 +35,7 @@ __all__ = [
     "solve",
     "call_with",
     "run_apart",
+    "pair_costs",
 ]
 
 _interrupted = False  # set in a worker by SIGINT (a kernel interrupt)
@@ -287,3 +289,32 @@ def run_apart(func, args: tuple, cancelled):
         return None
     finally:
         _parallel._stop_pool(pool)
+
+
+def pair_costs(ws, todo) -> list:
+    """
+    Estimate the seconds of each pair to do in one process (`pool_workers`).
+
+    Parameters
+    ----------
+    ws : Workspace
+        The work folder.
+    todo : sequence of int
+        Positions of the pairs in the overlap table.
+
+    Returns
+    -------
+    list of float
+        Each pair's share of its images' sizes, as `differences_and_fits`
+        estimates it.
+    """
+
+    def tasks():
+        for k in todo:
+            ov = ws.overlaps[int(k)]
+            try:
+                yield (None, ws.image_path(ov.plus), ws.image_path(ov.minus))
+            except DiffviewError:
+                yield (None, "", "")
+
+    return list(_shared_image_seconds(list(tasks())))

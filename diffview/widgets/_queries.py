@@ -24,7 +24,7 @@ from diffview.geometry import (
     footprints_from_table,
     orientation,
 )
-from diffview.run import PairBoxes, as_fits_list
+from diffview.run import PairBoxes, PairList, as_fits_list
 from diffview.widgets._model import (
     MEASURES,
     PANELS,
@@ -34,6 +34,7 @@ from diffview.widgets._model import (
     plane_level,
     read_pair_view,
 )
+from diffview.widgets._outlines import image_rectangles, on_template_grid
 
 __all__ = ["ExplorerQueries"]
 
@@ -92,7 +93,11 @@ class ExplorerQueries:
         diffview.InputError
             No pair selected (``index`` None) or no such pair.
         """
-        ov = self.ws.overlaps[self._index(index)]
+        index = self._index(index)
+        pairs = self.ws.overlaps
+        if isinstance(pairs, PairList):  # no Overlap made
+            return int(pairs.cntr1[index]), int(pairs.cntr2[index])
+        ov = pairs[index]
         return ov.cntr1, ov.cntr2
 
     def _index(self, index) -> int:
@@ -189,8 +194,7 @@ class ExplorerQueries:
         -------
         bool
         """
-        job = self.job
-        return job is not None and job.status(index) in ("pending", "computing")
+        return self.job is not None and self.job.is_pending(index)
 
     def pair_label(self, index: int) -> str:
         """
@@ -229,7 +233,22 @@ class ExplorerQueries:
         -------
         list of tuple
         """
-        return [(self.pair_label(k), k) for k in self.order[start:stop]]
+        idx = np.asarray(self.order[start:stop], np.int64)
+        if not isinstance(self.ws.overlaps, PairList):
+            return [(self.pair_label(k), k) for k in idx.tolist()]
+        pairs, name = self.ws.overlaps, MEASURES[self.measure]
+        c1, c2 = pairs.cntr1[idx].tolist(), pairs.cntr2[idx].tolist()
+        values = self.pair_measures.arrays[self.measure][idx].tolist()
+        pend = np.zeros(len(idx), bool) if self.job is None else self.job.pending()
+        flags = self.flagged_pairs or self.flagged_images
+        rows = []
+        for k, a, b, v, p in zip(
+            idx.tolist(), c1, c2, values, pend[idx].tolist(), strict=True
+        ):
+            flag = " [flagged]" if flags and self._flagged_key(a, b) else ""
+            what = "computing…" if p else f"{name} {v:.4g}"
+            rows.append((f"pair {k}: {a} - {b} ({what}){flag}", k))
+        return rows
 
     def verdict(self, index: int | None = None) -> str:
         """
@@ -350,13 +369,13 @@ class ExplorerQueries:
     def outlines_by_image(self) -> list[list[np.ndarray]]:
         """Outline runs of each image (table order), (N, 2) template pixel x, y."""
         if self._outlines is None:
-            on_grid = _on_template_grid(self.ws.images, self.ws.template)
+            on_grid = on_template_grid(self.ws.images, self.ws.template)
             if on_grid.all():  # projected images: their pixel rectangles
-                self._outlines = [[r] for r in self._rectangles()]
+                self._outlines = [[r] for r in image_rectangles(self.ws)]
                 return self._outlines
             header = self.ws.template
             orient = orientation(header)
-            rects = self._rectangles()
+            rects = image_rectangles(self.ws)
             self._outlines = []
             for k, fp in enumerate(footprints_from_table(self.ws.images)):
                 if on_grid[k]:
@@ -367,16 +386,6 @@ class ExplorerQueries:
                     [np.column_stack(orient.to_fits(r[:, 0], r[:, 1])) for r in runs]
                 )
         return self._outlines
-
-    def _rectangles(self) -> np.ndarray:
-        """Each image's pixel rectangle in template pixels, ``(n, 5, 2)`` x, y."""
-        g, (c1, c2) = self.ws.geometry, self.ws.template_crpix
-        x0 = np.trunc(c1 - np.asarray(g.crpix1, float)) - 0.5
-        y0 = np.trunc(c2 - np.asarray(g.crpix2, float)) - 0.5
-        x1, y1 = x0 + np.asarray(g.naxis1), y0 + np.asarray(g.naxis2)
-        xs = np.stack([x0, x1, x1, x0, x0], 1)
-        ys = np.stack([y0, y0, y1, y1, y0], 1)
-        return np.stack([xs, ys], axis=2)
 
     def image_outlines(self) -> list[np.ndarray]:
         """Every image's outline, (N, 2) arrays of template pixel x, y."""
@@ -470,30 +479,3 @@ class ExplorerQueries:
             "after": [plane_level(f) for f in after],
         }
         return Table(rows)
-
-
-def _on_template_grid(images, template) -> np.ndarray:
-    """
-    Tell which images share the template's projection, scale and rotation.
-
-    Such an image's pixels are template pixels shifted by a whole number
-    (mProjExec's output), so its outline is its pixel rectangle.
-    """
-    n = len(images)
-    try:
-        same = np.ones(n, bool)
-        for k in ("ctype1", "ctype2"):
-            names = np.char.strip(np.asarray(images[k], str))
-            same &= names == str(template[k.upper()])
-        for k in ("crval1", "crval2", "cdelt1", "cdelt2"):
-            want = float(template[k.upper()])
-            got = np.asarray(images[k], float)
-            same &= np.abs(got - want) <= 1e-9 * max(abs(want), 1.0)
-        rot = float(template.get("CROTA2", 0.0))
-        if "crota2" in images.colnames:
-            same &= np.abs(np.asarray(images["crota2"], float) - rot) <= 1e-9
-        elif rot:
-            same[:] = False
-        return same & ("PC1_2" not in template) & ("CD1_1" not in template)
-    except (KeyError, ValueError, TypeError):
-        return np.zeros(n, bool)

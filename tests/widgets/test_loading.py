@@ -67,6 +67,11 @@ def test_opens_before_anything_is_computed_and_fills_in(work, synchronous):
             assert "computing…" in d.selected.value
             d.next()  # browsing meanwhile works
             assert ex.selected == 1 and d.error_text == ""
+            ex.flag_pair(4)
+            rows = [(ex.pair_label(k), k) for k in ex.order]
+            assert ex.table_rows() == rows and "[flagged]" in rows[4][0]
+            assert ex.table_rows(3, 5) == rows[3:5]
+            ex.unflag(("pair", ex.key(4)))
             pool.gate.set()
             d.wait(120)
             assert d.job.progress.stage == "done"
@@ -80,6 +85,7 @@ def test_opens_before_anything_is_computed_and_fills_in(work, synchronous):
                 want, got = sync.measure_values(), ex.measure_values()
                 assert np.array_equal(want, got, equal_nan=True), m
                 assert d.table.options == synchronous.table.options
+                assert ex.table_rows() == [(ex.pair_label(k), k) for k in ex.order]
             assert [(c.id, c.c) for c in ex.corrections] == [
                 (c.id, c.c) for c in sync.corrections
             ]
