@@ -34,6 +34,7 @@ from diffview.run._differences import template_cards
 from diffview.run._jobparts import (
     JobProgress,
     complete_chunk,
+    fits_in_order,
     has_fit,
     init_job_worker,
     pair_costs,
@@ -283,12 +284,24 @@ class CompletionJob:
         CompletionJob
             This job, finished (done, cancelled or failed).
         """
+        mosaic = self.ws.folder.mosaic
+        # a mosaic file's preview is quick: first; one of the images after
+        quick = mosaic is not None and Path(mosaic).exists()
+        stages = ["preview", "pairs", "corrections"]
+        if not quick:
+            stages[:2] = ["pairs", "preview"]
         try:
-            self._pairs()
-            for stage in ("preview", "corrections"):
+            for stage in stages:
                 if self.cancelled:
                     break
-                self._stage(stage)
+                if stage == "pairs":
+                    self._pairs()
+                    continue
+                try:
+                    self._stage(stage)
+                except Exception as exc:  # a bad mosaic file: said, the rest goes on
+                    with self.lock:
+                        self.ws.problems.append(f"{stage}: {_failure_text(exc)}")
             self.progress.stage = "cancelled" if self.cancelled else "done"
         except Exception as exc:  # noqa: BLE001 - reported, never lost in a thread
             self.error = exc
@@ -313,7 +326,7 @@ class CompletionJob:
         elif stage == "corrections" and self.solve and len(ws.fits):
             self.progress.stage = stage
             self._tell(None)
-            fits = self._fits_in_order()
+            fits = fits_in_order(self.ws, np.flatnonzero(self._state == _DONE))
             if len(fits) < SOLVE_APART or self.executor is not None:
                 corrections = solve(ws.geometry, fits)
             else:
@@ -325,21 +338,6 @@ class CompletionJob:
         else:
             return
         self._tell(None)
-
-    def _fits_in_order(self) -> list:
-        """
-        List the fits as `load_workspace` does for its solve.
-
-        Those the workspace came with first, then the job's in table order
-        (not in the order the workers finished them), so that the solve
-        does not depend on the workers.
-        """
-        ws = self.ws
-        mine = [ws.overlaps[int(k)] for k in np.flatnonzero(self._state == _DONE)]
-        mine = [(o.cntr1, o.cntr2) for o in mine]
-        computed = set(mine)
-        given = [f for key, f in ws.fits.items() if key not in computed]
-        return given + [ws.fits[key] for key in mine if key in ws.fits]
 
     def _task(self, k: int):
         """Make the task of pair ``k``; a name outside the folder fails the pair."""
@@ -392,6 +390,7 @@ class CompletionJob:
         self._tell(np.array([r[0] for r in results], np.int64))
 
     def _pairs(self) -> None:
+        self.progress.stage = "pairs"
         if not len(self._todo):
             return
         ws = self.ws

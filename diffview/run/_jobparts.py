@@ -36,6 +36,7 @@ __all__ = [
     "call_with",
     "run_apart",
     "pair_costs",
+    "fits_in_order",
 ]
 
 _interrupted = False  # set in a worker by SIGINT (a kernel interrupt)
@@ -318,3 +319,29 @@ def pair_costs(ws, todo) -> list:
                 yield (None, "", "")
 
     return list(_shared_image_seconds(list(tasks())))
+
+
+def fits_in_order(ws, computed) -> list:
+    """
+    List the fits as `load_workspace` does for its solve.
+
+    Those the workspace came with first, then the job's in table order (not
+    in the order the workers finished them), so that the solve does not
+    depend on the workers.
+
+    Parameters
+    ----------
+    ws : Workspace
+        The work folder.
+    computed : sequence of int
+        Positions of the pairs the job computed, in table order.
+
+    Returns
+    -------
+    list of PlaneFit
+    """
+    mine = [ws.overlaps[int(k)] for k in computed]
+    mine = [(o.cntr1, o.cntr2) for o in mine]
+    done = set(mine)
+    given = [f for key, f in ws.fits.items() if key not in done]
+    return given + [ws.fits[key] for key in mine if key in ws.fits]

@@ -194,3 +194,32 @@ def test_a_big_solve_runs_in_a_process_of_its_own(work, reference, monkeypatch):
     stop.set()  # a cancelled job: the worker is stopped, nothing returned
     assert _jobparts.run_apart(max, (1, 2), stop) is None
     _no_workers_left()
+
+
+def test_a_mosaic_files_preview_comes_before_the_pairs(work, reference):
+    from astropy.io import fits
+
+    shape = reference.template_shape
+    data = np.arange(float(np.prod(shape))).reshape(shape)
+    fits.PrimaryHDU(data, reference.template).writeto(work / "mosaic.fits")
+    ws = open_workspace(work)
+    stages = []
+    job = CompletionJob(
+        ws,
+        workers=1,
+        solve=False,
+        on_update=lambda j, i: stages.append(j.progress.stage),
+    )
+    job.run()
+    assert "pairs" in stages, (stages, job.progress)
+    assert stages.index("preview") < stages.index("pairs")
+    assert np.array_equal(ws.preview.array, data) and len(ws.fits) == 11
+
+
+def test_a_bad_mosaic_file_is_said_and_the_pairs_go_on(work):
+    (work / "mosaic.fits").write_bytes(b"SIMPLE  =" + b" " * 2871)
+    ws = open_workspace(work)
+    job = CompletionJob(ws, workers=1, solve=False).run()
+    assert job.progress.stage == "done" and len(ws.fits) == 11
+    assert ws.preview is None and len(ws.problems) == 1
+    assert ws.problems[0].startswith("preview: ")
