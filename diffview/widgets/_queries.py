@@ -239,7 +239,7 @@ class ExplorerQueries:
         pairs, name = self.ws.overlaps, MEASURES[self.measure]
         c1, c2 = pairs.cntr1[idx].tolist(), pairs.cntr2[idx].tolist()
         values = self.pair_measures.arrays[self.measure][idx].tolist()
-        pend = np.zeros(len(idx), bool) if self.job is None else self.job.pending()
+        pend = np.zeros(len(pairs), bool) if self.job is None else self.job.pending()
         flags = self.flagged_pairs or self.flagged_images
         rows = []
         for k, a, b, v, p in zip(

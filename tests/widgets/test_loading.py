@@ -85,7 +85,10 @@ def test_opens_before_anything_is_computed_and_fills_in(work, synchronous):
                 want, got = sync.measure_values(), ex.measure_values()
                 assert np.array_equal(want, got, equal_nan=True), m
                 assert d.table.options == synchronous.table.options
-                assert ex.table_rows() == [(ex.pair_label(k), k) for k in ex.order]
+                rows = [(ex.pair_label(k), k) for k in ex.order]
+                assert ex.table_rows() == rows and ex.table_rows(3, 5) == rows[3:5]
+                rows = [(sync.pair_label(k), k) for k in sync.order]  # no job
+                assert sync.table_rows(3, 5) == rows[3:5]
             assert [(c.id, c.c) for c in ex.corrections] == [
                 (c.id, c.c) for c in sync.corrections
             ]
