@@ -14,7 +14,8 @@ executor for big ones) and counts a bad pair or image instead of stopping.
 - the mosaic: `bounding_header` (mMakeHdr), `make_template`,
   `project_images` (mProjExec), `add_images` (mAdd), `coadd`;
 - the whole chain, raw images to mosaic, resumable: `make_mosaic`;
-- the dashboard's data: `load_workspace`.
+- the dashboard's data: `load_workspace`, or `open_workspace` and a
+  `CompletionJob` that computes what is missing in the background.
 """
 
 from diffview.lazy import attach
@@ -82,6 +83,14 @@ _LAZY = {
     "Workspace": ".workspace",
     "as_fits_list": ".workspace",
     "load_workspace": ".workspace",
+    "open_workspace": ".workspace",
+    "make_preview": ".workspace",
+    "PairList": "._pairtable",
+    "PairBoxes": "._pairtable",
+    "FitMap": "._pairtable",
+    "pair_keys": "._pairtable",
+    "CompletionJob": "._complete",
+    "JobProgress": "._complete",
 }
 
 __all__ = [
@@ -135,7 +144,15 @@ __all__ = [
     "preview_factor",
     "find_work",
     "load_workspace",
+    "open_workspace",
+    "make_preview",
     "as_fits_list",
+    "PairList",
+    "PairBoxes",
+    "FitMap",
+    "pair_keys",
+    "CompletionJob",
+    "JobProgress",
     "pool_workers",
     "POOL_SECONDS",
     "run_tasks",

@@ -20,7 +20,7 @@ from astropy.io import fits as afits
 from astropy.wcs import WCS
 
 from diffview import io
-from diffview.core import fit_plane, overlap_box, template_offset
+from diffview.core import fit_plane, template_offset
 from diffview.core.background import ImageGeometry, image_geometry, solve_direct
 from diffview.errors import PairError
 from diffview.geometry.overlaps import find_overlaps
@@ -28,6 +28,7 @@ from diffview.models import Correction, Overlap, PlaneFit
 from diffview.run._differences import compute_difference, write_difference
 from diffview.run._folder import WorkFolder, find_work
 from diffview.run._pairs import _failure_text, resolve_inside
+from diffview.run._pairtable import FitMap, PairBoxes, PairList
 from diffview.run._preview import (
     PREVIEW_SIZE,
     Preview,
@@ -41,6 +42,8 @@ from diffview.run.fits import read_difference_file
 __all__ = [
     "Workspace",
     "load_workspace",
+    "open_workspace",
+    "make_preview",
     "as_fits_list",
     "WorkFolder",
     "find_work",
@@ -69,10 +72,12 @@ class Workspace:
         The image table.
     geometry : ImageGeometry
         Ids, sizes and reference pixels of the images.
-    overlaps : list of Overlap
-    boxes : list of tuple or None
-        Each overlap's box ``((j0, j1), (i0, i1))`` in template pixels.
-    fits : dict
+    overlaps : PairList
+        The overlap table as columns (a sequence of `Overlap`).
+    boxes : PairBoxes
+        Each overlap's box ``((j0, j1), (i0, i1))`` in template pixels, or
+        None.
+    fits : FitMap or dict
         ``(plus, minus) -> PlaneFit`` for the pairs that have one.
     failures : dict
         ``(plus, minus) -> message`` for pairs without a difference or fit
@@ -214,22 +219,10 @@ def _noop(stage: str, done: int, total: int) -> None:
     return None
 
 
-def _overlap_boxes(ws: Workspace) -> list:
-    boxes = []
-    for ov in ws.overlaps:
-        geo = [(ws.image_offset(c), ws.image_shape(c)) for c in (ov.cntr1, ov.cntr2)]
-        if any(o is None or s is None for o, s in geo):
-            boxes.append(None)
-            continue
-        (o1, s1), (o2, s2) = geo
-        boxes.append(overlap_box(ws.template_shape, o1, s1, o2, s2))
-    return boxes
-
-
-def _read_overlaps(folder: WorkFolder, images) -> list[Overlap]:
+def _read_overlaps(folder: WorkFolder, images) -> PairList:
     if folder.diffs_tbl is not None and Path(folder.diffs_tbl).exists():
-        return io.read_diffs_table(folder.diffs_tbl)
-    return find_overlaps(images)
+        return PairList.read(folder.diffs_tbl)
+    return PairList.from_overlaps(find_overlaps(images))
 
 
 def _pair_paths(ws: Workspace, ov: Overlap) -> tuple[str, str, str]:
@@ -269,9 +262,10 @@ def _compute_missing_diffs(ws: Workspace, progress: Progress) -> None:
 
 
 def _read_fits(ws: Workspace, fits_in) -> None:
+    ws.fits = FitMap()
     if fits_in is None and ws.folder.fits_tbl is not None:
         if Path(ws.folder.fits_tbl).exists():
-            fits_in = io.read_fits_table(ws.folder.fits_tbl)
+            ws.fits = FitMap.read(ws.folder.fits_tbl)
     for f in fits_in or ():
         ws.fits[(f.plus, f.minus)] = f
 
@@ -355,6 +349,83 @@ def load_workspace(
     True
     """
     progress = progress or _noop
+    ws = open_workspace(work, fits=fits)
+    _compute_missing_diffs(ws, progress)
+    _fit_missing(ws, progress)
+    ws.corrections = _read_corrections(ws, corrections)
+    ws.preview = make_preview(ws, preview_size, progress)
+    return ws
+
+
+def make_preview(ws: Workspace, preview_size: int = PREVIEW_SIZE, progress=None):
+    """
+    Block-average the mosaic, or without one the projected images, to a preview.
+
+    Parameters
+    ----------
+    ws : Workspace
+        The work folder.
+    preview_size : int
+        Longest side of the preview.
+    progress : callable, optional
+        ``progress("preview", done, total)``.
+
+    Returns
+    -------
+    Preview
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from diffview.sample import write_sample
+    >>> ws = open_workspace(write_sample(tempfile.mkdtemp(), "small", quiet=True))
+    >>> make_preview(ws).array.shape == ws.template_shape
+    True
+    """
+    progress = progress or _noop
+    mosaic = ws.folder.mosaic
+    if mosaic is not None and Path(mosaic).exists():
+        progress("preview", 0, 1)
+        preview = _mosaic_preview(ws, preview_size)
+        progress("preview", 1, 1)
+        return preview
+    return _images_preview(ws, preview_size, progress)
+
+
+def open_workspace(work, *, fits=None, corrections=None) -> Workspace:
+    """
+    Read a work folder's tables, computing nothing: the dashboard's fast open.
+
+    The overlap table is read as columns (`PairList`), the boxes computed at
+    once (`PairBoxes`), ``fits.tbl`` kept as columns (`FitMap`) and
+    ``corrections.tbl`` read if there is one; missing differences, fits,
+    corrections and the preview are left for `CompletionJob` (or
+    `load_workspace`, which calls this first).
+
+    Parameters
+    ----------
+    work : str, path-like or object
+        See `find_work`.
+    fits : list of PlaneFit, optional
+        Fits already in memory (instead of ``fits.tbl``).
+    corrections : list of Correction, optional
+        Corrections already in memory (else ``corrections.tbl`` when there
+        is one, else none yet).
+
+    Returns
+    -------
+    Workspace
+        ``preview`` None; ``corrections`` as found.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from diffview.sample import write_sample
+    >>> s = write_sample(tempfile.mkdtemp(), "small", quiet=True)
+    >>> ws = open_workspace(s)
+    >>> len(ws.overlaps) == len(ws.boxes) == len(s.overlaps), ws.preview
+    (True, None)
+    """
     folder = find_work(work)
     template = io.read_template(folder.template)
     images = io.read_table(folder.images_tbl)
@@ -367,17 +438,14 @@ def load_workspace(
         overlaps=_read_overlaps(folder, images),
         boxes=[],
     )
-    ws.boxes = _overlap_boxes(ws)
+    ws.boxes = PairBoxes.compute(
+        ws.overlaps, ws.geometry, ws.template_shape, ws.template_crpix
+    )
     _read_fits(ws, fits)
-    _compute_missing_diffs(ws, progress)
-    _fit_missing(ws, progress)
-    ws.corrections = _read_corrections(ws, corrections)
-    if folder.mosaic is not None and Path(folder.mosaic).exists():
-        progress("preview", 0, 1)
-        ws.preview = _mosaic_preview(ws, preview_size)
-        progress("preview", 1, 1)
-    else:
-        ws.preview = _images_preview(ws, preview_size, progress)
+    if corrections is not None:
+        ws.corrections = list(corrections)
+    elif folder.corrections_tbl is not None and Path(folder.corrections_tbl).exists():
+        ws.corrections = io.read_corrections_table(folder.corrections_tbl)
     return ws
 
 

@@ -11,6 +11,7 @@ the state back. Pure Python: neither matplotlib nor ipywidgets is imported.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import replace
@@ -23,10 +24,12 @@ from diffview.core import assess_fits, solve_direct, solve_montage
 from diffview.errors import InputError, PairError
 from diffview.render import compute_stretch
 from diffview.run import Workspace, as_fits_list, load_workspace, resolve_inside
+from diffview.widgets._follow import JobFollower
+from diffview.widgets._measures import PairMeasures
 from diffview.widgets._model import CHANGES, PANELS
 from diffview.widgets._queries import ExplorerQueries
 from diffview.widgets._settings import DisplaySettings, check_ranges, checked_settings
-from diffview.widgets._table import TableState
+from diffview.widgets._table import TableState, _locked
 
 __all__ = ["Explorer"]
 
@@ -38,7 +41,7 @@ def _group(panel: str) -> str:
     return "images" if panel in ("plus", "minus") else panel
 
 
-class Explorer(TableState, ExplorerQueries):
+class Explorer(TableState, JobFollower, ExplorerQueries):
     """
     State and actions of the overlap-inspection dashboard.
 
@@ -47,6 +50,9 @@ class Explorer(TableState, ExplorerQueries):
     workspace : Workspace or str or path-like or object
         A loaded `Workspace`, or anything `load_workspace` accepts (loaded
         synchronously).
+    assess : bool
+        Assess the fits' quality now; False leaves it to the end of the
+        background job (`follow`) that completes an opened workspace.
 
     Attributes
     ----------
@@ -60,10 +66,10 @@ class Explorer(TableState, ExplorerQueries):
         Largest first.
     table_filter : TableFilter
         Which pairs the table shows (`filter_table`).
-    order : list of int
-        The pairs the table shows, in its order (all of them, ranked by
-        ``measure``, until the table is sorted or filtered); next and
-        previous walk it.
+    order : RankOrder
+        The pairs the table shows (a sequence of int), in its order (all
+        of them, ranked by ``measure``, until the table is sorted or
+        filtered); next and previous walk it.
     selected : int or None
         Index of the selected pair.
     stretch : DisplaySettings
@@ -76,6 +82,12 @@ class Explorer(TableState, ExplorerQueries):
         Method of the last `resolve` (None before any).
     quality : dict
         ``(plus, minus) -> FitQuality`` under the current corrections.
+    pair_measures : PairMeasures
+        Every ranking measure of every pair, as arrays.
+    job : diffview.run.CompletionJob or None
+        The background job completing the workspace (see `follow`).
+    lock : threading.RLock
+        Held by every action and by the job's updates.
 
     Examples
     --------
@@ -92,10 +104,13 @@ class Explorer(TableState, ExplorerQueries):
     [['selection']]
     """
 
-    def __init__(self, workspace):
+    def __init__(self, workspace, *, assess: bool = True):
         if not isinstance(workspace, Workspace):
             workspace = load_workspace(workspace)
         super().__init__(workspace)
+        self.lock = threading.RLock()
+        self.quality: dict = {}
+        self.pair_measures = PairMeasures(workspace)
         self.measure = "score"
         self.column = "score"  # the table's sorted column (`sort_table`)
         self.descending = True
@@ -107,9 +122,10 @@ class Explorer(TableState, ExplorerQueries):
         self.solver: str | None = None
         self._views: list[Callable] = []
         self._stretches: OrderedDict = OrderedDict()
-        self._assess()
+        if assess:
+            self._assess()
         self._rank()
-        self.selected = self.order[0] if self.order else None
+        self.selected = self.order[0] if len(self.order) else None
 
     # ------------------------------------------------------------------
     # Views
@@ -137,25 +153,32 @@ class Explorer(TableState, ExplorerQueries):
             Names from `CHANGES`.
         """
         changes = frozenset(changes)
-        for view in self._views:
-            view(self, changes)
+        with self.lock:
+            for view in self._views:
+                view(self, changes)
 
     # ------------------------------------------------------------------
     # Ranking
     # ------------------------------------------------------------------
 
-    def _assess(self) -> None:
+    def _assess(self, quality: dict | None = None) -> None:
+        if quality is None:
+            quality = self._quality(as_fits_list(self.ws), self.corrections)
+        self.quality = quality
+        self.pair_measures.set_quality(self.quality)
+
+    def _quality(self, fits, corrections) -> dict:
+        """``(plus, minus) -> FitQuality`` of some fits under some corrections."""
         qual = assess_fits(
-            as_fits_list(self.ws),
-            images=self.ws.geometry,
-            corrections=self.corrections or None,
+            fits, images=self.ws.geometry, corrections=corrections or None
         )
-        self.quality = {(q.plus, q.minus): q for q in qual}
+        return {(q.plus, q.minus): q for q in qual}
 
     # ------------------------------------------------------------------
     # Selection
     # ------------------------------------------------------------------
 
+    @_locked
     def select(self, index: int) -> int:
         """
         Select a pair.
@@ -174,6 +197,7 @@ class Explorer(TableState, ExplorerQueries):
         self.notify({"selection"})
         return self.selected
 
+    @_locked
     def step(self, delta: int) -> int:
         """
         Select the next (``+1``) or previous (``-1``) pair in ranked order.
@@ -188,10 +212,10 @@ class Explorer(TableState, ExplorerQueries):
         int
             The selected index.
         """
-        if not self.order:
+        if not len(self.order):
             why = (
                 "no pair passes the table's filter; clear it"
-                if self.overlaps
+                if len(self.overlaps)
                 else "this work folder has no overlap pairs"
             )
             raise InputError(f"no pair to go to: {why}")
@@ -239,6 +263,7 @@ class Explorer(TableState, ExplorerQueries):
         """
         return self._resolve(panel, self.stretch)
 
+    @_locked
     def set_stretch(self, **changes) -> DisplaySettings:
         """
         Change the display settings; validated on the selected pair first.
@@ -282,6 +307,7 @@ class Explorer(TableState, ExplorerQueries):
     # Flags, re-solve, export
     # ------------------------------------------------------------------
 
+    @_locked
     def flag_pair(self, index: int | None = None, reason: str = "bad pair") -> None:
         """
         Flag a pair as bad.
@@ -297,6 +323,7 @@ class Explorer(TableState, ExplorerQueries):
         self.flagged_pairs[self.key(index)] = reason
         self._flags_changed()
 
+    @_locked
     def flag_image(self, cntr: int, reason: str = "bad image") -> None:
         """
         Flag an image as bad: all its pairs are left out of the solve.
@@ -313,6 +340,7 @@ class Explorer(TableState, ExplorerQueries):
         self.flagged_images[int(cntr)] = reason
         self._flags_changed()
 
+    @_locked
     def unflag(self, item) -> None:
         """
         Remove a flag.
@@ -327,6 +355,7 @@ class Explorer(TableState, ExplorerQueries):
         table.pop(tuple(key) if kind == "pair" else int(key), None)
         self._flags_changed()
 
+    @_locked
     def resolve(self, method: str = "direct") -> list:
         """
         Solve the background model again without the flagged pairs and images.
@@ -391,6 +420,7 @@ class Explorer(TableState, ExplorerQueries):
                 "relative name such as diffview-export"
             ) from None
 
+    @_locked
     def export(self, folder) -> dict:
         """
         Write the decision as Montage-readable tables.

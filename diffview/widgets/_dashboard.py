@@ -17,15 +17,17 @@ import threading
 import ipywidgets as W
 
 from diffview.render import TABLE_NAMES
-from diffview.run import Workspace, load_workspace
-from diffview.widgets._build import build_work, is_raw_folder
+from diffview.run import CompletionJob, Workspace
+from diffview.widgets._build import is_raw_folder
 from diffview.widgets._controller import Explorer
 from diffview.widgets._histview import HistogramView
 from diffview.widgets._keys import KeyArea
 from diffview.widgets._layout import dashboard_layout
+from diffview.widgets._loading import Loading
 from diffview.widgets._model import MEASURES, STRETCH_MODES
 from diffview.widgets._mosaic import MosaicView
 from diffview.widgets._pairtable import PairTable
+from diffview.widgets._progress import ProgressView
 from diffview.widgets._settings import DisplaySettings
 from diffview.widgets._textviews import (
     FlagPanel,
@@ -39,14 +41,8 @@ from diffview.widgets._views import PairPanels
 
 __all__ = ["Dashboard", "explore"]
 
-_STAGES = {
-    "differences": "computing differences",
-    "fits": "fitting planes",
-    "preview": "building the mosaic preview",
-}
 
-
-class Dashboard(W.VBox):
+class Dashboard(Loading, W.VBox):
     """
     The overlap-inspection dashboard: pairs, differences, fits, background model.
 
@@ -62,10 +58,18 @@ class Dashboard(W.VBox):
     fits, corrections : list, optional
         Fits and corrections already in memory.
     background : bool
-        Compute what is missing in a thread (the widget shows a progress bar
-        and fills in when done); otherwise before returning.
+        Open at once and compute what is missing (differences, fits, the
+        preview, corrections) in the background while the user browses
+        (`diffview.run.CompletionJob`: a progress bar with pairs/s and time
+        left, the table and mosaic filling in, a selected pair computed
+        first); otherwise compute it all before returning.
     work_dir : str or path-like, optional
         Where the work folder of raw images is built (see `explore`).
+    executor : concurrent.futures.Executor, optional
+        Where the background job's chunks run (default: a process pool
+        when it pays).
+    workers : int, optional
+        Size of that pool (1: the job's own thread).
 
     Attributes
     ----------
@@ -105,9 +109,18 @@ class Dashboard(W.VBox):
     """
 
     def __init__(
-        self, work, *, fits=None, corrections=None, background=False, work_dir=None
+        self,
+        work,
+        *,
+        fits=None,
+        corrections=None,
+        background=False,
+        work_dir=None,
+        executor=None,
+        workers=None,
     ):
         self.explorer: Explorer | None = None
+        self.job: CompletionJob | None = None
         self._work_dir, self._built = work_dir, ""
         self._thread: threading.Thread | None = None
         self._syncing = False  # a control set by the dashboard, not the user
@@ -117,11 +130,15 @@ class Dashboard(W.VBox):
         self.add_class("dv-dashboard")
         if isinstance(work, (Explorer, Workspace)):
             self._ready(work if isinstance(work, Explorer) else Explorer(work))
-        elif background:
+        elif background and is_raw_folder(work):  # a build takes minutes
             self._thread = threading.Thread(
-                target=self._load, args=(work, fits, corrections), daemon=True
+                target=self._open,
+                args=(work, fits, corrections, executor, workers),
+                daemon=True,
             )
             self._thread.start()
+        elif background:
+            self._open(work, fits, corrections, executor, workers)
         else:
             self._load(work, fits, corrections)
 
@@ -146,10 +163,9 @@ class Dashboard(W.VBox):
         self.export_text = W.HTML("")
         self.messages = MessageArea()
         self.error, self.message = self.messages.error, self.messages.message
-        self.progress = W.IntProgress(
-            value=0, min=0, max=1, description="", layout=W.Layout(width="300px")
-        )
-        self.progress_label = W.Label("")
+        self.progress_view = ProgressView()
+        self.progress = self.progress_view.bar
+        self.progress_label = self.progress_view.label
 
     def _build_controls(self) -> None:
         settings = DisplaySettings()
@@ -227,24 +243,9 @@ class Dashboard(W.VBox):
         self.pairs.mpl_connect("motion_notify_event", self._on_move)
         self.mosaic.fig.canvas.mpl_connect("button_press_event", self._on_click)
 
-    def _progress(self, stage: str, done: int, total: int) -> None:
-        self.progress.max = max(total, 1)
-        self.progress.value = min(done, self.progress.max)
-        self.progress_label.value = f"{_STAGES.get(stage, stage)} {done}/{total}"
-
-    @_event
-    def _load(self, work, fits, corrections) -> None:
-        if is_raw_folder(work):  # raw images: build the work folder first
-            work, self._built = build_work(work, self._work_dir, self._progress)
-        ws = load_workspace(
-            work, fits=fits, corrections=corrections, progress=self._progress
-        )
-        self._ready(Explorer(ws))
-
     def _ready(self, explorer: Explorer) -> None:
         self.explorer = explorer
-        self.progress.layout.display = "none"
-        self.progress_label.value = ""
+        self.progress_view.hide()
         for view in (
             self.browser,
             self.pairs,
@@ -255,27 +256,8 @@ class Dashboard(W.VBox):
         ):
             explorer.subscribe(view.render)
         explorer.notify()  # everything is new
-        report = [self._built, explorer.load_report()]
-        self.messages.show_message("\n".join(t for t in report if t))
+        self._show_report()
         self._connect()  # last: no user action before the views are filled
-
-    def wait(self, timeout: float | None = None) -> Dashboard:
-        """
-        Wait for a background load to finish.
-
-        Parameters
-        ----------
-        timeout : float, optional
-            Seconds to wait at most.
-
-        Returns
-        -------
-        Dashboard
-            This dashboard.
-        """
-        if self._thread is not None:
-            self._thread.join(timeout)
-        return self
 
     # ------------------------------------------------------------------
     # Errors
@@ -437,7 +419,10 @@ class Dashboard(W.VBox):
             self.select(index)
 
     def close(self) -> None:
-        """Close the figures' canvases and the widgets."""
+        """Stop the background job (no worker left), close canvases and widgets."""
+        if self.job is not None:
+            self.job.cancel("dashboard closed")
+            self.job.wait(10)
         self.pairs.close()
         for view in (self.histogram, self.mosaic):
             view.fig.canvas.close()
@@ -445,7 +430,14 @@ class Dashboard(W.VBox):
 
 
 def explore(
-    work, *, fits=None, corrections=None, background=True, work_dir=None
+    work,
+    *,
+    fits=None,
+    corrections=None,
+    background=True,
+    work_dir=None,
+    executor=None,
+    workers=None,
 ) -> Dashboard:
     """
     Open the overlap-inspection dashboard on a Montage work folder.
@@ -465,7 +457,13 @@ def explore(
         Fits (`~diffview.PlaneFit`, e.g. ``differences_and_fits(...).fits``) and
         corrections (`~diffview.Correction`) already in memory.
     background : bool
-        Compute in a thread while the dashboard shows a progress bar.
+        Open at once and compute what is missing in the background while
+        the dashboard shows its progress (see `Dashboard`).
+    executor : concurrent.futures.Executor, optional
+        Where the background job's chunks run (e.g. a dask client's
+        executor).
+    workers : int, optional
+        Size of the local process pool of the background job.
     work_dir : str or path-like, optional
         When ``work`` is a folder of raw FITS images (no image table): the
         work folder built from them with `diffview.run.make_mosaic`
@@ -493,4 +491,6 @@ def explore(
         corrections=corrections,
         background=background,
         work_dir=work_dir,
+        executor=executor,
+        workers=workers,
     )

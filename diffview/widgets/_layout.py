@@ -195,7 +195,7 @@ def dashboard_layout(d) -> list:
     d.flag_list.add_class("dv-flag-list")
     d.worst_first.layout.width = "auto"
     title = W.HTML("<b>diffview</b>: overlap inspection")
-    header = _wrap([title, d.progress, d.progress_label])
+    header = _wrap([title, d.progress, d.progress_label, d.progress_view.stop])
     browser = W.VBox(
         [
             _wrap([d.measure, d.worst_first]),

@@ -24,15 +24,17 @@ from diffview.geometry import (
     footprints_from_table,
     orientation,
 )
-from diffview.run import as_fits_list
+from diffview.run import PairBoxes, PairList, as_fits_list
 from diffview.widgets._model import (
     MEASURES,
     PANELS,
     PairView,
+    _blank_view,
     format_readout,
     plane_level,
     read_pair_view,
 )
+from diffview.widgets._outlines import image_rectangles, on_template_grid
 
 __all__ = ["ExplorerQueries"]
 
@@ -62,8 +64,10 @@ class ExplorerQueries:
 
     def __init__(self, workspace):
         self.ws = workspace
+        self.job = None  # a CompletionJob computing what the workspace lacks
         self._pairs: OrderedDict = OrderedDict()
         self._outlines: list | None = None
+        self._boxes: list | None = None
 
     @property
     def overlaps(self) -> list:
@@ -89,7 +93,11 @@ class ExplorerQueries:
         diffview.InputError
             No pair selected (``index`` None) or no such pair.
         """
-        ov = self.ws.overlaps[self._index(index)]
+        index = self._index(index)
+        pairs = self.ws.overlaps
+        if isinstance(pairs, PairList):  # no Overlap made
+            return int(pairs.cntr1[index]), int(pairs.cntr2[index])
+        ov = pairs[index]
         return ov.cntr1, ov.cntr2
 
     def _index(self, index) -> int:
@@ -164,23 +172,29 @@ class ExplorerQueries:
         -------
         dict
             ``measure -> value`` for every key of `MEASURES` (NaN where not
-            defined).
+            defined, or not computed yet).
         """
-        f, q = self.fit(index), self.quality.get(self.key(index))
-        nan = math.nan
-        return {
-            "score": q.score if q else nan,
-            "rms": f.rms if f else nan,
-            "offset": abs(f.c) if f else nan,
-            "slope": math.hypot(f.a, f.b) if f else nan,
-            "npixel": f.npixel if f else 0,
-            "residual": abs(q.residual) if q else nan,
-            "failed": 0.0 if f else 1.0,
-        }
+        index = self._index(index)
+        return {m: self.pair_measures.value(index, m) for m in MEASURES}
 
-    def measure_values(self) -> list[float]:
+    def measure_values(self) -> np.ndarray:
         """Return the current ranking measure of every pair, in table order."""
-        return [self.measures(k)[self.measure] for k in range(len(self.overlaps))]
+        return self.pair_measures.arrays[self.measure]
+
+    def pending(self, index: int) -> bool:
+        """
+        Tell whether a pair's difference and fit are still being computed.
+
+        Parameters
+        ----------
+        index : int
+            Position in the overlap table.
+
+        Returns
+        -------
+        bool
+        """
+        return self.job is not None and self.job.is_pending(index)
 
     def pair_label(self, index: int) -> str:
         """
@@ -196,16 +210,45 @@ class ExplorerQueries:
         str
         """
         cntr1, cntr2 = self.key(index)
-        value = self.measures(index)[self.measure]
         flag = " [flagged]" if self.is_flagged(index) else ""
+        if self.pending(index):
+            return f"pair {index}: {cntr1} - {cntr2} (computing…){flag}"
+        value = self.pair_measures.value(index, self.measure)
         return (
             f"pair {index}: {cntr1} - {cntr2} "
             f"({MEASURES[self.measure]} {value:.4g}){flag}"
         )
 
-    def table_rows(self) -> list[tuple[str, int]]:
-        """``(label, index)`` of every pair in ranked order."""
-        return [(self.pair_label(k), k) for k in self.order]
+    def table_rows(self, start: int = 0, stop: int | None = None) -> list:
+        """
+        Return ``(label, index)`` of the pairs in ranked order (a window of them).
+
+        Parameters
+        ----------
+        start, stop : int, optional
+            Ranks of the first and past the last row (default: every row);
+            a table showing a window of a big ranking asks for that window.
+
+        Returns
+        -------
+        list of tuple
+        """
+        idx = np.asarray(self.order[start:stop], np.int64)
+        if not isinstance(self.ws.overlaps, PairList):
+            return [(self.pair_label(k), k) for k in idx.tolist()]
+        pairs, name = self.ws.overlaps, MEASURES[self.measure]
+        c1, c2 = pairs.cntr1[idx].tolist(), pairs.cntr2[idx].tolist()
+        values = self.pair_measures.arrays[self.measure][idx].tolist()
+        pend = np.zeros(len(pairs), bool) if self.job is None else self.job.pending()
+        flags = self.flagged_pairs or self.flagged_images
+        rows = []
+        for k, a, b, v, p in zip(
+            idx.tolist(), c1, c2, values, pend[idx].tolist(), strict=True
+        ):
+            flag = " [flagged]" if flags and self._flagged_key(a, b) else ""
+            what = "computing…" if p else f"{name} {v:.4g}"
+            rows.append((f"pair {k}: {a} - {b} ({what}){flag}", k))
+        return rows
 
     def verdict(self, index: int | None = None) -> str:
         """
@@ -238,6 +281,10 @@ class ExplorerQueries:
         PairView
         """
         index = self._index(self.selected if index is None else index)
+        if self.pending(index):  # cached until its result comes in (_flush)
+            self.job.prioritise(index)
+            if index not in self._pairs:
+                self._pairs[index] = _blank_view(self.ws, index, "computing…")
         if index in self._pairs:
             self._pairs.move_to_end(index)
             return self._pairs[index]
@@ -310,24 +357,30 @@ class ExplorerQueries:
             The smallest box wins where several hold the point; None if no
             box does.
         """
-        best, best_area = None, math.inf
-        for k, box in enumerate(self.ws.boxes):
-            if box is None:
-                continue
-            (j0, j1), (i0, i1) = box
-            if i0 - 0.5 <= x < i1 - 0.5 and j0 - 0.5 <= y < j1 - 0.5:
-                area = (j1 - j0) * (i1 - i0)
-                if area < best_area:
-                    best, best_area = k, area
-        return best
+        boxes = self._box_table()
+        (j0, j1, i0, i1), valid = boxes.array.T, boxes.valid
+        inside = valid & (i0 - 0.5 <= x) & (x < i1 - 0.5)
+        inside &= (j0 - 0.5 <= y) & (y < j1 - 0.5)
+        if not inside.any():
+            return None
+        area = np.where(inside, (j1 - j0) * (i1 - i0), np.iinfo(np.int64).max)
+        return int(np.argmin(area))  # the first of equal smallest boxes
 
     def outlines_by_image(self) -> list[list[np.ndarray]]:
         """Outline runs of each image (table order), (N, 2) template pixel x, y."""
         if self._outlines is None:
+            on_grid = on_template_grid(self.ws.images, self.ws.template)
+            if on_grid.all():  # projected images: their pixel rectangles
+                self._outlines = [[r] for r in image_rectangles(self.ws)]
+                return self._outlines
             header = self.ws.template
             orient = orientation(header)
+            rects = image_rectangles(self.ws)
             self._outlines = []
-            for fp in footprints_from_table(self.ws.images):
+            for k, fp in enumerate(footprints_from_table(self.ws.images)):
+                if on_grid[k]:
+                    self._outlines.append([rects[k]])
+                    continue
                 runs = footprint_outline(fp.corners, header, orient=orient, split=False)
                 self._outlines.append(
                     [np.column_stack(orient.to_fits(r[:, 0], r[:, 1])) for r in runs]
@@ -370,10 +423,21 @@ class ExplorerQueries:
         return out
 
     def overlap_boxes(self) -> list[tuple[int, np.ndarray]]:
-        """``(index, outline)`` of every overlap box."""
-        return [
-            (k, box_outline(b)) for k, b in enumerate(self.ws.boxes) if b is not None
-        ]
+        """``(index, outline)`` of every overlap box (computed once)."""
+        if self._boxes is None:
+            boxes = self._box_table()
+            k = np.flatnonzero(boxes.valid)
+            j0, j1, i0, i1 = boxes.array[k].T.astype(float) - 0.5
+            xy = np.stack(  # as box_outline: (x, y) corners, first repeated last
+                [np.stack([i0, i1, i1, i0, i0], 1), np.stack([j0, j0, j1, j1, j0], 1)],
+                axis=2,
+            )
+            self._boxes = list(zip(k.tolist(), xy, strict=True))
+        return self._boxes
+
+    def _box_table(self) -> PairBoxes:
+        boxes = self.ws.boxes
+        return boxes if isinstance(boxes, PairBoxes) else PairBoxes.from_list(boxes)
 
     def _flagged_key(self, c1, c2) -> bool:
         return (

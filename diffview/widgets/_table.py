@@ -6,19 +6,24 @@ that orders the pairs: the sorted column (any of `COLUMNS`, a ranking
 measure or not), the direction, and the filter (`TableFilter`: flagged
 only, a text, a minimum pixel count). Its ``order`` is what the table shows
 and what next/previous walk. Every column is computed once per change of
-ranking, flags or corrections, as arrays, so sorting and filtering thousands
-of pairs costs milliseconds; only the visible page is formatted
-(`format_rows`).
+ranking, flags, corrections or background results, as arrays over the
+explorer's `PairMeasures` (no object per pair), so sorting and filtering
+150,000 pairs costs milliseconds; only the visible page is formatted
+(`format_rows`). Every action holds the explorer's lock (`_locked`): a
+background job re-ranks too.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from diffview.errors import InputError
+from diffview.run import pair_keys
+from diffview.widgets._measures import RankOrder
 from diffview.widgets._model import MEASURES
 
 __all__ = [
@@ -67,6 +72,17 @@ QUALITY_LEGEND = (
 )
 
 _NBSP = "\u00a0"  # option texts collapse ordinary spaces
+
+
+def _locked(method):
+    """Run an action holding the explorer's lock (a background job writes too)."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self.lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper
 
 
 @dataclass(frozen=True)
@@ -140,25 +156,35 @@ def format_rows(state, indices) -> list[tuple[str, int]]:
     >>> index == ex.order[0] and text.startswith(str(index))
     True
     """
-    cols = state.columns
     rows = []
     for k in indices:
-        cells = []
-        for name, (_, width, _) in COLUMNS.items():
-            value = cols[name][k]
-            if name == "images":
-                cell = value
-            elif name == "flag":
-                cell = "F" if value else ""
-            elif name in ("pair", "npixel"):
-                cell = str(int(value))
-            else:
-                cell = _fmt(float(value), width - 2)
-                if name == "score" and value > 1:
-                    cell += "!"
-            cells.append(cell.ljust(width))
+        names = _PENDING if state.pending(k) else COLUMNS
+        widths = [COLUMNS[n][1] if n in COLUMNS else _PENDING_WIDTH for n in names]
+        cells = [
+            _cell(state, n, k, w).ljust(w) for n, w in zip(names, widths, strict=True)
+        ]
         rows.append(("".join(cells).rstrip().replace(" ", _NBSP), int(k)))
     return rows
+
+
+#: The columns of a pair still being computed (its measures: one text).
+_PENDING = ("pair", "images", "computing", "flag")
+_PENDING_WIDTH = sum(COLUMNS[n][1] for n in COLUMNS if n not in _PENDING)
+
+
+def _cell(state, name: str, k: int, width: int) -> str:
+    """Return the text of one cell (images' ids: from the pair keys)."""
+    if name == "computing":
+        return "computing…"
+    if name == "images":
+        return "{} − {}".format(*state.key(k))
+    value = state.columns[name][k]
+    if name == "flag":
+        return "F" if value else ""
+    if name in ("pair", "npixel"):
+        return str(int(value))
+    cell = _fmt(float(value), width - 2)
+    return cell + "!" if name == "score" and value > 1 else cell
 
 
 def header_text(name: str, column: str, descending: bool) -> str:
@@ -193,7 +219,7 @@ class TableState:
     """
     Sorting and filtering of the pairs (a base of `Explorer`).
 
-    Uses the explorer's ``measures``, ``is_flagged``, ``key``, ``verdict``
+    Uses the explorer's ``pair_measures``, ``lock``, ``key``, ``verdict``
     and flags; sets ``column``, ``descending``, ``table_filter``,
     ``columns`` and ``order``.
 
@@ -215,38 +241,49 @@ class TableState:
     table_filter: TableFilter = TableFilter()
     columns: dict | None = None
 
-    def measure_values(self) -> list[float]:
-        """Return the ranking measure of every pair, in table order (cached)."""
-        if self.columns is None:
-            self.columns = self._columns()
-        return [float(v) for v in self.columns[self.measure]]
-
     def _columns(self) -> dict:
-        n = len(self.overlaps)
-        rows = [self.measures(k) for k in range(n)]
-        cols = {m: np.array([r[m] for r in rows], float) for m in MEASURES}
-        cols["pair"] = np.arange(n, dtype=float)
-        cols["images"] = ["{} − {}".format(*self.key(k)) for k in range(n)]
-        cols["flag"] = np.array([self.is_flagged(k) for k in range(n)], float)
+        """Every column as an array: the measures are `PairMeasures`' own."""
+        cols = dict(self.pair_measures.arrays)
+        cols["pair"] = np.arange(len(self.pair_measures.keys), dtype=float)
+        cols["flag"] = self._flag_column()
         return cols
+
+    def _cntrs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return the two image ids of every pair, from the pair keys."""
+        keys = self.pair_measures.keys
+        return keys >> 32, keys & 0xFFFFFFFF
+
+    def _flag_column(self) -> np.ndarray:
+        keys = self.pair_measures.keys
+        flag = np.zeros(len(keys), bool)
+        if self.flagged_pairs:
+            c1, c2 = zip(*self.flagged_pairs, strict=True)
+            flag |= np.isin(keys, pair_keys(c1, c2))
+        if self.flagged_images:
+            images = np.fromiter(self.flagged_images, np.int64)
+            for cntr in self._cntrs():
+                flag |= np.isin(cntr, images)
+        return flag.astype(float)
 
     def _sort_values(self) -> np.ndarray:
         if self.column == "images":
-            keys = [self.key(k) for k in range(len(self.overlaps))]
-            ranks = {key: r for r, key in enumerate(sorted(keys))}
-            return np.array([ranks[key] for key in keys], float)
+            c1, c2 = self._cntrs()
+            ranks = np.empty(len(c1), float)
+            ranks[np.lexsort((c2, c1))] = np.arange(len(c1))
+            return ranks
         return np.asarray(self.columns[self.column], float)
 
     def _visible(self) -> np.ndarray:
         f, cols = self.table_filter, self.columns
-        keep = np.ones(len(self.overlaps), bool)
+        keep = np.ones(len(cols["pair"]), bool)
         if f.flagged_only:
             keep &= cols["flag"] > 0
         if f.min_pixels > 0:
             keep &= np.nan_to_num(cols["npixel"]) >= f.min_pixels
         text = f.text.strip().lower()
         if text:
-            keep &= np.array([text in self._row_text(k) for k in range(keep.size)])
+            (k,) = np.nonzero(keep)
+            keep[k] = [text in self._row_text(j) for j in k.tolist()]
         return keep
 
     def _row_text(self, k: int) -> str:
@@ -270,9 +307,10 @@ class TableState:
         keyed = np.where(np.isfinite(values), sign * values, np.inf)
         ranked = np.argsort(keyed, kind="stable")
         keep = self._visible()
-        self.order = [int(k) for k in ranked if keep[k]]
-        self.shown_all = len(self.order) == len(self.overlaps)
+        self.order = RankOrder(ranked[keep[ranked]])
+        self.shown_all = len(self.order) == len(keep)
 
+    @_locked
     def sort_table(self, column: str, descending: bool | None = None) -> list[int]:
         """
         Sort the table by a column (a measure also becomes the ranking).
@@ -307,6 +345,7 @@ class TableState:
         self.notify({"ranking"})
         return self.order
 
+    @_locked
     def ranking(
         self, measure: str | None = None, descending: bool | None = None
     ) -> list[int]:
@@ -336,6 +375,7 @@ class TableState:
             descending = self.descending
         return self.sort_table(measure, descending)
 
+    @_locked
     def filter_table(self, **changes) -> list[int]:
         """
         Choose which pairs the table shows (and next/previous walk).
@@ -382,9 +422,7 @@ class TableState:
     def _flags_changed(self) -> None:
         """After a flag: re-rank when the table depends on flags."""
         changes = {"flags"}
-        self.columns["flag"] = np.array(
-            [self.is_flagged(k) for k in range(len(self.overlaps))], float
-        )
+        self.columns["flag"] = self._flag_column()
         if self.column == "flag" or self.table_filter.active:
             self._rank(fresh=False)
             changes.add("ranking")

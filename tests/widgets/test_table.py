@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
+import threading
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from diffview.errors import InputError
+from diffview.run import pair_keys
 from diffview.sample import write_sample
 from diffview.widgets import explore
 from diffview.widgets._model import MEASURES
@@ -171,6 +174,10 @@ class _Many(TableState):
             "failed": np.zeros(n),
         }
         self._m["rms"][::97] = np.nan  # failed fits
+        k = np.arange(n)
+        keys = pair_keys(k // 7, k // 7 + 1 + k % 7)  # as key(k)
+        self.pair_measures = SimpleNamespace(arrays=self._m, keys=keys)
+        self.lock = threading.RLock()
         self.measure, self.column, self.descending = "score", "score", True
         self.flagged_pairs, self.flagged_images = {}, {}
         self.selected = None
@@ -178,14 +185,11 @@ class _Many(TableState):
         self._rank()
         self.selected = self.order[0]
 
-    def measures(self, k):
-        return {m: float(v[k]) for m, v in self._m.items()}
-
     def key(self, k):
         return (k // 7, k // 7 + 1 + k % 7)
 
-    def is_flagged(self, k):
-        return self.key(k) in self.flagged_pairs
+    def pending(self, k):
+        return False
 
     def verdict(self, k=None):
         return "noisy" if self._m["score"][k] > 1 else "ok"
