@@ -164,6 +164,7 @@ def _on_executor(func: Callable, task):
 def _stop_pool(pool: ProcessPoolExecutor) -> None:
     """Cancel what is pending and end the workers now (SIGTERM, then SIGKILL)."""
     procs = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)
     pool.shutdown(wait=False, cancel_futures=True)
     for proc in procs:
         with contextlib.suppress(Exception):
@@ -175,6 +176,8 @@ def _stop_pool(pool: ProcessPoolExecutor) -> None:
             if proc.is_alive():
                 proc.kill()
                 proc.join(0.5)
+    if manager is not None:  # it reaps the workers too: let it finish
+        manager.join(max(0.2, deadline - time.monotonic()))
 
 
 def pool_workers(workers, executor, costs: Iterable[float]) -> int | None:

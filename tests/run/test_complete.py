@@ -15,7 +15,12 @@ from work_folders import make_work
 
 from diffview.run import CompletionJob, _jobparts, load_workspace, open_workspace
 
-FIELDS = ("a", "b", "c", "rms", "npixel", "xmin", "xmax", "boxx", "boxwidth")
+#: Exact in every path; the plane and its rms agree to ~1e-11 between the
+#: numpy fit and the compiled one, which a pool's workers and this process
+#: may choose differently (`diffview.core.use_compiled` follows what a
+#: process has loaded and done).
+EXACT = ("npixel", "xmin", "xmax", "boxx", "boxwidth")
+PLANE = ("a", "b", "c", "rms")
 
 
 @pytest.fixture(scope="module")
@@ -38,12 +43,24 @@ def work(pristine, tmp_path):
     return root
 
 
+def _same_corrections(ws, reference) -> None:
+    assert [c.id for c in ws.corrections] == [c.id for c in reference.corrections]
+    ours = [(c.a, c.b, c.c) for c in ws.corrections]
+    theirs = [(c.a, c.b, c.c) for c in reference.corrections]
+    np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
+
+
 def _same_fits(ws, reference) -> None:
     assert set(ws.fits) == set(reference.fits) and len(ws.fits) == 11
     for key, fit in reference.fits.items():
         got = ws.fits[key]
-        for name in FIELDS:
+        for name in EXACT:
             assert getattr(got, name) == getattr(fit, name), (key, name)
+        for name in PLANE:
+            assert np.isclose(getattr(got, name), getattr(fit, name), rtol=1e-9, atol=1e-12), (
+                key,
+                name,
+            )
 
 
 def _no_workers_left() -> None:
@@ -64,9 +81,7 @@ def test_job_computes_what_the_synchronous_load_does(work, reference, workers):
     for ov in ws.overlaps:  # the difference files are written, as load_workspace does
         assert (work / "diffs" / ov.diff).exists()
     assert np.array_equal(ws.preview.array, reference.preview.array, equal_nan=True)
-    assert [(c.id, c.a, c.b, c.c) for c in ws.corrections] == [
-        (c.id, c.a, c.b, c.c) for c in reference.corrections
-    ]
+    _same_corrections(ws, reference)
     got = np.concatenate([i for i in seen if i is not None])
     assert sorted(got.tolist()) == list(range(11))  # every pair told once
     assert job.progress.rate > 0 and job.progress.eta == 0
@@ -186,9 +201,7 @@ def test_a_big_solve_runs_in_a_process_of_its_own(work, reference, monkeypatch):
     ws = open_workspace(work, fits=list(reference.fits.values()))
     job = CompletionJob(ws, workers=1, preview=False).run()
     assert job.progress.stage == "done"
-    assert [(c.id, c.a, c.b, c.c) for c in ws.corrections] == [
-        (c.id, c.a, c.b, c.c) for c in reference.corrections
-    ]
+    _same_corrections(ws, reference)
     _no_workers_left()
     stop = threading.Event()
     stop.set()  # a cancelled job: the worker is stopped, nothing returned
