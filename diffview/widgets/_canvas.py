@@ -41,6 +41,7 @@ __all__ = [
     "new_figure",
     "make_norm",
     "display_array",
+    "resize_figure",
 ]
 
 #: Longest side of an array handed to imshow in the pair panels.
@@ -347,3 +348,35 @@ def new_figure(size, toolbar: bool = True) -> Figure:
     canvas.toolbar_visible = bool(toolbar)
     canvas.resizable = False
     return fig
+
+
+def resize_figure(fig, size: tuple[int, int]) -> bool:
+    """
+    Give a figure a size in pixels and ask for a redraw.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+    size : (int, int)
+        Width and height, pixels.
+
+    Returns
+    -------
+    bool
+        False when it had that size already (within 2 pixels): nothing done.
+
+    Examples
+    --------
+    >>> fig = new_figure((2.0, 1.0))
+    >>> resize_figure(fig, (300, 100)), resize_figure(fig, (301, 100))
+    (True, False)
+    >>> fig.canvas.close()
+    """
+    w, h = size
+    old = fig.get_size_inches() * fig.dpi
+    if abs(old[0] - w) < 2 and abs(old[1] - h) < 2:
+        return False
+    fig.set_size_inches(w / fig.dpi, h / fig.dpi, forward=True)
+    fig.canvas.draw_idle()
+    return True

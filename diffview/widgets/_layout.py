@@ -18,6 +18,8 @@ import anywidget
 import ipywidgets as W
 import traitlets
 
+from diffview.widgets._canvas import resize_figure
+
 __all__ = [
     "DEFAULT_WIDTH",
     "WidthProbe",
@@ -110,17 +112,6 @@ def figure_sizes(width: int) -> dict[str, tuple[int, int]]:
     }
 
 
-def _resize(fig, size: tuple[int, int]) -> bool:
-    """Give a figure a size in pixels; False when it had it already."""
-    w, h = size
-    old = fig.get_size_inches() * fig.dpi
-    if abs(old[0] - w) < 2 and abs(old[1] - h) < 2:
-        return False
-    fig.set_size_inches(w / fig.dpi, h / fig.dpi, forward=True)
-    fig.canvas.draw_idle()
-    return True
-
-
 def fit_figures(dashboard, width: int) -> dict[str, tuple[int, int]]:
     """
     Size the dashboard's figures for a width (see `figure_sizes`).
@@ -157,7 +148,7 @@ def fit_figures(dashboard, width: int) -> dict[str, tuple[int, int]]:
         if hasattr(view, "fit_width"):
             view.fit_width(*size)
         elif hasattr(view, "fig"):
-            _resize(view.fig, size)
+            resize_figure(view.fig, size)
     return sizes
 
 

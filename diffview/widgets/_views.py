@@ -29,6 +29,7 @@ from diffview.widgets._canvas import (
     held_draws,
     make_norm,
     new_figure,
+    resize_figure,
 )
 from diffview.widgets._model import PANELS, PairView
 from diffview.widgets._settings import DisplaySettings
@@ -76,14 +77,6 @@ def reset_history(fig) -> None:
         toolbar.push_current()
 
 
-
-def _set_pixels(fig, width: int, height: int) -> bool:
-    """Give a figure a size in pixels; False when it had it already."""
-    old_w, old_h = fig.get_size_inches() * fig.dpi
-    if abs(old_w - width) < 1 and abs(old_h - height) < 1:
-        return False
-    fig.set_size_inches(width / fig.dpi, height / fig.dpi, forward=True)
-    return True
 
 def _clip_rgba(mask: np.ndarray) -> np.ndarray:
     rgba = np.zeros(mask.shape + (4,), dtype=np.float32)
@@ -383,9 +376,10 @@ class PairPanels:
         side = max(96, min(int(width) // 4 - 4, int(height)))
         changed = False
         for fig in self.figs.values():
-            changed |= _set_pixels(fig, side, side)
+            changed |= resize_figure(fig, (side, side))
         bar = self.colorbar_fig
-        changed |= _set_pixels(bar, 2 * side, round(bar.get_size_inches()[1] * bar.dpi))
+        bar_height = round(bar.get_size_inches()[1] * bar.dpi)
+        changed |= resize_figure(bar, (2 * side, bar_height))
         if changed:
             self._region = None
             self._on_limits(self.axes["plus"])
