@@ -111,29 +111,57 @@ class FitQuality:
     residual: float
 
 
-def _box_pixel_moments(f: PlaneFit) -> np.ndarray:
-    """Mean of [x, y, 1][x, y, 1]^T over the fit's box, times npixel."""
-    ang = math.radians(f.boxang)
-    c, s = math.cos(ang), math.sin(ang)
-    rot = np.array([[c, -s], [s, c]])
-    cov_local = np.diag([f.boxwidth**2 / 12.0, f.boxheight**2 / 12.0])
-    cov = rot @ cov_local @ rot.T
-    mean = np.array([f.boxx, f.boxy])
-    m = np.empty((3, 3))
-    m[:2, :2] = cov + np.outer(mean, mean)
-    m[:2, 2] = m[2, :2] = mean
-    m[2, 2] = 1.0
-    return m * max(int(f.npixel), 1)
+def _box_moments(ang_deg, width, height, boxx, boxy, npixel) -> np.ndarray:
+    """``(n, 3, 3)``: sum of [x, y, 1][x, y, 1]^T over each fit's box.
+
+    ``npixel`` pixels spread uniformly over the box, rotated by ``ang_deg``.
+    """
+    ang = np.radians(np.asarray(ang_deg, float))
+    c, s = np.cos(ang), np.sin(ang)
+    a = np.asarray(width, float) ** 2 / 12.0
+    b = np.asarray(height, float) ** 2 / 12.0
+    x, y = np.asarray(boxx, float), np.asarray(boxy, float)
+    m = np.empty((len(ang), 3, 3))
+    m[:, 0, 0] = c * c * a + s * s * b + x * x
+    m[:, 1, 1] = s * s * a + c * c * b + y * y
+    m[:, 0, 1] = m[:, 1, 0] = c * s * (a - b) + x * y
+    m[:, 0, 2] = m[:, 2, 0] = x
+    m[:, 1, 2] = m[:, 2, 1] = y
+    m[:, 2, 2] = 1.0
+    n = np.maximum(np.trunc(np.nan_to_num(np.asarray(npixel, float))), 1.0)
+    return m * n[:, None, None]
 
 
-def _corners(images: ImageGeometry, cntr: int) -> np.ndarray | None:
-    k = np.flatnonzero(images.cntr == cntr)
-    if len(k) == 0 or images.naxis1[k[0]] == 0:
-        return None
-    k = k[0]
-    x0, y0 = -images.crpix1[k], -images.crpix2[k]
-    x1, y1 = x0 + images.naxis1[k] - 1, y0 + images.naxis2[k] - 1
-    return np.array([[x0, y0], [x1, y0], [x0, y1], [x1, y1]])
+def _covariances(fits) -> np.ndarray:
+    """``(n, 3, 3)``: each fit's plane covariance ``rms^2 M^-1``."""
+    cols = np.array(
+        [
+            (f.boxang, f.boxwidth, f.boxheight, f.boxx, f.boxy, f.npixel, f.rms)
+            for f in fits
+        ],
+        float,
+    ).reshape(-1, 7)
+    m = _box_moments(*cols[:, :6].T)
+    return np.linalg.pinv(m) * (cols[:, 6] ** 2)[:, None, None]
+
+
+def _image_corners(images: ImageGeometry, cntr: np.ndarray) -> np.ndarray:
+    """``(n, 4, 2)`` plane corners of the images ``cntr`` (NaN: no image)."""
+    ids = np.asarray(images.cntr)
+    if len(ids) == 0:
+        return np.full((len(cntr), 4, 2), np.nan)
+    order = np.argsort(ids, kind="stable")  # first of equal ids first
+    k = order[np.minimum(np.searchsorted(ids[order], cntr), len(ids) - 1)]
+    ok = (ids[k] == cntr) & (np.asarray(images.naxis1)[k] != 0)
+    x0, y0 = -np.asarray(images.crpix1, float)[k], -np.asarray(images.crpix2, float)[k]
+    x1 = x0 + np.asarray(images.naxis1, float)[k] - 1
+    y1 = y0 + np.asarray(images.naxis2, float)[k] - 1
+    out = np.stack(
+        [np.stack(v, axis=-1) for v in ((x0, y0), (x1, y0), (x0, y1), (x1, y1))],
+        axis=1,
+    )
+    out[~ok] = np.nan
+    return out
 
 
 def plane_error(fit: PlaneFit, points: np.ndarray) -> np.ndarray:
@@ -164,23 +192,27 @@ def plane_error(fit: PlaneFit, points: np.ndarray) -> np.ndarray:
     >>> bool(e[1] > 50 * e[0])
     True
     """
-    m = _box_pixel_moments(fit)
-    cov = np.linalg.pinv(m) * fit.rms**2
+    cov = _covariances([fit])[0]
     p = np.column_stack([points, np.ones(len(points))])
     return np.sqrt(np.maximum(np.einsum("ki,ij,kj->k", p, cov, p), 0.0))
 
 
-def _extrapolation(fit: PlaneFit, images: ImageGeometry | None) -> float:
-    if images is None:
-        return math.nan
-    pts = [
-        c
-        for c in (_corners(images, fit.plus), _corners(images, fit.minus))
-        if c is not None
-    ]
-    if not pts:
-        return math.nan
-    return float(plane_error(fit, np.vstack(pts)).max())
+def _extrapolations(fits, images: ImageGeometry | None) -> np.ndarray:
+    """Each fit's `plane_error` at the worst corner of its two images."""
+    if images is None or not fits:
+        return np.full(len(fits), math.nan)
+    pairs = np.array([(f.plus, f.minus) for f in fits]).reshape(-1, 2)
+    corners = np.concatenate(
+        [_image_corners(images, pairs[:, 0]), _image_corners(images, pairs[:, 1])],
+        axis=1,
+    )  # (n, 8, 2)
+    p = np.concatenate([corners, np.ones(corners.shape[:2] + (1,))], axis=2)
+    err = np.sqrt(
+        np.maximum(np.einsum("nki,nij,nkj->nk", p, _covariances(fits), p), 0.0)
+    )
+    there = ~np.isnan(corners[:, :, 0])
+    worst = np.where(there, err, -np.inf).max(axis=1)
+    return np.where(there.any(axis=1), worst, math.nan)
 
 
 def _robust_sigma(values: np.ndarray) -> float:
@@ -238,7 +270,7 @@ def assess_fits(
     if noise is None:
         finite = rms[np.isfinite(rms)]
         noise = float(np.median(finite)) if len(finite) else 1.0
-    extrap = np.array([_extrapolation(f, images) for f in fits], float)
+    extrap = _extrapolations(fits, images)
     extrap_ref = float(np.nanmedian(extrap)) if np.isfinite(extrap).any() else math.nan
     resid = np.full(len(fits), math.nan)
     if corrections is not None:

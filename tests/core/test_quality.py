@@ -1,6 +1,7 @@
 """Quality verdicts: each test on hand-made fits; thin strips flagged on a mosaic."""
 
 import os
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -133,3 +134,52 @@ def test_thin_strip_overlaps_are_flagged_on_a_mosaic(tmp_path):
     assert np.median(err[~flagged]) < np.median(err[flagged])
     strips = np.array([min(f.boxwidth, f.boxheight) < 3 for f in fits_])
     assert flagged[strips].all()
+
+
+def test_extrapolation_is_the_worst_corner_of_the_two_images():
+    """The vectorised test equals plane_error at the images' corners, fit by
+    fit: rotated boxes, repeated and missing images, an empty image, NaN rms."""
+    from diffview.core.background import ImageGeometry
+
+    rng = np.random.default_rng(3)
+    n = 60
+    geo = ImageGeometry(
+        cntr=np.array([4, 0, 1, 2, 3, 4]),  # 4 twice: the first one counts
+        naxis1=np.array([50, 100, 80, 0, 120, 70]),
+        naxis2=np.array([40, 90, 60, 0, 110, 30]),
+        crpix1=np.array([1.0, -20.5, 33.0, 0.0, 400.25, 9.0]),
+        crpix2=np.array([2.0, 10.0, -7.5, 0.0, 12.0, 3.0]),
+        locked=np.zeros(6, bool),
+    )
+    fits = []
+    for k in range(n):
+        plus, minus = rng.choice([0, 1, 2, 3, 4, 9], size=2, replace=False)
+        f = fit(
+            int(plus),
+            int(minus),
+            w=rng.uniform(1, 90),
+            h=rng.uniform(1, 40),
+            npixel=int(rng.integers(1, 5000)),
+            rms=rng.uniform(0.1, 3),
+            x=rng.uniform(-200, 200),
+            y=rng.uniform(-200, 200),
+        )
+        angle = rng.uniform(-180, 180)
+        fits.append(replace(f, boxang=angle) if k % 7 else replace(f, rms=np.nan))
+    got = [q.extrapolation for q in assess_fits(fits, images=geo)]
+    for f, g in zip(fits, got, strict=True):
+        corners = []
+        for cntr in (f.plus, f.minus):
+            if cntr in (0, 1, 3, 4):  # 2 is empty, 9 absent
+                k = int(np.flatnonzero(geo.cntr == cntr)[0])
+                x0, y0 = -geo.crpix1[k], -geo.crpix2[k]
+                x1, y1 = x0 + geo.naxis1[k] - 1, y0 + geo.naxis2[k] - 1
+                corners += [(x0, y0), (x1, y0), (x0, y1), (x1, y1)]
+        if not corners:
+            assert np.isnan(g)
+            continue
+        want = plane_error(f, np.array(corners)).max()
+        if np.isnan(want):
+            assert np.isnan(g)
+        else:
+            assert g == pytest.approx(want, rel=1e-12)
