@@ -37,19 +37,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
-class CountingExecutor:
-    """Wrap an executor and count the tasks submitted through it."""
+def counting_executor(client):
+    """The client's executor, counting the tasks submitted through it."""
+    from distributed.cfexecutor import ClientExecutor
 
-    def __init__(self, executor):
-        self.executor = executor
-        self.submitted = 0
+    class CountingExecutor(ClientExecutor):
+        submitted = 0
 
-    def submit(self, func, *args, **kwargs):
-        self.submitted += 1
-        return self.executor.submit(func, *args, **kwargs)
+        def submit(self, func, *args, **kwargs):
+            self.submitted += 1
+            return super().submit(func, *args, **kwargs)
 
-    def __getattr__(self, name):
-        return getattr(self.executor, name)
+    return CountingExecutor(client)
 
 
 def _load() -> str:
@@ -169,6 +168,29 @@ def _compare(name, func, executor, client, args):
     )
 
 
+def _cluster(args):
+    """A LocalCluster of single-thread worker processes, or with ``--no-nanny``
+    a SubprocessCluster (scheduler and nanny-less workers in their own
+    processes)."""
+    if args.no_nanny:
+        from distributed.deploy.subprocess import SubprocessCluster
+
+        return SubprocessCluster(
+            n_workers=args.workers,
+            threads_per_worker=1,
+            worker_class="distributed.Worker",
+            dashboard_address=None,
+        )
+    from distributed import LocalCluster
+
+    return LocalCluster(
+        n_workers=args.workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+    )
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--preset", default="m17")
@@ -185,9 +207,16 @@ def main(argv=None) -> None:
         metavar="BYTES",
         help="the workers' MALLOC_TRIM_THRESHOLD_ (dask sets 65536)",
     )
+    parser.add_argument(
+        "--no-nanny",
+        action="store_true",
+        help="workers without nannies, scheduler in its own process "
+        "(SubprocessCluster)",
+    )
+    parser.add_argument("--steps", default="diffexec,fitexec,difffitexec")
     args = parser.parse_args(argv)
     import dask
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     if args.malloc_trim:
         key = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
@@ -197,24 +226,18 @@ def main(argv=None) -> None:
         tmp = Path(tmp)
         name, proj, table, template = _inputs(args, tmp)
         runs = _runs(proj, table, template, tmp / "out")
+        runs = {step: runs[step] for step in args.steps.split(",")}
         trim = args.malloc_trim or "dask's default"
         print(
             f"bench_dask: {name}, {args.workers} workers, median of {args.repeat},"
             f" MALLOC_TRIM_THRESHOLD_ {trim}"
+            + (", workers without nannies" if args.no_nanny else "")
         )
         print(f"  {_load()}")
         start = time.perf_counter()
-        with (
-            LocalCluster(
-                n_workers=args.workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-            ) as cluster,
-            Client(cluster) as client,
-        ):
+        with _cluster(args) as cluster, Client(cluster) as client:
             print(f"  cluster start      {time.perf_counter() - start:6.2f} s")
-            executor = CountingExecutor(client.get_executor())
+            executor = counting_executor(client)
             for step, func in runs.items():
                 start = time.perf_counter()
                 func(executor=executor)
