@@ -18,9 +18,13 @@ target is under 10 %). Beside the wall times: the CPU seconds and minor page
 faults of the workers during the run (the pool's reaped children; the
 cluster's worker processes) and the peak resident memory of one worker and
 of this process. The cluster's start-up and its first (cold: imports) run
-of each step are printed apart. ``--malloc-trim BYTES`` sets the workers'
-``MALLOC_TRIM_THRESHOLD_`` (dask's default is 65536). The load average is
-printed with the figures: on a shared machine they move with it.
+of each step are printed apart. ``--no-nanny`` starts the workers without
+nannies (a ``SubprocessCluster``, scheduler in its own process);
+``--quiet-workers`` turns dask's profiler off and its periodic checks down
+(`QUIET_WORKERS`); ``--steps`` picks the runs (fitexec needs diffexec's).
+``--malloc-trim BYTES`` sets the workers' ``MALLOC_TRIM_THRESHOLD_`` (dask's
+default is 65536). The load average is printed with the figures: on a shared
+machine they move with it.
 """
 
 from __future__ import annotations
@@ -168,6 +172,18 @@ def _compare(name, func, executor, client, args):
     )
 
 
+#: dask settings that take a worker's background work off a busy machine:
+#: its statistical profiler samples the task's thread every 10 ms, an event
+#: loop check runs every 20 ms and a system monitor every 0.5 s (idle, ~2.5 %
+#: of a core per worker and ~3.5 % in the client with its scheduler; ~0.7 %
+#: and ~1.6 % with these).
+QUIET_WORKERS = {
+    "distributed.worker.profile.enabled": "False",
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "1s",
+}
+
+
 def _cluster(args):
     """A LocalCluster of single-thread worker processes, or with ``--no-nanny``
     a SubprocessCluster (scheduler and nanny-less workers in their own
@@ -213,11 +229,22 @@ def main(argv=None) -> None:
         help="workers without nannies, scheduler in its own process "
         "(SubprocessCluster)",
     )
+    parser.add_argument(
+        "--quiet-workers",
+        action="store_true",
+        help="workers without dask's statistical profiler, event-loop tick "
+        "and system monitor every 1 s (QUIET_WORKERS)",
+    )
     parser.add_argument("--steps", default="diffexec,fitexec,difffitexec")
     args = parser.parse_args(argv)
     import dask
     from distributed import Client
 
+    if args.quiet_workers:  # the environment reaches every worker process
+        for key, value in QUIET_WORKERS.items():
+            name = "DASK_" + key.upper().replace(".", "__").replace("-", "_")
+            os.environ[name] = value
+        dask.config.refresh()
     if args.malloc_trim:
         key = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
         dask.config.set({key: args.malloc_trim})
@@ -232,6 +259,7 @@ def main(argv=None) -> None:
             f"bench_dask: {name}, {args.workers} workers, median of {args.repeat},"
             f" MALLOC_TRIM_THRESHOLD_ {trim}"
             + (", workers without nannies" if args.no_nanny else "")
+            + (", quiet workers" if args.quiet_workers else "")
         )
         print(f"  {_load()}")
         start = time.perf_counter()
