@@ -64,9 +64,19 @@ def _libm(name: str):
     else:
         u = t if name in ("asin", "acos") else t * 7.0
         same = all(ufunc(v) == scalar(v) for v in u)
-    if same:
-        return ufunc
-    vec = np.frompyfunc(scalar, 2 if name == "atan2" else 1, 1)
+    return ufunc if same else _exact(name)
+
+
+def _exact(name: str):
+    """
+    Return ``math.<name>`` element by element, NaN outside its domain as in C.
+
+    Examples
+    --------
+    >>> _exact("asin")(np.array([2.0, 1.0])).tolist()
+    [nan, 1.5707963267948966]
+    """
+    vec = np.frompyfunc(getattr(math, name), 2 if name == "atan2" else 1, 1)
     inside = _DOMAIN.get(name)
 
     def exact(*args):
