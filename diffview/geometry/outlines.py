@@ -185,6 +185,7 @@ def footprint_outline(corners, header, *, step=None, split=True,
     ...     "CTYPE1": "RA---TAN", "CTYPE2": "DEC--TAN", "CRVAL1": 10.0,
     ...     "CRVAL2": 0.0, "CRPIX1": 10.5, "CRPIX2": 5.5,
     ...     "CDELT1": -0.1, "CDELT2": 0.1})
+    >>> from astropy.wcs import WCS
     >>> w = WCS(h)
     >>> pix = np.array([[2.5, 2.5], [12.5, 2.5], [12.5, 7.5], [2.5, 7.5]])
     >>> corners = np.column_stack(w.all_pix2world(pix[:, 0], pix[:, 1], 1))
