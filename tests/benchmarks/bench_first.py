@@ -47,6 +47,8 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from bench_cold import _load  # noqa: E402  (the same load line)
 
 MODULES = {"dv": "diffview.montage", "mp": "MontagePy.main"}
 
@@ -74,11 +76,6 @@ t2, c2 = time.perf_counter(), time.process_time()
 assert r['status'] == '0', r
 print(json.dumps([t1 - t0, t2 - t1, c1 - c0, c2 - c1]))
 """
-
-
-def _load() -> str:
-    one, five, _ = os.getloadavg()
-    return f"load {one:.1f} (1 min) {five:.1f} (5 min), {os.cpu_count()} cores"
 
 
 def _in_child(code: str) -> str:
