@@ -94,3 +94,45 @@ def test_a_big_fitexec_loads_only_the_pixel_loops(work, monkeypatch):
     assert out[0] == "0" and "diffview.core._kernels" in modules
     assert not {"diffview.core._kernels_bg", "diffview.core._kernels_diff"} & modules
     assert not {m for m in modules if m.split(".")[0] in ("astropy", "tqdm")}
+
+
+CALL = """
+import sys
+from diffview.montage import {func}
+r = {call}
+assert r["status"] == "0", r
+print(" ".join(sorted(sys.modules)))
+"""
+
+
+def _loaded_by(func: str, call: str) -> set[str]:
+    """The modules a fresh process holds after ``diffview.montage.func``'s call."""
+    out = subprocess.run(
+        [sys.executable, "-c", CALL.format(func=func, call=call)],
+        capture_output=True, text=True, timeout=300, check=True,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    ).stdout.split("\n")[-2].split()
+    return set(out)
+
+
+def test_a_first_mdiffexec_loads_no_astropy(small_sample, tmp_path):
+    """tests/benchmarks/bench_first.py times it against MontagePy's."""
+    s = small_sample
+    call = (f"mDiffExec({str(s.proj_dir)!r}, {str(s.diffs_tbl)!r}, "
+            f"{str(s.template)!r}, {str(tmp_path)!r})")
+    modules = _loaded_by("mDiffExec", call)
+    assert len(list(tmp_path.glob("diff.*_area.fits"))) == len(s.overlaps)
+    assert not _heavy(modules), _heavy(modules)
+
+
+def test_a_first_mviewer_with_outlines_loads_no_wcs_tables_or_random(small_sample,
+                                                                     tmp_path):
+    """Outlines of plain TAN tiles need neither astropy's WCS nor its tables."""
+    root = small_sample.root
+    cmd = (f"-ct 1 -color yellow -imginfo {root}/images.tbl -color black -imginfo "
+           f"{root}/rimages.tbl -gray {root}/mosaic.fits min max gaussian-log")
+    call = f"mViewer({cmd!r}, {str(tmp_path / 'out.png')!r}, mode=2)"
+    modules = _loaded_by("mViewer", call)
+    assert (tmp_path / "out.png").stat().st_size > 0
+    assert not {"astropy.wcs", "astropy.table", "astropy.coordinates",
+                "numpy.random", "numba", "matplotlib", "scipy"} & modules

@@ -8,10 +8,13 @@ is one matrix product and one division, with no astropy WCS call.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 from astropy.io import fits
-from astropy.wcs import WCS
+
+if TYPE_CHECKING:  # astropy.wcs loads only where a WCS is built
+    from astropy.wcs import WCS
 
 __all__: list[str] = []
 

@@ -37,35 +37,53 @@ _SPH_TOL = 1.0e-5  # sph.c
 JIT_POINTS = 200_000
 
 
+#: Where each function is defined: arguments outside give NaN, as in C
+#: (Python's ``math`` raises ValueError there instead).
+_DOMAIN = {"sin": np.isfinite, "cos": np.isfinite,
+           "asin": lambda v: np.abs(v) <= 1.0, "acos": lambda v: np.abs(v) <= 1.0}
+
+
 @functools.cache
 def _libm(name: str):
     """
     Return an array function giving the C library's values of ``math.<name>``.
 
     numpy's own ufunc when it agrees with the C library on a spread of test
-    values (the same implementation), else ``math.<name>`` element by element.
+    values (the same implementation), else ``math.<name>`` element by element
+    (``np.frompyfunc`` of the C function itself, arguments outside its domain
+    made NaN first, as C returns them).
     """
     scalar = getattr(math, name)
     ufunc = {"sin": np.sin, "cos": np.cos, "asin": np.arcsin, "acos": np.arccos,
              "atan2": np.arctan2}[name]
-    t = np.random.default_rng(0).uniform(-1.0, 1.0, 512)
+    # a spread over [-1, 1) (golden-ratio steps; numpy.random costs an import)
+    t = (np.arange(512) * 0.6180339887498949) % 1.0 * 2.0 - 1.0
     if name == "atan2":
         same = all(ufunc(a, b) == scalar(a, b) for a, b in zip(t, t[::-1] * 3.0,
                                                                  strict=True))
     else:
         u = t if name in ("asin", "acos") else t * 7.0
         same = all(ufunc(v) == scalar(v) for v in u)
-    if same:
-        return ufunc
-    def c_like(*args):
-        try:
-            return scalar(*args)
-        except ValueError:                   # out of the domain: C gives NaN
-            return math.nan
+    return ufunc if same else _exact(name)
 
-    vec = np.frompyfunc(c_like, 2 if name == "atan2" else 1, 1)
+
+def _exact(name: str):
+    """
+    Return ``math.<name>`` element by element, NaN outside its domain as in C.
+
+    Examples
+    --------
+    >>> _exact("asin")(np.array([2.0, 1.0])).tolist()
+    [nan, 1.5707963267948966]
+    """
+    vec = np.frompyfunc(getattr(math, name), 2 if name == "atan2" else 1, 1)
+    inside = _DOMAIN.get(name)
 
     def exact(*args):
+        if inside is not None:
+            v = np.asarray(args[0], float)
+            with np.errstate(invalid="ignore"):
+                args = (np.where(inside(v), v, np.nan),)
         return np.asarray(vec(*args), dtype=float)
     return exact
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from astropy.wcs import WCS
 
 from ._orientation import Orientation, _header, _increments, orientation
 
@@ -145,6 +144,8 @@ class _Sky:
     """An image's pixel <-> sky mapping in one grid frame (1-based pixels)."""
 
     def __init__(self, h, frame: str):
+        from astropy.wcs import WCS  # on first use (~0.3 s of a fresh process)
+
         self.w = WCS(h, naxis=2)
         self.img = sky_frame(h)
         self.frame = frame

@@ -34,13 +34,16 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
-from astropy.wcs import WCS
 
-from ._orientation import Orientation, _header, _increments, orientation
+from ._orientation import Orientation, _header, _increments, _is_wcs, orientation
 from ._tan import _header_tan, _plain_tan, _tan_pixels
 from .overlaps import CORNER_COLUMNS, footprints_from_table
+
+if TYPE_CHECKING:  # astropy.wcs loads only where a WCS is built (`_wcs`)
+    from astropy.wcs import WCS
 
 __all__ = [
     "Orientation",
@@ -98,6 +101,13 @@ def great_circle_points(lon0, lat0, lon1, lat1, step):
     lat = np.arcsin(np.clip(cos_phi * sina * cl0 + cosa * sl0, -1, 1)) / d
     lon = lon0 + np.arctan2(sina * sin_phi, cosa * cl0 - sl0 * cos_phi * sina) / d
     return lon, lat
+
+
+def _wcs(header) -> WCS:
+    """Build the celestial WCS of a header (astropy.wcs imported on first use)."""
+    from astropy.wcs import WCS
+
+    return WCS(header, naxis=2)
 
 
 def _world_to_pixel(wcs: WCS | None, arcs, tan=None):
@@ -175,6 +185,7 @@ def footprint_outline(corners, header, *, step=None, split=True,
     ...     "CTYPE1": "RA---TAN", "CTYPE2": "DEC--TAN", "CRVAL1": 10.0,
     ...     "CRVAL2": 0.0, "CRPIX1": 10.5, "CRPIX2": 5.5,
     ...     "CDELT1": -0.1, "CDELT2": 0.1})
+    >>> from astropy.wcs import WCS
     >>> w = WCS(h)
     >>> pix = np.array([[2.5, 2.5], [12.5, 2.5], [12.5, 7.5], [2.5, 7.5]])
     >>> corners = np.column_stack(w.all_pix2world(pix[:, 0], pix[:, 1], 1))
@@ -183,7 +194,7 @@ def footprint_outline(corners, header, *, step=None, split=True,
     ([1.5, 7.5], (57, 2))
     """
     h = _header(header)
-    w = header if isinstance(header, WCS) else WCS(h, naxis=2)
+    w = header if _is_wcs(header) else _wcs(h)
     o = orient if orient is not None else orientation(h)
     if step is None:
         step = abs(_increments(h)[1]) * 0.5
@@ -311,7 +322,7 @@ def arc_runs(lon0, lat0, lon1, lat1, header, *, orient: Orientation | None = Non
     """
     h = _header(header)
     tan = _header_tan(h)
-    w = None if tan is not None else WCS(h, naxis=2)
+    w = None if tan is not None else _wcs(h)
     o = orient if orient is not None else orientation(h)
     step = abs(_increments(h)[1]) * 0.5
     lon0, lat0, lon1, lat1 = (np.atleast_1d(np.asarray(v, float))
@@ -407,8 +418,8 @@ def image_outlines(table, wcs, *, rows=None, split=True) -> list[np.ndarray]:
     ([4.5, 1.5], [14.5, 7.5])
     """
     h = _header(wcs)
-    tan = None if isinstance(wcs, WCS) else _header_tan(h)
-    w = None if tan is not None else wcs if isinstance(wcs, WCS) else WCS(h, naxis=2)
+    tan = None if _is_wcs(wcs) else _header_tan(h)
+    w = None if tan is not None else wcs if _is_wcs(wcs) else _wcs(h)
     o = orientation(h)
     corners = _table_corners(table)
     if rows is not None:

@@ -169,7 +169,7 @@ def mDiff(
 
 def _read_pairs(difffile):
     try:
-        table = io.read_table(difffile)
+        table = io.read_plain_table(difffile)
     except InputError:
         raise InputError(f"Invalid image difference list file: {difffile}") from None
     missing = [c for c in ("plus", "minus", "diff") if c not in table.colnames]

@@ -218,9 +218,10 @@ def _words_in_order() -> bool:
     drawn as pictures are: rows of levels taken upside down.
     """
     if not _IN_ORDER:
-        rng = np.random.default_rng(1)
-        table = rng.integers(0, 256, (257, 3), dtype=np.uint8)
-        idx = rng.integers(0, 257, (70, 1000)).astype(np.uint16)[::-1]
+        # scrambled values (multiplicative hashing: numpy.random costs an import)
+        k = np.arange(257 * 3 + 70 * 1000, dtype=np.uint64) * 2654435761 % 2**32
+        table = (k[: 257 * 3] >> 24).astype(np.uint8).reshape(257, 3)
+        idx = (k[257 * 3 :] % 257).astype(np.uint16).reshape(70, 1000)[::-1]
         buf = np.zeros(3 * idx.size + 1, dtype=np.uint8)
         _table_words(table).take(idx, out=_word_view(buf, 0, idx.shape))
         _IN_ORDER.append(bool(np.array_equal(buf[:-1].reshape(idx.shape + (3,)),

@@ -18,9 +18,13 @@ target is under 10 %). Beside the wall times: the CPU seconds and minor page
 faults of the workers during the run (the pool's reaped children; the
 cluster's worker processes) and the peak resident memory of one worker and
 of this process. The cluster's start-up and its first (cold: imports) run
-of each step are printed apart. ``--malloc-trim BYTES`` sets the workers'
-``MALLOC_TRIM_THRESHOLD_`` (dask's default is 65536). The load average is
-printed with the figures: on a shared machine they move with it.
+of each step are printed apart. ``--no-nanny`` starts the workers without
+nannies (a ``SubprocessCluster``, scheduler in its own process);
+``--quiet-workers`` turns dask's profiler off and its periodic checks down
+(`QUIET_WORKERS`); ``--steps`` picks the runs (fitexec needs diffexec's).
+``--malloc-trim BYTES`` sets the workers' ``MALLOC_TRIM_THRESHOLD_`` (dask's
+default is 65536). The load average is printed with the figures: on a shared
+machine they move with it.
 """
 
 from __future__ import annotations
@@ -37,19 +41,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
-class CountingExecutor:
-    """Wrap an executor and count the tasks submitted through it."""
+def counting_executor(client):
+    """The client's executor, counting the tasks submitted through it."""
+    from distributed.cfexecutor import ClientExecutor
 
-    def __init__(self, executor):
-        self.executor = executor
-        self.submitted = 0
+    class CountingExecutor(ClientExecutor):
+        submitted = 0
 
-    def submit(self, func, *args, **kwargs):
-        self.submitted += 1
-        return self.executor.submit(func, *args, **kwargs)
+        def submit(self, func, *args, **kwargs):
+            self.submitted += 1
+            return super().submit(func, *args, **kwargs)
 
-    def __getattr__(self, name):
-        return getattr(self.executor, name)
+    return CountingExecutor(client)
 
 
 def _load() -> str:
@@ -169,6 +172,41 @@ def _compare(name, func, executor, client, args):
     )
 
 
+#: dask settings that take a worker's background work off a busy machine:
+#: its statistical profiler samples the task's thread every 10 ms, an event
+#: loop check runs every 20 ms and a system monitor every 0.5 s (idle, ~2.5 %
+#: of a core per worker and ~3.5 % in the client with its scheduler; ~0.7 %
+#: and ~1.6 % with these).
+QUIET_WORKERS = {
+    "distributed.worker.profile.enabled": "False",
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "1s",
+}
+
+
+def _cluster(args):
+    """A LocalCluster of single-thread worker processes, or with ``--no-nanny``
+    a SubprocessCluster (scheduler and nanny-less workers in their own
+    processes)."""
+    if args.no_nanny:
+        from distributed.deploy.subprocess import SubprocessCluster
+
+        return SubprocessCluster(
+            n_workers=args.workers,
+            threads_per_worker=1,
+            worker_class="distributed.Worker",
+            dashboard_address=None,
+        )
+    from distributed import LocalCluster
+
+    return LocalCluster(
+        n_workers=args.workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+    )
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--preset", default="m17")
@@ -185,10 +223,28 @@ def main(argv=None) -> None:
         metavar="BYTES",
         help="the workers' MALLOC_TRIM_THRESHOLD_ (dask sets 65536)",
     )
+    parser.add_argument(
+        "--no-nanny",
+        action="store_true",
+        help="workers without nannies, scheduler in its own process "
+        "(SubprocessCluster)",
+    )
+    parser.add_argument(
+        "--quiet-workers",
+        action="store_true",
+        help="workers without dask's statistical profiler, event-loop tick "
+        "and system monitor every 1 s (QUIET_WORKERS)",
+    )
+    parser.add_argument("--steps", default="diffexec,fitexec,difffitexec")
     args = parser.parse_args(argv)
     import dask
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
+    if args.quiet_workers:  # the environment reaches every worker process
+        for key, value in QUIET_WORKERS.items():
+            name = "DASK_" + key.upper().replace(".", "__").replace("-", "_")
+            os.environ[name] = value
+        dask.config.refresh()
     if args.malloc_trim:
         key = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
         dask.config.set({key: args.malloc_trim})
@@ -197,24 +253,19 @@ def main(argv=None) -> None:
         tmp = Path(tmp)
         name, proj, table, template = _inputs(args, tmp)
         runs = _runs(proj, table, template, tmp / "out")
+        runs = {step: runs[step] for step in args.steps.split(",")}
         trim = args.malloc_trim or "dask's default"
         print(
             f"bench_dask: {name}, {args.workers} workers, median of {args.repeat},"
             f" MALLOC_TRIM_THRESHOLD_ {trim}"
+            + (", workers without nannies" if args.no_nanny else "")
+            + (", quiet workers" if args.quiet_workers else "")
         )
         print(f"  {_load()}")
         start = time.perf_counter()
-        with (
-            LocalCluster(
-                n_workers=args.workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-            ) as cluster,
-            Client(cluster) as client,
-        ):
+        with _cluster(args) as cluster, Client(cluster) as client:
             print(f"  cluster start      {time.perf_counter() - start:6.2f} s")
-            executor = CountingExecutor(client.get_executor())
+            executor = counting_executor(client)
             for step, func in runs.items():
                 start = time.perf_counter()
                 func(executor=executor)

@@ -174,7 +174,7 @@ def test_a_task_on_an_executor_syncs_the_folders_it_wrote(tmp_path):
             write_file(folder / name, b"x")
         return sorted(paths._UNSYNCED)
 
-    pending = _parallel._on_executor(write_two, tmp_path)
+    pending = _parallel._on_executor(write_two, _parallel._Sealed(tmp_path))
     assert pending == [tmp_path] and tmp_path not in paths._UNSYNCED
 
 
