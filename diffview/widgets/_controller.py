@@ -4,9 +4,10 @@ The dashboard's controller: one state object and the actions that change it.
 `Explorer` holds what the user chose over a `Workspace` (ranking measure,
 selected pair, display settings, flags, corrections) and answers what the
 views draw. An action (`select`, `step`, `ranking`, `set_stretch`,
-`flag_pair`, `flag_image`, `unflag`, `resolve`, `start_resolve`) changes the state and then
-tells every subscribed view, once, what changed (`CHANGES`); the views read
-the state back. Pure Python: neither matplotlib nor ipywidgets is imported.
+`flag_pair`, `flag_image`, `unflag`, `resolve`, `start_resolve`) changes the
+state and then tells every subscribed view, once, what changed
+(`CHANGES`); the views read the state back. Pure Python: neither
+matplotlib nor ipywidgets is imported.
 """
 
 from __future__ import annotations
