@@ -145,4 +145,5 @@ def solve_apart(
         with lock:
             payload = pickle.dumps(snapshot, pickle.HIGHEST_PROTOCOL)
     args = (payload, method, list(exclude_pairs), list(exclude_images))
-    return _jobparts.run_apart(_solve_pickled, args, cancelled)
+    # not niced: the user waits for it, and the kernel has little to do
+    return _jobparts.run_apart(_solve_pickled, args, cancelled, nice=False)
