@@ -270,6 +270,7 @@ class MosaicView:
     def _show_quality_layer(self) -> None:
         """Show or hide the colouring; its paths are made on first show."""
         visible = self.quality_visible
+        shown = self.quality.get_visible() or self.quality_raster.get_visible()
         if visible and not self._built and not self.raster:
             # (n, 4, 2) corners: matplotlib's fast path, one shared path code
             self.quality.set_verts(self._corners[:, :4])
@@ -277,7 +278,8 @@ class MosaicView:
         self.quality.set_visible(visible and not self.raster)
         self.quality_raster.set_visible(visible and self.raster)
         self.ax.title.set_visible(visible)
-        self.fig.canvas.draw_idle()
+        if visible or shown:  # hidden and staying hidden: nothing to draw
+            self.fig.canvas.draw_idle()
 
     def set_quality_visible(self, visible: bool) -> None:
         """
