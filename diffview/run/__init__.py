@@ -91,6 +91,8 @@ _LAZY = {
     "pair_keys": "._pairtable",
     "CompletionJob": "._complete",
     "JobProgress": "._complete",
+    "solve_and_assess": "._resolve",
+    "solve_apart": "._resolve",
 }
 
 __all__ = [
@@ -153,6 +155,8 @@ __all__ = [
     "pair_keys",
     "CompletionJob",
     "JobProgress",
+    "solve_and_assess",
+    "solve_apart",
     "pool_workers",
     "POOL_SECONDS",
     "run_tasks",

@@ -128,7 +128,7 @@ def _on_sigint(signum, frame) -> None:
     _interrupted = True
 
 
-def init_job_worker(parent: int) -> None:
+def init_job_worker(parent: int, nice: bool = True) -> None:
     """
     Set up a pool worker of a job: the run layer's set-up, SIGINT noted, nice.
 
@@ -136,11 +136,14 @@ def init_job_worker(parent: int) -> None:
     ----------
     parent : int
         The job's process id.
+    nice : bool
+        Lower the worker's priority (a user waiting for its result: False).
     """
     _parallel._init_worker(parent)
     signal.signal(signal.SIGINT, _on_sigint)
     with contextlib.suppress(OSError, AttributeError):
-        os.nice(5)  # the kernel's own work (a user browsing) comes first
+        if nice:
+            os.nice(5)  # the kernel's own work (a user browsing) comes first
 
 
 def _one_pair(task, ctx, reader):
@@ -255,7 +258,7 @@ def call_with(arg):
     return func(*args)
 
 
-def run_apart(func, args: tuple, cancelled):
+def run_apart(func, args: tuple, cancelled, nice: bool = True):
     """
     Run ``func(*args)`` in a worker process of its own; None if cancelled.
 
@@ -270,13 +273,15 @@ def run_apart(func, args: tuple, cancelled):
         Its arguments.
     cancelled : threading.Event
         Set: the worker is stopped and None returned.
+    nice : bool
+        Run the worker at a lower priority than the kernel.
 
     Returns
     -------
     object or None
     """
     pool = ProcessPoolExecutor(
-        max_workers=1, initializer=init_job_worker, initargs=(os.getpid(),)
+        max_workers=1, initializer=init_job_worker, initargs=(os.getpid(), nice)
     )
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, _parallel._STOP_SIGNALS)
     try:

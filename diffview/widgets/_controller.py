@@ -4,9 +4,10 @@ The dashboard's controller: one state object and the actions that change it.
 `Explorer` holds what the user chose over a `Workspace` (ranking measure,
 selected pair, display settings, flags, corrections) and answers what the
 views draw. An action (`select`, `step`, `ranking`, `set_stretch`,
-`flag_pair`, `flag_image`, `unflag`, `resolve`) changes the state and then
-tells every subscribed view, once, what changed (`CHANGES`); the views read
-the state back. Pure Python: neither matplotlib nor ipywidgets is imported.
+`flag_pair`, `flag_image`, `unflag`, `resolve`, `start_resolve`) changes the
+state and then tells every subscribed view, once, what changed
+(`CHANGES`); the views read the state back. Pure Python: neither
+matplotlib nor ipywidgets is imported.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from diffview import io
-from diffview.core import assess_fits, solve_direct, solve_montage
+from diffview.core import assess_fits
 from diffview.errors import InputError, PairError
 from diffview.render import compute_stretch
 from diffview.run import Workspace, as_fits_list, load_workspace, resolve_inside
@@ -28,6 +29,7 @@ from diffview.widgets._follow import JobFollower
 from diffview.widgets._measures import PairMeasures
 from diffview.widgets._model import CHANGES, PANELS
 from diffview.widgets._queries import ExplorerQueries
+from diffview.widgets._resolve import Resolving
 from diffview.widgets._settings import DisplaySettings, check_ranges, checked_settings
 from diffview.widgets._table import TableState, _locked
 
@@ -41,7 +43,7 @@ def _group(panel: str) -> str:
     return "images" if panel in ("plus", "minus") else panel
 
 
-class Explorer(TableState, JobFollower, ExplorerQueries):
+class Explorer(TableState, JobFollower, Resolving, ExplorerQueries):
     """
     State and actions of the overlap-inspection dashboard.
 
@@ -79,7 +81,9 @@ class Explorer(TableState, JobFollower, ExplorerQueries):
     corrections, baseline : list of Correction
         The current corrections and those the workspace came with.
     solver : str or None
-        Method of the last `resolve` (None before any).
+        Method of the last re-solve (None before any).
+    resolve_job : ResolveJob or None
+        The last re-solve run in the background (`start_resolve`).
     quality : dict
         ``(plus, minus) -> FitQuality`` under the current corrections.
     pair_measures : PairMeasures
@@ -354,37 +358,6 @@ class Explorer(TableState, JobFollower, ExplorerQueries):
         table = self.flagged_pairs if kind == "pair" else self.flagged_images
         table.pop(tuple(key) if kind == "pair" else int(key), None)
         self._flags_changed()
-
-    @_locked
-    def resolve(self, method: str = "direct") -> list:
-        """
-        Solve the background model again without the flagged pairs and images.
-
-        Parameters
-        ----------
-        method : {'direct', 'montage'}
-            `diffview.core.solve_direct` or `diffview.core.solve_montage`.
-
-        Returns
-        -------
-        list of Correction
-            The new corrections (also ``corrections``); the quality measures
-            and the ranking follow them.
-        """
-        solvers = {"direct": solve_direct, "montage": solve_montage}
-        if method not in solvers:
-            raise InputError(f"unknown method {method!r}; use 'direct' or 'montage'")
-        self.corrections = solvers[method](
-            self.ws.geometry,
-            as_fits_list(self.ws),
-            exclude_pairs=list(self.flagged_pairs),
-            exclude_images=list(self.flagged_images),
-        )
-        self.solver = method
-        self._assess()
-        self._rank()
-        self.notify({"corrections", "ranking"})
-        return self.corrections
 
     def export_folder(self, name) -> Path:
         """

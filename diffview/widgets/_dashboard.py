@@ -28,6 +28,7 @@ from diffview.widgets._model import MEASURES, STRETCH_MODES
 from diffview.widgets._mosaic import MosaicView
 from diffview.widgets._pairtable import PairTable
 from diffview.widgets._progress import ProgressView
+from diffview.widgets._resolveview import ResolveActions, ResolveView
 from diffview.widgets._settings import DisplaySettings
 from diffview.widgets._textviews import (
     FlagPanel,
@@ -42,7 +43,7 @@ from diffview.widgets._views import PairPanels
 __all__ = ["Dashboard", "explore"]
 
 
-class Dashboard(Loading, W.VBox):
+class Dashboard(Loading, ResolveActions, W.VBox):
     """
     The overlap-inspection dashboard: pairs, differences, fits, background model.
 
@@ -89,6 +90,8 @@ class Dashboard(Loading, W.VBox):
     flags_view : FlagPanel
         The flag list (``flag_list``) and the residual table
         (``residuals``), also attributes of the dashboard.
+    resolve_view : ResolveView
+        A background re-solve's progress and stop button.
     probe : WidthProbe
         Reports the width the dashboard is given; the figures follow it
         (`diffview.widgets._layout`).
@@ -166,6 +169,7 @@ class Dashboard(Loading, W.VBox):
         self.progress_view = ProgressView()
         self.progress = self.progress_view.bar
         self.progress_label = self.progress_view.label
+        self.resolve_view = ResolveView()
 
     def _build_controls(self) -> None:
         settings = DisplaySettings()
@@ -373,11 +377,6 @@ class Dashboard(Loading, W.VBox):
             self.explorer.unflag(self.flag_list.value)
 
     @_action
-    def resolve(self) -> None:
-        """Re-solve the background model without the flagged pairs and images."""
-        self.explorer.resolve(self.method.value)
-
-    @_action
     def export(self) -> None:
         """Write fits.tbl, corrections.tbl and flags.tbl below the work folder.
 
@@ -419,10 +418,11 @@ class Dashboard(Loading, W.VBox):
             self.select(index)
 
     def close(self) -> None:
-        """Stop the background job (no worker left), close canvases and widgets."""
+        """Stop the background jobs (no worker left), close canvases and widgets."""
         if self.job is not None:
             self.job.cancel("dashboard closed")
             self.job.wait(10)
+        self._stop_resolve()
         self.pairs.close()
         for view in (self.histogram, self.mosaic):
             view.fig.canvas.close()

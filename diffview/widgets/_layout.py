@@ -208,6 +208,7 @@ def dashboard_layout(d) -> list:
             d.flag_list,
             W.HBox([d.unflag_button]),
             _wrap([d.method, d.resolve_button]),
+            d.resolve_view.box,
             d.residuals,
             _wrap([d.export_path, d.export_button]),
             d.export_text,

@@ -17,11 +17,16 @@ from matplotlib.colors import Normalize
 
 from diffview.errors import InputError
 from diffview.render.mpl import draw_outlines
+from diffview.widgets._boxraster import BoxRaster
 from diffview.widgets._canvas import _cmap, make_norm, new_figure
 from diffview.widgets._model import MEASURES
 from diffview.widgets._settings import DisplaySettings
 
-__all__ = ["MosaicView", "MOSAIC_SETTINGS"]
+__all__ = ["MosaicView", "MOSAIC_SETTINGS", "RASTER_FROM"]
+
+#: Overlap boxes from which the quality colouring is a picture painted at
+#: the view's resolution (`BoxRaster`) instead of one polygon per box.
+RASTER_FROM = 20_000
 
 #: The mosaic's stretch (``mViewer -ct 1 -gray mosaic.fits min max gaussian-log``).
 MOSAIC_SETTINGS = DisplaySettings(vmin="min", vmax="max")
@@ -50,7 +55,13 @@ class MosaicView:
     outlines, selected : matplotlib.collections.LineCollection
         Every image outline; the selected pair's outlines and overlap box.
     quality : matplotlib.collections.PolyCollection
-        The overlap boxes coloured by a measure.
+        The overlap boxes coloured by a measure (its paths made when first
+        shown).
+    quality_raster : BoxRaster
+        The same colouring as a picture at the view's resolution, used
+        instead from `RASTER_FROM` boxes.
+    quality_index : numpy.ndarray of int
+        The pair index of each of its boxes.
 
     Examples
     --------
@@ -79,7 +90,13 @@ class MosaicView:
         )
         self.quality.set_visible(False)
         self.ax.add_collection(self.quality)
-        self.quality_index: list[int] = []
+        self.quality_raster = BoxRaster(self.ax, alpha=None, zorder=3)
+        self.quality_raster.set_visible(False)
+        self.ax.add_image(self.quality_raster)
+        self.quality_index = np.zeros(0, np.int64)
+        self._corners, self._built = np.zeros((0, 5, 2)), True
+        self._shown = (None, "", None)  # corners, label, values coloured
+        self.raster = False
         self.quality_visible = False
         self.preview = None
         self.zoomed = False
@@ -103,7 +120,7 @@ class MosaicView:
             self.load(explorer.ws.preview, explorer.image_outlines())
         if changes & {"workspace", "ranking", "corrections"}:
             self.show_quality(
-                explorer.overlap_boxes(),
+                explorer.overlap_box_array(),
                 explorer.measure_values(),
                 label=MEASURES[explorer.measure],
             )
@@ -202,10 +219,16 @@ class MosaicView:
         """
         Colour the overlap boxes by a measure (green smallest, red largest).
 
+        One `PolyCollection` for every box: its paths are made once per set
+        of boxes, and only when the colouring is first shown; a new measure
+        or new values only recolour it (``set_array``).
+
         Parameters
         ----------
-        boxes : sequence of (int, (N, 2) array)
-            ``(index, outline)`` of each overlap box.
+        boxes : tuple of numpy.ndarray, or sequence of (int, (N, 2) array)
+            ``(index, corners)``: the pair index of each box (``(n,)``) and
+            its corners (``(n, 5, 2)``, first repeated last), as
+            `Explorer.overlap_box_array`; or ``(index, outline)`` pairs.
         values : sequence of float
             The measure of every pair, by index (NaN: not coloured).
         visible : bool, optional
@@ -215,21 +238,48 @@ class MosaicView:
         """
         if visible is not None:
             self.quality_visible = bool(visible)
-        visible = self.quality_visible
+        index, corners = _box_arrays(boxes)
+        vals = np.asarray(values, float)[index]
+        last, last_label, last_vals = self._shown
+        if (
+            visible is None
+            and corners is last
+            and label == last_label
+            and np.array_equal(vals, last_vals, equal_nan=True)
+        ):
+            return  # a sort or a filter: the colours are the same
+        self._shown = (corners, label, vals)
+        if corners is not self._corners:
+            self._corners, self._built = corners, False
+            self.raster = len(index) >= RASTER_FROM
+            self.quality_raster.set_boxes(corners[:, [0, 1, 0, 2], [0, 0, 1, 1]])
+        self.quality_index = index
         self.ax.set_title(
             f"overlaps coloured by {label}: green small, red large" if label else "",
             fontsize=8,
         )
-        self.ax.title.set_visible(visible)
-        self.quality_index = [k for k, _ in boxes]
-        self.quality.set_verts([np.asarray(o, float) for _, o in boxes])
-        vals = np.array([values[k] for k in self.quality_index], float)
         self.quality.set_array(np.ma.masked_invalid(vals))
         finite = vals[np.isfinite(vals)]
         if finite.size:
             self.quality.set_clim(float(finite.min()), float(finite.max()) or 1.0)
-        self.quality.set_visible(visible)
-        self.fig.canvas.draw_idle()
+        if self.raster:
+            rgba = self.quality.to_rgba(vals, alpha=self.quality.get_alpha())
+            self.quality_raster.set_colors(rgba, vals)
+        self._show_quality_layer()
+
+    def _show_quality_layer(self) -> None:
+        """Show or hide the colouring; its paths are made on first show."""
+        visible = self.quality_visible
+        shown = self.quality.get_visible() or self.quality_raster.get_visible()
+        if visible and not self._built and not self.raster:
+            # (n, 4, 2) corners: matplotlib's fast path, one shared path code
+            self.quality.set_verts(self._corners[:, :4])
+            self._built = True
+        self.quality.set_visible(visible and not self.raster)
+        self.quality_raster.set_visible(visible and self.raster)
+        self.ax.title.set_visible(visible)
+        if visible or shown:  # hidden and staying hidden: nothing to draw
+            self.fig.canvas.draw_idle()
 
     def set_quality_visible(self, visible: bool) -> None:
         """
@@ -241,9 +291,16 @@ class MosaicView:
             Show it.
         """
         self.quality_visible = bool(visible)
-        self.quality.set_visible(visible)
-        self.ax.title.set_visible(visible)
-        self.fig.canvas.draw_idle()
+        self._show_quality_layer()
+
+
+def _box_arrays(boxes) -> tuple[np.ndarray, np.ndarray]:
+    """``(index, corners)`` arrays of boxes given as arrays or as pairs."""
+    if isinstance(boxes, tuple) and len(boxes) == 2 and hasattr(boxes[1], "ndim"):
+        return np.asarray(boxes[0], np.int64), boxes[1]
+    index = np.array([k for k, _ in boxes], np.int64)
+    corners = np.array([np.asarray(o, float) for _, o in boxes]).reshape(-1, 5, 2)
+    return index, corners
 
 
 def _safe_norm(array, settings) -> Normalize:

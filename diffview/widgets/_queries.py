@@ -423,7 +423,22 @@ class ExplorerQueries:
         return out
 
     def overlap_boxes(self) -> list[tuple[int, np.ndarray]]:
-        """``(index, outline)`` of every overlap box (computed once)."""
+        """``(index, outline)`` of every overlap box (see `overlap_box_array`)."""
+        index, corners = self.overlap_box_array()
+        return list(zip(index.tolist(), corners, strict=True))
+
+    def overlap_box_array(self) -> tuple[np.ndarray, np.ndarray]:
+        """
+        Every overlap box as arrays (computed once).
+
+        Returns
+        -------
+        index : numpy.ndarray of int
+            ``(n,)``: the pair of each box (pairs without a box left out).
+        corners : numpy.ndarray
+            ``(n, 5, 2)``: x, y of each box's corners in template pixels,
+            first repeated last (as `diffview.geometry.box_outline`).
+        """
         if self._boxes is None:
             boxes = self._box_table()
             k = np.flatnonzero(boxes.valid)
@@ -432,7 +447,7 @@ class ExplorerQueries:
                 [np.stack([i0, i1, i1, i0, i0], 1), np.stack([j0, j0, j1, j1, j0], 1)],
                 axis=2,
             )
-            self._boxes = list(zip(k.tolist(), xy, strict=True))
+            self._boxes = (k, xy)
         return self._boxes
 
     def _box_table(self) -> PairBoxes:

@@ -283,16 +283,37 @@ class TableState:
         text = f.text.strip().lower()
         if text:
             (k,) = np.nonzero(keep)
-            keep[k] = [text in self._row_text(j) for j in k.tolist()]
+            labels = self._row_texts()
+            keep[k] = [text in labels[j] for j in k.tolist()]
         return keep
 
-    def _row_text(self, k: int) -> str:
-        c1, c2 = self.key(k)
-        reason = self.flagged_pairs.get((c1, c2), "")
-        reason += " ".join(
-            self.flagged_images.get(c, "") for c in (c1, c2) if c in self.flagged_images
-        )
-        return f"pair {k} {c1} - {c2} {c1} − {c2} {self.verdict(k)} {reason}".lower()
+    def _row_texts(self) -> list[str]:
+        """
+        Return every row's lowercase text for the filter.
+
+        Made again after a flag or a new quality assessment, not for each
+        text typed.
+        """
+        stamp = (self.quality, getattr(self, "_flag_version", 0))
+        cached = getattr(self, "_texts", None)
+        if cached is not None and cached[0][0] is stamp[0] and cached[0][1] == stamp[1]:
+            return cached[1]
+        verdicts = {
+            k: ", ".join(q.reasons) for k, q in self.quality.items() if q.reasons
+        }
+        c1, c2 = self._cntrs()
+        texts = []
+        for k, (a, b) in enumerate(zip(c1.tolist(), c2.tolist(), strict=True)):
+            reason = self.flagged_pairs.get((a, b), "")
+            reason += " ".join(
+                self.flagged_images.get(c, "")
+                for c in (a, b)
+                if c in self.flagged_images
+            )
+            verdict = verdicts.get((a, b), "ok")
+            texts.append(f"pair {k} {a} - {b} {a} − {b} {verdict} {reason}".lower())
+        self._texts = (stamp, texts)
+        return texts
 
     def _rank(self, fresh: bool = True) -> None:
         """Order the pairs (sorted, filtered; NaN last).
@@ -422,6 +443,7 @@ class TableState:
     def _flags_changed(self) -> None:
         """After a flag: re-rank when the table depends on flags."""
         changes = {"flags"}
+        self._flag_version = getattr(self, "_flag_version", 0) + 1
         self.columns["flag"] = self._flag_column()
         if self.column == "flag" or self.table_filter.active:
             self._rank(fresh=False)

@@ -12,6 +12,13 @@ Dashboard open time, run by hand: ``python tests/benchmarks/bench_open.py``.
    and ~148,000 pairs, ``fits.tbl`` included): seconds to open the
    dashboard's state (`open_workspace` + `Explorer`, no quality assessment,
    which the background job does) and to rank by a measure.
+3. The dashboard on that survey table (``--dashboard``, at 7,500 and at
+   ``--images``): seconds to open it once the tables are read, the mosaic's
+   full draw, the selection highlight, showing and recolouring the quality
+   colouring, the text filter, the process's memory; then a re-solve:
+   seconds until the button's callback returns, a Next while it solves, and
+   until its result is applied (``--inline`` also times the re-solve run in
+   the callback, as before 0.5).
 
 Prints the machine's load beside every figure. Options: ``--tiles N``,
 ``--images N``, ``--work DIR`` (keeps the generated fields there).
@@ -88,10 +95,7 @@ def bench_field(root: Path, tiles: int, sync: bool) -> None:
         dash.close()
 
 
-def bench_table(root: Path, images: int) -> None:
-    from diffview.run import open_workspace
-    from diffview.widgets import Explorer
-
+def _survey(root: Path, images: int) -> Path:
     src = root / f"survey{images}"
     if not (src / "template.hdr").exists():
         t0 = time.perf_counter()
@@ -103,6 +107,14 @@ def bench_table(root: Path, images: int) -> None:
         print(
             f"{images}-image survey table written in {time.perf_counter() - t0:.1f} s"
         )
+    return src
+
+
+def bench_table(root: Path, images: int) -> None:
+    from diffview.run import open_workspace
+    from diffview.widgets import Explorer
+
+    src = _survey(root, images)
     t0 = time.perf_counter()
     ws = open_workspace(src)
     t1 = time.perf_counter()
@@ -137,16 +149,109 @@ def bench_sort_filter(ex) -> None:
     print("  table: " + ", ".join(f"{k} {v:.0f} ms" for k, v in times.items()))
 
 
+def _memory() -> str:
+    """The process's resident memory now and at its peak (Linux)."""
+    fields_ = {}
+    with open("/proc/self/status") as f:
+        for line in f:
+            name, _, value = line.partition(":")
+            fields_[name] = value.strip()
+    return f"RSS {fields_.get('VmRSS', '?')}, peak {fields_.get('VmHWM', '?')}"
+
+
+def _ms(func, *args, **kwargs) -> float:
+    t0 = time.perf_counter()
+    func(*args, **kwargs)
+    return 1e3 * (time.perf_counter() - t0)
+
+
+def bench_dashboard(root: Path, images: int, inline: bool) -> None:
+    import statistics
+
+    from diffview.run import open_workspace
+    from diffview.widgets import Explorer, explore
+
+    src = _survey(root, images)
+    t0 = time.perf_counter()
+    ex = Explorer(open_workspace(src), assess=False)
+    t1 = time.perf_counter()
+    dash = explore(ex)
+    t2 = time.perf_counter()
+    mosaic = dash.mosaic
+    mosaic.fig.canvas.draw()  # a full draw: the highlight blits over it
+    t3 = time.perf_counter()
+    print(
+        f"dashboard, {images} images, {len(ex.overlaps)} pairs: tables read "
+        f"{t1 - t0:.2f} s, explore {t2 - t1:.2f} s, mosaic draw {t3 - t2:.2f} s; "
+        f"{_memory()} [{_load()}]"
+    )
+    picks = [ex.order[k] for k in range(1, 6)]
+    select = statistics.median(_ms(ex.select, k) for k in picks)
+    blit = statistics.median(
+        _ms(mosaic.show_selected, ex.pair_outlines(k)) for k in picks
+    )
+    show = _ms(lambda: (mosaic.set_quality_visible(True), mosaic.fig.canvas.draw()))
+    recolour = _ms(lambda: (ex.ranking("rms"), mosaic.fig.canvas.draw()))
+    first = _ms(ex.filter_table, text="pair 12")
+    again = statistics.median(
+        _ms(ex.filter_table, text=t) for t in ("suspect", "ok", "1 - 2")
+    )
+    ex.filter_table(text="")
+    mosaic.set_quality_visible(False)
+    print(
+        f"  select {select:.0f} ms (mosaic highlight {blit:.1f} ms), colouring "
+        f"shown + drawn {show:.0f} ms, recoloured + drawn {recolour:.0f} ms, "
+        f"text filter {first:.0f} ms first, {again:.0f} ms after [{_load()}]"
+    )
+    bench_resolve(dash, inline)
+    dash.close()
+
+
+def bench_resolve(dash, inline: bool) -> None:
+    import statistics
+
+    ex = dash.explorer
+    ex.flag_pair(ex.order[0], "bench")
+    t0 = time.perf_counter()
+    dash.resolve()
+    started = time.perf_counter() - t0
+    job = ex.resolve_job
+    time.sleep(1.0)
+    nexts = [_ms(dash.next) for _ in range(5)]
+    during = job is not None and not job.finished
+    dash.wait_resolve()
+    total = time.perf_counter() - t0
+    print(
+        f"  re-solve: callback returns in {1e3 * started:.0f} ms, Next "
+        f"{statistics.median(nexts):.0f} ms (median of 5, max {max(nexts):.0f}; "
+        f"{'while solving' if during else 'AFTER the solve'}), applied after "
+        f"{total:.1f} s: {dash.resolve_view.label.value} [{_load()}]"
+    )
+    if inline:
+        t0 = time.perf_counter()
+        ex.resolve("direct")
+        print(
+            f"  re-solve in the callback (as before): {time.perf_counter() - t0:.1f}"
+            f" s, the kernel busy throughout [{_load()}]"
+        )
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     p.add_argument("--tiles", type=int, default=400)
     p.add_argument("--images", type=int, default=30_000)
     p.add_argument("--work", type=Path)
     p.add_argument("--sync", action="store_true", help="also time background=False")
+    p.add_argument("--dashboard", action="store_true", help="only part 3")
+    p.add_argument("--inline", action="store_true", help="time the old re-solve")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         root = args.work or Path(tmp)
         root.mkdir(parents=True, exist_ok=True)
+        if args.dashboard:
+            for n in sorted({7_500, args.images}):
+                bench_dashboard(root, n, args.inline)
+            return 0
         bench_field(root, args.tiles, args.sync)
         bench_table(root, args.images)
     return 0

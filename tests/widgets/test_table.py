@@ -126,6 +126,27 @@ def test_text_filter_matches_image_ids_and_verdicts(dash):
     assert len(ex.order) == len(ex.overlaps)
 
 
+def test_text_filter_follows_flags_and_a_new_assessment(dash):
+    """The rows' texts are cached: a flag or a new quality must renew them."""
+    from dataclasses import replace
+
+    ex = dash.explorer
+    k = ex.order[0]
+    key = ex.key(k)
+    dash.browser.filter_text.value = "cosmic"
+    assert ex.order == []
+    ex.flag_pair(k, "Cosmic ray")
+    assert ex.order == [k]
+    ex.unflag(("pair", key))
+    assert ex.order == []
+    quality = dict(ex.quality)
+    quality[key] = replace(quality[key], reasons=("cosmic glow",))
+    ex._assess(quality)  # as a re-solve does
+    ex._rank()
+    assert ex.order == [k]
+    dash.browser.filter_text.value = ""
+
+
 def test_min_pixels_filter_and_bad_input_keeps_the_filter(dash):
     ex = dash.explorer
     npix = sorted(ex.columns["npixel"])

@@ -414,6 +414,23 @@ def test_colour_by_quality(dash):
     assert len(q.get_paths()) == 11
     expected = [ex.measures(k)["score"] for k in dash.mosaic.quality_index]
     np.testing.assert_allclose(np.ma.filled(q.get_array(), np.nan), expected)
+    k = dash.mosaic.quality_index[0]
+    box = ex.overlap_boxes()[0][1]
+    np.testing.assert_array_equal(q.get_paths()[0].vertices, box)
+    paths = q.get_paths()
+    dash.measure.value = "rms"  # a recolour: the same paths, new values
+    assert q.get_paths() is paths
+    assert np.ma.filled(q.get_array(), np.nan)[0] == ex.measures(k)["rms"] or (
+        np.isnan(ex.measures(k)["rms"])
+    )
+
+
+def test_the_colouring_is_built_when_first_shown(dash):
+    q = dash.mosaic.quality
+    assert not q.get_visible() and len(q.get_paths()) == 0  # none made yet
+    assert len(q.get_array()) == 11  # but coloured, ready to show
+    dash.quality_toggle.value = True
+    assert len(q.get_paths()) == 11
 
 
 # --------------------------------------------------------------------------
