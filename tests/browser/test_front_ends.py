@@ -15,13 +15,19 @@ toolbar download and a pair change.
 
 from __future__ import annotations
 
+import ast
 import time
 
 import pytest
 from browserkit import (
+    CHANGED_JS,
     NOTEBOOK,
+    PANEL_NAMES,
+    PANELS_JS,
+    SELECTED_JS,
     SHOT_PREFIX,
     STEP_S,
+    all_panels_change,
     lab,
     launch,
     open_dashboard,
@@ -173,5 +179,162 @@ def test_layout_fits_a_laptop_in_voila(voila):
             page.locator(".dv-pairs canvas").first.wait_for(timeout=75_000)
             page.locator(".dv-progress").wait_for(state="hidden", timeout=75_000)
             check_laptop_then_large(page, "layout")
+        finally:
+            browser.close()
+
+
+# --------------------------------------------------------------------------
+# After a few clicks: Home after a pair change, outlines after a Download
+# --------------------------------------------------------------------------
+
+#: how many colours the middle of each pair panel shows (1: an empty panel)
+COLOURS_JS = """([x0, y0, w0, h0]) => ['plus', 'minus', 'difference', 'residual'].map(n => {
+  const c = document.querySelector('.dv-panel-' + n + ' canvas');
+  const w = c.width, h = c.height;  // the middle half of the axes (y down)
+  const d = c.getContext('2d').getImageData(
+    Math.round((x0 + 0.25 * w0) * w), Math.round((1 - y0 - 0.75 * h0) * h),
+    Math.max(1, Math.round(0.5 * w0 * w)), Math.max(1, Math.round(0.5 * h0 * h))).data;
+  const seen = new Set();
+  for (let i = 0; i < d.length; i += 4) seen.add(d[i] << 16 | d[i + 1] << 8 | d[i + 2]);
+  return seen.size; })"""
+MOSAIC_JS = """() => document.querySelector('.dv-mosaic canvas').toDataURL()"""
+#: pixels of the mosaic's canvas that differ between two data URLs
+DIFFER_JS = """async ([a, b]) => {
+  const load = u => new Promise(r => { const i = new Image();
+    i.onload = () => r(i); i.src = u; });
+  const [x, y] = [await load(a), await load(b)];
+  const px = i => { const c = document.createElement('canvas');
+    c.width = i.width; c.height = i.height; const g = c.getContext('2d');
+    g.drawImage(i, 0, 0); return g.getImageData(0, 0, i.width, i.height).data; };
+  const [p, q] = [px(x), px(y)];
+  let n = 0;
+  for (let i = 0; i < p.length; i += 4)
+    if (p[i] !== q[i] || p[i + 1] !== q[i + 1] || p[i + 2] !== q[i + 2]) n++;
+  return n; }"""
+#: run Python in the dashboard's kernel (JupyterLab and Notebook 7)
+KERNEL_JS = """async ([code, expr]) => {
+  const w = window.jupyterapp.shell.currentWidget;
+  const reply = await w.sessionContext.session.kernel.requestExecute(
+    {code, user_expressions: expr ? {v: expr} : {}}).done;
+  const c = reply.content;
+  return c.status === 'ok' && expr ? c.user_expressions.v.data['text/plain'] : c.status;
+}"""
+
+
+def kernel(page, code: str, expr: str = "") -> str:
+    """Run ``code`` in the dashboard's kernel; ``repr`` of ``expr`` after it."""
+    return page.evaluate(KERNEL_JS, [code, expr])
+
+
+def settle(page, script: str, timeout_s: float = STEP_S, quiet_s: float = 1.0):
+    """What ``script`` returns once it stopped changing for ``quiet_s``."""
+    deadline = time.monotonic() + timeout_s
+    now, since = page.evaluate(script), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        latest = page.evaluate(script)
+        if latest != now:
+            now, since = latest, time.monotonic()
+        elif time.monotonic() - since > quiet_s:
+            break
+    return now
+
+
+def click_and_wait_pair(page, button: str) -> str:
+    """Click previous or next; the new title once the panels settled."""
+    before = page.evaluate(SELECTED_JS)
+    page.locator(button).click()
+    page.wait_for_function(CHANGED_JS, arg=before)
+    settle(page, PANELS_JS)
+    return page.evaluate(SELECTED_JS)
+
+
+def drag(page, selector: str, start, end) -> None:
+    """A mouse drag over an element, from and to fractions of its box."""
+    box = page.locator(selector).first.bounding_box()
+    at = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+          for fx, fy in (start, end)]
+    page.mouse.move(*at[0])
+    page.mouse.down()
+    for k in range(1, 6):
+        page.mouse.move(at[0][0] + (at[1][0] - at[0][0]) * k / 5,
+                        at[0][1] + (at[1][1] - at[0][1]) * k / 5)
+    page.mouse.up()
+
+
+def axes_place(page) -> list[float]:
+    """The panels' axes in figure fractions (x0, y0, width, height; y up),
+    as matplotlib placed them for this pair's aspect (the same in each)."""
+    place = "[float(v) for v in dash.pairs.axes['plus'].get_position().bounds]"
+    return ast.literal_eval(kernel(page, "", place))
+
+
+def check_home_after_a_pair_change(page) -> None:
+    """Zoom with the toolbar, Next, Home: the new pair whole, as first shown."""
+    settle(page, PANELS_JS)
+    click_and_wait_pair(page, ".dv-next")
+    whole = settle(page, PANELS_JS)
+    click_and_wait_pair(page, ".dv-prev")
+    zoom = page.locator(".dv-panel-plus [title^='Zoom to rectangle']")
+    zoom.click()
+    before = page.evaluate(PANELS_JS)
+    # a rectangle in the middle of the plus panel's axes
+    x0, y0, w, h = axes_place(page)
+    start = (x0 + 0.3 * w, 1 - (y0 + 0.7 * h))
+    end = (x0 + 0.6 * w, 1 - (y0 + 0.3 * h))
+    drag(page, ".dv-panel-plus canvas", start, end)
+    zoomed = all_panels_change(page, before, STEP_S)
+    assert all(a != b for a, b in zip(zoomed, before)), "the zoom changed no panel"
+    zoom.click()  # the zoom tool off again
+    click_and_wait_pair(page, ".dv-next")
+    page.locator(".dv-panel-plus [title='Reset original view']").click()
+    home = settle(page, PANELS_JS)
+    colours = page.evaluate(COLOURS_JS, axes_place(page))
+    empty = [n for n, c in zip(PANEL_NAMES, colours) if c < 8]
+    assert not empty, f"empty panels after Home: {empty} ({colours} colours)"
+    assert home == whole, "Home did not show the pair as it was first shown"
+
+
+def check_outlines_after_a_download(page) -> None:
+    """The mosaic's Download (at a savefig dpi unlike the screen's), Next,
+    Next: the mosaic's pixels are those of a full draw (issue #15, bug 2)."""
+    assert kernel(
+        page, "import matplotlib; matplotlib.rcParams['savefig.dpi'] = 40"
+    ) == "ok"
+    with page.expect_download(timeout=STEP_S * 1000):
+        page.locator(".dv-mosaic [title='Download plot']").click()
+    for _ in range(2):
+        click_and_wait_pair(page, ".dv-next")
+    after = settle(page, MOSAIC_JS)
+    assert kernel(page, "dash.mosaic.fig.canvas.draw()") == "ok"
+    time.sleep(1.0)
+    fresh = settle(page, MOSAIC_JS)
+    differ = page.evaluate(DIFFER_JS, [after, fresh])
+    assert differ == 0, f"{differ} mosaic pixels differ from a full draw"
+
+
+def test_home_and_outlines_after_interaction(lab):
+    """Home after a pair change; every outline after Download and Next."""
+    from playwright.sync_api import sync_playwright
+
+    base, token, url_path = lab
+    SHOT_PREFIX[0] = url_path.split("/")[0]
+    with sync_playwright() as p:
+        browser = launch(p)
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 2000})
+            page.set_default_timeout(STEP_S * 1000)
+            path = (
+                "lab/workspaces/clicks/tree" if url_path.startswith("lab/") else url_path
+            )
+            open_dashboard(page, base, token, path)
+            for check in (check_home_after_a_pair_change,
+                          check_outlines_after_a_download):
+                try:
+                    check(page)
+                except Exception:
+                    shot(page, f"{check.__name__}-failure.png")
+                    raise
+            assert page.locator(".dv-error").inner_text().strip() == ""
         finally:
             browser.close()
