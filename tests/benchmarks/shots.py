@@ -138,8 +138,7 @@ def server_env(root: Path, repo: str | None) -> dict:
     labconfig = root / ".jupyter" / "labconfig"
     labconfig.mkdir(parents=True, exist_ok=True)
     (labconfig / "page_config.json").write_text(
-        '{"disabledExtensions": '
-        '{"@jupyterlab/apputils-extension:announcements": true}}'
+        '{"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": true}}'
     )
     return env
 

@@ -188,7 +188,8 @@ def test_layout_fits_a_laptop_in_voila(voila):
 # --------------------------------------------------------------------------
 
 #: how many colours the middle of each pair panel shows (1: an empty panel)
-COLOURS_JS = """([x0, y0, w0, h0]) => ['plus', 'minus', 'difference', 'residual'].map(n => {
+COLOURS_JS = """([x0, y0, w0, h0]) =>
+  ['plus', 'minus', 'difference', 'residual'].map(n => {
   const c = document.querySelector('.dv-panel-' + n + ' canvas');
   const w = c.width, h = c.height;  // the middle half of the axes (y down)
   const d = c.getContext('2d').getImageData(
@@ -252,13 +253,17 @@ def click_and_wait_pair(page, button: str) -> str:
 def drag(page, selector: str, start, end) -> None:
     """A mouse drag over an element, from and to fractions of its box."""
     box = page.locator(selector).first.bounding_box()
-    at = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
-          for fx, fy in (start, end)]
+    at = [
+        (box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+        for fx, fy in (start, end)
+    ]
     page.mouse.move(*at[0])
     page.mouse.down()
     for k in range(1, 6):
-        page.mouse.move(at[0][0] + (at[1][0] - at[0][0]) * k / 5,
-                        at[0][1] + (at[1][1] - at[0][1]) * k / 5)
+        page.mouse.move(
+            at[0][0] + (at[1][0] - at[0][0]) * k / 5,
+            at[0][1] + (at[1][1] - at[0][1]) * k / 5,
+        )
     page.mouse.up()
 
 
@@ -284,13 +289,15 @@ def check_home_after_a_pair_change(page) -> None:
     end = (x0 + 0.6 * w, 1 - (y0 + 0.3 * h))
     drag(page, ".dv-panel-plus canvas", start, end)
     zoomed = all_panels_change(page, before, STEP_S)
-    assert all(a != b for a, b in zip(zoomed, before)), "the zoom changed no panel"
+    assert all(a != b for a, b in zip(zoomed, before, strict=True)), (
+        "the zoom changed no panel"
+    )
     zoom.click()  # the zoom tool off again
     click_and_wait_pair(page, ".dv-next")
     page.locator(".dv-panel-plus [title='Reset original view']").click()
     home = settle(page, PANELS_JS)
     colours = page.evaluate(COLOURS_JS, axes_place(page))
-    empty = [n for n, c in zip(PANEL_NAMES, colours) if c < 8]
+    empty = [n for n, c in zip(PANEL_NAMES, colours, strict=True) if c < 8]
     assert not empty, f"empty panels after Home: {empty} ({colours} colours)"
     assert home == whole, "Home did not show the pair as it was first shown"
 
@@ -298,9 +305,10 @@ def check_home_after_a_pair_change(page) -> None:
 def check_outlines_after_a_download(page) -> None:
     """The mosaic's Download (at a savefig dpi unlike the screen's), Next,
     Next: the mosaic's pixels are those of a full draw (issue #15, bug 2)."""
-    assert kernel(
-        page, "import matplotlib; matplotlib.rcParams['savefig.dpi'] = 40"
-    ) == "ok"
+    assert (
+        kernel(page, "import matplotlib; matplotlib.rcParams['savefig.dpi'] = 40")
+        == "ok"
+    )
     with page.expect_download(timeout=STEP_S * 1000):
         page.locator(".dv-mosaic [title='Download plot']").click()
     for _ in range(2):
@@ -324,12 +332,13 @@ def test_home_and_outlines_after_interaction(lab):
         try:
             page = browser.new_page(viewport={"width": 1500, "height": 2000})
             page.set_default_timeout(STEP_S * 1000)
-            path = (
-                "lab/workspaces/clicks/tree" if url_path.startswith("lab/") else url_path
-            )
+            lab_ui = url_path.startswith("lab/")
+            path = "lab/workspaces/clicks/tree" if lab_ui else url_path
             open_dashboard(page, base, token, path)
-            for check in (check_home_after_a_pair_change,
-                          check_outlines_after_a_download):
+            for check in (
+                check_home_after_a_pair_change,
+                check_outlines_after_a_download,
+            ):
                 try:
                     check(page)
                 except Exception:

@@ -635,7 +635,7 @@ def test_every_pair_of_the_sample_shows_its_images(tmp_path):
     from diffview.widgets import read_pair_view
 
     ws = load_workspace(write_sample(tmp_path, "small", workers=1))
-    for k, ov in enumerate(ws.overlaps):
+    for k in range(len(ws.overlaps)):
         view = read_pair_view(ws, k)
         assert view.error == "", (k, view.error)
         # over the same pixels, the difference is plus - minus (away from
