@@ -305,12 +305,11 @@ def check_home_after_a_pair_change(page) -> None:
 def check_outlines_after_a_download(page) -> None:
     """The mosaic's Download (at a savefig dpi unlike the screen's), Next,
     Next: the mosaic's pixels are those of a full draw (issue #15, bug 2)."""
-    assert (
-        kernel(page, "import matplotlib; matplotlib.rcParams['savefig.dpi'] = 40")
-        == "ok"
-    )
+    dpi = "import matplotlib; matplotlib.rcParams['savefig.dpi'] = "
+    assert kernel(page, dpi + "40") == "ok"
     with page.expect_download(timeout=STEP_S * 1000):
         page.locator(".dv-mosaic [title='Download plot']").click()
+    kernel(page, dpi + "'figure'")  # matplotlib's default, for later tests
     for _ in range(2):
         click_and_wait_pair(page, ".dv-next")
     after = settle(page, MOSAIC_JS)
