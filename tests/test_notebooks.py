@@ -193,6 +193,8 @@ def check_dashboard(nb, root):
     assert "selected:" in stdout(nb) and "error shown:" in stdout(nb)
     assert "blink shows: minus" in stdout(nb)  # keys and blink from code
     assert "pixels▼ ->" in stdout(nb) and "hidden by the filter" in stdout(nb)
+    assert "rate: 250 ms a frame" in stdout(nb) and "refused: InputError" in stdout(nb)
+    assert "9 pairs in" in stdout(nb) and "raw-work" in stdout(nb)  # raw folder
 
 
 def check_quality(nb, root):

@@ -232,12 +232,14 @@ def _read_area(path) -> np.ndarray | None:
 
 def _image_box(ws: Workspace, cntr: int, name: str, bounds) -> np.ndarray:
     (j0, j1), (i0, i1) = bounds
-    offset = ws.image_offset(cntr)
-    if offset is None:
+    if ws.image_offset(cntr) is None:
         raise PairError(f"image {cntr} ({name}) is not in the image table")
-    ioff, joff = offset
+    path = ws.image_path(name)
+    # placed by the file's CRPIX, as mDiff placed it: images.tbl's, printed
+    # to 4 decimals, can truncate to the next pixel (67.6118 vs 67.61179...)
+    ioff, joff = template_offset(ws.template_crpix, io.read_image_grid(path)[1])
     local = ((j0 - joff, j1 - joff), (i0 - ioff, i1 - ioff))
-    return io.read_image_box(ws.image_path(name), local)[0]
+    return io.read_image_box(path, local)[0]
 
 
 def _blank_view(ws: Workspace, index: int, error: str) -> PairView:
@@ -294,7 +296,9 @@ def _pair_arrays(ws: Workspace, index: int, path: str) -> PairView:
     key = (ov.cntr1, ov.cntr2)
     fit = ws.fits.get(key)
     diff, crpix = read_difference_file(path)
-    ioff, joff = template_offset(ws.template_crpix, crpix)
+    # a difference's CRPIX is the template's minus whole pixels: rounded, as
+    # truncation reads 152.6118 - 67.6118 as 84 (84.99999999999999)
+    ioff, joff = (round(t - c) for t, c in zip(ws.template_crpix, crpix, strict=True))
     ny, nx = diff.shape
     bounds = ((joff, joff + ny), (ioff, ioff + nx))
     plus = _image_box(ws, ov.cntr1, ov.plus, bounds)
