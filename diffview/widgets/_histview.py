@@ -6,11 +6,14 @@ The difference's values, its fitted level and the display range.
 
 from __future__ import annotations
 
+import html
+
+import ipywidgets as W
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from diffview.widgets._canvas import new_figure
-from diffview.widgets._views import reset_history
+from diffview.widgets._views import fixed_label_positions, reset_history
 
 __all__ = ["HistogramView", "histogram_window"]
 
@@ -25,6 +28,17 @@ class HistogramView:
         Figure size, inches.
     bins : int
         Number of bins.
+
+    Attributes
+    ----------
+    fig, ax : matplotlib Figure and Axes
+        The histogram (``fig.canvas`` draws the axes over a kept picture of
+        the rest, see `PanelCanvas.layers`).
+    title : str
+        The fitted level and display range, shown as HTML above the
+        histogram (``caption``).
+    widget : ipywidgets.VBox
+        The caption and the canvas, to lay out.
 
     Examples
     --------
@@ -43,9 +57,18 @@ class HistogramView:
         # no count labels: the counts say little, and text is most of a draw
         self.ax.yaxis.set_major_locator(MaxNLocator(4))
         self.ax.yaxis.set_ticklabels([])
-        self.ax.set_xlabel(
-            "difference (red: fitted level, dashed: display range)", fontsize=7
+        # a figure text: part of the picture kept between pairs (layers)
+        self.fig.text(
+            0.56, 0.02, "difference (red: fitted level, dashed: display range)",
+            ha="center", va="bottom", fontsize=7,
         )
+        self.fig.canvas.layers = [self.ax]
+        fixed_label_positions(self.ax)
+        # the title changes with every pair: HTML, not drawn by matplotlib
+        self.title = ""
+        self.caption = W.HTML("")
+        self.caption.add_class("dv-histogram-title")
+        self.widget = W.VBox([self.caption, self.fig.canvas])
         self.bins = bins
         self.steps = self.ax.stairs(
             np.zeros(1), np.array([0.0, 1.0]), fill=True, color="0.6"
@@ -107,9 +130,9 @@ class HistogramView:
         self.hi.set_xdata([vmax, vmax])
         self.ax.set_xlim(lo, hi)
         self.ax.set_ylim(0, max(1.0, float(counts.max())) * 1.08)
-        self.ax.set_title(
-            f"fitted level {level:.4g}, display range {vmin:.4g} .. {vmax:.4g}",
-            fontsize=7,
+        self.title = f"fitted level {level:.4g}, display range {vmin:.4g} .. {vmax:.4g}"
+        self.caption.value = (
+            f"<span style='font-size:11px'>{html.escape(self.title)}</span>"
         )
         reset_history(self.fig)
         self.fig.canvas.draw_idle()
