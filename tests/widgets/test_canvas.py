@@ -9,6 +9,8 @@ import time
 import numpy as np
 import pytest
 
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+
 from diffview.sample import write_sample
 from diffview.widgets import Dashboard
 from diffview.widgets._canvas import ACK_TIMEOUT, held_draws, new_figure
@@ -178,3 +180,73 @@ def test_pixels_are_square(dash):
     bbox = dash.pairs.axes["difference"].get_window_extent()
     per_x, per_y = bbox.width / abs(x1 - x0), bbox.height / abs(y1 - y0)
     assert per_x == pytest.approx(per_y, rel=0.02)
+
+
+def _canvases(dash):
+    return {
+        **{n: dash.pairs.figs[n].canvas for n in PANELS},
+        "colorbar": dash.pairs.colorbar_fig.canvas,
+        "histogram": dash.histogram.fig.canvas,
+        "mosaic": dash.mosaic.fig.canvas,
+    }
+
+
+def _delta(dash, action, attr):
+    canvases = _canvases(dash)
+    before = {k: getattr(c, attr) for k, c in canvases.items()}
+    action()
+    out = {k: getattr(c, attr) - before[k] for k, c in canvases.items()}
+    return {k: v for k, v in out.items() if v}
+
+
+def test_next_ships_one_frame_per_changed_canvas_and_draws_no_text_again(dash):
+    dash.next()  # every kept picture made
+    sent = _delta(dash, dash.next, "sends")
+    assert sent == dict.fromkeys(_canvases(dash), 1)  # the mosaic: its highlight
+    assert _delta(dash, dash.next, "full_draws") == {}  # no title drawn again
+
+
+def test_a_blink_frame_ships_the_plus_panel_alone_from_a_kept_picture(dash):
+    blink = dash.keyboard.blink
+    blink.start()
+    try:
+        for value in (1, 0):  # each title's picture made once
+            blink.play.value = value
+        canvas = dash.pairs.figs["plus"].canvas
+        full = canvas.full_draws
+        sent = _delta(dash, lambda: setattr(blink.play, "value", 1), "sends")
+        assert sent == {"plus": 1} and canvas.full_draws == full
+        assert dash.pairs.title("plus") == "blink: minus"
+    finally:
+        blink.stop()
+
+
+def test_a_layered_frame_has_the_pixels_of_a_full_draw(dash):
+    """What a canvas ships after a Next equals rendering its whole figure."""
+    dash.next()
+    for name, canvas in _canvases(dash).items():
+        if not canvas.layers:
+            continue
+        canvas.draw()
+        shipped = np.array(canvas.get_renderer().buffer_rgba())
+        FigureCanvasAgg.draw(canvas)
+        full = np.asarray(canvas.get_renderer().buffer_rgba())
+        assert (shipped != full).any(axis=-1).sum() == 0, name
+
+
+def test_the_table_page_is_sent_again_only_when_its_rows_change(dash):
+    changed = []
+    dash.table.observe(lambda c: changed.append(c["name"]), names="options")
+    try:
+        ex = dash.explorer
+        dash.select(ex.order[0])
+        changed.clear()
+        assert len(ex.order) > 2 and dash.browser.rows > 2
+        dash.next()  # rows 1 and 2 of the first page: the page stays
+        dash.previous()
+        assert changed == [] and dash.table.value == ex.order[0]
+        dash.sort_table("npixel")  # new row order: the page is sent again
+        assert changed == ["options"]
+    finally:
+        dash.table.unobserve_all("options")
+        dash.sort_table("score")
