@@ -415,6 +415,10 @@ class PanelCanvas(Canvas):
             return png.getvalue()
 
 
+def _no_history_buttons() -> None:
+    """Send nothing: ipympl's front end has no back/forward buttons to update."""
+
+
 def new_figure(size, toolbar: bool = True) -> Figure:
     """
     Make a figure on its own `PanelCanvas`, outside pyplot's registry.
@@ -443,6 +447,10 @@ def new_figure(size, toolbar: bool = True) -> Figure:
     canvas = PanelCanvas(fig)
     _NUM[0] += 1
     FigureManager(canvas, _NUM[0])  # gives the canvas its toolbar
+    # The toolbar reports its view history to the page twice per pair
+    # (`reset_history`): ipympl's front end ignores the message, which was
+    # ten of the 22 a Next sent.
+    canvas.toolbar.set_history_buttons = _no_history_buttons
     canvas.header_visible = False
     canvas.footer_visible = False
     canvas.toolbar_position = "left"

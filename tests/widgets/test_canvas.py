@@ -250,3 +250,37 @@ def test_the_table_page_is_sent_again_only_when_its_rows_change(dash):
     finally:
         dash.table.unobserve_all("options")
         dash.sort_table("score")
+
+
+class _Page:
+    """Stands for a browser on a canvas's websocket list: records messages."""
+
+    def __init__(self, name, log):
+        self.name, self.log = name, log
+
+    def send_json(self, content):
+        self.log.append((self.name, content["type"]))
+
+    def send_binary(self, data):
+        self.log.append((self.name, "frame"))
+
+
+def test_a_next_sends_the_page_one_frame_per_canvas_and_nothing_else(dash):
+    log, saved = [], {}
+    for name, canvas in _canvases(dash).items():
+        saved[name] = canvas.manager.web_sockets
+        canvas.manager.web_sockets = [_Page(name, log)]
+        canvas.syncing_data_url = False
+    try:
+        dash.next()
+        dash.next()  # lone frames (the test is not a burst): wait out BURST
+        log.clear()
+        time.sleep(0.35)
+        dash.next()
+    finally:
+        for name, canvas in _canvases(dash).items():
+            canvas.manager.web_sockets = saved[name]
+            canvas._sent_at = None
+    # no 'history_buttons' (ipympl's page ignores them), no 'draw' answer
+    # asked for a lone frame
+    assert sorted(log) == sorted((name, "frame") for name in _canvases(dash))
