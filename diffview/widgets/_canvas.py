@@ -168,7 +168,7 @@ def held_draws():
                 canvas.request(canvas._want or "draw")
 
 
-def after_frames(render, on_error=None):
+def after_frames(render, on_error=None, idle=False):
     """
     Make a view's render wait for the frames already asked for.
 
@@ -184,6 +184,9 @@ def after_frames(render, on_error=None):
     on_error : callable, optional
         Called with an exception the deferred render raised (e.g. the
         dashboard's `show_error`); default: raised to the event loop.
+    idle : bool
+        Work that only fills idle time (reading ahead): skipped where no
+        event loop runs.
 
     Returns
     -------
@@ -202,7 +205,8 @@ def after_frames(render, on_error=None):
     def deferred(explorer, changes):
         loop = _kernel_loop()
         if loop is None:
-            render(explorer, changes)
+            if not idle:
+                render(explorer, changes)
             return
         loop.call_soon(_run_view, render, explorer, changes, on_error)
 

@@ -252,6 +252,7 @@ class Dashboard(Loading, W.VBox):
             explorer.subscribe(view.render)
         for view in (self.histogram, self.mosaic):  # after the panels' frames
             explorer.subscribe(after_frames(view.render, self.show_error))
+        explorer.subscribe(after_frames(_read_ahead, self.show_error, idle=True))
         explorer.notify()  # everything is new
         self._show_report()
         self._connect()  # last: no user action before the views are filled
@@ -424,6 +425,12 @@ class Dashboard(Loading, W.VBox):
         for view in (self.histogram, self.mosaic):
             view.fig.canvas.close()
         super().close()
+
+
+def _read_ahead(explorer, changes) -> None:
+    """Once a new pair's frames are out, read the next one (see `prefetch`)."""
+    if "selection" in changes:
+        explorer.prefetch(+1)
 
 
 def explore(
