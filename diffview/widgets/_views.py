@@ -52,7 +52,10 @@ _PANEL_RECT = (0.17, 0.1, 0.8, 0.8)
 #: A panel's title: a figure text centred over the axes box, so that it is
 #: part of the picture each canvas keeps (`PanelCanvas.layers`) and is not
 #: drawn again for every pair.
-_TITLE_XY = (_PANEL_RECT[0] + _PANEL_RECT[2] / 2, _PANEL_RECT[1] + _PANEL_RECT[3] + 0.015)
+_TITLE_XY = (
+    _PANEL_RECT[0] + _PANEL_RECT[2] / 2,
+    _PANEL_RECT[1] + _PANEL_RECT[3] + 0.015,
+)
 _TITLE_STYLE = {"ha": "center", "va": "bottom", "fontsize": 9}
 
 

@@ -326,7 +326,8 @@ def report_trace() -> None:
     print("\nwebsocket messages after the click (medians): count, binary, kB, "
           "first and last arrival ms")
     for name, rows in TRACE.items():
-        cols = list(zip(*[r for r in rows if r[3] is not None])) or [[]] * 5
+        done = [r for r in rows if r[3] is not None]
+        cols = [[r[k] for r in done] for k in range(5)]
         med = [statistics.median(c) if c else float("nan") for c in cols]
         print(f"{name:10s} {med[0]:5.0f} {med[1]:5.0f} {med[2] / 1024:7.1f} "
               f"{med[3]:7.0f} {med[4]:7.0f}")

@@ -8,7 +8,6 @@ import time
 
 import numpy as np
 import pytest
-
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from diffview.sample import write_sample
