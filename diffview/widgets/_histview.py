@@ -12,10 +12,13 @@ import ipywidgets as W
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from diffview.widgets._canvas import new_figure
+from diffview.widgets._canvas import new_figure, resize_figure
 from diffview.widgets._views import fixed_label_positions, reset_history
 
-__all__ = ["HistogramView", "histogram_window"]
+__all__ = ["CAPTION", "HistogramView", "histogram_window"]
+
+#: Height of the histogram's HTML title, CSS pixels (taken from its figure).
+CAPTION = 18
 
 
 class HistogramView:
@@ -51,7 +54,7 @@ class HistogramView:
 
     def __init__(self, figsize=(4.2, 2.6), bins: int = 100):
         self.fig = new_figure(figsize)
-        self.ax = self.fig.add_axes((0.16, 0.2, 0.8, 0.72))
+        self.ax = self.fig.add_axes((0.16, 0.2, 0.8, 0.76))
         self.ax.tick_params(labelsize=7)
         self.ax.xaxis.set_major_locator(MaxNLocator(5))
         # no count labels: the counts say little, and text is most of a draw
@@ -66,7 +69,7 @@ class HistogramView:
         fixed_label_positions(self.ax)
         # the title changes with every pair: HTML, not drawn by matplotlib
         self.title = ""
-        self.caption = W.HTML("")
+        self.caption = W.HTML("", layout=W.Layout(height=f"{CAPTION}px"))
         self.caption.add_class("dv-histogram-title")
         self.widget = W.VBox([self.caption, self.fig.canvas])
         self.bins = bins
@@ -76,6 +79,30 @@ class HistogramView:
         self.level = self.ax.axvline(0.0, color="red", lw=1.5, label="fit level")
         self.lo = self.ax.axvline(0.0, color="k", lw=1, ls="--", label="display range")
         self.hi = self.ax.axvline(1.0, color="k", lw=1, ls="--")
+
+    def fit_width(self, width: int, height: int) -> bool:
+        """
+        Size the caption and the figure to a box (CSS pixels).
+
+        Parameters
+        ----------
+        width, height : int
+            The room given (`diffview.widgets._layout.figure_sizes`); the
+            figure leaves `CAPTION` pixels of it to the HTML title.
+
+        Returns
+        -------
+        bool
+            True when the figure changed size.
+
+        Examples
+        --------
+        >>> h = HistogramView()
+        >>> h.fit_width(340, 210), h.fit_width(340, 210)
+        (True, False)
+        >>> h.fig.canvas.close()
+        """
+        return resize_figure(self.fig, (int(width), max(80, int(height) - CAPTION)))
 
     def render(self, explorer, changes) -> None:
         """

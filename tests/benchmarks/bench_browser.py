@@ -269,6 +269,7 @@ def mosaic_targets(work) -> list[tuple[float, float]]:
 
 def _mosaic_click(page, k: int, targets):
     canvas = page.locator(".dv-mosaic canvas").first
+    canvas.scroll_into_view_if_needed()  # a mouse click outside the page is lost
     box = canvas.bounding_box()
     fx, fy = targets[k % len(targets)]
     return lambda: page.mouse.click(box["x"] + fx * box["width"],
