@@ -12,8 +12,8 @@ import ipywidgets as W
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
+from diffview.widgets._axes import fixed_label_positions, reset_history
 from diffview.widgets._canvas import new_figure, resize_figure
-from diffview.widgets._views import fixed_label_positions, reset_history
 
 __all__ = ["CAPTION", "HistogramView", "histogram_window"]
 

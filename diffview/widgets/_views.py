@@ -24,6 +24,7 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from diffview.core import block_average
+from diffview.widgets._axes import fixed_label_positions, reset_history
 from diffview.widgets._canvas import (
     PANEL_PIXELS,
     _cmap,
@@ -35,7 +36,7 @@ from diffview.widgets._canvas import (
 from diffview.widgets._model import PANELS, PairView
 from diffview.widgets._settings import DisplaySettings
 
-__all__ = ["PairPanels", "fixed_label_positions", "panel_units", "reset_history"]
+__all__ = ["PairPanels", "panel_units", "reset_history"]
 
 _CLIP_RGBA = (1.0, 0.1, 0.1, 0.8)
 
@@ -62,59 +63,6 @@ _TITLE_STYLE = {"ha": "center", "va": "bottom", "fontsize": 9}
 def _extent(bounds) -> tuple[float, float, float, float]:
     (j0, j1), (i0, i1) = bounds
     return (i0 - 0.5, i1 - 0.5, j0 - 0.5, j1 - 0.5)
-
-
-def reset_history(fig) -> None:
-    """
-    Make a figure's current view its toolbar's Home.
-
-    The toolbar's view history belongs to the pair shown: without this, Home
-    goes back to the first pair's limits, where a later pair has no pixel.
-
-    Parameters
-    ----------
-    fig : matplotlib.figure.Figure
-        On an ipympl canvas (a figure without a toolbar is left alone).
-
-    Examples
-    --------
-    >>> fig = new_figure((1.0, 1.0))
-    >>> reset_history(fig)
-    >>> len(fig.canvas.toolbar._nav_stack)
-    1
-    >>> fig.canvas.close()
-    """
-    toolbar = getattr(fig.canvas, "toolbar", None)
-    if toolbar is not None:
-        toolbar.update()  # forget the views of the last pair
-        toolbar.push_current()
-
-
-
-def fixed_label_positions(ax) -> None:
-    """
-    Place an Axes' axis labels at fixed spots, not after its tick labels.
-
-    Matplotlib places an axis label past the tick labels of the Axes and
-    of every Axes sharing it: each draw of the plus panel laid out the
-    tick labels of all four panels. At fixed spots a draw lays out only
-    the ticks it shows.
-
-    Parameters
-    ----------
-    ax : matplotlib.axes.Axes
-
-    Examples
-    --------
-    >>> fig = new_figure((1.0, 1.0))
-    >>> ax = fig.add_axes((0.2, 0.2, 0.7, 0.7))
-    >>> fixed_label_positions(ax)
-    >>> ax.xaxis.label.get_position() == ax.xaxis.label.get_position()
-    True
-    >>> fig.canvas.close()
-    """
-    ax.xaxis.set_label_coords(0.5, -0.14)
-    ax.yaxis.set_label_coords(-0.18, 0.5)
 
 
 def _clip_rgba(mask: np.ndarray) -> np.ndarray:
