@@ -151,8 +151,7 @@ class Blink:
         im = panels.images[self.panel]
         im.set_data(sub if factor == 1 else block_average(sub, factor))
         im.set_norm(panels.images[name].norm)
-        ax = panels.axes[self.panel]
-        ax.set_title(name if name == self.panel else f"blink: {name}", fontsize=9)
+        panels.set_title(self.panel, name if name == self.panel else f"blink: {name}")
         self.shown = name
         if not draw:
             return

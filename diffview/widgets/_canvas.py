@@ -36,6 +36,7 @@ from diffview.widgets._settings import DisplaySettings
 
 __all__ = [
     "PANEL_PIXELS",
+    "after_frames",
     "PanelCanvas",
     "held_draws",
     "new_figure",
@@ -118,6 +119,12 @@ _NUM = [1000]
 #: lost (a closed tab, a hidden output) and the next one is sent anyway.
 ACK_TIMEOUT = 0.5
 
+#: A frame shipped within this many seconds of the canvas's last one is part
+#: of a burst: it asks the browser for an answer, and the next waits for it.
+#: An isolated frame (one click) asks none: the answer's round trip costs
+#: four websocket messages and a kernel request per canvas, for nothing.
+BURST = 0.3
+
 
 #: Canvases whose requests wait for the end of `held_draws` (None: none held).
 _HELD: dict | None = None
@@ -161,6 +168,61 @@ def held_draws():
                 canvas.request(canvas._want or "draw")
 
 
+def after_frames(render, on_error=None, idle=False):
+    """
+    Make a view's render wait for the frames already asked for.
+
+    In a kernel, the wrapped ``render(explorer, changes)`` runs once the
+    running action returns and the canvases it asked to draw have shipped
+    (the pair panels first, the histogram and mosaic after them); without
+    an event loop (a script, a test, the background job's thread) at once.
+
+    Parameters
+    ----------
+    render : callable
+        A view's ``render(explorer, changes)``.
+    on_error : callable, optional
+        Called with an exception the deferred render raised (e.g. the
+        dashboard's `show_error`); default: raised to the event loop.
+    idle : bool
+        Work that only fills idle time (reading ahead): skipped where no
+        event loop runs.
+
+    Returns
+    -------
+    callable
+        The wrapped render.
+
+    Examples
+    --------
+    >>> seen = []
+    >>> after_frames(lambda ex, changes: seen.append(changes))(None, {"selection"})
+    >>> seen
+    [{'selection'}]
+    """
+
+    @functools.wraps(render)
+    def deferred(explorer, changes):
+        loop = _kernel_loop()
+        if loop is None:
+            if not idle:
+                render(explorer, changes)
+            return
+        loop.call_soon(_run_view, render, explorer, changes, on_error)
+
+    return deferred
+
+
+def _run_view(render, explorer, changes, on_error) -> None:
+    try:
+        with explorer.lock:
+            render(explorer, changes)
+    except Exception as exc:
+        if on_error is None:
+            raise
+        on_error(exc)
+
+
 def _kernel_loop():
     """Return the asyncio loop running in this thread (a kernel's), or None."""
     try:
@@ -174,10 +236,12 @@ class PanelCanvas(Canvas):
     An ipympl canvas that renders in the kernel and ships whole frames.
 
     Requests (``draw_idle``, `blit`) made while one user
-    action runs are merged into one frame, drawn once the action returns;
-    while a frame is on its way to the browser the next waits for the
-    browser's answer (or `ACK_TIMEOUT`). Frames are full PNG images at a
-    fast compression, so a frame the browser skips loses nothing.
+    action runs are merged into one frame, drawn once the action returns.
+    A frame that follows another within `BURST` seconds asks the browser
+    for an answer, and the next frame waits for it (or `ACK_TIMEOUT`), so
+    a burst of actions cannot queue frames; a lone frame asks none. Frames
+    are full PNG images at a fast compression, so a frame the browser skips
+    loses nothing.
 
     Parameters
     ----------
@@ -187,9 +251,16 @@ class PanelCanvas(Canvas):
     Attributes
     ----------
     draws : int
-        Full renders so far (a test counts which canvases redrew).
+        Renders so far (a test counts which canvases redrew).
+    full_draws : int
+        Renders of the whole figure; with `layers`, a render draws only
+        those axes over a kept picture of the rest while the figure's size
+        and texts stay the same.
     sends : int
         Frames shipped (renders and blits).
+    layers : list of matplotlib.axes.Axes
+        Axes redrawn on every render over a kept picture of everything
+        else (the figure's texts: titles drawn once, not per frame).
 
     Examples
     --------
@@ -204,9 +275,13 @@ class PanelCanvas(Canvas):
     def __init__(self, figure, *args, **kwargs):
         super().__init__(figure, *args, **kwargs)
         self.draws = 0
+        self.full_draws = 0
         self.sends = 0
+        self.layers: list = []
+        self._backgrounds: dict = {}  # (size, dpi, texts) -> kept picture
         self._want = None  # None, "send" (a blitted buffer) or "draw"
         self._sent_at = None  # monotonic time of the frame not yet acknowledged
+        self._shipped_at = None  # monotonic time of the last frame shipped
         self._scheduled = False
 
     # -- requests ------------------------------------------------------
@@ -260,8 +335,35 @@ class PanelCanvas(Canvas):
         """Render the figure now and ship it."""
         self._want = None
         self.draws += 1
-        FigureCanvasAgg.draw(self)
+        if self.layers:
+            self._draw_layers()
+        else:
+            self.full_draws += 1
+            FigureCanvasAgg.draw(self)
         self._ship()
+
+    def _draw_layers(self) -> None:
+        """Draw `layers` over the kept picture of the rest (made when missing)."""
+        fig = self.figure
+        key = (self.get_width_height(), fig.dpi, *(t.get_text() for t in fig.texts))
+        background = self._backgrounds.get(key)
+        if background is None:
+            for ax in self.layers:  # left out of the picture kept
+                ax.set_animated(True)
+            try:
+                self.full_draws += 1
+                FigureCanvasAgg.draw(self)
+            finally:
+                for ax in self.layers:
+                    ax.set_animated(False)
+            if len(self._backgrounds) >= 4:  # e.g. blink's two titles, sizes
+                self._backgrounds.clear()
+            background = self._backgrounds[key] = self.copy_from_bbox(fig.bbox)
+        else:
+            self.restore_region(background)
+        renderer = self.get_renderer()
+        for ax in self.layers:
+            ax.draw(renderer)
 
     def _ship(self) -> None:
         self._want = None
@@ -279,9 +381,12 @@ class PanelCanvas(Canvas):
                 self._data_url = "data:image/png;base64," + b64encode(png).decode()
             return
         self.manager.refresh_all()
-        self._sent_at = time.monotonic()
-        # answered after the frame is taken in: the acknowledgement
-        self.send_event("draw")
+        now, last = time.monotonic(), self._shipped_at
+        self._shipped_at = now
+        if last is not None and now - last < BURST:
+            self._sent_at = now
+            # answered after the frame is taken in: the acknowledgement
+            self.send_event("draw")
 
     def handle_draw(self, event) -> None:
         """
@@ -314,6 +419,10 @@ class PanelCanvas(Canvas):
             return png.getvalue()
 
 
+def _no_history_buttons() -> None:
+    """Send nothing: ipympl's front end has no back/forward buttons to update."""
+
+
 def new_figure(size, toolbar: bool = True) -> Figure:
     """
     Make a figure on its own `PanelCanvas`, outside pyplot's registry.
@@ -342,6 +451,10 @@ def new_figure(size, toolbar: bool = True) -> Figure:
     canvas = PanelCanvas(fig)
     _NUM[0] += 1
     FigureManager(canvas, _NUM[0])  # gives the canvas its toolbar
+    # The toolbar reports its view history to the page twice per pair
+    # (`reset_history`): ipympl's front end ignores the message, which was
+    # ten of the 22 a Next sent.
+    canvas.toolbar.set_history_buttons = _no_history_buttons
     canvas.header_visible = False
     canvas.footer_visible = False
     canvas.toolbar_position = "left"

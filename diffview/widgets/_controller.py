@@ -230,12 +230,13 @@ class Explorer(TableState, JobFollower, Resolving, ExplorerQueries):
     # Display settings
     # ------------------------------------------------------------------
 
-    def _resolve(self, panel: str, settings: DisplaySettings):
-        key = (self.selected, _group(panel), settings)
+    def _resolve(self, panel: str, settings: DisplaySettings, index=None):
+        index = self.selected if index is None else index
+        key = (index, _group(panel), settings)
         if key in self._stretches:
             self._stretches.move_to_end(key)
             return self._stretches[key]
-        view = self.pair_view()
+        view = self.pair_view(index)
         if _group(panel) == "images":
             data = np.concatenate([view.plus.ravel(), view.minus.ravel()])
             data = np.asarray(data, float)
@@ -266,6 +267,36 @@ class Explorer(TableState, JobFollower, Resolving, ExplorerQueries):
             None when the panel has no finite pixel.
         """
         return self._resolve(panel, self.stretch)
+
+    @_locked
+    def prefetch(self, delta: int = 1) -> int | None:
+        """
+        Read the pair `step` would go to and resolve its stretches now.
+
+        The dashboard calls this once a pair's pictures have shipped, so
+        that the next Next finds its arrays and stretches cached. A pair the
+        background job has not computed yet is left alone (asking for it
+        would reorder the job).
+
+        Parameters
+        ----------
+        delta : int
+            Steps along the ranking from the selected pair.
+
+        Returns
+        -------
+        int or None
+            The pair read, or None (no pair, or not computed yet).
+        """
+        if self.selected not in self.order or len(self.order) < 2:
+            return None
+        pos = self.order.index(self.selected)
+        index = self.order[(pos + delta) % len(self.order)]
+        if self.pending(index):
+            return None
+        for panel in ("plus", "difference", "residual"):
+            self._resolve(panel, self.stretch, index)
+        return index
 
     @_locked
     def set_stretch(self, **changes) -> DisplaySettings:

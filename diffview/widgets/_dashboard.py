@@ -19,6 +19,7 @@ import ipywidgets as W
 from diffview.render import TABLE_NAMES
 from diffview.run import CompletionJob, Workspace
 from diffview.widgets._build import is_raw_folder
+from diffview.widgets._canvas import after_frames
 from diffview.widgets._controller import Explorer
 from diffview.widgets._histview import HistogramView
 from diffview.widgets._keys import KeyArea
@@ -250,15 +251,12 @@ class Dashboard(Loading, ResolveActions, W.VBox):
     def _ready(self, explorer: Explorer) -> None:
         self.explorer = explorer
         self.progress_view.hide()
-        for view in (
-            self.browser,
-            self.pairs,
-            self.keyboard,  # after the panels: a blinking panel keeps its frame
-            self.histogram,
-            self.mosaic,
-            self.flags_view,
-        ):
+        for view in (self.browser, self.pairs, self.keyboard, self.flags_view):
+            # the keyboard after the panels: a blinking panel keeps its frame
             explorer.subscribe(view.render)
+        for view in (self.histogram, self.mosaic):  # after the panels' frames
+            explorer.subscribe(after_frames(view.render, self.show_error))
+        explorer.subscribe(after_frames(_read_ahead, self.show_error, idle=True))
         explorer.notify()  # everything is new
         self._show_report()
         self._connect()  # last: no user action before the views are filled
@@ -427,6 +425,12 @@ class Dashboard(Loading, ResolveActions, W.VBox):
         for view in (self.histogram, self.mosaic):
             view.fig.canvas.close()
         super().close()
+
+
+def _read_ahead(explorer, changes) -> None:
+    """Once a new pair's frames are out, read the next one (see `prefetch`)."""
+    if "selection" in changes:
+        explorer.prefetch(+1)
 
 
 def explore(

@@ -6,13 +6,19 @@ The difference's values, its fitted level and the display range.
 
 from __future__ import annotations
 
+import html
+
+import ipywidgets as W
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from diffview.widgets._canvas import new_figure
-from diffview.widgets._views import reset_history
+from diffview.widgets._axes import fixed_label_positions, reset_history
+from diffview.widgets._canvas import new_figure, resize_figure
 
-__all__ = ["HistogramView", "histogram_window"]
+__all__ = ["CAPTION", "HistogramView", "histogram_window"]
+
+#: Height of the histogram's HTML title, CSS pixels (taken from its figure).
+CAPTION = 18
 
 
 class HistogramView:
@@ -26,6 +32,17 @@ class HistogramView:
     bins : int
         Number of bins.
 
+    Attributes
+    ----------
+    fig, ax : matplotlib Figure and Axes
+        The histogram (``fig.canvas`` draws the axes over a kept picture of
+        the rest, see `PanelCanvas.layers`).
+    title : str
+        The fitted level and display range, shown as HTML above the
+        histogram (``caption``).
+    widget : ipywidgets.VBox
+        The caption and the canvas, to lay out.
+
     Examples
     --------
     >>> h = HistogramView()
@@ -37,15 +54,24 @@ class HistogramView:
 
     def __init__(self, figsize=(4.2, 2.6), bins: int = 100):
         self.fig = new_figure(figsize)
-        self.ax = self.fig.add_axes((0.16, 0.2, 0.8, 0.72))
+        self.ax = self.fig.add_axes((0.16, 0.2, 0.8, 0.76))
         self.ax.tick_params(labelsize=7)
         self.ax.xaxis.set_major_locator(MaxNLocator(5))
         # no count labels: the counts say little, and text is most of a draw
         self.ax.yaxis.set_major_locator(MaxNLocator(4))
         self.ax.yaxis.set_ticklabels([])
-        self.ax.set_xlabel(
-            "difference (red: fitted level, dashed: display range)", fontsize=7
+        # a figure text: part of the picture kept between pairs (layers)
+        self.fig.text(
+            0.56, 0.02, "difference (red: fitted level, dashed: display range)",
+            ha="center", va="bottom", fontsize=7,
         )
+        self.fig.canvas.layers = [self.ax]
+        fixed_label_positions(self.ax)
+        # the title changes with every pair: HTML, not drawn by matplotlib
+        self.title = ""
+        self.caption = W.HTML("", layout=W.Layout(height=f"{CAPTION}px"))
+        self.caption.add_class("dv-histogram-title")
+        self.widget = W.VBox([self.caption, self.fig.canvas])
         self.bins = bins
         self.steps = self.ax.stairs(
             np.zeros(1), np.array([0.0, 1.0]), fill=True, color="0.6"
@@ -53,6 +79,30 @@ class HistogramView:
         self.level = self.ax.axvline(0.0, color="red", lw=1.5, label="fit level")
         self.lo = self.ax.axvline(0.0, color="k", lw=1, ls="--", label="display range")
         self.hi = self.ax.axvline(1.0, color="k", lw=1, ls="--")
+
+    def fit_width(self, width: int, height: int) -> bool:
+        """
+        Size the caption and the figure to a box (CSS pixels).
+
+        Parameters
+        ----------
+        width, height : int
+            The room given (`diffview.widgets._layout.figure_sizes`); the
+            figure leaves `CAPTION` pixels of it to the HTML title.
+
+        Returns
+        -------
+        bool
+            True when the figure changed size.
+
+        Examples
+        --------
+        >>> h = HistogramView()
+        >>> h.fit_width(340, 210), h.fit_width(340, 210)
+        (True, False)
+        >>> h.fig.canvas.close()
+        """
+        return resize_figure(self.fig, (int(width), max(80, int(height) - CAPTION)))
 
     def render(self, explorer, changes) -> None:
         """
@@ -107,9 +157,9 @@ class HistogramView:
         self.hi.set_xdata([vmax, vmax])
         self.ax.set_xlim(lo, hi)
         self.ax.set_ylim(0, max(1.0, float(counts.max())) * 1.08)
-        self.ax.set_title(
-            f"fitted level {level:.4g}, display range {vmin:.4g} .. {vmax:.4g}",
-            fontsize=7,
+        self.title = f"fitted level {level:.4g}, display range {vmin:.4g} .. {vmax:.4g}"
+        self.caption.value = (
+            f"<span style='font-size:11px'>{html.escape(self.title)}</span>"
         )
         reset_history(self.fig)
         self.fig.canvas.draw_idle()

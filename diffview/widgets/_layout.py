@@ -198,7 +198,7 @@ def dashboard_layout(d) -> list:
     )
     stretch = W.VBox(
         [d.mode, d.vmin, d.vmax, d.ct, d.partial, d.apply_button]
-        + [d.histogram.fig.canvas],
+        + [d.histogram.widget],
         layout=W.Layout(max_width="100%"),
     )
     quality = W.VBox(

@@ -16,6 +16,7 @@ block-averaged to its size before ``set_data``.
 
 from __future__ import annotations
 
+import html
 import math
 
 import ipywidgets as W
@@ -23,6 +24,7 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from diffview.core import block_average
+from diffview.widgets._axes import fixed_label_positions, reset_history
 from diffview.widgets._canvas import (
     PANEL_PIXELS,
     _cmap,
@@ -41,41 +43,26 @@ _CLIP_RGBA = (1.0, 0.1, 0.1, 0.8)
 #: Size of one pair panel, inches (its own canvas).
 PANEL_SIZE = (2.45, 2.45)
 
+#: Height of the colour bar's figure, inches (its label is HTML below it).
+_BAR_HEIGHT = 0.5
+
 #: The axes box of every panel, the same in each so one zoom fits them all
 #: (room on the left and below for the plus panel's tick labels).
 _PANEL_RECT = (0.17, 0.1, 0.8, 0.8)
+
+#: A panel's title: a figure text centred over the axes box, so that it is
+#: part of the picture each canvas keeps (`PanelCanvas.layers`) and is not
+#: drawn again for every pair.
+_TITLE_XY = (
+    _PANEL_RECT[0] + _PANEL_RECT[2] / 2,
+    _PANEL_RECT[1] + _PANEL_RECT[3] + 0.015,
+)
+_TITLE_STYLE = {"ha": "center", "va": "bottom", "fontsize": 9}
 
 
 def _extent(bounds) -> tuple[float, float, float, float]:
     (j0, j1), (i0, i1) = bounds
     return (i0 - 0.5, i1 - 0.5, j0 - 0.5, j1 - 0.5)
-
-
-def reset_history(fig) -> None:
-    """
-    Make a figure's current view its toolbar's Home.
-
-    The toolbar's view history belongs to the pair shown: without this, Home
-    goes back to the first pair's limits, where a later pair has no pixel.
-
-    Parameters
-    ----------
-    fig : matplotlib.figure.Figure
-        On an ipympl canvas (a figure without a toolbar is left alone).
-
-    Examples
-    --------
-    >>> fig = new_figure((1.0, 1.0))
-    >>> reset_history(fig)
-    >>> len(fig.canvas.toolbar._nav_stack)
-    1
-    >>> fig.canvas.close()
-    """
-    toolbar = getattr(fig.canvas, "toolbar", None)
-    if toolbar is not None:
-        toolbar.update()  # forget the views of the last pair
-        toolbar.push_current()
-
 
 
 def _clip_rgba(mask: np.ndarray) -> np.ndarray:
@@ -148,6 +135,11 @@ class PairPanels:
     colorbar : matplotlib.image.AxesImage
         The difference's colours along its display range (on
         ``colorbar_fig``, axes ``colorbar_ax``).
+    colorbar_text : str
+        The colour bar's label (unit, stretch, range), shown as HTML under
+        it (``colorbar_label``, CSS class ``dv-colorbar-label``).
+    titles : dict
+        Panel name -> its title (a figure text, see `set_title`).
     widget : ipywidgets.VBox
         The panels and the colour bar, to lay out (CSS class ``dv-pairs``).
 
@@ -160,7 +152,7 @@ class PairPanels:
     >>> panels.show(view, DisplaySettings(mode="linear", vmin="min"), units="DN")
     >>> panels.images["difference"].get_extent()
     [19.5, 23.5, 9.5, 12.5]
-    >>> panels.colorbar_ax.get_xlabel()
+    >>> panels.colorbar_text
     'difference (DN), linear stretch min .. max: 0 .. 11'
     >>> panels.close()
     """
@@ -169,15 +161,17 @@ class PairPanels:
         self.figs: dict = {}
         self.axes: dict = {}
         self.images: dict = {}
+        self.titles: dict = {}
         first = None
         for name in PANELS:
             # one toolbar (Home, zoom, pan) for the four: they share limits
             fig = new_figure(size, toolbar=first is None)
             ax = fig.add_axes(_PANEL_RECT, sharex=first, sharey=first)
             first = first or ax
-            ax.set_title(name, fontsize=9)
             ax.tick_params(labelsize=7)
             self.figs[name], self.axes[name] = fig, ax
+            self.titles[name] = fig.text(*_TITLE_XY, name, **_TITLE_STYLE)
+            fig.canvas.layers = [ax]  # the title is drawn once, not per pair
             self.images[name] = ax.imshow(
                 np.zeros((2, 2)), origin="lower", interpolation="nearest"
             )
@@ -192,6 +186,9 @@ class PairPanels:
         self._build_colorbar(size)
         self.axes["plus"].xaxis.set_major_locator(MaxNLocator(3, integer=True))
         self.axes["plus"].yaxis.set_major_locator(MaxNLocator(3, integer=True))
+        fixed_label_positions(self.axes["plus"])
+        fixed_label_positions(self.colorbar_ax)
+        self.colorbar_text = ""
         self.view: PairView | None = None
         self._region = None
         self._updating = False
@@ -201,15 +198,19 @@ class PairPanels:
         self.axes["plus"].callbacks.connect("ylim_changed", self._on_limits)
         row = W.HBox([self.figs[name].canvas for name in PANELS])
         self.colorbar_fig.canvas.layout.align_self = "flex-end"
-        self.widget = W.VBox([row, self.colorbar_fig.canvas])
+        self.widget = W.VBox([row, self.colorbar_fig.canvas, self.colorbar_label])
         self.widget.add_class("dv-pairs")
 
     def _build_colorbar(self, size) -> None:
         # The difference's norm and colours along a linear data axis, so a
         # non-linear stretch shows as where the colours change (one small
         # image: a third of the draw time of a matplotlib Colorbar).
-        self.colorbar_fig = new_figure((2 * size[0], 0.72), toolbar=False)
-        self.colorbar_ax = self.colorbar_fig.add_axes((0.05, 0.62, 0.9, 0.3))
+        self.colorbar_fig = new_figure((2 * size[0], _BAR_HEIGHT), toolbar=False)
+        self.colorbar_ax = self.colorbar_fig.add_axes((0.05, 0.5, 0.9, 0.42))
+        self.colorbar_fig.canvas.layers = [self.colorbar_ax]
+        # the label changes with every pair: HTML, not drawn by matplotlib
+        self.colorbar_label = W.HTML("", layout=W.Layout(align_self="flex-end"))
+        self.colorbar_label.add_class("dv-colorbar-label")
         self.colorbar = self.colorbar_ax.imshow(
             np.linspace(0.0, 1.0, 512)[None, :],
             aspect="auto",
@@ -275,6 +276,37 @@ class PairPanels:
             if a is ax:
                 return name
         return None
+
+    def title(self, name: str) -> str:
+        """
+        Return a panel's title.
+
+        Parameters
+        ----------
+        name : str
+            One of `PANELS`.
+
+        Returns
+        -------
+        str
+        """
+        return self.titles[name].get_text()
+
+    def set_title(self, name: str, text: str) -> None:
+        """
+        Title a panel (e.g. the blink's ``'blink: minus'``).
+
+        The canvas keeps one picture per title (`PanelCanvas.layers`), so
+        alternating titles costs no text drawing after the first of each.
+
+        Parameters
+        ----------
+        name : str
+            One of `PANELS`.
+        text : str
+            The title.
+        """
+        self.titles[name].set_text(text)
 
     def render(self, explorer, changes) -> None:
         """
@@ -455,10 +487,11 @@ class PairPanels:
         self.colorbar.set_norm(norm)
         self.colorbar_ax.set_xlim(lo, hi)
         unit = f" ({units})" if units else " (no BUNIT)"
-        self.colorbar_ax.set_xlabel(
+        self.colorbar_text = (
             f"difference{unit}, {settings.mode} stretch "
-            f"{settings.vmin} .. {settings.vmax}: {lo:.4g} .. {hi:.4g}",
-            fontsize=7,
-            labelpad=1,
+            f"{settings.vmin} .. {settings.vmax}: {lo:.4g} .. {hi:.4g}"
+        )
+        self.colorbar_label.value = (
+            f"<span style='font-size:11px'>{html.escape(self.colorbar_text)}</span>"
         )
         self.colorbar_fig.canvas.draw_idle()

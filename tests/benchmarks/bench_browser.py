@@ -80,6 +80,40 @@ PAINT_HOOK = """
 }
 """
 
+#: Records every message the page receives on a websocket (the kernel's:
+#: comm messages, frames, status), time and size, to split an action's
+#: latency into the kernel's part (until the last message) and the
+#: browser's (from there to the paint).
+WS_HOOK = """
+(() => {
+  const Original = window.WebSocket;
+  window.__dvMsgs = [];
+  class Recorded extends Original {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', (e) => {
+        const d = e.data;
+        const n = typeof d === 'string' ? d.length : (d.byteLength || d.size || 0);
+        window.__dvMsgs.push([performance.now(), n, typeof d === 'string' ? 0 : 1]);
+      });
+    }
+  }
+  window.WebSocket = Recorded;
+})();
+"""
+
+#: Messages received after the mark: count, binary count, bytes, first and
+#: last arrival (ms after the mark).
+MESSAGES = """
+() => {
+  const t0 = window.__dvT0;
+  const m = window.__dvMsgs.filter(x => x[0] >= t0);
+  if (!m.length) return [0, 0, 0, null, null];
+  return [m.length, m.filter(x => x[2]).length, m.reduce((a, x) => a + x[1], 0),
+          m[0][0] - t0, m[m.length - 1][0] - t0];
+}
+"""
+
 #: Marks the time of a user action, then the caller performs it.
 MARK = "() => { window.__dvT0 = performance.now(); return window.__dvT0; }"
 
@@ -158,11 +192,18 @@ def _wait(page, script: str, arg, timeout_s: float = 30.0):
     return None
 
 
-def _timed(page, action, target: str, quiet_ms: float = 400.0):
+#: Per action: [messages, binary messages, bytes, first, last arrival ms].
+TRACE: dict[str, list] = {}
+
+
+def _timed(page, action, target: str, quiet_ms: float = 400.0, name: str = ""):
     """Run ``action`` after the mark; (first, last) paint of ``target``, ms."""
     page.evaluate(MARK)
     action()
-    return _wait(page, SETTLED, [target, quiet_ms])
+    hit = _wait(page, SETTLED, [target, quiet_ms])
+    if name:
+        TRACE.setdefault(name, []).append(page.evaluate(MESSAGES))
+    return hit
 
 
 def _open(page, base: str, token: str) -> None:
@@ -228,6 +269,7 @@ def mosaic_targets(work) -> list[tuple[float, float]]:
 
 def _mosaic_click(page, k: int, targets):
     canvas = page.locator(".dv-mosaic canvas").first
+    canvas.scroll_into_view_if_needed()  # a mouse click outside the page is lost
     box = canvas.bounding_box()
     fx, fy = targets[k % len(targets)]
     return lambda: page.mouse.click(box["x"] + fx * box["width"],
@@ -240,19 +282,23 @@ def measure(page, repeat: int, targets) -> dict[str, list[float]]:
                                    ("next", "row", "mosaic", "re-solve", "hover")}
     select = page.locator(".dv-table select")
     for k in range(repeat):
-        hit = _timed(page, lambda: page.locator(".dv-next").click(), "dv-pairs")
+        hit = _timed(page, lambda: page.locator(".dv-next").click(), "dv-pairs",
+                     name="next")
         out["next"].append(hit[1] if hit else float("nan"))
         row = (3 * k + 5) % select.locator("option").count()
-        hit = _timed(page, lambda row=row: select.select_option(index=row), "dv-pairs")
+        hit = _timed(page, lambda row=row: select.select_option(index=row),
+                     "dv-pairs", name="row")
         out["row"].append(hit[1] if hit else float("nan"))
-        hit = _timed(page, _mosaic_click(page, k, targets), "dv-pairs")
+        hit = _timed(page, _mosaic_click(page, k, targets), "dv-pairs",
+                     name="mosaic")
         out["mosaic"].append(hit[1] if hit else float("nan"))
         latency = _hover(page)
         out["hover"].append(latency if latency is not None else float("nan"))
     for _ in range(max(3, repeat // 3)):
         page.locator(".dv-flag-pair").click()
         time.sleep(0.5)
-        hit = _timed(page, lambda: page.locator(".dv-resolve").click(), "", 600.0)
+        hit = _timed(page, lambda: page.locator(".dv-resolve").click(), "", 600.0,
+                     name="re-solve")
         out["re-solve"].append(hit[1] if hit else float("nan"))
         page.locator(".dv-next").click()
         time.sleep(0.5)
@@ -274,6 +320,18 @@ def report(figures: dict[str, list[float]], label: str) -> None:
         flag = "ok" if med < TARGETS[name] else "SLOW"
         print(f"{name:10s} {med:8.0f} {max(ok):8.0f} {len(ok):3d} "
               f"{TARGETS[name]:7d}  {flag}")
+
+
+def report_trace() -> None:
+    """Print what reached the page per action (medians): messages, bytes, timing."""
+    print("\nwebsocket messages after the click (medians): count, binary, kB, "
+          "first and last arrival ms")
+    for name, rows in TRACE.items():
+        done = [r for r in rows if r[3] is not None]
+        cols = [[r[k] for r in done] for k in range(5)]
+        med = [statistics.median(c) if c else float("nan") for c in cols]
+        print(f"{name:10s} {med[0]:5.0f} {med[1]:5.0f} {med[2] / 1024:7.1f} "
+              f"{med[3]:7.0f} {med[4]:7.0f}")
 
 
 def main(argv=None) -> int:
@@ -305,10 +363,12 @@ def main(argv=None) -> int:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
                                         args=["--no-sandbox", "--disable-gpu"])
             page = browser.new_page(viewport={"width": 1500, "height": 1400})
+            page.add_init_script(WS_HOOK)
             _open(page, base, token)
             figures = measure(page, args.repeat, targets)
             browser.close()
         report(figures, f"{args.work or args.preset}, {_load()}")
+        report_trace()
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)

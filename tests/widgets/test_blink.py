@@ -38,7 +38,7 @@ def _assert_shows(dash, name):
     im = dash.pairs.images["plus"]
     assert im.norm is dash.pairs.images[name].norm
     expected = "plus" if name == "plus" else f"blink: {name}"
-    assert dash.pairs.axes["plus"].get_title() == expected
+    assert dash.pairs.title("plus") == expected
 
 
 def test_plus_and_minus_alternate_at_one_stretch(dash):

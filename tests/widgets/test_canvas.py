@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from diffview.sample import write_sample
 from diffview.widgets import Dashboard
@@ -38,30 +39,31 @@ def test_a_burst_is_one_frame_then_the_last_state_after_the_answer():
         assert canvas.draws == 0  # drawn when the action returns
         await asyncio.sleep(0)
         assert drawn == [3] and canvas.sends == 1
-        for k in (4, 5):  # while frame 3 is on its way: remembered
+        assert canvas._sent_at is None  # a lone frame asks for no answer
+        for k in (4, 5, 6):  # a burst: 4 asks for an answer, 5 and 6 wait
             image.set_data(np.full((2, 2), k))
             canvas.draw_idle()
             await asyncio.sleep(0.01)
-        assert drawn == [3]
-        canvas.handle_draw({"type": "draw"})  # the browser's answer to frame 3
-        assert drawn == [3, 5]
-        canvas.handle_draw({"type": "draw"})  # answer to frame 5: nothing new
+        assert drawn == [3, 4]
+        canvas.handle_draw({"type": "draw"})  # the browser's answer to frame 4
+        assert drawn == [3, 4, 6]
+        canvas.handle_draw({"type": "draw"})  # answer to frame 6: nothing new
         await asyncio.sleep(0.01)
-        assert drawn == [3, 5] and canvas.sends == 2
+        assert drawn == [3, 4, 6] and canvas.sends == 3
         # nothing in flight: the next request is drawn at once
-        image.set_data(np.full((2, 2), 6))
-        canvas.draw_idle()
-        await asyncio.sleep(0)
-        assert drawn == [3, 5, 6]
-        # no answer to frame 6 (a closed tab): the next goes after the timeout
         image.set_data(np.full((2, 2), 7))
         canvas.draw_idle()
+        await asyncio.sleep(0)
+        assert drawn == [3, 4, 6, 7]
+        # no answer to frame 7 (a closed tab): the next goes after the timeout
+        image.set_data(np.full((2, 2), 8))
+        canvas.draw_idle()
         await asyncio.sleep(0.01)
-        assert drawn == [3, 5, 6]
+        assert drawn == [3, 4, 6, 7]
         t0 = time.monotonic()
-        while drawn[-1] != 7 and time.monotonic() - t0 < 3 * ACK_TIMEOUT:
+        while drawn[-1] != 8 and time.monotonic() - t0 < 3 * ACK_TIMEOUT:
             await asyncio.sleep(0.05)
-        assert drawn == [3, 5, 6, 7]
+        assert drawn == [3, 4, 6, 7, 8]
         assert time.monotonic() - t0 > 0.5 * ACK_TIMEOUT
         canvas.close()
 
@@ -156,13 +158,13 @@ def test_colour_bar_has_units_stretch_and_range(dash):
     diff = ex.pair_view().range_data("difference")  # no partly covered edge
     assert (lo, hi) == pytest.approx((np.nanmin(diff), np.nanmax(diff)))
     assert dash.pairs.colorbar_ax.get_xlim() == pytest.approx((lo, hi))
-    label = dash.pairs.colorbar_ax.get_xlabel()
+    label = dash.pairs.colorbar_text
     stretch = f"gaussian-log stretch min .. max: {lo:.4g} .. {hi:.4g}"
     assert label == f"difference (DN), {stretch}"
     del ex.ws.template["BUNIT"]
     dash.pairs._units = (None, "")
     dash.vmin.value = "-2s"
-    assert "(no BUNIT)" in dash.pairs.colorbar_ax.get_xlabel()
+    assert "(no BUNIT)" in dash.pairs.colorbar_text
 
 
 def test_pixels_are_square(dash):
@@ -177,3 +179,107 @@ def test_pixels_are_square(dash):
     bbox = dash.pairs.axes["difference"].get_window_extent()
     per_x, per_y = bbox.width / abs(x1 - x0), bbox.height / abs(y1 - y0)
     assert per_x == pytest.approx(per_y, rel=0.02)
+
+
+def _canvases(dash):
+    return {
+        **{n: dash.pairs.figs[n].canvas for n in PANELS},
+        "colorbar": dash.pairs.colorbar_fig.canvas,
+        "histogram": dash.histogram.fig.canvas,
+        "mosaic": dash.mosaic.fig.canvas,
+    }
+
+
+def _delta(dash, action, attr):
+    canvases = _canvases(dash)
+    before = {k: getattr(c, attr) for k, c in canvases.items()}
+    action()
+    out = {k: getattr(c, attr) - before[k] for k, c in canvases.items()}
+    return {k: v for k, v in out.items() if v}
+
+
+def test_next_ships_one_frame_per_changed_canvas_and_draws_no_text_again(dash):
+    dash.next()  # every kept picture made
+    sent = _delta(dash, dash.next, "sends")
+    assert sent == dict.fromkeys(_canvases(dash), 1)  # the mosaic: its highlight
+    assert _delta(dash, dash.next, "full_draws") == {}  # no title drawn again
+
+
+def test_a_blink_frame_ships_the_plus_panel_alone_from_a_kept_picture(dash):
+    blink = dash.keyboard.blink
+    blink.start()
+    try:
+        for value in (1, 0):  # each title's picture made once
+            blink.play.value = value
+        canvas = dash.pairs.figs["plus"].canvas
+        full = canvas.full_draws
+        sent = _delta(dash, lambda: setattr(blink.play, "value", 1), "sends")
+        assert sent == {"plus": 1} and canvas.full_draws == full
+        assert dash.pairs.title("plus") == "blink: minus"
+    finally:
+        blink.stop()
+
+
+def test_a_layered_frame_has_the_pixels_of_a_full_draw(dash):
+    """What a canvas ships after a Next equals rendering its whole figure."""
+    dash.next()
+    for name, canvas in _canvases(dash).items():
+        if not canvas.layers:
+            continue
+        canvas.draw()
+        shipped = np.array(canvas.get_renderer().buffer_rgba())
+        FigureCanvasAgg.draw(canvas)
+        full = np.asarray(canvas.get_renderer().buffer_rgba())
+        assert (shipped != full).any(axis=-1).sum() == 0, name
+
+
+def test_the_table_page_is_sent_again_only_when_its_rows_change(dash):
+    changed = []
+    dash.table.observe(lambda c: changed.append(c["name"]), names="options")
+    try:
+        ex = dash.explorer
+        dash.select(ex.order[0])
+        changed.clear()
+        assert len(ex.order) > 2 and dash.browser.rows > 2
+        dash.next()  # rows 1 and 2 of the first page: the page stays
+        dash.previous()
+        assert changed == [] and dash.table.value == ex.order[0]
+        dash.sort_table("npixel")  # new row order: the page is sent again
+        assert changed == ["options"]
+    finally:
+        dash.table.unobserve_all("options")
+        dash.sort_table("score")
+
+
+class _Page:
+    """Stands for a browser on a canvas's websocket list: records messages."""
+
+    def __init__(self, name, log):
+        self.name, self.log = name, log
+
+    def send_json(self, content):
+        self.log.append((self.name, content["type"]))
+
+    def send_binary(self, data):
+        self.log.append((self.name, "frame"))
+
+
+def test_a_next_sends_the_page_one_frame_per_canvas_and_nothing_else(dash):
+    log, saved = [], {}
+    for name, canvas in _canvases(dash).items():
+        saved[name] = canvas.manager.web_sockets
+        canvas.manager.web_sockets = [_Page(name, log)]
+        canvas.syncing_data_url = False
+    try:
+        dash.next()
+        dash.next()  # lone frames (the test is not a burst): wait out BURST
+        log.clear()
+        time.sleep(0.35)
+        dash.next()
+    finally:
+        for name, canvas in _canvases(dash).items():
+            canvas.manager.web_sockets = saved[name]
+            canvas._sent_at = None
+    # no 'history_buttons' (ipympl's page ignores them), no 'draw' answer
+    # asked for a lone frame
+    assert sorted(log) == sorted((name, "frame") for name in _canvases(dash))
