@@ -11,6 +11,7 @@ the state back. Pure Python: neither matplotlib nor ipywidgets is imported.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -399,8 +400,8 @@ class Explorer(TableState, JobFollower, ExplorerQueries):
         Returns
         -------
         pathlib.Path
-            The folder, below the work folder (whatever the kernel's current
-            folder is).
+            The folder, absolute (shown in full), below the work folder
+            (whatever the kernel's current folder is).
 
         Raises
         ------
@@ -413,7 +414,7 @@ class Explorer(TableState, JobFollower, ExplorerQueries):
         if not name:
             raise InputError(f"export folder: type a folder name, created in {top}")
         try:
-            return Path(resolve_inside(top, name, "export folder"))
+            return Path(os.path.abspath(resolve_inside(top, name, "export folder")))
         except PairError as exc:
             raise InputError(
                 f"{exc}: exports are written inside the work folder; type a "

@@ -29,6 +29,7 @@ from diffview.widgets._mosaic import MosaicView
 from diffview.widgets._pairtable import PairTable
 from diffview.widgets._progress import ProgressView
 from diffview.widgets._settings import DisplaySettings
+from diffview.widgets._tools import DashboardTools
 from diffview.widgets._textviews import (
     FlagPanel,
     MessageArea,
@@ -42,7 +43,7 @@ from diffview.widgets._views import PairPanels
 __all__ = ["Dashboard", "explore"]
 
 
-class Dashboard(Loading, W.VBox):
+class Dashboard(Loading, DashboardTools, W.VBox):
     """
     The overlap-inspection dashboard: pairs, differences, fits, background model.
 
@@ -166,6 +167,7 @@ class Dashboard(Loading, W.VBox):
         self.progress_view = ProgressView()
         self.progress = self.progress_view.bar
         self.progress_label = self.progress_view.label
+        self._build_tools()  # mosaic tools, zoom lock, change explainer
 
     def _build_controls(self) -> None:
         settings = DisplaySettings()
@@ -242,6 +244,7 @@ class Dashboard(Loading, W.VBox):
         self.export_button.on_click(lambda _: self.export())
         self.pairs.mpl_connect("motion_notify_event", self._on_move)
         self.mosaic.fig.canvas.mpl_connect("button_press_event", self._on_click)
+        self._connect_tools()
 
     def _ready(self, explorer: Explorer) -> None:
         self.explorer = explorer
@@ -249,9 +252,12 @@ class Dashboard(Loading, W.VBox):
         for view in (
             self.browser,
             self.pairs,
+            self.zoom_lock,  # after the panels: a locked zoom carries over
             self.keyboard,  # after the panels: a blinking panel keeps its frame
             self.histogram,
+            self.explain,  # before the mosaic: its moved outlines, one draw
             self.mosaic,
+            self.mosaic_tools,
             self.flags_view,
         ):
             explorer.subscribe(view.render)
@@ -392,10 +398,6 @@ class Dashboard(Loading, W.VBox):
         )
         names = ", ".join(f"{k}.tbl" for k in paths)
         self.messages.show_message(f"exported {names} to {folder}")
-
-    @_event
-    def _on_quality(self, change) -> None:
-        self.mosaic.set_quality_visible(bool(change["new"]))
 
     @_event
     def _on_move(self, event) -> None:
