@@ -118,8 +118,8 @@ def figure_sizes(
     (True, True)
     >>> large["mosaic"][0] > laptop["mosaic"][0]
     True
-    >>> figure_sizes(1500, large_mosaic=True, height=900)["mosaic"]
-    (912, 760)
+    >>> figure_sizes(1500, large_mosaic=True, height=1100)["mosaic"]
+    (1152, 960)
     """
     usable = max(int(width or DEFAULT_WIDTH), 400) - 8
     pairs = min(max(usable - _TOOLBAR, 360), 1800)
@@ -129,7 +129,7 @@ def figure_sizes(
     histogram = min(340 if usable < 1000 else 420, usable - _TOOLBAR)
     mosaic_size = (mosaic, round(mosaic * 5 / 6))
     if large_mosaic:
-        mosaic_size = _large_mosaic(usable - _TOOLBAR, height)
+        mosaic_size = _large_mosaic(usable - _TOOLBAR, height, mosaic_size[1])
     return {
         "pairs": (pairs, round(pairs * 0.32)),
         "histogram": (histogram, round(histogram * 26 / 42)),
@@ -137,11 +137,14 @@ def figure_sizes(
     }
 
 
-def _large_mosaic(width: int, height: int) -> tuple[int, int]:
-    """The whole width, at most the window's height less its controls."""
+def _large_mosaic(width: int, height: int, normal: int) -> tuple[int, int]:
+    """The whole width, at most the window's height less its controls.
+
+    Never less tall than the ``normal`` mosaic.
+    """
     tall = round(width * 5 / 6)
     if height > 0:
-        tall = min(tall, max(_MOSAIC_MAX_HEIGHT, height - 140))
+        tall = max(min(tall, height - 140), normal)
     return (min(width, round(tall * 6 / 5)), tall)
 
 
