@@ -29,7 +29,6 @@ from diffview.widgets._mosaic import MosaicView
 from diffview.widgets._pairtable import PairTable
 from diffview.widgets._progress import ProgressView
 from diffview.widgets._settings import DisplaySettings
-from diffview.widgets._tools import DashboardTools
 from diffview.widgets._textviews import (
     FlagPanel,
     MessageArea,
@@ -38,6 +37,7 @@ from diffview.widgets._textviews import (
     _event,
     _text,
 )
+from diffview.widgets._tools import DashboardTools
 from diffview.widgets._views import PairPanels
 
 __all__ = ["Dashboard", "explore"]

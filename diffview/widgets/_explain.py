@@ -228,7 +228,11 @@ class ChangeExplainer:
         names = np.asarray(ws.images["fname"], str)
         unit = self._units(ws)
         self.text.value = explain_html(
-            self.shifts, names, int(excluded.sum()), (before, after), unit,
+            self.shifts,
+            names,
+            int(excluded.sum()),
+            (before, after),
+            unit,
             explorer.solver,
         )
         self._outline_moved(explorer)
@@ -299,9 +303,12 @@ def explain_html(shifts, names, excluded, rms, unit="", solver=None) -> str:
 
     Examples
     --------
-    >>> print(explain_html(np.array([0.0, 2.5]), ["a.fits", "b.fits"], 3,
-    ...                    (1.0, 0.25), "DN", "direct"))  # doctest: +ELLIPSIS
-    <b>re-solve (direct)</b>: 3 pairs left out; rms of the kept pairs' levels 1 → 0.25 DN<br>1 of 2 images moved; largest |Δ| over the image: <b>b.fits</b> 2.5 DN
+    >>> text = explain_html(np.array([0.0, 2.5]), ["a.fits", "b.fits"], 3,
+    ...                     (1.0, 0.25), "DN", "direct")
+    >>> for line in text.split("<br>"):
+    ...     print(line)  # doctest: +ELLIPSIS
+    <b>re-solve (direct)</b>: 3 pairs left out; rms of the kept pairs' ... 0.25 DN
+    1 of 2 images moved; largest |Δ| over the image: <b>b.fits</b> 2.5 DN
     """
     u = f" {html.escape(unit)}" if unit else ""
     head = f"re-solve ({html.escape(solver)})" if solver else "new corrections"

@@ -138,7 +138,7 @@ def figure_sizes(
 
 
 def _large_mosaic(width: int, height: int, normal: int) -> tuple[int, int]:
-    """The whole width, at most the window's height less its controls.
+    """Size the large mosaic: the whole width, the window's height less controls.
 
     Never less tall than the ``normal`` mosaic.
     """

@@ -122,10 +122,10 @@ class PairPanels:
     cursor position is a template pixel in every panel; square pixels (the
     sky's aspect ratio). Every panel follows the display settings; plus and
     minus share one norm resolved on both images. Pixels the fit clipped are
-    drawn over the residual in a colour none of the colour table's, and blank
-    pixels in another (`diffview.widgets._overlay`). A colour bar under the panels shows the
-    difference's colours along its display range, labelled with the unit
-    (``BUNIT``), the stretch and its range.
+    drawn over the residual in a colour none of the colour table's, and
+    blank pixels in another (`diffview.widgets._overlay`). A colour bar
+    under the panels shows the difference's colours along its display
+    range, labelled with the unit (``BUNIT``), the stretch and its range.
 
     Parameters
     ----------

@@ -40,7 +40,7 @@ def _zoomed(limits, extent, tol: float = 1e-6) -> bool:
 
 def carry_limits(mode: str, limits, old_extent, new_extent):
     """
-    The limits a zoom becomes on the next pair.
+    Work out the limits a zoom becomes on the next pair.
 
     Parameters
     ----------
@@ -141,7 +141,7 @@ class ZoomLock:
         return (*sorted(ax.get_xlim()), *sorted(ax.get_ylim()))
 
     def _on_limits(self, ax) -> None:
-        """A change of the limits: the user's unless the panels draw a pair."""
+        """Keep the user's zoom or pan (not the panels' own change to a pair)."""
         panels = self.panels
         if panels._updating or panels.view is None:
             return

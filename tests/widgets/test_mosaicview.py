@@ -15,7 +15,8 @@ from diffview.widgets._layout import figure_sizes
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
-    return write_sample(tmp_path_factory.mktemp("mview"), "dense")  # tall: pairs are small in it
+    # a tall mosaic: a pair is small in it
+    return write_sample(tmp_path_factory.mktemp("mview"), "dense")
 
 
 @pytest.fixture
