@@ -76,7 +76,6 @@ def reset_history(fig) -> None:
         toolbar.push_current()
 
 
-
 def panel_units(ws) -> str:
     """
     Read the pixel unit of a work folder's images (``BUNIT``; '' if none).

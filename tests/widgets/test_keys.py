@@ -147,7 +147,13 @@ def test_every_key_is_documented_in_the_hint(dash):
     for key in ("→", "←", "j", "k", "Home", "End", "b", "f", "z"):
         assert f"<kbd>{key}</kbd>" in hint
     assert set(KEYS.values()) == {
-        "next", "previous", "first", "last", "blink", "flag", "zoom_pair"
+        "next",
+        "previous",
+        "first",
+        "last",
+        "blink",
+        "flag",
+        "zoom_pair",
     }
 
 
