@@ -2,7 +2,7 @@
 What a flag or a re-solve changed, said in place.
 
 After a flag the dashboard says how many pairs the next solve leaves out;
-after a re-solve (or corrections arriving from the background job) it says
+after a re-solve (not the background job's first corrections) it says
 which images' corrections moved and by how much (the largest change of the
 correction plane over each image, in the images' unit), and the rms of the
 kept pairs' residual levels before and after. The images that moved are
@@ -195,7 +195,8 @@ class ChangeExplainer:
             if "workspace" in changes:
                 return
         if "corrections" in changes and explorer.corrections is not self._seen:
-            self._explain_solve(explorer, self._seen)
+            if explorer.solver is not None:  # the user's re-solve, not the job's
+                self._explain_solve(explorer, self._seen)
             self._seen = explorer.corrections
         elif "flags" in changes:
             self.text.value = self._flag_html(explorer)

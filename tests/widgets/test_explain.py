@@ -95,3 +95,21 @@ def test_flag_then_resolve_says_what_changed(sample):
         assert "no image's correction moved" in dash.explain.text.value
     finally:
         dash.close()
+
+
+def test_corrections_from_the_background_job_are_not_a_change(sample):
+    dash = Dashboard(sample)
+    try:
+        ex = dash.explorer
+        # the job's first corrections, arriving from none (solver unset)
+        ex.corrections = [Correction(c.id, 0.0, 0.0, c.c + 5) for c in ex.corrections]
+        ex.notify({"corrections", "ranking"})
+        assert dash.explain.text.value == ""
+        assert dash.explain.moved.get_segments() == []
+        # a re-solve then compares with those, not with the first ones
+        seen = list(ex.corrections)
+        dash.resolve()
+        want = _brute_shifts(ex.ws.geometry, seen, ex.corrections)
+        np.testing.assert_allclose(dash.explain.shifts, want, rtol=1e-9)
+    finally:
+        dash.close()
