@@ -27,7 +27,14 @@ from ._raster import Overlay, burn_overlay
 from ._tables import table_outlines, table_outlines_key
 from ._text import Label, label_coverage, label_width
 from ._view import ViewResult, load_image, render_png, view
-from .colortables import NTABLES, TABLE_NAMES, color_rgb, color_table, overlay_rgb255
+from .colortables import (
+    NTABLES,
+    TABLE_NAMES,
+    color_rgb,
+    color_table,
+    contrast_colors,
+    overlay_rgb255,
+)
 from .stretch import Stretch, compute_stretch, grey_levels, symmetric_interval
 
 __all__ = [
@@ -50,6 +57,7 @@ __all__ = [
     "color_table",
     "color_rgb",
     "overlay_rgb255",
+    "contrast_colors",
     "Overlay",
     "OverlayPlans",
     "Picture",

@@ -18,7 +18,14 @@ import numpy as np
 
 from diffview.errors import InputError
 
-__all__ = ["NTABLES", "TABLE_NAMES", "color_table", "color_rgb", "overlay_rgb255"]
+__all__ = [
+    "NTABLES",
+    "TABLE_NAMES",
+    "color_table",
+    "color_rgb",
+    "overlay_rgb255",
+    "contrast_colors",
+]
 
 #: Number of colour tables (0..12).
 NTABLES = 13
@@ -205,3 +212,59 @@ def overlay_rgb255(color) -> np.ndarray:
     ([128, 128, 128], [127, 127, 127])
     """
     return np.array([int(c * 255) for c in color_rgb(color)], dtype=np.int64)
+
+
+#: Candidate marker colours: every channel at 0, 1/8, ... 1 (729 colours).
+_LEVELS = np.linspace(0.0, 255.0, 9)
+
+
+@cache
+def _contrast(ct: int, count: int) -> tuple:
+    cand = np.stack(np.meshgrid(_LEVELS, _LEVELS, _LEVELS, indexing="ij"), -1)
+    cand = cand.reshape(-1, 3)
+    taken = color_table(ct).astype(float)
+    picked = []
+    for _ in range(count):
+        dist = np.sqrt(((cand[:, None, :] - taken[None]) ** 2).sum(-1)).min(1)
+        best = cand[int(np.argmax(dist))]
+        picked.append(tuple(float(v) / 255.0 for v in best))
+        taken = np.vstack([taken, best])
+    return tuple(picked)
+
+
+def contrast_colors(ct: int = 0, count: int = 2) -> tuple:
+    """
+    Pick marker colours that stand out from every colour of a table.
+
+    Each colour is the one farthest (RGB distance) from the table's 256
+    colours and the colours picked before it, among the colours whose
+    channels are multiples of 1/8: drawn over an image in that table (a
+    pixel the fit rejected, a blank pixel), it is never mistaken for a
+    value.
+
+    Parameters
+    ----------
+    ct : int
+        Colour table 0..12 (`TABLE_NAMES`).
+    count : int
+        How many colours.
+
+    Returns
+    -------
+    tuple of (float, float, float)
+        ``count`` (r, g, b) colours in 0..1.
+
+    Raises
+    ------
+    InputError
+        ``ct`` is not a number 0..12.
+
+    Examples
+    --------
+    >>> contrast_colors(0)   # grey: blue, then green
+    ((0.0, 0.0, 1.0), (0.0, 1.0, 0.0))
+    >>> contrast_colors(8, 1)   # red ramp: light cyan
+    ((0.5, 1.0, 1.0),)
+    """
+    color_table(ct)  # checks ct
+    return _contrast(int(ct), int(count))

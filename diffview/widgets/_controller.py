@@ -12,6 +12,7 @@ matplotlib nor ipywidgets is imported.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -403,8 +404,8 @@ class Explorer(TableState, JobFollower, Resolving, ExplorerQueries):
         Returns
         -------
         pathlib.Path
-            The folder, below the work folder (whatever the kernel's current
-            folder is).
+            The folder, absolute (shown in full), below the work folder
+            (whatever the kernel's current folder is).
 
         Raises
         ------
@@ -417,7 +418,7 @@ class Explorer(TableState, JobFollower, Resolving, ExplorerQueries):
         if not name:
             raise InputError(f"export folder: type a folder name, created in {top}")
         try:
-            return Path(resolve_inside(top, name, "export folder"))
+            return Path(os.path.abspath(resolve_inside(top, name, "export folder")))
         except PairError as exc:
             raise InputError(
                 f"{exc}: exports are written inside the work folder; type a "

@@ -39,12 +39,13 @@ from diffview.widgets._textviews import (
     _event,
     _text,
 )
+from diffview.widgets._tools import DashboardTools
 from diffview.widgets._views import PairPanels
 
 __all__ = ["Dashboard", "explore"]
 
 
-class Dashboard(Loading, ResolveActions, W.VBox):
+class Dashboard(Loading, ResolveActions, DashboardTools, W.VBox):
     """
     The overlap-inspection dashboard: pairs, differences, fits, background model.
 
@@ -171,6 +172,7 @@ class Dashboard(Loading, ResolveActions, W.VBox):
         self.progress = self.progress_view.bar
         self.progress_label = self.progress_view.label
         self.resolve_view = ResolveView()
+        self._build_tools()  # mosaic tools, zoom lock, change explainer
 
     def _build_controls(self) -> None:
         settings = DisplaySettings()
@@ -247,14 +249,22 @@ class Dashboard(Loading, ResolveActions, W.VBox):
         self.export_button.on_click(lambda _: self.export())
         self.pairs.mpl_connect("motion_notify_event", self._on_move)
         self.mosaic.fig.canvas.mpl_connect("button_press_event", self._on_click)
+        self._connect_tools()
 
     def _ready(self, explorer: Explorer) -> None:
         self.explorer = explorer
         self.progress_view.hide()
-        for view in (self.browser, self.pairs, self.keyboard, self.flags_view):
-            # the keyboard after the panels: a blinking panel keeps its frame
+        for view in (
+            self.browser,
+            self.pairs,
+            self.zoom_lock,  # after the panels: a locked zoom carries over
+            self.keyboard,  # after the panels: a blinking panel keeps its frame
+            self.explain,  # before the mosaic: its moved outlines, one draw
+            self.flags_view,
+        ):
             explorer.subscribe(view.render)
-        for view in (self.histogram, self.mosaic):  # after the panels' frames
+        # after the panels' frames; the tools after the mosaic (follow zooms it)
+        for view in (self.histogram, self.mosaic, self.mosaic_tools):
             explorer.subscribe(after_frames(view.render, self.show_error))
         explorer.subscribe(after_frames(_read_ahead, self.show_error, idle=True))
         explorer.notify()  # everything is new
@@ -389,10 +399,6 @@ class Dashboard(Loading, ResolveActions, W.VBox):
         )
         names = ", ".join(f"{k}.tbl" for k in paths)
         self.messages.show_message(f"exported {names} to {folder}")
-
-    @_event
-    def _on_quality(self, change) -> None:
-        self.mosaic.set_quality_visible(bool(change["new"]))
 
     @_event
     def _on_move(self, event) -> None:

@@ -62,8 +62,12 @@ class HistogramView:
         self.ax.yaxis.set_ticklabels([])
         # a figure text: part of the picture kept between pairs (layers)
         self.fig.text(
-            0.56, 0.02, "difference (red: fitted level, dashed: display range)",
-            ha="center", va="bottom", fontsize=7,
+            0.56,
+            0.02,
+            "difference (red: fitted level, dashed: display range)",
+            ha="center",
+            va="bottom",
+            fontsize=7,
         )
         self.fig.canvas.layers = [self.ax]
         fixed_label_positions(self.ax)

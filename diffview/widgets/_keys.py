@@ -20,7 +20,7 @@ on the area.
 
 Keys: ``→``, ``↓`` or ``j`` next pair; ``←``, ``↑`` or ``k`` previous pair;
 ``Home`` / ``End`` first / last pair in ranked order; ``b`` blink on/off;
-``f`` flag the selected pair.
+``f`` flag the selected pair; ``z`` zoom the mosaic to the selected pair.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ KEYS = {
     "End": "last",
     "b": "blink",
     "f": "flag",
+    "z": "zoom_pair",
 }
 
 #: Elements whose key presses are typing, never commands.
@@ -52,7 +53,7 @@ _HINT = (
     "<span class='dv-keys-hint'>keys with the pointer here: "
     "<kbd>→</kbd>/<kbd>j</kbd> next, <kbd>←</kbd>/<kbd>k</kbd> previous, "
     "<kbd>Home</kbd>/<kbd>End</kbd> first/last, <kbd>b</kbd> blink, "
-    "<kbd>f</kbd> flag pair</span>"
+    "<kbd>f</kbd> flag pair, <kbd>z</kbd> zoom the mosaic to the pair</span>"
 )
 _STYLE = (
     "<style>.dv-keys{outline:2px solid transparent;outline-offset:1px}"

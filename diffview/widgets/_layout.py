@@ -41,15 +41,23 @@ function render({ model, el }) {
   el.style.height = "0px";
   const send = () => {
     const width = Math.round(el.getBoundingClientRect().width);
+    const height = Math.round(window.innerHeight || 0);
+    if (Math.abs(height - model.get("height")) >= 8) {
+      model.set("height", height);
+    }
     if (width > 0 && Math.abs(width - model.get("width")) >= 8) {
       model.set("width", width);
-      model.save_changes();
     }
+    model.save_changes();
   };
   const watch = new ResizeObserver(send);
   watch.observe(el);
+  window.addEventListener("resize", send);
   send();
-  return () => watch.disconnect();
+  return () => {
+    watch.disconnect();
+    window.removeEventListener("resize", send);
+  };
 }
 export default { render };
 """
@@ -64,18 +72,24 @@ class WidthProbe(anywidget.AnyWidget):
     width : int
         CSS pixels; 0 until a browser shows it, then updated on every
         change of 8 px or more (window resized, side panel opened).
+    height : int
+        The browser window's inner height, CSS pixels (0 until shown): how
+        tall the large mosaic may be.
 
     Examples
     --------
-    >>> WidthProbe().width
-    0
+    >>> WidthProbe().width, WidthProbe().height
+    (0, 0)
     """
 
     _esm = _PROBE_ESM
     width = traitlets.Int(0).tag(sync=True)
+    height = traitlets.Int(0).tag(sync=True)
 
 
-def figure_sizes(width: int) -> dict[str, tuple[int, int]]:
+def figure_sizes(
+    width: int, large_mosaic: bool = False, height: int = 0
+) -> dict[str, tuple[int, int]]:
     """
     Size the dashboard's figures (pixels) for the width it is given.
 
@@ -83,6 +97,12 @@ def figure_sizes(width: int) -> dict[str, tuple[int, int]]:
     ----------
     width : int
         CSS pixels available to the dashboard (0: `DEFAULT_WIDTH`).
+    large_mosaic : bool
+        The mosaic takes the whole width (the flag column goes under it),
+        as tall as the window allows.
+    height : int
+        The window's height, CSS pixels (0: unknown, the mosaic's height
+        follows its width).
 
     Returns
     -------
@@ -98,6 +118,8 @@ def figure_sizes(width: int) -> dict[str, tuple[int, int]]:
     (True, True)
     >>> large["mosaic"][0] > laptop["mosaic"][0]
     True
+    >>> figure_sizes(1500, large_mosaic=True, height=1100)["mosaic"]
+    (1152, 960)
     """
     usable = max(int(width or DEFAULT_WIDTH), 400) - 8
     pairs = min(max(usable - _TOOLBAR, 360), 1800)
@@ -105,11 +127,25 @@ def figure_sizes(width: int) -> dict[str, tuple[int, int]]:
     cap = 1000 if side_by_side else int(_MOSAIC_MAX_HEIGHT * 6 / 5)
     mosaic = min(usable - _TOOLBAR - (_SIDE if side_by_side else 0), cap)
     histogram = min(340 if usable < 1000 else 420, usable - _TOOLBAR)
+    mosaic_size = (mosaic, round(mosaic * 5 / 6))
+    if large_mosaic:
+        mosaic_size = _large_mosaic(usable - _TOOLBAR, height, mosaic_size[1])
     return {
         "pairs": (pairs, round(pairs * 0.32)),
         "histogram": (histogram, round(histogram * 26 / 42)),
-        "mosaic": (mosaic, round(mosaic * 5 / 6)),
+        "mosaic": mosaic_size,
     }
+
+
+def _large_mosaic(width: int, height: int, normal: int) -> tuple[int, int]:
+    """Size the large mosaic: the whole width, the window's height less controls.
+
+    Never less tall than the ``normal`` mosaic.
+    """
+    tall = round(width * 5 / 6)
+    if height > 0:
+        tall = max(min(tall, height - 140), normal)
+    return (min(width, round(tall * 6 / 5)), tall)
 
 
 def fit_figures(dashboard, width: int) -> dict[str, tuple[int, int]]:
@@ -142,7 +178,9 @@ def fit_figures(dashboard, width: int) -> dict[str, tuple[int, int]]:
     True
     >>> dash.close()
     """
-    sizes = figure_sizes(width)
+    height = getattr(getattr(dashboard, "probe", None), "height", 0)
+    large = bool(getattr(dashboard, "mosaic_large", False))
+    sizes = figure_sizes(width, large, height)
     for name, size in sizes.items():
         view = getattr(dashboard, name)
         if hasattr(view, "fit_width"):
@@ -209,29 +247,32 @@ def dashboard_layout(d) -> list:
             W.HBox([d.unflag_button]),
             _wrap([d.method, d.resolve_button]),
             d.resolve_view.box,
+            d.explain.widget,
             d.residuals,
             _wrap([d.export_path, d.export_button]),
             d.export_text,
         ],
         layout=W.Layout(max_width="100%"),
     )
-    mosaic = W.VBox([d.quality_toggle, d.mosaic.fig.canvas])
+    tools = _wrap([d.quality_toggle, d.mosaic_tools.widget])
+    mosaic = W.VBox([tools, d.mosaic.fig.canvas])
     d.probe = WidthProbe()
     fit_figures(d, DEFAULT_WIDTH)  # until the browser tells its width
 
     def follow(change):
         try:
-            fit_figures(d, change["new"])
+            fit_figures(d, d.probe.width)
         except Exception as exc:  # noqa: BLE001 - shown, as every callback's
             d.show_error(exc)
 
-    d.probe.observe(follow, names="width")
+    d.probe.observe(follow, names=["width", "height"])
     return [
         header,
         d.selected,
         d.error,
         d.message,
         _wrap([browser, stretch]),
+        d.zoom_lock.widget,
         d.keyboard.box,
         d.readout,
         _wrap([mosaic, quality]),

@@ -90,8 +90,10 @@ def checked_settings(new: DisplaySettings) -> DisplaySettings:
             f"unknown stretch mode {new.mode!r}; use one of " + ", ".join(STRETCH_MODES)
         )
     ct = new.ct
-    if isinstance(ct, bool) or not isinstance(ct, (int, np.integer)) or (
-        int(ct) not in TABLE_NAMES
+    if (
+        isinstance(ct, bool)
+        or not isinstance(ct, (int, np.integer))
+        or (int(ct) not in TABLE_NAMES)
     ):
         raise InputError(
             f"colour table {ct!r} is not one of mViewer's tables "

@@ -27,18 +27,17 @@ from diffview.core import block_average
 from diffview.widgets._axes import fixed_label_positions, reset_history
 from diffview.widgets._canvas import (
     PANEL_PIXELS,
-    _cmap,
     held_draws,
     make_norm,
     new_figure,
     resize_figure,
 )
 from diffview.widgets._model import PANELS, PairView
+from diffview.widgets._overlay import marker_rgba, panel_cmap, rejected_rgba
 from diffview.widgets._settings import DisplaySettings
 
 __all__ = ["PairPanels", "panel_units", "reset_history"]
 
-_CLIP_RGBA = (1.0, 0.1, 0.1, 0.8)
 
 #: Size of one pair panel, inches (its own canvas).
 PANEL_SIZE = (2.45, 2.45)
@@ -63,12 +62,6 @@ _TITLE_STYLE = {"ha": "center", "va": "bottom", "fontsize": 9}
 def _extent(bounds) -> tuple[float, float, float, float]:
     (j0, j1), (i0, i1) = bounds
     return (i0 - 0.5, i1 - 0.5, j0 - 0.5, j1 - 0.5)
-
-
-def _clip_rgba(mask: np.ndarray) -> np.ndarray:
-    rgba = np.zeros(mask.shape + (4,), dtype=np.float32)
-    rgba[mask] = _CLIP_RGBA
-    return rgba
 
 
 def panel_units(ws) -> str:
@@ -116,9 +109,10 @@ class PairPanels:
     cursor position is a template pixel in every panel; square pixels (the
     sky's aspect ratio). Every panel follows the display settings; plus and
     minus share one norm resolved on both images. Pixels the fit clipped are
-    drawn red over the residual. A colour bar under the panels shows the
-    difference's colours along its display range, labelled with the unit
-    (``BUNIT``), the stretch and its range.
+    drawn over the residual in a colour none of the colour table's, and
+    blank pixels in another (`diffview.widgets._overlay`). A colour bar
+    under the panels shows the difference's colours along its display
+    range, labelled with the unit (``BUNIT``), the stretch and its range.
 
     Parameters
     ----------
@@ -191,6 +185,7 @@ class PairPanels:
         self.colorbar_text = ""
         self.view: PairView | None = None
         self._region = None
+        self._clip_color = rejected_rgba(0)
         self._updating = False
         self._units = (None, "")
         # zoom and pan re-cut the visible pixels (shared: one callback is enough)
@@ -354,7 +349,8 @@ class PairPanels:
     def _show(self, view, settings, resolved, units) -> None:
         self.view = view
         extent = _extent(view.bounds)
-        cmap = _cmap(settings.ct)
+        cmap = panel_cmap(settings.ct)  # blank pixels: a colour not in it
+        self._clip_color = rejected_rgba(settings.ct)
         both = np.concatenate([view.plus.ravel(), view.minus.ravel()])
         norms = {"plus": make_norm(both, settings, resolved.get("plus"))}
         norms["minus"] = norms["plus"]  # one norm for both images
@@ -461,7 +457,7 @@ class PairPanels:
         mask = view.clipped[r0:r1, c0:c1]
         if factor > 1:
             mask = block_average(mask.astype(float), factor) > 0
-        self.clip.set_data(_clip_rgba(mask))
+        self.clip.set_data(marker_rgba(mask, self._clip_color))
         self.clip.set_extent(extent)
 
     def _on_limits(self, ax) -> None:

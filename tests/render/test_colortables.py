@@ -70,3 +70,25 @@ def test_overlay_colours():
     # is 0.5 (127), which MontagePy's pictures show
     assert overlay_rgb255("grey").tolist() == [128, 128, 128]
     assert overlay_rgb255((0.5, 0.5, 0.5)).tolist() == [127, 127, 127]
+
+
+def _nearest(colour, ct):
+    """Least RGB distance (0..255 units) from a colour to a table's colours."""
+    table = color_table(ct).astype(float)
+    return float(np.sqrt(((table - np.array(colour) * 255.0) ** 2).sum(1)).min())
+
+
+def test_contrast_colours_stand_out_from_every_table():
+    from diffview.render import contrast_colors
+
+    for ct in range(13):
+        rejected, blank = contrast_colors(ct)
+        assert _nearest(rejected, ct) > 120, ct
+        assert _nearest(blank, ct) > 120, ct
+        gap = np.sqrt(((np.array(rejected) - np.array(blank)) ** 2).sum()) * 255
+        assert gap > 120, ct
+    # the fixed red marker of before is lost in several tables
+    lost = [ct for ct in range(13) if _nearest((1.0, 0.1, 0.1), ct) < 60]
+    assert {2, 3, 4, 8} <= set(lost)
+    with pytest.raises(InputError):
+        contrast_colors(13)

@@ -144,9 +144,17 @@ def test_keys_before_the_data_is_loaded_do_nothing(dash):
 
 def test_every_key_is_documented_in_the_hint(dash):
     hint = dash.keyboard.box.children[0].children[1].value
-    for key in ("→", "←", "j", "k", "Home", "End", "b", "f"):
+    for key in ("→", "←", "j", "k", "Home", "End", "b", "f", "z"):
         assert f"<kbd>{key}</kbd>" in hint
-    assert set(KEYS.values()) == {"next", "previous", "first", "last", "blink", "flag"}
+    assert set(KEYS.values()) == {
+        "next",
+        "previous",
+        "first",
+        "last",
+        "blink",
+        "flag",
+        "zoom_pair",
+    }
 
 
 def test_key_area_holds_the_shortcut_guard(dash):
