@@ -11,19 +11,21 @@ on the file system holding them flushes them all at once (128 files of
 ``syncfs`` is used on Linux 5.8 and later, where it reports a write-back
 error of the file system (before 5.8 it returned 0 whatever happened, so
 there each file is synced instead). It flushes every dirty file of that
-file system, not only ours; on NFS or Lustre it flushes this client's dirty
-pages of that mount (and commits them to the server), not other clients'.
-When ``syncfs`` fails, or is unavailable (other systems, older kernels, or
+file system, not only ours (another program's pending writes lengthen
+it); on NFS or Lustre it flushes this client's dirty pages of that mount
+(and commits them to the server), not other clients'. When ``syncfs``
+fails, or is unavailable (other systems, older kernels, or
 ``DIFFVIEW_SYNC=fsync`` in the environment), each file is synced with
-``fsync``, which also names the file that failed: an error that
-``syncfs`` reports may be another program's, and a file whose own
-``fsync`` succeeds is on disk.
+``fsync``, from `FSYNC_THREADS` threads at once; this also names the file
+that failed: an error that ``syncfs`` reports may be another program's,
+and a file whose own ``fsync`` succeeds is on disk.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import threading
 
 __all__ = ["flush_files", "syncfs"]
 
@@ -150,9 +152,39 @@ def flush_files(fds) -> dict[int, OSError]:
         except OSError:  # perhaps another program's file: find ours
             pass
         each.extend(ks)
-    for k in each:
-        try:
-            os.fsync(fds[k])
-        except OSError as exc:
-            errors[k] = exc
+    _fsync_each(fds, each, errors)
     return errors
+
+
+#: Threads syncing files at once where ``syncfs`` is not used: the file
+#: system merges syncs issued together into few journal commits (on ext4
+#: here 128 files: 0.6 s one after another, 0.1 s from 8 threads).
+FSYNC_THREADS = 8
+
+
+def _fsync_each(fds, indices, errors: dict) -> None:
+    """``fsync`` the files ``fds[k]`` for ``k`` in ``indices``, several at once.
+
+    The errors go into ``errors`` by index.
+    """
+    todo = iter(indices)
+    lock = threading.Lock()
+
+    def work():
+        while True:
+            with lock:
+                k = next(todo, None)
+            if k is None:
+                return
+            try:
+                os.fsync(fds[k])
+            except OSError as exc:
+                errors[k] = exc
+
+    threads = [threading.Thread(target=work, daemon=True)
+               for _ in range(min(FSYNC_THREADS, len(indices)) - 1)]
+    for t in threads:
+        t.start()
+    work()  # this thread too
+    for t in threads:
+        t.join()
