@@ -22,7 +22,7 @@ _LAZY = {
     "read_plain_image": "._plain",
     "write_plain_image": "._plainwrite",
     "stage_plain_images": "._plainwrite",
-    "GroupCommit": "._commit",
+    "GroupCommit": "._group",
     "commit_staged": "._commit",
     "BoxReader": ".images",
     "read_box": ".images",

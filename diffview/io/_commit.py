@@ -1,32 +1,21 @@
 """
-Group commits: many small files synced together, then renamed.
+Staged files: written whole under a temporary name, then committed.
 
-A writer of many small files (two per pair for the differences) stages each
-file whole under a temporary name (`stage_file`) and hands the files of one
-unit (a pair's difference and area) to a `GroupCommit`. Background threads
-sync each file to disk (``fsync``) and, once every file of the unit is
-synced, rename them onto their names; the folder is synced after. Syncs
-issued together are merged by the file system's journal into a few disk
-flushes (on ext4 here 200 files: 0.7 s one after another, 0.05 s from four
-threads at once), and the work goes on while the disk flushes.
-
-The guarantees are `atomic_path`'s: nothing appears under a final name
-before it is complete and synced; a unit whose sync fails leaves none of
-its files and reports an `OutputError` naming the file; an interrupted
-group (Ctrl-C, SIGTERM) removes every temporary file not yet renamed and
-does not wait for the disk. A run that is stopped loses only what was not
-yet renamed, which a rerun redoes.
+A writer of many small files stages each file whole under a temporary name
+(`stage_file`); `commit_staged` syncs the files of one unit (a pair's
+difference and area) and renames them onto their names, all or none;
+`diffview.io.GroupCommit` (``_group``) commits many units in batches.
+`discard_staged` removes a unit that will not be committed.
 """
 
 from __future__ import annotations
 
 import os
-import queue
 import threading
 from pathlib import Path
 from typing import NamedTuple
 
-from diffview.errors import InputError, OutputError
+from diffview.errors import InputError
 from diffview.io.paths import (
     _PENDING,
     _open_temp,
@@ -35,11 +24,9 @@ from diffview.io.paths import (
     _temp_guard,
     _write_all,
     sync_folder_soon,
-    sync_pending_folders,
 )
 
 __all__ = [
-    "GroupCommit",
     "Outcome",
     "commit_staged",
     "discard_staged",
@@ -49,7 +36,7 @@ __all__ = [
 
 class Outcome:
     """
-    The outcome of a unit handed to a `GroupCommit` (a minimal future).
+    The outcome of a unit handed to a `diffview.io.GroupCommit` (a minimal future).
 
     Examples
     --------
@@ -264,185 +251,3 @@ def commit_staged(files) -> None:
         raise
     for folder in _rename(files):
         sync_folder_soon(folder)
-
-
-class GroupCommit:
-    """
-    Commit units of staged files from background threads (a group commit).
-
-    ``submit`` returns at once with a future; threads sync the unit's files
-    and rename them (`commit_staged`); the syncs of units in flight
-    together are merged by the file system. At most ``depth`` units are in
-    flight (``submit`` waits for room), which bounds the open files and
-    what an interrupt loses. Leaving the ``with`` block normally waits for
-    every unit and syncs the folders; leaving it by an exception (Ctrl-C,
-    a worker's SIGTERM) removes every file not yet renamed and returns
-    without waiting for the disk. The threads are daemons fed by a queue,
-    so that a stop never waits for them nor for a lock they hold.
-
-    Parameters
-    ----------
-    threads : int
-        Threads issuing syncs at once; 0 commits each unit in ``submit``.
-    depth : int
-        Most units in flight.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> with GroupCommit() as group:
-    ...     futures = [group.submit([stage_file(d / f"{k}.bin", [b"x"])])
-    ...                for k in range(3)]
-    >>> [f.exception() for f in futures], sorted(p.name for p in d.iterdir())
-    ([None, None, None], ['0.bin', '1.bin', '2.bin'])
-    """
-
-    def __init__(self, threads: int = 8, depth: int = 64):
-        self._threads = max(0, int(threads))
-        self._slots = threading.BoundedSemaphore(max(1, int(depth)))
-        self._lock = threading.Lock()
-        self._live: dict[int, list[StagedFile]] = {}
-        self._futures: list[Outcome] = []
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._started = 0
-        self._aborted = False
-
-    def submit(self, files) -> Outcome:
-        """
-        Commit one unit of staged files in the background.
-
-        Parameters
-        ----------
-        files : sequence of StagedFile
-            The unit: all of its files are renamed, or none.
-
-        Returns
-        -------
-        Outcome
-            A future: its ``exception()`` waits and is None, or an
-            `OutputError` naming the file whose sync or rename failed (the
-            unit left nothing).
-
-        Examples
-        --------
-        >>> import tempfile, pathlib
-        >>> d = pathlib.Path(tempfile.mkdtemp())
-        >>> with GroupCommit(threads=0) as group:
-        ...     group.submit([stage_file(d / "a.bin", [b"x"])]).result()
-        """
-        files = list(files)
-        future = Outcome()
-        if self._threads == 0:
-            try:
-                commit_staged(files)
-                future.set(None)
-            except OutputError as exc:
-                future.set(exc)
-            return future
-        try:
-            self._slots.acquire()
-        except BaseException:  # Ctrl-C while waiting for room
-            discard_staged(files)
-            raise
-        key = id(future)
-        with self._lock:
-            self._live[key] = files
-        self._futures.append(future)
-        self._queue.put((key, files, future))
-        if self._started < self._threads:
-            self._started += 1
-            threading.Thread(
-                target=self._work, name="diffview-commit", daemon=True
-            ).start()
-        return future
-
-    def _work(self) -> None:
-        while (item := self._queue.get()) is not None:
-            self._commit(*item)
-
-    def _commit(self, key: int, files, future: Outcome) -> None:
-        try:
-            self._sync_and_rename(key, files)
-            future.set(None)
-        except BaseException as exc:  # a failed unit, or a bug: never lost
-            future.set(exc)
-        finally:
-            self._slots.release()
-
-    def _sync_and_rename(self, key: int, files) -> None:
-        if self._aborted:
-            return None  # the abort removed the unit
-        try:
-            for f in files:
-                os.fsync(f.fd)
-        except BaseException as exc:  # the unit is removed, whatever failed
-            with self._lock:
-                mine = self._live.pop(key, None) is not None
-            if mine:
-                discard_staged(files)
-            if isinstance(exc, OSError):
-                raise _output_error(f.name, exc) from exc
-            raise
-        with self._lock:  # renames never race an abort's removals
-            if self._live.pop(key, None) is None:
-                return None
-            folders = _rename(files)
-        for folder in folders:
-            sync_folder_soon(folder)
-        return None
-
-    def wait(self) -> None:
-        """
-        Wait until every unit submitted so far is committed or failed.
-
-        Examples
-        --------
-        >>> GroupCommit().wait()
-        """
-        for future in self._futures:
-            future.exception()  # waits; failures stay in the futures
-        self._futures.clear()
-
-    def abort(self) -> int:
-        """
-        Remove every unit not yet renamed and stop, without waiting.
-
-        Returns
-        -------
-        int
-            Units removed.
-
-        Examples
-        --------
-        >>> GroupCommit().abort()
-        0
-        """
-        with self._lock:
-            self._aborted = True
-            units = list(self._live.values())
-            self._live.clear()
-        for files in units:
-            discard_staged(files)
-        self._stop_threads()
-        return len(units)
-
-    def _stop_threads(self) -> None:
-        for _ in range(self._started):
-            self._queue.put(None)
-        self._started = 0
-
-    def __enter__(self) -> GroupCommit:
-        return self
-
-    def __exit__(self, kind, exc, tb) -> None:
-        if kind is not None:
-            self.abort()
-            return
-        try:
-            self.wait()
-        except BaseException:  # stopped while waiting for the disk
-            self.abort()
-            raise
-        self._stop_threads()
-        sync_pending_folders()

@@ -405,8 +405,8 @@ _SECONDS_PER_PAIR = 5e-4  # opening, writing and bookkeeping of one pair
 _SECONDS_PER_PIXEL = 5e-8  # I/O and arithmetic per overlap pixel
 
 
-def _pair_seconds(tasks, ctx):
-    """Estimated seconds of each pair in one process, from the headers."""
+def _pair_pixels(tasks, ctx):
+    """Pixels of each pair's overlap box, from the headers (0: unreadable)."""
     geo = {}
     for _, plus, minus, _ in tasks:
         try:
@@ -414,7 +414,7 @@ def _pair_seconds(tasks, ctx):
                 if n not in geo:
                     geo[n] = io.read_image_grid(_flux_name(n))
         except DiffviewError:
-            yield _SECONDS_PER_PAIR  # counted as a failure later
+            yield 0  # counted as a failure later
             continue
         (s1, c1), (s2, c2) = geo[plus], geo[minus]
         box = overlap_box(
@@ -424,8 +424,13 @@ def _pair_seconds(tasks, ctx):
             template_offset(ctx["crpix"], c2),
             s2,
         )
-        pixels = (box[0][1] - box[0][0]) * (box[1][1] - box[1][0]) if box else 0
-        yield _SECONDS_PER_PAIR + pixels * _SECONDS_PER_PIXEL
+        yield (box[0][1] - box[0][0]) * (box[1][1] - box[1][0]) if box else 0
+
+
+def _pair_seconds(tasks, ctx):
+    """Estimated seconds of each pair in one process, from the headers."""
+    for n in _pair_pixels(tasks, ctx):
+        yield _SECONDS_PER_PAIR + n * _SECONDS_PER_PIXEL
 
 
 def compute_differences(

@@ -27,7 +27,7 @@ from diffview.core import FIT_SECONDS_PER_PIXEL, plan_compiled
 from diffview.core.fit import fit_plane
 from diffview.errors import DiffviewError, PairError
 from diffview.io.paths import montage_file_path
-from diffview.run._differences import _write_later, template_cards
+from diffview.run._differences import _pair_pixels, _write_later, template_cards
 from diffview.run._pairs import (
     _flux_name,
     _full_edges,
@@ -167,6 +167,17 @@ def _plan_fits(nbytes: float) -> bool:
     Returns whether they are loaded (`diffview.core.plan_compiled`).
     """
     return plan_compiled(nbytes / _BYTES_PER_PIXEL * FIT_SECONDS_PER_PIXEL)
+
+
+def _plan_difffits(tasks, context) -> bool:
+    """Load the compiled loops when fitting the pairs' overlap boxes pays.
+
+    The boxes' pixels come from the images' headers (`_pair_pixels`): one
+    process loads the loops for the whole job, not every worker of a pool
+    once its own share of fits has cost as much in numpy.
+    """
+    pixels = sum(_pair_pixels(tasks, context))
+    return plan_compiled(pixels * FIT_SECONDS_PER_PIXEL)
 
 
 def _fit_chunk(tasks):
@@ -469,6 +480,8 @@ def differences_and_fits(
         "keep_all": keep_all,
         "level_only": level_only,
     }
+    if executor is None:  # before any pool, so that forked workers inherit them
+        _plan_difffits(tasks, context)
     outcomes = _run_chunked(
         _difffit_chunk,
         tasks,

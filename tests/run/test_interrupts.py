@@ -69,7 +69,7 @@ def _session(sid: int) -> list[int]:
                 fields = fh.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[4]) == sid and fields[0] not in "ZX":
+        if int(fields[3]) == sid and fields[0] not in "ZX":  # session, state
             found.append(int(name))
     return found
 
