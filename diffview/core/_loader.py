@@ -15,7 +15,6 @@ job loads the loops at its start and a small one never does
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import sys
 import threading
@@ -33,8 +32,8 @@ __all__ = [
 COMPILE_NOTICE_AFTER = 2.0
 
 #: Seconds a fresh process spends importing numba and loading compiled
-#: loops from numba's cache (0.4-0.7 s of CPU on a 2-core machine, without
-#: the scipy that numba itself would import: `_NoScipy`).
+#: loops from numba's cache (0.4-0.7 s of CPU on a 2-core machine; numba
+#: itself imports scipy).
 LOAD_SECONDS = 0.5
 
 #: The modules of compiled loops, by group: plane fits (and the way to every
@@ -91,45 +90,9 @@ def kernels(group: str = "pixels"):
     notice.daemon = True
     notice.start()
     try:
-        with _numba_without_scipy():
-            return importlib.import_module(name)
+        return importlib.import_module(name)
     finally:
         notice.cancel()
-
-
-class _NoScipy:
-    """A meta-path finder refusing ``scipy`` to one thread, while numba loads.
-
-    numba's import imports scipy (its version check, and a probe of scipy's
-    BLAS for ``np.dot`` in compiled code: ``scipy.linalg.cython_blas``),
-    0.2-0.6 s of a fresh process, which diffview's loops never use. Refused,
-    numba takes scipy for absent: its ``np.dot`` and linear algebra still
-    import it when compiled code first uses them, and only the inner
-    product of its ``np.correlate``/``np.convolve`` stays the plain loop.
-    Other threads import scipy as usual meanwhile.
-    """
-
-    def __init__(self):
-        self.thread = threading.get_ident()
-
-    def find_spec(self, name, path=None, target=None):
-        if name == "scipy" and threading.get_ident() == self.thread:
-            raise ModuleNotFoundError("not while numba loads", name=name)
-        return None
-
-
-@contextlib.contextmanager
-def _numba_without_scipy():
-    """Import numba (if not yet imported) without scipy, unless scipy is in."""
-    if "numba" in sys.modules or "scipy" in sys.modules:
-        yield
-        return
-    finder = _NoScipy()
-    sys.meta_path.insert(0, finder)
-    try:
-        yield
-    finally:
-        sys.meta_path.remove(finder)
 
 
 def _loaded() -> bool:
