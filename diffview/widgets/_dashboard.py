@@ -28,6 +28,7 @@ from diffview.widgets._model import MEASURES, STRETCH_MODES
 from diffview.widgets._mosaic import MosaicView
 from diffview.widgets._pairtable import PairTable
 from diffview.widgets._progress import ProgressView
+from diffview.widgets._readout import Hover, PixelReadout
 from diffview.widgets._settings import DisplaySettings
 from diffview.widgets._textviews import (
     FlagPanel,
@@ -38,11 +39,12 @@ from diffview.widgets._textviews import (
     _text,
 )
 from diffview.widgets._views import PairPanels
+from diffview.widgets._wcsaxes import SkyAxes
 
 __all__ = ["Dashboard", "explore"]
 
 
-class Dashboard(Loading, W.VBox):
+class Dashboard(Loading, Hover, W.VBox):
     """
     The overlap-inspection dashboard: pairs, differences, fits, background model.
 
@@ -151,6 +153,7 @@ class Dashboard(Loading, W.VBox):
         self.table, self.selected = self.browser.table, self.browser.selected
         self.fit_text = self.browser.fit_text
         self.pairs = PairPanels()
+        self.sky_axes = SkyAxes(self.pairs)  # RA/Dec ticks (template WCS)
         self.keyboard = KeyArea(self)  # key presses, blink; holds the panels
         self.histogram = HistogramView()
         self.mosaic = MosaicView()
@@ -240,14 +243,16 @@ class Dashboard(Loading, W.VBox):
         self.unflag_button.on_click(lambda _: self.unflag())
         self.resolve_button.on_click(lambda _: self.resolve())
         self.export_button.on_click(lambda _: self.export())
-        self.pairs.mpl_connect("motion_notify_event", self._on_move)
         self.mosaic.fig.canvas.mpl_connect("button_press_event", self._on_click)
+        self._connect_hover()
 
     def _ready(self, explorer: Explorer) -> None:
         self.explorer = explorer
+        self.pixel_readout = PixelReadout(explorer)
         self.progress_view.hide()
         for view in (
             self.browser,
+            self.sky_axes,  # before the panels draw
             self.pairs,
             self.keyboard,  # after the panels: a blinking panel keeps its frame
             self.histogram,
@@ -396,15 +401,6 @@ class Dashboard(Loading, W.VBox):
     @_event
     def _on_quality(self, change) -> None:
         self.mosaic.set_quality_visible(bool(change["new"]))
-
-    @_event
-    def _on_move(self, event) -> None:
-        panel = self.pairs.panel_at(event.inaxes)
-        if panel is None or event.xdata is None or self.explorer is None:
-            return
-        self.readout.value = html.escape(
-            self.explorer.readout(panel, event.xdata, event.ydata)
-        )
 
     @_event
     def _on_click(self, event) -> None:
