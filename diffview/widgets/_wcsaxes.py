@@ -45,7 +45,7 @@ RA_STEPS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300,
 DEC_STEPS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300,
              600, 900, 1800, 3600, 7200, 18000, 36000, 108000)
 _SAMPLES = 41  # WCS evaluations along an edge, before refining the crossings
-_REFINE = 4  # secant steps refining each crossing
+_REFINE = 2  # regula falsi steps refining each crossing
 _FULL_LABEL, _SHORT_LABEL = 60, 38  # display pixels of a tick label, full and short
 
 
@@ -224,10 +224,16 @@ def _step(lo: float, hi: float, nticks: int, steps) -> float:
     return steps[-1]
 
 
-def _edge_ticks(wcs, edge, fixed, lo, hi, coord, nticks):
+def _sample(wcs, edge, fixed, lo, hi):
+    """Positions along an edge, RA (unwrapped near its middle) and Dec there."""
     s = np.linspace(lo, hi, _SAMPLES)
-    ra0 = float(_along(wcs, edge, fixed, [0.5 * (lo + hi)], 0.0)[0][0])
-    ra, dec = _along(wcs, edge, fixed, s, ra0)
+    ra, dec = _along(wcs, edge, fixed, s, 0.0)
+    ra0 = float(ra[_SAMPLES // 2])
+    return s, ra0 + (ra - ra0 + 180.0) % 360.0 - 180.0, dec, ra0
+
+
+def _edge_ticks(wcs, edge, fixed, sample, coord, nticks):
+    s, ra, dec, ra0 = sample
     k = 0 if coord == "ra" else 1
     values = ra if k == 0 else dec
     finite = np.isfinite(values)
@@ -248,11 +254,9 @@ def _edge_ticks(wcs, edge, fixed, lo, hi, coord, nticks):
     ]
 
 
-def _change(wcs, edge, fixed, lo, hi) -> tuple[float, float]:
+def _change(sample) -> tuple[float, float]:
     """Angular change (degrees) of RA (times cos Dec) and of Dec along an edge."""
-    s = np.linspace(lo, hi, 9)
-    ra0 = float(_along(wcs, edge, fixed, s[4:5], 0.0)[0][0])
-    ra, dec = _along(wcs, edge, fixed, s, ra0)
+    _, ra, dec, _ = sample
     cosd = math.cos(math.radians(float(np.nanmean(dec))))
     return float(np.nanmax(ra) - np.nanmin(ra)) * cosd, float(np.nanmax(dec) - np.nanmin(dec))
 
@@ -292,12 +296,14 @@ def sky_ticks(wcs, xlim, ylim, nticks=3) -> dict:
     """
     (x0, x1), (y0, y1) = sorted(xlim), sorted(ylim)
     nx, ny = (nticks, nticks) if isinstance(nticks, int) else nticks
-    dra, ddec = _change(wcs, "x", y0, x0, x1)
+    below = _sample(wcs, "x", y0, x0, x1)
+    dra, ddec = _change(below)
     bottom = "ra" if dra >= ddec else "dec"
     left = "dec" if bottom == "ra" else "ra"
+    beside = _sample(wcs, "y", x0, y0, y1)
     return {
-        "x": (bottom, _edge_ticks(wcs, "x", y0, x0, x1, bottom, nx)),
-        "y": (left, _edge_ticks(wcs, "y", x0, y0, y1, left, ny)),
+        "x": (bottom, _edge_ticks(wcs, "x", y0, below, bottom, nx)),
+        "y": (left, _edge_ticks(wcs, "y", x0, beside, left, ny)),
     }
 
 
