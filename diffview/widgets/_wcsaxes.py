@@ -217,11 +217,20 @@ def _crossings(wcs, edge, fixed, s, values, ra0, k, targets):
 
 
 def _step(lo: float, hi: float, nticks: int, steps) -> float:
-    """Pick the finest step with at most ``nticks`` multiples in ``[lo, hi]``."""
+    """
+    Pick the finest step with 1 to ``nticks`` multiples in ``[lo, hi]``.
+
+    Else (too many with one step, none with the next) the coarsest step
+    with a multiple there; the caller keeps the middle ``nticks``.
+    """
+    fallback = steps[0]
     for step in steps:
-        if math.floor(hi / step + 1e-9) - math.ceil(lo / step - 1e-9) + 1 <= nticks:
+        count = math.floor(hi / step + 1e-9) - math.ceil(lo / step - 1e-9) + 1
+        if 1 <= count <= nticks:
             return step
-    return steps[-1]
+        if count >= 1:
+            fallback = step
+    return fallback
 
 
 def _sample(wcs, edge, fixed, lo, hi):
@@ -232,7 +241,9 @@ def _sample(wcs, edge, fixed, lo, hi):
     return s, ra0 + (ra - ra0 + 180.0) % 360.0 - 180.0, dec, ra0
 
 
-def _edge_ticks(wcs, edge, fixed, sample, coord, nticks):
+def _edge_ticks(wcs, edge, fixed, sample, coord, nticks, short=False):
+    if nticks < 1:
+        return []
     s, ra, dec, ra0 = sample
     k = 0 if coord == "ra" else 1
     values = ra if k == 0 else dec
@@ -245,9 +256,14 @@ def _edge_ticks(wcs, edge, fixed, sample, coord, nticks):
     first = math.ceil(lo_v / step - 1e-9)
     last = math.floor(hi_v / step + 1e-9)
     targets = [n * step / unit for n in range(first, last + 1)]
+    extra = len(targets) - nticks
+    targets = targets[extra // 2 : extra // 2 + nticks] if extra > 0 else targets
     pos, hit = _crossings(wcs, edge, fixed, s, values, ra0, k, targets)
     ticks = sorted(zip(pos.tolist(), hit.tolist()))
-    labels = _abbreviated([_label_parts(v, coord, step) for _, v in ticks])
+    parts = [_label_parts(v, coord, step) for _, v in ticks]
+    if short:  # no room for a whole label: hours or degrees left out
+        parts = [p[1:] if len(p) > 1 else p for p in parts]
+    labels = _abbreviated(parts)
     return [
         (p, v % 360.0 if k == 0 else v, label)
         for (p, v), label in zip(ticks, labels)
@@ -261,7 +277,7 @@ def _change(sample) -> tuple[float, float]:
     return float(np.nanmax(ra) - np.nanmin(ra)) * cosd, float(np.nanmax(dec) - np.nanmin(dec))
 
 
-def sky_ticks(wcs, xlim, ylim, nticks=3) -> dict:
+def sky_ticks(wcs, xlim, ylim, nticks=3, short=(False, False)) -> dict:
     r"""
     Find the RA and Dec ticks on the bottom and left edges of a view.
 
@@ -273,6 +289,9 @@ def sky_ticks(wcs, xlim, ylim, nticks=3) -> dict:
         The view's limits, pixels.
     nticks : int or (int, int)
         Most ticks per edge (bottom, left).
+    short : (bool, bool)
+        Leave the hours or degrees out of the labels of an edge (bottom,
+        left) too short for a whole one.
 
     Returns
     -------
@@ -302,8 +321,8 @@ def sky_ticks(wcs, xlim, ylim, nticks=3) -> dict:
     left = "dec" if bottom == "ra" else "ra"
     beside = _sample(wcs, "y", x0, y0, y1)
     return {
-        "x": (bottom, _edge_ticks(wcs, "x", y0, below, bottom, nx)),
-        "y": (left, _edge_ticks(wcs, "y", x0, beside, left, ny)),
+        "x": (bottom, _edge_ticks(wcs, "x", y0, below, bottom, nx, short[0])),
+        "y": (left, _edge_ticks(wcs, "y", x0, beside, left, ny, short[1])),
     }
 
 
@@ -357,17 +376,28 @@ class SkyTicks:
         if key != self._key:
             self._key = key
             self.computed += 1
-            room = (_room(box.width, self.nticks), _room(box.height, self.nticks))
+            nx, sx = _room(key[2], self.nticks, keep=True)
+            ny, sy = _room(key[3], self.nticks)
             try:
-                self._ticks = sky_ticks(self.wcs, *key[:2], nticks=room)
+                self._ticks = sky_ticks(
+                    self.wcs, *key[:2], nticks=(nx, ny), short=(sx, sy)
+                )
             except Exception:  # noqa: BLE001 - a draw must not fail: no ticks
                 self._ticks = {"x": ("", []), "y": ("", [])}
         return self._ticks
 
 
-def _room(pixels: float, most: int) -> int:
-    """Ticks whose labels fit along an edge: a full label, then short ones."""
-    return int(max(1, min(most, 1 + (pixels - _FULL_LABEL) // _SHORT_LABEL)))
+def _room(pixels: float, most: int, keep: bool = False) -> tuple[int, bool]:
+    """
+    Count the tick labels that fit along an edge: a whole one, then short ones.
+
+    An edge shorter than a whole label gets one short label (no hours or
+    degrees), an edge shorter than that none (the bottom edge keeps its
+    short label: it spills into the empty figure beside a narrow box).
+    """
+    if pixels >= _FULL_LABEL:
+        return int(max(1, min(most, 1 + (pixels - _FULL_LABEL) // _SHORT_LABEL))), False
+    return (1, True) if keep or pixels >= _SHORT_LABEL else (0, False)
 
 
 class _SkyLocator(Locator):

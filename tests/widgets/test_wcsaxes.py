@@ -115,3 +115,15 @@ def test_zoom_relabels_and_a_redraw_does_not_recompute():
     assert ticks.computed == 2 and after != before and all(after)
     expect = sky_ticks(w, (80, 90), (-0.5, 199.5), nticks=(len(after), 3))["x"][1]
     assert after == [label for _, _, label in expect][: len(after)]
+
+
+def test_a_short_edge_gets_labels_without_hours_or_degrees():
+    w = _tan(5)
+    view = ((-0.5, 199.5), (-0.5, 199.5))
+    whole = sky_ticks(w, *view, nticks=1)
+    short = sky_ticks(w, *view, nticks=1, short=(True, True))
+    for edge in "xy":
+        (p, v, label), (q, u_, cut) = whole[edge][1][0], short[edge][1][0]
+        assert (p, v) == (q, u_) and label.endswith(cut)
+        assert cut[:3] == label[3:6] if whole[edge][0] == "ra" else cut in label
+        assert "h" not in cut and "°" not in cut
