@@ -11,7 +11,7 @@ which images and overlap pairs cover that point.
 
 Pixels are 0-based (as the panels' axes and numpy; FITS and DS9 count from
 1). The hover path computes one WCS position and formats it in plain
-Python (`diffview.widgets._wcsaxes.format_hms`): no import, no drawing.
+Python (`diffview.widgets._sexagesimal`): no import, no drawing.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ import numpy as np
 
 from diffview.widgets._model import PANELS
 from diffview.widgets._outlines import image_rectangles
+from diffview.widgets._sexagesimal import format_dms, format_hms
 from diffview.widgets._textviews import _event
-from diffview.widgets._wcsaxes import format_dms, format_hms
 
 __all__ = ["Hover", "PixelReadout", "sky_text", "value_text"]
 
@@ -83,10 +83,7 @@ def sky_text(wcs, x: float, y: float) -> str:
     ra, dec = float(ra) % 360.0, float(dec)
     if not (math.isfinite(ra) and math.isfinite(dec)):
         return "RA= Dec= (outside the projection)"
-    return (
-        f"RA {format_hms(ra)} Dec {format_dms(dec)} "
-        f"(RA={ra:.6f} Dec={dec:+.6f} deg)"
-    )
+    return f"RA {format_hms(ra)} Dec {format_dms(dec)} (RA={ra:.6f} Dec={dec:+.6f} deg)"
 
 
 class PixelReadout:
@@ -147,7 +144,11 @@ class PixelReadout:
         view = ex.pair_view()
         xi, yi = int(round(x)), int(round(y))
         offsets = self._panel_offsets(view)
-        head, values, pixels = ["<th></th>"], ["<th>value=</th>"], ["<th>file pixel</th>"]
+        head, values, pixels = (
+            ["<th></th>"],
+            ["<th>value=</th>"],
+            ["<th>file pixel</th>"],
+        )
         for name in PANELS:
             bold = ' style="font-weight:bold;background:#eef"' if name == panel else ""
             off = offsets[name]

@@ -16,8 +16,8 @@ view, not a curved grid: the ticks are computed in the axes' locator, at
 draw time, once per view limits (a blink frame or a hover costs a cache
 look-up), so zoom and pan relabel the panels on their own draw.
 
-The sexagesimal formatters (`format_hms`, `format_dms`) are plain Python,
-shared with the pixel readout (`diffview.widgets._readout`).
+The labels are formatted by `diffview.widgets._sexagesimal` (plain Python,
+shared with the pixel readout).
 """
 
 from __future__ import annotations
@@ -27,156 +27,70 @@ import math
 import numpy as np
 from matplotlib.ticker import Formatter, Locator, MaxNLocator, ScalarFormatter
 
+from diffview.widgets._sexagesimal import _abbreviated, _label_parts
+
 __all__ = [
     "RA_STEPS",
     "DEC_STEPS",
     "SkyTicks",
     "SkyAxes",
     "sky_ticks",
-    "format_hms",
-    "format_dms",
-    "tick_label",
 ]
 
 #: Tick spacings of RA, seconds of time.
-RA_STEPS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300,
-            600, 900, 1800, 3600, 7200, 10800, 21600)
+RA_STEPS = (
+    0.01,
+    0.02,
+    0.05,
+    0.1,
+    0.2,
+    0.5,
+    1,
+    2,
+    5,
+    10,
+    15,
+    30,
+    60,
+    120,
+    300,
+    600,
+    900,
+    1800,
+    3600,
+    7200,
+    10800,
+    21600,
+)
 #: Tick spacings of Dec, arcseconds.
-DEC_STEPS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300,
-             600, 900, 1800, 3600, 7200, 18000, 36000, 108000)
+DEC_STEPS = (
+    0.01,
+    0.02,
+    0.05,
+    0.1,
+    0.2,
+    0.5,
+    1,
+    2,
+    5,
+    10,
+    15,
+    30,
+    60,
+    120,
+    300,
+    600,
+    900,
+    1800,
+    3600,
+    7200,
+    18000,
+    36000,
+    108000,
+)
 _SAMPLES = 41  # WCS evaluations along an edge, before refining the crossings
 _REFINE = 2  # regula falsi steps refining each crossing
 _FULL_LABEL, _SHORT_LABEL = 60, 38  # display pixels of a tick label, full and short
-
-
-def _sexagesimal(value: float, digits: int) -> tuple[int, int, float]:
-    """Split a non-negative value into whole units, minutes and seconds, rounded."""
-    scale = 10**digits
-    total = round(value * 3600 * scale)
-    whole, rest = divmod(total, 3600 * scale)
-    minutes, seconds = divmod(rest, 60 * scale)
-    return int(whole), int(minutes), seconds / scale
-
-
-def format_hms(ra: float, digits: int = 2, sep: str = ":") -> str:
-    """
-    Format a right ascension (degrees) as hours, minutes and seconds.
-
-    Parameters
-    ----------
-    ra : float
-        Degrees (any value: taken modulo 360).
-    digits : int
-        Decimals of the seconds.
-    sep : str
-        ``':'`` (``hh:mm:ss.ss``) or ``'hms'`` (``12h34m56.78s``).
-
-    Returns
-    -------
-    str
-        Rounded, never ``60`` seconds or ``24`` hours.
-
-    Examples
-    --------
-    >>> format_hms(188.7365)
-    '12:34:56.76'
-    >>> format_hms(359.99999999), format_hms(15.0, 1, "hms")
-    ('00:00:00.00', '01h00m00.0s')
-    """
-    h, m, s = _sexagesimal((float(ra) % 360.0) / 15.0, digits)
-    h %= 24
-    width = digits + 3 if digits else 2
-    sec = f"{s:0{width}.{digits}f}"
-    if sep == "hms":
-        return f"{h:02d}h{m:02d}m{sec}s"
-    return f"{h:02d}{sep}{m:02d}{sep}{sec}"
-
-
-def format_dms(dec: float, digits: int = 1, sep: str = ":") -> str:
-    r"""
-    Format a declination (degrees) as signed degrees, arcminutes, arcseconds.
-
-    Parameters
-    ----------
-    dec : float
-        Degrees.
-    digits : int
-        Decimals of the arcseconds.
-    sep : str
-        ``':'`` (``+dd:mm:ss.s``) or ``'dms'`` (``+41°16'30.5"``).
-
-    Returns
-    -------
-    str
-
-    Examples
-    --------
-    >>> format_dms(41.275139)
-    '+41:16:30.5'
-    >>> format_dms(-0.5, 0, "dms")
-    '-00°30\'00"'
-    """
-    sign = "-" if dec < 0 else "+"
-    d, m, s = _sexagesimal(abs(float(dec)), digits)
-    width = digits + 3 if digits else 2
-    sec = f"{s:0{width}.{digits}f}"
-    if sep == "dms":
-        return f"{sign}{d:02d}°{m:02d}'{sec}\""
-    return f"{sign}{d:02d}{sep}{m:02d}{sep}{sec}"
-
-
-def tick_label(value: float, coord: str, step: float) -> str:
-    r"""
-    Label a tick of RA or Dec as precisely as its spacing needs.
-
-    Parameters
-    ----------
-    value : float
-        Degrees.
-    coord : {'ra', 'dec'}
-        Which coordinate.
-    step : float
-        The tick spacing, seconds of time (RA) or arcseconds (Dec).
-
-    Returns
-    -------
-    str
-        ``12h34m``, ``12h34m50s``, ``12h34m50.5s``; ``+41°``, ``+41°16'``,
-        ``+41°16'30"``.
-
-    Examples
-    --------
-    >>> tick_label(188.75, "ra", 60), tick_label(188.7375, "ra", 15)
-    ('12h35m', '12h34m57s')
-    >>> tick_label(-41.5, "dec", 1800), tick_label(41.2751389, "dec", 0.5)
-    ("-41°30'", '+41°16\'30.5"')
-    """
-    return "".join(_label_parts(value, coord, step))
-
-
-def _label_parts(value: float, coord: str, step: float) -> list[str]:
-    digits = max(0, math.ceil(-math.log10(step) - 1e-9)) if step < 1 else 0
-    if coord == "ra":
-        text = format_hms(value, digits, "hms")
-        parts = [text[:3], text[3:6], text[6:]]
-    else:
-        text = format_dms(value, digits, "dms")
-        cut = text.index("°") + 1
-        parts = [text[:cut], text[cut : cut + 3], text[cut + 3 :]]
-    keep = 1 if step % 3600 == 0 else 2 if step % 60 == 0 else 3
-    return parts[:keep]
-
-
-def _abbreviated(parts: list[list[str]]) -> list[str]:
-    """Each label without the leading fields it shares with the one before."""
-    out, last = [], None
-    for p in parts:
-        k = 0
-        while last is not None and k < len(p) - 1 and p[k] == last[k]:
-            k += 1
-        out.append("".join(p[k:]))
-        last = p
-    return out
 
 
 def _world(wcs, x, y) -> tuple[np.ndarray, np.ndarray]:
@@ -203,7 +117,7 @@ def _crossings(wcs, edge, fixed, s, values, ra0, k, targets):
             hit.append(t)
     if not pos:
         return np.empty(0), np.empty(0)
-    a, b, fa, fb = (np.array(c, float) for c in zip(*pos))
+    a, b, fa, fb = (np.array(c, float) for c in zip(*pos, strict=True))
     hit = np.array(hit)
     for _ in range(_REFINE):  # regula falsi, keeping the bracket
         denom = np.where(fb != fa, fb - fa, 1.0)
@@ -259,14 +173,14 @@ def _edge_ticks(wcs, edge, fixed, sample, coord, nticks, short=False):
     extra = len(targets) - nticks
     targets = targets[extra // 2 : extra // 2 + nticks] if extra > 0 else targets
     pos, hit = _crossings(wcs, edge, fixed, s, values, ra0, k, targets)
-    ticks = sorted(zip(pos.tolist(), hit.tolist()))
+    ticks = sorted(zip(pos.tolist(), hit.tolist(), strict=True))
     parts = [_label_parts(v, coord, step) for _, v in ticks]
     if short:  # no room for a whole label: hours or degrees left out
         parts = [p[1:] if len(p) > 1 else p for p in parts]
     labels = _abbreviated(parts)
     return [
         (p, v % 360.0 if k == 0 else v, label)
-        for (p, v), label in zip(ticks, labels)
+        for (p, v), label in zip(ticks, labels, strict=True)
     ]
 
 
@@ -274,7 +188,9 @@ def _change(sample) -> tuple[float, float]:
     """Angular change (degrees) of RA (times cos Dec) and of Dec along an edge."""
     _, ra, dec, _ = sample
     cosd = math.cos(math.radians(float(np.nanmean(dec))))
-    return float(np.nanmax(ra) - np.nanmin(ra)) * cosd, float(np.nanmax(dec) - np.nanmin(dec))
+    return float(np.nanmax(ra) - np.nanmin(ra)) * cosd, float(
+        np.nanmax(dec) - np.nanmin(dec)
+    )
 
 
 def sky_ticks(wcs, xlim, ylim, nticks=3, short=(False, False)) -> dict:
@@ -372,7 +288,12 @@ class SkyTicks:
     def current(self) -> dict:
         """`sky_ticks` of the Axes' current limits (cached)."""
         box = self.ax.bbox
-        key = (self.ax.get_xlim(), self.ax.get_ylim(), round(box.width), round(box.height))
+        key = (
+            self.ax.get_xlim(),
+            self.ax.get_ylim(),
+            round(box.width),
+            round(box.height),
+        )
         if key != self._key:
             self._key = key
             self.computed += 1

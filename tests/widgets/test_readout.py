@@ -51,8 +51,10 @@ def test_hovering_one_panel_reads_all_four(dash, panel):
     c1, c2 = ex.key(view.index)
     (p0, q0), (m0, n0) = ex.ws.image_offset(c1), ex.ws.image_offset(c2)
     assert _cells(text, "file pixel") == [
-        f"x={x - p0} y={y - q0}", f"x={x - m0} y={y - n0}",
-        f"x={c} y={r}", f"x={c} y={r}",
+        f"x={x - p0} y={y - q0}",
+        f"x={x - m0} y={y - n0}",
+        f"x={c} y={r}",
+        f"x={c} y={r}",
     ]
     assert f"template x={x} y={y}" in text
     # the hovered panel is the highlighted column
@@ -77,7 +79,8 @@ def test_hovering_the_mosaic_names_what_covers_the_point(dash):
         if ioff <= x < ioff + cols and joff <= y < joff + rows:
             images.append(int(cntr))
     pairs = [
-        ex.key(k) for k, b in enumerate(ex.ws.boxes)
+        ex.key(k)
+        for k, b in enumerate(ex.ws.boxes)
         if b is not None and b[1][0] <= x < b[1][1] and b[0][0] <= y < b[0][1]
     ]
     assert len(images) >= 2 and ex.key(view.index) in pairs
@@ -101,8 +104,11 @@ def test_hover_draws_nothing(dash):
     fig.canvas.draw()
     draws = {n: dash.pairs.figs[n].canvas.draws for n in PANELS}
     computed = dash.sky_axes.ticks.computed
-    ev = MouseEvent("motion_notify_event", fig.canvas,
-                    *dash.pairs.axes["difference"].transData.transform((i0 + 1, j0 + 1)))
+    ev = MouseEvent(
+        "motion_notify_event",
+        fig.canvas,
+        *dash.pairs.axes["difference"].transData.transform((i0 + 1, j0 + 1)),
+    )
     fig.canvas.callbacks.process("motion_notify_event", ev)
     assert {n: dash.pairs.figs[n].canvas.draws for n in PANELS} == draws
     assert dash.sky_axes.ticks.computed == computed

@@ -37,8 +37,12 @@ def _astropy_label(value: float, coord: str, label: str) -> str:
     angle = Angle(value, u.deg)
     angle = angle.wrap_at(360 * u.deg) if coord == "ra" else angle
     text = angle.to_string(
-        unit=unit, sep=coord[0] == "r" and "hms" or "dms", precision=precision,
-        pad=True, fields=fields, alwayssign=coord == "dec",
+        unit=unit,
+        sep=coord[0] == "r" and "hms" or "dms",
+        precision=precision,
+        pad=True,
+        fields=fields,
+        alwayssign=coord == "dec",
     )
     if coord == "dec":
         text = text.replace("d", "°").replace("m", "'").replace("s", '"')
@@ -88,7 +92,11 @@ def test_ra_ticks_across_zero_hours():
     w.wcs.cdelt = [-2 / 3600, 2 / 3600]
     coord, found = sky_ticks(w, (-0.5, 199.5), (-0.5, 199.5))["x"]
     labels = [label for _, _, label in found]
-    assert coord == "ra" and labels[0].startswith("00h00m") and labels[-1].startswith("23h59m")
+    assert (
+        coord == "ra"
+        and labels[0].startswith("00h00m")
+        and labels[-1].startswith("23h59m")
+    )
     _check(w, (-0.5, 199.5), (-0.5, 199.5))
 
 
