@@ -37,57 +37,12 @@ __all__ = [
     "sky_ticks",
 ]
 
+_STEPS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300)
+_STEPS += (600, 900, 1800, 3600, 7200)
 #: Tick spacings of RA, seconds of time.
-RA_STEPS = (
-    0.01,
-    0.02,
-    0.05,
-    0.1,
-    0.2,
-    0.5,
-    1,
-    2,
-    5,
-    10,
-    15,
-    30,
-    60,
-    120,
-    300,
-    600,
-    900,
-    1800,
-    3600,
-    7200,
-    10800,
-    21600,
-)
+RA_STEPS = _STEPS + (10800, 21600)
 #: Tick spacings of Dec, arcseconds.
-DEC_STEPS = (
-    0.01,
-    0.02,
-    0.05,
-    0.1,
-    0.2,
-    0.5,
-    1,
-    2,
-    5,
-    10,
-    15,
-    30,
-    60,
-    120,
-    300,
-    600,
-    900,
-    1800,
-    3600,
-    7200,
-    18000,
-    36000,
-    108000,
-)
+DEC_STEPS = _STEPS + (18000, 36000, 108000)
 _SAMPLES = 41  # WCS evaluations along an edge, before refining the crossings
 _REFINE = 2  # regula falsi steps refining each crossing
 _FULL_LABEL, _SHORT_LABEL = 60, 38  # display pixels of a tick label, full and short
