@@ -28,7 +28,7 @@ from diffview.widgets._model import MEASURES, STRETCH_MODES
 from diffview.widgets._mosaic import MosaicView
 from diffview.widgets._pairtable import PairTable
 from diffview.widgets._progress import ProgressView
-from diffview.widgets._readout import Hover, PixelReadout
+from diffview.widgets._readout import Hover, PixelReadout, readout_layout
 from diffview.widgets._settings import DisplaySettings
 from diffview.widgets._textviews import (
     FlagPanel,
@@ -161,7 +161,8 @@ class Dashboard(Loading, Hover, W.VBox):
         self.flags_view = FlagPanel()
         self.flag_list = self.flags_view.flag_list
         self.residuals = self.flags_view.residuals
-        self.readout = W.HTML("move the cursor over a panel")
+        # as tall as its longest text: hovering the mosaic must not move it
+        self.readout = W.HTML("move the cursor over a panel", layout=readout_layout())
         self.readout.add_class("dv-readout")
         self.export_text = W.HTML("")
         self.messages = MessageArea()

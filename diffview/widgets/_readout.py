@@ -26,9 +26,36 @@ from diffview.widgets._outlines import image_rectangles
 from diffview.widgets._sexagesimal import format_dms, format_hms
 from diffview.widgets._textviews import _event
 
-__all__ = ["Hover", "PixelReadout", "sky_text", "value_text"]
+__all__ = ["Hover", "PixelReadout", "readout_layout", "sky_text", "value_text"]
 
 _LISTED = 6  # images or pairs named in the mosaic readout at most
+#: Compact rows (notebook themes pad table cells): the readout's height fits.
+_STYLE = (
+    "<style>.dv-readout table{font-size:90%;border-collapse:collapse}"
+    ".dv-readout td,.dv-readout th{padding:0 8px 0 0;line-height:1.3;"
+    "text-align:left}</style>"
+)
+
+
+def readout_layout():
+    """
+    Make the readout's layout: tall enough for the pair panels' table.
+
+    The mosaic's text is shorter; a readout of fixed height keeps the
+    mosaic, under it, from moving while the pointer crosses it.
+
+    Returns
+    -------
+    ipywidgets.Layout
+
+    Examples
+    --------
+    >>> readout_layout().min_height
+    '7em'
+    """
+    import ipywidgets as W
+
+    return W.Layout(min_height="7em")
 
 
 def value_text(value: float) -> str:
@@ -160,7 +187,7 @@ class PixelReadout:
         return (
             f"<div>{html.escape(sky_text(ex.ws.wcs, xi, yi))} &nbsp; "
             f"template x={xi} y={yi} (0-based)</div>"
-            f'<table style="font-size:90%">{rows}</table>'
+            f"{_STYLE}<table>{rows}</table>"
         )
 
     def covering(self, x: float, y: float) -> tuple[list[int], list[tuple]]:

@@ -4,7 +4,7 @@ The hover readout in a real browser: every pair panel at once, sky coordinates.
 Chromium hovers a pair panel of the dashboard in JupyterLab and Notebook 7
 (`browserkit.lab`): the readout shows the four panels' values and RA/Dec in
 sexagesimal and degrees; hovering the mosaic names the images covering the
-point.
+point, and the mosaic under the readout does not move while it changes.
 """
 
 from __future__ import annotations
@@ -65,6 +65,12 @@ def test_hover_reads_every_panel_and_the_sky(lab):
                 shot(page, "readout-failure.png")
                 raise
             assert SEXAGESIMAL.search(text), text
+            shot(page, "readout-panels.png")
+            # the plus panel's toolbar leaves its canvas (the Dec labels) free
+            plus = page.locator(".dv-panel-plus")
+            bar = plus.locator(".jupyter-matplotlib-toolbar").bounding_box()
+            canvas = plus.locator("canvas").first.bounding_box()
+            assert canvas["x"] >= bar["x"] + bar["width"] - 1, (bar, canvas)
             assert re.search(r"RA=\d+\.\d{6} Dec=[+-]\d+\.\d{6} deg", text), text
             head, values, pixels = page.evaluate(CELLS_JS)
             assert head[1:] == ["plus", "minus", "difference", "residual"], head
@@ -72,9 +78,14 @@ def test_hover_reads_every_panel_and_the_sky(lab):
             assert all(NUMBER.match(v) for v in values[1:]), values
             assert all(re.match(r"x=-?\d+ y=-?\d+$", c) for c in pixels[1:]), pixels
             mosaic = page.locator(".dv-mosaic canvas").first
+            top = mosaic.bounding_box()["y"]
+            tall = page.locator(".dv-readout").bounding_box()["height"]
             text = _hover_until(page, mosaic, spots, "images (")
             assert SEXAGESIMAL.search(text) and "value=" in text, text
-            shot(page, "readout.png")
+            # the shorter mosaic text leaves the readout's height: nothing moves
+            short = page.locator(".dv-readout").bounding_box()["height"]
+            assert mosaic.bounding_box()["y"] == top, (tall, short)
+            shot(page, "readout-mosaic.png")
             assert page.locator(".dv-error").inner_text().strip() == ""
         finally:
             browser.close()
