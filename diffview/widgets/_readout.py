@@ -29,12 +29,10 @@ from diffview.widgets._textviews import _event
 __all__ = ["Hover", "PixelReadout", "readout_layout", "sky_text", "value_text"]
 
 _LISTED = 6  # images or pairs named in the mosaic readout at most
-#: Compact rows (notebook themes pad table cells): the readout's height fits.
-_STYLE = (
-    "<style>.dv-readout table{font-size:90%;border-collapse:collapse}"
-    ".dv-readout td,.dv-readout th{padding:0 8px 0 0;line-height:1.3;"
-    "text-align:left}</style>"
-)
+#: Compact cells (notebook themes pad table cells), inline: a <style>
+#: element in every update would restyle the whole page on each hover.
+_CELL = "padding:0 8px 0 0;line-height:1.3;text-align:left"
+_HOT = _CELL + ";font-weight:bold;background:#eef"
 
 
 def readout_layout():
@@ -51,11 +49,11 @@ def readout_layout():
     Examples
     --------
     >>> readout_layout().min_height
-    '7em'
+    '8.5em'
     """
     import ipywidgets as W
 
-    return W.Layout(min_height="7em")
+    return W.Layout(min_height="8.5em")
 
 
 def value_text(value: float) -> str:
@@ -177,7 +175,7 @@ class PixelReadout:
             ["<th>file pixel</th>"],
         )
         for name in PANELS:
-            bold = ' style="font-weight:bold;background:#eef"' if name == panel else ""
+            bold = f' style="{_HOT if name == panel else _CELL}"'
             off = offsets[name]
             own = "?" if off is None else f"x={xi - off[0]} y={yi - off[1]}"
             head.append(f"<th{bold}>{name}</th>")
@@ -187,7 +185,8 @@ class PixelReadout:
         return (
             f"<div>{html.escape(sky_text(ex.ws.wcs, xi, yi))} &nbsp; "
             f"template x={xi} y={yi} (0-based)</div>"
-            f"{_STYLE}<table>{rows}</table>"
+            '<table style="font-size:90%;border-collapse:collapse">'
+            f"{rows}</table>"
         )
 
     def covering(self, x: float, y: float) -> tuple[list[int], list[tuple]]:

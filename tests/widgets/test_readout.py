@@ -30,7 +30,7 @@ def _hover(fig, ax, x, y) -> None:
 
 
 def _cells(text: str, row: str) -> list[str]:
-    line = re.search(f"<tr><th>{row}</th>(.*?)</tr>", text).group(1)
+    line = re.search(f"<tr><th[^>]*>{row}</th>(.*?)</tr>", text).group(1)
     return re.findall(r"<td[^>]*>(.*?)</td>", line)
 
 
