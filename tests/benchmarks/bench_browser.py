@@ -228,6 +228,7 @@ def mosaic_targets(work) -> list[tuple[float, float]]:
 
 def _mosaic_click(page, k: int, targets):
     canvas = page.locator(".dv-mosaic canvas").first
+    canvas.scroll_into_view_if_needed()  # below a 1400-px viewport otherwise
     box = canvas.bounding_box()
     fx, fy = targets[k % len(targets)]
     return lambda: page.mouse.click(box["x"] + fx * box["width"],
