@@ -29,6 +29,7 @@ from diffview.widgets._model import MEASURES, STRETCH_MODES
 from diffview.widgets._mosaic import MosaicView
 from diffview.widgets._pairtable import PairTable
 from diffview.widgets._progress import ProgressView
+from diffview.widgets._readout import Hover, PixelReadout, readout_layout
 from diffview.widgets._resolveview import ResolveActions, ResolveView
 from diffview.widgets._settings import DisplaySettings
 from diffview.widgets._textviews import (
@@ -41,11 +42,12 @@ from diffview.widgets._textviews import (
 )
 from diffview.widgets._tools import DashboardTools
 from diffview.widgets._views import PairPanels
+from diffview.widgets._wcsaxes import SkyAxes
 
 __all__ = ["Dashboard", "explore"]
 
 
-class Dashboard(Loading, ResolveActions, DashboardTools, W.VBox):
+class Dashboard(Loading, ResolveActions, DashboardTools, Hover, W.VBox):
     """
     The overlap-inspection dashboard: pairs, differences, fits, background model.
 
@@ -156,6 +158,7 @@ class Dashboard(Loading, ResolveActions, DashboardTools, W.VBox):
         self.table, self.selected = self.browser.table, self.browser.selected
         self.fit_text = self.browser.fit_text
         self.pairs = PairPanels()
+        self.sky_axes = SkyAxes(self.pairs)  # RA/Dec ticks (template WCS)
         self.keyboard = KeyArea(self)  # key presses, blink; holds the panels
         self.histogram = HistogramView()
         self.mosaic = MosaicView()
@@ -163,7 +166,8 @@ class Dashboard(Loading, ResolveActions, DashboardTools, W.VBox):
         self.flags_view = FlagPanel()
         self.flag_list = self.flags_view.flag_list
         self.residuals = self.flags_view.residuals
-        self.readout = W.HTML("move the cursor over a panel")
+        # as tall as its longest text: hovering the mosaic must not move it
+        self.readout = W.HTML("move the cursor over a panel", layout=readout_layout())
         self.readout.add_class("dv-readout")
         self.export_text = W.HTML("")
         self.messages = MessageArea()
@@ -247,15 +251,17 @@ class Dashboard(Loading, ResolveActions, DashboardTools, W.VBox):
         self.unflag_button.on_click(lambda _: self.unflag())
         self.resolve_button.on_click(lambda _: self.resolve())
         self.export_button.on_click(lambda _: self.export())
-        self.pairs.mpl_connect("motion_notify_event", self._on_move)
         self.mosaic.fig.canvas.mpl_connect("button_press_event", self._on_click)
         self._connect_tools()
+        self._connect_hover()
 
     def _ready(self, explorer: Explorer) -> None:
         self.explorer = explorer
+        self.pixel_readout = PixelReadout(explorer)
         self.progress_view.hide()
         for view in (
             self.browser,
+            self.sky_axes,  # before the panels draw
             self.pairs,
             self.zoom_lock,  # after the panels: a locked zoom carries over
             self.keyboard,  # after the panels: a blinking panel keeps its frame
@@ -401,14 +407,6 @@ class Dashboard(Loading, ResolveActions, DashboardTools, W.VBox):
         self.messages.show_message(f"exported {names} to {folder}")
 
     @_event
-    def _on_move(self, event) -> None:
-        panel = self.pairs.panel_at(event.inaxes)
-        if panel is None or event.xdata is None or self.explorer is None:
-            return
-        self.readout.value = html.escape(
-            self.explorer.readout(panel, event.xdata, event.ydata)
-        )
-
     @_event
     def _on_click(self, event) -> None:
         toolbar = getattr(self.mosaic.fig.canvas, "toolbar", None)

@@ -60,6 +60,9 @@ _STYLE = (
     ".dv-keys.ipyevents-watched,.dv-keys:focus{outline:2px solid #1a73e8}"
     ".dv-keys-hint{font-size:11px;color:#555}"
     ".dv-keys-hint kbd{border:1px solid #bbb;border-radius:3px;padding:0 3px}"
+    # ipympl lays its left toolbar over the canvas: move the plus panel's
+    # canvas beside it, or the toolbar hides the Dec (y) tick labels
+    ".dv-panel-plus .jupyter-matplotlib-canvas-container{margin-left:40px}"
     "</style>"
 )
 
