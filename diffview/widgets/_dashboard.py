@@ -37,7 +37,6 @@ from diffview.widgets._textviews import (
     MessageArea,
     _action,
     _button,
-    _event,
     _text,
 )
 from diffview.widgets._tools import DashboardTools
@@ -405,19 +404,6 @@ class Dashboard(Loading, ResolveActions, DashboardTools, Hover, W.VBox):
         )
         names = ", ".join(f"{k}.tbl" for k in paths)
         self.messages.show_message(f"exported {names} to {folder}")
-
-    @_event
-    @_event
-    def _on_click(self, event) -> None:
-        toolbar = getattr(self.mosaic.fig.canvas, "toolbar", None)
-        if (
-            getattr(toolbar, "mode", "") not in ("", None)
-            or event.inaxes is not self.mosaic.ax
-        ):
-            return
-        index = self.explorer.pick(event.xdata, event.ydata)
-        if index is not None:
-            self.select(index)
 
     def close(self) -> None:
         """Stop the background jobs (no worker left), close canvases and widgets."""

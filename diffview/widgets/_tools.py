@@ -4,8 +4,8 @@ The dashboard's mosaic tools, zoom lock and change explainer, built and wired.
 A mixin of `Dashboard`: `DashboardTools` makes the `MosaicTools` (zoom to
 the pair, follow the selection, whole mosaic, large mosaic), the `ZoomLock`
 of the pair panels and the `ChangeExplainer` of flags and re-solves, and
-connects their controls to guarded actions (an error lands in the
-dashboard's error area).
+connects their controls, and a click on the mosaic, to guarded actions (an
+error lands in the dashboard's error area).
 """
 
 from __future__ import annotations
@@ -67,6 +67,18 @@ class DashboardTools:
     @_event
     def _on_quality(self, change) -> None:
         self.mosaic.set_quality_visible(bool(change["new"]))
+
+    @_event
+    def _on_click(self, event) -> None:
+        toolbar = getattr(self.mosaic.fig.canvas, "toolbar", None)
+        if (
+            getattr(toolbar, "mode", "") not in ("", None)
+            or event.inaxes is not self.mosaic.ax
+        ):
+            return
+        index = self.explorer.pick(event.xdata, event.ydata)
+        if index is not None:
+            self.select(index)
 
     @_event
     def _on_large(self, change) -> None:
