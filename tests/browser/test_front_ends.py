@@ -5,7 +5,7 @@ JupyterLab, Notebook 7 and Voilà (issue #15): on a 1280×800 laptop nothing
 of the dashboard is cut (no part outside the page's notebook area, no
 sideways scroll of its output) and on 1920×1080 the pair panels and the
 mosaic grow. JupyterLab is checked with its file browser open (its default
-layout), in test_dashboard_browser.py; here Notebook 7 and Voilà.
+layout).
 
 Then what the user meets after a few clicks: Home after a pair change made
 with the panels zoomed in from ipympl's toolbar shows the first pair again
@@ -142,24 +142,34 @@ def full_width(page) -> None:
     page.evaluate("window.jupyterapp.commands.execute('notebook:toggle-full-width')")
 
 
-def test_layout_fits_a_laptop_in_notebook_7(lab):
-    """Notebook 7 at 1280×800 and 1920×1080. Notebook 7's column is at most
-    1200 px wide: on the large screen the dashboard keeps its size until
-    View > Enable Full Width Notebook, then grows (JupyterLab, whose
-    notebook takes the page's width, is checked in test_dashboard_browser.py)."""
+def test_layout_fits_a_laptop_and_grows_on_a_large_screen(lab):
+    """JupyterLab (file browser open, its default layout) and Notebook 7 at
+    1280×800 and 1920×1080. Notebook 7's column is at most 1200 px wide: on
+    the large screen the dashboard keeps its size until View > Enable Full
+    Width Notebook, then grows."""
     from playwright.sync_api import sync_playwright
 
     base, token, url_path = lab
-    if url_path.startswith("lab/"):
-        pytest.skip("JupyterLab's laptop layout: test_dashboard_browser.py")
-    SHOT_PREFIX[0] = "notebook7"
+    in_lab = url_path.startswith("lab/")
+    SHOT_PREFIX[0] = "lab" if in_lab else "notebook7"
     with sync_playwright() as p:
         browser = launch(p)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             page.set_default_timeout(STEP_S * 1000)
-            open_dashboard(page, base, token, url_path)
-            check_laptop_then_large(page, "layout", widen=full_width)
+            if not in_lab:
+                open_dashboard(page, base, token, url_path)
+                check_laptop_then_large(page, "layout", widen=full_width)
+                return
+            open_dashboard(page, base, token, "lab/workspaces/laptop/tree")
+            if not page.locator(".jp-FileBrowser").is_visible():
+                page.evaluate(
+                    "window.jupyterapp.commands.execute('filebrowser:activate')"
+                )
+            page.locator(".jp-FileBrowser").wait_for(state="visible")
+            left, right, _ = boxes(page)["area"]
+            assert right - left < 1000  # the file browser takes its share
+            check_laptop_then_large(page, "layout")
         finally:
             browser.close()
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import pytest
 from browserkit import (
-    CANVAS_JS,
     SELECTED_JS,
     SHOT_PREFIX,
     STEP_S,
