@@ -184,3 +184,20 @@ def test_a_big_table_opens_without_an_object_per_pair(tmp_path, monkeypatch):
     worst = ex.ranking("rms")[0]
     assert ex.measure_values()[worst] == np.nanmax(ex.measure_values())
     assert ex.fit(worst).rms == ex.measure_values()[worst]
+
+
+def test_a_pair_computed_in_the_background_gets_its_own_display_range(work):
+    """The selected pair is first shown as "computing…" (no pixel: no stretch);
+    once its difference arrives its display range is the one its pixels give,
+    not the whole array's (the stretch resolved on the empty view was kept)."""
+    d = explore(work, workers=1).wait(120)
+    try:
+        got = d.explorer.panel_stretch("difference")
+        fresh = Explorer(work)  # the files are all there now
+        fresh.select(d.explorer.selected)
+        want = fresh.panel_stretch("difference")
+        assert got is not None and want is not None
+        assert (got.vmin, got.vmax) == pytest.approx((want.vmin, want.vmax))
+        assert f"{want.vmin:.4g} .. {want.vmax:.4g}" in d.histogram.title
+    finally:
+        d.close()
