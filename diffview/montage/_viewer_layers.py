@@ -135,15 +135,20 @@ def _column(t, names, table):
     return None
 
 
+def _required_column(t, name: str, what: str, table: str):
+    """Return column ``name`` of a catalog table; mViewer's error if it has none."""
+    col = _column(t, [name], table)
+    if col is None:
+        raise InputError(f"Cannot find {what} column [{name}] in table [{table}]")
+    return col
+
+
 def _catalog_sizes(cat: Catalog, t, char: float, pix: float):
     """Each row's symbol radius (degrees) and whether it is drawn."""
     n = len(t)
     ok = np.ones(n, bool)
     if cat.scale_col:
-        col = _column(t, [cat.scale_col], cat.table)
-        if col is None:
-            raise InputError(f"Cannot find flux/mag column [{cat.scale_col}] in table "
-                             f"[{cat.table}]")
+        col = _required_column(t, cat.scale_col, "flux/mag", cat.table)
         ok &= ~np.ma.getmaskarray(col)
         v = np.ma.filled(np.ma.asarray(col, float), np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -172,10 +177,7 @@ def _row_sizes(cat: Catalog, t):
     n = len(t)
     if not cat.size_col:
         return np.full(n, cat.size)
-    col = _column(t, [cat.size_col], cat.table)
-    if col is None:
-        raise InputError(f"Cannot find symbol size column [{cat.size_col}] in table "
-                         f"[{cat.table}]")
+    col = _required_column(t, cat.size_col, "symbol size", cat.table)
     blank = np.ma.getmaskarray(col)
     out = np.full(n, cat.size)
     for k in np.flatnonzero(~blank):
@@ -225,10 +227,7 @@ def _row_colors(cat: Catalog, t) -> list:
     """Return each row's colour: its ``-colorcol`` value, else the catalog's."""
     if not cat.color_col:
         return [cat.color] * len(t)
-    col = _column(t, [cat.color_col], cat.table)
-    if col is None:
-        raise InputError(f"Cannot find color column [{cat.color_col}] in table "
-                         f"[{cat.table}]")
+    col = _required_column(t, cat.color_col, "color", cat.table)
     blank = np.ma.getmaskarray(col)
     return [cat.color if blank[k] else str(col[k]).strip() for k in range(len(t))]
 
@@ -242,10 +241,7 @@ def _row_symbols(cat: Catalog, t) -> list:
     """
     if not cat.shape_col:
         return [cat.symbol] * len(t)
-    col = _column(t, [cat.shape_col], cat.table)
-    if col is None:
-        raise InputError(f"Cannot find symbol shape column [{cat.shape_col}] in table "
-                         f"[{cat.table}]")
+    col = _required_column(t, cat.shape_col, "symbol shape", cat.table)
     blank = np.ma.getmaskarray(col)
     out = []
     for k in range(len(t)):
