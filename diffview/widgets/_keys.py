@@ -18,6 +18,15 @@ ipywidgets cannot set attributes, so a hidden `ShortcutGuard` (an anywidget:
 a few lines of JavaScript shipped from the kernel, nothing fetched) sets it
 on the area.
 
+The same guard keeps JupyterLab from refocusing the whole notebook on a
+click in the dashboard. When the pointer leaves the key area ipyevents
+releases the focus (to the page's body); JupyterLab's main area then answers
+the next mousedown anywhere in it by focusing and activating the notebook,
+which restyles the page: 25-30 ms of the browser's main thread, measured in
+Chromium, before the click reaches the kernel. The guard moves the focus to
+the dashboard itself first (a document-level capture listener, removed with
+the view), so the main area finds it inside and does nothing.
+
 Keys: ``→``, ``↓`` or ``j`` next pair; ``←``, ``↑`` or ``k`` previous pair;
 ``Home`` / ``End`` first / last pair in ranked order; ``b`` blink on/off;
 ``f`` flag the selected pair; ``z`` zoom the mosaic to the selected pair.
@@ -59,6 +68,7 @@ _STYLE = (
     "<style>.dv-keys{outline:2px solid transparent;outline-offset:1px}"
     ".dv-keys.ipyevents-watched,.dv-keys:focus{outline:2px solid #1a73e8}"
     ".dv-keys-hint{font-size:11px;color:#555}"
+    ".dv-dashboard:focus{outline:none}"
     ".dv-keys-hint kbd{border:1px solid #bbb;border-radius:3px;padding:0 3px}"
     # ipympl lays its left toolbar over the canvas: move the plus panel's
     # canvas beside it, or the toolbar hides the Dec (y) tick labels
@@ -69,20 +79,38 @@ _STYLE = (
 
 #: Marks the enclosing ``.dv-keys`` box for Lumino (JupyterLab, Notebook 7):
 #: no application shortcut for the key presses whose target is inside it.
-#: Retried while the view is not yet in the page.
+#: Retried while the view is not yet in the page. Holds the focus in the
+#: enclosing ``.dv-dashboard`` on a mousedown in it (see the module's text),
+#: until the view is removed.
 GUARD_ESM = """
+function holdFocus(root) {
+  root.tabIndex = -1;
+  const onDown = (e) => {
+    if (root.contains(e.target) && !root.contains(document.activeElement)) {
+      root.focus({ preventScroll: true });
+    }
+  };
+  document.addEventListener("mousedown", onDown, true);
+  return () => document.removeEventListener("mousedown", onDown, true);
+}
 function render({ el }) {
   el.style.display = "none";
   let tries = 0;
+  let stopped = false;
+  let release = () => {};
   const mark = () => {
+    if (stopped) return;
     const area = el.closest(".dv-keys");
     if (area) {
       area.setAttribute("data-lm-suppress-shortcuts", "true");
+      const root = area.closest(".dv-dashboard");
+      if (root) release = holdFocus(root);
     } else if (++tries < 200) {
       setTimeout(mark, 50);
     }
   };
   mark();
+  return () => { stopped = true; release(); };
 }
 export default { render };
 """
@@ -104,6 +132,8 @@ def shortcut_guard():
     --------
     >>> guard = shortcut_guard()
     >>> "data-lm-suppress-shortcuts" in guard._esm
+    True
+    >>> "root.focus" in guard._esm
     True
     """
     import anywidget

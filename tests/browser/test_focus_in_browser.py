@@ -1,0 +1,77 @@
+"""
+A click in the dashboard keeps the focus there: the notebook is not refocused.
+
+When the pointer leaves the key area, ipyevents gives the focus back to the
+page's body; JupyterLab's main area then answers the next mousedown inside
+it by focusing and activating the whole notebook, 25-30 ms of restyling
+before the click reaches the kernel (measured in Chromium). The dashboard's
+guard (`diffview.widgets._keys.GUARD_ESM`) takes the focus into the dashboard
+first. Checked in JupyterLab and Notebook 7: hover a pair panel, press Next;
+nothing outside ``.dv-dashboard`` may receive the focus during the click
+(without the guard the notebook does), and the next pair is shown.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from browserkit import (
+    SHOT_PREFIX,
+    STEP_S,
+    lab,
+    launch,
+    open_dashboard,
+    requirements,
+    shot,
+)
+
+pytestmark = pytest.mark.browser
+
+#: Records every element outside the dashboard that takes the focus.
+WATCH_JS = """() => {
+  window.__dvFocusOut = [];
+  document.addEventListener('focusin', (e) => {
+    const t = e.target;
+    if (!(t.closest && t.closest('.dv-dashboard'))) {
+      window.__dvFocusOut.push(t.tagName + '.' + String(t.className).slice(0, 60));
+    }
+  }, true);
+}"""
+
+
+def test_click_after_hover_keeps_focus_in_dashboard(lab):
+    from playwright.sync_api import sync_playwright
+
+    base, token, url_path = lab
+    SHOT_PREFIX[0] = url_path.split("/")[0]
+    with sync_playwright() as p:
+        browser = launch(p)
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 2000})
+            page.set_default_timeout(STEP_S * 1000)
+            open_dashboard(page, base, token, url_path)
+            page.evaluate(WATCH_JS)
+            panel = page.locator(".dv-panel-plus canvas").first
+            selected = page.locator(".dv-selected")
+            for _ in range(3):
+                box = panel.bounding_box()
+                x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+                page.mouse.move(x, y)
+                time.sleep(0.3)
+                before = selected.inner_text()
+                page.evaluate("() => { window.__dvFocusOut = []; }")
+                page.locator(".dv-next").click()
+                deadline = time.monotonic() + STEP_S
+                while selected.inner_text() == before and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                assert selected.inner_text() != before, "Next did not change the pair"
+                time.sleep(0.5)  # JupyterLab's activation runs after the click
+                outside = page.evaluate("() => window.__dvFocusOut")
+                if outside:
+                    shot(page, "focus-failure.png")
+                assert not outside, f"the click focused {outside}"
+                assert page.evaluate(
+                    "() => !!document.activeElement.closest('.dv-dashboard')")
+        finally:
+            browser.close()
