@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import signal
 import shutil
+import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -57,10 +57,8 @@ def _same_fits(ws, reference) -> None:
         for name in EXACT:
             assert getattr(got, name) == getattr(fit, name), (key, name)
         for name in PLANE:
-            assert np.isclose(getattr(got, name), getattr(fit, name), rtol=1e-9, atol=1e-12), (
-                key,
-                name,
-            )
+            a, b = getattr(got, name), getattr(fit, name)
+            assert np.isclose(a, b, rtol=1e-9, atol=1e-12), (key, name)
 
 
 def _no_workers_left() -> None:

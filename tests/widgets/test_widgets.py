@@ -17,7 +17,7 @@ from diffview.core.fit import fit_residual
 from diffview.errors import InputError
 from diffview.geometry.overlaps import diff_name
 from diffview.models import Overlap
-from diffview.widgets import Dashboard, Explorer, explore, find_work, format_readout
+from diffview.widgets import Dashboard, Explorer, explore, find_work
 from diffview.widgets._canvas import PANEL_PIXELS
 
 
