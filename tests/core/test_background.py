@@ -433,3 +433,53 @@ def test_survey_defaults_at_scale_recover_the_planes(survey_2000, monkeypatch):
     rms = np.median(rms_per_image(fast, truth, geo))
     assert rms < 0.5
     assert rms < 0.8 * np.median(rms_per_image(plain, truth, geo))
+
+
+def _random_problem(rng, nimg, npairs, p=3):
+    pidx = rng.integers(0, nimg, npairs)
+    midx = (pidx + rng.integers(1, nimg, npairs)) % nimg
+    A = rng.normal(size=(npairs, p, p))
+    W = np.einsum("kij,klj->kil", A, A) + 0.1 * np.eye(p)
+    return pidx, midx, W, rng.normal(size=(npairs, p)), np.array([1e-3, 1e-3, 1.0])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_pinned_solve_equals_the_constrained_least_squares(seed):
+    """The positive definite path gives the saddle-point (KKT) solve's answer:
+    disconnected groups, an image in no pair, a group with a locked image."""
+    from diffview.core.background import _linear
+
+    rng = np.random.default_rng(seed)
+    nimg = 12
+    # two groups (images 0-5 and 6-10) and image 11 in no pair
+    a = _random_problem(rng, 6, 14)
+    b = _random_problem(rng, 5, 10)
+    pidx = np.concatenate([a[0], b[0] + 6])
+    midx = np.concatenate([a[1], b[1] + 6])
+    W, target, scale = np.concatenate([a[2], b[2]]), np.concatenate([a[3], b[3]]), a[4]
+    locked = np.zeros(nimg, bool)
+    locked[7 + seed % 3] = seed % 2 == 1  # sometimes one locked image in group 2
+    args = (pidx, midx, W, target, nimg, scale, locked)
+    fast = _linear._solve_once(*args)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_linear, "_pinned_solve", lambda *a: None)
+        kkt = _linear._solve_once(*args)
+    np.testing.assert_allclose(fast, kkt, rtol=1e-8, atol=1e-9 * np.abs(kkt).max())
+    assert np.allclose(fast[11], 0.0)  # no pair: no correction
+    assert np.allclose(fast[:6].sum(axis=0), 0.0, atol=1e-9)  # a free group sums to 0
+    if locked.any():
+        assert np.allclose(fast[locked], 0.0, atol=1e-12)
+    else:
+        assert np.allclose(fast[6:11].sum(axis=0), 0.0, atol=1e-9)
+
+
+def test_two_locked_images_in_a_group_keep_the_constrained_solve():
+    from diffview.core.background import _linear
+
+    rng = np.random.default_rng(0)
+    pidx, midx, W, target, scale = _random_problem(rng, 5, 10)
+    locked = np.array([True, True, False, False, False])
+    normal, rhs = _linear._assemble(pidx, midx, W, target, 5, scale)
+    assert _linear._pinned_solve(normal, rhs, pidx, midx, 5, 3, locked) is None
+    u = _linear._solve_once(pidx, midx, W, target, 5, scale, locked)
+    assert np.allclose(u[:2], 0.0, atol=1e-12)
