@@ -81,8 +81,11 @@ def _gauge(pidx, midx, nimg, p, locked):
 
 
 def _solve_once(pidx, midx, W, target, nimg, scale, locked):
-    """Least squares under the gauge (`_gauge`): locked images at zero, else
-    each connected group's corrections summing to zero."""
+    """Solve least squares under the gauge of `_gauge`.
+
+    Locked images stay at zero; else each connected group's corrections sum
+    to zero.
+    """
     from scipy import sparse
     from scipy.sparse.linalg import spsolve
 
@@ -99,7 +102,7 @@ def _solve_once(pidx, midx, W, target, nimg, scale, locked):
 
 def _pinned_solve(normal, rhs, pidx, midx, nimg, p, locked):
     """
-    The gauge-fixed solution through a positive definite system, or None.
+    Solve for the gauge-fixed answer through a positive definite system.
 
     The normal equations fix each connected group's corrections only up to
     one plane added to all of them (the right-hand side lies in the range
@@ -108,8 +111,8 @@ def _pinned_solve(normal, rhs, pidx, midx, nimg, p, locked):
     factorised with a symmetric ordering and no pivoting, about 4x faster
     than the indefinite saddle-point system of the constraints (400 tiles,
     1,203 unknowns: 4-5 ms against 19 ms); a group without a locked image
-    is then shifted to sum to zero. None when a group holds two locked
-    images (least squares under both constraints: the saddle point).
+    is then shifted to sum to zero. Returns None when a group holds two
+    locked images (least squares under both constraints: the saddle point).
     """
     from scipy import sparse
     from scipy.sparse.csgraph import connected_components
@@ -127,7 +130,7 @@ def _pinned_solve(normal, rhs, pidx, midx, nimg, p, locked):
     ref[label[locked]] = np.flatnonzero(locked)
     diag = normal.diagonal()
     pin = np.zeros(nimg * p)
-    pin[(ref[:, None] * p + np.arange(p)).ravel()] = np.mean(diag) if diag.any() else 1.0
+    pin[(ref[:, None] * p + np.arange(p)).ravel()] = diag.mean() if diag.any() else 1.0
     x = _symmetric_lu((normal + sparse.diags(pin)).tocsc()).solve(rhs)
     x = x.reshape(nimg, p)
     free = nlocked == 0  # groups whose corrections sum to zero
