@@ -2,7 +2,8 @@
 The selected pair's figures, built once and updated in place.
 
 Plus | minus | difference | residual panels and the difference's colour
-bar (its histogram: `diffview.widgets._histview`).
+bar (HTML: `diffview.widgets._colorbar`; its histogram:
+`diffview.widgets._histview`).
 
 Each panel is a figure on its own canvas, so that a change ships only the
 pictures that changed (a blink redraws the plus panel alone) and the browser
@@ -16,7 +17,6 @@ block-averaged to its size before ``set_data``.
 
 from __future__ import annotations
 
-import html
 import math
 
 import ipywidgets as W
@@ -32,6 +32,7 @@ from diffview.widgets._canvas import (
     new_figure,
     resize_figure,
 )
+from diffview.widgets._colorbar import colorbar_html
 from diffview.widgets._model import PANELS, PairView
 from diffview.widgets._overlay import marker_rgba, panel_cmap, rejected_rgba
 from diffview.widgets._settings import DisplaySettings
@@ -41,9 +42,6 @@ __all__ = ["PairPanels", "panel_units", "reset_history"]
 
 #: Size of one pair panel, inches (its own canvas).
 PANEL_SIZE = (2.45, 2.45)
-
-#: Height of the colour bar's figure, inches (its label is HTML below it).
-_BAR_HEIGHT = 0.5
 
 #: The axes box of every panel, the same in each so one zoom fits them all
 #: (room on the left and below for the plus panel's tick labels).
@@ -126,12 +124,15 @@ class PairPanels:
         AxesImage.
     clip : matplotlib.image.AxesImage
         The clipped pixels over the residual.
-    colorbar : matplotlib.image.AxesImage
-        The difference's colours along its display range (on
-        ``colorbar_fig``, axes ``colorbar_ax``).
+    colorbar : ipywidgets.HTML
+        The difference's colours along its display range, with ticks and
+        its label (CSS class ``dv-colorbar``; `colorbar_html`).
+    colorbar_norm : matplotlib.colors.Normalize or None
+        The norm it shows (the difference panel's).
+    colorbar_range : tuple of float
+        Its low and high ends.
     colorbar_text : str
-        The colour bar's label (unit, stretch, range), shown as HTML under
-        it (``colorbar_label``, CSS class ``dv-colorbar-label``).
+        Its label: unit, stretch and range.
     titles : dict
         Panel name -> its title (a figure text, see `set_title`).
     widget : ipywidgets.VBox
@@ -177,11 +178,15 @@ class PairPanels:
         self.clip = self.axes["residual"].imshow(
             np.zeros((2, 2, 4), np.float32), origin="lower", interpolation="nearest"
         )
-        self._build_colorbar(size)
+        self.colorbar = W.HTML("", layout=W.Layout(align_self="flex-end"))
+        self.colorbar.add_class("dv-colorbar")
+        self.colorbar_norm = None
+        self.colorbar_range = (0.0, 1.0)
+        self._bar = None  # (norm, cmap): what the bar shows, for a new width
+        self._bar_width = round(2 * size[0] * self.figs["plus"].dpi)
         self.axes["plus"].xaxis.set_major_locator(MaxNLocator(3, integer=True))
         self.axes["plus"].yaxis.set_major_locator(MaxNLocator(3, integer=True))
         fixed_label_positions(self.axes["plus"])
-        fixed_label_positions(self.colorbar_ax)
         self.colorbar_text = ""
         self.view: PairView | None = None
         self._region = None
@@ -192,36 +197,13 @@ class PairPanels:
         self.axes["plus"].callbacks.connect("xlim_changed", self._on_limits)
         self.axes["plus"].callbacks.connect("ylim_changed", self._on_limits)
         row = W.HBox([self.figs[name].canvas for name in PANELS])
-        self.colorbar_fig.canvas.layout.align_self = "flex-end"
-        self.widget = W.VBox([row, self.colorbar_fig.canvas, self.colorbar_label])
+        self.widget = W.VBox([row, self.colorbar])
         self.widget.add_class("dv-pairs")
-
-    def _build_colorbar(self, size) -> None:
-        # The difference's norm and colours along a linear data axis, so a
-        # non-linear stretch shows as where the colours change (one small
-        # image: a third of the draw time of a matplotlib Colorbar).
-        self.colorbar_fig = new_figure((2 * size[0], _BAR_HEIGHT), toolbar=False)
-        self.colorbar_ax = self.colorbar_fig.add_axes((0.05, 0.5, 0.9, 0.42))
-        self.colorbar_fig.canvas.layers = [self.colorbar_ax]
-        # the label changes with every pair: HTML, not drawn by matplotlib
-        self.colorbar_label = W.HTML("", layout=W.Layout(align_self="flex-end"))
-        self.colorbar_label.add_class("dv-colorbar-label")
-        self.colorbar = self.colorbar_ax.imshow(
-            np.linspace(0.0, 1.0, 512)[None, :],
-            aspect="auto",
-            origin="lower",
-            interpolation="nearest",
-            extent=(0.0, 1.0, 0.0, 1.0),
-        )
-        self.colorbar_ax.yaxis.set_visible(False)
-        self.colorbar_ax.xaxis.set_major_locator(MaxNLocator(5))
-        self.colorbar_ax.tick_params(labelsize=7, pad=1)
-        self.colorbar_fig.canvas.add_class("dv-colorbar")
 
     @property
     def canvases(self) -> list:
-        """Every canvas: the four panels, then the colour bar."""
-        return [self.figs[n].canvas for n in PANELS] + [self.colorbar_fig.canvas]
+        """The four panels' canvases (the colour bar is HTML)."""
+        return [self.figs[n].canvas for n in PANELS]
 
     @property
     def toolbar(self):
@@ -405,9 +387,9 @@ class PairPanels:
         changed = False
         for fig in self.figs.values():
             changed |= resize_figure(fig, (side, side))
-        bar = self.colorbar_fig
-        bar_height = round(bar.get_size_inches()[1] * bar.dpi)
-        changed |= resize_figure(bar, (2 * side, bar_height))
+        if abs(self._bar_width - 2 * side) >= 2:
+            self._bar_width = 2 * side
+            self._draw_colorbar()
         if changed:
             self._region = None
             self._on_limits(self.axes["plus"])
@@ -477,17 +459,20 @@ class PairPanels:
         lo, hi = float(norm.vmin), float(norm.vmax)
         if not hi > lo:
             hi = lo + 1.0
-        self.colorbar.set_data(np.linspace(lo, hi, 512)[None, :])
-        self.colorbar.set_extent((lo, hi, 0.0, 1.0))
-        self.colorbar.set_cmap(cmap)
-        self.colorbar.set_norm(norm)
-        self.colorbar_ax.set_xlim(lo, hi)
+        self.colorbar_norm, self.colorbar_range = norm, (lo, hi)
         unit = f" ({units})" if units else " (no BUNIT)"
         self.colorbar_text = (
             f"difference{unit}, {settings.mode} stretch "
             f"{settings.vmin} .. {settings.vmax}: {lo:.4g} .. {hi:.4g}"
         )
-        self.colorbar_label.value = (
-            f"<span style='font-size:11px'>{html.escape(self.colorbar_text)}</span>"
+        self._bar = (norm, cmap)
+        self._draw_colorbar()
+
+    def _draw_colorbar(self) -> None:
+        """Write the colour bar's HTML for what it shows and its width."""
+        if self._bar is None:
+            return
+        norm, cmap = self._bar
+        self.colorbar.value = colorbar_html(
+            norm, cmap, self.colorbar_range, self._bar_width, self.colorbar_text
         )
-        self.colorbar_fig.canvas.draw_idle()

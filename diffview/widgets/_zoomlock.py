@@ -192,5 +192,5 @@ class ZoomLock:
         panels._on_limits(ax)  # the visible pixels, re-cut once
         self._zoom = (self._limits(), _extent(panels.view.bounds))
         panels.toolbar.push_current()
-        for canvas in panels.canvases[:-1]:
+        for canvas in panels.canvases:
             canvas.draw_idle()

@@ -4,6 +4,7 @@ last state always reaching the browser; which canvas redraws for what."""
 from __future__ import annotations
 
 import asyncio
+import html
 import time
 
 import numpy as np
@@ -102,7 +103,6 @@ def dash(tmp_path_factory):
 def _counts(dash):
     return {
         **{n: dash.pairs.figs[n].canvas.draws for n in PANELS},
-        "colorbar": dash.pairs.colorbar_fig.canvas.draws,
         "histogram": dash.histogram.fig.canvas.draws,
         "mosaic": dash.mosaic.fig.canvas.draws,
     }
@@ -117,7 +117,7 @@ def _redrawn(dash, action):
 
 def test_next_redraws_each_panel_once_and_the_mosaic_not_at_all(dash):
     redrawn = _redrawn(dash, dash.next)
-    assert redrawn == {**dict.fromkeys(PANELS, 1), "colorbar": 1, "histogram": 1}
+    assert redrawn == {**dict.fromkeys(PANELS, 1), "histogram": 1}
     view = dash.explorer.pair_view()
     for name in PANELS:  # the small sample's pairs fit a panel: full resolution
         np.testing.assert_array_equal(
@@ -157,14 +157,40 @@ def test_colour_bar_has_units_stretch_and_range(dash):
     lo, hi = float(norm.vmin), float(norm.vmax)
     diff = ex.pair_view().range_data("difference")  # no partly covered edge
     assert (lo, hi) == pytest.approx((np.nanmin(diff), np.nanmax(diff)))
-    assert dash.pairs.colorbar_ax.get_xlim() == pytest.approx((lo, hi))
+    assert dash.pairs.colorbar_range == pytest.approx((lo, hi))
     label = dash.pairs.colorbar_text
     stretch = f"gaussian-log stretch min .. max: {lo:.4g} .. {hi:.4g}"
     assert label == f"difference (DN), {stretch}"
+    _check_colour_bar_html(dash, norm, lo, hi)
     del ex.ws.template["BUNIT"]
     dash.pairs._units = (None, "")
     dash.vmin.value = "-2s"
     assert "(no BUNIT)" in dash.pairs.colorbar_text
+
+
+def _check_colour_bar_html(dash, norm, lo, hi):
+    """The bar's strip holds the panel's colours from lo to hi, its ticks the
+    values where they sit, its label the text (HTML: no canvas frame)."""
+    import base64
+    import io
+    import re
+
+    from PIL import Image
+
+    page = dash.pairs.colorbar.value
+    src = re.search(r"src='data:image/png;base64,([^']+)'", page).group(1)
+    strip = np.asarray(Image.open(io.BytesIO(base64.b64decode(src))))[0]
+    cmap = dash.pairs.images["difference"].get_cmap()
+    want = (np.asarray(cmap(norm(np.linspace(lo, hi, len(strip))))) * 255 + 0.5)
+    np.testing.assert_array_equal(strip, want.astype(np.uint8))
+    ticks = re.findall(r"left:([\d.]+)%[^>]*>\|<br>([^<]+)</span>", page)
+    assert len(ticks) >= 2
+    for left, text in ticks:
+        assert lo <= float(text) <= hi
+        where = (float(text) - lo) / (hi - lo)
+        assert float(left) / 100 == pytest.approx(where, abs=0.02)
+    assert html.escape(dash.pairs.colorbar_text) in page
+    assert dash.pairs.canvases == [dash.pairs.figs[n].canvas for n in PANELS]
 
 
 def test_pixels_are_square(dash):
@@ -184,7 +210,6 @@ def test_pixels_are_square(dash):
 def _canvases(dash):
     return {
         **{n: dash.pairs.figs[n].canvas for n in PANELS},
-        "colorbar": dash.pairs.colorbar_fig.canvas,
         "histogram": dash.histogram.fig.canvas,
         "mosaic": dash.mosaic.fig.canvas,
     }

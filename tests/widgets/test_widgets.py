@@ -352,9 +352,9 @@ def test_stretch_controls_change_the_norm(dash):
     assert norm.vmin == pytest.approx(np.nanmin(diff))
     assert norm.vmax == pytest.approx(np.nanmax(diff))
     # the colour bar follows the stretch, the histogram marks the new range
-    assert dash.pairs.colorbar.norm is norm
+    assert dash.pairs.colorbar_norm is norm
     np.testing.assert_allclose(
-        dash.pairs.colorbar_ax.get_xlim(), (np.nanmin(diff), np.nanmax(diff))
+        dash.pairs.colorbar_range, (np.nanmin(diff), np.nanmax(diff))
     )
     assert dash.histogram.lo.get_xdata()[0] == pytest.approx(np.nanmin(diff))
     dash.vmax.value = "1.5"
