@@ -61,6 +61,13 @@ def _diffexec_cmd(args) -> int:
     for _, msg in result.failures if args.debug else ():
         print(msg)
     print(f"count={result.count}, failed={result.failed}, time={result.seconds:.2f}s")
+    if result.output_error and not args.debug:
+        # the machine's problem (full disk, permissions), not the pairs'
+        print(
+            f"diffview diffexec: a pair was not written: {result.output_error} "
+            "(-d lists every failed pair)",
+            file=sys.stderr,
+        )
     return 0
 
 

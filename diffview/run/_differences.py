@@ -318,6 +318,11 @@ class DifferencesResult:
         Pairs that produced no difference.
     failures : list of tuple
         ``(Overlap, message)`` for every failed pair; the message names files.
+    output_error : str
+        The first failure to write a pair's files (a full disk, no
+        permission, an I/O error), as in ``failures``; '' when none. Such a
+        failure is the machine's, not the pair's: every later pair may meet
+        it too, so the command line says it even without ``-d``.
     stats : dict
         ``{diff name: mDiff statistics}`` of the written differences.
     seconds : float
@@ -333,6 +338,7 @@ class DifferencesResult:
     count: int = 0
     failed: int = 0
     failures: list = field(default_factory=list)
+    output_error: str = ""
     stats: dict = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -356,29 +362,38 @@ class DifferencesResult:
 def _diff_task(task, ctx, reader, group):
     """Difference one pair and hand its files to ``group``.
 
-    Returns ``(ok, message, stats, future)``; the future (None for a failed
-    pair) tells whether the files were committed.
+    Returns ``(ok, message, stats, future, written)``; the future (None for
+    a failed pair) tells whether the files were committed; ``written`` is
+    False when writing them failed (`OutputError`).
     """
     _, plus, minus, out = task
     try:
         diff = _task_difference(reader, task, ctx)
-        return True, "", diff.stats, _write_later(diff, out, ctx["cards"], group)
-    except (PairError, OutputError) as exc:  # OutputError: full disk, I/O error
-        return False, f"{plus} - {minus}: {exc}", None, None
+        future = _write_later(diff, out, ctx["cards"], group)
+        return True, "", diff.stats, future, True
+    except OutputError as exc:  # full disk, no permission, I/O error
+        return False, f"{plus} - {minus}: {exc}", None, None, False
+    except PairError as exc:
+        return False, f"{plus} - {minus}: {exc}", None, None, True
     except Exception as exc:  # one bad pair never stops the run; it is counted
-        return False, f"{plus} - {minus}: {type(exc).__name__}: {exc}", None, None
+        msg = f"{plus} - {minus}: {type(exc).__name__}: {exc}"
+        return False, msg, None, None, True
 
 
 def _committed(task, outcome):
-    """Return a pair's outcome once its files are committed (or failed to be)."""
-    ok, msg, stats, future = outcome
+    """Return a pair's outcome once its files are committed (or failed to be).
+
+    ``(ok, message, stats, written)``, as `_diff_task` without the future.
+    """
+    ok, msg, stats, future, written = outcome
     failed = future.exception() if future is not None else None
     if failed is None:
-        return ok, msg, stats
+        return ok, msg, stats, written
     _, plus, minus, _ = task
     if isinstance(failed, DiffviewError):
-        return False, f"{plus} - {minus}: {failed}", None
-    return False, f"{plus} - {minus}: {type(failed).__name__}: {failed}", None
+        written = not isinstance(failed, OutputError)
+        return False, f"{plus} - {minus}: {failed}", None, written
+    return False, f"{plus} - {minus}: {type(failed).__name__}: {failed}", None, True
 
 
 def _diff_chunk(chunk):
@@ -528,11 +543,13 @@ def compute_differences(
         desc="differences",
         context=ctx,
     )
-    for task, (ok, msg, stats) in zip(tasks, done, strict=True):
+    for task, (ok, msg, stats, written) in zip(tasks, done, strict=True):
         if ok:
             result.stats[task[0].diff] = stats
         else:
             result.failures.append((task[0], msg))
+            if not written and not result.output_error:
+                result.output_error = msg
     result.failed = len(result.failures)
     result.seconds = time.perf_counter() - start
     return result

@@ -313,3 +313,25 @@ def test_mosaic_step_errors_are_one_line(small_sample, tmp_path, args, message):
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert proc.returncode == 1
     assert proc.stderr.strip() == f"diffview: error: {message.format(**fill)}"
+
+
+def test_diffexec_says_a_write_failure_on_stderr(tmp_path, monkeypatch, capsys):
+    """A full disk is the machine's problem: said once on stderr (the first
+    file), even without -d; the status line and exit status stay Montage's."""
+    import diffview.run
+    from diffview.run import DifferencesResult
+
+    msg = "a.fits - b.fits: /out/diff.000001.000002.fits: no space left on device"
+    failures = [(None, msg), (None, "c.fits - d.fits: Images don't overlap")]
+    result = DifferencesResult(count=3, failed=2, output_error=msg, failures=failures)
+    monkeypatch.setattr(diffview.run, "compute_differences", lambda *a, **k: result)
+    (tmp_path / "o").mkdir()
+    argv = ["diffexec", "--quiet", "d.tbl", "t.hdr", str(tmp_path / "o")]
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("count=3, failed=2, time=")
+    assert err.strip() == (f"diffview diffexec: a pair was not written: {msg} "
+                           "(-d lists every failed pair)")
+    result.output_error = ""
+    assert main(argv) == 0
+    assert capsys.readouterr().err == ""  # failures of pairs: counted, not said

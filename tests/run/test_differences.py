@@ -552,6 +552,7 @@ def test_full_disk_fails_that_pair_only_and_leaves_no_partial_file(
     assert messages[1].endswith(
         f"{root / 'o' / 'diff.000001.000002.fits'}: is a FIFO (named pipe), "
         "not a file; not written")
+    assert r.output_error == messages[0]  # the first file the machine refused
     assert sorted(os.listdir(root / "o")) == [
         "diff.000001.000002.fits",  # still the FIFO
         "diff.000001.000003.fits",
