@@ -231,6 +231,37 @@ class Explorer(TableState, JobFollower, Resolving, ExplorerQueries):
     # Display settings
     # ------------------------------------------------------------------
 
+    def forget_pairs(self, indices) -> None:
+        """
+        Drop what is kept of some pairs: their arrays and display ranges.
+
+        For pairs whose files changed, e.g. computed in the background while
+        a "computing…" view of them was kept (and its display range resolved
+        on it: no pixel, so none).
+
+        Parameters
+        ----------
+        indices : iterable of int
+            Positions in the overlap table.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from diffview.sample import write_sample
+        >>> ex = Explorer(write_sample(tempfile.mkdtemp(), "small"))
+        >>> view = ex.pair_view()
+        >>> ex.pair_view() is view
+        True
+        >>> ex.forget_pairs([ex.selected])
+        >>> ex.pair_view() is view
+        False
+        """
+        gone = set(indices)
+        for k in gone:
+            self._pairs.pop(k, None)
+        for key in [key for key in self._stretches if key[0] in gone]:
+            del self._stretches[key]
+
     def _resolve(self, panel: str, settings: DisplaySettings, index=None):
         index = self.selected if index is None else index
         key = (index, _group(panel), settings)

@@ -98,11 +98,7 @@ class JobFollower:
         idx = np.concatenate(self._fresh)
         self._fresh = []
         self.pair_measures.update(idx, self.job.pending())
-        fresh = set(idx.tolist())
-        for k in fresh:
-            self._pairs.pop(k, None)  # a "computing…" view kept meanwhile
-        for key in [key for key in self._stretches if key[0] in fresh]:
-            del self._stretches[key]  # resolved on that view: no pixel
+        self.forget_pairs(idx.tolist())  # "computing…" views kept meanwhile
         self._rank()
         self._flushed = time.monotonic()
         changes = {"ranking"}
