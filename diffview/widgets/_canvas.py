@@ -423,6 +423,11 @@ def _no_history_buttons() -> None:
     """Send nothing: ipympl's front end has no back/forward buttons to update."""
 
 
+def _no_message(*args) -> str:
+    """Format and send nothing: the footer that would show it is hidden."""
+    return ""
+
+
 def new_figure(size, toolbar: bool = True) -> Figure:
     """
     Make a figure on its own `PanelCanvas`, outside pyplot's registry.
@@ -455,6 +460,11 @@ def new_figure(size, toolbar: bool = True) -> Figure:
     # (`reset_history`): ipympl's front end ignores the message, which was
     # ten of the 22 a Next sent.
     canvas.toolbar.set_history_buttons = _no_history_buttons
+    # Every pointer move had the toolbar format the coordinates and the value
+    # under the pointer and send them for ipympl's footer, which is hidden:
+    # a kernel message and a page update per move, ahead of the readout's.
+    canvas.toolbar._mouse_event_to_message = _no_message
+    canvas.toolbar.set_message = _no_message
     canvas.header_visible = False
     canvas.footer_visible = False
     canvas.toolbar_position = "left"

@@ -112,3 +112,26 @@ def test_hover_draws_nothing(dash):
     fig.canvas.callbacks.process("motion_notify_event", ev)
     assert {n: dash.pairs.figs[n].canvas.draws for n in PANELS} == draws
     assert dash.sky_axes.ticks.computed == computed
+
+
+def test_hover_sends_no_toolbar_message(dash):
+    """The readout is the hover's one update: matplotlib's toolbar no longer
+    formats the pointer's coordinates for ipympl's hidden footer (a kernel
+    message and a page update on every move)."""
+    sent = []
+    canvases = [dash.pairs.figs[n].canvas for n in PANELS] + [dash.mosaic.fig.canvas]
+    for canvas in canvases:
+        canvas.send_event = lambda kind, _sent=sent, **kw: _sent.append(kind)
+    try:
+        view = dash.explorer.pair_view()
+        (j0, _), (i0, _) = view.bounds
+        before = dash.readout.value
+        for name in PANELS:
+            _hover(dash.pairs.figs[name], dash.pairs.axes[name], i0 + 1, j0 + 1)
+        _hover(dash.mosaic.fig, dash.mosaic.ax, i0 + 2, j0 + 2)
+        assert dash.readout.value != before  # the readout did follow
+        assert "message" not in sent, sent
+        assert all(c._message == "" for c in canvases)
+    finally:
+        for canvas in canvases:
+            del canvas.send_event
