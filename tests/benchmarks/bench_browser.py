@@ -79,10 +79,12 @@ PAINT_HOOK = """
   }
   // the frame that shows a new readout text (rAF runs just before its paint)
   window.__dvReadouts = [];
-  new MutationObserver((records) => {
-    if (records.some(r => r.target.parentElement &&
-                     r.target.parentElement.closest('.dv-readout') ||
-                     r.target.closest && r.target.closest('.dv-readout'))) {
+  let shown = null;
+  new MutationObserver(() => {
+    const e = document.querySelector('.dv-readout');
+    const text = e ? e.textContent : null;
+    if (text !== shown) {
+      shown = text;
       requestAnimationFrame(() => window.__dvReadouts.push(performance.now()));
     }
   }).observe(document.body, {subtree: true, childList: true, characterData: true});
