@@ -1,4 +1,6 @@
 """
+Pointer and focus in a real browser: what a click or a move costs the page.
+
 A click in the dashboard keeps the focus there: the notebook is not refocused.
 
 When the pointer leaves the key area, ipyevents gives the focus back to the
@@ -9,6 +11,10 @@ guard (`diffview.widgets._keys.GUARD_ESM`) takes the focus into the dashboard
 first. Checked in JupyterLab and Notebook 7: hover a pair panel, press Next;
 nothing outside ``.dv-dashboard`` may receive the focus during the click
 (without the guard the notebook does), and the next pair is shown.
+
+Crossing into and out of the dashboard's canvases sends the kernel nothing
+(ipympl's ``figure_enter`` / ``figure_leave``); moving over a panel still
+sends ``motion_notify`` and fills the readout.
 """
 
 from __future__ import annotations
@@ -73,5 +79,50 @@ def test_click_after_hover_keeps_focus_in_dashboard(lab):
                 assert not outside, f"the click focused {outside}"
                 assert page.evaluate(
                     "() => !!document.activeElement.closest('.dv-dashboard')")
+        finally:
+            browser.close()
+
+
+#: Records the custom event types the page sends the kernel.
+SENT_JS = """() => {
+  window.__dvSent = [];
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    try {
+      const text = typeof data === 'string' ? data : new TextDecoder().decode(data);
+      const types = text.matchAll(/"type":\\s*"([a-z_]+)"/g);
+      for (const m of types) window.__dvSent.push(m[1]);
+    } catch (e) {}
+    return send.call(this, data);
+  };
+}"""
+
+
+def test_crossing_a_canvas_sends_the_kernel_nothing(lab):
+    from playwright.sync_api import sync_playwright
+
+    base, token, url_path = lab
+    SHOT_PREFIX[0] = url_path.split("/")[0]
+    with sync_playwright() as p:
+        browser = launch(p)
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 2000})
+            page.set_default_timeout(STEP_S * 1000)
+            open_dashboard(page, base, token, url_path)
+            page.evaluate(SENT_JS)
+            readout = page.locator(".dv-readout")
+            before = readout.inner_text()
+            for name in ("plus", "difference"):
+                box = page.locator(f".dv-panel-{name} canvas").first.bounding_box()
+                x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+                page.mouse.move(x - 15, y, steps=3)
+                page.mouse.move(x, y, steps=3)
+                time.sleep(0.3)
+                page.locator(".dv-next").hover()  # out of the canvas
+                time.sleep(0.3)
+            sent = page.evaluate("() => window.__dvSent")
+            assert "motion_notify" in sent, sent
+            assert "figure_enter" not in sent and "figure_leave" not in sent, sent
+            assert readout.inner_text() != before  # the hover still reads out
         finally:
             browser.close()
