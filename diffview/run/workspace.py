@@ -471,6 +471,10 @@ def as_fits_list(ws: Workspace) -> list[PlaneFit]:
     >>> len(as_fits_list(ws)) == len(ws.fits)
     True
     """
+    bulk = getattr(ws.fits, "fits_for", None)
+    keys = getattr(ws.overlaps, "keys", None)
+    if bulk is not None and keys is not None:  # columns: one pass, not a lookup each
+        return [f for f in bulk(keys) if f is not None]
     out = []
     for ov in ws.overlaps:
         f = ws.fits.get((ov.cntr1, ov.cntr2))

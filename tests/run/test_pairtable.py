@@ -105,3 +105,26 @@ def test_open_workspace_makes_no_object_per_pair(small_sample, monkeypatch):
     ws = open_workspace(small_sample)
     assert len(ws.overlaps) > 5 and made == []
     assert ws.overlaps[0].diff and len(made) == 1
+
+
+def test_fits_for_equals_one_lookup_per_pair():
+    """The bulk read gives what ``fits[key]`` gives: table rows, fits set
+    later (winning over the table's), deleted rows and pairs without a fit."""
+    from diffview.run import pair_keys
+
+    rng = np.random.default_rng(3)
+    n = 40
+    plus, minus = rng.permutation(n), rng.permutation(n) + 100
+    cols = {name: rng.normal(size=n) for name in PlaneFit.columns()[2:]}
+    cols["npixel"] = rng.integers(1, 500, n)
+    fits = FitMap({"plus": plus, "minus": minus, **cols})
+    first = (int(plus[0]), int(minus[0]))
+    fits[first] = replace(fits[first], c=-7.0)  # set later: wins
+    fits[(999, 998)] = replace(fits[first], plus=999, minus=998)
+    del fits[(int(plus[1]), int(minus[1]))]
+    asked = [(int(p), int(m)) for p, m in zip(plus, minus, strict=True)]
+    asked += [(999, 998), (5, 5), (int(minus[2]), int(plus[2]))]
+    got = fits.fits_for(pair_keys([a for a, _ in asked], [b for _, b in asked]))
+    assert got == [fits.get(key) for key in asked]
+    assert got[0].c == -7.0 and got[1] is None and got[-2] is None
+    assert isinstance(got[3].npixel, int) and isinstance(got[3].a, float)
