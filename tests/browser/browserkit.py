@@ -111,6 +111,28 @@ def launch(playwright):
     )
 
 
+@contextlib.contextmanager
+def dashboard_page(lab, viewport=(1500, 2000)):
+    """
+    A page with the dashboard open in ``lab``'s front end (its browser closed
+    at the end); screenshots named after the front end.
+    """
+    from playwright.sync_api import sync_playwright
+
+    base, token, url_path = lab
+    SHOT_PREFIX[0] = url_path.split("/")[0]
+    with sync_playwright() as p:
+        browser = launch(p)
+        try:
+            width, height = viewport
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.set_default_timeout(STEP_S * 1000)
+            open_dashboard(page, base, token, url_path)
+            yield page
+        finally:
+            browser.close()
+
+
 def front_end_errors(browser, base: str, token: str, url_path: str) -> set[str]:
     """Errors the front end itself logs on a blank notebook (not diffview's).
 

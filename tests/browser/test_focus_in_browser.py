@@ -22,15 +22,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from browserkit import (
-    SHOT_PREFIX,
-    STEP_S,
-    lab,
-    launch,
-    open_dashboard,
-    requirements,
-    shot,
-)
+from browserkit import STEP_S, dashboard_page, lab, requirements, shot
 
 pytestmark = pytest.mark.browser
 
@@ -47,40 +39,29 @@ WATCH_JS = """() => {
 
 
 def test_click_after_hover_keeps_focus_in_dashboard(lab):
-    from playwright.sync_api import sync_playwright
-
-    base, token, url_path = lab
-    SHOT_PREFIX[0] = url_path.split("/")[0]
-    with sync_playwright() as p:
-        browser = launch(p)
-        try:
-            page = browser.new_page(viewport={"width": 1500, "height": 2000})
-            page.set_default_timeout(STEP_S * 1000)
-            open_dashboard(page, base, token, url_path)
-            page.evaluate(WATCH_JS)
-            panel = page.locator(".dv-panel-plus canvas").first
-            selected = page.locator(".dv-selected")
-            for _ in range(3):
-                box = panel.bounding_box()
-                x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-                page.mouse.move(x, y)
-                time.sleep(0.3)
-                before = selected.inner_text()
-                page.evaluate("() => { window.__dvFocusOut = []; }")
-                page.locator(".dv-next").click()
-                deadline = time.monotonic() + STEP_S
-                while selected.inner_text() == before and time.monotonic() < deadline:
-                    time.sleep(0.05)
-                assert selected.inner_text() != before, "Next did not change the pair"
-                time.sleep(0.5)  # JupyterLab's activation runs after the click
-                outside = page.evaluate("() => window.__dvFocusOut")
-                if outside:
-                    shot(page, "focus-failure.png")
-                assert not outside, f"the click focused {outside}"
-                assert page.evaluate(
-                    "() => !!document.activeElement.closest('.dv-dashboard')")
-        finally:
-            browser.close()
+    with dashboard_page(lab) as page:
+        page.evaluate(WATCH_JS)
+        panel = page.locator(".dv-panel-plus canvas").first
+        selected = page.locator(".dv-selected")
+        for _ in range(3):
+            box = panel.bounding_box()
+            x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+            page.mouse.move(x, y)
+            time.sleep(0.3)
+            before = selected.inner_text()
+            page.evaluate("() => { window.__dvFocusOut = []; }")
+            page.locator(".dv-next").click()
+            deadline = time.monotonic() + STEP_S
+            while selected.inner_text() == before and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert selected.inner_text() != before, "Next did not change the pair"
+            time.sleep(0.5)  # JupyterLab's activation runs after the click
+            outside = page.evaluate("() => window.__dvFocusOut")
+            if outside:
+                shot(page, "focus-failure.png")
+            assert not outside, f"the click focused {outside}"
+            assert page.evaluate(
+                "() => !!document.activeElement.closest('.dv-dashboard')")
 
 
 #: Records the custom event types the page sends the kernel.
@@ -99,30 +80,19 @@ SENT_JS = """() => {
 
 
 def test_crossing_a_canvas_sends_the_kernel_nothing(lab):
-    from playwright.sync_api import sync_playwright
-
-    base, token, url_path = lab
-    SHOT_PREFIX[0] = url_path.split("/")[0]
-    with sync_playwright() as p:
-        browser = launch(p)
-        try:
-            page = browser.new_page(viewport={"width": 1500, "height": 2000})
-            page.set_default_timeout(STEP_S * 1000)
-            open_dashboard(page, base, token, url_path)
-            page.evaluate(SENT_JS)
-            readout = page.locator(".dv-readout")
-            before = readout.inner_text()
-            for name in ("plus", "difference"):
-                box = page.locator(f".dv-panel-{name} canvas").first.bounding_box()
-                x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-                page.mouse.move(x - 15, y, steps=3)
-                page.mouse.move(x, y, steps=3)
-                time.sleep(0.3)
-                page.locator(".dv-next").hover()  # out of the canvas
-                time.sleep(0.3)
-            sent = page.evaluate("() => window.__dvSent")
-            assert "motion_notify" in sent, sent
-            assert "figure_enter" not in sent and "figure_leave" not in sent, sent
-            assert readout.inner_text() != before  # the hover still reads out
-        finally:
-            browser.close()
+    with dashboard_page(lab) as page:
+        page.evaluate(SENT_JS)
+        readout = page.locator(".dv-readout")
+        before = readout.inner_text()
+        for name in ("plus", "difference"):
+            box = page.locator(f".dv-panel-{name} canvas").first.bounding_box()
+            x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+            page.mouse.move(x - 15, y, steps=3)
+            page.mouse.move(x, y, steps=3)
+            time.sleep(0.3)
+            page.locator(".dv-next").hover()  # out of the canvas
+            time.sleep(0.3)
+        sent = page.evaluate("() => window.__dvSent")
+        assert "motion_notify" in sent, sent
+        assert "figure_enter" not in sent and "figure_leave" not in sent, sent
+        assert readout.inner_text() != before  # the hover still reads out
