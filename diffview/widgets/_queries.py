@@ -342,6 +342,35 @@ class ExplorerQueries:
             panel, xi, yi, float(ra), float(dec), self.value_at(panel, xi, yi)
         )
 
+    def boxes_at(self, x: float, y: float) -> np.ndarray:
+        """
+        Mark the pairs whose overlap box holds a template pixel.
+
+        Parameters
+        ----------
+        x, y : float
+            Template pixel (column, row).
+
+        Returns
+        -------
+        numpy.ndarray of bool
+            One per pair, in overlap-table order.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from diffview.sample import write_sample
+        >>> from diffview.widgets import Explorer
+        >>> ex = Explorer(write_sample(tempfile.mkdtemp(), "small"))
+        >>> (j0, _), (i0, _) = ex.ws.boxes[0]
+        >>> bool(ex.boxes_at(i0, j0)[0]), bool(ex.boxes_at(-9, -9).any())
+        (True, False)
+        """
+        boxes = self._box_table()
+        (j0, j1, i0, i1), valid = boxes.array.T, boxes.valid
+        inside = valid & (i0 - 0.5 <= x) & (x < i1 - 0.5)
+        return inside & (j0 - 0.5 <= y) & (y < j1 - 0.5)
+
     def pick(self, x: float, y: float) -> int | None:
         """
         Find the pair whose overlap box holds a template pixel.
@@ -357,12 +386,10 @@ class ExplorerQueries:
             The smallest box wins where several hold the point; None if no
             box does.
         """
-        boxes = self._box_table()
-        (j0, j1, i0, i1), valid = boxes.array.T, boxes.valid
-        inside = valid & (i0 - 0.5 <= x) & (x < i1 - 0.5)
-        inside &= (j0 - 0.5 <= y) & (y < j1 - 0.5)
+        inside = self.boxes_at(x, y)
         if not inside.any():
             return None
+        j0, j1, i0, i1 = self._box_table().array.T
         area = np.where(inside, (j1 - j0) * (i1 - i0), np.iinfo(np.int64).max)
         return int(np.argmin(area))  # the first of equal smallest boxes
 

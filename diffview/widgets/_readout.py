@@ -212,10 +212,7 @@ class PixelReadout:
         inside = (r[:, 0, 0] <= x) & (x < r[:, 1, 0])
         inside &= (r[:, 0, 1] <= y) & (y < r[:, 2, 1])
         images = [int(c) for c in np.asarray(ex.ws.geometry.cntr)[inside]]
-        boxes = ex._box_table()
-        (j0, j1, i0, i1), valid = boxes.array.T, boxes.valid
-        hit = valid & (i0 - 0.5 <= x) & (x < i1 - 0.5)
-        hit &= (j0 - 0.5 <= y) & (y < j1 - 0.5)
+        hit = ex.boxes_at(x, y)
         return images, [ex.key(int(k)) for k in np.flatnonzero(hit)]
 
     def mosaic_html(self, image, x: float, y: float) -> str:
