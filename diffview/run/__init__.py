@@ -91,6 +91,7 @@ _LAZY = {
     "pair_keys": "._pairtable",
     "CompletionJob": "._complete",
     "JobProgress": "._complete",
+    "check_solver": "._resolve",
     "solve_and_assess": "._resolve",
     "solve_apart": "._resolve",
 }
@@ -155,6 +156,7 @@ __all__ = [
     "pair_keys",
     "CompletionJob",
     "JobProgress",
+    "check_solver",
     "solve_and_assess",
     "solve_apart",
     "pool_workers",

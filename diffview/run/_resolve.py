@@ -20,10 +20,36 @@ from diffview.errors import InputError
 from diffview.run import _jobparts
 from diffview.run.workspace import as_fits_list
 
-__all__ = ["solve_and_assess", "solve_apart", "SOLVERS"]
+__all__ = ["solve_and_assess", "solve_apart", "SOLVERS", "check_solver"]
 
 #: The re-solve's methods: `diffview.core.solve_direct` and `solve_montage`.
 SOLVERS = ("direct", "montage")
+
+
+def check_solver(method: str) -> None:
+    """
+    Refuse a solver name that is not one of `SOLVERS`.
+
+    Parameters
+    ----------
+    method : str
+        The name asked for.
+
+    Raises
+    ------
+    diffview.InputError
+        An unknown method, named in the message.
+
+    Examples
+    --------
+    >>> check_solver("direct")
+    >>> check_solver("fast")
+    Traceback (most recent call last):
+    ...
+    diffview.errors.InputError: unknown method 'fast'; use 'direct' or 'montage'
+    """
+    if method not in SOLVERS:
+        raise InputError(f"unknown method {method!r}; use 'direct' or 'montage'")
 
 
 def solve_and_assess(ws, method="direct", exclude_pairs=(), exclude_images=()):
@@ -66,8 +92,7 @@ def solve_and_assess(ws, method="direct", exclude_pairs=(), exclude_images=()):
     """
     from diffview.core import assess_fits, solve_direct, solve_montage
 
-    if method not in SOLVERS:
-        raise InputError(f"unknown method {method!r}; use 'direct' or 'montage'")
+    check_solver(method)
     solver = solve_direct if method == "direct" else solve_montage
     fits = as_fits_list(ws)
     corrections = solver(
@@ -136,8 +161,7 @@ def solve_apart(
     >>> corr == solve_and_assess(ws, exclude_images=[4])[0]
     True
     """
-    if method not in SOLVERS:
-        raise InputError(f"unknown method {method!r}; use 'direct' or 'montage'")
+    check_solver(method)
     snapshot = SimpleNamespace(overlaps=ws.overlaps, fits=ws.fits, geometry=ws.geometry)
     if lock is None:
         payload = pickle.dumps(snapshot, pickle.HIGHEST_PROTOCOL)

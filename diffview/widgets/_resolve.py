@@ -19,8 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from diffview.errors import InputError
-from diffview.run import solve_and_assess, solve_apart
+from diffview.run import check_solver, solve_and_assess, solve_apart
 from diffview.widgets._table import _locked
 
 __all__ = ["Resolving", "ResolveJob", "RESOLVE_APART"]
@@ -296,8 +295,7 @@ class Resolving:
         >>> ex.start_resolve("montage").stage  # 11 fits: at once
         'done'
         """
-        if method not in ("direct", "montage"):
-            raise InputError(f"unknown method {method!r}; use 'direct' or 'montage'")
+        check_solver(method)
         if len(self.ws.fits) < RESOLVE_APART:
             self.resolve(method)
             return self._last_solve
