@@ -157,6 +157,14 @@ def small_sample(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def dense_sample(tmp_path_factory):
+    """The ``dense`` built-in sample, made once (read-only): a pair is small in it."""
+    from diffview.sample.datasets import write_sample
+
+    return write_sample(tmp_path_factory.mktemp("dense"), "dense")
+
+
+@pytest.fixture(scope="session")
 def m17_sample(tmp_path_factory):
     """The ``m17`` built-in sample, made once per session (read-only)."""
     from diffview.sample.datasets import write_sample

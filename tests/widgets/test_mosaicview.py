@@ -13,15 +13,9 @@ from diffview.widgets import Dashboard
 from diffview.widgets._layout import figure_sizes
 
 
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    # a tall mosaic: a pair is small in it
-    return write_sample(tmp_path_factory.mktemp("mview"), "dense")
-
-
 @pytest.fixture
-def dash(sample):
-    d = Dashboard(sample)
+def dash(dense_sample):
+    d = Dashboard(dense_sample)
     yield d
     d.close()
 
@@ -130,7 +124,8 @@ def test_click_picks_the_smallest_of_nested_overlaps(dash):
     assert ex.selected == 0
 
 
-def test_export_message_shows_the_full_path(sample, tmp_path, monkeypatch):
+def test_export_message_shows_the_full_path(tmp_path, monkeypatch):
+    sample = write_sample(tmp_path / "work", "dense")  # its own: exports land in it
     monkeypatch.chdir(sample.root.parent)
     dash = Dashboard(os.path.basename(sample.root))  # a relative work folder
     try:

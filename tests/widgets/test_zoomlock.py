@@ -5,18 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from diffview.sample import write_sample
 from diffview.widgets import Dashboard
 
 
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    return write_sample(tmp_path_factory.mktemp("zoomlock"), "dense")
-
-
 @pytest.fixture
-def dash(sample):
-    d = Dashboard(sample)
+def dash(dense_sample):
+    d = Dashboard(dense_sample)
     yield d
     d.close()
 
