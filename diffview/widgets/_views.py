@@ -182,7 +182,7 @@ class PairPanels:
         self.colorbar.add_class("dv-colorbar")
         self.colorbar_norm = None
         self.colorbar_range = (0.0, 1.0)
-        self._bar = None  # (norm, cmap): what the bar shows, for a new width
+        self._bar_cmap = None  # the bar's colour table (its norm: colorbar_norm)
         self._bar_width = round(2 * size[0] * self.figs["plus"].dpi)
         self.axes["plus"].xaxis.set_major_locator(MaxNLocator(3, integer=True))
         self.axes["plus"].yaxis.set_major_locator(MaxNLocator(3, integer=True))
@@ -465,14 +465,17 @@ class PairPanels:
             f"difference{unit}, {settings.mode} stretch "
             f"{settings.vmin} .. {settings.vmax}: {lo:.4g} .. {hi:.4g}"
         )
-        self._bar = (norm, cmap)
+        self._bar_cmap = cmap
         self._draw_colorbar()
 
     def _draw_colorbar(self) -> None:
         """Write the colour bar's HTML for what it shows and its width."""
-        if self._bar is None:
+        if self.colorbar_norm is None:
             return
-        norm, cmap = self._bar
         self.colorbar.value = colorbar_html(
-            norm, cmap, self.colorbar_range, self._bar_width, self.colorbar_text
+            self.colorbar_norm,
+            self._bar_cmap,
+            self.colorbar_range,
+            self._bar_width,
+            self.colorbar_text,
         )
