@@ -16,23 +16,13 @@ import math
 
 import numpy as np
 
+from ._spd import _symmetric_lu
+
 __all__: list[str] = []
 
 _COARSE = 1500  # unknowns at and below which a level is factorised
 _PER_AGGREGATE = 9.0  # images per aggregate (geometric cells)
 _SWEEPS = 2  # Jacobi sweeps before and after each coarse correction
-
-
-def _symmetric_lu(matrix):
-    """Sparse LU of a symmetric positive definite matrix (symmetric ordering)."""
-    from scipy.sparse.linalg import splu
-
-    return splu(
-        matrix.tocsc(),
-        permc_spec="MMD_AT_PLUS_A",
-        diag_pivot_thresh=0.0,
-        options={"SymmetricMode": True},
-    )
 
 
 def _block_diagonal(blocks: np.ndarray):
