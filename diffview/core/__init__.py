@@ -22,6 +22,7 @@ from ._loader import (
 )
 from .background import (
     SOLVER_MODES,
+    DirectSolution,
     ImageGeometry,
     correct_image,
     image_geometry,
@@ -78,6 +79,7 @@ __all__ = [
     "image_geometry",
     "solve_montage",
     "solve_direct",
+    "DirectSolution",
     "niteration_schedule",
     "correct_image",
     "predicted_residuals",

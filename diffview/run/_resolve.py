@@ -52,7 +52,14 @@ def check_solver(method: str) -> None:
         raise InputError(f"unknown method {method!r}; use 'direct' or 'montage'")
 
 
-def solve_and_assess(ws, method="direct", exclude_pairs=(), exclude_images=()):
+def solve_and_assess(
+    ws,
+    method="direct",
+    exclude_pairs=(),
+    exclude_images=(),
+    start=None,
+    full_output=False,
+):
     """
     Solve the corrections without some pairs and images; judge every fit.
 
@@ -67,6 +74,12 @@ def solve_and_assess(ws, method="direct", exclude_pairs=(), exclude_images=()):
         ``(cntr1, cntr2)`` of the pairs left out.
     exclude_images : iterable of int
         Images whose pairs are all left out.
+    start : diffview.core.DirectSolution, optional
+        The last direct solve's answer, to start from (see
+        `diffview.core.solve_direct`); ignored by ``'montage'``.
+    full_output : bool
+        Also return the direct solve's `~diffview.core.DirectSolution`
+        (None for ``'montage'``), the next re-solve's ``start``.
 
     Returns
     -------
@@ -74,6 +87,8 @@ def solve_and_assess(ws, method="direct", exclude_pairs=(), exclude_images=()):
         One per image.
     quality : list of FitQuality
         Every fit (overlap-table order) judged under those corrections.
+    solution : DirectSolution or None
+        With ``full_output`` only.
 
     Raises
     ------
@@ -93,33 +108,45 @@ def solve_and_assess(ws, method="direct", exclude_pairs=(), exclude_images=()):
     from diffview.core import assess_fits, solve_direct, solve_montage
 
     check_solver(method)
-    solver = solve_direct if method == "direct" else solve_montage
     fits = as_fits_list(ws)
-    corrections = solver(
-        ws.geometry,
-        fits,
-        exclude_pairs=list(exclude_pairs),
-        exclude_images=list(exclude_images),
-    )
+    excluded = {
+        "exclude_pairs": list(exclude_pairs),
+        "exclude_images": list(exclude_images),
+    }
+    solution = None
+    if method == "direct":
+        solution = solve_direct(
+            ws.geometry, fits, start=start, full_output=True, **excluded
+        )
+        corrections = solution.corrections
+    else:
+        corrections = solve_montage(ws.geometry, fits, **excluded)
     quality = assess_fits(fits, images=ws.geometry, corrections=corrections or None)
+    if full_output:
+        return corrections, quality, solution
     return corrections, quality
 
 
-def _solve_pickled(payload: bytes, method, exclude_pairs, exclude_images):
+def _solve_pickled(payload: bytes, method, *args):
     """In the worker: `solve_and_assess` on a snapshot; SIGINT stops it."""
     if _jobparts._interrupted:  # the interrupt came before this task
         raise KeyboardInterrupt
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        return solve_and_assess(
-            pickle.loads(payload), method, exclude_pairs, exclude_images
-        )
+        return solve_and_assess(pickle.loads(payload), method, *args)
     finally:
         signal.signal(signal.SIGINT, previous)
 
 
 def solve_apart(
-    ws, cancelled, method="direct", exclude_pairs=(), exclude_images=(), lock=None
+    ws,
+    cancelled,
+    method="direct",
+    exclude_pairs=(),
+    exclude_images=(),
+    lock=None,
+    start=None,
+    full_output=False,
 ):
     """
     Run `solve_and_assess` in a worker process of its own; None if cancelled.
@@ -138,11 +165,13 @@ def solve_apart(
         As `solve_and_assess`.
     lock : threading.RLock, optional
         Held while the workspace is copied.
+    start, full_output
+        As `solve_and_assess`.
 
     Returns
     -------
     tuple or None
-        ``(corrections, quality)`` as `solve_and_assess`; None if cancelled.
+        What `solve_and_assess` returns; None if cancelled.
 
     Raises
     ------
@@ -169,5 +198,6 @@ def solve_apart(
         with lock:
             payload = pickle.dumps(snapshot, pickle.HIGHEST_PROTOCOL)
     args = (payload, method, list(exclude_pairs), list(exclude_images))
+    args += (start, full_output)
     # not niced: the user waits for it, and the kernel has little to do
     return _jobparts.run_apart(_solve_pickled, args, cancelled, nice=False)

@@ -176,7 +176,13 @@ class ResolveJob:
                 excluded = (list(ex.flagged_pairs), list(ex.flagged_images))
             self._set("solving")
             result = solve_apart(
-                ex.ws, self._cancel, self.method, *excluded, lock=ex.lock
+                ex.ws,
+                self._cancel,
+                self.method,
+                *excluded,
+                lock=ex.lock,
+                start=ex.direct_solution,
+                full_output=True,
             )
             if result is not None:
                 self._set("applying")
@@ -216,9 +222,14 @@ class Resolving:
     ----------
     resolve_job : ResolveJob or None
         The last re-solve run in the background.
+    direct_solution : diffview.core.DirectSolution or None
+        The last direct re-solve's answer: the next one starts from its
+        corrections and prior strengths (`diffview.core.solve_direct`'s
+        ``start``), a quarter of a fresh solve's time.
     """
 
     resolve_job: ResolveJob | None = None
+    direct_solution = None
 
     def on_solved(self, callback: Callable) -> None:
         """
@@ -255,7 +266,12 @@ class Resolving:
         """
         job = ResolveJob(self, method)
         result = solve_and_assess(
-            self.ws, method, list(self.flagged_pairs), list(self.flagged_images)
+            self.ws,
+            method,
+            list(self.flagged_pairs),
+            list(self.flagged_images),
+            start=self.direct_solution,
+            full_output=True,
         )
         self.cancel_resolve("replaced by a newer re-solve")
         self._apply_solve(job, *result)
@@ -317,8 +333,10 @@ class Resolving:
         if job is not None and not job.finished:
             job.cancel(why)
 
-    def _apply_solve(self, job: ResolveJob, corrections, quality) -> None:
+    def _apply_solve(self, job: ResolveJob, corrections, quality, solution) -> None:
         """Take a solve's result (under the lock): state, views, callbacks."""
+        if solution is not None:
+            self.direct_solution = solution
         job.old, job.new = self.corrections, corrections
         job.stage, job.ended = "done", time.monotonic()
         self._last_solve = job

@@ -18,6 +18,7 @@ from mosaic_fields import (
 from survey_fields import make_survey, rms_per_image
 
 from diffview.core.background import (
+    DirectSolution,
     ImageGeometry,
     correct_image,
     image_geometry,
@@ -26,6 +27,7 @@ from diffview.core.background import (
     solve_direct,
     solve_montage,
 )
+from diffview.core.background import _evidence as bg_evidence
 from diffview.core.background import montage as bg_montage
 from diffview.errors import InputError
 from diffview.models import Correction, PlaneFit
@@ -483,3 +485,67 @@ def test_two_locked_images_in_a_group_keep_the_constrained_solve():
     assert _linear._pinned_solve(normal, rhs, pidx, midx, 5, 3, locked) is None
     u = _linear._solve_once(pidx, midx, W, target, 5, scale, locked)
     assert np.allclose(u[:2], 0.0, atol=1e-12)
+
+
+# ------------------------------------- warm start (the dashboard's re-solve)
+
+
+def test_a_warm_start_gives_the_fresh_answer_without_the_plain_stage(monkeypatch):
+    geo, fits_, truth = make_survey(60, seed=2, wild=0.02)
+    first = solve_direct(geo, fits_, full_output=True)
+    assert isinstance(first, DirectSolution) and len(first.strengths) == 2
+    assert first.corrections == solve_direct(geo, fits_)
+    drop = [(fits_[k].plus, fits_[k].minus) for k in (7, 30, 51)]
+    fresh = solve_direct(geo, fits_, exclude_pairs=drop, full_output=True)
+    calls = []
+    real = bg_evidence._robust_plain
+    monkeypatch.setattr(
+        bg_evidence, "_robust_plain", lambda *a: calls.append(a) or real(*a)
+    )
+    warm = solve_direct(geo, fits_, exclude_pairs=drop, start=first, full_output=True)
+    assert calls == []  # started from the answer, not from the plain solve
+    assert plane_rms(warm.corrections, as_array(fresh.corrections), geo) < 5e-3
+    np.testing.assert_allclose(warm.strengths, fresh.strengths, atol=0.05)
+    assert plane_rms(warm.corrections, truth, geo) == pytest.approx(
+        plane_rms(fresh.corrections, truth, geo), abs=5e-3
+    )
+
+
+def test_a_warm_start_still_rejects_a_fit_gone_wild():
+    geo, fits_, truth = make_survey(60, seed=4)
+    start = solve_direct(geo, fits_, full_output=True)
+    bad = fits_[12]
+    fits_[12] = replace(bad, c=bad.c + 300.0, a=bad.a + 0.5)
+    fresh = solve_direct(geo, fits_)
+    warm = solve_direct(geo, fits_, start=start)
+    plain = solve_direct(geo, fits_, robust=False, regularize=None)
+    assert plane_rms(warm, as_array(fresh), geo) < 5e-3
+    assert plane_rms(plain, truth, geo) > 10 * plane_rms(warm, truth, geo)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "nstrengths"),
+    [({"level_only": True}, 1), ({"regularize": None}, 0), ({}, 2)],
+)
+def test_a_start_missing_an_image_is_a_fresh_solve(kwargs, nstrengths):
+    geo, fits_, _ = make_survey(60, seed=2)
+    without = solve_direct(geo, fits_, exclude_images=[5], full_output=True, **kwargs)
+    assert len(without.strengths) == nstrengths
+    fresh = solve_direct(geo, fits_, **kwargs)
+    assert solve_direct(geo, fits_, start=without, **kwargs) == fresh
+
+
+def test_a_start_that_solved_the_same_inputs_is_the_answer():
+    """Re-solving with nothing changed changes nothing (and costs nothing)."""
+    geo, fits_, truth = make_survey(60, seed=2)
+    first = solve_direct(geo, fits_, full_output=True)
+    again = solve_direct(geo, fits_, start=first, full_output=True)
+    assert again == first and again.corrections is not first.corrections
+    # other options, another problem: solved, from that start
+    other = solve_direct(geo, fits_, robust=False, start=first, full_output=True)
+    fresh = solve_direct(geo, fits_, robust=False, full_output=True)
+    assert other.problem == fresh.problem != first.problem
+    np.testing.assert_allclose(other.strengths, fresh.strengths, atol=0.01)
+    assert np.nanmean(rms_per_image(other.corrections, truth, geo)) == pytest.approx(
+        np.nanmean(rms_per_image(fresh.corrections, truth, geo)), rel=0.01
+    )

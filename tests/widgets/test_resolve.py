@@ -181,3 +181,42 @@ def test_a_failed_resolve_is_shown(sample, apart, monkeypatch):
         assert "failed" in d.resolve_view.label.value
     finally:
         d.close()
+
+
+def test_a_resolve_starts_from_the_last_direct_answer(sample, monkeypatch):
+    ex = Explorer(sample)
+    assert ex.direct_solution is None  # the corrections table has no strengths
+    ex.flag_image(4)
+    ex.resolve()
+    first = ex.direct_solution
+    assert first.corrections == ex.corrections and len(first.strengths) == 2
+    seen = []
+    real = _resolve.solve_and_assess
+
+    def spy(*args, **kw):
+        seen.append(kw["start"])
+        return real(*args, **kw)
+
+    monkeypatch.setattr(_resolve, "solve_and_assess", spy)
+    ex.flag_pair(0)
+    ex.resolve()
+    assert seen == [first] and ex.direct_solution is not first
+    assert ex.direct_solution.corrections == ex.corrections
+    second = ex.direct_solution
+    ex.resolve("montage")  # no strengths: the direct answer stays the start
+    assert ex.solver == "montage" and ex.direct_solution is second
+
+
+def test_a_background_resolve_keeps_its_start_too(sample, apart):
+    ex = Explorer(sample)
+    ex.flag_image(4)
+    job = ex.start_resolve()
+    assert job.wait(120) and job.stage == "done"
+    solution = ex.direct_solution
+    assert solution.corrections == ex.corrections == job.new
+    again = ex.start_resolve()
+    assert again.wait(120) and again.stage == "done"
+    # started from its own answer, the same fits: the same corrections
+    assert max(
+        abs(a.c - b.c) for a, b in zip(again.new, solution.corrections, strict=True)
+    ) < 1e-3

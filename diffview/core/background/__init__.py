@@ -31,7 +31,7 @@ known injected planes.
 
 from ._images import ImageGeometry, image_geometry
 from .corrections import correct_image, predicted_residuals, recovery_error
-from .direct import solve_direct
+from .direct import DirectSolution, solve_direct
 from .montage import SOLVER_MODES, niteration_schedule, solve_montage
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "image_geometry",
     "solve_montage",
     "solve_direct",
+    "DirectSolution",
     "niteration_schedule",
     "correct_image",
     "predicted_residuals",

@@ -8,7 +8,8 @@ import numpy as np
 
 from ._images import ImageGeometry
 from ._linear import _assemble, _irls, _robust_plain, _tukey_weights
-from ._multilevel import _block_diagonal, _symmetric_lu
+from ._multilevel import _block_diagonal
+from ._spd import SpdSum
 
 __all__: list[str] = []
 
@@ -95,20 +96,28 @@ class _Evidence:
     ``log lam`` (one or two numbers) to optimise.
     """
 
-    def __init__(self, pidx, midx, W, target, nimg, scale, lockmask, forms):
+    def __init__(self, pidx, midx, W, target, nimg, scale, lockmask, forms, like=None):
         normal, rhs = _assemble(pidx, midx, W, target, nimg, scale)
         p = W.shape[1]
-        red, nred, T = _reduction(lockmask, p)
-        self.red, self.locked = red, bool(lockmask.any())
-        self.normal = (T.T @ normal.tocsc() @ T).tocsc()
-        self.rhs = T.T @ rhs
+        if like is None:  # what does not depend on the weights
+            red, nred, T = _reduction(lockmask, p)
+            self._merged = [
+                (merged, count, _block_diagonal(merged))
+                for merged, count in _merged_forms(forms, red, nred)
+            ]
+        else:
+            red, T, self._merged = like.red, like.T, like._merged
+        self.red, self.T, self.locked = red, T, bool(lockmask.any())
+        if self.locked:  # else T is the identity
+            normal, rhs = T.T @ normal.tocsc() @ T, T.T @ rhs
+        self.normal, self.rhs = normal.tocsc(), rhs
         self.Ws = W * np.outer(scale, scale)[None]
         self.ts = target / scale[None, :]
         self.pidx, self.midx, self.nimg, self.p = pidx, midx, nimg, p
         self.nobs = p * len(pidx)
         self.forms, self.counts, self.P, self.norms = [], [], [], []
-        for merged, count in _merged_forms(forms, red, nred):
-            mat = _block_diagonal(merged)
+        self._sum, self._like = None, like
+        for merged, count, mat in self._merged:
             # dimensionless strengths: each form normalised to the data's scale
             norm = self.normal.diagonal().sum() / max(mat.diagonal().sum(), 1e-300)
             self.forms.append(merged * norm)
@@ -117,25 +126,30 @@ class _Evidence:
             self.norms.append(norm)
 
     def solve(self, loglam):
-        """Corrections (scaled units), the factorisation, the strengths, ``v``."""
+        """Corrections (scaled units), the factorisation, the strengths, ``v``.
+
+        The factorisation has ``solve(rhs)`` and ``logdet``; the sum's
+        pattern is ordered at the first call (`SpdSum`).
+        """
         lam = np.exp(loglam)
-        h = self.normal.copy()
-        for value, mat in zip(lam, self.P, strict=True):
-            h = h + value * mat
-        lu = _symmetric_lu(h)
-        v = lu.solve(self.rhs).reshape(-1, self.p)
+        if self._sum is None:
+            terms = [self.normal, *self.P]
+            like = self._like._sum if self._like is not None else None
+            self._sum = SpdSum(terms) if like is None else like.refill(terms)
+        factor = self._sum.factor(lam)
+        v = factor.solve(self.rhs).reshape(-1, self.p)
         u = v[self.red]
         if self.locked:
             u = u - v[-1]
-        return u, lu, lam, v
+        return u, factor, lam, v
 
     def __call__(self, loglam) -> float:
-        u, lu, lam, v = self.solve(loglam)
+        u, factor, lam, v = self.solve(loglam)
         g = u[self.pidx] - u[self.midx] - self.ts
         energy = float(np.einsum("ki,kij,kj->", g, self.Ws, g))
         for value, blocks in zip(lam, self.forms, strict=True):
             energy += value * float(np.einsum("ni,nij,nj->", v, blocks, v))
-        logdet = float(np.sum(np.log(np.abs(lu.U.diagonal()))))
+        logdet = factor.logdet
         counts = np.asarray(self.counts, float)
         return (
             self.nobs * math.log(max(energy, 1e-300))
@@ -179,31 +193,53 @@ def _maximise_evidence(evidence: _Evidence, start=None, step=2.0) -> np.ndarray:
     return res.x
 
 
-def _solve_prior(pidx, midx, W, target, nimg, scale, lockmask, forms, nrobust):
+def _solve_prior(
+    pidx, midx, W, target, nimg, scale, lockmask, forms, nrobust, start=None
+):
     """Posterior mean under the evidence-optimised prior, optionally robust.
 
     Robust: weights from the robust plain solve (the evidence of fits with
     outliers would be dominated by them), prior strengths estimated with
     them, the weights refined with the strengths held fixed, and the
-    strengths estimated once more with the final weights.
+    strengths estimated once more with the final weights (from the first
+    estimate, with a smaller simplex, as the survey solve does).
+
+    ``start``: ``(u, loglam)`` of an earlier solve of nearly the same fits
+    (the dashboard's re-solve after a flag). Its answer stands in for the
+    robust plain solve's, and its strengths for the first estimate: the
+    reweighting and the last estimate then start next to where they end.
+    Returns the corrections (caller's units) and the log strengths.
     """
+    base = None  # the first evidence: its pattern, ordering and prior blocks
 
     def evidence(w):
-        return _Evidence(
-            pidx, midx, W * w[:, None, None], target, nimg, scale, lockmask, forms
+        nonlocal base
+        ev = _Evidence(
+            pidx, midx, W * w[:, None, None], target, nimg, scale, lockmask, forms,
+            base,
         )
+        base = base or ev
+        return ev
 
-    _, w = _robust_plain(pidx, midx, W, target, nimg, scale, lockmask, nrobust)
+    if start is None:
+        _, w = _robust_plain(pidx, midx, W, target, nimg, scale, lockmask, nrobust)
+        ev = evidence(w)
+        loglam = _maximise_evidence(ev)
+        u = ev.solve(loglam)[0] * scale[None, :]
+        if not nrobust:
+            return u, loglam
+    else:
+        u, loglam = start
+        w = np.ones(len(pidx))
+    if nrobust:
+        u, w = _irls(
+            lambda w: evidence(w).solve(loglam)[0] * scale[None, :],
+            lambda v: _tukey_weights(pidx, midx, W, target, v),
+            u,
+            nrobust,
+        )
     ev = evidence(w)
-    loglam = _maximise_evidence(ev)
-    u = ev.solve(loglam)[0] * scale[None, :]
-    if not nrobust:
-        return u
-    u, w = _irls(
-        lambda w: evidence(w).solve(loglam)[0] * scale[None, :],
-        lambda v: _tukey_weights(pidx, midx, W, target, v),
-        u,
-        nrobust,
-    )
-    ev = evidence(w)
-    return ev.solve(_maximise_evidence(ev, loglam))[0] * scale[None, :]
+    # the final weights move the optimum little: a smaller first simplex,
+    # smaller still from an earlier answer's strengths
+    loglam = _maximise_evidence(ev, loglam, 0.5 if start is None else 0.1)
+    return ev.solve(loglam)[0] * scale[None, :], loglam
