@@ -29,6 +29,7 @@ from .background import (
     niteration_schedule,
     predicted_residuals,
     recovery_error,
+    residual_levels,
     solve_direct,
     solve_montage,
 )
@@ -83,6 +84,7 @@ __all__ = [
     "niteration_schedule",
     "correct_image",
     "predicted_residuals",
+    "residual_levels",
     "recovery_error",
     "SOLVER_MODES",
     "image_array",

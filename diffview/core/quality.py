@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from diffview.core.background import ImageGeometry, predicted_residuals
+from diffview.core.background import ImageGeometry, residual_levels
 from diffview.core.background._fits import AREA_LIMIT
 from diffview.models import Correction, PlaneFit
 
@@ -273,9 +273,8 @@ def assess_fits(
     extrap = _extrapolations(fits, images)
     extrap_ref = float(np.nanmedian(extrap)) if np.isfinite(extrap).any() else math.nan
     resid = np.full(len(fits), math.nan)
-    if corrections is not None:
-        for k, r in enumerate(predicted_residuals(fits, corrections)):
-            resid[k] = r.a * r.boxx + r.b * r.boxy + r.c
+    if corrections is not None and len(fits):
+        resid = residual_levels(fits, corrections)
     sigma_r = _robust_sigma(resid)
     min_pix = thresholds.min_pixels
     if images is not None:

@@ -16,6 +16,7 @@ import html
 import ipywidgets as W
 import numpy as np
 
+from diffview.core import residual_levels
 from diffview.render.mpl import draw_outlines
 from diffview.run import as_fits_list
 
@@ -78,18 +79,18 @@ def correction_shifts(geometry, old, new) -> np.ndarray:
     return np.max([np.abs(a * x + b * y + c) for x, y in corners], axis=0)
 
 
-def residual_rms(columns: dict, corrections, kept: np.ndarray) -> float:
+def residual_rms(fits, corrections, kept: np.ndarray) -> float:
     """
     Rms of the kept pairs' fitted levels after subtracting the corrections.
 
     Parameters
     ----------
-    columns : dict
-        ``plus minus a b c boxx boxy`` arrays of the fits.
+    fits : list of PlaneFit
+        The overlap fits.
     corrections : list of Correction
         In the fits' plane coordinates.
     kept : numpy.ndarray of bool
-        The pairs counted.
+        The pairs counted, one per fit.
 
     Returns
     -------
@@ -98,32 +99,16 @@ def residual_rms(columns: dict, corrections, kept: np.ndarray) -> float:
 
     Examples
     --------
-    >>> from diffview.models import Correction
-    >>> cols = {k: np.array([v]) for k, v in dict(
-    ...     plus=0, minus=1, a=0.0, b=0.0, c=3.0, boxx=0.0, boxy=0.0).items()}
-    >>> residual_rms(cols, [Correction(0, 0, 0, 1.0)], np.array([True]))
+    >>> from diffview.models import Correction, PlaneFit
+    >>> f = PlaneFit(0, 1, 0., 0., 3.0, 1., 1., 0, 9, 0, 7, 4.5, 3.5, 80, 0.1,
+    ...              4.5, 3.5, 9., 7., 0.)
+    >>> residual_rms([f], [Correction(0, 0, 0, 1.0)], np.array([True]))
     2.0
     """
     if not kept.any():
         return float("nan")
-    table = {int(c.id): (c.a, c.b, c.c) for c in corrections}
-
-    def plane(ids):
-        coef = np.array([table.get(int(i), (0.0, 0.0, 0.0)) for i in ids], float)
-        coef = coef.reshape(-1, 3)
-        return coef[:, 0] * x + coef[:, 1] * y + coef[:, 2]
-
-    x, y = columns["boxx"][kept], columns["boxy"][kept]
-    level = columns["a"][kept] * x + columns["b"][kept] * y + columns["c"][kept]
-    level = level - (plane(columns["plus"][kept]) - plane(columns["minus"][kept]))
+    level = residual_levels(fits, corrections)[kept]
     return float(np.sqrt(np.mean(level**2)))
-
-
-def _fit_columns(fits) -> dict:
-    names = ("plus", "minus", "a", "b", "c", "boxx", "boxy")
-    rows = np.array([[getattr(f, n) for n in names] for f in fits], float)
-    rows = rows.reshape(-1, len(names))
-    return {n: rows[:, k] for k, n in enumerate(names)}
 
 
 class ChangeExplainer:
@@ -201,16 +186,12 @@ class ChangeExplainer:
         elif "flags" in changes:
             self.text.value = self._flag_html(explorer)
 
-    def _excluded(self, explorer, columns) -> np.ndarray:
-        plus, minus = columns["plus"].astype(int), columns["minus"].astype(int)
-        return np.array(
-            [explorer._flagged_key(a, b) for a, b in zip(plus, minus, strict=True)],
-            bool,
-        )
+    def _excluded(self, explorer, fits) -> np.ndarray:
+        flagged = [explorer._flagged_key(f.plus, f.minus) for f in fits]
+        return np.array(flagged, bool).reshape(len(fits))
 
     def _flag_html(self, explorer) -> str:
-        columns = _fit_columns(as_fits_list(explorer.ws))
-        out = int(self._excluded(explorer, columns).sum())
+        out = int(self._excluded(explorer, as_fits_list(explorer.ws)).sum())
         npair, nimg = len(explorer.flagged_pairs), len(explorer.flagged_images)
         return (
             f"<b>flags</b>: {out} pair{'s' * (out != 1)} left out of the next "
@@ -220,11 +201,11 @@ class ChangeExplainer:
 
     def _explain_solve(self, explorer, old) -> None:
         ws = explorer.ws
-        columns = _fit_columns(as_fits_list(ws))
-        excluded = self._excluded(explorer, columns)
+        fits = as_fits_list(ws)
+        excluded = self._excluded(explorer, fits)
         kept = ~excluded
-        before = residual_rms(columns, old, kept)
-        after = residual_rms(columns, explorer.corrections, kept)
+        before = residual_rms(fits, old, kept)
+        after = residual_rms(fits, explorer.corrections, kept)
         self.shifts = correction_shifts(ws.geometry, old, explorer.corrections)
         names = np.asarray(ws.images["fname"], str)
         unit = self._units(ws)

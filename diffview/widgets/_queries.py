@@ -16,7 +16,7 @@ from collections import OrderedDict
 import numpy as np
 from astropy.table import Table
 
-from diffview.core import check_index, predicted_residuals
+from diffview.core import check_index, residual_levels
 from diffview.errors import InputError
 from diffview.geometry import (
     box_outline,
@@ -31,7 +31,6 @@ from diffview.widgets._model import (
     PairView,
     _blank_view,
     format_readout,
-    plane_level,
     read_pair_view,
 )
 from diffview.widgets._outlines import image_rectangles, on_template_grid
@@ -510,14 +509,12 @@ class ExplorerQueries:
             corrections (``before``) and after the current ones (``after``).
         """
         fits = as_fits_list(self.ws)
-        before = predicted_residuals(fits, self.baseline)
-        after = predicted_residuals(fits, self.corrections)
         rows = {
             "plus": [f.plus for f in fits],
             "minus": [f.minus for f in fits],
             "flagged": [self._flagged_key(f.plus, f.minus) for f in fits],
-            "raw": [plane_level(f) for f in fits],
-            "before": [plane_level(f) for f in before],
-            "after": [plane_level(f) for f in after],
+            "raw": residual_levels(fits, []),
+            "before": residual_levels(fits, self.baseline),
+            "after": residual_levels(fits, self.corrections),
         }
         return Table(rows)

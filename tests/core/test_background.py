@@ -24,6 +24,7 @@ from diffview.core.background import (
     image_geometry,
     niteration_schedule,
     predicted_residuals,
+    residual_levels,
     solve_direct,
     solve_montage,
 )
@@ -169,6 +170,19 @@ def test_correct_image_and_predicted_residuals():
         [f], [Correction(0, 0.1, 0.0, 2.0), Correction(1, 0.0, -0.2, 0.0)]
     )
     assert (r[0].a, r[0].b, r[0].c) == pytest.approx((0.0, 0.0, 1.0))
+
+
+def test_residual_levels_are_the_predicted_residuals_levels():
+    rng = np.random.default_rng(5)
+    fits_ = _random_fits(rng, n=30)
+    # image 3 uncorrected, image 7 twice (the last counts, as in a dict)
+    corr = [Correction(i, *rng.normal(size=3)) for i in range(31) if i != 3]
+    corr.append(Correction(7, 0.0, 0.0, 9.0))
+    want = [r.a * r.boxx + r.b * r.boxy + r.c for r in predicted_residuals(fits_, corr)]
+    np.testing.assert_allclose(residual_levels(fits_, corr), want, rtol=1e-12)
+    raw = [f.a * f.boxx + f.b * f.boxy + f.c for f in fits_]
+    np.testing.assert_allclose(residual_levels(fits_, []), raw, rtol=1e-12)
+    assert residual_levels([], corr).shape == (0,)
 
 
 def _random_fits(rng, n=12):

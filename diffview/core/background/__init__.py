@@ -30,7 +30,12 @@ known injected planes.
 """
 
 from ._images import ImageGeometry, image_geometry
-from .corrections import correct_image, predicted_residuals, recovery_error
+from .corrections import (
+    correct_image,
+    predicted_residuals,
+    recovery_error,
+    residual_levels,
+)
 from .direct import DirectSolution, solve_direct
 from .montage import SOLVER_MODES, niteration_schedule, solve_montage
 
@@ -43,6 +48,7 @@ __all__ = [
     "niteration_schedule",
     "correct_image",
     "predicted_residuals",
+    "residual_levels",
     "recovery_error",
     "SOLVER_MODES",
 ]
