@@ -264,7 +264,7 @@ class Dashboard(Loading, ResolveActions, DashboardTools, Hover, W.VBox):
             self.pairs,
             self.zoom_lock,  # after the panels: a locked zoom carries over
             self.keyboard,  # after the panels: a blinking panel keeps its frame
-            self.explain,  # before the mosaic: its moved outlines, one draw
+            self.explain,  # before the mosaic: a full draw of it shows them too
             self.flags_view,
         ):
             explorer.subscribe(view.render)

@@ -117,9 +117,9 @@ class ChangeExplainer:
 
     Parameters
     ----------
-    ax : matplotlib.axes.Axes, optional
-        The mosaic's axes: the outlines of the images whose corrections
-        moved are drawn there.
+    mosaic : MosaicView, optional
+        The outlines of the images whose corrections moved are drawn over
+        it (an overlay, blitted: the mosaic is not re-rendered).
     units : callable, optional
         ``units(ws)`` -> the images' unit (e.g. ``'DN'``).
 
@@ -148,7 +148,7 @@ class ChangeExplainer:
     True
     """
 
-    def __init__(self, ax=None, units=None):
+    def __init__(self, mosaic=None, units=None):
         self.text = W.HTML("")
         self.text.add_class("dv-explain")
         self.highlight = W.Checkbox(
@@ -157,8 +157,11 @@ class ChangeExplainer:
         self.highlight.layout.display = "none"
         self.widget = W.VBox([self.text, self.highlight])
         self.moved = None
-        if ax is not None:
-            self.moved = draw_outlines(ax, [], _MOVED_COLOR, 2.0, linestyles="--")
+        self.mosaic = mosaic
+        if mosaic is not None:
+            self.moved = mosaic.add_overlay(
+                draw_outlines(mosaic.ax, [], _MOVED_COLOR, 2.0, linestyles="--")
+            )
         self._units = units or (lambda ws: "")
         self._seen = None  # corrections the last explanation started from
         self.shifts = None
@@ -228,12 +231,12 @@ class ChangeExplainer:
         self.moved.set_segments(segs)
         self.moved.set_visible(bool(self.highlight.value))
         self.highlight.layout.display = None if segs else "none"
-        self.moved.axes.figure.canvas.draw_idle()
+        self.mosaic.refresh_overlays()
 
     def _on_highlight(self, change) -> None:
         if self.moved is not None:
             self.moved.set_visible(bool(change["new"]))
-            self.moved.axes.figure.canvas.draw_idle()
+            self.mosaic.refresh_overlays()
 
 
 def moved_images(shifts: np.ndarray, share: float = 0.01) -> np.ndarray:

@@ -62,6 +62,9 @@ class MosaicView:
         instead from `RASTER_FROM` boxes.
     quality_index : numpy.ndarray of int
         The pair index of each of its boxes.
+    overlays : list of matplotlib.artist.Artist
+        Artists blitted over the kept picture with the selection
+        (`add_overlay`), such as the outlines of the images a re-solve moved.
 
     Examples
     --------
@@ -83,6 +86,7 @@ class MosaicView:
         self.outlines = draw_outlines(self.ax, [], color, 1.0)
         # animated: left out of full draws, blitted on top (see show_selected)
         self.selected = draw_outlines(self.ax, [], selected_color, 2.0, animated=True)
+        self.overlays: list = []
         self._background = None
         self.fig.canvas.mpl_connect("draw_event", self._on_draw)
         self.quality = PolyCollection(
@@ -191,7 +195,8 @@ class MosaicView:
             self._background = None
         else:
             self._background = event.canvas.copy_from_bbox(self.fig.bbox)
-        self.selected.draw(event.renderer)
+        for artist in (*self.overlays, self.selected):
+            artist.draw(event.renderer)
 
     def show_selected(self, outlines) -> None:
         """
@@ -205,12 +210,38 @@ class MosaicView:
             Template pixel x, y.
         """
         self.selected.set_segments([np.asarray(o, float) for o in outlines])
+        self.refresh_overlays()
+
+    def add_overlay(self, artist):
+        """
+        Draw an artist of the mosaic's axes over the kept picture.
+
+        Like the selection it is left out of full draws and blitted on top,
+        so changing it (`refresh_overlays`) does not re-render the mosaic.
+
+        Parameters
+        ----------
+        artist : matplotlib.artist.Artist
+            Already in ``ax``.
+
+        Returns
+        -------
+        matplotlib.artist.Artist
+            The artist.
+        """
+        artist.set_animated(True)
+        self.overlays.append(artist)
+        return artist
+
+    def refresh_overlays(self) -> None:
+        """Blit the overlays and the selection again (after changing them)."""
         canvas = self.fig.canvas
         if self._background is None:
             canvas.draw_idle()
             return
         canvas.restore_region(self._background)
-        self.ax.draw_artist(self.selected)
+        for artist in (*self.overlays, self.selected):
+            self.ax.draw_artist(artist)
         canvas.blit(self.fig.bbox)
 
     def show_quality(

@@ -36,7 +36,7 @@ class DashboardTools:
     def _build_tools(self) -> None:
         self.mosaic_tools = MosaicTools(self.mosaic)
         self.zoom_lock = ZoomLock(self.pairs)
-        self.explain = ChangeExplainer(self.mosaic.ax, units=panel_units)
+        self.explain = ChangeExplainer(self.mosaic, units=panel_units)
 
     def _connect_tools(self) -> None:
         tools = self.mosaic_tools

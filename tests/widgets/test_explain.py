@@ -113,3 +113,32 @@ def test_corrections_from_the_background_job_are_not_a_change(sample):
         np.testing.assert_allclose(dash.explain.shifts, want, rtol=1e-9)
     finally:
         dash.close()
+
+
+def _magenta(canvas) -> int:
+    rgb = np.asarray(canvas.buffer_rgba())[..., :3].astype(int)
+    return int(np.sum((rgb[..., 0] > 200) & (rgb[..., 1] < 60) & (rgb[..., 2] > 200)))
+
+
+def test_moved_outlines_are_blitted_over_the_mosaic(sample):
+    """A re-solve outlines the moved images without re-rendering the mosaic."""
+    dash = Dashboard(sample)
+    try:
+        canvas = dash.mosaic.fig.canvas
+        canvas.draw()  # the picture kept (no event loop: drawn at once)
+        full, before = canvas.full_draws, np.asarray(canvas.buffer_rgba()).copy()
+        assert _magenta(canvas) == 0
+        dash.flag_image("minus")
+        dash.resolve_button.click()
+        assert dash.explain.moved.get_segments()
+        assert canvas.full_draws == full  # blitted, not re-rendered
+        assert _magenta(canvas) > 100  # the dashed outlines are on the canvas
+        dash.explain.highlight.value = False
+        assert canvas.full_draws == full
+        np.testing.assert_array_equal(np.asarray(canvas.buffer_rgba()), before)
+        # a full draw (a zoom, an export) keeps them on top
+        dash.explain.highlight.value = True
+        canvas.draw()
+        assert canvas.full_draws == full + 1 and _magenta(canvas) > 100
+    finally:
+        dash.close()
