@@ -518,10 +518,11 @@ def test_a_warm_start_gives_the_fresh_answer_without_the_plain_stage(monkeypatch
     )
     warm = solve_direct(geo, fits_, exclude_pairs=drop, start=first, full_output=True)
     assert calls == []  # started from the answer, not from the plain solve
-    assert plane_rms(warm.corrections, as_array(fresh.corrections), geo) < 5e-3
+    # 2% wild fits: another path of reweighting, 0.01 DN against 0.3 DN errors
+    assert plane_rms(warm.corrections, as_array(fresh.corrections), geo) < 0.02
     np.testing.assert_allclose(warm.strengths, fresh.strengths, atol=0.05)
     assert plane_rms(warm.corrections, truth, geo) == pytest.approx(
-        plane_rms(fresh.corrections, truth, geo), abs=5e-3
+        plane_rms(fresh.corrections, truth, geo), abs=0.01
     )
 
 
@@ -562,4 +563,23 @@ def test_a_start_that_solved_the_same_inputs_is_the_answer():
     np.testing.assert_allclose(other.strengths, fresh.strengths, atol=0.01)
     assert np.nanmean(rms_per_image(other.corrections, truth, geo)) == pytest.approx(
         np.nanmean(rms_per_image(fresh.corrections, truth, geo)), rel=0.01
+    )
+
+
+def test_a_start_far_from_the_answer_still_gives_it():
+    """Huber's reweighting first: wherever the corrections start (tens to a
+    thousand DN off), the biweight ends at the same answer."""
+    geo, fits_, _ = make_survey(60, seed=2, wild=0.02)
+    fresh = solve_direct(geo, fits_, full_output=True)
+    answers = []
+    for spread in (50.0, 1000.0):
+        rng = np.random.default_rng(0)
+        off = [replace(c, c=c.c + rng.normal(0, spread)) for c in fresh.corrections]
+        start = DirectSolution(off, fresh.strengths)
+        answers.append(solve_direct(geo, fits_, start=start))
+        assert plane_rms(answers[-1], as_array(fresh.corrections), geo) < 0.02
+    assert plane_rms(answers[0], as_array(answers[1]), geo) < 1e-3
+    nan = [replace(off[0], c=float("nan")), *off[1:]]
+    assert solve_direct(geo, fits_, start=DirectSolution(nan, fresh.strengths)) == (
+        fresh.corrections
     )

@@ -7,7 +7,13 @@ import math
 import numpy as np
 
 from ._images import ImageGeometry
-from ._linear import _assemble, _irls, _robust_plain, _tukey_weights
+from ._linear import (
+    _assemble,
+    _huber_weights,
+    _irls,
+    _robust_plain,
+    _tukey_weights,
+)
 from ._multilevel import _block_diagonal
 from ._spd import SpdSum
 
@@ -205,10 +211,13 @@ def _solve_prior(
     estimate, with a smaller simplex, as the survey solve does).
 
     ``start``: ``(u, loglam)`` of an earlier solve of nearly the same fits
-    (the dashboard's re-solve after a flag). Its answer stands in for the
-    robust plain solve's, and its strengths for the first estimate: the
-    reweighting and the last estimate then start next to where they end.
-    Returns the corrections (caller's units) and the log strengths.
+    (the dashboard's re-solve after a flag). Its strengths stand in for the
+    first estimate, and the robust weights come from Huber's then Tukey's
+    reweighting under the prior, started from its answer (Huber's optimum
+    is unique, so a start that fits some fits badly cannot lead the
+    biweight astray); the reweighting and the last estimate then start
+    next to where they end. Returns the corrections (caller's units) and
+    the log strengths.
     """
     base = None  # the first evidence: its pattern, ordering and prior blocks
 
@@ -231,6 +240,14 @@ def _solve_prior(
     else:
         u, loglam = start
         w = np.ones(len(pidx))
+        if nrobust:  # Huber first (to 1e-3 in the weights): one optimum
+            u, w = _irls(
+                lambda w: evidence(w).solve(loglam)[0] * scale[None, :],
+                lambda v: _huber_weights(pidx, midx, W, target, v),
+                u,
+                nrobust,
+                1e-3,
+            )
     if nrobust:
         u, w = _irls(
             lambda w: evidence(w).solve(loglam)[0] * scale[None, :],

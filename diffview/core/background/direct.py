@@ -136,13 +136,17 @@ def solve_direct(
     start : DirectSolution, optional
         An earlier answer on nearly the same fits (``full_output=True``):
         the dashboard's re-solve after a pair or an image is flagged. The
-        robust reweighting starts from its corrections and the evidence
-        search from its strengths, instead of from the plain solve and a
-        wide search; the answer is the same estimator's, equal to a fresh
-        solve's to within the search's tolerance (about 1e-3 DN), in a
-        quarter of the time. Ignored (a fresh solve) when an image has no
-        correction in it, without the prior, or above 1500 images. When
-        it solved these very inputs, it is returned as it is.
+        evidence search starts from its strengths, and the robust weights
+        come from Huber's then Tukey's reweighting under the prior, started
+        from its corrections, instead of from the robust plain solve and a
+        wide search: a third of the time. The answer is the same model's,
+        though not bit for bit a fresh solve's: on the seeded 400-tile field
+        they differ by 2e-4 DN at most, with 2% wild fits by 0.01 DN against
+        an error of 0.3 DN; a start far from the answer leads to the same
+        one (Huber's optimum is unique). Ignored (a fresh solve) when an
+        image has no finite correction in it, without the prior, or above
+        1500 images. When it solved these very inputs, it is returned as
+        it is.
     full_output : bool
         Return a `DirectSolution` (corrections and strengths) instead of
         the list of corrections.
@@ -252,8 +256,8 @@ def _digest(*parts) -> str:
 def _start(start: DirectSolution | None, ids, level_only: bool, forms):
     """``(u, log strengths)`` for `_solve_prior` from an earlier answer, or None.
 
-    None (a fresh solve) unless every image has a correction in it and it
-    has one strength per prior form.
+    None (a fresh solve) unless every image has a finite correction in it
+    and it has one finite strength per prior form.
     """
     if start is None or len(start.strengths) != sum(b is not None for b in forms):
         return None
@@ -262,4 +266,7 @@ def _start(start: DirectSolution | None, ids, level_only: bool, forms):
         return None
     rows = [have[int(i)] for i in ids]
     u = np.array([[c.c] if level_only else [c.a, c.b, c.c] for c in rows], float)
-    return u, np.asarray(start.strengths, float)
+    loglam = np.asarray(start.strengths, float)
+    if not (np.isfinite(u).all() and np.isfinite(loglam).all()):
+        return None
+    return u, loglam
