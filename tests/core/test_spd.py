@@ -76,9 +76,17 @@ def test_not_definite_in_floating_point_falls_back_to_lu():
     np.testing.assert_allclose(dense @ factor.solve(rhs), rhs, atol=1e-3)
 
 
-def test_spd_factor_solves_one_matrix():
+def test_one_matrix_and_a_refill():
+    """One term; then new values on the same pattern reuse the ordering."""
     normal, prior, rhs = _tiles(5)
-    m = normal + prior
-    np.testing.assert_allclose(
-        _spd.spd_factor(m).solve(rhs), np.linalg.solve(m.toarray(), rhs), rtol=1e-9
-    )
+    first = _spd.SpdSum([normal + prior])
+    again = first.refill([2.0 * normal + prior])
+    assert again.perm is first.perm and again.flat is first.flat
+    for sums, m in ((first, normal + prior), (again, 2.0 * normal + prior)):
+        np.testing.assert_allclose(
+            sums.factor().solve(rhs), np.linalg.solve(m.toarray(), rhs), rtol=1e-9
+        )
+    diagonal = sparse.eye(normal.shape[0], format="csr") * 3.0
+    other = first.refill([diagonal])  # another pattern: ordered afresh
+    assert other.width == 0 and other.perm is not first.perm
+    np.testing.assert_allclose(other.factor().solve(rhs), rhs / 3.0)

@@ -80,18 +80,19 @@ def _gauge(pidx, midx, nimg, p, locked):
     return sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(r, nimg * p))
 
 
-def _solve_once(pidx, midx, W, target, nimg, scale, locked):
+def _solve_once(pidx, midx, W, target, nimg, scale, locked, cache=None):
     """Solve least squares under the gauge of `_gauge`.
 
     Locked images stay at zero; else each connected group's corrections sum
-    to zero.
+    to zero. ``cache``: a dict kept across solves of the same fits with
+    other weights (see `_pinned_solve`).
     """
     from scipy import sparse
     from scipy.sparse.linalg import spsolve
 
     normal, rhs = _assemble(pidx, midx, W, target, nimg, scale)
     p = W.shape[1]
-    pinned = _pinned_solve(normal, rhs, pidx, midx, nimg, p, locked)
+    pinned = _pinned_solve(normal, rhs, pidx, midx, nimg, p, locked, cache)
     if pinned is not None:
         return pinned.reshape(nimg, p) * scale[None, :]
     G = _gauge(pidx, midx, nimg, p, locked)
@@ -100,7 +101,7 @@ def _solve_once(pidx, midx, W, target, nimg, scale, locked):
     return sol[: nimg * p].reshape(nimg, -1) * scale[None, :]
 
 
-def _pinned_solve(normal, rhs, pidx, midx, nimg, p, locked):
+def _pinned_solve(normal, rhs, pidx, midx, nimg, p, locked, cache=None):
     """
     Solve for the gauge-fixed answer through a positive definite system.
 
@@ -108,20 +109,28 @@ def _pinned_solve(normal, rhs, pidx, midx, nimg, p, locked):
     one plane added to all of them (the right-hand side lies in the range
     of the normal matrix). Pinning one image per group (its locked image,
     else its first) at zero makes the matrix positive definite, so it is
-    factorised by Cholesky (`spd_factor`: banded in reverse Cuthill-McKee
+    factorised by Cholesky (`SpdSum`: banded in reverse Cuthill-McKee
     order), about 10x faster than the indefinite saddle-point system of the
     constraints (400 tiles, 1,203 unknowns: 2 ms against 19 ms); a group
     without a locked image is then shifted to sum to zero. Returns None
     when a group holds two locked images (least squares under both
     constraints: the saddle point).
+
+    ``cache`` (a dict, for the robust passes over the same fits) keeps the
+    groups and the factorisation's ordering between calls.
     """
     from scipy import sparse
     from scipy.sparse.csgraph import connected_components
 
-    from ._spd import spd_factor
+    from ._spd import SpdSum
 
-    adj = sparse.coo_matrix((np.ones(len(pidx)), (pidx, midx)), shape=(nimg, nimg))
-    ncomp, label = connected_components(adj, directed=False)
+    cache = {} if cache is None else cache
+    if "label" not in cache:
+        adj = sparse.coo_matrix(
+            (np.ones(len(pidx)), (pidx, midx)), shape=(nimg, nimg)
+        )
+        cache["ncomp"], cache["label"] = connected_components(adj, directed=False)
+    ncomp, label = cache["ncomp"], cache["label"]
     nlocked = np.bincount(label[locked], minlength=ncomp)
     if np.any(nlocked > 1):
         return None
@@ -132,7 +141,10 @@ def _pinned_solve(normal, rhs, pidx, midx, nimg, p, locked):
     diag = normal.diagonal()
     pin = np.zeros(nimg * p)
     pin[(ref[:, None] * p + np.arange(p)).ravel()] = diag.mean() if diag.any() else 1.0
-    x = spd_factor(normal + sparse.diags(pin)).solve(rhs)
+    terms = [normal, sparse.diags(pin)]
+    known = cache.get("sum")
+    cache["sum"] = SpdSum(terms) if known is None else known.refill(terms)
+    x = cache["sum"].factor([1.0]).solve(rhs)
     x = x.reshape(nimg, p)
     free = nlocked == 0  # groups whose corrections sum to zero
     sums = np.zeros((ncomp, p))
@@ -222,9 +234,10 @@ def _robust(solve, pidx, midx, W, target, passes, settle=0.0):
 
 def _robust_plain(pidx, midx, W, target, nimg, scale, lockmask, passes):
     """`_robust` on the exact (small-problem) least-squares solve."""
+    cache: dict = {}  # the groups and the ordering, for every pass
 
     def solve(Ww):
-        return _solve_once(pidx, midx, Ww, target, nimg, scale, lockmask)
+        return _solve_once(pidx, midx, Ww, target, nimg, scale, lockmask, cache)
 
     return _robust(solve, pidx, midx, W, target, passes)
 

@@ -19,7 +19,7 @@ import copy
 
 import numpy as np
 
-__all__ = ["SpdSum", "spd_factor"]
+__all__ = ["SpdSum"]
 
 #: Band Cholesky only when ``n * (bandwidth + 1) ** 2`` stays below this
 #: (about 20 ms on one core), else the sparse LU.
@@ -210,19 +210,3 @@ def _canonical(terms) -> list:
     for t in csr:
         t.sum_duplicates()
     return csr
-
-
-def spd_factor(matrix):
-    """
-    Factorise one symmetric positive definite sparse matrix.
-
-    Parameters
-    ----------
-    matrix : scipy.sparse matrix
-
-    Returns
-    -------
-    object
-        With ``solve(rhs)`` and ``logdet``.
-    """
-    return SpdSum([matrix]).factor()
