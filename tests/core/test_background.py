@@ -550,6 +550,12 @@ def test_a_start_missing_an_image_is_a_fresh_solve(kwargs, nstrengths):
     assert solve_direct(geo, fits_, start=without, **kwargs) == fresh
 
 
+def test_no_fit_is_no_correction_in_either_form():
+    geo, _, _ = make_survey(8, seed=1)
+    assert solve_direct(geo, []) == []
+    assert solve_direct(geo, [], full_output=True) == DirectSolution([], ())
+
+
 def test_a_start_that_solved_the_same_inputs_is_the_answer():
     """Re-solving with nothing changed changes nothing (and costs nothing)."""
     geo, fits_, truth = make_survey(60, seed=2)

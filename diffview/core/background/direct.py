@@ -191,7 +191,7 @@ def solve_direct(
         limit = AREA_LIMIT * images.mean_area if images is not None else 0.0
         fits = [f for f in fits if math.isfinite(f.rms) and not int(f.npixel) < limit]
     if not fits:
-        return []
+        return DirectSolution([]) if full_output else []
     f = _fit_arrays(fits, mirror=False)
     f["rms"] = np.where(
         f["rms"] > 0, f["rms"], np.min(f["rms"][f["rms"] > 0], initial=1.0)
