@@ -107,8 +107,9 @@ def _bgmodel_cmd(args) -> int:
     )
     fits = io.read_fits_table(args.fits_tbl)
     pairs = [_pair(p) for p in args.exclude_pair]
+    strengths = ()
     if args.direct:
-        corrs = solve_direct(
+        solution = solve_direct(
             geo,
             fits,
             level_only=mode == 1,
@@ -117,7 +118,9 @@ def _bgmodel_cmd(args) -> int:
             useall=args.useall,
             exclude_pairs=pairs,
             exclude_images=args.exclude_image,
+            full_output=True,
         )
+        corrs, strengths = solution.corrections, solution.strengths
     else:
         corrs = solve_montage(
             geo,
@@ -128,7 +131,7 @@ def _bgmodel_cmd(args) -> int:
             exclude_pairs=pairs,
             exclude_images=args.exclude_image,
         )
-    io.write_corrections_table(corrs, args.corrections_tbl)
+    io.write_corrections_table(corrs, args.corrections_tbl, strengths)
     nnan = sum(v != v for c in corrs for v in (c.a, c.b, c.c))
     _status(args, f"nnan={nnan}")
     return 0

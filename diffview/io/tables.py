@@ -29,6 +29,7 @@ __all__ = [
     "write_fits_table",
     "read_corrections_table",
     "write_corrections_table",
+    "STRENGTHS_KEYWORD",
 ]
 
 
@@ -361,7 +362,14 @@ def _floats(table, columns, path) -> None:
                     ) from None
 
 
-def write_corrections_table(corrections: Iterable[Correction], path) -> None:
+#: The header keyword of ``corrections.tbl`` holding the log prior strengths
+#: of the direct solve that wrote it (`diffview.core.DirectSolution`).
+STRENGTHS_KEYWORD = "diffview_prior_strengths"
+
+
+def write_corrections_table(
+    corrections: Iterable[Correction], path, strengths: Sequence[float] = ()
+) -> None:
     """
     Write ``corrections.tbl`` in mBgModel's layout, sorted by id.
 
@@ -371,6 +379,10 @@ def write_corrections_table(corrections: Iterable[Correction], path) -> None:
         One plane per image.
     path : str or path-like
         The file written, atomically.
+    strengths : sequence of float
+        The log prior strengths of the direct solve that made them, kept as
+        a header keyword (`STRENGTHS_KEYWORD`, which IPAC readers and
+        Montage skip): the dashboard's first re-solve starts from them.
 
     Raises
     ------
@@ -389,11 +401,14 @@ def write_corrections_table(corrections: Iterable[Correction], path) -> None:
         f" {c.id:8d}  {c.a:13.5e}  {c.b:13.5e}  {c.c:13.5e}"
         for c in sorted(corrections, key=lambda c: c.id)
     ]
-    head = "|   id   |      a       |      b       |      c       |"
-    _write_text(path, "\n".join([head, *rows]) + "\n")
+    head = ["|   id   |      a       |      b       |      c       |"]
+    if len(strengths):
+        values = " ".join(repr(float(v)) for v in strengths)
+        head.insert(0, f"\\{STRENGTHS_KEYWORD} = {values}")
+    _write_text(path, "\n".join([*head, *rows]) + "\n")
 
 
-def read_corrections_table(path) -> list[Correction]:
+def read_corrections_table(path, strengths: bool = False):
     r"""
     Read a ``corrections.tbl`` (mBgModel output) into `Correction` objects.
 
@@ -401,11 +416,17 @@ def read_corrections_table(path) -> list[Correction]:
     ----------
     path : str or path-like
         The table file.
+    strengths : bool
+        Also return the log prior strengths its header keeps (see
+        `write_corrections_table`; empty when it has none, or none
+        readable).
 
     Returns
     -------
     list of Correction
         One per record, in file order.
+    tuple of float
+        With ``strengths`` only.
 
     Raises
     ------
@@ -420,13 +441,24 @@ def read_corrections_table(path) -> list[Correction]:
     >>> _ = p.write_text("|  id |   a |   b |     c |\n     4   0.0   0.0  -1.25\n")
     >>> read_corrections_table(p)
     [Correction(id=4, a=0.0, b=0.0, c=-1.25)]
+    >>> write_corrections_table([Correction(1, 0.0, 0.0, 2.0)], p, (-13.5, -11.0))
+    >>> read_corrections_table(p, strengths=True)
+    ([Correction(id=1, a=0.0, b=0.0, c=2.0)], (-13.5, -11.0))
     """
     table = read_plain_table(path)
     require_columns(table, ["id", "a", "b", "c"], path)
     _floats(table, ["a", "b", "c"], path)
     ids = _ints(table, "id", path)
     planes = [_float_column(table, c) for c in "abc"]
-    return [Correction(i, *abc) for i, *abc in zip(ids, *planes, strict=True)]
+    out = [Correction(i, *abc) for i, *abc in zip(ids, *planes, strict=True)]
+    if not strengths:
+        return out
+    text = str(table.meta.get("keywords", {}).get(STRENGTHS_KEYWORD, ""))
+    try:
+        values = tuple(float(v) for v in text.split())
+    except ValueError:  # not ours, or damaged: a fresh solve instead
+        values = ()
+    return out, values if all(map(math.isfinite, values)) else ()
 
 
 def _float(value) -> float:

@@ -328,13 +328,13 @@ class CompletionJob:
             self._tell(None)
             fits = fits_in_order(self.ws, np.flatnonzero(self._state == _DONE))
             if len(fits) < SOLVE_APART or self.executor is not None:
-                corrections = solve(ws.geometry, fits)
+                solution = solve(ws.geometry, fits)
             else:
-                corrections = run_apart(solve, (ws.geometry, fits), self._cancel)
-            if corrections is None:  # cancelled
+                solution = run_apart(solve, (ws.geometry, fits), self._cancel)
+            if solution is None:  # cancelled
                 return
             with self.lock:
-                ws.corrections = corrections
+                ws.corrections, ws.strengths = solution.corrections, solution.strengths
         else:
             return
         self._tell(None)

@@ -214,7 +214,7 @@ def has_fit(fits, keys: np.ndarray) -> np.ndarray:
     return np.isin(keys, have)
 
 
-def solve(geometry, fits) -> list:
+def solve(geometry, fits):
     """
     Solve the corrections of a work folder as `load_workspace` does.
 
@@ -227,12 +227,13 @@ def solve(geometry, fits) -> list:
 
     Returns
     -------
-    list of Correction
-        `diffview.core.background.solve_direct`'s.
+    DirectSolution
+        `diffview.core.background.solve_direct`'s corrections and prior
+        strengths.
     """
     from diffview.core.background import solve_direct
 
-    return solve_direct(geometry, fits)
+    return solve_direct(geometry, fits, full_output=True)
 
 
 def call_with(arg):

@@ -24,7 +24,7 @@ from diffview.core import fit_plane, template_offset
 from diffview.core.background import ImageGeometry, image_geometry, solve_direct
 from diffview.errors import PairError
 from diffview.geometry.overlaps import find_overlaps
-from diffview.models import Correction, Overlap, PlaneFit
+from diffview.models import Overlap, PlaneFit
 from diffview.run._differences import compute_difference, write_difference
 from diffview.run._folder import WorkFolder, find_work
 from diffview.run._pairs import _failure_text, resolve_inside
@@ -87,6 +87,10 @@ class Workspace:
         What went wrong outside the pairs (images left out of the preview).
     corrections : list of Correction
         Corrections solved (or read) from all the fits.
+    strengths : tuple of float
+        The log prior strengths of the direct solve that gave
+        ``corrections`` (solved here, or kept in the corrections table's
+        header); empty when unknown.
     preview : Preview or None
 
     Examples
@@ -119,6 +123,7 @@ class Workspace:
     failures: dict = field(default_factory=dict)
     problems: list = field(default_factory=list)
     corrections: list = field(default_factory=list)
+    strengths: tuple = ()
     preview: Preview | None = None
 
     @property
@@ -289,14 +294,18 @@ def _fit_missing(ws: Workspace, progress: Progress) -> None:
     progress("fits", len(todo), len(todo))
 
 
-def _read_corrections(ws: Workspace, corrections) -> list[Correction]:
+def _read_corrections(ws: Workspace, corrections) -> tuple[list, tuple]:
+    """Return the corrections given, read or solved, and their prior strengths."""
     if corrections is not None:
-        return list(corrections)
+        return list(corrections), ()
     path = ws.folder.corrections_tbl
     if path is not None and Path(path).exists():
-        return io.read_corrections_table(path)
+        return io.read_corrections_table(path, strengths=True)
     fits = list(ws.fits.values())
-    return solve_direct(ws.geometry, fits) if fits else []
+    if not fits:
+        return [], ()
+    solution = solve_direct(ws.geometry, fits, full_output=True)
+    return solution.corrections, solution.strengths
 
 
 def load_workspace(
@@ -352,7 +361,7 @@ def load_workspace(
     ws = open_workspace(work, fits=fits)
     _compute_missing_diffs(ws, progress)
     _fit_missing(ws, progress)
-    ws.corrections = _read_corrections(ws, corrections)
+    ws.corrections, ws.strengths = _read_corrections(ws, corrections)
     ws.preview = make_preview(ws, preview_size, progress)
     return ws
 
@@ -445,7 +454,8 @@ def open_workspace(work, *, fits=None, corrections=None) -> Workspace:
     if corrections is not None:
         ws.corrections = list(corrections)
     elif folder.corrections_tbl is not None and Path(folder.corrections_tbl).exists():
-        ws.corrections = io.read_corrections_table(folder.corrections_tbl)
+        read = io.read_corrections_table(folder.corrections_tbl, strengths=True)
+        ws.corrections, ws.strengths = read
     return ws
 
 

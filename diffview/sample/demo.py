@@ -72,8 +72,9 @@ def run_demo(
     )
     geometry = image_geometry(images)
     montage = solve_montage(geometry, fits.fits)
-    direct = solve_direct(geometry, fits.fits)
-    io.write_corrections_table(direct, sample.corrections_tbl)
+    solution = solve_direct(geometry, fits.fits, full_output=True)
+    direct = solution.corrections
+    io.write_corrections_table(direct, sample.corrections_tbl, solution.strengths)
     err_m = recovery_error(montage, sample.truth, geometry)
     err_d = recovery_error(direct, sample.truth, geometry)
     elapsed = time.perf_counter() - start

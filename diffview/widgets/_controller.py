@@ -125,6 +125,7 @@ class Explorer(TableState, JobFollower, Resolving, ExplorerQueries):
         self.corrections = list(workspace.corrections)
         self.baseline = list(workspace.corrections)
         self.solver: str | None = None
+        self._take_start()
         self._views: list[Callable] = []
         self._stretches: OrderedDict = OrderedDict()
         if assess:
@@ -483,7 +484,13 @@ class Explorer(TableState, JobFollower, Resolving, ExplorerQueries):
             name: folder / f"{name}.tbl" for name in ("fits", "corrections", "flags")
         }
         io.write_fits_table(kept, paths["fits"])
-        io.write_corrections_table(self.corrections, paths["corrections"])
+        solution = self.direct_solution  # its strengths, if these are its answer
+        strengths = (
+            solution.strengths
+            if solution is not None and solution.corrections == self.corrections
+            else ()
+        )
+        io.write_corrections_table(self.corrections, paths["corrections"], strengths)
         rows = []
         for kind, key, reason in self.flags():
             plus, minus = key if kind == "pair" else (key, -1)

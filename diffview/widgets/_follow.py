@@ -117,6 +117,7 @@ class JobFollower:
             self.baseline = list(ws.corrections)
             if self.solver is None:  # a re-solve of the user's own stays
                 self.corrections = list(ws.corrections)
+                self._take_start()
             reassess = True
         if not self._assessed and not job.pending().any():
             self._assessed = reassess = True

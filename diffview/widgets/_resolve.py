@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from diffview.core import DirectSolution
 from diffview.run import check_solver, solve_and_assess, solve_apart
 from diffview.widgets._table import _locked
 
@@ -223,13 +224,21 @@ class Resolving:
     resolve_job : ResolveJob or None
         The last re-solve run in the background.
     direct_solution : diffview.core.DirectSolution or None
-        The last direct re-solve's answer: the next one starts from its
-        corrections and prior strengths (`diffview.core.solve_direct`'s
-        ``start``), a quarter of a fresh solve's time.
+        Where the next re-solve starts from (`diffview.core.solve_direct`'s
+        ``start``, a third of a fresh solve's time): the last direct
+        re-solve's answer, else the work folder's corrections with the
+        prior strengths the direct solve that made them recorded
+        (`Workspace.strengths`); None: a fresh solve.
     """
 
     resolve_job: ResolveJob | None = None
     direct_solution = None
+
+    def _take_start(self) -> None:
+        """Start the next re-solve from the workspace's corrections, if known."""
+        ws = self.ws
+        if ws.strengths and ws.corrections:
+            self.direct_solution = DirectSolution(list(ws.corrections), ws.strengths)
 
     def on_solved(self, callback: Callable) -> None:
         """

@@ -174,6 +174,28 @@ def test_montage_api_chain_and_mbgexec_parity(mosaic, tmp_path):
         )
 
 
+@pytest.mark.montage
+def test_montage_reads_corrections_carrying_prior_strengths(mosaic, tmp_path):
+    """The strengths keyword diffview writes is skipped by Montage's reader."""
+    corrections = io.read_corrections_table(mosaic / "corr1.tbl")
+    out = {}
+    for name, strengths in (("plain", ()), ("kept", (-13.7, -11.1))):
+        io.write_corrections_table(corrections, tmp_path / f"{name}.tbl", strengths)
+        (tmp_path / name).mkdir()
+        r = MP.mBgExec(
+            str(mosaic / "proj"), str(mosaic / "images.tbl"),
+            str(tmp_path / f"{name}.tbl"), str(tmp_path / name), False, 0,
+        )
+        assert r["status"] == "0" and r["count"] == 9 and r["nocorrection"] == 0
+        out[name] = sorted((tmp_path / name).glob("*.fits"))
+    assert io.read_corrections_table(tmp_path / "kept.tbl", strengths=True)[1] == (
+        -13.7, -11.1
+    )
+    assert len(out["kept"]) == len(out["plain"]) == 18  # images and areas
+    for a, b in zip(out["plain"], out["kept"], strict=True):
+        np.testing.assert_array_equal(fits.getdata(a), fits.getdata(b))
+
+
 def test_montage_api_errors_are_dicts(tmp_path):
     assert mFitplane(str(tmp_path / "none.fits"))["status"] == "1"
     assert (

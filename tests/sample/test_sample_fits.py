@@ -317,10 +317,14 @@ def test_cli_bgmodel_and_bgexec_on_the_sample(small, tmp_path, capsys):
     direct_tbl = tmp_path / "direct.tbl"
     args = ["bgmodel", "--direct", str(s.images_tbl), str(s.fits_tbl)]
     assert main([*args, str(direct_tbl)]) == 0
-    direct = as_dict(io.read_corrections_table(direct_tbl))
-    expected = as_dict(solve_direct(small.geo, read_own(small)))
-    for cid, vals in expected.items():
+    read, strengths = io.read_corrections_table(direct_tbl, strengths=True)
+    direct = as_dict(read)
+    solution = solve_direct(small.geo, read_own(small), full_output=True)
+    for cid, vals in as_dict(solution.corrections).items():
         assert direct[cid] == pytest.approx(vals, abs=1e-5)
+    # the prior strengths kept for the dashboard's first re-solve
+    assert strengths == pytest.approx(solution.strengths, abs=1e-12)
+    assert len(strengths) == 2
     assert recovery_error(direct, s.truth, small.geo) < 0.15
     out = tmp_path / "corrected"
     out.mkdir()

@@ -185,7 +185,7 @@ def test_a_failed_resolve_is_shown(sample, apart, monkeypatch):
 
 def test_a_resolve_starts_from_the_last_direct_answer(sample, monkeypatch):
     ex = Explorer(sample)
-    assert ex.direct_solution is None  # the corrections table has no strengths
+    ex.direct_solution = None  # as from a corrections table without strengths
     ex.flag_image(4)
     ex.resolve()
     first = ex.direct_solution
@@ -220,3 +220,37 @@ def test_a_background_resolve_keeps_its_start_too(sample, apart):
     assert max(
         abs(a.c - b.c) for a, b in zip(again.new, solution.corrections, strict=True)
     ) < 1e-3
+
+
+def test_the_first_resolve_starts_from_the_folder_and_export_keeps_it(
+    sample, monkeypatch, tmp_path
+):
+    from diffview import io
+    from diffview.core.background import _evidence
+
+    ex = Explorer(sample)  # no corrections table: solved at open, strengths known
+    start = ex.direct_solution
+    assert start.corrections == ex.corrections and len(start.strengths) == 2
+    assert start.strengths == ex.ws.strengths
+    calls = []
+    real = _evidence._robust_plain
+    monkeypatch.setattr(
+        _evidence, "_robust_plain", lambda *a: calls.append(1) or real(*a)
+    )
+    ex.flag_image(4)
+    ex.resolve()
+    assert calls == [] and ex.direct_solution.corrections == ex.corrections
+    paths = ex.export(tmp_path / "out")
+    read, strengths = io.read_corrections_table(paths["corrections"], strengths=True)
+    assert strengths == ex.direct_solution.strengths
+    assert [c.id for c in read] == [c.id for c in ex.corrections]
+    # a folder whose table has them: the same start; without them, none
+    folder = tmp_path / "out"
+    for name in ("images.tbl", "diffs.tbl", "template.hdr"):
+        (folder / name).symlink_to(sample.root / name)
+    (folder / "diffs").symlink_to(sample.root / "diffs")
+    (folder / "projected").symlink_to(sample.root / "projected")
+    again = Explorer(folder)
+    assert again.direct_solution.strengths == strengths
+    io.write_corrections_table(read, paths["corrections"])
+    assert Explorer(folder).direct_solution is None
