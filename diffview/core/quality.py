@@ -222,10 +222,6 @@ def _robust_sigma(values: np.ndarray) -> float:
     return float(1.4826 * np.median(np.abs(v - np.median(v))))
 
 
-def _ratio(value, limit) -> float:
-    return value / limit if limit and np.isfinite(value) else 0.0
-
-
 def assess_fits(
     fits: list[PlaneFit],
     *,
@@ -266,7 +262,8 @@ def assess_fits(
     >>> [q.reasons for q in assess_fits([good, good, thin])]
     [(), (), ('thin strip',)]
     """
-    rms = np.array([f.rms for f in fits], float)
+    cols = _verdict_columns(fits)
+    rms = cols["rms"]
     if noise is None:
         finite = rms[np.isfinite(rms)]
         noise = float(np.median(finite)) if len(finite) else 1.0
@@ -279,46 +276,71 @@ def assess_fits(
     min_pix = thresholds.min_pixels
     if images is not None:
         min_pix = max(min_pix, AREA_LIMIT * images.mean_area)
+    return _verdicts(
+        cols, noise, extrap, extrap_ref, resid, sigma_r, min_pix, thresholds
+    )
+
+
+_VERDICT_COLUMNS = ("plus", "minus", "rms", "npixel", "boxwidth", "boxheight")
+
+
+def _verdict_columns(fits) -> dict:
+    """Gather the fits' columns the verdicts read, as float arrays."""
+    rows = [[getattr(f, n) for n in _VERDICT_COLUMNS] for f in fits]
+    table = np.array(rows, float).reshape(-1, len(_VERDICT_COLUMNS))
+    return {n: table[:, k] for k, n in enumerate(_VERDICT_COLUMNS)}
+
+
+def _ratios(value, limit) -> np.ndarray:
+    """``value / limit`` where ``limit`` is non-zero and ``value`` finite, else 0."""
+    value = np.asarray(value, float)
+    limit = np.broadcast_to(np.asarray(limit, float), value.shape)
+    ok = (limit != 0) & np.isfinite(value)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(ok, value / np.where(ok, limit, 1.0), 0.0)
+
+
+def _verdicts(cols, noise, extrap, extrap_ref, resid, sigma_r, min_pix, t) -> list:
+    """Every fit's `FitQuality`, its tests computed for all fits at once."""
+    rms, npix = cols["rms"], np.trunc(cols["npixel"])
+    width = np.minimum(cols["boxwidth"], cols["boxheight"])
+    aspect = np.maximum(cols["boxwidth"], cols["boxheight"]) / np.maximum(width, 1e-300)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        noise_ratio = rms / noise if noise > 0 else np.full(len(rms), math.inf)
+        own = np.where(np.isfinite(rms), rms / np.sqrt(np.maximum(npix, 1)), 0.0)
+    spread = np.hypot(sigma_r if math.isfinite(sigma_r) else 0.0, own)
+    tests = {
+        "noisy": _ratios(
+            np.where(np.isfinite(rms), noise_ratio, math.inf), t.noise_ratio
+        ),
+        "few pixels": _ratios(np.full(len(rms), min_pix), np.maximum(npix, 1e-300)),
+        "thin strip": _first_max(
+            _ratios(np.full(len(rms), t.min_width), np.maximum(width, 1e-300)),
+            _ratios(aspect, t.max_aspect),
+        ),
+        "extrapolates": _ratios(extrap, t.extrapolation * extrap_ref),
+        "disagrees": _ratios(np.abs(resid), t.residual * spread),
+    }
+    score = _first_max(*tests.values())
+    failed = np.column_stack([v > 1.0 for v in tests.values()])
+    names = tuple(tests)
+    reasons = [()] * len(rms)
+    for k in np.flatnonzero(failed.any(axis=1)).tolist():
+        reasons[k] = tuple(names[j] for j in np.flatnonzero(failed[k]).tolist())
     return [
-        _verdict(
-            f, noise, extrap[k], extrap_ref, resid[k], sigma_r, min_pix, thresholds
+        FitQuality(int(p), int(m), not why, sc, why, nr, int(n), asp, ex, rs)
+        for p, m, why, sc, nr, n, asp, ex, rs in zip(
+            cols["plus"].tolist(), cols["minus"].tolist(), reasons,
+            score.tolist(), noise_ratio.tolist(), npix.tolist(), aspect.tolist(),
+            np.asarray(extrap, float).tolist(), np.asarray(resid, float).tolist(),
+            strict=True,
         )
-        for k, f in enumerate(fits)
     ]
 
 
-def _disagreement_sigma(f: PlaneFit, sigma_r: float) -> float:
-    """Spread of the disagreements combined with this fit's own level error."""
-    own = f.rms / math.sqrt(max(int(f.npixel), 1)) if math.isfinite(f.rms) else 0.0
-    return math.hypot(sigma_r if math.isfinite(sigma_r) else 0.0, own)
-
-
-def _verdict(f, noise, extrap, extrap_ref, resid, sigma_r, min_pix, t) -> FitQuality:
-    width = min(f.boxwidth, f.boxheight)
-    aspect = max(f.boxwidth, f.boxheight) / max(width, 1e-300)
-    noise_ratio = f.rms / noise if noise > 0 else math.inf
-    tests = {
-        "noisy": _ratio(
-            noise_ratio if math.isfinite(f.rms) else math.inf, t.noise_ratio
-        ),
-        "few pixels": _ratio(min_pix, max(int(f.npixel), 1e-300)),
-        "thin strip": max(
-            _ratio(t.min_width, max(width, 1e-300)), _ratio(aspect, t.max_aspect)
-        ),
-        "extrapolates": _ratio(extrap, t.extrapolation * extrap_ref),
-        "disagrees": _ratio(abs(resid), t.residual * _disagreement_sigma(f, sigma_r)),
-    }
-    reasons = tuple(k for k, v in tests.items() if v > 1.0)
-    score = max(tests.values())
-    return FitQuality(
-        int(f.plus),
-        int(f.minus),
-        not reasons,
-        float(score),
-        reasons,
-        float(noise_ratio),
-        int(f.npixel),
-        float(aspect),
-        float(extrap),
-        float(resid),
-    )
+def _first_max(first, *rest) -> np.ndarray:
+    """Python's ``max`` of each row's values in order (a NaN never replaces)."""
+    out = np.array(first, float)
+    for values in rest:
+        out = np.where(values > out, values, out)
+    return out

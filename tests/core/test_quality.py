@@ -183,3 +183,66 @@ def test_extrapolation_is_the_worst_corner_of_the_two_images():
             assert np.isnan(g)
         else:
             assert g == pytest.approx(want, rel=1e-12)
+
+
+def _one_verdict(f, noise, extrap, extrap_ref, resid, sigma_r, min_pix, t):
+    """The verdict of one fit as assess_fits judged fits one by one (oracle)."""
+    import math
+
+    def ratio(value, limit):
+        return value / limit if limit and np.isfinite(value) else 0.0
+
+    width = min(f.boxwidth, f.boxheight)
+    aspect = max(f.boxwidth, f.boxheight) / max(width, 1e-300)
+    noise_ratio = f.rms / noise if noise > 0 else math.inf
+    own = f.rms / math.sqrt(max(int(f.npixel), 1)) if math.isfinite(f.rms) else 0.0
+    spread = math.hypot(sigma_r if math.isfinite(sigma_r) else 0.0, own)
+    tests = {
+        "noisy": ratio(
+            noise_ratio if math.isfinite(f.rms) else math.inf, t.noise_ratio
+        ),
+        "few pixels": ratio(min_pix, max(int(f.npixel), 1e-300)),
+        "thin strip": max(
+            ratio(t.min_width, max(width, 1e-300)), ratio(aspect, t.max_aspect)
+        ),
+        "extrapolates": ratio(extrap, t.extrapolation * extrap_ref),
+        "disagrees": ratio(abs(resid), t.residual * spread),
+    }
+    reasons = tuple(k for k, v in tests.items() if v > 1.0)
+    return (not reasons, max(tests.values()), reasons, noise_ratio, aspect)
+
+
+@pytest.mark.parametrize("noise", [None, 0.0])
+def test_verdicts_at_once_are_the_verdicts_one_by_one(noise):
+    """NaN rms, empty and thin boxes, with and without corrections."""
+    from survey_fields import make_survey
+
+    from diffview.core import quality
+
+    geo, fits_, _ = make_survey(60, seed=3, wild=0.05)
+    fits_ = list(fits_)
+    for k in range(0, len(fits_), 7):
+        fits_[k] = replace(fits_[k], rms=float("nan"))
+    for k in range(3, len(fits_), 11):
+        fits_[k] = replace(fits_[k], npixel=0)
+    for k in range(5, len(fits_), 13):
+        fits_[k] = replace(fits_[k], boxwidth=0.5)
+    corr = solve_direct(geo, fits_)
+    got = assess_fits(fits_, images=geo, corrections=corr, noise=noise)
+    rms = np.array([f.rms for f in fits_])
+    ref_noise = float(np.median(rms[np.isfinite(rms)])) if noise is None else noise
+    extrap = quality._extrapolations(fits_, geo)
+    resid = quality.residual_levels(fits_, corr)
+    sigma = quality._robust_sigma(resid)
+    min_pix = max(Thresholds().min_pixels, quality.AREA_LIMIT * geo.mean_area)
+    nflagged = 0
+    for k, (f, q) in enumerate(zip(fits_, got, strict=True)):
+        want = _one_verdict(
+            f, ref_noise, extrap[k], np.nanmedian(extrap), resid[k], sigma, min_pix,
+            Thresholds(),
+        )
+        assert (q.ok, q.reasons) == (want[0], want[2]), k
+        numbers = (q.score, q.noise_ratio, q.aspect)
+        assert numbers == pytest.approx((want[1], *want[3:]), nan_ok=True), k
+        nflagged += not q.ok
+    assert 0 < nflagged < len(fits_)
