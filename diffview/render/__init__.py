@@ -14,7 +14,7 @@ from ._color import channel_values, compose_rgb
 from ._gauss import snpinv
 from ._histogram import NBIN, MontageHistogram, histogram
 from ._picture import OverlayPlans, Picture, draw_picture, render_rgb
-from ._png import encode_png, write_png
+from ._png import write_png
 from ._range import (
     STRETCH_MODES,
     RangeError,
@@ -38,7 +38,6 @@ from .colortables import (
 from .stretch import Stretch, compute_stretch, grey_levels, symmetric_interval
 
 __all__ = [
-    "encode_png",
     "RangeError",
     "RangeSpec",
     "STRETCH_MODES",

@@ -93,26 +93,6 @@ def test_frames_are_whole_pngs():
     fig.canvas.close()
 
 
-@pytest.mark.parametrize(("face", "mode"), [("white", "RGB"), ("none", "RGBA")])
-def test_frames_hold_the_canvas_pixels(face, mode):
-    """Opaque figures go as RGB (the fast encoder), transparent ones as RGBA."""
-    from io import BytesIO
-
-    from PIL import Image
-
-    fig = new_figure((1.2, 0.8))
-    fig.patch.set_facecolor(face)
-    ax = fig.add_axes((0.1, 0.1, 0.8, 0.8))
-    ax.imshow(np.random.default_rng(1).random((7, 9)), cmap="viridis")
-    fig.canvas.draw()
-    fig.canvas._png_is_old = True
-    picture = Image.open(BytesIO(fig.canvas.get_diff_image()))
-    buffer = np.asarray(fig.canvas.get_renderer().buffer_rgba())
-    assert picture.mode == mode
-    np.testing.assert_array_equal(np.asarray(picture), buffer[..., : len(mode)])
-    fig.canvas.close()
-
-
 @pytest.fixture(scope="module")
 def dash(tmp_path_factory):
     d = Dashboard(write_sample(tmp_path_factory.mktemp("canvas"), "small"))
