@@ -390,6 +390,7 @@ class Explorer(TableState, JobFollower, Resolving, ExplorerQueries):
         index = self.selected if index is None else index
         self.flagged_pairs[self.key(index)] = reason
         self._flags_changed()
+        self._solve_soon()
 
     @_locked
     def flag_image(self, cntr: int, reason: str = "bad image") -> None:
@@ -407,6 +408,7 @@ class Explorer(TableState, JobFollower, Resolving, ExplorerQueries):
             raise InputError(f"no image {cntr}")
         self.flagged_images[int(cntr)] = reason
         self._flags_changed()
+        self._solve_soon()
 
     @_locked
     def unflag(self, item) -> None:

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from diffview.core import DirectSolution
+from diffview.core import DirectSolution, load_solver
 from diffview.run import check_solver, solve_and_assess, solve_apart
 from diffview.widgets._table import _locked
 
@@ -29,6 +29,8 @@ __all__ = ["Resolving", "ResolveJob", "RESOLVE_APART"]
 RESOLVE_APART = 5_000
 
 _FINISHED = ("done", "cancelled", "failed")
+
+_LOADING = False  # the solver's libraries are being (or were) imported
 
 
 class ResolveJob:
@@ -233,6 +235,20 @@ class Resolving:
 
     resolve_job: ResolveJob | None = None
     direct_solution = None
+
+    def _solve_soon(self) -> None:
+        """
+        Load the solver's libraries meanwhile: a re-solve is likely (a flag).
+
+        Once per process, in a daemon thread, so the first re-solve does not
+        wait for scipy's first import.
+        """
+        global _LOADING
+        if not _LOADING:
+            _LOADING = True
+            threading.Thread(
+                target=load_solver, name="diffview-load-solver", daemon=True
+            ).start()
 
     def _take_start(self) -> None:
         """Start the next re-solve from the workspace's corrections, if known."""

@@ -254,3 +254,35 @@ def test_the_first_resolve_starts_from_the_folder_and_export_keeps_it(
     assert again.direct_solution.strengths == strengths
     io.write_corrections_table(read, paths["corrections"])
     assert Explorer(folder).direct_solution is None
+
+
+def test_a_flag_loads_the_solver_in_the_background(tmp_path):
+    """In a fresh process: opening a folder with its corrections imports no
+    scipy; the first flag imports the solver's libraries in a thread, so the
+    re-solve that follows does not wait for them (0.3-0.6 s)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    from diffview import io
+    from diffview.run import load_workspace
+
+    s = write_sample(tmp_path, "small", quiet=True)
+    ws = load_workspace(s)
+    io.write_corrections_table(ws.corrections, s.root / "corrections.tbl", ws.strengths)
+    code = textwrap.dedent(
+        f"""
+        import sys, time
+        from diffview.widgets import Explorer
+        ex = Explorer({str(s.root)!r})
+        assert "scipy.optimize" not in sys.modules
+        assert ex.direct_solution is not None  # the strengths in the table
+        ex.flag_image(4)
+        t = time.monotonic()
+        while "threadpoolctl" not in sys.modules:
+            assert time.monotonic() - t < 60, "the solver was not loaded"
+            time.sleep(0.05)
+        assert "scipy.optimize" in sys.modules
+        """
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=180)

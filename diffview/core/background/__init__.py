@@ -36,7 +36,7 @@ from .corrections import (
     recovery_error,
     residual_levels,
 )
-from .direct import DirectSolution, solve_direct
+from .direct import DirectSolution, load_solver, solve_direct
 from .montage import SOLVER_MODES, niteration_schedule, solve_montage
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "solve_montage",
     "solve_direct",
     "DirectSolution",
+    "load_solver",
     "niteration_schedule",
     "correct_image",
     "predicted_residuals",
