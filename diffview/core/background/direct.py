@@ -216,7 +216,9 @@ def solve_direct(
     if regularize == "auto" and images is not None:
         dof = W.shape[1] * _cycle_rank(pidx, midx, len(ids))
         forms = _prior_forms(images, ids, scale, W.shape[1]) if dof >= 3 else None
-    problem = _digest(ids, pidx, midx, W, target, lockmask, nrobust, forms)
+    problem = ""  # fingerprinted only for a start or a DirectSolution
+    if start is not None or full_output:
+        problem = _digest(ids, pidx, midx, W, target, lockmask, nrobust, forms)
     if start is not None and start.problem == problem:  # the same answer
         corrections = list(start.corrections)
         return replace(start, corrections=corrections) if full_output else corrections
