@@ -301,10 +301,7 @@ def _read_corrections(ws: Workspace, corrections) -> tuple[list, tuple]:
     path = ws.folder.corrections_tbl
     if path is not None and Path(path).exists():
         return io.read_corrections_table(path, strengths=True)
-    fits = list(ws.fits.values())
-    if not fits:
-        return [], ()
-    solution = solve_direct(ws.geometry, fits, full_output=True)
+    solution = solve_direct(ws.geometry, list(ws.fits.values()), full_output=True)
     return solution.corrections, solution.strengths
 
 
