@@ -230,6 +230,9 @@ def _solve_prior(
         base = base or ev
         return ev
 
+    def under_prior(w):  # the answer for these weights, the strengths held
+        return evidence(w).solve(loglam)[0] * scale[None, :]
+
     if start is None:
         _, w = _robust_plain(pidx, midx, W, target, nimg, scale, lockmask, nrobust)
         ev = evidence(w)
@@ -242,7 +245,7 @@ def _solve_prior(
         w = np.ones(len(pidx))
         if nrobust:  # Huber first (to 1e-3 in the weights): one optimum
             u, w = _irls(
-                lambda w: evidence(w).solve(loglam)[0] * scale[None, :],
+                under_prior,
                 lambda v: _huber_weights(pidx, midx, W, target, v),
                 u,
                 nrobust,
@@ -250,7 +253,7 @@ def _solve_prior(
             )
     if nrobust:
         u, w = _irls(
-            lambda w: evidence(w).solve(loglam)[0] * scale[None, :],
+            under_prior,
             lambda v: _tukey_weights(pidx, midx, W, target, v),
             u,
             nrobust,
