@@ -1,8 +1,5 @@
 """
-What the dashboard's figures share.
-
-ipympl canvases that draw from the kernel (`PanelCanvas`), cached colour
-tables, mViewer norms and the block-averaged arrays handed to ``imshow``.
+The dashboard's figures: ipympl canvases that draw from the kernel.
 
 ipympl's own redraw is a round trip: ``draw_idle`` asks the browser, the
 browser asks back for a picture unless it still waits for one (a request
@@ -12,6 +9,11 @@ while a picture is on its way, further requests are remembered (not
 dropped) and the last state is drawn when the browser acknowledges the
 picture, so a burst of clicks costs one or two frames and always ends on
 the current state.
+
+The views that follow the pair panels (histogram, mosaic, reading ahead)
+wait for the browser to take the panels' frames (`after_frames`): the
+browser's main thread, shared by every frame, message and paint of the
+page, then decodes and paints the panels first.
 """
 
 from __future__ import annotations
@@ -20,98 +22,22 @@ import asyncio
 import contextlib
 import functools
 import io
-import math
 import time
+import weakref
 from base64 import b64encode
 
 import numpy as np
 from ipympl.backend_nbagg import Canvas, FigureManager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
-from diffview.core import block_average
-from diffview.render.mpl import MViewerNorm, montage_cmap
-from diffview.widgets._settings import DisplaySettings
-
 __all__ = [
-    "PANEL_PIXELS",
     "after_frames",
     "PanelCanvas",
     "held_draws",
     "new_figure",
-    "make_norm",
-    "display_array",
     "resize_figure",
 ]
-
-#: Longest side of an array handed to imshow in the pair panels.
-PANEL_PIXELS = 400
-
-#: `diffview.render.mpl.montage_cmap`, each colour table built once.
-_cmap = functools.lru_cache(maxsize=16)(montage_cmap)
-
-
-def make_norm(data: np.ndarray, settings: DisplaySettings, resolved=None) -> Normalize:
-    """
-    Make the mViewer norm of an array under display settings.
-
-    Parameters
-    ----------
-    data : numpy.ndarray
-        The array shown.
-    settings : DisplaySettings
-        Mode and range strings.
-    resolved : diffview.render.Stretch, optional
-        The stretch already resolved on ``data`` with ``settings`` (as
-        `Explorer.panel_stretch` answers); computed when not given.
-
-    Returns
-    -------
-    matplotlib.colors.Normalize
-        An `MViewerNorm`, or a plain 0..1 norm when ``data`` has no finite
-        pixel.
-
-    Examples
-    --------
-    >>> make_norm(np.full((2, 2), np.nan), DisplaySettings()).vmax
-    1.0
-    >>> n = make_norm(np.arange(12.0).reshape(3, 4), DisplaySettings("linear", "min"))
-    >>> float(n.vmin), float(n.vmax)
-    (0.0, 11.0)
-    """
-    if resolved is not None:
-        return MViewerNorm(data, stretch=resolved)
-    if not np.isfinite(data).any():
-        return Normalize(0.0, 1.0)
-    return MViewerNorm(data, settings.vmin, settings.vmax, settings.mode)
-
-
-def display_array(array: np.ndarray, max_pixels: int = PANEL_PIXELS) -> np.ndarray:
-    """
-    Block-average an array so its longest side is at most ``max_pixels``.
-
-    Parameters
-    ----------
-    array : numpy.ndarray
-        A 2-d array (NaN blank).
-    max_pixels : int
-        Longest side wanted.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``array`` itself when small enough, else its NaN-aware block average
-        by the smallest integer factor that fits.
-
-    Examples
-    --------
-    >>> display_array(np.ones((1000, 10)), 400).shape
-    (334, 4)
-    """
-    factor = max(1, math.ceil(max(array.shape) / max_pixels))
-    return array if factor == 1 else block_average(array, factor)
-
 
 _NUM = [1000]
 
@@ -128,6 +54,10 @@ BURST = 0.3
 
 #: Canvases whose requests wait for the end of `held_draws` (None: none held).
 _HELD: dict | None = None
+
+#: Frames shipped to a page so far, and the canvas of the last one (a weak
+#: reference): what `after_frames` waits for the browser to take.
+_SHIPPED: list = [0, None]
 
 
 @contextlib.contextmanager
@@ -173,9 +103,10 @@ def after_frames(render, on_error=None, idle=False):
     Make a view's render wait for the frames already asked for.
 
     In a kernel, the wrapped ``render(explorer, changes)`` runs once the
-    running action returns and the canvases it asked to draw have shipped
-    (the pair panels first, the histogram and mosaic after them); without
-    an event loop (a script, a test, the background job's thread) at once.
+    running action returns, the canvases it asked to draw have shipped and
+    the browser has taken their frames (`PanelCanvas.when_taken`): the pair
+    panels first, the histogram and mosaic after them. Without an event
+    loop (a script, a test, the background job's thread) it runs at once.
 
     Parameters
     ----------
@@ -208,9 +139,19 @@ def after_frames(render, on_error=None, idle=False):
             if not idle:
                 render(explorer, changes)
             return
-        loop.call_soon(_run_view, render, explorer, changes, on_error)
+        run = functools.partial(_run_view, render, explorer, changes, on_error)
+        loop.call_soon(_when_taken, _SHIPPED[0], run)
 
     return deferred
+
+
+def _when_taken(shipped: int, callback) -> None:
+    """Call back once the browser took the frames shipped since ``shipped``."""
+    canvas = _SHIPPED[1]() if _SHIPPED[1] is not None else None
+    if _SHIPPED[0] == shipped or canvas is None:
+        callback()
+    else:
+        canvas.when_taken(callback)
 
 
 def _run_view(render, explorer, changes, on_error) -> None:
@@ -283,6 +224,7 @@ class PanelCanvas(Canvas):
         self._sent_at = None  # monotonic time of the frame not yet acknowledged
         self._shipped_at = None  # monotonic time of the last frame shipped
         self._scheduled = False
+        self._taken: list = []  # callbacks waiting for the browser's answer
 
     # -- requests ------------------------------------------------------
     def draw_idle(self, *args, **kwargs) -> None:
@@ -381,6 +323,8 @@ class PanelCanvas(Canvas):
                 self._data_url = "data:image/png;base64," + b64encode(png).decode()
             return
         self.manager.refresh_all()
+        _SHIPPED[0] += 1
+        _SHIPPED[1] = weakref.ref(self)
         now, last = time.monotonic(), self._shipped_at
         self._shipped_at = now
         if last is not None and now - last < BURST:
@@ -403,6 +347,43 @@ class PanelCanvas(Canvas):
         """
         self._sent_at = None
         self.flush()
+        self._run_taken()
+
+    def when_taken(self, callback) -> None:
+        """
+        Call ``callback()`` once the browser has taken this canvas's last frame.
+
+        Asks the browser for its answer (a ``draw`` event, see `handle_draw`)
+        unless one is awaited already. Without an answer within
+        `ACK_TIMEOUT` (a closed tab) the callback runs anyway; without an
+        event loop or a page, at once.
+
+        Parameters
+        ----------
+        callback : callable
+            Called with no argument.
+
+        Examples
+        --------
+        >>> canvas = PanelCanvas(Figure())
+        >>> canvas.when_taken(lambda: print("taken"))  # no page: at once
+        taken
+        >>> canvas.close()
+        """
+        loop = _kernel_loop()
+        if loop is None or self.manager is None or self.syncing_data_url:
+            callback()
+            return
+        self._taken.append(callback)
+        if self._sent_at is None:
+            self._sent_at = time.monotonic()
+            self.send_event("draw")
+        loop.call_later(ACK_TIMEOUT, self._run_taken)
+
+    def _run_taken(self) -> None:
+        callbacks, self._taken = self._taken, []
+        for callback in callbacks:
+            callback()
 
     def get_diff_image(self):
         """Encode the rendered figure as a PNG (a whole frame, fast compression)."""

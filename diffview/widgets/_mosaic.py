@@ -18,7 +18,8 @@ from matplotlib.colors import Normalize
 from diffview.errors import InputError
 from diffview.render.mpl import draw_outlines
 from diffview.widgets._boxraster import BoxRaster
-from diffview.widgets._canvas import _cmap, make_norm, new_figure
+from diffview.widgets._canvas import new_figure
+from diffview.widgets._display import _cmap, make_norm
 from diffview.widgets._model import MEASURES
 from diffview.widgets._settings import DisplaySettings
 

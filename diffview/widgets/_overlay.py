@@ -16,7 +16,7 @@ import functools
 import numpy as np
 
 from diffview.render import contrast_colors
-from diffview.widgets._canvas import _cmap
+from diffview.widgets._display import _cmap
 
 __all__ = ["panel_cmap", "rejected_rgba", "marker_rgba"]
 

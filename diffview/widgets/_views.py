@@ -25,14 +25,9 @@ from matplotlib.ticker import MaxNLocator
 
 from diffview.core import block_average
 from diffview.widgets._axes import fixed_label_positions, reset_history
-from diffview.widgets._canvas import (
-    PANEL_PIXELS,
-    held_draws,
-    make_norm,
-    new_figure,
-    resize_figure,
-)
+from diffview.widgets._canvas import held_draws, new_figure, resize_figure
 from diffview.widgets._colorbar import colorbar_html
+from diffview.widgets._display import PANEL_PIXELS, make_norm
 from diffview.widgets._model import PANELS, PairView
 from diffview.widgets._overlay import marker_rgba, panel_cmap, rejected_rgba
 from diffview.widgets._settings import DisplaySettings

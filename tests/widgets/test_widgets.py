@@ -18,7 +18,7 @@ from diffview.errors import InputError
 from diffview.geometry.overlaps import diff_name
 from diffview.models import Overlap
 from diffview.widgets import Dashboard, Explorer, explore, find_work
-from diffview.widgets._canvas import PANEL_PIXELS
+from diffview.widgets._display import PANEL_PIXELS
 
 
 @pytest.fixture(scope="module")
@@ -321,7 +321,7 @@ def test_mosaic_zoom_reads_the_mosaic_at_finer_resolution(tmp_path):
 
 
 def test_large_difference_is_block_averaged_before_imshow(dash):
-    from diffview.widgets._canvas import display_array
+    from diffview.widgets._display import display_array
 
     big = np.random.default_rng(1).normal(size=(2000, 900))
     small = display_array(big)
