@@ -154,6 +154,21 @@ SETTLED = """
 }
 """
 
+#: Last paint of each of the views that follow the pair panels (histogram,
+#: mosaic) after the mark, from the input event of the given type (null:
+#: none painted).
+FOLLOWERS = """
+(type) => {
+  const t0 = window.__dvT0;
+  const input = window.__dvInputs.find(e => e[0] >= t0 && e[1] === type);
+  if (!input) return [null, null];
+  return ['dv-histogram', 'dv-mosaic'].map(target => {
+    const hits = window.__dvPaints.filter(p => p[0] >= t0 && p[1] === target);
+    return hits.length ? hits[hits.length - 1][0] - input[0] : null;
+  });
+}
+"""
+
 #: The frame that first showed a changed readout after the mark, and the
 #: pointer's move event (null: not yet).
 READOUT_CHANGED = """
@@ -234,6 +249,9 @@ def _wait(page, script: str, arg, timeout_s: float = 30.0, first: float = 0.25,
 #: Per action: [messages, binary messages, bytes, first, last arrival ms].
 TRACE: dict[str, list] = {}
 
+#: Per action: [histogram, mosaic] last paint, ms from the input event.
+FOLLOWED: dict[str, list] = {}
+
 
 def _timed(page, action, target: str, event: str, quiet_ms: float = 400.0,
            name: str = ""):
@@ -249,6 +267,7 @@ def _timed(page, action, target: str, event: str, quiet_ms: float = 400.0,
     hit = _wait(page, SETTLED, [target, quiet_ms, event])
     if name:
         TRACE.setdefault(name, []).append(page.evaluate(MESSAGES))
+        FOLLOWED.setdefault(name, []).append(page.evaluate(FOLLOWERS, event))
     return _latencies(hit[1] if hit else None, hit[2] if hit else None)
 
 
@@ -375,6 +394,19 @@ def report(figures: dict[str, list[tuple[float, float]]], label: str) -> None:
               f"{TARGETS[name]:7d}  {flag:4s}  {statistics.median(calls):11.0f}")
 
 
+def report_followers() -> None:
+    """Print when the histogram and the mosaic, drawn after the panels, painted."""
+    print("\nthe views drawn after the pair panels, last paint ms from the input"
+          " event (median, max; - : not repainted)")
+    for name, rows in FOLLOWED.items():
+        cells = []
+        for k, view in enumerate(("histogram", "mosaic")):
+            vals = [r[k] for r in rows if r[k] is not None]
+            cells.append(f"{view} {statistics.median(vals):5.0f} {max(vals):5.0f}"
+                         if vals else f"{view}     -     -")
+        print(f"{name:10s} " + "   ".join(cells))
+
+
 def report_trace() -> None:
     """Print what reached the page per action (medians): messages, bytes, timing."""
     print("\nwebsocket messages after the click (medians): count, binary, kB, "
@@ -421,6 +453,7 @@ def main(argv=None) -> int:
             figures = measure(page, args.repeat, targets)
             browser.close()
         report(figures, f"{args.work or args.preset}, {_load()}")
+        report_followers()
         report_trace()
     finally:
         if not args.keep:
