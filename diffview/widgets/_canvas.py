@@ -9,11 +9,6 @@ while a picture is on its way, further requests are remembered (not
 dropped) and the last state is drawn when the browser acknowledges the
 picture, so a burst of clicks costs one or two frames and always ends on
 the current state.
-
-The views that follow the pair panels (histogram, mosaic, reading ahead)
-wait for the browser to take the panels' frames (`after_frames`): the
-browser's main thread, shared by every frame, message and paint of the
-page, then decodes and paints the panels first.
 """
 
 from __future__ import annotations
@@ -23,7 +18,6 @@ import contextlib
 import functools
 import io
 import time
-import weakref
 from base64 import b64encode
 
 import numpy as np
@@ -54,10 +48,6 @@ BURST = 0.3
 
 #: Canvases whose requests wait for the end of `held_draws` (None: none held).
 _HELD: dict | None = None
-
-#: Frames shipped to a page so far, and the canvas of the last one (a weak
-#: reference): what `after_frames` waits for the browser to take.
-_SHIPPED: list = [0, None]
 
 
 @contextlib.contextmanager
@@ -103,10 +93,9 @@ def after_frames(render, on_error=None, idle=False):
     Make a view's render wait for the frames already asked for.
 
     In a kernel, the wrapped ``render(explorer, changes)`` runs once the
-    running action returns, the canvases it asked to draw have shipped and
-    the browser has taken their frames (`PanelCanvas.when_taken`): the pair
-    panels first, the histogram and mosaic after them. Without an event
-    loop (a script, a test, the background job's thread) it runs at once.
+    running action returns and the canvases it asked to draw have shipped
+    (the pair panels first, the histogram and mosaic after them); without
+    an event loop (a script, a test, the background job's thread) at once.
 
     Parameters
     ----------
@@ -139,19 +128,9 @@ def after_frames(render, on_error=None, idle=False):
             if not idle:
                 render(explorer, changes)
             return
-        run = functools.partial(_run_view, render, explorer, changes, on_error)
-        loop.call_soon(_when_taken, _SHIPPED[0], run)
+        loop.call_soon(_run_view, render, explorer, changes, on_error)
 
     return deferred
-
-
-def _when_taken(shipped: int, callback) -> None:
-    """Call back once the browser took the frames shipped since ``shipped``."""
-    canvas = _SHIPPED[1]() if _SHIPPED[1] is not None else None
-    if _SHIPPED[0] == shipped or canvas is None:
-        callback()
-    else:
-        canvas.when_taken(callback)
 
 
 def _run_view(render, explorer, changes, on_error) -> None:
@@ -224,7 +203,6 @@ class PanelCanvas(Canvas):
         self._sent_at = None  # monotonic time of the frame not yet acknowledged
         self._shipped_at = None  # monotonic time of the last frame shipped
         self._scheduled = False
-        self._taken: list = []  # callbacks waiting for the browser's answer
 
     # -- requests ------------------------------------------------------
     def draw_idle(self, *args, **kwargs) -> None:
@@ -323,8 +301,6 @@ class PanelCanvas(Canvas):
                 self._data_url = "data:image/png;base64," + b64encode(png).decode()
             return
         self.manager.refresh_all()
-        _SHIPPED[0] += 1
-        _SHIPPED[1] = weakref.ref(self)
         now, last = time.monotonic(), self._shipped_at
         self._shipped_at = now
         if last is not None and now - last < BURST:
@@ -347,43 +323,6 @@ class PanelCanvas(Canvas):
         """
         self._sent_at = None
         self.flush()
-        self._run_taken()
-
-    def when_taken(self, callback) -> None:
-        """
-        Call ``callback()`` once the browser has taken this canvas's last frame.
-
-        Asks the browser for its answer (a ``draw`` event, see `handle_draw`)
-        unless one is awaited already. Without an answer within
-        `ACK_TIMEOUT` (a closed tab) the callback runs anyway; without an
-        event loop or a page, at once.
-
-        Parameters
-        ----------
-        callback : callable
-            Called with no argument.
-
-        Examples
-        --------
-        >>> canvas = PanelCanvas(Figure())
-        >>> canvas.when_taken(lambda: print("taken"))  # no page: at once
-        taken
-        >>> canvas.close()
-        """
-        loop = _kernel_loop()
-        if loop is None or self.manager is None or self.syncing_data_url:
-            callback()
-            return
-        self._taken.append(callback)
-        if self._sent_at is None:
-            self._sent_at = time.monotonic()
-            self.send_event("draw")
-        loop.call_later(ACK_TIMEOUT, self._run_taken)
-
-    def _run_taken(self) -> None:
-        callbacks, self._taken = self._taken, []
-        for callback in callbacks:
-            callback()
 
     def get_diff_image(self):
         """Encode the rendered figure as a PNG (a whole frame, fast compression)."""

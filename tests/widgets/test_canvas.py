@@ -4,10 +4,8 @@ last state always reaching the browser; which canvas redraws for what."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import html
 import time
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -15,7 +13,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from diffview.sample import write_sample
 from diffview.widgets import Dashboard
-from diffview.widgets._canvas import ACK_TIMEOUT, after_frames, held_draws, new_figure
+from diffview.widgets._canvas import ACK_TIMEOUT, held_draws, new_figure
 from diffview.widgets._model import PANELS
 
 
@@ -68,44 +66,6 @@ def test_a_burst_is_one_frame_then_the_last_state_after_the_answer():
             await asyncio.sleep(0.05)
         assert drawn == [3, 4, 6, 7, 8]
         assert time.monotonic() - t0 > 0.5 * ACK_TIMEOUT
-        canvas.close()
-
-    asyncio.run(scenario())
-
-
-def test_views_after_the_frames_wait_for_the_browser_to_take_them():
-    """The histogram and the mosaic (`after_frames`) run once the browser
-    answered the panels' frames, so its main thread paints the panels first;
-    at once when nothing was shipped; after the timeout when no answer comes."""
-    explorer = SimpleNamespace(lock=contextlib.nullcontext())
-    ran = []
-    view = after_frames(lambda ex, changes: ran.append(sorted(changes)))
-
-    async def scenario():
-        canvas, image, drawn = _browser_canvas()
-        asked = []
-        canvas.send_event = lambda kind, **kw: kind == "draw" and asked.append(kind)
-        image.set_data(np.full((2, 2), 1))
-        canvas.draw_idle()  # one action: a panel's frame, then a view
-        view(explorer, {"selection"})
-        await asyncio.sleep(0)
-        await asyncio.sleep(0)
-        assert drawn == [1] and canvas.sends == 1
-        assert ran == [] and asked == ["draw"]  # waits for the answer
-        canvas.handle_draw({"type": "draw"})
-        assert ran == [["selection"]]
-        view(explorer, {"display"})  # nothing shipped: no answer to wait for
-        await asyncio.sleep(0)
-        assert ran == [["selection"], ["display"]] and asked == ["draw"]
-        image.set_data(np.full((2, 2), 2))
-        canvas.draw_idle()
-        view(explorer, {"flags"})
-        await asyncio.sleep(0.01)
-        assert len(ran) == 2  # no answer (a closed tab) ...
-        t0 = time.monotonic()
-        while len(ran) < 3 and time.monotonic() - t0 < 3 * ACK_TIMEOUT:
-            await asyncio.sleep(0.02)
-        assert ran[-1] == ["flags"]  # ... the timeout runs it
         canvas.close()
 
     asyncio.run(scenario())
