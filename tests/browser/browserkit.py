@@ -393,6 +393,20 @@ RING_JS = """() => { const e = document.querySelector('.dv-keys');
 }"""
 
 
+def settle(page, script: str, timeout_s: float = STEP_S, quiet_s: float = 1.0):
+    """What ``script`` returns once it stopped changing for ``quiet_s``."""
+    deadline = time.monotonic() + timeout_s
+    now, since = page.evaluate(script), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        latest = page.evaluate(script)
+        if latest != now:
+            now, since = latest, time.monotonic()
+        elif time.monotonic() - since > quiet_s:
+            break
+    return now
+
+
 def press(page, key: str, pairs, before_img: str) -> tuple[str, str]:
     """Press a key that changes the pair; the new (title, panels' pixels)."""
     before = page.evaluate(SELECTED_JS)

@@ -18,10 +18,10 @@ import pytest
 from browserkit import (
     CHANGED_JS,
     SELECTED_JS,
-    STEP_S,
     dashboard_page,
     lab,
     requirements,
+    settle,
     shot,
 )
 
@@ -41,20 +41,6 @@ FOLLOWERS_JS = """() => {
 }"""
 
 
-def _settled(page, timeout_s: float = STEP_S) -> list:
-    """What the followers show once it stayed the same for a second."""
-    deadline = time.monotonic() + timeout_s
-    last, since = page.evaluate(FOLLOWERS_JS), time.monotonic()
-    while time.monotonic() < deadline:
-        time.sleep(0.25)
-        now = page.evaluate(FOLLOWERS_JS)
-        if now != last:
-            last, since = now, time.monotonic()
-        elif time.monotonic() - since >= 1.0:
-            return now
-    return last
-
-
 def _key(page, key: str) -> None:
     before = page.evaluate(SELECTED_JS)
     page.keyboard.press(key)
@@ -68,20 +54,20 @@ def test_views_after_a_burst_show_the_last_pair(lab):
         page.wait_for_function(
             "() => !!document.querySelector('.dv-keys.ipyevents-watched')"
         )
-        start = _settled(page)
+        start = settle(page, FOLLOWERS_JS)
         for _ in range(7):  # a held key: presses 15 ms apart
             page.keyboard.press("j", delay=5)
             time.sleep(0.01)
-        burst = _settled(page)
+        burst = settle(page, FOLLOWERS_JS)
         try:
             assert burst[0] != start[0], "the burst did not move"
             assert all(burst), "a view is empty after the burst"
             moved = [a != b for a, b in zip(start, burst, strict=True)]
             assert all(moved), f"a view did not follow the burst: {moved}"
             _key(page, "k")
-            _settled(page)
+            settle(page, FOLLOWERS_JS)
             _key(page, "j")
-            again = _settled(page)
+            again = settle(page, FOLLOWERS_JS)
         except Exception:
             shot(page, "followers-failure.png")
             raise

@@ -32,6 +32,7 @@ from browserkit import (
     launch,
     open_dashboard,
     requirements,
+    settle,
     shot,
     voila,
 )
@@ -235,20 +236,6 @@ KERNEL_JS = """async ([code, expr]) => {
 def kernel(page, code: str, expr: str = "") -> str:
     """Run ``code`` in the dashboard's kernel; ``repr`` of ``expr`` after it."""
     return page.evaluate(KERNEL_JS, [code, expr])
-
-
-def settle(page, script: str, timeout_s: float = STEP_S, quiet_s: float = 1.0):
-    """What ``script`` returns once it stopped changing for ``quiet_s``."""
-    deadline = time.monotonic() + timeout_s
-    now, since = page.evaluate(script), time.monotonic()
-    while time.monotonic() < deadline:
-        time.sleep(0.1)
-        latest = page.evaluate(script)
-        if latest != now:
-            now, since = latest, time.monotonic()
-        elif time.monotonic() - since > quiet_s:
-            break
-    return now
 
 
 def click_and_wait_pair(page, button: str) -> str:
