@@ -13,7 +13,6 @@ the current state.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import io
@@ -24,6 +23,8 @@ import numpy as np
 from ipympl.backend_nbagg import Canvas, FigureManager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from diffview.widgets._home import Home, kernel_loop, run_view
 
 __all__ = [
     "after_frames",
@@ -88,7 +89,7 @@ def held_draws():
                 canvas.request(canvas._want or "draw")
 
 
-def after_frames(render, on_error=None, idle=False):
+def after_frames(render, on_error=None, idle=False, home=None):
     """
     Make a view's render wait for the frames already asked for.
 
@@ -107,6 +108,9 @@ def after_frames(render, on_error=None, idle=False):
     idle : bool
         Work that only fills idle time (reading ahead): skipped where no
         event loop runs.
+    home : Home, optional
+        The dashboard's thread: a change told on another thread (a
+        subshell's, a job's) is drawn there, not where it was told.
 
     Returns
     -------
@@ -123,32 +127,17 @@ def after_frames(render, on_error=None, idle=False):
 
     @functools.wraps(render)
     def deferred(explorer, changes):
-        loop = _kernel_loop()
+        if home is not None and not home.here():
+            home.post(run_view, render, explorer, changes, on_error)
+            return
+        loop = kernel_loop()
         if loop is None:
             if not idle:
                 render(explorer, changes)
             return
-        loop.call_soon(_run_view, render, explorer, changes, on_error)
+        loop.call_soon(run_view, render, explorer, changes, on_error)
 
     return deferred
-
-
-def _run_view(render, explorer, changes, on_error) -> None:
-    try:
-        with explorer.lock:
-            render(explorer, changes)
-    except Exception as exc:
-        if on_error is None:
-            raise
-        on_error(exc)
-
-
-def _kernel_loop():
-    """Return the asyncio loop running in this thread (a kernel's), or None."""
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
 
 
 class PanelCanvas(Canvas):
@@ -161,7 +150,10 @@ class PanelCanvas(Canvas):
     for an answer, and the next frame waits for it (or `ACK_TIMEOUT`), so
     a burst of actions cannot queue frames; a lone frame asks none. Frames
     are full PNG images at a fast compression, so a frame the browser skips
-    loses nothing.
+    loses nothing. The canvas works on the thread that made it (its
+    `home`): a message or a request that comes on another thread (a kernel
+    subshell's, a job's) is passed there, so two threads never draw it at
+    once and a request is never lost.
 
     Parameters
     ----------
@@ -181,6 +173,8 @@ class PanelCanvas(Canvas):
     layers : list of matplotlib.axes.Axes
         Axes redrawn on every render over a kept picture of everything
         else (the figure's texts: titles drawn once, not per frame).
+    home : Home
+        The thread and loop it works on.
 
     Examples
     --------
@@ -203,6 +197,8 @@ class PanelCanvas(Canvas):
         self._sent_at = None  # monotonic time of the frame not yet acknowledged
         self._shipped_at = None  # monotonic time of the last frame shipped
         self._scheduled = False
+        self.home = Home()
+        self.home.adopt(self)  # its messages (and its toolbar's) handled at home
 
     # -- requests ------------------------------------------------------
     def draw_idle(self, *args, **kwargs) -> None:
@@ -222,12 +218,15 @@ class PanelCanvas(Canvas):
         what : {'draw', 'send'}
             A render supersedes a send.
         """
+        if not self.home.here():
+            self.home.post(self.request, what)
+            return
         if self._want != "draw":
             self._want = what
         if _HELD is not None:
             _HELD[self] = None
             return
-        loop = _kernel_loop()
+        loop = kernel_loop()
         if loop is None:  # no event loop in this thread (a script, a test)
             self.flush()
         elif not self._scheduled:
@@ -240,7 +239,7 @@ class PanelCanvas(Canvas):
         if self._want is None:
             return
         waited = None if self._sent_at is None else time.monotonic() - self._sent_at
-        loop = _kernel_loop()
+        loop = kernel_loop()
         if waited is not None and waited < ACK_TIMEOUT and loop is not None:
             # the browser's answer flushes; if it never comes, this does
             loop.call_later(ACK_TIMEOUT - waited + 0.01, self.flush)
@@ -248,11 +247,15 @@ class PanelCanvas(Canvas):
         if self._want == "draw" or not self.draws:
             self.draw()
         else:
+            self._want = None
             self._ship()
 
     # -- frames --------------------------------------------------------
     def draw(self) -> None:
-        """Render the figure now and ship it."""
+        """Render the figure now and ship it (on its home thread: soon there)."""
+        if not self.home.here():
+            self.home.post(self.draw)
+            return
         self._want = None
         self.draws += 1
         if self.layers:
@@ -286,7 +289,8 @@ class PanelCanvas(Canvas):
             ax.draw(renderer)
 
     def _ship(self) -> None:
-        self._want = None
+        # ``_want`` is left alone: a request made while this frame was drawn
+        # still waits for its own
         self._png_is_old = True
         self._force_full = True
         self.sends += 1

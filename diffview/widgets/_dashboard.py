@@ -22,6 +22,7 @@ from diffview.widgets._build import is_raw_folder
 from diffview.widgets._canvas import after_frames
 from diffview.widgets._controller import Explorer
 from diffview.widgets._histview import HistogramView
+from diffview.widgets._home import Home
 from diffview.widgets._keys import KeyArea
 from diffview.widgets._layout import dashboard_layout
 from diffview.widgets._loading import Loading
@@ -125,6 +126,7 @@ class Dashboard(Loading, ResolveActions, DashboardTools, Hover, W.VBox):
         executor=None,
         workers=None,
     ):
+        self.home = Home()  # this thread: every message and view runs here
         self.explorer: Explorer | None = None
         self.job: CompletionJob | None = None
         self._work_dir, self._built = work_dir, ""
@@ -134,6 +136,7 @@ class Dashboard(Loading, ResolveActions, DashboardTools, Hover, W.VBox):
         self._build_controls()
         super().__init__(dashboard_layout(self), layout=W.Layout(width="100%"))
         self.add_class("dv-dashboard")
+        self.home.adopt(self, self.keyboard.event)
         if isinstance(work, (Explorer, Workspace)):
             self._ready(work if isinstance(work, Explorer) else Explorer(work))
         elif background and is_raw_folder(work):  # a build takes minutes
@@ -267,11 +270,14 @@ class Dashboard(Loading, ResolveActions, DashboardTools, Hover, W.VBox):
             self.explain,  # before the mosaic: a full draw of it shows them too
             self.flags_view,
         ):
-            explorer.subscribe(view.render)
+            explorer.subscribe(self.home.view(view.render, self.show_error))
         # after the panels' frames; the tools after the mosaic (follow zooms it)
+        home = self.home
         for view in (self.histogram, self.mosaic, self.mosaic_tools):
-            explorer.subscribe(after_frames(view.render, self.show_error))
-        explorer.subscribe(after_frames(_read_ahead, self.show_error, idle=True))
+            explorer.subscribe(after_frames(view.render, self.show_error, home=home))
+        explorer.subscribe(
+            after_frames(_read_ahead, self.show_error, idle=True, home=home)
+        )
         explorer.notify()  # everything is new
         self._show_report()
         self._connect()  # last: no user action before the views are filled
