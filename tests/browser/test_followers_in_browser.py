@@ -8,6 +8,12 @@ next frame waits for the browser's answer to the last one. Held down, ``j``
 sends a key press every few milliseconds. When the keys stop, every view
 must show the pair the dashboard selected last: the same pictures as when
 that pair is reached by one key press. Checked in JupyterLab and Notebook 7.
+
+Before `diffview.widgets._home.Home`, about one burst in ten ended with the
+histogram or the mosaic showing another pair: ipympl's answers to frames
+were handled on a kernel subshell's thread while the keys were handled on
+the main one, and a redraw asked for during the other thread's frame was
+lost (tests/widgets/test_home.py has the unit cases).
 """
 
 from __future__ import annotations
@@ -41,15 +47,35 @@ FOLLOWERS_JS = """() => {
 }"""
 
 
-#: The known failure (dbc2a1e): the histogram's canvas keeps another pair's
-#: picture under the right caption after a burst; not found yet.
-STALE_HISTOGRAM = "known: the histogram's picture can stay stale after a burst"
-
-
 def _key(page, key: str) -> None:
     before = page.evaluate(SELECTED_JS)
     page.keyboard.press(key)
     page.wait_for_function(CHANGED_JS, arg=before)
+
+
+def _burst_then_check(page, key: str, other: str) -> None:
+    """Hold ``key``; the views must be the last pair's, as reached by one press."""
+    start = settle(page, FOLLOWERS_JS)
+    for _ in range(7):  # a held key: presses 15 ms apart
+        page.keyboard.press(key, delay=5)
+        time.sleep(0.01)
+    burst = settle(page, FOLLOWERS_JS)
+    try:
+        assert burst[0] != start[0], "the burst did not move"
+        assert all(burst), "a view is empty after the burst"
+        moved = [a != b for a, b in zip(start, burst, strict=True)]
+        assert all(moved), f"a view did not follow the burst: {moved}"
+        _key(page, other)
+        settle(page, FOLLOWERS_JS)
+        _key(page, key)
+        again = settle(page, FOLLOWERS_JS)
+    except Exception:
+        shot(page, "followers-failure.png")
+        raise
+    names = ["title", "histogram caption", "histogram", "mosaic"]
+    stale = [n for n, a, b in zip(names, burst, again, strict=True) if a != b]
+    assert again[0] == burst[0], (again[0], burst[0])
+    assert not stale, f"after a burst of {key!r}, not the last pair's: {stale}"
 
 
 def test_views_after_a_burst_show_the_last_pair(lab):
@@ -59,32 +85,6 @@ def test_views_after_a_burst_show_the_last_pair(lab):
         page.wait_for_function(
             "() => !!document.querySelector('.dv-keys.ipyevents-watched')"
         )
-        start = settle(page, FOLLOWERS_JS)
-        for _ in range(7):  # a held key: presses 15 ms apart
-            page.keyboard.press("j", delay=5)
-            time.sleep(0.01)
-        burst = settle(page, FOLLOWERS_JS)
-        try:
-            assert burst[0] != start[0], "the burst did not move"
-            assert all(burst), "a view is empty after the burst"
-            moved = [a != b for a, b in zip(start, burst, strict=True)]
-            if moved == [True, True, False, True]:  # the same picture stayed
-                pytest.xfail(STALE_HISTOGRAM)
-            assert all(moved), f"a view did not follow the burst: {moved}"
-            _key(page, "k")
-            settle(page, FOLLOWERS_JS)
-            _key(page, "j")
-            again = settle(page, FOLLOWERS_JS)
-        except Exception:
-            shot(page, "followers-failure.png")
-            raise
-        names = ["title", "histogram caption", "histogram", "mosaic"]
-        stale = [n for n, a, b in zip(names, burst, again, strict=True) if a != b]
-        assert again[0] == burst[0], (again[0], burst[0])
-        if stale == ["histogram"]:
-            # Seen twice in about 20 runs (Notebook 7): the histogram's canvas
-            # kept another pair's picture under the right caption. The
-            # kernel's side of those runs was not captured; the cause is not
-            # found yet: recorded, not hidden (the other views stay strict).
-            pytest.xfail(STALE_HISTOGRAM)
-        assert not stale, f"after the burst, not the last pair's: {stale}"
+        # three bursts: the lost redraw showed in about one burst in ten
+        for key, other in (("j", "k"), ("k", "j"), ("j", "k")):
+            _burst_then_check(page, key, other)
