@@ -132,8 +132,9 @@ class Home:
 
     Attributes
     ----------
-    thread : int
-        The home thread's identifier.
+    thread : threading.Thread
+        The home thread (the object: an identifier is reused once its
+        thread ends).
     loop : asyncio.AbstractEventLoop or None
         Its running loop; None outside a kernel (a script, a test): then
         everything runs where it is called.
@@ -150,13 +151,13 @@ class Home:
     """
 
     def __init__(self):
-        self.thread = threading.get_ident()
+        self.thread = threading.current_thread()
         self.loop = kernel_loop()
         self._adopted: set[int] = set()
 
     def here(self) -> bool:
         """Tell whether this is the home thread (or no loop runs there)."""
-        return self.loop is None or threading.get_ident() == self.thread
+        return self.loop is None or threading.current_thread() is self.thread
 
     def call(self, func: Callable, *args) -> None:
         """
@@ -192,7 +193,7 @@ class Home:
             func(*args)
             return
         try:
-            if threading.get_ident() == self.thread:
+            if threading.current_thread() is self.thread:
                 self.loop.call_soon(func, *args)
             else:
                 self.loop.call_soon_threadsafe(func, *args)
