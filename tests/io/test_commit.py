@@ -104,11 +104,16 @@ def test_units_are_renamed_complete_and_equal_to_a_direct_write(tmp_path):
 
 
 def test_a_batch_is_flushed_by_one_syncfs_not_a_sync_per_file(tmp_path, disk):
-    """100 pairs (200 files) in batches of 40: 3 flushes, <= 3 folder syncs."""
+    """100 pairs (200 files) in batches of 40: 2 or 3 flushes, <= 3 folder syncs.
+
+    Three when the committing thread takes each batch at 40 units; two when
+    it comes late (a loaded machine: CI saw it once) and a batch has filled
+    further while waiting, up to twice ``batch``.
+    """
     with io.GroupCommit(batch=40, seconds=60) as group:
         futures = [group.submit(_unit(tmp_path, k)) for k in range(100)]
     assert [f.exception() for f in futures] == [None] * 100
-    assert len(disk.syncfs) == 3
+    assert 2 <= len(disk.syncfs) <= 3  # a sync per file would be 200
     assert disk.file_syncs == []
     assert 1 <= disk.folder_syncs.count(tmp_path.stat().st_ino) <= 3
     assert len(_names(tmp_path)) == 200
