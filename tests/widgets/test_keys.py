@@ -8,6 +8,7 @@ import pytest
 
 from diffview.sample import write_sample
 from diffview.widgets import explore
+from diffview.widgets._home import widgets_in
 from diffview.widgets._keys import KEYS, key_action
 
 
@@ -33,12 +34,6 @@ def _key(dash, key, tag="DIV", **mods):
 
 def _shown(dash, name):
     return np.ma.filled(dash.pairs.images[name].get_array().astype(float), np.nan)
-
-
-def _widgets(w):
-    yield w
-    for child in getattr(w, "children", ()):
-        yield from _widgets(child)
 
 
 @pytest.mark.parametrize(
@@ -72,9 +67,9 @@ def test_the_key_area_holds_the_panels_and_no_text_box(dash):
     ev, box = dash.keyboard.event, dash.keyboard.box
     assert ev.source is box and ev.watched_events == ["keydown"]
     assert ev.prevent_default_action
-    inside = list(_widgets(box))
+    inside = widgets_in(box)
     assert dash.pairs.widget in inside
-    assert all(c in inside for c in dash.pairs.canvases) and box in list(_widgets(dash))
+    assert all(c in inside for c in dash.pairs.canvases) and box in widgets_in(dash)
     assert not [w for w in inside if isinstance(w, (W.Text, W.Textarea))]
     assert all(w not in inside for w in (dash.vmin, dash.vmax, dash.flag_reason))
     assert "dv-keys" in box._dom_classes
@@ -161,7 +156,7 @@ def test_key_area_holds_the_shortcut_guard(dash):
     """Notebook 7: a hidden anywidget in the key area marks it with
     data-lm-suppress-shortcuts (the browser test checks that b adds no cell)."""
     guard = dash.keyboard.guard
-    assert guard in set(_widgets(dash.keyboard.box))
+    assert guard in widgets_in(dash.keyboard.box)
     assert 'el.closest(".dv-keys")' in guard._esm
     assert 'setAttribute("data-lm-suppress-shortcuts", "true")' in guard._esm
     assert "http" not in guard._esm  # nothing fetched: works offline
