@@ -14,6 +14,7 @@ pixels, max exclusive.
 """
 
 from ._loader import (
+    BLAS_PROBE,
     COMPILE_NOTICE_AFTER,
     LOAD_SECONDS,
     kernels,
@@ -73,6 +74,7 @@ __all__ = [
     "block_average",
     "preview",
     "kernels",
+    "BLAS_PROBE",
     "COMPILE_NOTICE_AFTER",
     "LOAD_SECONDS",
     "use_compiled",

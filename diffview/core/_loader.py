@@ -15,11 +15,14 @@ job loads the loops at its start and a small one never does
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
 import sys
 import threading
 
 __all__ = [
+    "BLAS_PROBE",
     "kernels",
     "COMPILE_NOTICE_AFTER",
     "LOAD_SECONDS",
@@ -33,8 +36,16 @@ COMPILE_NOTICE_AFTER = 2.0
 
 #: Seconds a fresh process spends importing numba and loading compiled
 #: loops from numba's cache (0.4-0.7 s of CPU on a 2-core machine; numba
-#: itself imports scipy).
+#: itself imports scipy, unless `BLAS_PROBE` says not to).
 LOAD_SECONDS = 0.5
+
+#: Environment variable: ``0`` loads the loops without numba's probe for a
+#: BLAS. numba imports ``scipy.linalg`` (0.15 s, 0.26 s of CPU here) to find
+#: one for ``np.dot`` and its kind, which diffview's loops never call. The
+#: ``diffview`` command sets it for its own process and workers; a Python
+#: session (a notebook, ``diffview.montage``) keeps the probe, so that the
+#: user's own numba functions keep their BLAS.
+BLAS_PROBE = "DIFFVIEW_NUMBA_BLAS"
 
 #: The modules of compiled loops, by group: plane fits (and the way to every
 #: loop, `kernels`' default), mDiff's pixel rule, mBgModel's iterations.
@@ -90,9 +101,40 @@ def kernels(group: str = "pixels"):
     notice.daemon = True
     notice.start()
     try:
-        return importlib.import_module(name)
+        with _without_blas_probe():
+            return importlib.import_module(name)
     finally:
         notice.cancel()
+
+
+@contextlib.contextmanager
+def _without_blas_probe():
+    """
+    Hide scipy from numba while it loads, where `BLAS_PROBE` is ``0``.
+
+    numba looks for a BLAS once per process, when it first sets up its
+    array functions (``numba.np.arraymath``), by importing
+    ``scipy.linalg.cython_blas``. With ``scipy`` missing from the import
+    system for that moment, the probe fails at once and numba goes on
+    without BLAS: ``np.dot`` and the like are then unavailable to this
+    process's compiled functions, which diffview's loops do not use. Once
+    numba is set up, or once scipy is imported anyway, nothing is hidden;
+    afterwards scipy imports as usual.
+    """
+    hide = (
+        os.environ.get(BLAS_PROBE, "") == "0"
+        and "scipy" not in sys.modules
+        and "numba.np.arraymath" not in sys.modules
+    )
+    if not hide:
+        yield
+        return
+    sys.modules["scipy"] = None  # an import of scipy now raises ImportError
+    try:
+        yield
+    finally:
+        if sys.modules.get("scipy", 0) is None:
+            del sys.modules["scipy"]
 
 
 def _loaded() -> bool:

@@ -1,5 +1,6 @@
 """The CLI under bad input files: one line naming file and line, exit 1; ``--debug``."""
 
+import os
 import subprocess
 import sys
 
@@ -145,3 +146,35 @@ def test_a_small_diffexec_loads_only_what_it_uses(diffexec_modules, module):
     loaded = sorted(m for m in diffexec_modules
                     if m == module or m.startswith(module + "."))
     assert loaded == []
+
+
+#: A process that runs the command (``argv`` None: ``sys.argv``) or calls
+#: ``main`` with its arguments, then loads the compiled loops; prints whether
+#: scipy came with them and what the environment says.
+OWNED = """
+import os, sys
+from diffview.cli import main
+from diffview.core import BLAS_PROBE, kernels
+args = ["overlaps", "/nonexistent/images.tbl", "diffs.tbl"]
+if sys.argv[1] == "command":
+    sys.argv = ["diffview", *args]
+    status = main()
+else:
+    status = main(args)
+kernels("background")
+print(status, "scipy" in sys.modules, os.environ.get(BLAS_PROBE))
+"""
+
+
+@pytest.mark.parametrize("how, expected", [
+    ("command", "1 False 0"),  # the command owns the process: no BLAS probe
+    ("call", "1 True None"),  # a Python session calling main: numba as usual
+])
+def test_the_command_loads_its_loops_without_numbas_blas_probe(tmp_path, how,
+                                                               expected):
+    from diffview.core import BLAS_PROBE
+
+    env = {k: v for k, v in os.environ.items() if k != BLAS_PROBE}
+    run = subprocess.run([sys.executable, "-c", OWNED, how], capture_output=True,
+                         text=True, env=env, cwd=tmp_path, timeout=300, check=True)
+    assert run.stdout.split("\n")[-2] == expected, run.stderr

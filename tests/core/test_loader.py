@@ -36,3 +36,59 @@ def test_threads_loading_at_once_all_get_the_whole_module():
         timeout=120, check=True,
     )
     assert out.stdout.strip() == "0"
+
+
+# every group of loops compiled (a fresh cache) and run without numba's BLAS
+# probe, then a small difference-fit-model chain; prints what it wrote
+NO_PROBE = """
+import json, sys, tempfile
+from pathlib import Path
+from diffview.core import kernels
+for group in ("pixels", "diff", "background"):
+    kernels(group)
+loaded_scipy = "scipy" in sys.modules
+import numba.np.arraymath
+blas = numba.np.arraymath._HAVE_BLAS
+import scipy.linalg  # imports as usual once the loops are loaded
+from diffview.montage import mBgModel, mDiffFitExec
+from diffview.sample import write_sample
+w = Path(tempfile.mkdtemp()) / "w"
+write_sample(w, "small")
+(w / "d").mkdir()
+r1 = mDiffFitExec(str(w / "projected"), str(w / "diffs.tbl"), str(w / "template.hdr"),
+                  str(w / "d"), str(w / "fits.tbl"))
+r2 = mBgModel(str(w / "images.tbl"), str(w / "fits.tbl"), str(w / "corr.tbl"))
+print(json.dumps({"status": [r1["status"], r2["status"]], "scipy": loaded_scipy,
+                  "blas": blas, "fits": (w / "fits.tbl").read_text(),
+                  "corrections": (w / "corr.tbl").read_text()}))
+"""
+
+
+def _chain(tmp_path, **extra):
+    import json
+
+    from diffview.core import BLAS_PROBE
+
+    env = {k: v for k, v in os.environ.items() if k != BLAS_PROBE}
+    env.update(PYTHONPATH=str(ROOT), **extra)
+    out = subprocess.run(
+        [sys.executable, "-c", NO_PROBE], env=env, capture_output=True, text=True,
+        timeout=600, check=True, cwd=tmp_path,
+    )
+    return json.loads(out.stdout)
+
+
+def test_loops_compile_and_agree_without_numbas_blas_probe(tmp_path):
+    from diffview.core import BLAS_PROBE
+
+    without = _chain(tmp_path, **{BLAS_PROBE: "0",
+                                  "NUMBA_CACHE_DIR": str(tmp_path / "cache")})
+    usual = _chain(tmp_path)  # a Python session: numba probes for its BLAS
+    assert without["status"] == usual["status"] == ["0", "0"]
+    # the probe was skipped: scipy not imported while numba set up, no BLAS
+    assert (without["scipy"], without["blas"]) == (False, False)
+    assert (usual["scipy"], usual["blas"]) == (True, True)
+    # the same loops, the same files, to the last digit
+    assert without["fits"] == usual["fits"]
+    assert without["corrections"] == usual["corrections"]
+    assert len(usual["fits"].splitlines()) > 5  # a header and the pairs
