@@ -99,6 +99,9 @@ class Dashboard(Loading, ResolveActions, DashboardTools, Hover, W.VBox):
     probe : WidthProbe
         Reports the width the dashboard is given; the figures follow it
         (`diffview.widgets._layout`).
+    frames : FrameDrawer
+        Has the page draw every figure's frames as soon as they are
+        decoded (`diffview.widgets._frames`).
     messages : MessageArea
         The error box (``error``, ``error_text``: what went wrong with the
         last action) and the note line (``message``, ``message_text``:

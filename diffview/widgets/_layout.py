@@ -19,6 +19,7 @@ import ipywidgets as W
 import traitlets
 
 from diffview.widgets._canvas import resize_figure
+from diffview.widgets._frames import FrameDrawer
 
 __all__ = [
     "DEFAULT_WIDTH",
@@ -257,6 +258,10 @@ def dashboard_layout(d) -> list:
     tools = _wrap([d.quality_toggle, d.mosaic_tools.widget])
     mosaic = W.VBox([tools, d.mosaic.fig.canvas])
     d.probe = WidthProbe()
+    # every figure of the dashboard: frames drawn as soon as they are decoded
+    d.frames = FrameDrawer(
+        [*d.pairs.canvases, d.histogram.fig.canvas, d.mosaic.fig.canvas]
+    )
     fit_figures(d, DEFAULT_WIDTH)  # until the browser tells its width
 
     def follow(change):
@@ -277,4 +282,5 @@ def dashboard_layout(d) -> list:
         d.readout,
         _wrap([mosaic, quality]),
         d.probe,
+        d.frames,
     ]

@@ -112,10 +112,11 @@ def launch(playwright):
 
 
 @contextlib.contextmanager
-def dashboard_page(lab, viewport=(1500, 2000)):
+def dashboard_page(lab, viewport=(1500, 2000), init_script=None):
     """
     A page with the dashboard open in ``lab``'s front end (its browser closed
-    at the end); screenshots named after the front end.
+    at the end); screenshots named after the front end. ``init_script`` runs
+    in the page before the front end's own scripts.
     """
     from playwright.sync_api import sync_playwright
 
@@ -126,6 +127,8 @@ def dashboard_page(lab, viewport=(1500, 2000)):
         try:
             width, height = viewport
             page = browser.new_page(viewport={"width": width, "height": height})
+            if init_script:
+                page.add_init_script(init_script)
             page.set_default_timeout(STEP_S * 1000)
             open_dashboard(page, base, token, url_path)
             yield page
