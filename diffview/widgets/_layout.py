@@ -207,9 +207,10 @@ def dashboard_layout(d) -> list:
     Returns
     -------
     list of ipywidgets.Widget
-        The dashboard's rows; rows wrap on a narrow page. The last is the
-        dashboard's `WidthProbe` (``d.probe``): the figures follow the width
-        it reports (`fit_figures`).
+        The dashboard's rows; rows wrap on a narrow page. The last two are
+        hidden: the dashboard's `WidthProbe` (``d.probe``), whose width the
+        figures follow (`fit_figures`), and its `FrameDrawer` (``d.frames``),
+        which has the page draw the figures' frames at once.
 
     Examples
     --------
@@ -217,7 +218,7 @@ def dashboard_layout(d) -> list:
     >>> from diffview.sample import write_sample
     >>> from diffview.widgets import Dashboard
     >>> dash = Dashboard(write_sample(tempfile.mkdtemp(), "small"))
-    >>> dash.children[-1] is dash.probe
+    >>> dash.children[-2:] == (dash.probe, dash.frames)
     True
     >>> dash.close()
     """
