@@ -1,0 +1,180 @@
+"""
+Where a Next's time goes, between the kernel and the browser, on one clock.
+
+`bench_browser.py` says how long a Next takes from the click to the last
+changed paint; this says where the time goes. JupyterLab and Debian's
+Chromium as there; the notebook that opens the dashboard first wraps, in the
+kernel, the comm's message handler, ``Dashboard.next`` and
+``PanelCanvas._ship`` to log their wall-clock times, and the page logs the
+click, every websocket message (time, size) and every canvas paint. Both
+logs are in ``time.time()`` milliseconds (the page's ``performance.timeOrigin
++ performance.now()``), so per Next it prints, from the click: the kernel's
+receipt, the first and the last pair-panel frame shipped, the first message
+at the page and the last pair-panel paint; their medians; and the whole
+timeline of the first Nexts (``K:`` frame shipped, by canvas; ``M``:
+message at the page, kB; ``P:`` paint).
+
+    python tests/benchmarks/bench_next_trace.py [--preset small | --work DIR]
+        [--repeat 14] [--timelines 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench_browser import CHROMIUM, NOTEBOOK, WS_HOOK, _jupyterlab, _load, _open
+
+#: Run in the kernel before the dashboard opens: a log of receipts, Nexts and
+#: frames shipped (``TIMES``), each canvas named (``_dv_name``).
+KERNEL_LOG = r"""
+import threading as _threading, time as _time
+import comm.base_comm as _comm
+from diffview.widgets import _canvas, _dashboard
+TIMES = []
+
+def _logged(kind, method, name=None):
+    def wrapper(self, *args, **kwargs):
+        TIMES.append((kind, _time.time() * 1e3, name(self) if name else
+                      _threading.current_thread().name))
+        return method(self, *args, **kwargs)
+    return wrapper
+
+_comm.BaseComm.handle_msg = _logged("receipt", _comm.BaseComm.handle_msg)
+_dashboard.Dashboard.next = _logged("next", _dashboard.Dashboard.next)
+_canvas.PanelCanvas._ship = _logged(
+    "ship", _canvas.PanelCanvas._ship, lambda c: getattr(c, "_dv_name", "?"))
+"""
+
+NAME_CANVASES = (
+    "for _c, _n in zip([*dash.pairs.canvases, dash.histogram.fig.canvas,"
+    " dash.mosaic.fig.canvas], ['plus', 'minus', 'difference', 'residual',"
+    " 'histogram', 'mosaic']):\n"
+    "    _c._dv_name = _n\n"
+)
+
+#: The page's own log: each click's wall-clock time.
+CLICKS = """() => { window.__dvClicks = [];
+  document.addEventListener('click',
+    e => window.__dvClicks.push(performance.timeOrigin + e.timeStamp),
+    {capture: true}); }"""
+
+#: What the page saw since the mark, in wall-clock ms: [click, paints, messages].
+SEEN = """() => {
+  const o = performance.timeOrigin, t0 = window.__dvT0;
+  return [window.__dvClicks[window.__dvClicks.length - 1],
+          window.__dvPaints.filter(p => p[0] >= t0).map(p => [p[0] + o, p[1]]),
+          window.__dvMsgs.filter(m => m[0] >= t0).map(m => [m[0] + o, m[1]])];
+}"""
+
+PANELS = ("plus", "minus", "difference", "residual")
+
+STEPS = {
+    "kernel receipt": lambda r: r["receipt"],
+    "first frame shipped": lambda r: r["ships"][0][1] if r["ships"] else None,
+    "last panel frame shipped": lambda r: max(
+        (t for n, t in r["ships"] if n in PANELS), default=None),
+    "first message at the page": lambda r: r["msgs"][0][0] if r["msgs"] else None,
+    "last panel paint": lambda r: max(
+        (t for t, n in r["paints"] if n == "dv-pairs"), default=None),
+}
+
+
+def _notebook() -> dict:
+    nb = json.loads(json.dumps(NOTEBOOK))
+    nb["cells"][0]["source"] = [KERNEL_LOG, "from diffview.widgets import explore\n",
+                                "dash = explore('data')\n", NAME_CANVASES, "dash"]
+    return nb
+
+
+def _one_next(page) -> tuple:
+    page.evaluate("() => { window.__dvT0 = performance.now(); }")
+    page.locator(".dv-next").click()
+    time.sleep(1.0)  # every frame of it painted, the kernel idle again
+    return page.evaluate(SEEN)
+
+
+def _kernel_times(page, root: Path) -> list:
+    """The kernel's log, written next to the notebook."""
+    page.evaluate(
+        """code => window.jupyterapp.shell.currentWidget.sessionContext.session
+                    .kernel.requestExecute({code}).done""",
+        "import json; open('times.json', 'w').write(json.dumps(TIMES))")
+    return json.loads((root / "times.json").read_text())
+
+
+def _split(click, paints, msgs, times) -> dict:
+    """One Next's events, ms from its click."""
+    mine = [e for e in times if click - 5 <= e[1] <= click + 900]
+    receipts = [t for kind, t, _ in mine if kind == "receipt"]
+    return {
+        "receipt": receipts[0] - click if receipts else None,
+        "ships": [(name, t - click) for kind, t, name in mine if kind == "ship"],
+        "msgs": [(t - click, size) for t, size in msgs],
+        # paints into the dashboard's canvases (not ipympl's offscreen ones)
+        "paints": [(t - click, name) for t, name in paints if name],
+    }
+
+
+def _timeline(r: dict) -> str:
+    events = ([(t, f"K:{n}") for n, t in r["ships"]]
+              + [(t, f"M{size // 1024}k") for t, size in r["msgs"]]
+              + [(t, f"P:{n[3:]}") for t, n in r["paints"]])
+    return "  ".join(f"{name}@{t:.0f}" for t, name in sorted(events))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--preset", default="small", help="sample preset (small, m17)")
+    ap.add_argument("--work", help="an existing work folder instead of a sample")
+    ap.add_argument("--repeat", type=int, default=14)
+    ap.add_argument("--timelines", type=int, default=3)
+    args = ap.parse_args(argv)
+    if not os.access(CHROMIUM, os.X_OK):
+        print(f"needs {CHROMIUM}", file=sys.stderr)
+        return 2
+    from playwright.sync_api import sync_playwright
+
+    from diffview.sample import write_sample
+
+    root = Path(tempfile.mkdtemp(prefix="bench-next-trace-"))
+    try:
+        if args.work:
+            (root / "data").symlink_to(Path(args.work).resolve())
+        else:
+            write_sample(root / "data", args.preset)
+        (root / "bench.ipynb").write_text(json.dumps(_notebook()))
+        with _jupyterlab(root) as (base, token), sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                        args=["--no-sandbox", "--disable-gpu"])
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.add_init_script(WS_HOOK)
+            _open(page, base, token)  # the paint hook, the dashboard open
+            page.evaluate(CLICKS)
+            seen = [_one_next(page) for _ in range(args.repeat)]
+            times = _kernel_times(page, root)
+            browser.close()
+        runs = [_split(click, paints, msgs, times) for click, paints, msgs in seen]
+        print(f"{args.work or args.preset}, {_load()}: a Next, ms from the click "
+              f"(JupyterLab, Chromium; median of {len(runs)})")
+        for step, get in STEPS.items():
+            values = [v for v in map(get, runs) if v is not None]
+            median = f"{statistics.median(values):7.1f}" if values else "      -"
+            print(f"  {step:28s} {median}")
+        print("\ntimelines (K: frame shipped, M: message at the page, P: paint)")
+        for r in runs[: args.timelines]:
+            print("  " + _timeline(r))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
