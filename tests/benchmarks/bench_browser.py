@@ -227,6 +227,33 @@ def _jupyterlab(root: Path):
         log.close()
 
 
+@contextlib.contextmanager
+def field_folder(work, preset: str, prefix: str, keep: bool = False):
+    """
+    A temporary folder whose ``data`` is the field: ``work`` (linked) if
+    given, else the sample ``preset`` written there; removed at the end
+    unless ``keep``.
+    """
+    from diffview.sample import write_sample
+
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        if work:
+            (root / "data").symlink_to(Path(work).resolve())
+        else:
+            write_sample(root / "data", preset)
+        yield root
+    finally:
+        if not keep:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def launch(playwright):
+    """Debian's Chromium, headless, as the benchmarks drive it."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                      args=["--no-sandbox", "--disable-gpu"])
+
+
 def _wait(page, script: str, arg, timeout_s: float = 30.0, first: float = 0.25,
           every: float = 0.1):
     """
@@ -432,21 +459,14 @@ def main(argv=None) -> int:
     from playwright.sync_api import sync_playwright
 
     from diffview.core import kernels
-    from diffview.sample import write_sample
 
-    root = Path(tempfile.mkdtemp(prefix="bench-browser-"))
-    try:
-        if args.work:
-            (root / "data").symlink_to(Path(args.work).resolve())
-        else:
-            write_sample(root / "data", args.preset)
+    with field_folder(args.work, args.preset, "bench-browser-", args.keep) as root:
         kernels()  # numba's cache warm, as for a user's second session
         targets = mosaic_targets(root / "data")
         (root / "bench.ipynb").write_text(json.dumps(NOTEBOOK))
         print(f"field: {args.work or args.preset}; {_load()}")
         with _jupyterlab(root) as (base, token), sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                        args=["--no-sandbox", "--disable-gpu"])
+            browser = launch(p)
             page = browser.new_page(viewport={"width": 1500, "height": 1400})
             page.add_init_script(WS_HOOK)
             _open(page, base, token)
@@ -455,9 +475,6 @@ def main(argv=None) -> int:
         report(figures, f"{args.work or args.preset}, {_load()}")
         report_followers()
         report_trace()
-    finally:
-        if not args.keep:
-            shutil.rmtree(root, ignore_errors=True)
     return 0
 
 

@@ -23,14 +23,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from bench_browser import CHROMIUM, NOTEBOOK, WS_HOOK, _jupyterlab, _load, _open
+from bench_browser import (
+    CHROMIUM,
+    NOTEBOOK,
+    WS_HOOK,
+    _jupyterlab,
+    _load,
+    _open,
+    field_folder,
+    launch,
+)
 
 #: Run in the kernel before the dashboard opens: a log of receipts, Nexts and
 #: frames shipped (``TIMES``), each canvas named (``_dv_name``).
@@ -142,18 +149,10 @@ def main(argv=None) -> int:
         return 2
     from playwright.sync_api import sync_playwright
 
-    from diffview.sample import write_sample
-
-    root = Path(tempfile.mkdtemp(prefix="bench-next-trace-"))
-    try:
-        if args.work:
-            (root / "data").symlink_to(Path(args.work).resolve())
-        else:
-            write_sample(root / "data", args.preset)
+    with field_folder(args.work, args.preset, "bench-next-trace-") as root:
         (root / "bench.ipynb").write_text(json.dumps(_notebook()))
         with _jupyterlab(root) as (base, token), sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                        args=["--no-sandbox", "--disable-gpu"])
+            browser = launch(p)
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             page.add_init_script(WS_HOOK)
             _open(page, base, token)  # the paint hook, the dashboard open
@@ -171,8 +170,6 @@ def main(argv=None) -> int:
         print("\ntimelines (K: frame shipped, M: message at the page, P: paint)")
         for r in runs[: args.timelines]:
             print("  " + _timeline(r))
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
     return 0
 
 
