@@ -14,7 +14,7 @@ from ._color import channel_values, compose_rgb
 from ._gauss import snpinv
 from ._histogram import NBIN, MontageHistogram, histogram
 from ._picture import OverlayPlans, Picture, draw_picture, render_rgb
-from ._png import write_png
+from ._png import png_bytes, write_png
 from ._range import (
     STRETCH_MODES,
     RangeError,
@@ -73,6 +73,7 @@ __all__ = [
     "compose_rgb",
     "table_outlines",
     "table_outlines_key",
+    "png_bytes",
     "write_png",
     "render_png",
     "view",

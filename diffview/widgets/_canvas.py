@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import io
 import time
 from base64 import b64encode
 
@@ -24,6 +23,7 @@ from ipympl.backend_nbagg import Canvas, FigureManager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from diffview.render import png_bytes
 from diffview.widgets._home import Home, kernel_loop, run_view
 
 __all__ = [
@@ -149,8 +149,8 @@ class PanelCanvas(Canvas):
     A frame that follows another within `BURST` seconds asks the browser
     for an answer, and the next frame waits for it (or `ACK_TIMEOUT`), so
     a burst of actions cannot queue frames; a lone frame asks none. Frames
-    are full PNG images at a fast compression, so a frame the browser skips
-    loses nothing. The canvas works on the thread that made it (its
+    are full PNG images (`~diffview.render.png_bytes`), so a frame the
+    browser skips loses nothing. The canvas works on the thread that made it (its
     `home`): a message or a request that comes on another thread (a kernel
     subshell's, a job's) is passed there, so two threads never draw it at
     once and a request is never lost.
@@ -329,18 +329,14 @@ class PanelCanvas(Canvas):
         self.flush()
 
     def get_diff_image(self):
-        """Encode the rendered figure as a PNG (a whole frame, fast compression)."""
+        """Encode the rendered figure as a PNG (a whole frame, `png_bytes`)."""
         if not self._png_is_old:
             return None
-        from PIL import Image
-
         self._png_is_old = False
         self.set_image_mode("full")
         pixels = np.asarray(self.get_renderer().buffer_rgba())
         self._last_buff = pixels.view(np.uint32).squeeze(2)
-        with io.BytesIO() as png:
-            Image.fromarray(pixels).save(png, format="png", compress_level=1)
-            return png.getvalue()
+        return png_bytes(pixels)
 
 
 def _no_history_buttons() -> None:

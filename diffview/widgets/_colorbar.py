@@ -17,12 +17,13 @@ the colours change, as the matplotlib bar did.
 from __future__ import annotations
 
 import html
-import io
 import math
 from base64 import b64encode
 
 import numpy as np
 from matplotlib.ticker import MaxNLocator
+
+from diffview.render import png_bytes
 
 __all__ = ["colorbar_ticks", "colorbar_html", "strip_png"]
 
@@ -100,13 +101,9 @@ def strip_png(norm, cmap, lo: float, hi: float) -> bytes:
     >>> strip_png(Normalize(0, 1), colormaps["gray"], 0.0, 1.0)[1:4]
     b'PNG'
     """
-    from PIL import Image
-
     values = np.linspace(lo, hi, STRIP)
     rgba = (np.asarray(cmap(norm(values))) * 255 + 0.5).astype(np.uint8)
-    with io.BytesIO() as out:
-        Image.fromarray(rgba[None, :, :], "RGBA").save(out, format="png")
-        return out.getvalue()
+    return png_bytes(rgba[None, :, :])
 
 
 def colorbar_html(norm, cmap, span, width: int, label: str = "") -> str:

@@ -524,6 +524,39 @@ def test_png_up_filter_in_blocks_decodes_exactly(nblock):
             assert np.array_equal(np.asarray(im), img)
 
 
+@pytest.mark.parametrize("shape", [(1, 1, 4), (37, 23, 4), (700, 520, 4), (5, 9), (8, 3, 3)])
+def test_png_bytes_decodes_to_the_same_pixels_alpha_kept(shape):
+    # (700, 520, 4) is over a megabyte: deflated in row blocks by the pool
+    import io
+
+    from PIL import Image
+
+    from diffview.render import png_bytes
+
+    img = np.random.default_rng(5).integers(0, 256, shape).astype(np.uint8)
+    with Image.open(io.BytesIO(png_bytes(img))) as im:
+        assert im.mode == {2: "L", 3: "RGB", 4: "RGBA"}[len(shape) if len(shape) == 2
+                                                        else shape[2]]
+        assert np.array_equal(np.asarray(im), img)
+
+
+def test_png_bytes_takes_a_strided_view_and_refuses_non_pictures():
+    import io
+
+    from PIL import Image
+
+    from diffview.render import png_bytes
+
+    rgba = np.random.default_rng(6).integers(0, 256, (6, 10, 4)).astype(np.uint8)
+    view = rgba[:, ::2]  # not contiguous
+    with Image.open(io.BytesIO(png_bytes(view))) as im:
+        assert np.array_equal(np.asarray(im), view)
+    for bad in (np.zeros((4, 4), np.float32), np.zeros((4, 4, 2), np.uint8),
+                np.zeros((0, 4, 4), np.uint8), np.zeros(5, np.uint8)):
+        with pytest.raises(ValueError):
+            png_bytes(bad)
+
+
 def test_write_png_grey_test_sees_one_coloured_pixel_anywhere(tmp_path):
     from PIL import Image
 

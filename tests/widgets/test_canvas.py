@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import html
+import io
 import time
 
 import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from PIL import Image
 
 from diffview.sample import write_sample
 from diffview.widgets import Dashboard
@@ -85,10 +87,14 @@ def test_a_blit_ships_the_buffer_without_rendering():
 
 def test_frames_are_whole_pngs():
     fig = new_figure((1.0, 0.5))
+    fig.add_axes((0.1, 0.1, 0.8, 0.8)).imshow(np.arange(12.0).reshape(3, 4))
     fig.canvas.draw()
     fig.canvas._png_is_old = True
     png = fig.canvas.get_diff_image()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and fig.canvas._current_image_mode == "full"
+    with Image.open(io.BytesIO(png)) as im:  # the rendered pixels, exactly
+        shown = np.asarray(im)
+    assert np.array_equal(shown, np.asarray(fig.canvas.get_renderer().buffer_rgba()))
     assert fig.canvas.get_diff_image() is None  # nothing new
     fig.canvas.close()
 
