@@ -27,6 +27,7 @@ from diffview.render import png_bytes
 from diffview.widgets._home import Home, kernel_loop, run_view
 
 __all__ = [
+    "IDLE_AFTER",
     "after_frames",
     "PanelCanvas",
     "held_draws",
@@ -46,6 +47,11 @@ ACK_TIMEOUT = 0.5
 #: four websocket messages and a kernel request per canvas, for nothing.
 BURST = 0.3
 
+
+#: Seconds after a user action's frames before work that only fills idle
+#: time runs (`after_frames` with ``idle``): the browser decodes and paints
+#: those frames meanwhile, on the same cores as the kernel.
+IDLE_AFTER = 0.1
 
 #: Canvases whose requests wait for the end of `held_draws` (None: none held).
 _HELD: dict | None = None
@@ -106,8 +112,8 @@ def after_frames(render, on_error=None, idle=False, home=None):
         Called with an exception the deferred render raised (e.g. the
         dashboard's `show_error`); default: raised to the event loop.
     idle : bool
-        Work that only fills idle time (reading ahead): skipped where no
-        event loop runs.
+        Work that only fills idle time (reading ahead): run `IDLE_AFTER`
+        seconds later in a kernel, skipped where no event loop runs.
     home : Home, optional
         The dashboard's thread: a change told on another thread (a
         subshell's, a job's) is drawn there, not where it was told.
@@ -135,7 +141,10 @@ def after_frames(render, on_error=None, idle=False, home=None):
             if not idle:
                 render(explorer, changes)
             return
-        loop.call_soon(run_view, render, explorer, changes, on_error)
+        if idle:  # not while the browser takes in the frames just shipped
+            loop.call_later(IDLE_AFTER, run_view, render, explorer, changes, on_error)
+        else:
+            loop.call_soon(run_view, render, explorer, changes, on_error)
 
     return deferred
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import html
 import io
+import threading
 import time
 
 import numpy as np
@@ -314,3 +315,34 @@ def test_a_next_sends_the_page_one_frame_per_canvas_and_nothing_else(dash):
     # no 'history_buttons' (ipympl's page ignores them), no 'draw' answer
     # asked for a lone frame
     assert sorted(log) == sorted((name, "frame") for name in _canvases(dash))
+
+
+def test_idle_work_waits_for_the_frames_and_views_do_not():
+    # in a kernel, a view drawn after the frames runs as soon as they have
+    # shipped; reading ahead runs IDLE_AFTER later, while the browser takes
+    # the frames in
+    from diffview.widgets._canvas import IDLE_AFTER, after_frames
+
+    seen = []
+    explorer = type("Ex", (), {"lock": threading.RLock()})()
+    view = after_frames(lambda ex, changes: seen.append(("view", time.monotonic())))
+    ahead = after_frames(lambda ex, changes: seen.append(("ahead", time.monotonic())),
+                         idle=True)
+
+    async def scenario():
+        t0 = time.monotonic()
+        ahead(explorer, {"selection"})
+        view(explorer, {"selection"})
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert [name for name, _ in seen] == ["view"]
+        await asyncio.sleep(IDLE_AFTER + 0.1)
+        assert [name for name, _ in seen] == ["view", "ahead"]
+        assert seen[1][1] - t0 >= IDLE_AFTER - 0.01
+
+    asyncio.run(scenario())
+    # no event loop (a script): views at once, reading ahead not at all
+    seen.clear()
+    ahead(explorer, {"selection"})
+    view(explorer, {"selection"})
+    assert [name for name, _ in seen] == ["view"]
