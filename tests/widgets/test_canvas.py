@@ -346,3 +346,39 @@ def test_idle_work_waits_for_the_frames_and_views_do_not():
     ahead(explorer, {"selection"})
     view(explorer, {"selection"})
     assert [name for name, _ in seen] == ["view"]
+
+
+def test_in_a_kernel_a_next_ships_the_panels_before_the_table_texts(dash):
+    # the pair table's texts follow the four pair panels' frames: the page
+    # lays them out once the frames are on their way, not while they come
+    log, saved = [], {}
+    for name, canvas in _canvases(dash).items():
+        saved[name] = canvas.manager.web_sockets
+        canvas.manager.web_sockets = [_Page(name, log)]
+        canvas.syncing_data_url = False
+    texts = {"pair": dash.browser.selected, "fit": dash.browser.fit_text}
+    seen = {name: (lambda change, name=name: log.append((name, "text")))
+            for name in texts}
+    for name, widget in texts.items():
+        widget.observe(seen[name], "value")
+
+    async def next_in_a_kernel():
+        dash.next()
+        for _ in range(30):  # the loop runs what the action asked for
+            await asyncio.sleep(0)
+
+    try:
+        time.sleep(0.35)  # a lone frame, not a burst
+        asyncio.run(next_in_a_kernel())
+    finally:
+        for name, widget in texts.items():
+            widget.unobserve(seen[name], "value")
+        for name, canvas in _canvases(dash).items():
+            canvas.manager.web_sockets = saved[name]
+            canvas._sent_at = None
+    frames = [i for i, (name, kind) in enumerate(log)
+              if kind == "frame" and name in PANELS]
+    written = [i for i, (name, kind) in enumerate(log) if kind == "text"]
+    assert len(frames) == 4 and len(written) == 2, log
+    assert max(frames) < min(written), log
+    assert ("histogram", "frame") in log and ("mosaic", "frame") in log
