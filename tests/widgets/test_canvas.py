@@ -4,6 +4,7 @@ last state always reaching the browser; which canvas redraws for what."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import io
 import threading
@@ -296,22 +297,30 @@ class _Page:
         self.log.append((self.name, "frame"))
 
 
-def test_a_next_sends_the_page_one_frame_per_canvas_and_nothing_else(dash):
-    log, saved = [], {}
+@contextlib.contextmanager
+def _pages(dash, log):
+    """Every canvas of the dashboard on a `_Page` writing into ``log``."""
+    saved = {}
     for name, canvas in _canvases(dash).items():
         saved[name] = canvas.manager.web_sockets
         canvas.manager.web_sockets = [_Page(name, log)]
         canvas.syncing_data_url = False
     try:
+        yield
+    finally:
+        for name, canvas in _canvases(dash).items():
+            canvas.manager.web_sockets = saved[name]
+            canvas._sent_at = None
+
+
+def test_a_next_sends_the_page_one_frame_per_canvas_and_nothing_else(dash):
+    log = []
+    with _pages(dash, log):
         dash.next()
         dash.next()  # lone frames (the test is not a burst): wait out BURST
         log.clear()
         time.sleep(0.35)
         dash.next()
-    finally:
-        for name, canvas in _canvases(dash).items():
-            canvas.manager.web_sockets = saved[name]
-            canvas._sent_at = None
     # no 'history_buttons' (ipympl's page ignores them), no 'draw' answer
     # asked for a lone frame
     assert sorted(log) == sorted((name, "frame") for name in _canvases(dash))
@@ -351,11 +360,7 @@ def test_idle_work_waits_for_the_frames_and_views_do_not():
 def test_in_a_kernel_a_next_ships_the_panels_before_the_table_texts(dash):
     # the pair table's texts follow the four pair panels' frames: the page
     # lays them out once the frames are on their way, not while they come
-    log, saved = [], {}
-    for name, canvas in _canvases(dash).items():
-        saved[name] = canvas.manager.web_sockets
-        canvas.manager.web_sockets = [_Page(name, log)]
-        canvas.syncing_data_url = False
+    log = []
     texts = {"pair": dash.browser.selected, "fit": dash.browser.fit_text}
     seen = {name: (lambda change, name=name: log.append((name, "text")))
             for name in texts}
@@ -368,14 +373,12 @@ def test_in_a_kernel_a_next_ships_the_panels_before_the_table_texts(dash):
             await asyncio.sleep(0)
 
     try:
-        time.sleep(0.35)  # a lone frame, not a burst
-        asyncio.run(next_in_a_kernel())
+        with _pages(dash, log):
+            time.sleep(0.35)  # a lone frame, not a burst
+            asyncio.run(next_in_a_kernel())
     finally:
         for name, widget in texts.items():
             widget.unobserve(seen[name], "value")
-        for name, canvas in _canvases(dash).items():
-            canvas.manager.web_sockets = saved[name]
-            canvas._sent_at = None
     frames = [i for i, (name, kind) in enumerate(log)
               if kind == "frame" and name in PANELS]
     written = [i for i, (name, kind) in enumerate(log) if kind == "text"]
