@@ -265,6 +265,7 @@ class Dashboard(Loading, ResolveActions, DashboardTools, Hover, W.VBox):
         self.pixel_readout = PixelReadout(explorer)
         self.progress_view.hide()
         for view in (
+            self.browser,  # at once: code reads the table right after an action
             self.sky_axes,  # before the panels draw
             self.pairs,
             self.zoom_lock,  # after the panels: a locked zoom carries over
@@ -275,7 +276,7 @@ class Dashboard(Loading, ResolveActions, DashboardTools, Hover, W.VBox):
             explorer.subscribe(self.home.view(view.render, self.show_error))
         # after the panels' frames; the tools after the mosaic (follow zooms it)
         home = self.home
-        for view in (self.browser, self.histogram, self.mosaic, self.mosaic_tools):
+        for view in (self.histogram, self.mosaic, self.mosaic_tools):
             explorer.subscribe(after_frames(view.render, self.show_error, home=home))
         explorer.subscribe(
             after_frames(_read_ahead, self.show_error, idle=True, home=home)

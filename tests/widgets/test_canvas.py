@@ -357,31 +357,23 @@ def test_idle_work_waits_for_the_frames_and_views_do_not():
     assert [name for name, _ in seen] == ["view"]
 
 
-def test_in_a_kernel_a_next_ships_the_panels_before_the_table_texts(dash):
-    # the pair table's texts follow the four pair panels' frames: the page
-    # lays them out once the frames are on their way, not while they come
+def test_in_a_kernel_the_table_names_the_new_pair_as_soon_as_next_returns(dash):
+    # code reads the table right after an action (notebook 03 does): its
+    # texts are written by the action, not deferred after the frames, which
+    # were tried there and gained nothing measurable
     log = []
-    texts = {"pair": dash.browser.selected, "fit": dash.browser.fit_text}
-    seen = {name: (lambda change, name=name: log.append((name, "text")))
-            for name in texts}
-    for name, widget in texts.items():
-        widget.observe(seen[name], "value")
+    state = {}
 
     async def next_in_a_kernel():
         dash.next()
+        state["label"] = dash.browser.selected.value
+        state["selected"] = dash.explorer.pair_label(dash.explorer.selected)
         for _ in range(30):  # the loop runs what the action asked for
             await asyncio.sleep(0)
 
-    try:
-        with _pages(dash, log):
-            time.sleep(0.35)  # a lone frame, not a burst
-            asyncio.run(next_in_a_kernel())
-    finally:
-        for name, widget in texts.items():
-            widget.unobserve(seen[name], "value")
-    frames = [i for i, (name, kind) in enumerate(log)
-              if kind == "frame" and name in PANELS]
-    written = [i for i, (name, kind) in enumerate(log) if kind == "text"]
-    assert len(frames) == 4 and len(written) == 2, log
-    assert max(frames) < min(written), log
-    assert ("histogram", "frame") in log and ("mosaic", "frame") in log
+    with _pages(dash, log):
+        time.sleep(0.35)  # a lone frame, not a burst
+        asyncio.run(next_in_a_kernel())
+    assert html.escape(state["selected"]) in state["label"]
+    frames = [name for name, kind in log if kind == "frame"]
+    assert set(PANELS) <= set(frames)
