@@ -4,15 +4,18 @@ Where a Next's time goes, between the kernel and the browser, on one clock.
 `bench_browser.py` says how long a Next takes from the click to the last
 changed paint; this says where the time goes. JupyterLab and Debian's
 Chromium as there; the notebook that opens the dashboard first wraps, in the
-kernel, the comm's message handler, ``Dashboard.next`` and
-``PanelCanvas._ship`` to log their wall-clock times, and the page logs the
-click, every websocket message (time, size) and every canvas paint. Both
-logs are in ``time.time()`` milliseconds (the page's ``performance.timeOrigin
-+ performance.now()``), so per Next it prints, from the click: the kernel's
+kernel, the comm's message handler, ``Dashboard.next``, ``PanelCanvas._ship``
+and ``PanelCanvas.draw`` (wall and thread CPU time) and ipykernel's IOPub
+thread's send to log their wall-clock times, and the page logs the click,
+every websocket message (time, size) and every canvas paint. Both logs are
+in ``time.time()`` milliseconds (the page's ``performance.timeOrigin +
+performance.now()``), so per Next it prints, from the click: the kernel's
 receipt, the first and the last pair-panel frame shipped, the first message
-at the page and the last pair-panel paint; their medians; and the whole
-timeline of the first Nexts (``K:`` frame shipped, by canvas; ``M``:
-message at the page, kB; ``P:`` paint).
+at the page and the last pair-panel paint; their medians; each canvas's
+draw, wall and CPU ms (beside the browser, against its CPU alone); and the
+whole timeline of the first Nexts (``K:`` frame shipped, by canvas; ``S``:
+a message over 2 kB leaving the kernel's IOPub thread, kB; ``M``: message
+at the page, kB; ``P:`` paint).
 
     python tests/benchmarks/bench_next_trace.py [--preset small | --work DIR]
         [--repeat 14] [--timelines 3]
@@ -39,8 +42,9 @@ from bench_browser import (
     launch,
 )
 
-#: Run in the kernel before the dashboard opens: a log of receipts, Nexts and
-#: frames shipped (``TIMES``), each canvas named (``_dv_name``).
+#: Run in the kernel before the dashboard opens: a log of receipts, Nexts,
+#: frames drawn and shipped, and messages sent (``TIMES``: kind, ms, detail),
+#: each canvas named (``_dv_name``).
 KERNEL_LOG = r"""
 import threading as _threading, time as _time
 import comm.base_comm as _comm
@@ -58,6 +62,24 @@ _comm.BaseComm.handle_msg = _logged("receipt", _comm.BaseComm.handle_msg)
 _dashboard.Dashboard.next = _logged("next", _dashboard.Dashboard.next)
 _canvas.PanelCanvas._ship = _logged(
     "ship", _canvas.PanelCanvas._ship, lambda c: getattr(c, "_dv_name", "?"))
+
+_draw = _canvas.PanelCanvas.draw
+def _timed_draw(self):
+    wall, cpu = _time.perf_counter(), _time.thread_time()
+    _draw(self)
+    wall, cpu = _time.perf_counter() - wall, _time.thread_time() - cpu
+    TIMES.append(("draw", _time.time() * 1e3,
+                  (getattr(self, "_dv_name", "?"), wall * 1e3, cpu * 1e3)))
+_canvas.PanelCanvas.draw = _timed_draw
+
+import ipykernel.iostream as _iostream
+_send = _iostream.IOPubThread._really_send
+def _logged_send(self, msg, *args, **kwargs):
+    size = sum(len(part) for part in msg)
+    if size > 2000:  # frames, not status or small state messages
+        TIMES.append(("send", _time.time() * 1e3, size))
+    return _send(self, msg, *args, **kwargs)
+_iostream.IOPubThread._really_send = _logged_send
 """
 
 NAME_CANVASES = (
@@ -124,6 +146,8 @@ def _split(click, paints, msgs, times) -> dict:
     return {
         "receipt": receipts[0] - click if receipts else None,
         "ships": [(name, t - click) for kind, t, name in mine if kind == "ship"],
+        "sends": [(t - click, size) for kind, t, size in mine if kind == "send"],
+        "draws": [detail for kind, _, detail in mine if kind == "draw"],
         "msgs": [(t - click, size) for t, size in msgs],
         # paints into the dashboard's canvases (not ipympl's offscreen ones)
         "paints": [(t - click, name) for t, name in paints if name],
@@ -132,6 +156,7 @@ def _split(click, paints, msgs, times) -> dict:
 
 def _timeline(r: dict) -> str:
     events = ([(t, f"K:{n}") for n, t in r["ships"]]
+              + [(t, f"S{size // 1024}k") for t, size in r["sends"]]
               + [(t, f"M{size // 1024}k") for t, size in r["msgs"]]
               + [(t, f"P:{n[3:]}") for t, n in r["paints"]])
     return "  ".join(f"{name}@{t:.0f}" for t, name in sorted(events))
@@ -167,7 +192,15 @@ def main(argv=None) -> int:
             values = [v for v in map(get, runs) if v is not None]
             median = f"{statistics.median(values):7.1f}" if values else "      -"
             print(f"  {step:28s} {median}")
-        print("\ntimelines (K: frame shipped, M: message at the page, P: paint)")
+        draws = {}
+        for name, wall, cpu in (d for r in runs for d in r["draws"]):
+            draws.setdefault(name, []).append((wall, cpu))
+        print("\neach canvas's draw in the kernel, median ms (wall, thread CPU)")
+        for name, values in draws.items():
+            wall, cpu = (statistics.median(v) for v in zip(*values, strict=True))
+            print(f"  {name:12s} {wall:6.1f} {cpu:6.1f}   ({len(values)} draws)")
+        print("\ntimelines (K: frame shipped, S: sent by the IOPub thread, "
+              "M: message at the page, P: paint)")
         for r in runs[: args.timelines]:
             print("  " + _timeline(r))
     return 0
