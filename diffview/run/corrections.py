@@ -23,14 +23,14 @@ from diffview.errors import DiffviewError, PairError
 from diffview.io.paths import area_name, atomic_path
 from diffview.models import Correction
 from diffview.run._pairs import _failure_text, check_output_dir
-from diffview.run._parallel import POOL_SECONDS, _file_seconds, pool_workers, run_tasks
+from diffview.run._parallel import _file_seconds, pool_workers, run_tasks
 
 __all__ = ["CorrectionsResult", "correct_file", "apply_corrections"]
 
 # Time one process spends per byte read (images and their area files): one
-# core reads, corrects and writes ~125 MB of input a second, so a pool starts
-# above 64 MiB of input.
-_SECONDS_PER_BYTE = POOL_SECONDS / (64 * 2**20)
+# core reads, corrects and writes ~128 MiB of input a second, so a pool
+# starts above 32 MiB of input (`POOL_SECONDS`).
+_SECONDS_PER_BYTE = 1.0 / (128 * 2**20)
 
 
 @dataclass
@@ -191,7 +191,7 @@ def apply_corrections(
         Do not read or write area files.
     executor, workers, quiet
         As for `compute_differences`; with neither ``executor`` nor
-        ``workers``, `pool_workers` keeps runs over less than 64 MiB of
+        ``workers``, `pool_workers` keeps runs over less than 32 MiB of
         images and area files in this process.
 
     Returns

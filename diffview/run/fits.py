@@ -38,7 +38,7 @@ from diffview.run._pairs import (
     check_output_dir,
     resolve_inside,
 )
-from diffview.run._parallel import POOL_SECONDS, _file_seconds
+from diffview.run._parallel import _file_seconds
 
 __all__ = [
     "FitPlanesResult",
@@ -145,16 +145,14 @@ def read_difference_file(path) -> tuple[np.ndarray, tuple[float, float]]:
     return data, crpix
 
 
-# Time one process spends per byte of input, set so that `pool_workers`
-# starts a pool above 16 MiB of differences (plane fits in numpy), 64 MiB
-# (plane fits in the compiled loops) or 32 MiB of images (differences and
-# fits): one core fits ~40 MB of differences a second in numpy, ~140 MB in
-# the loops, or differences and fits ~120 MB of images, and below these
-# sizes a pool costs more than it saves. Powers of two, so the byte
-# thresholds are exact.
-_FIT_SECONDS_PER_BYTE = POOL_SECONDS / (16 * 2**20)
-_FIT_COMPILED_SECONDS_PER_BYTE = POOL_SECONDS / (64 * 2**20)
-_DIFFFIT_SECONDS_PER_BYTE = POOL_SECONDS / (32 * 2**20)
+# Time one process spends per byte of input: one core fits ~32 MiB of
+# differences a second in numpy, ~128 MiB in the compiled loops, or
+# differences and fits ~64 MiB of images. With `POOL_SECONDS` (0.25 s),
+# `pool_workers` starts a pool above 8 MiB, 32 MiB and 16 MiB. Powers of
+# two, so the byte thresholds are exact.
+_FIT_SECONDS_PER_BYTE = 1.0 / (32 * 2**20)
+_FIT_COMPILED_SECONDS_PER_BYTE = 1.0 / (128 * 2**20)
+_DIFFFIT_SECONDS_PER_BYTE = 1.0 / (64 * 2**20)
 
 #: Bytes of a difference file per pixel (float64 images, as Montage's mDiff
 #: and diffview write them).
@@ -243,8 +241,8 @@ def fit_planes(
         Fit levels only (``-l``).
     executor, workers, quiet
         As for `compute_differences`; with neither ``executor`` nor
-        ``workers``, `pool_workers` keeps runs of less than 16 MiB of
-        differences in this process (64 MiB once they run in the compiled
+        ``workers``, `pool_workers` keeps runs of less than 8 MiB of
+        differences in this process (32 MiB once they run in the compiled
         loops).
 
     Returns
@@ -418,7 +416,7 @@ def differences_and_fits(
         `diffview.core.overlap_box`).
     executor, workers, quiet
         As for `compute_differences`; with neither ``executor`` nor
-        ``workers``, `pool_workers` keeps runs over less than 32 MiB of
+        ``workers``, `pool_workers` keeps runs over less than 16 MiB of
         images in this process.
     montage_edges : bool, optional
         Deprecated: ``montage_edges=False`` is ``full_edges=True``.

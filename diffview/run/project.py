@@ -24,7 +24,7 @@ from astropy.wcs import WCS
 
 from diffview import io
 from diffview.errors import InputError
-from diffview.run._parallel import POOL_SECONDS, _file_seconds, pool_workers, run_tasks
+from diffview.run._parallel import _file_seconds, pool_workers, run_tasks
 
 __all__ = [
     "PROJECT_METHODS",
@@ -226,8 +226,9 @@ def project_image(
 
 
 # Time one process spends per byte of raw image: reproject_exact handles
-# ~1 MB of input a second on one core, so a pool starts above 0.5 MiB.
-_PROJECT_SECONDS_PER_BYTE = POOL_SECONDS / 2**19
+# ~1 MiB of input a second on one core, so a pool starts above 0.25 MiB
+# (`POOL_SECONDS`).
+_PROJECT_SECONDS_PER_BYTE = 1.0 / 2**20
 
 
 def _project_task(task):

@@ -437,13 +437,18 @@ def test_small_runs_stay_in_this_process_big_ones_use_a_pool(
 
 
 def test_pool_rule_keeps_the_byte_and_pair_thresholds(tmp_path):
-    """The one rule reproduces the earlier thresholds: plane fits above 16 MiB
-    of differences, differences+fits above 32 MiB of images, differences
-    above 0.5 s of 0.5 ms per pair and 50 ns per overlap pixel."""
+    """The one rule gives byte and pair thresholds: plane fits above 8 MiB
+    of differences (32 MiB compiled), differences+fits above 16 MiB of
+    images, differences above 0.25 s of 0.5 ms per pair and 50 ns per
+    overlap pixel."""
     from diffview.run import pool_workers
     from diffview.run._differences import _pair_seconds
     from diffview.run._parallel import _file_seconds
-    from diffview.run.fits import _DIFFFIT_SECONDS_PER_BYTE, _FIT_SECONDS_PER_BYTE
+    from diffview.run.fits import (
+        _DIFFFIT_SECONDS_PER_BYTE,
+        _FIT_COMPILED_SECONDS_PER_BYTE,
+        _FIT_SECONDS_PER_BYTE,
+    )
 
     def sized(name, size):
         path = tmp_path / name
@@ -452,8 +457,9 @@ def test_pool_rule_keeps_the_byte_and_pair_thresholds(tmp_path):
         return path
 
     mib = 2**20
-    for per_byte, limit in ((_FIT_SECONDS_PER_BYTE, 16 * mib),
-                            (_DIFFFIT_SECONDS_PER_BYTE, 32 * mib)):
+    for per_byte, limit in ((_FIT_SECONDS_PER_BYTE, 8 * mib),
+                            (_FIT_COMPILED_SECONDS_PER_BYTE, 32 * mib),
+                            (_DIFFFIT_SECONDS_PER_BYTE, 16 * mib)):
         below = [sized("a", limit // 2), sized("b", limit // 2 - 1)]
         above = [sized("c", limit // 2), sized("d", limit // 2 + 1)]
         assert pool_workers(None, None, _file_seconds(below, per_byte)) == 1
@@ -463,8 +469,8 @@ def test_pool_rule_keeps_the_byte_and_pair_thresholds(tmp_path):
     # pairs whose images cannot be read cost 0.5 ms each
     ctx = {"shape": (10, 10), "crpix": (1.0, 1.0)}
     tasks = [(None, "nothere.fits", "nothere.fits", "o")]
-    assert pool_workers(None, None, _pair_seconds(tasks * 999, ctx)) == 1
-    assert pool_workers(None, None, _pair_seconds(tasks * 1001, ctx)) is None
+    assert pool_workers(None, None, _pair_seconds(tasks * 499, ctx)) == 1
+    assert pool_workers(None, None, _pair_seconds(tasks * 501, ctx)) is None
 
 
 def test_pair_estimate_counts_overlap_pixels(tiny_field):
