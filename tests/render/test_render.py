@@ -524,7 +524,9 @@ def test_png_up_filter_in_blocks_decodes_exactly(nblock):
             assert np.array_equal(np.asarray(im), img)
 
 
-@pytest.mark.parametrize("shape", [(1, 1, 4), (37, 23, 4), (700, 520, 4), (5, 9), (8, 3, 3)])
+@pytest.mark.parametrize(
+    "shape", [(1, 1, 4), (37, 23, 4), (700, 520, 4), (5, 9), (8, 3, 3)]
+)
 def test_png_bytes_decodes_to_the_same_pixels_alpha_kept(shape):
     # (700, 520, 4) is over a megabyte: deflated in row blocks by the pool
     import io
