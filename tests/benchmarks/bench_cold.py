@@ -192,7 +192,7 @@ def _median(runs, k) -> float:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--preset", default="m17", help="sample preset (small, m17)")
+    ap.add_argument("--preset", default="m17", help="sample preset (small, m17, 2mass)")
     ap.add_argument("--work", help="a Montage work folder instead of a sample")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--steps", default=",".join(STEPS))

@@ -3,7 +3,8 @@
 Importable by the benchmark scripts (``import fields`` from a script in this
 folder) and by the tests (``from benchmarks.fields import ...``; ``tests`` is
 on pytest's path); from a shell: ``python tests/benchmarks/fields.py survey
-DIR [-n 30000]`` or ``... pixels DIR [-n 400]``.
+DIR [-n 30000]`` or ``... pixels DIR [-n 400] [--step 465 394]`` (the step
+gives tiles of 2MASS's atlas size instead of 176 x 156 pixels).
 
 * `write_survey_table` writes Montage's tables of a survey region **without
   pixels**: ``images.tbl`` as mImgtbl writes it (corners on) for projected
@@ -570,11 +571,18 @@ def main(argv=None):
     p.add_argument("root", help="folder to write")
     p.add_argument("-n", type=int, help="images (survey 30000, pixels 400)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--step", type=int, nargs=2, default=(80, 120), metavar=("ROWS", "COLUMNS"),
+        help="pixel field: pixels between tiles (default 80 120: tiles of 176 x 156; "
+        "465 394 gives tiles of 2MASS's atlas size, 1023 x 512)",
+    )
     args = p.parse_args(argv)
     if args.kind == "survey":
         out = write_survey_table(args.root, args.n or 30_000, seed=args.seed)
     else:
-        out = write_pixel_field(args.root, args.n or 400, seed=args.seed)
+        out = write_pixel_field(
+            args.root, args.n or 400, seed=args.seed, step=tuple(args.step)
+        )
     print(f"{len(out.layout)} images, {len(out.pairs)} pairs in {out.root}")
 
 
