@@ -101,7 +101,9 @@ def _register_core(sub) -> None:
 
     p = sub.add_parser("demo", help="run the main job on built-in sample data")
     p.add_argument("--out", default="diffview-demo", help="output folder")
-    p.add_argument("--preset", default="m17", choices=["small", "m17", "dense", "2mass"])
+    p.add_argument(
+        "--preset", default="m17", choices=["small", "m17", "dense", "2mass"]
+    )
     _add_common(p)
     p.set_defaults(func=_demo_cmd)
 

@@ -247,14 +247,14 @@ def test_interrupted_run_leaves_no_partial_file_and_rerun_completes(
     from diffview.io import _plainwrite as writer
     real_write = writer._write_blocks
 
-    def dying_write(path, header, data):
+    def dying_write(path, header, *blocks):
         calls["n"] += 1
         if calls["n"] == 2:  # die half-way through the area file
             def parts():
                 yield header[:100]
                 raise KeyboardInterrupt
             return writer.stage_file(path, parts())
-        return real_write(path, header, data)
+        return real_write(path, header, *blocks)
 
     monkeypatch.setattr(writer, "_write_blocks", dying_write)
     with pytest.raises(KeyboardInterrupt):
