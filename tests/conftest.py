@@ -199,20 +199,29 @@ def tan_header(
 
 
 def montage_imgtbl(folder, tbl, corners=True) -> dict:
-    """MontagePy's mImgtbl on a folder (Python defaults, corners on or off)."""
-    res = MP.mImgtbl(
-        str(folder),
-        str(tbl),
-        False,
-        False,
-        True,
-        False,
-        corners,
-        False,
-        False,
-        "",
-        "",
-        0,
+    """MontagePy's mImgtbl on a folder (Python defaults, corners on or off).
+
+    Run in a fresh interpreter: MontagePy's mImgtbl keeps counting bad files
+    across calls in one process (after a folder with one bad file, a clean
+    folder reports ``badfits`` 1), so its counts would depend on which tests
+    ran before in the same worker.
+    """
+    import json
+    import subprocess
+    import sys
+
+    MP.mImgtbl  # noqa: B018 - skips the test when MontagePy is missing
+    code = (
+        "import json, sys; from MontagePy.main import mImgtbl; "
+        "r = mImgtbl(sys.argv[1], sys.argv[2], False, False, True, False, "
+        "sys.argv[3] == '1', False, False, '', '', 0); "
+        "print(json.dumps({k: v.decode() if isinstance(v, bytes) else v "
+        "for k, v in r.items()}))"
     )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(folder), str(tbl), "1" if corners else "0"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    res = json.loads(out.strip().splitlines()[-1])
     assert res["status"] == "0", res
     return res
