@@ -92,14 +92,28 @@ def test_bad_arguments_exit_2(capsys):
     assert "usage:" in capsys.readouterr().err
 
 
-def test_bgmodel_modes_are_the_solvers_modes():
-    # the parser spells the names out so that building it imports no numerics
+def _option_choices(command: str, dest: str) -> list:
+    """The choices of a subcommand's option, as the parser spells them."""
     from diffview.cli import build_parser
-    from diffview.core import SOLVER_MODES
 
     sub = next(a for a in build_parser()._actions if a.dest == "command")
-    mode = next(a for a in sub.choices["bgmodel"]._actions if a.dest == "mode")
-    assert sorted(mode.choices) == sorted(SOLVER_MODES)
+    option = next(a for a in sub.choices[command]._actions if a.dest == dest)
+    return sorted(option.choices)
+
+
+# the parser spells the names out so that building it imports no numerics
+
+
+def test_bgmodel_modes_are_the_solvers_modes():
+    from diffview.core import SOLVER_MODES
+
+    assert _option_choices("bgmodel", "mode") == sorted(SOLVER_MODES)
+
+
+def test_the_demo_offers_every_sample_preset():
+    from diffview.sample import PRESETS
+
+    assert _option_choices("demo", "preset") == sorted(PRESETS)
 
 
 # ------------------------------------------ defaults: Montage's command lines

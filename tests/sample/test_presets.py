@@ -2,10 +2,9 @@
 
 import pytest
 
-from diffview.cli.main import build_parser
 from diffview.geometry import find_overlaps
 from diffview.io import headers_table
-from diffview.sample import PRESETS, sample_headers
+from diffview.sample import sample_headers
 
 
 @pytest.mark.parametrize(
@@ -21,9 +20,3 @@ def test_a_preset_has_its_tiles_and_overlaps(preset, tiles, shape, pairs):
     scales = [abs(h.get("CDELT1", h.get("CD1_1", 0))) * 3600 for h in headers]
     assert scales == pytest.approx([1.0] * tiles, rel=0.01)
     assert len(find_overlaps(headers_table(headers, names))) == pairs
-
-
-def test_the_demo_offers_every_preset():
-    demo = build_parser()._subparsers._group_actions[0].choices["demo"]
-    (preset,) = [a for a in demo._actions if a.dest == "preset"]
-    assert sorted(preset.choices) == sorted(PRESETS)
