@@ -91,9 +91,8 @@ class _Pixels:
         self.rows[2] = 1.0
         self.rows[3] = self.z
         self.gram = (self.rows @ self.rows.T).tolist()
-        # scratch of the passes: a mask and two residual arrays, used in turn
+        # scratch of the passes
         self._mask = np.empty(n, bool)
-        self._resid = [np.empty(n), np.empty(n)]
         self._kept = np.empty(n)
 
     def sums(self, resid, thr) -> list[float]:
@@ -113,16 +112,14 @@ class _Pixels:
         return [g[0][0], g[0][1], g[1][1], g[0][2], g[1][2], g[2][2], g[0][3],
                 g[1][3], g[2][3]]
 
-    def rms_pass(self, plane, thr):
-        """Residuals ``|z - plane|`` of every pixel.
+    def rms_pass(self, plane, thr, out=None):
+        """Residuals ``|z - plane|`` of every pixel (into ``out`` if given).
 
         Also the sum of squares and the count of those ``<= thr`` (every
-        pixel when ``thr < 0``). The residuals are written into one of two
-        scratch arrays in turn: valid until the next pass but one.
+        pixel when ``thr < 0``).
         """
         a, b, c = plane
-        r = self._resid[0]
-        self._resid.reverse()
+        r = np.empty(self.n) if out is None else out
         np.dot(np.array([-a, -b, -c, 1.0]), self.rows, out=r)
         np.abs(r, out=r)
         if thr < 0.0:
@@ -214,7 +211,8 @@ def numpy_clip_fit(array, crpix1, crpix2, border, level_only, niter, exact, keep
         ok, na, nb, nc = _fit_set(px, prev, thr, level_only)
         if not ok:
             return _SINGULAR
-        cur, total, cnt = px.rms_pass((na, nb, nc), thr)
+        # into the residuals of two passes ago, no longer needed
+        cur, total, cnt = px.rms_pass((na, nb, nc), thr, out=cur)
         nrms = math.sqrt(total / cnt) if cnt else math.nan
         fit_thr = thr
         prev, cur = cur, prev  # `cur` now holds the fitted set's residuals
