@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 
 from diffview.render import png_bytes
 from diffview.widgets._home import Home, kernel_loop, run_view
+from diffview.widgets._prerender import figure_state
 
 __all__ = [
     "IDLE_AFTER",
@@ -177,6 +178,9 @@ class PanelCanvas(Canvas):
         Renders of the whole figure; with `layers`, a render draws only
         those axes over a kept picture of the rest while the figure's size
         and texts stay the same.
+    prepared_draws : int
+        Draws that shipped a picture drawn ahead of time (`offer`) instead
+        of rendering.
     sends : int
         Frames shipped (renders and blits).
     layers : list of matplotlib.axes.Axes
@@ -200,7 +204,9 @@ class PanelCanvas(Canvas):
         self.draws = 0
         self.full_draws = 0
         self.sends = 0
+        self.prepared_draws = 0
         self.layers: list = []
+        self._prepared = None  # (figure_state, RGBA picture) from `offer`
         self._backgrounds: dict = {}  # (size, dpi, texts) -> kept picture
         self._want = None  # None, "send" (a blitted buffer) or "draw"
         self._sent_at = None  # monotonic time of the frame not yet acknowledged
@@ -267,12 +273,48 @@ class PanelCanvas(Canvas):
             return
         self._want = None
         self.draws += 1
-        if self.layers:
+        if self._take_prepared():
+            self.prepared_draws += 1
+        elif self.layers:
             self._draw_layers()
         else:
             self.full_draws += 1
             FigureCanvasAgg.draw(self)
         self._ship()
+
+    def offer(self, state: tuple, rgba: np.ndarray) -> None:
+        """
+        Keep a picture drawn ahead of time for the draw it is the picture of.
+
+        The next draw whose `~diffview.widgets._prerender.figure_state` of
+        this figure equals ``state`` ships ``rgba`` instead of rendering; a
+        later offer replaces this one.
+
+        Parameters
+        ----------
+        state : tuple
+            `figure_state` of the figure ``rgba`` was drawn from (off
+            screen, e.g. `PairPanels.prepare`).
+        rgba : numpy.ndarray
+            Its pixels, (height, width, 4) uint8.
+        """
+        self._prepared = (state, rgba)
+
+    def _take_prepared(self) -> bool:
+        """Put the offered picture in the renderer if it shows the figure now."""
+        if self._prepared is None:
+            return False
+        state, rgba = self._prepared
+        if figure_state(self.figure) != state:
+            return False
+        buffer = np.asarray(self.get_renderer().buffer_rgba())
+        if buffer.shape != rgba.shape:
+            return False
+        self._prepared = None
+        buffer[...] = rgba
+        for ax in self.figure.axes:  # where a draw would put them (mouse events)
+            ax.apply_aspect()
+        return True
 
     def _draw_layers(self) -> None:
         """Draw `layers` over the kept picture of the rest (made when missing)."""

@@ -284,22 +284,24 @@ class Explorer(TableState, JobFollower, Resolving, ExplorerQueries):
             self._stretches.popitem(last=False)
         return stretch
 
-    def panel_stretch(self, panel: str):
+    def panel_stretch(self, panel: str, index: int | None = None):
         """
-        Resolve the mViewer stretch of a panel of the selected pair.
+        Resolve the mViewer stretch of a panel of a pair (default: selected).
 
         Parameters
         ----------
         panel : str
             One of `PANELS`; plus and minus share one stretch resolved on
             both images.
+        index : int, optional
+            Position in the overlap table; default the selected pair.
 
         Returns
         -------
         diffview.render.Stretch or None
             None when the panel has no finite pixel.
         """
-        return self._resolve(panel, self.stretch)
+        return self._resolve(panel, self.stretch, index)
 
     @_locked
     def prefetch(self, delta: int = 1) -> int | None:

@@ -279,11 +279,23 @@ class Dashboard(Loading, ResolveActions, DashboardTools, Hover, W.VBox):
         for view in (self.histogram, self.mosaic, self.mosaic_tools):
             explorer.subscribe(after_frames(view.render, self.show_error, home=home))
         explorer.subscribe(
-            after_frames(_read_ahead, self.show_error, idle=True, home=home)
+            after_frames(self._read_ahead, self.show_error, idle=True, home=home)
         )
         explorer.notify()  # everything is new
         self._show_report()
         self._connect()  # last: no user action before the views are filled
+
+    def _read_ahead(self, explorer, changes) -> None:
+        """
+        Once an action's frames are out, read and draw the pair Next goes to.
+
+        After any change: a new selection, stretch or ranking (a background
+        job's results reorder the pairs) changes which pair that is or how
+        it looks.
+        """
+        index = explorer.prefetch(+1)  # its arrays and stretches
+        if index is not None:  # its pictures: Next ships them at once
+            self.pairs.prepare_pair(explorer, index)
 
     # ------------------------------------------------------------------
     # Errors
@@ -424,12 +436,6 @@ class Dashboard(Loading, ResolveActions, DashboardTools, Hover, W.VBox):
         for view in (self.histogram, self.mosaic):
             view.fig.canvas.close()
         super().close()
-
-
-def _read_ahead(explorer, changes) -> None:
-    """Once a new pair's frames are out, read the next one (see `prefetch`)."""
-    if "selection" in changes:
-        explorer.prefetch(+1)
 
 
 def explore(

@@ -21,7 +21,7 @@ import math
 
 import ipywidgets as W
 import numpy as np
-from matplotlib.ticker import MaxNLocator
+from matplotlib.figure import Figure
 
 from diffview.core import block_average
 from diffview.widgets._axes import fixed_label_positions, reset_history
@@ -30,7 +30,9 @@ from diffview.widgets._colorbar import colorbar_html
 from diffview.widgets._display import PANEL_PIXELS, make_norm
 from diffview.widgets._model import PANELS, PairView
 from diffview.widgets._overlay import marker_rgba, panel_cmap, rejected_rgba
+from diffview.widgets._prerender import OffscreenCanvas, figure_state
 from diffview.widgets._settings import DisplaySettings
+from diffview.widgets._wcsaxes import install_sky_ticks
 
 __all__ = ["PairPanels", "panel_units", "reset_history"]
 
@@ -111,6 +113,9 @@ class PairPanels:
     ----------
     size : tuple of float
         Size of one panel, inches.
+    offscreen : bool
+        Draw on plain Agg canvases, with no widgets (``colorbar`` and
+        ``widget`` are None): the twin `prepare` draws the next pair on.
 
     Attributes
     ----------
@@ -147,25 +152,29 @@ class PairPanels:
     >>> panels.close()
     """
 
-    def __init__(self, size=PANEL_SIZE):
+    def __init__(self, size=PANEL_SIZE, offscreen: bool = False):
         self.figs: dict = {}
         self.axes: dict = {}
         self.images: dict = {}
         self.titles: dict = {}
         first = None
         for name in PANELS:
-            # one toolbar (Home, zoom, pan) for the four: they share limits
-            fig = new_figure(size, toolbar=first is None)
+            if offscreen:
+                fig = Figure(figsize=size)
+                OffscreenCanvas(fig)
+            else:  # one toolbar (Home, zoom, pan) for the four: shared limits
+                fig = new_figure(size, toolbar=first is None)
             ax = fig.add_axes(_PANEL_RECT, sharex=first, sharey=first)
             first = first or ax
             ax.tick_params(labelsize=7)
             self.figs[name], self.axes[name] = fig, ax
             self.titles[name] = fig.text(*_TITLE_XY, name, **_TITLE_STYLE)
-            fig.canvas.layers = [ax]  # the title is drawn once, not per pair
             self.images[name] = ax.imshow(
                 np.zeros((2, 2)), origin="lower", interpolation="nearest"
             )
-            fig.canvas.add_class(f"dv-panel-{name}")
+            if not offscreen:
+                fig.canvas.layers = [ax]  # the title is drawn once, not per pair
+                fig.canvas.add_class(f"dv-panel-{name}")
         for ax in list(self.axes.values())[1:]:
             # ticks on the first panel only: tick labels dominate the draw time
             ax.xaxis.set_visible(False)
@@ -173,14 +182,15 @@ class PairPanels:
         self.clip = self.axes["residual"].imshow(
             np.zeros((2, 2, 4), np.float32), origin="lower", interpolation="nearest"
         )
-        self.colorbar = W.HTML("", layout=W.Layout(align_self="flex-end"))
-        self.colorbar.add_class("dv-colorbar")
+        self.colorbar = None
+        if not offscreen:
+            self.colorbar = W.HTML("", layout=W.Layout(align_self="flex-end"))
+            self.colorbar.add_class("dv-colorbar")
         self.colorbar_norm = None
         self.colorbar_range = (0.0, 1.0)
         self._bar_cmap = None  # the bar's colour table (its norm: colorbar_norm)
         self._bar_width = round(2 * size[0] * self.figs["plus"].dpi)
-        self.axes["plus"].xaxis.set_major_locator(MaxNLocator(3, integer=True))
-        self.axes["plus"].yaxis.set_major_locator(MaxNLocator(3, integer=True))
+        install_sky_ticks(self.axes["plus"], None)  # pixel ticks until a WCS
         fixed_label_positions(self.axes["plus"])
         self.colorbar_text = ""
         self.view: PairView | None = None
@@ -191,9 +201,14 @@ class PairPanels:
         # zoom and pan re-cut the visible pixels (shared: one callback is enough)
         self.axes["plus"].callbacks.connect("xlim_changed", self._on_limits)
         self.axes["plus"].callbacks.connect("ylim_changed", self._on_limits)
-        row = W.HBox([self.figs[name].canvas for name in PANELS])
-        self.widget = W.VBox([row, self.colorbar])
-        self.widget.add_class("dv-pairs")
+        self._sky = None  # the celestial WCS of the RA/Dec ticks (`label_sky`)
+        self._twin = None  # off-screen panels the next pair is drawn on
+        self._ahead = None  # what was drawn on them (`prepare`'s arguments)
+        self.widget = None
+        if not offscreen:
+            row = W.HBox([self.figs[name].canvas for name in PANELS])
+            self.widget = W.VBox([row, self.colorbar])
+            self.widget.add_class("dv-pairs")
 
     @property
     def canvases(self) -> list:
@@ -226,9 +241,29 @@ class PairPanels:
 
     def close(self) -> None:
         """Close every canvas and the layout."""
+        self._twin = self._ahead = None
+        if self.widget is None:  # off screen: no widget to close
+            return
         for canvas in self.canvases:
             canvas.close()
         self.widget.close()
+
+    def label_sky(self, wcs):
+        """
+        Put RA/Dec ticks of a celestial WCS on the plus panel (None: pixels).
+
+        Parameters
+        ----------
+        wcs : astropy.wcs.WCS or None
+            Celestial WCS of the template.
+
+        Returns
+        -------
+        SkyTicks or None
+            The ticks, None for pixel ticks.
+        """
+        self._sky = wcs
+        return install_sky_ticks(self.axes["plus"], wcs)
 
     def panel_at(self, ax) -> str | None:
         """
@@ -297,6 +332,86 @@ class PairPanels:
         if self._units[0] is not explorer.ws:  # read once per work folder
             self._units = (explorer.ws, panel_units(explorer.ws))
         self.show(explorer.pair_view(), explorer.stretch, resolved, self._units[1])
+
+    def prepare_pair(self, explorer, index: int) -> None:
+        """
+        Draw a pair ahead of time as `render` would draw it (see `prepare`).
+
+        Parameters
+        ----------
+        explorer : Explorer
+            The state: the pair's arrays, the stretch and its ranges.
+        index : int
+            Position in the overlap table (e.g. the pair Next goes to).
+        """
+        with explorer.lock:  # a background job may drop cached pairs
+            resolved = {n: explorer.panel_stretch(n, index) for n in PANELS}
+            view = explorer.pair_view(index)
+        if self._units[0] is not explorer.ws:
+            self._units = (explorer.ws, panel_units(explorer.ws))
+        self.prepare(view, explorer.stretch, resolved, self._units[1])
+
+    def prepare(
+        self,
+        view: PairView,
+        settings: DisplaySettings,
+        resolved=None,
+        units: str = "",
+    ) -> None:
+        """
+        Draw a pair off screen, so that showing it ships pictures at once.
+
+        The pair is drawn on twin figures of the same size, titles and
+        ticks; each panel's canvas is offered its picture
+        (`PanelCanvas.offer`) and ships it instead of rendering when it
+        draws exactly that state (the same arrays, stretch, limits, size
+        and titles), e.g. after `show` of the same pair with nothing else
+        changed. The panels shown now are not touched.
+
+        Parameters
+        ----------
+        view, settings, resolved, units
+            As for `show`.
+
+        Examples
+        --------
+        >>> a = np.arange(12.0).reshape(3, 4)
+        >>> view = PairView(0, a, a, a, a, a > 5, ((10, 13), (20, 24)), None)
+        >>> panels = PairPanels()
+        >>> settings = DisplaySettings(mode="linear", vmin="min")
+        >>> panels.prepare(view, settings)
+        >>> [c.prepared_draws for c in panels.canvases]
+        [0, 0, 0, 0]
+        >>> panels.show(view, settings)
+        >>> [c.prepared_draws for c in panels.canvases]  # shipped, not rendered
+        [1, 1, 1, 1]
+        >>> panels.close()
+        """
+        self._ahead = (view, settings, resolved, units)  # again on a resize
+        twin = self._twin_now()
+        twin.show(view, settings, resolved, units)
+        for name in PANELS:
+            fig = twin.figs[name]
+            fig.canvas.draw()
+            picture = np.array(fig.canvas.buffer_rgba())
+            self.figs[name].canvas.offer(figure_state(fig), picture)
+
+    def _twin_now(self) -> PairPanels:
+        """Return the off-screen twin, given these panels' sizes, titles and ticks."""
+        if self._twin is None:
+            self._twin = PairPanels(offscreen=True)
+        twin = self._twin
+        for name in PANELS:
+            live, fig = self.figs[name], twin.figs[name]
+            if fig.dpi != live.dpi:
+                fig.set_dpi(live.dpi)
+            size = live.get_size_inches()
+            if tuple(fig.get_size_inches()) != tuple(size):
+                fig.set_size_inches(size, forward=False)
+            twin.titles[name].set_text(self.titles[name].get_text())
+        if twin._sky is not self._sky:
+            twin.label_sky(self._sky)
+        return twin
 
     def show(
         self,
@@ -390,6 +505,8 @@ class PairPanels:
             self._on_limits(self.axes["plus"])
             for canvas in self.canvases:
                 canvas.draw_idle()
+            if self._ahead is not None:  # the pair drawn ahead, at this size
+                self.prepare(*self._ahead)
         return changed
 
     @property
@@ -465,7 +582,7 @@ class PairPanels:
 
     def _draw_colorbar(self) -> None:
         """Write the colour bar's HTML for what it shows and its width."""
-        if self.colorbar_norm is None:
+        if self.colorbar_norm is None or self.colorbar is None:
             return
         self.colorbar.value = colorbar_html(
             self.colorbar_norm,

@@ -34,6 +34,7 @@ __all__ = [
     "DEC_STEPS",
     "SkyTicks",
     "SkyAxes",
+    "install_sky_ticks",
     "sky_ticks",
 ]
 
@@ -276,9 +277,30 @@ def _room(pixels: float, most: int, keep: bool = False) -> tuple[int, bool]:
     return (1, True) if keep or pixels >= _SHORT_LABEL else (0, False)
 
 
+class _PixelLocator(MaxNLocator):
+    """At most three whole-pixel ticks."""
+
+    def __init__(self):
+        super().__init__(3, integer=True)
+
+    def state(self) -> tuple:
+        """Say what its ticks depend on besides the Axes (`figure_state`)."""
+        return ("pixel", 3)
+
+
+class _PixelFormatter(ScalarFormatter):
+    def state(self) -> tuple:
+        """Say what its labels depend on besides the Axes (`figure_state`)."""
+        return ("pixel",)
+
+
 class _SkyLocator(Locator):
     def __init__(self, ticks: SkyTicks, edge: str):
         self.ticks, self.edge = ticks, edge
+
+    def state(self) -> tuple:
+        """Say what its ticks depend on besides the Axes (`figure_state`)."""
+        return self.edge, id(self.ticks.wcs), self.ticks.nticks
 
     def __call__(self):
         return [p for p, _, _ in self.ticks.current()[self.edge][1]]
@@ -290,6 +312,10 @@ class _SkyLocator(Locator):
 class _SkyFormatter(Formatter):
     def __init__(self, ticks: SkyTicks, edge: str):
         self.ticks, self.edge = ticks, edge
+
+    def state(self) -> tuple:
+        """Say what its labels depend on besides the Axes (`figure_state`)."""
+        return self.edge, id(self.ticks.wcs), self.ticks.nticks
 
     def __call__(self, x, pos=None):
         for p, _, label in self.ticks.current()[self.edge][1]:
@@ -361,21 +387,45 @@ class SkyAxes:
         if wcs is self._wcs and (self.ticks is not None or wcs is None):
             return
         self._wcs = wcs
-        ax = self.panels.axes["plus"]
         celestial = wcs is not None and getattr(wcs, "has_celestial", False)
-        if not celestial:
-            self.ticks = None
-            ax.xaxis.set_major_locator(MaxNLocator(3, integer=True))
-            ax.yaxis.set_major_locator(MaxNLocator(3, integer=True))
-            ax.xaxis.set_major_formatter(ScalarFormatter())
-            ax.yaxis.set_major_formatter(ScalarFormatter())
-            ax.tick_params(axis="y", labelrotation=0)
-            return
-        self.ticks = SkyTicks(ax, wcs.celestial)
-        for edge, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
-            axis.set_major_locator(_SkyLocator(self.ticks, edge))
-            axis.set_major_formatter(_SkyFormatter(self.ticks, edge))
-        # vertical Dec labels on the left, as WCSAxes draws them
-        ax.tick_params(axis="y", labelrotation=90)
-        for label in ax.get_yticklabels():
-            label.set_verticalalignment("center")
+        self.ticks = self.panels.label_sky(wcs.celestial if celestial else None)
+
+
+def install_sky_ticks(ax, wcs) -> SkyTicks | None:
+    """
+    Label an Axes with RA/Dec ticks of a celestial WCS, or pixel ticks.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Drawn in pixels of ``wcs``.
+    wcs : astropy.wcs.WCS or None
+        Celestial WCS (used as it is: two Axes given one WCS object say
+        they show the same ticks); None for pixel ticks.
+
+    Returns
+    -------
+    SkyTicks or None
+        The ticks installed, None for pixel ticks.
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> install_sky_ticks(Figure().add_subplot(), None) is None
+    True
+    """
+    ticks = None if wcs is None else SkyTicks(ax, wcs)
+    for edge, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
+        if ticks is None:
+            axis.set_major_locator(_PixelLocator())
+            axis.set_major_formatter(_PixelFormatter())
+        else:
+            axis.set_major_locator(_SkyLocator(ticks, edge))
+            axis.set_major_formatter(_SkyFormatter(ticks, edge))
+    # vertical Dec labels on the left, as WCSAxes draws them; every tick
+    # made so far (later ones copy the first), not only those in view
+    ax.tick_params(axis="y", labelrotation=0 if ticks is None else 90)
+    align = "center_baseline" if ticks is None else "center"
+    for tick in ax.yaxis.majorTicks:
+        tick.label1.set_verticalalignment(align)
+    return ticks

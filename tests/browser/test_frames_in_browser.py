@@ -8,13 +8,19 @@ of ipympl's ``<img>`` load. Checked in JupyterLab and Notebook 7:
 - after a Next, the pair panels' new frames were decoded that way and the
   panels show the new pair;
 - a figure of the user's own (a plain ipympl canvas) put in the same page
-  still draws, by ipympl's path: no frame of it goes through the short one.
+  still draws, by ipympl's path: no frame of it goes through the short one;
+- a Next ships the pictures the kernel drew ahead of time
+  (`PairPanels.prepare`), and the page's canvases then hold exactly the
+  pixels of a fresh render of the new pair.
 """
 
 from __future__ import annotations
 
+import base64
+import io
 import time
 
+import numpy as np
 import pytest
 from browserkit import (
     CHANGED_JS,
@@ -27,6 +33,7 @@ from browserkit import (
     settle,
     shot,
 )
+from PIL import Image
 
 pytestmark = pytest.mark.browser
 
@@ -126,3 +133,49 @@ def test_frames_take_the_short_path_and_other_figures_do_not(lab):
         assert page.evaluate(EXECUTE_JS, GREEN) == "ok"
         _wait(page, GREEN_JS, "user-figure-green")
         assert page.evaluate(COUNTS_JS)[1] > urls
+
+
+#: Before the click: the panels' canvases and their prepared-draw counts.
+BEFORE_NEXT = """
+_dv_canvases = dash.pairs.canvases  # plus, minus, difference, residual
+_dv_before = [c.prepared_draws for c in _dv_canvases]
+"""
+
+#: After it: each panel shipped the picture drawn ahead of time, and that
+#: picture is a fresh render of the figure; the renders are saved for the
+#: test to compare with the page's canvases.
+AFTER_NEXT = """
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+assert [c.prepared_draws for c in _dv_canvases] == [b + 1 for b in _dv_before]
+for _dv_k, _dv_c in enumerate(_dv_canvases):
+    _dv_shown = np.asarray(_dv_c.buffer_rgba()).copy()
+    FigureCanvasAgg.draw(_dv_c)
+    assert (np.asarray(_dv_c.buffer_rgba()) == _dv_shown).all()
+    np.save(r'{folder}/panel{{}}.npy'.format(_dv_k), _dv_shown)
+"""
+
+
+def _pixels(data_url: str) -> np.ndarray:
+    raw = base64.b64decode(data_url.split(",", 1)[1])
+    return np.asarray(Image.open(io.BytesIO(raw)).convert("RGBA"))
+
+
+def test_next_shows_the_pair_drawn_ahead_exactly(lab, tmp_path):
+    """While the user looks at a pair the kernel draws the next one off
+    screen; Next ships those pictures. The page must show exactly what a
+    fresh render of the new pair draws."""
+    with dashboard_page(lab) as page:
+        settle(page, PANELS_JS)  # the first pair shown, the next drawn ahead
+        assert page.evaluate(EXECUTE_JS, BEFORE_NEXT) == "ok"
+        title = page.evaluate(SELECTED_JS)
+        page.locator(".dv-next").click()
+        page.wait_for_function(CHANGED_JS, arg=title)
+        shown = settle(page, PANELS_JS)
+        status = page.evaluate(EXECUTE_JS, AFTER_NEXT.format(folder=tmp_path))
+        assert status == "ok"
+        for k, url in enumerate(shown):
+            rendered = np.load(tmp_path / f"panel{k}.npy")
+            on_page = _pixels(url)
+            assert on_page.shape == rendered.shape
+            np.testing.assert_array_equal(on_page[..., :3], rendered[..., :3])
