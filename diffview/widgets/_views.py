@@ -329,9 +329,8 @@ class PairPanels:
         if explorer.selected is None or not changes & {"selection", "display"}:
             return
         resolved = {name: explorer.panel_stretch(name) for name in PANELS}
-        if self._units[0] is not explorer.ws:  # read once per work folder
-            self._units = (explorer.ws, panel_units(explorer.ws))
-        self.show(explorer.pair_view(), explorer.stretch, resolved, self._units[1])
+        units = self._units_of(explorer.ws)
+        self.show(explorer.pair_view(), explorer.stretch, resolved, units)
 
     def prepare_pair(self, explorer, index: int) -> None:
         """
@@ -347,9 +346,13 @@ class PairPanels:
         with explorer.lock:  # a background job may drop cached pairs
             resolved = {n: explorer.panel_stretch(n, index) for n in PANELS}
             view = explorer.pair_view(index)
-        if self._units[0] is not explorer.ws:
-            self._units = (explorer.ws, panel_units(explorer.ws))
-        self.prepare(view, explorer.stretch, resolved, self._units[1])
+        self.prepare(view, explorer.stretch, resolved, self._units_of(explorer.ws))
+
+    def _units_of(self, ws) -> str:
+        """`panel_units` of a work folder, read once per folder."""
+        if self._units[0] is not ws:
+            self._units = (ws, panel_units(ws))
+        return self._units[1]
 
     def prepare(
         self,
