@@ -292,13 +292,13 @@ class PanelCanvas(Canvas):
 
         Parameters
         ----------
-        state : tuple
+        state : tuple or None
             `figure_state` of the figure ``rgba`` was drawn from (off
-            screen, e.g. `PairPanels.prepare`).
-        rgba : numpy.ndarray
+            screen, e.g. `PairPanels.prepare`); None withdraws the offer.
+        rgba : numpy.ndarray or None
             Its pixels, (height, width, 4) uint8.
         """
-        self._prepared = (state, rgba)
+        self._prepared = None if state is None else (state, rgba)
 
     def _take_prepared(self) -> bool:
         """Put the offered picture in the renderer if it shows the figure now."""

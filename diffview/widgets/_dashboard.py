@@ -294,8 +294,13 @@ class Dashboard(Loading, ResolveActions, DashboardTools, Hover, W.VBox):
         it looks.
         """
         index = explorer.prefetch(+1)  # its arrays and stretches
-        if index is not None:  # its pictures: Next ships them at once
+        if index is None:
+            return
+        try:  # its pictures: Next ships them at once
             self.pairs.prepare_pair(explorer, index)
+        except Exception:  # noqa: BLE001 - only a head start: Next renders
+            # (and reports what is wrong) as it would without it
+            self.pairs.forget_prepared()
 
     # ------------------------------------------------------------------
     # Errors

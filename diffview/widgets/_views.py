@@ -399,6 +399,12 @@ class PairPanels:
             picture = np.array(fig.canvas.buffer_rgba())
             self.figs[name].canvas.offer(figure_state(fig), picture)
 
+    def forget_prepared(self) -> None:
+        """Drop the pictures drawn ahead (`prepare`): the next draws render."""
+        self._ahead = None
+        for canvas in self.canvases:
+            canvas.offer(None, None)
+
     def _twin_now(self) -> PairPanels:
         """Return the off-screen twin, given these panels' sizes, titles and ticks."""
         if self._twin is None:

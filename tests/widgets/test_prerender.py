@@ -195,3 +195,20 @@ def test_a_resize_draws_the_pair_ahead_again_at_the_new_size(dash):
     assert {n: _counts(dash)[n] - before[n] for n in PANELS} == dict.fromkeys(PANELS, 1)
     assert dash.pairs.figs["plus"].canvas.get_width_height() != side
     assert _stale_panels(dash) == {}
+
+
+def test_a_failed_drawing_ahead_is_no_error_and_next_renders(dash, monkeypatch):
+    """Drawing ahead is a head start only: if it fails, the user sees no
+    error for a pair they did not ask for, and Next renders as before."""
+    _prepare_next(dash)  # an offer from before, withdrawn by the failure
+
+    def broken(*args, **kwargs):
+        raise ValueError("no picture")
+
+    monkeypatch.setattr(dash.pairs, "prepare", broken)
+    dash._read_ahead(dash.explorer, frozenset({"selection"}))
+    assert dash.error_text == ""
+    before = _counts(dash)
+    dash.next()
+    assert _counts(dash) == before  # rendered, none prepared
+    assert _stale_panels(dash) == {}
