@@ -1,8 +1,8 @@
 """
 What the dashboard's pictures are made of.
 
-The cached colour tables, the mViewer norms and the block-averaged arrays
-handed to ``imshow``.
+The cached colour tables, the mViewer norms, the block-averaged arrays
+handed to ``imshow``, and the unit of their pixels (``BUNIT``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from diffview.core import block_average
 from diffview.render.mpl import MViewerNorm, montage_cmap
 from diffview.widgets._settings import DisplaySettings
 
-__all__ = ["PANEL_PIXELS", "make_norm", "display_array"]
+__all__ = ["PANEL_PIXELS", "make_norm", "display_array", "panel_units"]
 
 #: Longest side of an array handed to imshow in the pair panels.
 PANEL_PIXELS = 400
@@ -85,3 +85,40 @@ def display_array(array: np.ndarray, max_pixels: int = PANEL_PIXELS) -> np.ndarr
     """
     factor = max(1, math.ceil(max(array.shape) / max_pixels))
     return array if factor == 1 else block_average(array, factor)
+
+
+def panel_units(ws) -> str:
+    """
+    Read the pixel unit of a work folder's images (``BUNIT``; '' if none).
+
+    The template's ``BUNIT`` when it has one, else the first projected
+    image's.
+
+    Parameters
+    ----------
+    ws : Workspace
+        The template header (``template``) and the image table.
+
+    Returns
+    -------
+    str
+        E.g. ``'DN'``.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> panel_units(SimpleNamespace(template={"BUNIT": "MJy/sr"}))
+    'MJy/sr'
+    """
+    units = str(ws.template.get("BUNIT", "") or "").strip()
+    return units or _image_units(ws)
+
+
+def _image_units(ws) -> str:
+    from astropy.io import fits
+
+    try:
+        path = ws.image_path(str(ws.images["fname"][0]))
+        return str(fits.getheader(path).get("BUNIT", "") or "").strip()
+    except Exception:  # noqa: BLE001 - no unit is an answer, not an error
+        return ""

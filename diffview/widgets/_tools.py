@@ -10,10 +10,10 @@ error lands in the dashboard's error area).
 
 from __future__ import annotations
 
+from diffview.widgets._display import panel_units
 from diffview.widgets._explain import ChangeExplainer
 from diffview.widgets._mosaicview import MosaicTools
 from diffview.widgets._textviews import _action, _event
-from diffview.widgets._views import panel_units
 from diffview.widgets._zoomlock import ZoomLock
 
 __all__ = ["DashboardTools"]

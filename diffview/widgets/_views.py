@@ -27,14 +27,14 @@ from diffview.core import block_average
 from diffview.widgets._axes import fixed_label_positions, reset_history
 from diffview.widgets._canvas import held_draws, new_figure, resize_figure
 from diffview.widgets._colorbar import colorbar_html
-from diffview.widgets._display import PANEL_PIXELS, make_norm
+from diffview.widgets._display import PANEL_PIXELS, make_norm, panel_units
 from diffview.widgets._model import PANELS, PairView
 from diffview.widgets._overlay import marker_rgba, panel_cmap, rejected_rgba
 from diffview.widgets._prerender import OffscreenCanvas, figure_state
 from diffview.widgets._settings import DisplaySettings
 from diffview.widgets._wcsaxes import install_sky_ticks
 
-__all__ = ["PairPanels", "panel_units", "reset_history"]
+__all__ = ["PairPanels", "reset_history"]
 
 
 #: Size of one pair panel, inches (its own canvas).
@@ -57,43 +57,6 @@ _TITLE_STYLE = {"ha": "center", "va": "bottom", "fontsize": 9}
 def _extent(bounds) -> tuple[float, float, float, float]:
     (j0, j1), (i0, i1) = bounds
     return (i0 - 0.5, i1 - 0.5, j0 - 0.5, j1 - 0.5)
-
-
-def panel_units(ws) -> str:
-    """
-    Read the pixel unit of a work folder's images (``BUNIT``; '' if none).
-
-    The template's ``BUNIT`` when it has one, else the first projected
-    image's.
-
-    Parameters
-    ----------
-    ws : Workspace
-        The template header (``template``) and the image table.
-
-    Returns
-    -------
-    str
-        E.g. ``'DN'``.
-
-    Examples
-    --------
-    >>> from types import SimpleNamespace
-    >>> panel_units(SimpleNamespace(template={"BUNIT": "MJy/sr"}))
-    'MJy/sr'
-    """
-    units = str(ws.template.get("BUNIT", "") or "").strip()
-    return units or _image_units(ws)
-
-
-def _image_units(ws) -> str:
-    from astropy.io import fits
-
-    try:
-        path = ws.image_path(str(ws.images["fname"][0]))
-        return str(fits.getheader(path).get("BUNIT", "") or "").strip()
-    except Exception:  # noqa: BLE001 - no unit is an answer, not an error
-        return ""
 
 
 class PairPanels:
