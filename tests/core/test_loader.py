@@ -49,6 +49,10 @@ for group in ("pixels", "diff", "background"):
 loaded_scipy = "scipy" in sys.modules
 import numba.np.arraymath
 blas = numba.np.arraymath._HAVE_BLAS
+from numba.core.typing import cffi_utils
+cffi_support = cffi_utils.SUPPORTED
+import importlib.util
+has_cffi = importlib.util.find_spec("cffi") is not None  # found again after
 import scipy.linalg  # imports as usual once the loops are loaded
 from diffview.montage import mBgModel, mDiffFitExec
 from diffview.sample import write_sample
@@ -59,7 +63,8 @@ r1 = mDiffFitExec(str(w / "projected"), str(w / "diffs.tbl"), str(w / "template.
                   str(w / "d"), str(w / "fits.tbl"))
 r2 = mBgModel(str(w / "images.tbl"), str(w / "fits.tbl"), str(w / "corr.tbl"))
 print(json.dumps({"status": [r1["status"], r2["status"]], "scipy": loaded_scipy,
-                  "blas": blas, "fits": (w / "fits.tbl").read_text(),
+                  "blas": blas, "cffi": [cffi_support, has_cffi],
+                  "fits": (w / "fits.tbl").read_text(),
                   "corrections": (w / "corr.tbl").read_text()}))
 """
 
@@ -88,6 +93,9 @@ def test_loops_compile_and_agree_without_numbas_blas_probe(tmp_path):
     # the probe was skipped: scipy not imported while numba set up, no BLAS
     assert (without["scipy"], without["blas"]) == (False, False)
     assert (usual["scipy"], usual["blas"]) == (True, True)
+    # nor numba's cffi support, which builds a C parser (cffi installed or not)
+    assert without["cffi"][0] is False
+    assert usual["cffi"][0] is usual["cffi"][1]
     # the same loops, the same files, to the last digit
     assert without["fits"] == usual["fits"]
     assert without["corrections"] == usual["corrections"]
