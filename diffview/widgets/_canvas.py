@@ -282,7 +282,7 @@ class PanelCanvas(Canvas):
             FigureCanvasAgg.draw(self)
         self._ship()
 
-    def offer(self, state: tuple, rgba: np.ndarray) -> None:
+    def offer(self, state: tuple | None, rgba: np.ndarray | None) -> None:
         """
         Keep a picture drawn ahead of time for the draw it is the picture of.
 

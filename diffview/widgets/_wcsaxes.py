@@ -294,14 +294,18 @@ class _PixelFormatter(ScalarFormatter):
         return ("pixel",)
 
 
-class _SkyLocator(Locator):
+class _OnSkyTicks:
+    """A ticker reading one edge of a `SkyTicks`."""
+
     def __init__(self, ticks: SkyTicks, edge: str):
         self.ticks, self.edge = ticks, edge
 
     def state(self) -> tuple:
-        """Say what its ticks depend on besides the Axes (`figure_state`)."""
+        """Say what its output depends on besides the Axes (`figure_state`)."""
         return self.edge, id(self.ticks.wcs), self.ticks.nticks
 
+
+class _SkyLocator(_OnSkyTicks, Locator):
     def __call__(self):
         return [p for p, _, _ in self.ticks.current()[self.edge][1]]
 
@@ -309,14 +313,7 @@ class _SkyLocator(Locator):
         return self()
 
 
-class _SkyFormatter(Formatter):
-    def __init__(self, ticks: SkyTicks, edge: str):
-        self.ticks, self.edge = ticks, edge
-
-    def state(self) -> tuple:
-        """Say what its labels depend on besides the Axes (`figure_state`)."""
-        return self.edge, id(self.ticks.wcs), self.ticks.nticks
-
+class _SkyFormatter(_OnSkyTicks, Formatter):
     def __call__(self, x, pos=None):
         for p, _, label in self.ticks.current()[self.edge][1]:
             if abs(p - x) < 1e-6:
