@@ -107,14 +107,14 @@ def kernels(group: str = "pixels"):
     notice.daemon = True
     notice.start()
     try:
-        with _without_blas_probe():
+        with _without_unused_numba_probes():
             return importlib.import_module(name)
     finally:
         notice.cancel()
 
 
 @contextlib.contextmanager
-def _without_blas_probe():
+def _without_unused_numba_probes():
     """
     Hide scipy and cffi from numba while it loads, where `BLAS_PROBE` is ``0``.
 
