@@ -17,6 +17,8 @@ needs when it runs, so that ``diffview --help`` starts quickly.
 from __future__ import annotations
 
 import argparse
+import atexit
+import gc
 import os
 import signal
 import sys
@@ -225,6 +227,21 @@ def _remove_temporaries() -> None:
         remove_temporaries()
 
 
+def _no_final_collection() -> None:
+    """
+    At the process's exit: spare the interpreter's last garbage collection.
+
+    Registered first, this runs after every other exit handler (workers are
+    joined, temporaries removed, streams flushed). Python's shutdown then
+    collects cyclic garbage among every object still alive: with numba
+    loaded, some 100,000 objects, 0.15-0.2 s of a command's time on this
+    machine. Frozen (`gc.freeze`), they are left to the operating system;
+    nothing of diffview's is written then (every output is committed
+    before the command returns).
+    """
+    gc.freeze()
+
+
 def main(argv=None) -> int:
     """
     Run the ``diffview`` command and return its exit status.
@@ -254,6 +271,7 @@ def main(argv=None) -> int:
         # The command owns this process: its compiled loops load without
         # numba's probe for a BLAS they never call (scipy's import, 0.15 s).
         os.environ.setdefault(_BLAS_PROBE, "0")
+        atexit.register(_no_final_collection)
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
     try:

@@ -178,3 +178,28 @@ def test_the_command_loads_its_loops_without_numbas_blas_probe(tmp_path, how,
     run = subprocess.run([sys.executable, "-c", OWNED, how], capture_output=True,
                          text=True, env=env, cwd=tmp_path, timeout=300, check=True)
     assert run.stdout.split("\n")[-2] == expected, run.stderr
+
+
+# an exit handler registered before the command, so it runs after the
+# command's own; it says whether the objects were frozen by then
+AT_EXIT = """
+import atexit, gc, sys
+atexit.register(lambda: print("frozen", gc.get_freeze_count() > 0))
+from diffview.cli.main import main
+args = ["overlaps", "/nonexistent/images.tbl", "diffs.tbl"]
+if sys.argv[1] == "command":
+    sys.argv = ["diffview", *args]
+    main()
+else:
+    main(args)
+"""
+
+
+@pytest.mark.parametrize("how, expected", [
+    ("command", "frozen True"),  # the process ends with the command: no last collection
+    ("call", "frozen False"),  # a Python session goes on: its collector untouched
+])
+def test_the_command_spares_the_last_garbage_collection(tmp_path, how, expected):
+    run = subprocess.run([sys.executable, "-c", AT_EXIT, how], capture_output=True,
+                         text=True, cwd=tmp_path, timeout=120, check=True)
+    assert run.stdout.strip().splitlines()[-1] == expected, run.stderr

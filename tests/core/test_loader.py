@@ -100,3 +100,32 @@ def test_loops_compile_and_agree_without_numbas_blas_probe(tmp_path):
     assert without["fits"] == usual["fits"]
     assert without["corrections"] == usual["corrections"]
     assert len(usual["fits"].splitlines()) > 5  # a header and the pairs
+
+
+# the loops loaded in a fresh process, counting the garbage collections
+# that start meanwhile; then whether the collector is on again
+GC_WHILE_LOADING = """
+import gc, sys
+from diffview.core import kernels
+starts = []
+gc.callbacks.append(lambda phase, info: starts.append(1) if phase == "start" else None)
+if sys.argv[1] == "off":
+    gc.disable()
+kernels()
+print(len(starts) <= 1, gc.isenabled())
+"""
+
+
+def test_no_garbage_collection_while_the_loops_load():
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+
+    def load(how):
+        out = subprocess.run([sys.executable, "-c", GC_WHILE_LOADING, how], env=env,
+                             capture_output=True, text=True, timeout=300, check=True)
+        return out.stdout.split()
+
+    # numba's ~100,000 objects would start some 220 collections, two of
+    # them full; one young one may start as the collector comes back on
+    assert load("on") == ["True", "True"]
+    # a collector the caller had turned off stays off
+    assert load("off") == ["True", "False"]
