@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # concurrent.futures is imported only for a pool or an executor
     from concurrent.futures import Executor, ProcessPoolExecutor
 
-from diffview.run._heap import keep_heap
+from diffview.run._heap import hold_freed_memory, keep_heap
 
 __all__ = [
     "POOL_SECONDS",
@@ -87,7 +87,8 @@ _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 def _init_worker(parent: int) -> None:
-    """Set up a pool worker's signals and its end with the parent's."""
+    """Set up a pool worker's signals, its end with the parent's, its heap."""
+    hold_freed_memory()  # the worker lives for one run
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_sigterm)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # see run_tasks
