@@ -13,6 +13,7 @@ take a faster path without astropy objects where it pays:
 from __future__ import annotations
 
 import contextlib
+import mmap
 import os
 import warnings
 from collections import OrderedDict
@@ -24,7 +25,6 @@ from diffview.errors import InputError
 from diffview.io._plain import (
     _PLAIN,
     _plain_layout,
-    _pread,
     _scaling,
     _sized_layout,
     _to_float,
@@ -45,9 +45,6 @@ __all__ = [
     "BoxReader",
 ]
 
-#: Boxes of up to this many bytes of rows are read with one call; larger
-#: ones through a memory map.
-_READ_LIMIT = 4 << 20
 
 
 def _open(path, hdu: int):
@@ -305,8 +302,9 @@ class BoxReader:
     Read boxes of many images, keeping the most recent files open.
 
     Each plain image's header is scanned and the file opened once per
-    reader (up to ``keep`` stay open); every box is then one positioned read
-    of its rows. Other FITS files go through astropy each time. Use one
+    reader (up to ``keep`` stay open), and mapped into memory at its first
+    box; every box is then one copy out of the map, in float64. Other FITS
+    files go through astropy each time. Use one
     reader per worker (it is not thread-safe) and close it, or use it as a
     context manager.
 
@@ -331,7 +329,11 @@ class BoxReader:
         self._files: OrderedDict = OrderedDict()
 
     def _entry(self, path):
-        """``(fd, layout, size)`` of a plain image (opened once), else None."""
+        """``[fd, layout, size, pixels, map]`` of a plain image (opened once).
+
+        None for other files. ``pixels`` and ``map`` are None until the first
+        box is read (`_pixels`), and ``fd`` is None after: the map has it.
+        """
         key = os.fspath(path)
         entry = self._files.get(key)
         if entry is not None:
@@ -345,9 +347,37 @@ class BoxReader:
         except OSError:
             return None
         if len(self._files) >= self.keep:
-            os.close(self._files.popitem(last=False)[1][0])
-        self._files[key] = entry = (fd, layout, size)
+            _release(self._files.popitem(last=False)[1])
+        self._files[key] = entry = [fd, layout, size, None, None]
         return entry
+
+    @staticmethod
+    def _pixels(entry, path) -> np.ndarray:
+        """
+        Return the on-disk pixels of an entry: an array over a map of its file.
+
+        Mapped once, when its first box is read: every box is then a slice
+        copied out of the page cache and converted at once (where a read
+        copies the rows, and converting them copies again). The size is
+        checked before every box, so that a file cut short meanwhile is an
+        error, not a read past its end.
+        """
+        fd, (cards, offset), _, _, whole = entry
+        ny, nx = int(cards["NAXIS2"]), int(cards["NAXIS1"])
+        dtype = np.dtype(_PLAIN[cards["BITPIX"]])
+        if whole is None:
+            try:
+                whole = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)  # keeps a copy of fd
+            except (OSError, ValueError) as exc:  # emptied meanwhile, or no map
+                raise InputError(f"Image {path}: cannot read pixels ({exc})") from None
+            os.close(fd)
+            entry[0], entry[4] = None, whole
+        if whole.size() < offset + ny * nx * dtype.itemsize:  # the file's size now
+            raise InputError(f"Image {path}: cannot read pixels (file changed)")
+        if entry[3] is None:
+            pixels = np.frombuffer(whole, dtype, count=ny * nx, offset=offset)
+            entry[3] = pixels.reshape(ny, nx)
+        return entry[3]
 
     def grid(self, path) -> tuple[tuple[int, int], tuple[float, float]]:
         """
@@ -413,30 +443,18 @@ class BoxReader:
         entry = self._entry(path)
         if entry is None:
             return read_image_box(path, box)[0]
-        fd, (cards, offset), size = entry
+        _, (cards, offset), size, _, _ = entry
         ny, nx = int(cards["NAXIS2"]), int(cards["NAXIS1"])
         (j0, j1), (i0, i1) = box
         if not (0 <= j0 <= j1 <= ny and 0 <= i0 <= i1 <= nx):
             raise InputError(f"Image {path}: box {box} is outside its {ny}x{nx} pixels")
         dtype = np.dtype(_PLAIN[cards["BITPIX"]])
-        scaling = cards["_scaling"]
         if size < offset + ny * nx * dtype.itemsize:
             raise InputError(f"Image {path}: cannot read pixels (file is truncated)")
         if j1 == j0 or i1 == i0:
             return np.empty((j1 - j0, i1 - i0))
-        start = offset + j0 * nx * dtype.itemsize
-        nbytes = (j1 - j0) * nx * dtype.itemsize
-        if nbytes <= _READ_LIMIT:  # a few rows: one read is cheaper than a map
-            data = _pread(fd, nbytes, start)
-            if len(data) != nbytes:
-                raise InputError(f"Image {path}: cannot read pixels (file changed)")
-            rows = np.frombuffer(data, dtype=dtype).reshape(j1 - j0, nx)
-            return _to_float(rows[:, i0:i1], scaling)
-        mm = np.memmap(path, dtype=dtype, mode="r", offset=start, shape=(j1 - j0, nx))
-        try:
-            return _to_float(np.asarray(mm[:, i0:i1]), scaling)
-        finally:
-            del mm
+        rows = self._pixels(entry, path)[j0:j1, i0:i1]
+        return _to_float(rows, cards["_scaling"])
 
     def close(self) -> None:
         """
@@ -448,7 +466,7 @@ class BoxReader:
         >>> r.close()
         """
         while self._files:
-            os.close(self._files.popitem()[1][0])
+            _release(self._files.popitem()[1])
 
     def __enter__(self) -> BoxReader:
         """Return the reader itself, closed at the end of the block."""
@@ -462,6 +480,17 @@ class BoxReader:
         """Close the files, if still open."""
         with contextlib.suppress(Exception):
             self.close()
+
+
+def _release(entry: list) -> None:
+    """Close a `BoxReader` entry's file: its descriptor, or its map."""
+    if entry[0] is not None:
+        os.close(entry[0])
+    entry[3] = None  # the pixels' view first: the map closes with the last reference
+    whole, entry[4] = entry[4], None
+    if whole is not None:
+        with contextlib.suppress(BufferError):  # a box still viewed (a traceback's)
+            whole.close()  # else it closes when that view goes
 
 
 def _astropy_warning() -> type:

@@ -278,6 +278,46 @@ def test_box_reader_keeps_a_few_files_open_and_reads_what_read_box_reads(tmp_pat
         assert len(os.listdir("/proc/self/fd")) == fds
 
 
+def _image(path, ny=50, nx=40):
+    data = np.arange(ny * nx, dtype=float).reshape(ny, nx)
+    fits.writeto(path, data, fits.Header({"CRPIX1": 1.0, "CRPIX2": 2.0}))
+    return data
+
+
+def test_box_reader_maps_each_file_once_and_copies_the_boxes_out(tmp_path, monkeypatch):
+    import mmap
+
+    from diffview.io import BoxReader
+
+    data = _image(tmp_path / "a.fits")
+    made = []
+    real = mmap.mmap
+    monkeypatch.setattr(mmap, "mmap", lambda *a, **k: made.append(1) or real(*a, **k))
+    boxes = [((j, j + 7), (i, i + 5)) for j in range(0, 40, 9) for i in (0, 3, 30)]
+    with BoxReader() as reader:
+        got = [reader.read(tmp_path / "a.fits", b) for b in boxes]
+    assert made == [1]  # one map for fifteen boxes, no read per box
+    for ((j0, j1), (i0, i1)), box in zip(boxes, got, strict=True):
+        np.testing.assert_array_equal(box, data[j0:j1, i0:i1])
+        assert box.dtype == np.float64 and box.flags.writeable and box.base is None
+
+
+def test_box_reader_refuses_a_file_cut_short_after_its_first_box(tmp_path):
+    from diffview.io import BoxReader
+
+    path = tmp_path / "a.fits"
+    _image(path)
+    with BoxReader() as reader:
+        reader.read(path, ((0, 2), (0, 2)))  # mapped now
+        with open(path, "r+b") as fh:
+            fh.truncate(2880 + 8 * 40 * 10)  # ten rows left of fifty
+        # rows past the new end: an error naming the file, not a read past
+        # the end of the map (SIGBUS)
+        gone = r"a\.fits: cannot read pixels \(file changed"
+        with pytest.raises(InputError, match=gone):
+            reader.read(path, ((20, 30), (0, 2)))
+
+
 # --------------------------------------------------------------------------
 # read_table_columns
 

@@ -543,6 +543,7 @@ def test_full_disk_fails_that_pair_only_and_leaves_no_partial_file(
 
     def write(fd, data):
         if fd in doomed:
+            doomed.discard(fd)  # its number goes to another file once closed
             real_write(fd, memoryview(data)[:1000])
             raise OSError(28, "No space left on device")
         return real_write(fd, data)
