@@ -102,8 +102,8 @@ def hold_freed_memory() -> bool:
     come from the heap, and up to 64 MiB of it stays when they are freed.
     For processes diffview starts for one run, which end with it. A process
     started with a ``MALLOC_TRIM_THRESHOLD_`` or ``MALLOC_MMAP_THRESHOLD_``
-    of its own, and systems other than Linux with glibc, are left as they
-    are.
+    of its own (`_startup_names`), and systems other than Linux with glibc,
+    are left as they are.
 
     Returns
     -------
@@ -117,13 +117,37 @@ def hold_freed_memory() -> bool:
     >>> held or any(k.startswith("MALLOC_") for k in os.environ) or _glibc() is None
     True
     """
-    if "MALLOC_TRIM_THRESHOLD_" in os.environ or "MALLOC_MMAP_THRESHOLD_" in os.environ:
+    if {"MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_"} & _startup_names():
         return False
     libc = _glibc()
     if libc is None:
         return False
     _set(libc, _TASK_TRIM, _TASK_MMAP)
     return True
+
+
+def _startup_names() -> set:
+    """
+    Names in the environment this process (or the one it forked from) started with.
+
+    That is the environment glibc read its malloc settings from. ``os.environ``
+    may have more since: dask's ``LocalCluster`` sets
+    ``MALLOC_TRIM_THRESHOLD_`` there for the workers it spawns, and a pool
+    forked afterwards would find it, though its glibc never read it. Linux
+    keeps the start's environment in ``/proc/self/environ``; elsewhere
+    ``os.environ`` is taken.
+
+    Examples
+    --------
+    >>> "PATH" in _startup_names()
+    True
+    """
+    try:
+        with open("/proc/self/environ", "rb") as fh:
+            items = fh.read().split(b"\0")
+    except OSError:
+        return set(os.environ)
+    return {item.split(b"=", 1)[0].decode("ascii", "replace") for item in items if item}
 
 
 def keep_heap(func: Callable, task):
