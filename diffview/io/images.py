@@ -352,7 +352,7 @@ class BoxReader:
         return entry
 
     @staticmethod
-    def _pixels(entry, path) -> np.ndarray:
+    def _pixels(entry, path) -> np.ndarray | None:
         """
         Return the on-disk pixels of an entry: an array over a map of its file.
 
@@ -360,24 +360,29 @@ class BoxReader:
         copied out of the page cache and converted at once (where a read
         copies the rows, and converting them copies again). The size is
         checked before every box, so that a file cut short meanwhile is an
-        error, not a read past its end.
+        error, not a read past its end. None where the file cannot be
+        mapped (a file system without maps, such as some FUSE mounts): its
+        boxes are then read (`_read_rows`).
         """
-        fd, (cards, offset), _, _, whole = entry
+        fd, (cards, offset), _, pixels, whole = entry
+        if pixels is False:
+            return None
         ny, nx = int(cards["NAXIS2"]), int(cards["NAXIS1"])
         dtype = np.dtype(_PLAIN[cards["BITPIX"]])
         if whole is None:
             try:
                 whole = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)  # keeps a copy of fd
-            except (OSError, ValueError) as exc:  # emptied meanwhile, or no map
-                raise InputError(f"Image {path}: cannot read pixels ({exc})") from None
+            except (OSError, ValueError):  # no maps here, or emptied meanwhile
+                entry[3] = False
+                return None
             os.close(fd)
             entry[0], entry[4] = None, whole
         if whole.size() < offset + ny * nx * dtype.itemsize:  # the file's size now
             raise InputError(f"Image {path}: cannot read pixels (file changed)")
-        if entry[3] is None:
+        if pixels is None:
             pixels = np.frombuffer(whole, dtype, count=ny * nx, offset=offset)
-            entry[3] = pixels.reshape(ny, nx)
-        return entry[3]
+            entry[3] = pixels = pixels.reshape(ny, nx)
+        return pixels
 
     def grid(self, path) -> tuple[tuple[int, int], tuple[float, float]]:
         """
@@ -453,8 +458,12 @@ class BoxReader:
             raise InputError(f"Image {path}: cannot read pixels (file is truncated)")
         if j1 == j0 or i1 == i0:
             return np.empty((j1 - j0, i1 - i0))
-        rows = self._pixels(entry, path)[j0:j1, i0:i1]
-        return _to_float(rows, cards["_scaling"])
+        pixels = self._pixels(entry, path)
+        if pixels is None:
+            pixels = _read_rows(entry[0], path, offset + j0 * nx * dtype.itemsize,
+                                dtype, j1 - j0, nx)
+            j0, j1 = 0, j1 - j0
+        return _to_float(pixels[j0:j1, i0:i1], cards["_scaling"])
 
     def close(self) -> None:
         """
@@ -480,6 +489,19 @@ class BoxReader:
         """Close the files, if still open."""
         with contextlib.suppress(Exception):
             self.close()
+
+
+def _read_rows(fd: int, path, start: int, dtype, nrows: int, nx: int) -> np.ndarray:
+    """Read ``nrows`` whole rows of pixels from ``start`` (a file without maps)."""
+    nbytes = nrows * nx * dtype.itemsize
+    if hasattr(os, "pread"):
+        data = os.pread(fd, nbytes, start)
+    else:  # pragma: no cover - Windows
+        os.lseek(fd, start, os.SEEK_SET)
+        data = os.read(fd, nbytes)
+    if len(data) != nbytes:
+        raise InputError(f"Image {path}: cannot read pixels (file changed)")
+    return np.frombuffer(data, dtype=dtype).reshape(nrows, nx)
 
 
 def _release(entry: list) -> None:

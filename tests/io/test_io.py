@@ -318,6 +318,29 @@ def test_box_reader_refuses_a_file_cut_short_after_its_first_box(tmp_path):
             reader.read(path, ((20, 30), (0, 2)))
 
 
+def test_box_reader_reads_where_files_cannot_be_mapped(tmp_path, monkeypatch):
+    import errno
+    import mmap
+
+    from diffview.io import BoxReader
+
+    def no_maps(*args, **kwargs):  # as on a FUSE mount without shared maps
+        raise OSError(errno.ENODEV, "No such device")
+
+    monkeypatch.setattr(mmap, "mmap", no_maps)
+    path = tmp_path / "a.fits"
+    data = _image(path)
+    with BoxReader() as reader:
+        for box in (((3, 9), (2, 7)), ((0, 50), (0, 40)), ((49, 50), (39, 40))):
+            (j0, j1), (i0, i1) = box
+            np.testing.assert_array_equal(reader.read(path, box), data[j0:j1, i0:i1])
+        with open(path, "r+b") as fh:
+            fh.truncate(2880 + 8 * 40 * 10)
+        gone = r"a\.fits: cannot read pixels \(file changed"
+        with pytest.raises(InputError, match=gone):
+            reader.read(path, ((20, 30), (0, 2)))
+
+
 # --------------------------------------------------------------------------
 # read_table_columns
 
