@@ -312,3 +312,9 @@ def _read_plain(path, layout, *, header: bool):
     hdr = _header_of(head) if header else None
     return buf, hdr
 
+
+def _pread(fd: int, nbytes: int, offset: int) -> bytes:
+    if hasattr(os, "pread"):
+        return os.pread(fd, nbytes, offset)
+    os.lseek(fd, offset, os.SEEK_SET)  # pragma: no cover - Windows
+    return os.read(fd, nbytes)  # pragma: no cover

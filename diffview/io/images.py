@@ -25,6 +25,7 @@ from diffview.errors import InputError
 from diffview.io._plain import (
     _PLAIN,
     _plain_layout,
+    _pread,
     _scaling,
     _sized_layout,
     _to_float,
@@ -352,7 +353,7 @@ class BoxReader:
         return entry
 
     @staticmethod
-    def _pixels(entry, path) -> np.ndarray | None:
+    def _pixels(entry, path, dtype, ny: int, nx: int) -> np.ndarray | None:
         """
         Return the on-disk pixels of an entry: an array over a map of its file.
 
@@ -362,13 +363,12 @@ class BoxReader:
         checked before every box, so that a file cut short meanwhile is an
         error, not a read past its end. None where the file cannot be
         mapped (a file system without maps, such as some FUSE mounts): its
-        boxes are then read (`_read_rows`).
+        boxes are then read (`_read_rows`). ``dtype``, ``ny`` and ``nx``:
+        the image's type on disk and its rows and columns.
         """
-        fd, (cards, offset), _, pixels, whole = entry
+        fd, (_, offset), _, pixels, whole = entry
         if pixels is False:
             return None
-        ny, nx = int(cards["NAXIS2"]), int(cards["NAXIS1"])
-        dtype = np.dtype(_PLAIN[cards["BITPIX"]])
         if whole is None:
             try:
                 whole = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)  # keeps a copy of fd
@@ -458,7 +458,7 @@ class BoxReader:
             raise InputError(f"Image {path}: cannot read pixels (file is truncated)")
         if j1 == j0 or i1 == i0:
             return np.empty((j1 - j0, i1 - i0))
-        pixels = self._pixels(entry, path)
+        pixels = self._pixels(entry, path, dtype, ny, nx)
         if pixels is None:
             pixels = _read_rows(entry[0], path, offset + j0 * nx * dtype.itemsize,
                                 dtype, j1 - j0, nx)
@@ -494,11 +494,7 @@ class BoxReader:
 def _read_rows(fd: int, path, start: int, dtype, nrows: int, nx: int) -> np.ndarray:
     """Read ``nrows`` whole rows of pixels from ``start`` (a file without maps)."""
     nbytes = nrows * nx * dtype.itemsize
-    if hasattr(os, "pread"):
-        data = os.pread(fd, nbytes, start)
-    else:  # pragma: no cover - Windows
-        os.lseek(fd, start, os.SEEK_SET)
-        data = os.read(fd, nbytes)
+    data = _pread(fd, nbytes, start)
     if len(data) != nbytes:
         raise InputError(f"Image {path}: cannot read pixels (file changed)")
     return np.frombuffer(data, dtype=dtype).reshape(nrows, nx)
