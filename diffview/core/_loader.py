@@ -122,9 +122,8 @@ def _cyclic_gc_paused():
     numba makes ~100,000 objects as it loads, none of them garbage, and
     so starts collection after collection, some of which walk everything
     loaded so far again (30-40 ms in all on this machine, a tenth of the
-    load). Reference
-    counting goes on as usual; the collector runs again afterwards, as
-    before, unless it was off already.
+    load). Reference counting goes on as usual; the collector runs again
+    afterwards, as before, unless it was off already.
     """
     was_enabled = gc.isenabled()
     gc.disable()
